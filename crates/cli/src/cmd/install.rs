@@ -1,0 +1,165 @@
+//! `claude-telemetry install` and `uninstall`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use claude_settings::{Install, Scope, SettingsFile, hook_command_for, unified_diff};
+
+use super::process_env;
+
+/// Which settings file to edit. Defaults to `--user`.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct ScopeArgs {
+    /// `~/.claude/settings.json`: all your projects (the default).
+    #[arg(long)]
+    user: bool,
+    /// `DIR/.claude/settings.json`: the project's shared settings (no personal identity).
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+    /// `DIR/.claude/settings.local.json`: this project on this machine only.
+    #[arg(long, value_name = "DIR")]
+    local: Option<PathBuf>,
+    /// `/etc/claude-code/managed-settings.json`: enforced for every user (needs root).
+    #[arg(long)]
+    managed: bool,
+    /// Any settings file.
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+}
+
+impl ScopeArgs {
+    fn scope(&self) -> Result<Scope> {
+        Ok(if let Some(dir) = &self.project {
+            Scope::Project(dir.clone())
+        } else if let Some(dir) = &self.local {
+            Scope::Local(dir.clone())
+        } else if self.managed {
+            Scope::Managed
+        } else if let Some(path) = &self.file {
+            Scope::File(path.clone())
+        } else {
+            let home = process_env("HOME").context("HOME is not set; name a file with --file")?;
+            Scope::User { home: home.into() }
+        })
+    }
+}
+
+/// Options of `install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    scope: ScopeArgs,
+    /// Collector URL [default: $CLAUDE_TELEMETRY_URL, else $PROMETHEUS_PUSH_GATEWAY, else http://127.0.0.1:9091].
+    #[arg(long)]
+    url: Option<String>,
+    /// Path of the claude-telemetry binary the hook runs [default: this binary].
+    #[arg(long, value_name = "PATH")]
+    binary: Option<PathBuf>,
+    /// `user.name` on Claude Code's metrics [default: $USER_NAME, else $USER]; personal scopes only.
+    #[arg(long)]
+    user_name: Option<String>,
+    /// `user.email` on Claude Code's metrics [default: $USER_EMAIL]; personal scopes only.
+    #[arg(long)]
+    user_email: Option<String>,
+    /// Show the change as a diff and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Options of `uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    scope: ScopeArgs,
+    /// Show the change as a diff and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Runs `install`.
+pub fn install(args: &InstallArgs) -> Result<()> {
+    let scope = args.scope.scope()?;
+    let binary = match &args.binary {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .and_then(|path| path.canonicalize())
+            .context("cannot find this binary's path; pass --binary")?,
+    };
+    if !binary.is_absolute() {
+        bail!("--binary must be an absolute path (Claude Code runs hooks from any directory)");
+    }
+    let url = args.url.clone().unwrap_or_else(|| hook::collector_url(&process_env));
+    let personal = scope.is_personal();
+    let spec = Install {
+        hook_command: hook_command_for(&binary),
+        url,
+        user_name: personal
+            .then(|| args.user_name.clone().or_else(|| process_env("USER_NAME")).or_else(|| process_env("USER")))
+            .flatten(),
+        user_email: personal
+            .then(|| args.user_email.clone().or_else(|| process_env("USER_EMAIL")))
+            .flatten(),
+    };
+    edit(&scope, args.dry_run, "installed into", |document| {
+        let report = claude_settings::install(document, &spec)?;
+        Ok(report
+            .replaced_env
+            .iter()
+            .map(|key| format!("replaced env {key} (uninstall restores it)"))
+            .collect())
+    })
+}
+
+/// Runs `uninstall`.
+pub fn uninstall(args: &UninstallArgs) -> Result<()> {
+    let scope = args.scope.scope()?;
+    edit(&scope, args.dry_run, "removed from", |document| {
+        claude_settings::uninstall(document)?;
+        Ok(Vec::new())
+    })
+}
+
+/// Loads, edits, validates, backs up and writes one settings file.
+fn edit(
+    scope: &Scope,
+    dry_run: bool,
+    verb: &str,
+    change: impl FnOnce(&mut serde_json::Value) -> Result<Vec<String>>,
+) -> Result<()> {
+    let path = scope.path();
+    let file = SettingsFile::load(&path)?;
+    let mut document = file.document.clone();
+    let notes = change(&mut document).with_context(|| format!("editing {}", path.display()))?;
+    file.check(&document)?;
+    let before = file.original.clone().unwrap_or_default();
+    let after = if file.original.is_none() && document.as_object().is_some_and(|o| o.is_empty()) {
+        String::new()
+    } else {
+        SettingsFile::render(&document)
+    };
+    if dry_run {
+        print!("{}", unified_diff(&path, &before, &after));
+        return Ok(());
+    }
+    if document == file.document && file.original.is_some() {
+        println!("{} already up to date", path.display());
+        return Ok(());
+    }
+    if after.is_empty() {
+        println!("nothing to do for {}", path.display());
+        return Ok(());
+    }
+    let state = hook::state_dir(&process_env).context("no state directory for backups; set HOME")?;
+    let backup = file.backup(&state.join("backups"))?;
+    file.write(&after)?;
+    println!("claude-telemetry {verb} {}", path.display());
+    if let Some(backup) = backup {
+        println!("  backup: {}", backup.display());
+    }
+    for note in notes {
+        println!("  {note}");
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub mod hook;
+pub mod install;
+
+/// The process environment as the crates' `Env` sources expect it.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}

@@ -1,0 +1,63 @@
+//! `claude-telemetry`: observability and guard rails for Claude Code.
+//!
+//! The binary is thin glue: it parses the command line and hands each subcommand to the
+//! crate that owns it, mapping results to exit codes. No policy or protocol lives here.
+
+mod cmd;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+/// Observability and guard rails for Claude Code.
+///
+/// Claude Code runs `claude-telemetry hook` on every hook event; the hook delivers each
+/// event to the collector (spooling it on disk when the collector is away). `install`
+/// wires the hook and Claude Code's own OpenTelemetry export into a settings file.
+#[derive(Debug, Parser)]
+#[command(name = "claude-telemetry", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Handle one Claude Code hook event from stdin (what Claude Code runs).
+    ///
+    /// Reads the event JSON, adds an id, time, host, user and project, and posts it to
+    /// the collector at $CLAUDE_TELEMETRY_URL, else $PROMETHEUS_PUSH_GATEWAY, else
+    /// http://127.0.0.1:9091 (bearer token from $CLAUDE_TELEMETRY_TOKEN). Events the
+    /// collector does not acknowledge within $CLAUDE_TELEMETRY_TIMEOUT_MS (default 200)
+    /// are spooled under the state directory and delivered by a later invocation.
+    /// Prints a JSON answer only when there is something to tell Claude Code.
+    Hook,
+    /// Add our hooks, telemetry settings and `.env` deny rules to a Claude Code settings file.
+    ///
+    /// Keeps every other key, backs the file up first, and is idempotent. Refuses to
+    /// touch a file it cannot parse or would leave invalid.
+    Install(cmd::install::InstallArgs),
+    /// Remove exactly what `install` added, restoring values it replaced.
+    Uninstall(cmd::install::UninstallArgs),
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Hook => cmd::hook::run(started),
+        Command::Install(args) => report(cmd::install::install(&args)),
+        Command::Uninstall(args) => report(cmd::install::uninstall(&args)),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("claude-telemetry: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

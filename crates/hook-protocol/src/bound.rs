@@ -1,0 +1,172 @@
+//! Keeping a stored copy of an event bounded.
+//!
+//! Tool inputs and responses can hold whole files (tens of megabytes). The event that is
+//! delivered and stored keeps every field, but long strings are cut and, if the event is
+//! still too large, the largest top-level fields are replaced by a note of their size.
+//! Every cut is recorded so nobody mistakes a truncated copy for the original.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::event::HookEvent;
+
+/// Size limits for the delivered copy of an event.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Longest string kept whole, in bytes.
+    pub max_string_bytes: usize,
+    /// Largest serialised event, in bytes, after strings are cut.
+    pub max_event_bytes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            max_string_bytes: 16 * 1024,
+            max_event_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// One cut: where, and how large the original was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncation {
+    /// JSON Pointer (RFC 6901) to the field that was cut.
+    pub path: String,
+    /// Size of the original value in bytes (its JSON text for non-strings).
+    pub original_bytes: usize,
+}
+
+impl HookEvent {
+    /// Cuts the event down to `bounds`, returning what was cut (empty when nothing was).
+    pub fn bound(&mut self, bounds: Bounds) -> Vec<Truncation> {
+        let mut cuts = Vec::new();
+        let mut path = String::new();
+        for (key, value) in self.fields_mut().iter_mut() {
+            with_segment(&mut path, key, |path| {
+                cut_strings(value, bounds.max_string_bytes, path, &mut cuts)
+            });
+        }
+        elide_largest_fields(self.fields_mut(), bounds.max_event_bytes, &mut cuts);
+        cuts
+    }
+}
+
+fn with_segment(path: &mut String, segment: &str, f: impl FnOnce(&mut String)) {
+    let len = path.len();
+    path.push('/');
+    // RFC 6901 escaping: `~` first, then `/`.
+    path.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+    f(path);
+    path.truncate(len);
+}
+
+fn cut_strings(value: &mut Value, max: usize, path: &mut String, cuts: &mut Vec<Truncation>) {
+    match value {
+        Value::String(text) if text.len() > max => {
+            cuts.push(Truncation {
+                path: path.clone(),
+                original_bytes: text.len(),
+            });
+            let mut end = max;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                with_segment(path, &index.to_string(), |path| cut_strings(item, max, path, cuts));
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                with_segment(path, key, |path| cut_strings(item, max, path, cuts));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces the largest top-level fields by a size note until the event fits.
+///
+/// Identity fields (`hook_event_name`, `session_id`, ids) are small and never the largest,
+/// so they survive; what goes first is bulk such as `tool_response` with many entries.
+fn elide_largest_fields(fields: &mut Map<String, Value>, max: usize, cuts: &mut Vec<Truncation>) {
+    let size_of = |value: &Value| serde_json::to_string(value).map_or(0, |text| text.len());
+    let mut total: usize = fields.iter().map(|(k, v)| k.len() + 4 + size_of(v)).sum();
+    while total > max {
+        let Some((key, size)) = fields
+            .iter()
+            .filter(|(_, v)| !is_elided(v))
+            .map(|(k, v)| (k.clone(), size_of(v)))
+            .max_by_key(|(_, size)| *size)
+        else {
+            break;
+        };
+        let note = serde_json::json!({ "elided_bytes": size });
+        let note_size = size_of(&note);
+        if note_size >= size {
+            break;
+        }
+        fields.insert(key.clone(), note);
+        total = total - size + note_size;
+        cuts.push(Truncation {
+            path: format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            original_bytes: size,
+        });
+    }
+}
+
+fn is_elided(value: &Value) -> bool {
+    value
+        .as_object()
+        .is_some_and(|map| map.len() == 1 && map.contains_key("elided_bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(value: Value) -> HookEvent {
+        HookEvent::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn small_events_are_untouched() {
+        let mut e = event(json!({"hook_event_name": "Stop", "a": [1, "two"]}));
+        let before = e.clone();
+        assert!(e.bound(Bounds::default()).is_empty());
+        assert_eq!(e, before);
+    }
+
+    #[test]
+    fn long_strings_are_cut_on_char_boundaries_and_recorded() {
+        let long = "é".repeat(20); // 40 bytes
+        let mut e = event(json!({"tool_response": {"file": {"content": long}}, "a/b": ["x".repeat(11)], "c~d": ["y".repeat(12)]}));
+        let cuts = e.bound(Bounds { max_string_bytes: 11, max_event_bytes: 1 << 20 });
+        // The 40-byte string is cut; the 11-byte one is exactly at the limit and kept.
+        assert_eq!(
+            cuts,
+            vec![
+                Truncation { path: "/tool_response/file/content".into(), original_bytes: 40 },
+                Truncation { path: "/c~0d/0".into(), original_bytes: 12 },
+            ]
+        );
+        assert_eq!(e.fields()["a/b"][0], "x".repeat(11));
+        assert_eq!(e.fields()["tool_response"]["file"]["content"], "é".repeat(5));
+    }
+
+    #[test]
+    fn large_events_lose_their_largest_fields_first() {
+        let many: Vec<Value> = (0..1000).map(|i| json!(format!("line {i}"))).collect();
+        let mut e = event(json!({"hook_event_name": "PostToolUse", "session_id": "s", "tool_response": many}));
+        let cuts = e.bound(Bounds { max_string_bytes: 64, max_event_bytes: 1024 });
+        assert_eq!(cuts.len(), 1);
+        assert_eq!(cuts[0].path, "/tool_response");
+        assert!(e.fields()["tool_response"]["elided_bytes"].as_u64().unwrap() > 1024);
+        assert_eq!(e.session_id(), Some("s"));
+        assert!(e.to_json().unwrap().len() <= 1024);
+    }
+}

@@ -1,0 +1,49 @@
+//! What `claude-telemetry hook` adds to an event before delivering it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::bound::Truncation;
+
+/// The key under which the enrichment travels inside the event object.
+///
+/// A single namespaced key keeps Claude Code's own fields untouched and cannot collide
+/// with a field Claude Code adds later. Its presence is how the collector tells an event
+/// that went through our hook from a raw Claude Code `http` hook body.
+pub const ENRICHMENT_KEY: &str = "claude_telemetry";
+
+/// Facts the hook knows and Claude Code does not send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enrichment {
+    /// Unique, time-ordered id (UUIDv7): the collector drops an id it already stored, so
+    /// re-delivery from the spool is safe.
+    pub event_id: String,
+    /// When the hook received the event, RFC 3339 with milliseconds, UTC.
+    pub received_at: String,
+    /// Host name of the machine the hook ran on.
+    pub host: String,
+    /// Who is working: `USER_NAME`, else the OS user.
+    pub user_name: String,
+    /// `USER_EMAIL`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_email: Option<String>,
+    /// The project: `CLAUDE_PROJECT_DIR`, else the event's `cwd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Time from hook start to the moment the event was ready to send, in microseconds.
+    pub hook_latency_us: u64,
+    /// Version of the hook that handled the event.
+    pub hook_version: String,
+    /// Fields cut short to keep the stored copy bounded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<Truncation>,
+    /// Whether invalid UTF-8 in the input was replaced by U+FFFD.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lossy_utf8: bool,
+}
+
+impl Enrichment {
+    pub(crate) fn deserialize_from(value: &Value) -> Result<Enrichment, serde_json::Error> {
+        Enrichment::deserialize(value)
+    }
+}

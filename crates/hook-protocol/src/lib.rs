@@ -1,0 +1,18 @@
+//! Claude Code's hook protocol, as data.
+//!
+//! Owns the shape of what Claude Code sends a hook (an event on stdin or in a POST body),
+//! what this project adds to it before delivery (the enrichment), and what a hook may answer.
+//! Parsing is deliberately loose: Claude Code adds events and fields often, so every
+//! unknown key is kept and passed through, and every field is optional.
+//!
+//! This crate does no I/O and knows nothing about delivery, guarding or storage.
+
+mod answer;
+mod bound;
+mod enrichment;
+mod event;
+
+pub use answer::{HookAnswer, PermissionDecision};
+pub use bound::{Bounds, Truncation};
+pub use enrichment::{ENRICHMENT_KEY, Enrichment};
+pub use event::{EventError, HookEvent, KNOWN_EVENTS, KnownEvent};

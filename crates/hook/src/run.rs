@@ -1,0 +1,128 @@
+//! One hook invocation, from input bytes to what is printed and the exit code.
+
+use std::time::Instant;
+
+use hook_protocol::{HookAnswer, HookEvent};
+
+use crate::config::{ConfigError, HookConfig};
+use crate::deliver::{Collector, DeliveryError};
+use crate::enrich::enrich;
+use crate::spool::Spool;
+
+/// What the hook process prints and how it exits.
+#[derive(Debug, Default, PartialEq)]
+pub struct HookOutcome {
+    /// The JSON answer for Claude Code, if there is something to say.
+    pub stdout: Option<String>,
+    /// Diagnostics: Claude Code keeps them in its debug log.
+    pub stderr: Vec<String>,
+    /// 0 normally; 1 (a non-blocking error) when the input was not a hook event.
+    pub exit_code: i32,
+}
+
+/// Handles one event.
+///
+/// Delivery problems never change the answer to Claude Code: a tool call is not blocked or
+/// allowed because the collector is away. Only when an event can neither be delivered nor
+/// spooled does the user hear of it, through `systemMessage`.
+pub fn run(input: &[u8], config: Result<HookConfig, ConfigError>, started: Instant) -> HookOutcome {
+    let mut outcome = HookOutcome::default();
+    let (mut event, lossy) = match HookEvent::parse(input) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            outcome.stderr.push(format!("claude-telemetry hook: {err}"));
+            outcome.exit_code = 1;
+            return outcome;
+        }
+    };
+    let answer = HookAnswer::nothing();
+    let answer = match config {
+        Ok(config) => deliver(&mut event, &config, lossy, started, &mut outcome.stderr)
+            .map_or(answer.clone(), |warning| answer.with_system_message(warning)),
+        Err(err) => {
+            let message = format!("claude-telemetry hook: configuration error, event not recorded: {err}");
+            outcome.stderr.push(message.clone());
+            answer.with_system_message(message)
+        }
+    };
+    let event_name = event.event_name().unwrap_or("");
+    outcome.stdout = answer.to_json(event_name).map(|json| json.to_string());
+    outcome
+}
+
+/// Delivers or spools the event; returns a warning for the user when it was lost.
+fn deliver(
+    event: &mut HookEvent,
+    config: &HookConfig,
+    lossy: bool,
+    started: Instant,
+    stderr: &mut Vec<String>,
+) -> Option<String> {
+    let event_id = match enrich(event, config, lossy, started) {
+        Ok(id) => id,
+        Err(err) => {
+            let message = format!("claude-telemetry hook: cannot encode the event: {err}");
+            stderr.push(message.clone());
+            return Some(message);
+        }
+    };
+    let line = match event.to_json() {
+        Ok(line) => line,
+        Err(err) => {
+            let message = format!("claude-telemetry hook: cannot encode the event: {err}");
+            stderr.push(message.clone());
+            return Some(message);
+        }
+    };
+    let spool = Spool::in_state_dir(&config.state_dir);
+    let collector = Collector::new(config);
+
+    let result = if spool.collector_recently_down(config.retry_after) {
+        Err(None)
+    } else {
+        collector.send_one(&line).map_err(Some)
+    };
+    let stored = match result {
+        Ok(()) => {
+            spool.clear_collector_down();
+            if spool.has_pending() {
+                match spool.drain(&collector) {
+                    Ok(report) if report.rejected > 0 => stderr.push(format!(
+                        "claude-telemetry hook: the collector refused {} spooled event(s); kept in {}",
+                        report.rejected,
+                        spool.rejected_dir().display()
+                    )),
+                    Ok(_) => {}
+                    Err(err) => stderr.push(format!("claude-telemetry hook: draining the spool: {err}")),
+                }
+            }
+            return None;
+        }
+        Err(Some(err @ DeliveryError::Rejected { .. })) => {
+            stderr.push(format!("claude-telemetry hook: {err}; kept in {}", spool.rejected_dir().display()));
+            spool.put_rejected(&event_id, &line)
+        }
+        Err(failure) => {
+            if let Some(err) = &failure {
+                stderr.push(format!("claude-telemetry hook: {err}; spooled for later delivery"));
+                if err.timed_out()
+                    && let Err(err) = spool.mark_collector_down()
+                {
+                    stderr.push(format!("claude-telemetry hook: {err}"));
+                }
+            }
+            spool.put(&event_id, &line)
+        }
+    };
+    match stored {
+        Ok(_) => None,
+        Err(err) => {
+            let message = format!(
+                "claude-telemetry: event {event_id} could not be delivered to {} nor spooled ({err}); telemetry is being lost",
+                collector.endpoint()
+            );
+            stderr.push(message.clone());
+            Some(message)
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! The pure edit: add or remove our hooks, telemetry env and deny rules in a document.
+
+use std::path::Path;
+
+use hook_protocol::KNOWN_EVENTS;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// The env entry that records what install added, so uninstall removes exactly that.
+///
+/// It lives in `env` because that is the one place where Claude Code accepts an arbitrary
+/// string key; an unknown top-level key could make the file fail validation.
+pub const MARKER_ENV: &str = "CLAUDE_TELEMETRY_INSTALLED";
+
+/// `permissions.deny` rules for secret files, as defence in depth: hooks never see
+/// `@file` mentions. Templates such as `.env.example` stay readable.
+pub const SECRET_DENY_RULES: &[&str] = &[
+    "Read(**/.env)",
+    "Read(**/.env.local)",
+    "Read(**/.env.*.local)",
+    "Read(**/.env.production)",
+    "Read(**/.env.development)",
+    "Read(**/.envrc)",
+];
+
+/// Seconds Claude Code waits for our hook before going on without it. The hook's own
+/// delivery budget is a fraction of a second; this is the backstop.
+const HOOK_TIMEOUT_SECS: u64 = 10;
+
+/// What to install.
+#[derive(Debug, Clone)]
+pub struct Install {
+    /// The shell command Claude Code runs, e.g. `/usr/local/bin/claude-telemetry hook`.
+    pub hook_command: String,
+    /// The collector's base URL, for the hook and for Claude Code's OTLP exporter.
+    pub url: String,
+    /// `user.name` resource attribute (personal scopes only).
+    pub user_name: Option<String>,
+    /// `user.email` resource attribute (personal scopes only).
+    pub user_email: Option<String>,
+}
+
+/// What an install changed besides adding.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct InstallReport {
+    /// Env keys that had another value; uninstall restores them.
+    pub replaced_env: Vec<String>,
+}
+
+/// What install did, kept in the document under [`MARKER_ENV`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Marker {
+    hook_command: String,
+    #[serde(default)]
+    env: Vec<String>,
+    #[serde(default)]
+    replaced: Map<String, Value>,
+    #[serde(default)]
+    deny: Vec<String>,
+    #[serde(default)]
+    created: Vec<String>,
+}
+
+/// Why a document cannot be edited.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// The document root is not an object.
+    #[error("the settings file must hold a JSON object")]
+    NotAnObject,
+    /// A key that must hold an object or array holds something else.
+    #[error("`{0}` has the wrong type; fix it by hand first (Claude Code ignores it as it is)")]
+    WrongType(String),
+}
+
+/// The hook command for a binary at `binary`, quoted for `sh -c`.
+pub fn hook_command_for(binary: &Path) -> String {
+    let path = binary.to_string_lossy();
+    let plain = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c));
+    if plain {
+        format!("{path} hook")
+    } else {
+        format!("'{}' hook", path.replace('\'', r"'\''"))
+    }
+}
+
+impl Install {
+    fn env_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![
+            ("CLAUDE_CODE_ENABLE_TELEMETRY", "1".to_owned()),
+            ("OTEL_METRICS_EXPORTER", "otlp".to_owned()),
+            ("OTEL_LOGS_EXPORTER", "otlp".to_owned()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", self.url.clone()),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "10000".to_owned()),
+            ("CLAUDE_TELEMETRY_URL", self.url.clone()),
+        ];
+        let attributes: Vec<String> = [("user.name", &self.user_name), ("user.email", &self.user_email)]
+            .into_iter()
+            .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={}", baggage_encode(v))))
+            .collect();
+        if !attributes.is_empty() {
+            pairs.push(("OTEL_RESOURCE_ATTRIBUTES", attributes.join(",")));
+        }
+        pairs
+    }
+}
+
+/// Percent-encodes what the W3C baggage format (used by `OTEL_RESOURCE_ATTRIBUTES`)
+/// does not allow in a value: controls, space, `"`, `,`, `;`, `\`, `%` and non-ASCII.
+fn baggage_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        let allowed = (0x21..=0x7e).contains(&byte) && !matches!(byte, b'"' | b',' | b';' | b'\\' | b'%');
+        if allowed {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn object_at<'a>(
+    parent: &'a mut Map<String, Value>,
+    key: &str,
+    path: &str,
+    created: &mut Vec<String>,
+) -> Result<&'a mut Map<String, Value>, EditError> {
+    if !parent.contains_key(key) {
+        created.push(path.to_owned());
+    }
+    parent
+        .entry(key)
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+        .ok_or_else(|| EditError::WrongType(path.to_owned()))
+}
+
+fn array_at<'a>(
+    parent: &'a mut Map<String, Value>,
+    key: &str,
+    path: &str,
+    created: &mut Vec<String>,
+) -> Result<&'a mut Vec<Value>, EditError> {
+    if !parent.contains_key(key) {
+        created.push(path.to_owned());
+    }
+    parent
+        .entry(key)
+        .or_insert_with(|| Value::Array(Vec::new()))
+        .as_array_mut()
+        .ok_or_else(|| EditError::WrongType(path.to_owned()))
+}
+
+/// Adds our hooks on every observable event, the telemetry env and the deny rules.
+///
+/// Idempotent: an earlier install is removed first, so installing twice gives the same
+/// document as installing once.
+pub fn install(doc: &mut Value, spec: &Install) -> Result<InstallReport, EditError> {
+    uninstall(doc)?;
+    let root = doc.as_object_mut().ok_or(EditError::NotAnObject)?;
+    let mut marker = Marker {
+        hook_command: spec.hook_command.clone(),
+        ..Marker::default()
+    };
+    let mut report = InstallReport::default();
+
+    let hooks = object_at(root, "hooks", "hooks", &mut marker.created)?;
+    for event in KNOWN_EVENTS.iter().filter(|event| event.is_observable()) {
+        let path = format!("hooks/{}", event.name());
+        let groups = array_at(hooks, event.name(), &path, &mut marker.created)?;
+        let handler = json!({"type": "command", "command": spec.hook_command, "timeout": HOOK_TIMEOUT_SECS});
+        groups.push(if event.matches_tools() {
+            json!({"matcher": "*", "hooks": [handler]})
+        } else {
+            json!({"hooks": [handler]})
+        });
+    }
+
+    let env = object_at(root, "env", "env", &mut marker.created)?;
+    for (key, value) in spec.env_pairs() {
+        match env.get(key) {
+            Some(Value::String(existing)) if *existing == value => continue,
+            Some(existing) => {
+                marker.replaced.insert(key.to_owned(), existing.clone());
+                report.replaced_env.push(key.to_owned());
+            }
+            None => {}
+        }
+        // `insert` on an existing key keeps its position, so uninstall can restore in place.
+        env.insert(key.to_owned(), Value::String(value));
+        marker.env.push(key.to_owned());
+    }
+
+    let permissions = object_at(root, "permissions", "permissions", &mut marker.created)?;
+    let deny = array_at(permissions, "deny", "permissions/deny", &mut marker.created)?;
+    for rule in SECRET_DENY_RULES {
+        if !deny.iter().any(|existing| existing.as_str() == Some(rule)) {
+            deny.push(Value::String((*rule).to_owned()));
+            marker.deny.push((*rule).to_owned());
+        }
+    }
+
+    let marker_text = serde_json::to_string(&marker).map_err(|_| EditError::NotAnObject)?;
+    let env = object_at(root, "env", "env", &mut Vec::new())?;
+    env.insert(MARKER_ENV.to_owned(), Value::String(marker_text));
+    Ok(report)
+}
+
+/// Removes what install added and restores what it replaced. Returns whether anything
+/// changed.
+pub fn uninstall(doc: &mut Value) -> Result<bool, EditError> {
+    let root = doc.as_object_mut().ok_or(EditError::NotAnObject)?;
+    let marker: Option<Marker> = root
+        .get("env")
+        .and_then(|env| env.get(MARKER_ENV))
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str(text).ok());
+    let created = |path: &str| marker.as_ref().is_some_and(|m| m.created.iter().any(|c| c == path));
+    let mut changed = false;
+
+    if let Some(hooks) = root.get_mut("hooks").and_then(Value::as_object_mut) {
+        let marker_command = marker.as_ref().map(|m| m.hook_command.as_str());
+        let events: Vec<String> = hooks.keys().cloned().collect();
+        for event in events {
+            let Some(groups) = hooks.get_mut(&event).and_then(Value::as_array_mut) else {
+                continue;
+            };
+            changed |= remove_our_handlers(groups, marker_command);
+            if groups.is_empty() && created(&format!("hooks/{event}")) {
+                hooks.shift_remove(&event);
+            }
+        }
+        if hooks.is_empty() && created("hooks") {
+            root.shift_remove("hooks");
+        }
+    }
+
+    let Some(marker) = &marker else {
+        return Ok(changed);
+    };
+    if let Some(env) = root.get_mut("env").and_then(Value::as_object_mut) {
+        for key in &marker.env {
+            match marker.replaced.get(key) {
+                Some(previous) => {
+                    env.insert(key.clone(), previous.clone());
+                }
+                None => {
+                    env.shift_remove(key);
+                }
+            }
+        }
+        env.shift_remove(MARKER_ENV);
+        if env.is_empty() && created("env") {
+            root.shift_remove("env");
+        }
+    }
+    if let Some(permissions) = root.get_mut("permissions").and_then(Value::as_object_mut) {
+        if let Some(deny) = permissions.get_mut("deny").and_then(Value::as_array_mut) {
+            deny.retain(|rule| !rule.as_str().is_some_and(|rule| marker.deny.iter().any(|ours| ours == rule)));
+            if deny.is_empty() && created("permissions/deny") {
+                permissions.shift_remove("deny");
+            }
+        }
+        if permissions.is_empty() && created("permissions") {
+            root.shift_remove("permissions");
+        }
+    }
+    Ok(true)
+}
+
+/// Removes our handlers from an event's matcher groups, and groups they leave empty.
+fn remove_our_handlers(groups: &mut Vec<Value>, marker_command: Option<&str>) -> bool {
+    let before = groups.len();
+    let mut removed_handler = false;
+    groups.retain_mut(|group| {
+        let Some(handlers) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
+            return true;
+        };
+        let count = handlers.len();
+        handlers.retain(|handler| !is_our_handler(handler, marker_command));
+        if handlers.len() == count {
+            return true;
+        }
+        removed_handler = true;
+        !handlers.is_empty()
+    });
+    removed_handler || groups.len() != before
+}
+
+/// Whether a handler runs `claude-telemetry hook`: the recorded command, or any command of
+/// that shape (a template copied by hand, an install from another path).
+pub(crate) fn is_our_handler(handler: &Value, marker_command: Option<&str>) -> bool {
+    if handler.get("type").and_then(Value::as_str) != Some("command") {
+        return false;
+    }
+    let Some(command) = handler.get("command").and_then(Value::as_str) else {
+        return false;
+    };
+    if marker_command == Some(command) {
+        return true;
+    }
+    let Some(program) = command.trim().strip_suffix(" hook") else {
+        return false;
+    };
+    let program = program.trim().trim_matches(|c| c == '\'' || c == '"');
+    Path::new(program).file_name().is_some_and(|name| name == "claude-telemetry")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Install {
+        Install {
+            hook_command: "/opt/ct/claude-telemetry hook".into(),
+            url: "http://127.0.0.1:9091".into(),
+            user_name: Some("Jane Doe".into()),
+            user_email: Some("jane@example.com".into()),
+        }
+    }
+
+    fn busy_document() -> Value {
+        json!({
+            "model": "claude-sonnet-4-5",
+            "env": {"FOO": "bar", "OTEL_METRICS_EXPORTER": "prometheus"},
+            "hooks": {
+                "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "./lint.sh"}]}],
+                "Stop": []
+            },
+            "permissions": {"allow": ["Bash(npm test)"], "deny": ["Read(**/.env)"]},
+            "statusLine": {"type": "command", "command": "echo hi"}
+        })
+    }
+
+    #[test]
+    fn install_then_uninstall_restores_the_document_exactly() {
+        let original = busy_document();
+        let mut doc = original.clone();
+        let report = install(&mut doc, &spec()).unwrap();
+        assert_eq!(report.replaced_env, ["OTEL_METRICS_EXPORTER"]);
+        assert_ne!(doc, original);
+        assert!(uninstall(&mut doc).unwrap());
+        assert_eq!(serde_json::to_string(&doc).unwrap(), serde_json::to_string(&original).unwrap());
+    }
+
+    #[test]
+    fn install_into_an_empty_document_and_back() {
+        let mut doc = json!({});
+        install(&mut doc, &spec()).unwrap();
+        assert_eq!(doc["env"]["OTEL_EXPORTER_OTLP_PROTOCOL"], "http/protobuf");
+        assert_eq!(doc["env"]["OTEL_RESOURCE_ATTRIBUTES"], "user.name=Jane%20Doe,user.email=jane@example.com");
+        assert_eq!(doc["hooks"]["PreToolUse"][0]["matcher"], "*");
+        assert!(doc["hooks"].get("WorktreeCreate").is_none());
+        uninstall(&mut doc).unwrap();
+        assert_eq!(doc, json!({}));
+    }
+
+    #[test]
+    fn install_is_idempotent_even_with_a_new_path() {
+        let mut once = busy_document();
+        install(&mut once, &spec()).unwrap();
+        let mut twice = once.clone();
+        install(&mut twice, &spec()).unwrap();
+        assert_eq!(serde_json::to_string(&once).unwrap(), serde_json::to_string(&twice).unwrap());
+
+        let moved = Install { hook_command: "/usr/bin/claude-telemetry hook".into(), ..spec() };
+        install(&mut twice, &moved).unwrap();
+        let commands: Vec<&str> = twice["hooks"]["PreToolUse"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["hooks"].as_array().unwrap())
+            .map(|h| h["command"].as_str().unwrap())
+            .collect();
+        assert_eq!(commands, ["./lint.sh", "/usr/bin/claude-telemetry hook"]);
+    }
+
+    #[test]
+    fn keeps_the_users_own_deny_rule_after_uninstall() {
+        let mut doc = busy_document();
+        install(&mut doc, &spec()).unwrap();
+        uninstall(&mut doc).unwrap();
+        assert_eq!(doc["permissions"]["deny"], json!(["Read(**/.env)"]));
+    }
+
+    #[test]
+    fn recognises_handlers_copied_by_hand() {
+        let ours = |command: &str| is_our_handler(&json!({"type": "command", "command": command}), None);
+        assert!(ours("/usr/local/bin/claude-telemetry hook"));
+        assert!(ours("'/a b/claude-telemetry' hook"));
+        assert!(!ours("/usr/local/bin/claude-telemetry-other hook"));
+        assert!(!ours("./lint.sh hook"));
+        assert!(!is_our_handler(&json!({"type": "http", "url": "x"}), None));
+    }
+
+    #[test]
+    fn wrong_types_are_refused_not_overwritten() {
+        let mut doc = json!({"hooks": "nope"});
+        assert!(matches!(install(&mut doc, &spec()), Err(EditError::WrongType(p)) if p == "hooks"));
+        assert!(matches!(install(&mut json!([]), &spec()), Err(EditError::NotAnObject)));
+    }
+
+    #[test]
+    fn hook_commands_are_quoted_for_the_shell() {
+        assert_eq!(hook_command_for(Path::new("/usr/local/bin/claude-telemetry")), "/usr/local/bin/claude-telemetry hook");
+        assert_eq!(hook_command_for(Path::new("/a b/it's/claude-telemetry")), r"'/a b/it'\''s/claude-telemetry' hook");
+    }
+}

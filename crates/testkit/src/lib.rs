@@ -1,0 +1,223 @@
+//! Test support shared by the workspace's integration tests and benchmarks.
+//!
+//! Owns stand-ins for what a test needs on the other end of a socket: a real HTTP server
+//! that records what it receives ([`Receiver`]), and servers that misbehave on purpose
+//! ([`Hanging`], [`Garbage`]). Nothing here is used by the shipped binary.
+
+// Test support: a server that cannot start must fail the test at once, loudly.
+#![allow(clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// One request as the receiver saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// `POST`, `PUT`, ….
+    pub method: String,
+    /// Path and query.
+    pub url: String,
+    /// Header names in lower case, with values.
+    pub headers: Vec<(String, String)>,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The JSON events in the body: one object, or one per NDJSON line.
+    pub fn events(&self) -> Vec<Value> {
+        let text = String::from_utf8_lossy(&self.body);
+        text.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).unwrap_or(Value::Null))
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct Log {
+    requests: Mutex<Vec<Received>>,
+}
+
+/// A real HTTP/1.1 server on loopback that records every request and answers with a
+/// status the test chooses (200 unless told otherwise).
+pub struct Receiver {
+    addr: SocketAddr,
+    status: Arc<AtomicU16>,
+    log: Arc<Log>,
+    stop: Arc<AtomicBool>,
+    server: Arc<tiny_http::Server>,
+    worker: Option<thread::JoinHandle<()>>,
+}
+
+impl Receiver {
+    /// Starts on a free loopback port.
+    pub fn start() -> Receiver {
+        Receiver::start_on("127.0.0.1:0")
+    }
+
+    /// Starts on `addr` (e.g. a port a test reserved earlier).
+    pub fn start_on(addr: &str) -> Receiver {
+        let server = Arc::new(tiny_http::Server::http(addr).expect("bind the test receiver"));
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .expect("the test receiver listens on IP");
+        let status = Arc::new(AtomicU16::new(200));
+        let log = Arc::new(Log::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker = {
+            let (server, status, log, stop) = (server.clone(), status.clone(), log.clone(), stop.clone());
+            thread::spawn(move || serve(&server, &status, &log, &stop))
+        };
+        Receiver {
+            addr,
+            status,
+            log,
+            stop,
+            server,
+            worker: Some(worker),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Answer every later request with `status`.
+    pub fn respond_with(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Received> {
+        self.log.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Every event so far, across requests, in arrival order.
+    pub fn events(&self) -> Vec<Value> {
+        self.requests().iter().flat_map(Received::events).collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.server.unblock();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+fn serve(server: &tiny_http::Server, status: &AtomicU16, log: &Log, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        let Ok(mut request) = server.recv() else {
+            break;
+        };
+        let mut body = Vec::new();
+        if request.as_reader().read_to_end(&mut body).is_err() {
+            continue;
+        }
+        let received = Received {
+            method: request.method().as_str().to_owned(),
+            url: request.url().to_owned(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
+                .collect(),
+            body,
+        };
+        let code = status.load(Ordering::SeqCst);
+        // Record before answering: a client that saw 2xx may rely on the event being here.
+        if let Ok(mut requests) = log.requests.lock() {
+            requests.push(received);
+        }
+        let _ = request.respond(tiny_http::Response::from_string("{}").with_status_code(code));
+    }
+}
+
+/// A server that accepts connections and never answers.
+pub struct Hanging {
+    addr: SocketAddr,
+}
+
+impl Hanging {
+    /// Starts on a free loopback port.
+    pub fn start() -> Hanging {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the hanging server");
+        let addr = listener.local_addr().expect("hanging server address");
+        thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream); // keep it open, say nothing
+            }
+        });
+        Hanging { addr }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// A server that answers every request with bytes that are not HTTP.
+pub struct Garbage {
+    addr: SocketAddr,
+}
+
+impl Garbage {
+    /// Starts on a free loopback port.
+    pub fn start() -> Garbage {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the garbage server");
+        let addr = listener.local_addr().expect("garbage server address");
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                thread::spawn(move || answer_garbage(stream));
+            }
+        });
+        Garbage { addr }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+fn answer_garbage(mut stream: TcpStream) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 4096];
+    let _ = stream.read(&mut buf);
+    let _ = stream.write_all(b"\x00\xffSMTP READY\r\n\r\nnot http at all\r\n");
+}
+
+/// A loopback address nothing listens on (bound, then released).
+pub fn closed_port_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("reserve a port");
+    let addr = listener.local_addr().expect("reserved port address");
+    drop(listener);
+    format!("http://{addr}")
+}
