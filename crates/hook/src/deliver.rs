@@ -7,6 +7,7 @@ use crate::config::HookConfig;
 /// A connection to the collector for the length of one hook invocation.
 pub struct Collector {
     agent: ureq::Agent,
+    timeout: Duration,
     endpoint: String,
     authorization: Option<String>,
 }
@@ -63,6 +64,7 @@ impl Collector {
             .build();
         Collector {
             agent: agent_config.into(),
+            timeout,
             endpoint: format!("{}/v1/hooks", config.url),
             authorization: config.token.as_ref().map(|token| format!("Bearer {token}")),
         }
@@ -88,10 +90,17 @@ impl Collector {
         if let Some(authorization) = &self.authorization {
             request = request.header("authorization", authorization);
         }
-        let response = request.send(body).map_err(|err| DeliveryError::Retryable {
-            endpoint: self.endpoint.clone(),
-            timed_out: matches!(err, ureq::Error::Timeout(_)),
-            reason: err.to_string(),
+        let response = request.send(body).map_err(|err| {
+            let timed_out = matches!(err, ureq::Error::Timeout(_));
+            DeliveryError::Retryable {
+                endpoint: self.endpoint.clone(),
+                reason: if timed_out {
+                    format!("no acknowledgement within {} ms (timed out)", self.timeout.as_millis())
+                } else {
+                    err.to_string()
+                },
+                timed_out,
+            }
         })?;
         let status = response.status().as_u16();
         match status {

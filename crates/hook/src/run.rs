@@ -78,6 +78,10 @@ fn deliver(
     let collector = Collector::new(config);
 
     let result = if spool.collector_recently_down(config.retry_after) {
+        stderr.push(format!(
+            "claude-telemetry hook: the collector timed out recently; event spooled without trying (retry after {} ms)",
+            config.retry_after.as_millis()
+        ));
         Err(None)
     } else {
         collector.send_one(&line).map_err(Some)

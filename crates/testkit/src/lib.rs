@@ -9,7 +9,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -161,6 +161,7 @@ fn serve(server: &tiny_http::Server, status: &AtomicU16, log: &Log, stop: &Atomi
 /// A server that accepts connections and never answers.
 pub struct Hanging {
     addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
 }
 
 impl Hanging {
@@ -168,13 +169,21 @@ impl Hanging {
     pub fn start() -> Hanging {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the hanging server");
         let addr = listener.local_addr().expect("hanging server address");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
         thread::spawn(move || {
             let mut held = Vec::new();
             for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
                 held.push(stream); // keep it open, say nothing
             }
         });
-        Hanging { addr }
+        Hanging { addr, connections }
+    }
+
+    /// How many connections it has accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// `http://127.0.0.1:PORT`.

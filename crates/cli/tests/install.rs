@@ -1,0 +1,1 @@
+//! `claude-telemetry install` / `uninstall` against real files.
