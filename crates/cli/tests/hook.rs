@@ -18,7 +18,9 @@ struct Home {
 
 impl Home {
     fn new() -> Home {
-        Home { dir: tempfile::tempdir().unwrap() }
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn path(&self) -> &Path {
@@ -31,7 +33,9 @@ impl Home {
 
     /// Pending spool files, oldest first.
     fn pending(&self) -> Vec<PathBuf> {
-        let Ok(entries) = fs::read_dir(self.spool()) else { return Vec::new() };
+        let Ok(entries) = fs::read_dir(self.spool()) else {
+            return Vec::new();
+        };
         let mut files: Vec<PathBuf> = entries
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -42,7 +46,10 @@ impl Home {
     }
 
     fn pending_ids(&self) -> Vec<String> {
-        self.pending().iter().map(|p| p.file_stem().unwrap().to_string_lossy().into_owned()).collect()
+        self.pending()
+            .iter()
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect()
     }
 
     /// The hook as Claude Code runs it, pointed at `url`.
@@ -55,7 +62,10 @@ impl Home {
 }
 
 fn id_of(event: &Value) -> String {
-    event["claude_telemetry"]["event_id"].as_str().unwrap().to_owned()
+    event["claude_telemetry"]["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn without_enrichment(event: &Value) -> Value {
@@ -70,7 +80,10 @@ fn assert_delivered_once_each(receiver: &Receiver, expected: &BTreeSet<String>) 
         *seen.entry(id_of(&event)).or_default() += 1;
     }
     let duplicates: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(duplicates.is_empty(), "delivered more than once: {duplicates:?}");
+    assert!(
+        duplicates.is_empty(),
+        "delivered more than once: {duplicates:?}"
+    );
     let got: BTreeSet<String> = seen.into_keys().collect();
     assert_eq!(&got, expected, "every event exactly once");
 }
@@ -84,7 +97,10 @@ fn every_captured_payload_arrives_intact_and_enriched() {
     let host = gethostname();
     for (index, (name, payload)) in samples.iter().enumerate() {
         // Half the events run with CLAUDE_PROJECT_DIR, half fall back to the event's cwd.
-        let mut run = home.hook(&receiver.url()).env("USER_NAME", "Jane Doe").env("USER_EMAIL", "jane@example.com");
+        let mut run = home
+            .hook(&receiver.url())
+            .env("USER_NAME", "Jane Doe")
+            .env("USER_EMAIL", "jane@example.com");
         if index % 2 == 0 {
             run = run.env("CLAUDE_PROJECT_DIR", "/work/project-dir");
         }
@@ -103,18 +119,29 @@ fn every_captured_payload_arrives_intact_and_enriched() {
         let events = request.events();
         assert_eq!(events.len(), 1);
         let event = &events[0];
-        assert_eq!(&without_enrichment(event), payload, "{name}: Claude Code's fields intact");
+        assert_eq!(
+            &without_enrichment(event),
+            payload,
+            "{name}: Claude Code's fields intact"
+        );
 
         let enrichment = &event["claude_telemetry"];
         let id = enrichment["event_id"].as_str().unwrap();
         assert_eq!(id.len(), 36, "{name}: UUID");
         assert_eq!(&id[14..15], "7", "{name}: UUIDv7, time-ordered");
         let at = enrichment["received_at"].as_str().unwrap();
-        assert!(at.ends_with('Z') && at.len() == 24, "{name}: RFC 3339 ms UTC, got {at}");
+        assert!(
+            at.ends_with('Z') && at.len() == 24,
+            "{name}: RFC 3339 ms UTC, got {at}"
+        );
         assert_eq!(enrichment["host"], host.as_str());
         assert_eq!(enrichment["user_name"], "Jane Doe");
         assert_eq!(enrichment["user_email"], "jane@example.com");
-        let expected_project = if index % 2 == 0 { json!("/work/project-dir") } else { payload["cwd"].clone() };
+        let expected_project = if index % 2 == 0 {
+            json!("/work/project-dir")
+        } else {
+            payload["cwd"].clone()
+        };
         assert_eq!(enrichment["project"], expected_project, "{name}");
         assert!(enrichment["hook_latency_us"].as_u64().is_some(), "{name}");
         assert_eq!(enrichment["hook_version"], env!("CARGO_PKG_VERSION"));
@@ -126,7 +153,10 @@ fn every_captured_payload_arrives_intact_and_enriched() {
 }
 
 fn gethostname() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_owned()
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -154,7 +184,9 @@ fn token_is_sent_as_a_bearer_only_when_set() {
     let receiver = Receiver::start();
     let home = Home::new();
     let payload = sample("Stop").to_string();
-    home.hook(&receiver.url()).env("CLAUDE_TELEMETRY_TOKEN", "s3cret").stdin(payload.clone());
+    home.hook(&receiver.url())
+        .env("CLAUDE_TELEMETRY_TOKEN", "s3cret")
+        .stdin(payload.clone());
     home.hook(&receiver.url()).stdin(payload);
     let requests = receiver.requests();
     assert_eq!(requests[0].header("authorization"), Some("Bearer s3cret"));
@@ -168,7 +200,9 @@ fn the_original_stacks_pushgateway_variable_is_honoured_and_ours_wins() {
     let home = Home::new();
     let payload = sample("Stop").to_string();
     let base = Run::new(&["hook"], home.path()).env("CLAUDE_TELEMETRY_RETRY_AFTER_MS", "0");
-    let output = base.env("PROMETHEUS_PUSH_GATEWAY", original.url()).stdin(payload.clone());
+    let output = base
+        .env("PROMETHEUS_PUSH_GATEWAY", original.url())
+        .stdin(payload.clone());
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(original.events().len(), 1);
 
@@ -185,23 +219,44 @@ fn with_no_collector_events_spool_then_drain_exactly_once() {
     let home = Home::new();
     let down = closed_port_url();
     let mut spooled = BTreeSet::new();
-    for (count, name) in ["SessionStart", "UserPromptSubmit", "PreToolUse:Bash", "PostToolUse:Bash", "Stop"]
-        .into_iter()
-        .enumerate()
+    for (count, name) in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse:Bash",
+        "PostToolUse:Bash",
+        "Stop",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let output = home.hook(&down).stdin(sample(name).to_string());
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        assert_eq!(stdout(&output), "", "delivery trouble is not Claude Code's business");
-        assert!(stderr(&output).contains("spooled for later delivery"), "{}", stderr(&output));
-        assert_eq!(home.pending().len(), count + 1, "the spool grows by one per event");
+        assert_eq!(
+            stdout(&output),
+            "",
+            "delivery trouble is not Claude Code's business"
+        );
+        assert!(
+            stderr(&output).contains("spooled for later delivery"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(
+            home.pending().len(),
+            count + 1,
+            "the spool grows by one per event"
+        );
         spooled.extend(home.pending_ids());
     }
     // Each spool file holds the full enriched event.
-    let first: Value = serde_json::from_str(&fs::read_to_string(&home.pending()[0]).unwrap()).unwrap();
+    let first: Value =
+        serde_json::from_str(&fs::read_to_string(&home.pending()[0]).unwrap()).unwrap();
     assert_eq!(without_enrichment(&first), sample("SessionStart"));
 
     let receiver = Receiver::start();
-    let output = home.hook(&receiver.url()).stdin(sample("SessionEnd").to_string());
+    let output = home
+        .hook(&receiver.url())
+        .stdin(sample("SessionEnd").to_string());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(home.pending().is_empty(), "drained");
 
@@ -226,7 +281,9 @@ fn draining_is_bounded_per_invocation_and_oldest_first() {
     let down = closed_port_url();
     let total = 230; // more than one drain takes (200)
     for _ in 0..total {
-        let output = home.hook(&down).stdin(sample("PreToolUse:Read").to_string());
+        let output = home
+            .hook(&down)
+            .stdin(sample("PreToolUse:Read").to_string());
         assert_eq!(output.status.code(), Some(0));
     }
     let spooled = home.pending_ids();
@@ -236,7 +293,11 @@ fn draining_is_bounded_per_invocation_and_oldest_first() {
     home.hook(&receiver.url()).stdin(sample("Stop").to_string());
     let first_batch: Vec<String> = receiver.requests()[1].events().iter().map(id_of).collect();
     assert_eq!(first_batch, spooled[..200], "the 200 oldest first");
-    assert_eq!(home.pending_ids(), spooled[200..], "the rest waits for the next hook");
+    assert_eq!(
+        home.pending_ids(),
+        spooled[200..],
+        "the rest waits for the next hook"
+    );
 
     home.hook(&receiver.url()).stdin(sample("Stop").to_string());
     assert!(home.pending().is_empty());
@@ -262,7 +323,11 @@ fn concurrent_hooks_lose_nothing_and_deliver_nothing_twice() {
         }
     });
     let spooled: BTreeSet<String> = home.pending_ids().into_iter().collect();
-    assert_eq!(spooled.len(), 48, "every concurrent event spooled, none overwritten");
+    assert_eq!(
+        spooled.len(),
+        48,
+        "every concurrent event spooled, none overwritten"
+    );
 
     let receiver = Receiver::start();
     thread::scope(|scope| {
@@ -301,7 +366,11 @@ fn a_hanging_collector_costs_one_timeout_then_events_go_straight_to_the_spool() 
     let first = run();
     assert_eq!(first.status.code(), Some(0));
     assert_eq!(stdout(&first), "");
-    assert!(stderr(&first).contains("within 100 ms (timed out)"), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("within 100 ms (timed out)"),
+        "{}",
+        stderr(&first)
+    );
     assert_eq!(home.pending().len(), 1);
     assert_eq!(hanging.connections(), 1);
 
@@ -309,7 +378,11 @@ fn a_hanging_collector_costs_one_timeout_then_events_go_straight_to_the_spool() 
     assert_eq!(second.status.code(), Some(0));
     assert!(stderr(&second).contains("recently"), "{}", stderr(&second));
     assert_eq!(home.pending().len(), 2);
-    assert_eq!(hanging.connections(), 1, "the second hook did not wait on the hung collector");
+    assert_eq!(
+        hanging.connections(),
+        1,
+        "the second hook did not wait on the hung collector"
+    );
 }
 
 #[test]
@@ -341,7 +414,9 @@ fn an_event_the_collector_refuses_for_good_is_kept_aside_not_retried() {
     assert_eq!(output.status.code(), Some(0));
     assert!(stderr(&output).contains("rejected"), "{}", stderr(&output));
     assert!(home.pending().is_empty(), "not retried forever");
-    let kept: Vec<_> = fs::read_dir(home.spool().join("rejected")).unwrap().collect();
+    let kept: Vec<_> = fs::read_dir(home.spool().join("rejected"))
+        .unwrap()
+        .collect();
     assert_eq!(kept.len(), 1, "but not lost either");
 }
 
@@ -364,7 +439,11 @@ fn input_that_is_not_a_hook_event_is_a_clear_non_blocking_error() {
         // 1 is Claude Code's non-blocking error: the flow goes on, the user sees why.
         assert_eq!(output.status.code(), Some(1), "{what}");
         assert_eq!(stdout(&output), "", "{what}");
-        assert!(stderr(&output).starts_with("claude-telemetry hook: "), "{what}: {}", stderr(&output));
+        assert!(
+            stderr(&output).starts_with("claude-telemetry hook: "),
+            "{what}: {}",
+            stderr(&output)
+        );
         assert!(!stderr(&output).contains("panicked"), "{what}");
     }
     assert!(receiver.requests().is_empty());
@@ -375,7 +454,8 @@ fn input_that_is_not_a_hook_event_is_a_clear_non_blocking_error() {
 fn invalid_utf8_inside_a_string_is_kept_and_flagged() {
     let receiver = Receiver::start();
     let home = Home::new();
-    let mut input = br#"{"hook_event_name":"UserPromptSubmit","session_id":"s","prompt":"caf"#.to_vec();
+    let mut input =
+        br#"{"hook_event_name":"UserPromptSubmit","session_id":"s","prompt":"caf"#.to_vec();
     input.extend_from_slice(b"\xe9 \xff ok\"}");
     let output = home.hook(&receiver.url()).stdin(input);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -390,16 +470,24 @@ fn a_fifty_megabyte_payload_is_delivered_as_a_bounded_copy_that_says_so() {
     let home = Home::new();
     let mut payload = sample("PostToolUse:Read");
     let content = "x".repeat(50 * 1024 * 1024);
-    payload["tool_response"] = json!({"type": "text", "file": {"filePath": "/big.log", "content": content}});
+    payload["tool_response"] =
+        json!({"type": "text", "file": {"filePath": "/big.log", "content": content}});
     let output = home.hook(&receiver.url()).stdin(payload.to_string());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stdout(&output), "");
 
     let request = &receiver.requests()[0];
-    assert!(request.body.len() < 300 * 1024, "bounded copy, got {} bytes", request.body.len());
+    assert!(
+        request.body.len() < 300 * 1024,
+        "bounded copy, got {} bytes",
+        request.body.len()
+    );
     let event = &request.events()[0];
     assert_eq!(event["tool_response"]["file"]["filePath"], "/big.log");
-    assert_eq!(event["tool_input"], payload["tool_input"], "small fields intact");
+    assert_eq!(
+        event["tool_input"], payload["tool_input"],
+        "small fields intact"
+    );
     let cuts = event["claude_telemetry"]["truncated"].as_array().unwrap();
     assert_eq!(cuts.len(), 1);
     assert_eq!(cuts[0]["path"], "/tool_response/file/content");
@@ -416,12 +504,23 @@ fn an_unwritable_spool_tells_the_user_events_are_being_lost() {
         .hook(&closed_port_url())
         .env("CLAUDE_TELEMETRY_STATE_DIR", &blocked)
         .stdin(sample("PreToolUse:Bash").to_string());
-    assert_eq!(output.status.code(), Some(0), "never breaks Claude Code's flow");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "never breaks Claude Code's flow"
+    );
     let answer: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let message = answer["systemMessage"].as_str().unwrap();
     assert!(message.contains("being lost"), "{message}");
-    assert!(answer.get("hookSpecificOutput").is_none(), "no permission decision implied");
-    assert!(stderr(&output).contains("nor spooled"), "{}", stderr(&output));
+    assert!(
+        answer.get("hookSpecificOutput").is_none(),
+        "no permission decision implied"
+    );
+    assert!(
+        stderr(&output).contains("nor spooled"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -434,5 +533,10 @@ fn a_bad_setting_is_reported_without_blocking() {
         .stdin(sample("Stop").to_string());
     assert_eq!(output.status.code(), Some(0));
     let answer: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert!(answer["systemMessage"].as_str().unwrap().contains("CLAUDE_TELEMETRY_TIMEOUT_MS"));
+    assert!(
+        answer["systemMessage"]
+            .as_str()
+            .unwrap()
+            .contains("CLAUDE_TELEMETRY_TIMEOUT_MS")
+    );
 }

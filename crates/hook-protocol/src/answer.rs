@@ -98,6 +98,9 @@ mod tests {
     #[test]
     fn system_message_stands_alone() {
         let answer = HookAnswer::nothing().with_system_message("careful");
-        assert_eq!(answer.to_json("Stop").unwrap(), json!({"systemMessage": "careful"}));
+        assert_eq!(
+            answer.to_json("Stop").unwrap(),
+            json!({"systemMessage": "careful"})
+        );
     }
 }

@@ -76,7 +76,9 @@ fn cut_strings(value: &mut Value, max: usize, path: &mut String, cuts: &mut Vec<
         }
         Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
-                with_segment(path, &index.to_string(), |path| cut_strings(item, max, path, cuts));
+                with_segment(path, &index.to_string(), |path| {
+                    cut_strings(item, max, path, cuts)
+                });
             }
         }
         Value::Object(map) => {
@@ -144,28 +146,52 @@ mod tests {
     #[test]
     fn long_strings_are_cut_on_char_boundaries_and_recorded() {
         let long = "é".repeat(20); // 40 bytes
-        let mut e = event(json!({"tool_response": {"file": {"content": long}}, "a/b": ["x".repeat(11)], "c~d": ["y".repeat(12)]}));
-        let cuts = e.bound(Bounds { max_string_bytes: 11, max_event_bytes: 1 << 20 });
+        let mut e = event(
+            json!({"tool_response": {"file": {"content": long}}, "a/b": ["x".repeat(11)], "c~d": ["y".repeat(12)]}),
+        );
+        let cuts = e.bound(Bounds {
+            max_string_bytes: 11,
+            max_event_bytes: 1 << 20,
+        });
         // The 40-byte string is cut; the 11-byte one is exactly at the limit and kept.
         assert_eq!(
             cuts,
             vec![
-                Truncation { path: "/tool_response/file/content".into(), original_bytes: 40 },
-                Truncation { path: "/c~0d/0".into(), original_bytes: 12 },
+                Truncation {
+                    path: "/tool_response/file/content".into(),
+                    original_bytes: 40
+                },
+                Truncation {
+                    path: "/c~0d/0".into(),
+                    original_bytes: 12
+                },
             ]
         );
         assert_eq!(e.fields()["a/b"][0], "x".repeat(11));
-        assert_eq!(e.fields()["tool_response"]["file"]["content"], "é".repeat(5));
+        assert_eq!(
+            e.fields()["tool_response"]["file"]["content"],
+            "é".repeat(5)
+        );
     }
 
     #[test]
     fn large_events_lose_their_largest_fields_first() {
         let many: Vec<Value> = (0..1000).map(|i| json!(format!("line {i}"))).collect();
-        let mut e = event(json!({"hook_event_name": "PostToolUse", "session_id": "s", "tool_response": many}));
-        let cuts = e.bound(Bounds { max_string_bytes: 64, max_event_bytes: 1024 });
+        let mut e = event(
+            json!({"hook_event_name": "PostToolUse", "session_id": "s", "tool_response": many}),
+        );
+        let cuts = e.bound(Bounds {
+            max_string_bytes: 64,
+            max_event_bytes: 1024,
+        });
         assert_eq!(cuts.len(), 1);
         assert_eq!(cuts[0].path, "/tool_response");
-        assert!(e.fields()["tool_response"]["elided_bytes"].as_u64().unwrap() > 1024);
+        assert!(
+            e.fields()["tool_response"]["elided_bytes"]
+                .as_u64()
+                .unwrap()
+                > 1024
+        );
         assert_eq!(e.session_id(), Some("s"));
         assert!(e.to_json().unwrap().len() <= 1024);
     }

@@ -40,7 +40,8 @@ impl HookEvent {
             Ok(value) => Ok((Self::from_value(value)?, false)),
             Err(err) if std::str::from_utf8(bytes).is_err() => {
                 let text = String::from_utf8_lossy(bytes);
-                let value = serde_json::from_str::<Value>(&text).map_err(|_| EventError::NotJson(err))?;
+                let value =
+                    serde_json::from_str::<Value>(&text).map_err(|_| EventError::NotJson(err))?;
                 Ok((Self::from_value(value)?, true))
             }
             Err(err) => Err(EventError::NotJson(err)),
@@ -233,9 +234,18 @@ mod tests {
     #[test]
     fn rejects_what_is_not_an_event() {
         assert!(matches!(HookEvent::parse(b"  \n"), Err(EventError::Empty)));
-        assert!(matches!(HookEvent::parse(b"{\"a\":"), Err(EventError::NotJson(_))));
-        assert!(matches!(HookEvent::parse(b"[1]"), Err(EventError::NotAnObject("an array"))));
-        assert!(matches!(HookEvent::parse(b"\xff\xfe"), Err(EventError::NotJson(_))));
+        assert!(matches!(
+            HookEvent::parse(b"{\"a\":"),
+            Err(EventError::NotJson(_))
+        ));
+        assert!(matches!(
+            HookEvent::parse(b"[1]"),
+            Err(EventError::NotAnObject("an array"))
+        ));
+        assert!(matches!(
+            HookEvent::parse(b"\xff\xfe"),
+            Err(EventError::NotJson(_))
+        ));
     }
 
     #[test]

@@ -147,8 +147,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Env {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         move |name: &str| map.get(name).cloned()
     }
 
@@ -156,7 +158,10 @@ mod tests {
     fn url_precedence_follows_the_contract() {
         assert_eq!(collector_url(&env(&[])), DEFAULT_URL);
         assert_eq!(
-            collector_url(&env(&[("PROMETHEUS_PUSH_GATEWAY", "http://pushgateway:9091/")])),
+            collector_url(&env(&[(
+                "PROMETHEUS_PUSH_GATEWAY",
+                "http://pushgateway:9091/"
+            )])),
             "http://pushgateway:9091"
         );
         assert_eq!(
@@ -178,14 +183,20 @@ mod tests {
             state_dir(&env(&[("HOME", "/h"), ("XDG_STATE_HOME", "/x")])),
             Some(PathBuf::from("/x/claude-telemetry"))
         );
-        assert_eq!(state_dir(&env(&[("CLAUDE_TELEMETRY_STATE_DIR", "/s")])), Some(PathBuf::from("/s")));
+        assert_eq!(
+            state_dir(&env(&[("CLAUDE_TELEMETRY_STATE_DIR", "/s")])),
+            Some(PathBuf::from("/s"))
+        );
         assert_eq!(state_dir(&env(&[])), None);
     }
 
     #[test]
     fn bad_numbers_are_named() {
-        let err = HookConfig::from_env(&env(&[("HOME", "/h"), ("CLAUDE_TELEMETRY_TIMEOUT_MS", "fast")]))
-            .unwrap_err();
+        let err = HookConfig::from_env(&env(&[
+            ("HOME", "/h"),
+            ("CLAUDE_TELEMETRY_TIMEOUT_MS", "fast"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("CLAUDE_TELEMETRY_TIMEOUT_MS"));
     }
 
@@ -193,8 +204,12 @@ mod tests {
     fn identity_prefers_user_name_then_os_user() {
         let config = HookConfig::from_env(&env(&[("HOME", "/h"), ("USER", "os")])).unwrap();
         assert_eq!(config.user_name, "os");
-        let config =
-            HookConfig::from_env(&env(&[("HOME", "/h"), ("USER", "os"), ("USER_NAME", "Jane Doe")])).unwrap();
+        let config = HookConfig::from_env(&env(&[
+            ("HOME", "/h"),
+            ("USER", "os"),
+            ("USER_NAME", "Jane Doe"),
+        ]))
+        .unwrap();
         assert_eq!(config.user_name, "Jane Doe");
     }
 }

@@ -40,7 +40,13 @@ pub enum DeliveryError {
 impl DeliveryError {
     /// Whether the attempt ended by running out of time.
     pub fn timed_out(&self) -> bool {
-        matches!(self, DeliveryError::Retryable { timed_out: true, .. })
+        matches!(
+            self,
+            DeliveryError::Retryable {
+                timed_out: true,
+                ..
+            }
+        )
     }
 }
 
@@ -86,7 +92,10 @@ impl Collector {
     }
 
     fn post(&self, content_type: &str, body: &[u8]) -> Result<(), DeliveryError> {
-        let mut request = self.agent.post(&self.endpoint).header("content-type", content_type);
+        let mut request = self
+            .agent
+            .post(&self.endpoint)
+            .header("content-type", content_type);
         if let Some(authorization) = &self.authorization {
             request = request.header("authorization", authorization);
         }
@@ -95,7 +104,10 @@ impl Collector {
             DeliveryError::Retryable {
                 endpoint: self.endpoint.clone(),
                 reason: if timed_out {
-                    format!("no acknowledgement within {} ms (timed out)", self.timeout.as_millis())
+                    format!(
+                        "no acknowledgement within {} ms (timed out)",
+                        self.timeout.as_millis()
+                    )
                 } else {
                     err.to_string()
                 },

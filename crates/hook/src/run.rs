@@ -38,9 +38,12 @@ pub fn run(input: &[u8], config: Result<HookConfig, ConfigError>, started: Insta
     let answer = HookAnswer::nothing();
     let answer = match config {
         Ok(config) => deliver(&mut event, &config, lossy, started, &mut outcome.stderr)
-            .map_or(answer.clone(), |warning| answer.with_system_message(warning)),
+            .map_or(answer.clone(), |warning| {
+                answer.with_system_message(warning)
+            }),
         Err(err) => {
-            let message = format!("claude-telemetry hook: configuration error, event not recorded: {err}");
+            let message =
+                format!("claude-telemetry hook: configuration error, event not recorded: {err}");
             outcome.stderr.push(message.clone());
             answer.with_system_message(message)
         }
@@ -103,12 +106,17 @@ fn deliver(
             return None;
         }
         Err(Some(err @ DeliveryError::Rejected { .. })) => {
-            stderr.push(format!("claude-telemetry hook: {err}; kept in {}", spool.rejected_dir().display()));
+            stderr.push(format!(
+                "claude-telemetry hook: {err}; kept in {}",
+                spool.rejected_dir().display()
+            ));
             spool.put_rejected(&event_id, &line)
         }
         Err(failure) => {
             if let Some(err) = &failure {
-                stderr.push(format!("claude-telemetry hook: {err}; spooled for later delivery"));
+                stderr.push(format!(
+                    "claude-telemetry hook: {err}; spooled for later delivery"
+                ));
                 if err.timed_out()
                     && let Err(err) = spool.mark_collector_down()
                 {

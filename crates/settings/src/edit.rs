@@ -51,14 +51,20 @@ pub struct InstallReport {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Marker {
     hook_command: String,
-    #[serde(default)]
+    /// Env keys install set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     env: Vec<String>,
-    #[serde(default)]
+    /// Values those keys had before, restored by uninstall.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     replaced: Map<String, Value>,
-    #[serde(default)]
+    /// Deny rules install added (rules the user already had are not listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     deny: Vec<String>,
-    #[serde(default)]
-    created: Vec<String>,
+    /// Containers (`hooks`, `hooks/Stop`, `env`, …) that existed before install; any
+    /// other container install touched was created by it, and uninstall removes it once
+    /// it is empty again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    kept: Vec<String>,
 }
 
 /// Why a document cannot be edited.
@@ -96,10 +102,17 @@ impl Install {
             ("OTEL_METRIC_EXPORT_INTERVAL", "10000".to_owned()),
             ("CLAUDE_TELEMETRY_URL", self.url.clone()),
         ];
-        let attributes: Vec<String> = [("user.name", &self.user_name), ("user.email", &self.user_email)]
-            .into_iter()
-            .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={}", baggage_encode(v))))
-            .collect();
+        let attributes: Vec<String> = [
+            ("user.name", &self.user_name),
+            ("user.email", &self.user_email),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| {
+            value
+                .as_ref()
+                .map(|v| format!("{key}={}", baggage_encode(v)))
+        })
+        .collect();
         if !attributes.is_empty() {
             pairs.push(("OTEL_RESOURCE_ATTRIBUTES", attributes.join(",")));
         }
@@ -112,7 +125,8 @@ impl Install {
 fn baggage_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        let allowed = (0x21..=0x7e).contains(&byte) && !matches!(byte, b'"' | b',' | b';' | b'\\' | b'%');
+        let allowed =
+            (0x21..=0x7e).contains(&byte) && !matches!(byte, b'"' | b',' | b';' | b'\\' | b'%');
         if allowed {
             out.push(char::from(byte));
         } else {
@@ -126,10 +140,10 @@ fn object_at<'a>(
     parent: &'a mut Map<String, Value>,
     key: &str,
     path: &str,
-    created: &mut Vec<String>,
+    kept: &mut Vec<String>,
 ) -> Result<&'a mut Map<String, Value>, EditError> {
-    if !parent.contains_key(key) {
-        created.push(path.to_owned());
+    if parent.contains_key(key) && !kept.iter().any(|k| k == path) {
+        kept.push(path.to_owned());
     }
     parent
         .entry(key)
@@ -142,10 +156,10 @@ fn array_at<'a>(
     parent: &'a mut Map<String, Value>,
     key: &str,
     path: &str,
-    created: &mut Vec<String>,
+    kept: &mut Vec<String>,
 ) -> Result<&'a mut Vec<Value>, EditError> {
-    if !parent.contains_key(key) {
-        created.push(path.to_owned());
+    if parent.contains_key(key) {
+        kept.push(path.to_owned());
     }
     parent
         .entry(key)
@@ -167,11 +181,12 @@ pub fn install(doc: &mut Value, spec: &Install) -> Result<InstallReport, EditErr
     };
     let mut report = InstallReport::default();
 
-    let hooks = object_at(root, "hooks", "hooks", &mut marker.created)?;
+    let hooks = object_at(root, "hooks", "hooks", &mut marker.kept)?;
     for event in KNOWN_EVENTS.iter().filter(|event| event.is_observable()) {
         let path = format!("hooks/{}", event.name());
-        let groups = array_at(hooks, event.name(), &path, &mut marker.created)?;
-        let handler = json!({"type": "command", "command": spec.hook_command, "timeout": HOOK_TIMEOUT_SECS});
+        let groups = array_at(hooks, event.name(), &path, &mut marker.kept)?;
+        let handler =
+            json!({"type": "command", "command": spec.hook_command, "timeout": HOOK_TIMEOUT_SECS});
         groups.push(if event.matches_tools() {
             json!({"matcher": "*", "hooks": [handler]})
         } else {
@@ -179,7 +194,7 @@ pub fn install(doc: &mut Value, spec: &Install) -> Result<InstallReport, EditErr
         });
     }
 
-    let env = object_at(root, "env", "env", &mut marker.created)?;
+    let env = object_at(root, "env", "env", &mut marker.kept)?;
     for (key, value) in spec.env_pairs() {
         match env.get(key) {
             Some(Value::String(existing)) if *existing == value => continue,
@@ -194,8 +209,8 @@ pub fn install(doc: &mut Value, spec: &Install) -> Result<InstallReport, EditErr
         marker.env.push(key.to_owned());
     }
 
-    let permissions = object_at(root, "permissions", "permissions", &mut marker.created)?;
-    let deny = array_at(permissions, "deny", "permissions/deny", &mut marker.created)?;
+    let permissions = object_at(root, "permissions", "permissions", &mut marker.kept)?;
+    let deny = array_at(permissions, "deny", "permissions/deny", &mut marker.kept)?;
     for rule in SECRET_DENY_RULES {
         if !deny.iter().any(|existing| existing.as_str() == Some(rule)) {
             deny.push(Value::String((*rule).to_owned()));
@@ -204,6 +219,7 @@ pub fn install(doc: &mut Value, spec: &Install) -> Result<InstallReport, EditErr
     }
 
     let marker_text = serde_json::to_string(&marker).map_err(|_| EditError::NotAnObject)?;
+    // `env` exists by now; this lookup records nothing.
     let env = object_at(root, "env", "env", &mut Vec::new())?;
     env.insert(MARKER_ENV.to_owned(), Value::String(marker_text));
     Ok(report)
@@ -218,7 +234,12 @@ pub fn uninstall(doc: &mut Value) -> Result<bool, EditError> {
         .and_then(|env| env.get(MARKER_ENV))
         .and_then(Value::as_str)
         .and_then(|text| serde_json::from_str(text).ok());
-    let created = |path: &str| marker.as_ref().is_some_and(|m| m.created.iter().any(|c| c == path));
+    // Without a marker nothing says which containers install created: keep them all.
+    let created = |path: &str| {
+        marker
+            .as_ref()
+            .is_some_and(|m| !m.kept.iter().any(|k| k == path))
+    };
     let mut changed = false;
 
     if let Some(hooks) = root.get_mut("hooks").and_then(Value::as_object_mut) {
@@ -259,7 +280,11 @@ pub fn uninstall(doc: &mut Value) -> Result<bool, EditError> {
     }
     if let Some(permissions) = root.get_mut("permissions").and_then(Value::as_object_mut) {
         if let Some(deny) = permissions.get_mut("deny").and_then(Value::as_array_mut) {
-            deny.retain(|rule| !rule.as_str().is_some_and(|rule| marker.deny.iter().any(|ours| ours == rule)));
+            deny.retain(|rule| {
+                !rule
+                    .as_str()
+                    .is_some_and(|rule| marker.deny.iter().any(|ours| ours == rule))
+            });
             if deny.is_empty() && created("permissions/deny") {
                 permissions.shift_remove("deny");
             }
@@ -306,7 +331,9 @@ pub(crate) fn is_our_handler(handler: &Value, marker_command: Option<&str>) -> b
         return false;
     };
     let program = program.trim().trim_matches(|c| c == '\'' || c == '"');
-    Path::new(program).file_name().is_some_and(|name| name == "claude-telemetry")
+    Path::new(program)
+        .file_name()
+        .is_some_and(|name| name == "claude-telemetry")
 }
 
 #[cfg(test)]
@@ -343,7 +370,10 @@ mod tests {
         assert_eq!(report.replaced_env, ["OTEL_METRICS_EXPORTER"]);
         assert_ne!(doc, original);
         assert!(uninstall(&mut doc).unwrap());
-        assert_eq!(serde_json::to_string(&doc).unwrap(), serde_json::to_string(&original).unwrap());
+        assert_eq!(
+            serde_json::to_string(&doc).unwrap(),
+            serde_json::to_string(&original).unwrap()
+        );
     }
 
     #[test]
@@ -351,7 +381,10 @@ mod tests {
         let mut doc = json!({});
         install(&mut doc, &spec()).unwrap();
         assert_eq!(doc["env"]["OTEL_EXPORTER_OTLP_PROTOCOL"], "http/protobuf");
-        assert_eq!(doc["env"]["OTEL_RESOURCE_ATTRIBUTES"], "user.name=Jane%20Doe,user.email=jane@example.com");
+        assert_eq!(
+            doc["env"]["OTEL_RESOURCE_ATTRIBUTES"],
+            "user.name=Jane%20Doe,user.email=jane@example.com"
+        );
         assert_eq!(doc["hooks"]["PreToolUse"][0]["matcher"], "*");
         assert!(doc["hooks"].get("WorktreeCreate").is_none());
         uninstall(&mut doc).unwrap();
@@ -364,9 +397,15 @@ mod tests {
         install(&mut once, &spec()).unwrap();
         let mut twice = once.clone();
         install(&mut twice, &spec()).unwrap();
-        assert_eq!(serde_json::to_string(&once).unwrap(), serde_json::to_string(&twice).unwrap());
+        assert_eq!(
+            serde_json::to_string(&once).unwrap(),
+            serde_json::to_string(&twice).unwrap()
+        );
 
-        let moved = Install { hook_command: "/usr/bin/claude-telemetry hook".into(), ..spec() };
+        let moved = Install {
+            hook_command: "/usr/bin/claude-telemetry hook".into(),
+            ..spec()
+        };
         install(&mut twice, &moved).unwrap();
         let commands: Vec<&str> = twice["hooks"]["PreToolUse"]
             .as_array()
@@ -388,7 +427,8 @@ mod tests {
 
     #[test]
     fn recognises_handlers_copied_by_hand() {
-        let ours = |command: &str| is_our_handler(&json!({"type": "command", "command": command}), None);
+        let ours =
+            |command: &str| is_our_handler(&json!({"type": "command", "command": command}), None);
         assert!(ours("/usr/local/bin/claude-telemetry hook"));
         assert!(ours("'/a b/claude-telemetry' hook"));
         assert!(!ours("/usr/local/bin/claude-telemetry-other hook"));
@@ -400,12 +440,21 @@ mod tests {
     fn wrong_types_are_refused_not_overwritten() {
         let mut doc = json!({"hooks": "nope"});
         assert!(matches!(install(&mut doc, &spec()), Err(EditError::WrongType(p)) if p == "hooks"));
-        assert!(matches!(install(&mut json!([]), &spec()), Err(EditError::NotAnObject)));
+        assert!(matches!(
+            install(&mut json!([]), &spec()),
+            Err(EditError::NotAnObject)
+        ));
     }
 
     #[test]
     fn hook_commands_are_quoted_for_the_shell() {
-        assert_eq!(hook_command_for(Path::new("/usr/local/bin/claude-telemetry")), "/usr/local/bin/claude-telemetry hook");
-        assert_eq!(hook_command_for(Path::new("/a b/it's/claude-telemetry")), r"'/a b/it'\''s/claude-telemetry' hook");
+        assert_eq!(
+            hook_command_for(Path::new("/usr/local/bin/claude-telemetry")),
+            "/usr/local/bin/claude-telemetry hook"
+        );
+        assert_eq!(
+            hook_command_for(Path::new("/a b/it's/claude-telemetry")),
+            r"'/a b/it'\''s/claude-telemetry' hook"
+        );
     }
 }

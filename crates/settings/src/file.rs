@@ -131,7 +131,9 @@ impl SettingsFile {
         fs::create_dir_all(dir).map_err(io_at(dir))?;
         let temp = dir.join(format!(
             ".{}.claude-telemetry-{}",
-            self.path.file_name().map_or_else(|| "settings".into(), |n| n.to_string_lossy()),
+            self.path
+                .file_name()
+                .map_or_else(|| "settings".into(), |n| n.to_string_lossy()),
             std::process::id()
         ));
         let result = (|| -> io::Result<()> {
@@ -175,7 +177,10 @@ mod tests {
         assert_eq!(missing.document, Value::Object(Map::new()));
         let empty = dir.path().join("empty.json");
         fs::write(&empty, "\n").unwrap();
-        assert_eq!(SettingsFile::load(&empty).unwrap().document, Value::Object(Map::new()));
+        assert_eq!(
+            SettingsFile::load(&empty).unwrap().document,
+            Value::Object(Map::new())
+        );
     }
 
     #[test]
@@ -197,7 +202,10 @@ mod tests {
         file.write("{}\n").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "{}\n");
         assert_eq!(fs::read_to_string(backup).unwrap(), "{\"old\": true}\n");
-        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(Result::ok).collect();
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .collect();
         assert_eq!(leftovers.len(), 2, "no temporary file left behind");
     }
 }

@@ -128,13 +128,19 @@ pub fn validate(doc: &Value) -> Vec<Problem> {
 
 fn check_hooks(check: &mut Checker, hooks: &Value) {
     let Some(events) = hooks.as_object() else {
-        check.error("/hooks", "must be an object mapping event names to matcher groups");
+        check.error(
+            "/hooks",
+            "must be an object mapping event names to matcher groups",
+        );
         return;
     };
     for (event, groups) in events {
         let path = format!("/hooks/{event}");
         if KnownEvent::from_name(event).is_none() {
-            check.warning(&path, format!("`{event}` is not a hook event this version knows"));
+            check.warning(
+                &path,
+                format!("`{event}` is not a hook event this version knows"),
+            );
         }
         let Some(groups) = groups.as_array() else {
             check.error(&path, "must be an array of matcher groups");
@@ -158,7 +164,10 @@ fn check_group(check: &mut Checker, group: &Value, path: &str) {
                 check_handler(check, handler, &format!("{path}/hooks/{index}"));
             }
         }
-        Some(_) => check.error(&format!("{path}/hooks"), "must be an array of hook handlers"),
+        Some(_) => check.error(
+            &format!("{path}/hooks"),
+            "must be an array of hook handlers",
+        ),
         None => check.error(path, "`hooks` is required"),
     }
 }
@@ -171,7 +180,10 @@ fn check_handler(check: &mut Checker, handler: &Value, path: &str) {
     match handler.get("timeout") {
         None => {}
         Some(Value::Number(n)) if n.as_f64().is_some_and(|secs| secs > 0.0) => {}
-        Some(_) => check.error(&format!("{path}/timeout"), "must be a positive number of seconds"),
+        Some(_) => check.error(
+            &format!("{path}/timeout"),
+            "must be a positive number of seconds",
+        ),
     }
     check.expect_string(handler, "if", path, false);
     check.expect_string(handler, "statusMessage", path, false);
@@ -185,12 +197,18 @@ fn check_handler(check: &mut Checker, handler: &Value, path: &str) {
             if let Some(shell) = handler.get("shell")
                 && !matches!(shell.as_str(), Some("bash" | "powershell"))
             {
-                check.error(&format!("{path}/shell"), "must be \"bash\" or \"powershell\"");
+                check.error(
+                    &format!("{path}/shell"),
+                    "must be \"bash\" or \"powershell\"",
+                );
             }
         }
         Some("http") => {
             check.expect_string(handler, "url", path, true);
-            check.expect_strings(handler.get("allowedEnvVars"), &format!("{path}/allowedEnvVars"));
+            check.expect_strings(
+                handler.get("allowedEnvVars"),
+                &format!("{path}/allowedEnvVars"),
+            );
             match handler.get("headers") {
                 None => {}
                 Some(Value::Object(headers)) if headers.values().all(Value::is_string) => {}
@@ -243,16 +261,30 @@ mod tests {
     fn each_field_that_disables_hooks_is_found() {
         assert_eq!(errors(json!({"hooks": []})), ["/hooks"]);
         assert_eq!(errors(json!({"hooks": {"Stop": {}}})), ["/hooks/Stop"]);
-        assert_eq!(errors(json!({"hooks": {"Stop": [{"matcher": 1, "hooks": []}]}})), ["/hooks/Stop/0/matcher"]);
-        assert_eq!(errors(json!({"hooks": {"Stop": [{}]}})), ["/hooks/Stop/0"]);
-        assert_eq!(errors(json!({"hooks": {"Stop": [{"hooks": [{"type": "command"}]}]}})), ["/hooks/Stop/0/hooks/0"]);
         assert_eq!(
-            errors(json!({"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "x", "timeout": "10"}]}]}})),
+            errors(json!({"hooks": {"Stop": [{"matcher": 1, "hooks": []}]}})),
+            ["/hooks/Stop/0/matcher"]
+        );
+        assert_eq!(errors(json!({"hooks": {"Stop": [{}]}})), ["/hooks/Stop/0"]);
+        assert_eq!(
+            errors(json!({"hooks": {"Stop": [{"hooks": [{"type": "command"}]}]}})),
+            ["/hooks/Stop/0/hooks/0"]
+        );
+        assert_eq!(
+            errors(
+                json!({"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "x", "timeout": "10"}]}]}})
+            ),
             ["/hooks/Stop/0/hooks/0/timeout"]
         );
-        assert_eq!(errors(json!({"hooks": {"Stop": [{"hooks": [{"type": "shell", "command": "x"}]}]}})), ["/hooks/Stop/0/hooks/0/type"]);
+        assert_eq!(
+            errors(json!({"hooks": {"Stop": [{"hooks": [{"type": "shell", "command": "x"}]}]}})),
+            ["/hooks/Stop/0/hooks/0/type"]
+        );
         assert_eq!(errors(json!({"env": {"A": 1}})), ["/env/A"]);
-        assert_eq!(errors(json!({"permissions": {"deny": "Read(.env)"}})), ["/permissions/deny"]);
+        assert_eq!(
+            errors(json!({"permissions": {"deny": "Read(.env)"}})),
+            ["/permissions/deny"]
+        );
         assert_eq!(errors(json!(["not", "an", "object"])), [""]);
     }
 

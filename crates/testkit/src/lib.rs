@@ -81,7 +81,8 @@ impl Receiver {
         let log = Arc::new(Log::default());
         let stop = Arc::new(AtomicBool::new(false));
         let worker = {
-            let (server, status, log, stop) = (server.clone(), status.clone(), log.clone(), stop.clone());
+            let (server, status, log, stop) =
+                (server.clone(), status.clone(), log.clone(), stop.clone());
             thread::spawn(move || serve(&server, &status, &log, &stop))
         };
         Receiver {
@@ -111,7 +112,11 @@ impl Receiver {
 
     /// Every request so far.
     pub fn requests(&self) -> Vec<Received> {
-        self.log.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        self.log
+            .requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// Every event so far, across requests, in arrival order.
@@ -145,7 +150,12 @@ fn serve(server: &tiny_http::Server, status: &AtomicU16, log: &Log, stop: &Atomi
             headers: request
                 .headers()
                 .iter()
-                .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
+                .map(|h| {
+                    (
+                        h.field.as_str().as_str().to_ascii_lowercase(),
+                        h.value.as_str().to_owned(),
+                    )
+                })
                 .collect(),
             body,
         };

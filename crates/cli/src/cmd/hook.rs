@@ -21,7 +21,11 @@ pub fn run(started: Instant) -> ExitCode {
         return ExitCode::from(1);
     }
     let mut input = Vec::new();
-    match stdin.lock().take(MAX_INPUT_BYTES + 1).read_to_end(&mut input) {
+    match stdin
+        .lock()
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut input)
+    {
         Ok(_) if input.len() as u64 > MAX_INPUT_BYTES => {
             eprintln!("claude-telemetry hook: input larger than {MAX_INPUT_BYTES} bytes, ignored");
             return ExitCode::from(1);

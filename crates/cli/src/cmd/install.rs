@@ -90,16 +90,28 @@ pub fn install(args: &InstallArgs) -> Result<()> {
     if !binary.is_absolute() {
         bail!("--binary must be an absolute path (Claude Code runs hooks from any directory)");
     }
-    let url = args.url.clone().unwrap_or_else(|| hook::collector_url(&process_env));
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| hook::collector_url(&process_env));
     let personal = scope.is_personal();
     let spec = Install {
         hook_command: hook_command_for(&binary),
         url,
         user_name: personal
-            .then(|| args.user_name.clone().or_else(|| process_env("USER_NAME")).or_else(|| process_env("USER")))
+            .then(|| {
+                args.user_name
+                    .clone()
+                    .or_else(|| process_env("USER_NAME"))
+                    .or_else(|| process_env("USER"))
+            })
             .flatten(),
         user_email: personal
-            .then(|| args.user_email.clone().or_else(|| process_env("USER_EMAIL")))
+            .then(|| {
+                args.user_email
+                    .clone()
+                    .or_else(|| process_env("USER_EMAIL"))
+            })
             .flatten(),
     };
     edit(&scope, args.dry_run, "installed into", |document| {
@@ -151,7 +163,8 @@ fn edit(
         println!("nothing to do for {}", path.display());
         return Ok(());
     }
-    let state = hook::state_dir(&process_env).context("no state directory for backups; set HOME")?;
+    let state =
+        hook::state_dir(&process_env).context("no state directory for backups; set HOME")?;
     let backup = file.backup(&state.join("backups"))?;
     file.write(&after)?;
     println!("claude-telemetry {verb} {}", path.display());

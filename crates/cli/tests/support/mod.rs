@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::thread;
 use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -21,7 +21,9 @@ pub fn bin() -> PathBuf {
 pub fn samples() -> Vec<(String, Value)> {
     let text = include_str!("../data/hook_payloads.json");
     let all: serde_json::Map<String, Value> = serde_json::from_str(text).unwrap();
-    all.into_iter().map(|(name, sample)| (name, sample["payload"].clone())).collect()
+    all.into_iter()
+        .map(|(name, sample)| (name, sample["payload"].clone()))
+        .collect()
 }
 
 pub fn sample(name: &str) -> Value {
@@ -67,7 +69,11 @@ impl Run {
 
 fn finish(mut command: Command, input: Option<Vec<u8>>) -> Output {
     command
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().expect("spawn claude-telemetry");
