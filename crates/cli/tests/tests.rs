@@ -1,5 +1,8 @@
 //! Integration tests: they run the real `claude-telemetry` binary as Claude Code would.
 
+// Test code: a failed setup or expectation should stop the test right there.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod hook;

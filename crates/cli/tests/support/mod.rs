@@ -53,11 +53,6 @@ impl Run {
         self
     }
 
-    pub fn cwd(mut self, dir: &Path) -> Run {
-        self.command.current_dir(dir);
-        self
-    }
-
     pub fn stdin(self, input: impl Into<Vec<u8>>) -> Output {
         finish(self.command, Some(input.into()))
     }
