@@ -80,7 +80,8 @@ fn deliver(
     let spool = Spool::in_state_dir(&config.state_dir);
     let collector = Collector::new(config);
 
-    let result = if spool.collector_recently_down(config.retry_after) {
+    let down_for = spool.collector_down_for();
+    let result = if down_for.is_some_and(|age| age < config.retry_after) {
         stderr.push(format!(
             "claude-telemetry hook: the collector timed out recently; event spooled without trying (retry after {} ms)",
             config.retry_after.as_millis()
@@ -91,7 +92,9 @@ fn deliver(
     };
     let stored = match result {
         Ok(()) => {
-            spool.clear_collector_down();
+            if down_for.is_some() {
+                spool.clear_collector_down();
+            }
             if spool.has_pending() {
                 match spool.drain(&collector) {
                     Ok(report) if report.rejected > 0 => stderr.push(format!(

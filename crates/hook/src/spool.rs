@@ -113,15 +113,13 @@ impl Spool {
         File::create(&marker).map(drop).map_err(at(&marker))
     }
 
-    /// Whether the collector timed out less than `window` ago.
-    pub fn collector_recently_down(&self, window: Duration) -> bool {
-        fs::metadata(self.down_marker())
+    /// How long ago the collector last timed out, if it did and nobody has heard from it
+    /// since. A marker from the future (clock change) counts as just now.
+    pub fn collector_down_for(&self) -> Option<Duration> {
+        let when = fs::metadata(self.down_marker())
             .and_then(|meta| meta.modified())
-            .is_ok_and(|when| {
-                SystemTime::now()
-                    .duration_since(when)
-                    .map_or(true, |age| age < window)
-            })
+            .ok()?;
+        Some(SystemTime::now().duration_since(when).unwrap_or_default())
     }
 
     /// Forgets an earlier timeout once the collector answered again.
@@ -276,14 +274,13 @@ mod tests {
     }
 
     #[test]
-    fn down_marker_expires() {
+    fn down_marker_records_and_clears() {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::in_state_dir(dir.path());
-        assert!(!spool.collector_recently_down(Duration::from_secs(60)));
+        assert_eq!(spool.collector_down_for(), None);
         spool.mark_collector_down().unwrap();
-        assert!(spool.collector_recently_down(Duration::from_secs(60)));
-        assert!(!spool.collector_recently_down(Duration::ZERO));
+        assert!(spool.collector_down_for().unwrap() < Duration::from_secs(60));
         spool.clear_collector_down();
-        assert!(!spool.collector_recently_down(Duration::from_secs(60)));
+        assert_eq!(spool.collector_down_for(), None);
     }
 }

@@ -1,0 +1,145 @@
+//! Whole-process cost of `claude-telemetry hook`, side by side with `/bin/true`.
+//!
+//! Claude Code spawns the hook on every event and waits for it to exit, so the number that
+//! matters is spawn-to-exit wall time. Each round spawns `/bin/true`, then the hook with a
+//! real PreToolUse Bash payload delivered to a local HTTP receiver, then the hook with no
+//! collector (the spool path); rounds interleave so all three see the same machine state.
+//!
+//! Run: `scripts/bench-hook` (builds the shipped static binary and passes it as
+//! `HOOK_BIN_STATIC`), or `cargo bench -p claude-telemetry --bench hook_process` for the
+//! plain cargo build alone. `ROUNDS=n` changes the number of rounds (500).
+
+// A benchmark binary: a failed setup should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use testkit::{Receiver, closed_port_url};
+
+fn spawn_once(program: &Path, args: &[&str], envs: &[(&str, &str)], input: &[u8]) -> Duration {
+    let started = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // /bin/true exits without reading: a broken pipe is expected there.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    let status = child.wait().expect("wait");
+    let elapsed = started.elapsed();
+    assert!(status.success(), "{} failed", program.display());
+    elapsed
+}
+
+struct Summary {
+    median: f64,
+    p90: f64,
+    p99: f64,
+    mean: f64,
+}
+
+fn summarise(samples: &mut [Duration]) -> Summary {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let at = |q: f64| ms(samples[((samples.len() - 1) as f64 * q).round() as usize]);
+    Summary {
+        median: at(0.5),
+        p90: at(0.9),
+        p99: at(0.99),
+        mean: samples.iter().map(|d| ms(*d)).sum::<f64>() / samples.len() as f64,
+    }
+}
+
+fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(500);
+    let hook = Path::new(env!("CARGO_BIN_EXE_claude-telemetry"));
+    let payload = r#"{"session_id":"39ffbbaf-dc84-42db-a429-e16f1adb663c","transcript_path":"/home/dev/.claude/projects/-home-dev-project/39ffbbaf.jsonl","cwd":"/home/dev/project","prompt_id":"6a0d2efb-c486-494c-8567-5ac809c55d37","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"cargo test --workspace","description":"Run the tests"},"tool_use_id":"toolu_01ABC123"}"#;
+    let receiver = Receiver::start();
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap();
+    let up = receiver.url();
+    let down = closed_port_url();
+    let delivered_env = [
+        ("CLAUDE_TELEMETRY_URL", up.as_str()),
+        ("CLAUDE_TELEMETRY_STATE_DIR", state_dir),
+    ];
+    let down_state = tempfile::tempdir().unwrap();
+    let spooled_env = [
+        ("CLAUDE_TELEMETRY_URL", down.as_str()),
+        (
+            "CLAUDE_TELEMETRY_STATE_DIR",
+            down_state.path().to_str().unwrap(),
+        ),
+    ];
+    let bin_true = Path::new("/bin/true");
+    let static_bin = std::env::var_os("HOOK_BIN_STATIC").map(std::path::PathBuf::from);
+    let mut hooks: Vec<(&str, &Path)> = vec![("cargo build (dynamic glibc)", hook)];
+    if let Some(path) = &static_bin {
+        hooks.push(("shipped build (static glibc)", path));
+    }
+
+    for _ in 0..20 {
+        spawn_once(bin_true, &[], &[], payload.as_bytes());
+        for (_, bin) in &hooks {
+            spawn_once(bin, &["hook"], &delivered_env, payload.as_bytes());
+        }
+    }
+    let before = receiver.requests().len();
+    let mut t_true = Vec::new();
+    let mut t_delivered = vec![Vec::new(); hooks.len()];
+    let mut t_spooled = vec![Vec::new(); hooks.len()];
+    for _ in 0..rounds {
+        t_true.push(spawn_once(bin_true, &[], &[], payload.as_bytes()));
+        for (index, (_, bin)) in hooks.iter().enumerate() {
+            t_delivered[index].push(spawn_once(
+                bin,
+                &["hook"],
+                &delivered_env,
+                payload.as_bytes(),
+            ));
+            t_spooled[index].push(spawn_once(bin, &["hook"], &spooled_env, payload.as_bytes()));
+        }
+    }
+    assert_eq!(
+        receiver.requests().len() - before,
+        rounds * hooks.len(),
+        "every delivering hook delivered its event"
+    );
+
+    let base = summarise(&mut t_true);
+    println!("hook whole-process time, spawn to exit, {rounds} interleaved rounds (ms)");
+    println!("| what | median | p90 | p99 | mean | median vs /bin/true |");
+    println!("|---|---|---|---|---|---|");
+    let mut rows: Vec<(String, &mut Vec<Duration>)> = vec![("/bin/true".to_owned(), &mut t_true)];
+    for ((label, _), samples) in hooks.iter().zip(t_delivered.iter_mut()) {
+        rows.push((format!("hook, {label}, PreToolUse Bash delivered"), samples));
+    }
+    for ((label, _), samples) in hooks.iter().zip(t_spooled.iter_mut()) {
+        rows.push((
+            format!("hook, {label}, collector down (spooled, fsync)"),
+            samples,
+        ));
+    }
+    for (name, samples) in rows {
+        let s = summarise(samples);
+        println!(
+            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2}x |",
+            s.median,
+            s.p90,
+            s.p99,
+            s.mean,
+            s.median / base.median
+        );
+    }
+}
