@@ -1,0 +1,122 @@
+//! What the guard decides, and why.
+
+use serde::Serialize;
+
+/// The verdict on a tool call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Nothing the policy objects to.
+    Allow,
+    /// The user must confirm.
+    Ask,
+    /// Must not run.
+    Deny,
+}
+
+impl Verdict {
+    /// The lowercase word, as Claude Code's hook protocol spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Ask => "ask",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
+/// The family a rule belongs to; becomes a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// A recursive or bulk delete aimed where it must not go.
+    DangerousRm,
+    /// Reading, writing or searching `.env`-style secret files.
+    EnvAccess,
+    /// Other secret files (opt-in pack: SSH keys, cloud credentials, certificates).
+    SecretAccess,
+    /// History-destroying git commands (opt-in pack).
+    DestructiveGit,
+    /// Commands that overwrite disks or file systems (opt-in pack).
+    Disk,
+    /// The guard could not judge the input (unparseable, too deep, too large).
+    Uncertain,
+    /// No rule matched.
+    None,
+}
+
+impl Category {
+    /// The snake_case name used in metrics and the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::DangerousRm => "dangerous_rm",
+            Category::EnvAccess => "env_access",
+            Category::SecretAccess => "secret_access",
+            Category::DestructiveGit => "destructive_git",
+            Category::Disk => "disk",
+            Category::Uncertain => "uncertain",
+            Category::None => "none",
+        }
+    }
+}
+
+/// Where in the input the decision was triggered: a byte range of the Bash command, or
+/// the tool input field that held the path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Span {
+    /// The tool input field (`command`, `file_path`, `pattern`, …).
+    pub field: String,
+    /// Byte offset of the start, within that field's text.
+    pub start: usize,
+    /// Byte offset just past the end.
+    pub end: usize,
+    /// The text itself.
+    pub text: String,
+}
+
+/// The guard's answer for one tool call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Allow, ask or deny.
+    pub verdict: Verdict,
+    /// Stable rule id, e.g. `rm.home`, `env.read`; `none` when nothing matched.
+    pub rule: &'static str,
+    /// The rule's family.
+    pub category: Category,
+    /// A sentence for people (and, on deny, for the model).
+    pub reason: String,
+    /// What triggered it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+}
+
+impl Decision {
+    /// The decision when no rule matched.
+    pub fn allow() -> Decision {
+        Decision {
+            verdict: Verdict::Allow,
+            rule: "none",
+            category: Category::None,
+            reason: "no rule matched".to_owned(),
+            span: None,
+        }
+    }
+
+    /// The text Claude Code shows: for a deny, it goes to the model, so it names the rule
+    /// and sends the agent to the user instead of around the block.
+    pub fn message(&self) -> String {
+        match self.verdict {
+            Verdict::Allow => self.reason.clone(),
+            Verdict::Ask => format!(
+                "claude-telemetry guard ({}): {} Confirm only if you intended this.",
+                self.rule, self.reason
+            ),
+            Verdict::Deny => format!(
+                "Blocked by claude-telemetry guard, rule {}: {} Do not try to achieve this another way \
+                 (other commands, scripts or tools). Stop and ask the user: they can run it themselves \
+                 or change the guard's policy.",
+                self.rule, self.reason
+            ),
+        }
+    }
+}
