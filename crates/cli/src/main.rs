@@ -13,8 +13,9 @@ use clap::{Parser, Subcommand};
 /// Observability and guard rails for Claude Code.
 ///
 /// Claude Code runs `claude-telemetry hook` on every hook event; the hook delivers each
-/// event to the collector (spooling it on disk when the collector is away). `install`
-/// wires the hook and Claude Code's own OpenTelemetry export into a settings file.
+/// event to the collector (spooling it on disk when the collector is away) and, before a
+/// tool runs, asks the guard whether it may. `install` wires the hook and Claude Code's own
+/// OpenTelemetry export into a settings file; `check` shows what the guard would decide.
 #[derive(Debug, Parser)]
 #[command(name = "claude-telemetry", version, propagate_version = true)]
 struct Cli {
@@ -40,6 +41,13 @@ enum Command {
     Install(cmd::install::InstallArgs),
     /// Remove exactly what `install` added, restoring values it replaced.
     Uninstall(cmd::install::UninstallArgs),
+    /// What the guard would decide on a tool call, the rule, and why.
+    ///
+    /// Exit code: 0 allow, 2 deny, 3 ask (1 for errors). Examples:
+    /// `claude-telemetry check -- 'rm -rf ~'`,
+    /// `claude-telemetry check --tool Read --json '{"file_path":".env"}'`,
+    /// `claude-telemetry check --explain -- 'sudo bash -c "rm -rf /"'`.
+    Check(cmd::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +57,10 @@ fn main() -> ExitCode {
         Command::Hook => cmd::hook::run(started),
         Command::Install(args) => report(cmd::install::install(&args)),
         Command::Uninstall(args) => report(cmd::install::uninstall(&args)),
+        Command::Check(args) => cmd::check::check(&args).unwrap_or_else(|err| {
+            eprintln!("claude-telemetry: {err:#}");
+            ExitCode::FAILURE
+        }),
     }
 }
 

@@ -61,7 +61,7 @@ pub fn explain(
         (tools::analyse(tool, input, config), Vec::new())
     };
     // Most severe first; among equals, the first found.
-    findings.sort_by(|a, b| b.verdict.cmp(&a.verdict));
+    findings.sort_by_key(|finding| std::cmp::Reverse(finding.verdict));
     let decision = match findings.first() {
         None => Decision::allow(),
         Some(top) => Decision {

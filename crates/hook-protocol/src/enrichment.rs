@@ -40,6 +40,49 @@ pub struct Enrichment {
     /// Whether invalid UTF-8 in the input was replaced by U+FFFD.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lossy_utf8: bool,
+    /// How many credentials were replaced by `[REDACTED]` in the delivered copy.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redacted: usize,
+    /// The guard's decision, on events it judged (PreToolUse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardRecord>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A guard decision as recorded with the event: the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardRecord {
+    /// `allow`, `ask` or `deny`.
+    pub decision: String,
+    /// Rule id, e.g. `rm.home`; `none` when nothing matched.
+    pub rule: String,
+    /// Rule family, e.g. `dangerous_rm`.
+    pub category: String,
+    /// The reason given.
+    pub reason: String,
+    /// Time the decision took, in microseconds.
+    pub latency_us: u64,
+    /// Version of the guard that decided.
+    pub version: String,
+    /// What in the input triggered it (redacted like the input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<GuardSpan>,
+}
+
+/// The part of a tool input a decision points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardSpan {
+    /// The tool input field.
+    pub field: String,
+    /// Byte offset of the start.
+    pub start: usize,
+    /// Byte offset just past the end.
+    pub end: usize,
+    /// The text.
+    pub text: String,
 }
 
 impl Enrichment {

@@ -11,8 +11,10 @@ mod answer;
 mod bound;
 mod enrichment;
 mod event;
+mod redact;
 
 pub use answer::{HookAnswer, PermissionDecision};
 pub use bound::{Bounds, Truncation};
-pub use enrichment::{ENRICHMENT_KEY, Enrichment};
+pub use enrichment::{ENRICHMENT_KEY, Enrichment, GuardRecord, GuardSpan};
 pub use event::{EventError, HookEvent, KNOWN_EVENTS, KnownEvent};
+pub use redact::{REDACTED, redact_text};

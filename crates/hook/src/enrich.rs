@@ -3,11 +3,12 @@
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use hook_protocol::{Bounds, Enrichment, HookEvent};
+use hook_protocol::{Bounds, Enrichment, GuardRecord, HookEvent};
 
 use crate::config::HookConfig;
 
-/// Bounds the event for storage and attaches the enrichment; returns the event id.
+/// Redacts credentials, bounds the event for storage and attaches the enrichment (with
+/// the guard's decision, if any); returns the event id.
 ///
 /// `started` is when the hook process began, so the recorded latency covers reading,
 /// parsing and (for PreToolUse) the guard.
@@ -15,8 +16,10 @@ pub fn enrich(
     event: &mut HookEvent,
     config: &HookConfig,
     lossy_utf8: bool,
+    guard: Option<GuardRecord>,
     started: Instant,
 ) -> Result<String, serde_json::Error> {
+    let redacted = event.redact();
     let truncated = event.bound(Bounds::default());
     let project = config
         .project_dir
@@ -34,6 +37,8 @@ pub fn enrich(
         hook_version: env!("CARGO_PKG_VERSION").to_owned(),
         truncated,
         lossy_utf8,
+        redacted,
+        guard,
     };
     event.set_enrichment(&enrichment)?;
     Ok(event_id)

@@ -6,17 +6,22 @@
 //! everything the collector did not acknowledge, drained by later invocations.
 //!
 //! Claude Code runs this once per event, so it must stay small and synchronous: no async
-//! runtime, no configuration file parsing, no work an event does not need. It never
-//! decides policy itself; a decision function is passed in.
+//! runtime, no work an event does not need (the guard's configuration is read only for
+//! the PreToolUse events it judges). Policy is the `guard` crate's; this crate only asks
+//! it and carries the answer.
 
 mod config;
+mod decide;
 mod deliver;
 mod enrich;
+mod guard_config;
 mod run;
 mod spool;
 
 pub use config::{ConfigError, DEFAULT_URL, Env, HookConfig, collector_url, state_dir};
+pub use decide::{Judged, context_for, judge};
 pub use deliver::{Collector, DeliveryError};
 pub use enrich::enrich;
+pub use guard_config::{GuardConfigError, config_path, load_guard_config};
 pub use run::{HookOutcome, run};
 pub use spool::{DrainReport, Spool, SpoolError};

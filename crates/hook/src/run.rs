@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use hook_protocol::{HookAnswer, HookEvent};
 
-use crate::config::{ConfigError, HookConfig};
+use crate::config::{Env, HookConfig};
+use crate::decide::{Judged, judge};
 use crate::deliver::{Collector, DeliveryError};
 use crate::enrich::enrich;
 use crate::spool::Spool;
@@ -20,12 +21,12 @@ pub struct HookOutcome {
     pub exit_code: i32,
 }
 
-/// Handles one event.
+/// Handles one event: the guard's decision for PreToolUse, then delivery.
 ///
 /// Delivery problems never change the answer to Claude Code: a tool call is not blocked or
 /// allowed because the collector is away. Only when an event can neither be delivered nor
 /// spooled does the user hear of it, through `systemMessage`.
-pub fn run(input: &[u8], config: Result<HookConfig, ConfigError>, started: Instant) -> HookOutcome {
+pub fn run(input: &[u8], env: &impl Env, started: Instant) -> HookOutcome {
     let mut outcome = HookOutcome::default();
     let (mut event, lossy) = match HookEvent::parse(input) {
         Ok(parsed) => parsed,
@@ -35,12 +36,24 @@ pub fn run(input: &[u8], config: Result<HookConfig, ConfigError>, started: Insta
             return outcome;
         }
     };
-    let answer = HookAnswer::nothing();
-    let answer = match config {
-        Ok(config) => deliver(&mut event, &config, lossy, started, &mut outcome.stderr)
-            .map_or(answer.clone(), |warning| {
-                answer.with_system_message(warning)
-            }),
+    let judged = judge(&event, env);
+    let answer = judged
+        .as_ref()
+        .map_or_else(HookAnswer::nothing, Judged::answer);
+    let answer = match HookConfig::from_env(env) {
+        Ok(config) => {
+            match deliver(
+                &mut event,
+                &config,
+                lossy,
+                judged.as_ref(),
+                started,
+                &mut outcome.stderr,
+            ) {
+                Some(warning) => answer.with_system_message(warning),
+                None => answer,
+            }
+        }
         Err(err) => {
             let message =
                 format!("claude-telemetry hook: configuration error, event not recorded: {err}");
@@ -58,10 +71,11 @@ fn deliver(
     event: &mut HookEvent,
     config: &HookConfig,
     lossy: bool,
+    judged: Option<&Judged>,
     started: Instant,
     stderr: &mut Vec<String>,
 ) -> Option<String> {
-    let event_id = match enrich(event, config, lossy, started) {
+    let event_id = match enrich(event, config, lossy, judged.map(Judged::record), started) {
         Ok(id) => id,
         Err(err) => {
             let message = format!("claude-telemetry hook: cannot encode the event: {err}");

@@ -4,8 +4,6 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use hook::HookConfig;
-
 /// Largest event read from stdin. Claude Code sends whole file contents in tool
 /// responses; past this the input is refused rather than exhausting memory.
 const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
@@ -36,8 +34,7 @@ pub fn run(started: Instant) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let config = HookConfig::from_env(&super::process_env);
-    let outcome = hook::run(&input, config, started);
+    let outcome = hook::run(&input, &super::process_env, started);
     for line in &outcome.stderr {
         eprintln!("{line}");
     }

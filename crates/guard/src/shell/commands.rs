@@ -330,7 +330,7 @@ impl Walker<'_> {
         let mut index = 0;
         let mut command_mode = false;
         while let Some(arg) = rest.get(index) {
-            if !is_option(arg) && !(arg.known && arg.text.starts_with('+')) {
+            if !(is_option(arg) || arg.known && arg.text.starts_with('+')) {
                 break;
             }
             if arg.text == "--" {
@@ -576,8 +576,7 @@ impl Walker<'_> {
     fn judge_find(&mut self, rest: &[Arg], scope: &mut Scope) {
         let mut index = 0;
         while rest.get(index).is_some_and(|a| {
-            a.known && matches!(a.text.as_str(), "-H" | "-L" | "-P")
-                || a.known && a.text.starts_with("-O")
+            a.known && (matches!(a.text.as_str(), "-H" | "-L" | "-P") || a.text.starts_with("-O"))
         }) {
             index += 1;
         }
@@ -1018,10 +1017,10 @@ impl Walker<'_> {
             if is_option(arg) {
                 if matches!(arg.text.as_str(), "-e" | "-f" | "-v" | "-F") {
                     let value = iter.next();
-                    if arg.text == "-f" {
-                        if let Some(file) = value {
-                            self.check_secret(file, scope, Access::Read);
-                        }
+                    if arg.text == "-f"
+                        && let Some(file) = value
+                    {
+                        self.check_secret(file, scope, Access::Read);
                     }
                 }
                 continue;
@@ -1045,10 +1044,9 @@ impl Walker<'_> {
         if rest
             .iter()
             .any(|a| a.known && a.text.starts_with("--delete"))
+            && let Some(destination) = operands.last()
         {
-            if let Some(destination) = operands.last() {
-                self.judge_delete_target(destination, true, scope, " (rsync --delete)");
-            }
+            self.judge_delete_target(destination, true, scope, " (rsync --delete)");
         }
     }
 
@@ -1100,16 +1098,16 @@ impl Walker<'_> {
         if !self.config.has(Pack::Disk) {
             return;
         }
-        if let Some(device) = arg.text.strip_prefix("/dev/") {
-            if DEVICES.iter().any(|prefix| device.starts_with(prefix)) {
-                self.find(
-                    Verdict::Deny,
-                    "disk.write_device",
-                    Category::Disk,
-                    format!("this writes straight to the block device {}.", arg.text),
-                    arg.span,
-                );
-            }
+        if let Some(device) = arg.text.strip_prefix("/dev/")
+            && DEVICES.iter().any(|prefix| device.starts_with(prefix))
+        {
+            self.find(
+                Verdict::Deny,
+                "disk.write_device",
+                Category::Disk,
+                format!("this writes straight to the block device {}.", arg.text),
+                arg.span,
+            );
         }
     }
 
