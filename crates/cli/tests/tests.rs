@@ -5,5 +5,6 @@
 
 mod support;
 
+mod guard_corpus;
 mod hook;
 mod install;

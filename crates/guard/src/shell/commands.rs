@@ -441,8 +441,8 @@ impl Walker<'_> {
             }
         }
         for target in targets {
-            self.check_secret(target, scope, Access::Write);
             self.judge_delete_target(target, recursive, scope, "");
+            self.check_secret(target, scope, Access::Write);
         }
     }
 
@@ -830,6 +830,11 @@ impl Walker<'_> {
         let Some(sub) = rest.get(index) else { return };
         let args = &rest[index + 1..];
         let sub = sub.text.as_str();
+        if sub == "grep" {
+            // `git grep PATTERN [PATH…]`: like grep, the pattern is data.
+            self.judge_grep("git grep", args, scope);
+            return;
+        }
         // Secret files named as operands (`git show HEAD:.env`, `git diff .env`).
         let harmless = matches!(sub, "check-ignore" | "status" | "ls-files" | "check-attr")
             || (sub == "rm" && args.iter().any(|a| a.text == "--cached"));

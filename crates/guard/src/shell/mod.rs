@@ -406,9 +406,23 @@ impl Walker<'_> {
                         parts.assignments.push((name.clone(), value));
                     }
                 } else {
-                    // `export A=b`, `declare A=b`: an argument to a builtin.
-                    let args = self.eval_word(word, scope);
-                    parts.args.extend(args);
+                    // `export A=~`, `declare A=b`: an argument to a builtin, evaluated as
+                    // the assignment it is (a tilde after `=` expands).
+                    let name = match &assignment.name {
+                        ast::AssignmentName::VariableName(name) => name.clone(),
+                        ast::AssignmentName::ArrayElementName(name, _) => name.clone(),
+                    };
+                    let span = self.span_of(scope, word.loc.as_ref());
+                    parts.args.push(match value {
+                        Some(value) => Arg::literal(format!("{name}={value}"), span),
+                        None => Arg {
+                            known_prefix: format!("{name}="),
+                            text: format!("{name}="),
+                            known: false,
+                            glob: false,
+                            span,
+                        },
+                    });
                 }
             }
             ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, subshell) => {

@@ -81,13 +81,21 @@ impl Walker<'_> {
         let unquoted_braces =
             arg.known && word.value.contains('{') && !word.value.contains(['\'', '"', '\\']);
         if unquoted_braces {
+            // Bash expands braces before tildes: `{build,~}` is `build` and the home dir.
+            let home = self.ctx.home.to_string_lossy();
             return crate::secrets::expand_braces(&arg.text)
                 .into_iter()
-                .map(|text| Arg {
-                    glob: crate::secrets::has_glob(&text),
-                    known_prefix: text.clone(),
-                    text,
-                    ..arg.clone()
+                .map(|text| {
+                    let text = match text.strip_prefix('~') {
+                        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("{home}{rest}"),
+                        _ => text,
+                    };
+                    Arg {
+                        glob: crate::secrets::has_glob(&text),
+                        known_prefix: text.clone(),
+                        text,
+                        ..arg.clone()
+                    }
                 })
                 .collect();
         }
