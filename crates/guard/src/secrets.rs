@@ -165,6 +165,10 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 /// braces are left as they are. The result is capped so hostile input stays cheap.
 pub fn expand_braces(pattern: &str) -> Vec<String> {
     const MAX: usize = 256;
+    // Each group is a level of recursion below: hostile input gets no expansion.
+    if pattern.matches('{').count() > 64 {
+        return vec![pattern.to_owned()];
+    }
     let mut out = Vec::new();
     expand_into(pattern, &mut out, MAX);
     out

@@ -1,6 +1,7 @@
 //! `claude-telemetry check`: what the guard would decide, and why.
 
-use std::io::Read;
+use std::fmt::Write as _;
+use std::io::{Read, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -63,44 +64,47 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
     let ctx = hook::context_for(&event, &env);
     let explained = explain(&tool, &input, &ctx, &config, args.explain);
     let decision = &explained.decision;
+    let mut out = String::new();
     if args.output_json {
-        let mut out = serde_json::to_value(decision).context("encoding the decision")?;
-        out["message"] = json!(decision.message());
+        let mut value = serde_json::to_value(decision).context("encoding the decision")?;
+        value["message"] = json!(decision.message());
         if args.explain {
-            out["trace"] = json!(explained.trace);
+            value["trace"] = json!(explained.trace);
         }
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).context("encoding the decision")?
-        );
+        out = serde_json::to_string_pretty(&value).context("encoding the decision")?;
+        out.push('\n');
     } else {
-        println!(
+        let _ = writeln!(
+            out,
             "{:<5} {} ({})",
             decision.verdict.as_str().to_uppercase(),
             decision.rule,
             decision.category.as_str()
         );
-        println!("reason: {}", decision.reason);
+        let _ = writeln!(out, "reason: {}", decision.reason);
         if let Some(span) = &decision.span {
-            println!(
+            let _ = writeln!(
+                out,
                 "at:     {}[{}..{}]: {}",
                 span.field, span.start, span.end, span.text
             );
         }
         if args.explain {
-            println!(
+            let _ = writeln!(
+                out,
                 "\nhow it was read (cwd {}, project {}, home {}):",
                 ctx.cwd.display(),
                 ctx.project_dir.display(),
                 ctx.home.display()
             );
             for line in &explained.trace {
-                println!("  {line}");
+                let _ = writeln!(out, "  {line}");
             }
             if explained.findings.len() > 1 {
-                println!("\nall findings:");
+                let _ = writeln!(out, "\nall findings:");
                 for finding in &explained.findings {
-                    println!(
+                    let _ = writeln!(
+                        out,
                         "  {} {}: {}",
                         finding.verdict.as_str(),
                         finding.rule,
@@ -110,6 +114,11 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
             }
         }
     }
+    // A reader that stopped reading (`| head`) is not an error worth a panic.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush());
     Ok(match decision.verdict {
         Verdict::Allow => ExitCode::SUCCESS,
         Verdict::Deny => ExitCode::from(2),

@@ -28,6 +28,10 @@ pub use word::Arg;
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
 /// Deepest nesting of scripts inside scripts (`bash -c "eval '…'"`).
 pub const MAX_DEPTH: usize = 8;
+/// Deepest bracket nesting parsed. The parser recurses on nesting, and a stack overflow
+/// would abort the hook, which Claude Code treats as "no objection": deeper input is
+/// asked about instead of parsed. Real commands nest a handful of levels.
+pub const MAX_NESTING: usize = 100;
 /// Most commands and words visited in one decision: the guard's time limit, counted
 /// in work rather than read from a clock so decisions stay pure and repeatable.
 pub const MAX_STEPS: usize = 20_000;
@@ -182,6 +186,16 @@ impl Walker<'_> {
 
     /// Parses and walks a script at the current depth.
     fn walk_script(&mut self, script: &str, scope: &mut Scope) {
+        if nesting_depth(script) > MAX_NESTING {
+            self.find(
+                Verdict::Ask,
+                "guard.too_deep",
+                Category::Uncertain,
+                format!("the command nests brackets more than {MAX_NESTING} deep."),
+                scope.origin.or(Some((0, self.source.len()))),
+            );
+            return;
+        }
         let mut parser = brush_parser::Parser::new(
             std::io::Cursor::new(script.as_bytes()),
             &self.parser_options,
@@ -544,6 +558,29 @@ struct SimpleParts {
     args: Vec<Arg>,
     assignments: Vec<(String, Option<String>)>,
     stdin: Stdin,
+}
+
+/// The deepest nesting of `(`, `{`, `[` and backquotes, quotes ignored: an upper bound
+/// of what the parser will recurse on.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_backquote) = (0usize, 0usize, false);
+    for c in text.chars() {
+        match c {
+            '(' | '{' | '[' => depth += 1,
+            ')' | '}' | ']' => depth = depth.saturating_sub(1),
+            '`' => {
+                in_backquote = !in_backquote;
+                if in_backquote {
+                    depth += 1;
+                } else {
+                    depth = depth.saturating_sub(1);
+                }
+            }
+            _ => continue,
+        }
+        deepest = deepest.max(depth);
+    }
+    deepest
 }
 
 fn show_args(args: &[Arg]) -> String {

@@ -87,7 +87,9 @@ impl Walker<'_> {
                 .into_iter()
                 .map(|text| {
                     let text = match text.strip_prefix('~') {
-                        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("{home}{rest}"),
+                        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                            format!("{home}{rest}")
+                        }
                         _ => text,
                     };
                     Arg {
