@@ -2,8 +2,9 @@
 //!
 //! Claude Code spawns the hook on every event and waits for it to exit, so the number that
 //! matters is spawn-to-exit wall time. Each round spawns `/bin/true`, then the hook with a
-//! real PreToolUse Bash payload delivered to a local HTTP receiver, then the hook with no
-//! collector (the spool path); rounds interleave so all three see the same machine state.
+//! real PreToolUse Bash payload (guard decision included) delivered to a local HTTP
+//! receiver, the same with a command the guard denies, then the hook with no collector
+//! (the spool path); rounds interleave so all see the same machine state.
 //!
 //! Run: `scripts/bench-hook` (builds the shipped static binary and passes it as
 //! `HOOK_BIN_STATIC`), or `cargo bench -p claude-telemetry --bench hook_process` for the
@@ -65,6 +66,7 @@ fn main() {
         .unwrap_or(500);
     let hook = Path::new(env!("CARGO_BIN_EXE_claude-telemetry"));
     let payload = r#"{"session_id":"39ffbbaf-dc84-42db-a429-e16f1adb663c","transcript_path":"/home/dev/.claude/projects/-home-dev-project/39ffbbaf.jsonl","cwd":"/home/dev/project","prompt_id":"6a0d2efb-c486-494c-8567-5ac809c55d37","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"cargo test --workspace","description":"Run the tests"},"tool_use_id":"toolu_01ABC123"}"#;
+    let denied = payload.replace("cargo test --workspace", "rm -rf ~");
     let receiver = Receiver::start();
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap();
@@ -99,6 +101,7 @@ fn main() {
     let mut t_true = Vec::new();
     let mut t_delivered = vec![Vec::new(); hooks.len()];
     let mut t_spooled = vec![Vec::new(); hooks.len()];
+    let mut t_denied = vec![Vec::new(); hooks.len()];
     for _ in 0..rounds {
         t_true.push(spawn_once(bin_true, &[], &[], payload.as_bytes()));
         for (index, (_, bin)) in hooks.iter().enumerate() {
@@ -108,12 +111,18 @@ fn main() {
                 &delivered_env,
                 payload.as_bytes(),
             ));
+            t_denied[index].push(spawn_once(
+                bin,
+                &["hook"],
+                &delivered_env,
+                denied.as_bytes(),
+            ));
             t_spooled[index].push(spawn_once(bin, &["hook"], &spooled_env, payload.as_bytes()));
         }
     }
     assert_eq!(
         receiver.requests().len() - before,
-        rounds * hooks.len(),
+        2 * rounds * hooks.len(),
         "every delivering hook delivered its event"
     );
 
@@ -124,6 +133,12 @@ fn main() {
     let mut rows: Vec<(String, &mut Vec<Duration>)> = vec![("/bin/true".to_owned(), &mut t_true)];
     for ((label, _), samples) in hooks.iter().zip(t_delivered.iter_mut()) {
         rows.push((format!("hook, {label}, PreToolUse Bash delivered"), samples));
+    }
+    for ((label, _), samples) in hooks.iter().zip(t_denied.iter_mut()) {
+        rows.push((
+            format!("hook, {label}, PreToolUse `rm -rf ~` denied, delivered"),
+            samples,
+        ));
     }
     for ((label, _), samples) in hooks.iter().zip(t_spooled.iter_mut()) {
         rows.push((
