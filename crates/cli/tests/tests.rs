@@ -6,5 +6,6 @@
 mod support;
 
 mod guard_corpus;
+mod guard_hook;
 mod hook;
 mod install;

@@ -146,7 +146,7 @@ fn input(args: &CheckArgs) -> Result<(String, Value, Option<PathBuf>)> {
             Ok((args.tool.clone(), json!({"command": command}), None))
         }
         (Some(source), true) => {
-            let text = if source.trim_start().starts_with('{') {
+            let text = if source.trim_start().starts_with(['{', '[']) {
                 source.clone()
             } else if source == "-" {
                 let mut text = String::new();
