@@ -141,18 +141,20 @@ fn millis(env: &impl Env, name: &'static str, default: u64) -> Result<Duration, 
     }
 }
 
+/// An environment of fixed pairs, for tests.
+#[cfg(test)]
+pub(crate) fn fixed_env(pairs: &[(&str, &str)]) -> impl Env {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name: &str| map.get(name).cloned()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::fixed_env as env;
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Env {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name: &str| map.get(name).cloned()
-    }
 
     #[test]
     fn url_precedence_follows_the_contract() {

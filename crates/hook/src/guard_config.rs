@@ -149,15 +149,7 @@ fn apply_env(config: &mut GuardConfig, env: &impl Env) -> Result<(), GuardConfig
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Env {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name: &str| map.get(name).cloned()
-    }
+    use crate::config::fixed_env as env;
 
     #[test]
     fn file_then_environment() {
