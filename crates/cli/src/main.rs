@@ -25,6 +25,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the collector: hook events in, Prometheus metrics out, events stored.
+    ///
+    /// One port (default 127.0.0.1:9091) serves POST /v1/hooks, GET /metrics and the
+    /// probes /-/healthy and /-/ready. Events are stored in SQLite under the data
+    /// directory and acknowledged only once durable; counters continue across restarts.
+    /// Beyond loopback a bearer token ($CLAUDE_TELEMETRY_TOKEN) is required.
+    Serve(cmd::serve::ServeArgs),
     /// Handle one Claude Code hook event from stdin (what Claude Code runs).
     ///
     /// Reads the event JSON, adds an id, time, host, user and project, and posts it to
@@ -54,6 +61,7 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => report(cmd::serve::serve(&args)),
         Command::Hook => cmd::hook::run(started),
         Command::Install(args) => report(cmd::install::install(&args)),
         Command::Uninstall(args) => report(cmd::install::uninstall(&args)),

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod collector;
 mod guard_corpus;
 mod guard_hook;
 mod hook;

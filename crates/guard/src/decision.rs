@@ -1,5 +1,8 @@
 //! What the guard decides, and why.
 
+use std::time::Duration;
+
+use hook_protocol::{GuardRecord, GuardSpan, HookAnswer, PermissionDecision, redact_text};
 use serde::Serialize;
 
 /// The verdict on a tool call.
@@ -117,6 +120,37 @@ impl Decision {
                  or change the guard's policy.",
                 self.rule, self.reason
             ),
+        }
+    }
+}
+
+impl Decision {
+    /// The answer in Claude Code's hook protocol: deny and ask are said; allow is not,
+    /// because saying `allow` would skip Claude Code's own permission prompt.
+    pub fn answer(&self) -> HookAnswer {
+        match self.verdict {
+            Verdict::Allow => HookAnswer::nothing(),
+            Verdict::Ask => HookAnswer::permission(PermissionDecision::Ask, self.message()),
+            Verdict::Deny => HookAnswer::permission(PermissionDecision::Deny, self.message()),
+        }
+    }
+
+    /// The decision as recorded with its event (the audit trail), reason and span
+    /// redacted like the input.
+    pub fn record(&self, latency: Duration) -> GuardRecord {
+        GuardRecord {
+            decision: self.verdict.as_str().to_owned(),
+            rule: self.rule.to_owned(),
+            category: self.category.as_str().to_owned(),
+            reason: redact_text(&self.reason).0,
+            latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+            version: crate::VERSION.to_owned(),
+            span: self.span.as_ref().map(|span| GuardSpan {
+                field: span.field.clone(),
+                start: span.start,
+                end: span.end,
+                text: redact_text(&span.text).0,
+            }),
         }
     }
 }

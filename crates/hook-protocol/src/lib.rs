@@ -15,6 +15,6 @@ mod redact;
 
 pub use answer::{HookAnswer, PermissionDecision};
 pub use bound::{Bounds, Truncation};
-pub use enrichment::{ENRICHMENT_KEY, Enrichment, GuardRecord, GuardSpan};
+pub use enrichment::{ENRICHMENT_KEY, Enrichment, GuardRecord, GuardSpan, new_event_id};
 pub use event::{EventError, HookEvent, KNOWN_EVENTS, KnownEvent};
 pub use redact::{REDACTED, redact_text};

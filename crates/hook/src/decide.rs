@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use guard::{Category, Context, Decision, Verdict};
-use hook_protocol::{
-    GuardRecord, GuardSpan, HookAnswer, HookEvent, KnownEvent, PermissionDecision, redact_text,
-};
+use hook_protocol::{GuardRecord, HookAnswer, HookEvent, KnownEvent};
 
 use crate::config::Env;
 use crate::guard_config::load_guard_config;
@@ -22,36 +20,14 @@ pub struct Judged {
 }
 
 impl Judged {
-    /// The hook protocol's answer: deny and ask are said, allow is not (saying `allow`
-    /// would skip Claude Code's own permission prompt).
+    /// The hook protocol's answer.
     pub fn answer(&self) -> HookAnswer {
-        match self.decision.verdict {
-            Verdict::Allow => HookAnswer::nothing(),
-            Verdict::Ask => {
-                HookAnswer::permission(PermissionDecision::Ask, self.decision.message())
-            }
-            Verdict::Deny => {
-                HookAnswer::permission(PermissionDecision::Deny, self.decision.message())
-            }
-        }
+        self.decision.answer()
     }
 
-    /// The decision as recorded with the event, its span redacted like the input.
+    /// The decision as recorded with the event.
     pub fn record(&self) -> GuardRecord {
-        GuardRecord {
-            decision: self.decision.verdict.as_str().to_owned(),
-            rule: self.decision.rule.to_owned(),
-            category: self.decision.category.as_str().to_owned(),
-            reason: redact_text(&self.decision.reason).0,
-            latency_us: u64::try_from(self.latency.as_micros()).unwrap_or(u64::MAX),
-            version: guard::VERSION.to_owned(),
-            span: self.decision.span.as_ref().map(|span| GuardSpan {
-                field: span.field.clone(),
-                start: span.start,
-                end: span.end,
-                text: redact_text(&span.text).0,
-            }),
-        }
+        self.decision.record(self.latency)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Running the real binary with a hermetic environment and a hang detector.
 
+pub mod collector;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

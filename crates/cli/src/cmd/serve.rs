@@ -1,0 +1,118 @@
+//! `claude-telemetry serve`: the collector.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use collector::{CollectorConfig, Server};
+use serde::Deserialize;
+
+use super::process_env;
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:9091, the Pushgateway's port].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Where the event store lives [default: $XDG_DATA_HOME/claude-telemetry, else ~/.local/share/claude-telemetry].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Config file; its `[collector]` table [default: $CLAUDE_TELEMETRY_CONFIG, else ~/.config/claude-telemetry/config.toml].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Listen beyond loopback without a token (anyone who can reach it can read and write).
+    #[arg(long)]
+    insecure: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    collector: Option<CollectorConfig>,
+}
+
+/// Runs the collector until SIGTERM or SIGINT.
+pub fn serve(args: &ServeArgs) -> Result<()> {
+    let mut config = load_config(args)?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(token) = process_env("CLAUDE_TELEMETRY_TOKEN").filter(|t| !t.is_empty()) {
+        config.token = Some(token);
+    }
+    config.insecure |= args.insecure;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| config.data_dir.clone())
+        .or_else(default_data_dir)
+        .context("no data directory: pass --data-dir or set HOME")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let server = Server::bind(config, data_dir.clone()).await?;
+        let addr = server.local_addr()?;
+        eprintln!(
+            "claude-telemetry collector listening on http://{addr} (store {}, {} events replayed)",
+            data_dir.display(),
+            server.replayed()
+        );
+        server.run(shutdown_signal()).await?;
+        eprintln!("claude-telemetry collector stopped; every acknowledged event is stored");
+        Ok(())
+    })
+}
+
+fn load_config(args: &ServeArgs) -> Result<CollectorConfig> {
+    let (path, explicit) = match &args.config {
+        Some(path) => (path.clone(), true),
+        None => match hook::config_path(&process_env) {
+            Some(found) => found,
+            None => return Ok(CollectorConfig::default()),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            return Ok(CollectorConfig::default());
+        }
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    let file: ConfigFile = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid config", path.display()))?;
+    Ok(file.collector.unwrap_or_default())
+}
+
+fn default_data_dir() -> Option<PathBuf> {
+    match process_env("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir).join("claude-telemetry")),
+        None => Some(PathBuf::from(process_env("HOME")?).join(".local/share/claude-telemetry")),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,638 @@
+//! `claude-telemetry serve`: the real collector, fed by the real hook over HTTP.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use serde_json::{Value, json};
+
+use crate::support::collector::{Collector, parse_metrics, request, spawn};
+use crate::support::{Run, sample, stderr, stdout};
+
+const WHO: &str =
+    "user_name=\"Jane Doe\",user_email=\"jane@example.com\",project=\"/home/dev/project\"";
+
+/// Runs the real hook for `payload` against the collector, as Jane.
+fn hook(collector: &Collector, state: &Path, payload: &Value) -> std::process::Output {
+    let output = Run::new(&["hook"], state)
+        .env("CLAUDE_TELEMETRY_URL", &collector.url)
+        .env("CLAUDE_TELEMETRY_STATE_DIR", state.join("state"))
+        .env("CLAUDE_TELEMETRY_RETRY_AFTER_MS", "0")
+        .env("USER_NAME", "Jane Doe")
+        .env("USER_EMAIL", "jane@example.com")
+        .env("HOME", "/home/dev")
+        .env("XDG_CONFIG_HOME", state.join("config"))
+        .stdin(payload.to_string());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    output
+}
+
+/// One whole session from the captured payloads, plus a call the guard denies.
+fn session(collector: &Collector, state: &Path) {
+    for name in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse:Bash",
+        "PostToolUse:Bash",
+        "PreToolUse:Read",
+        "PostToolUse:Read",
+        "PostToolUseFailure:Bash",
+        "PermissionDenied:Bash",
+        "SubagentStart",
+        "PreCompact",
+        "Stop",
+    ] {
+        let mut payload = sample(name);
+        // One session id for the whole story (the captures come from several runs).
+        payload["session_id"] = json!("s-jane-1");
+        hook(collector, state, &payload);
+    }
+    let mut denied = sample("PreToolUse:Bash");
+    denied["session_id"] = json!("s-jane-1");
+    denied["tool_input"]["command"] = json!("rm -rf ~");
+    denied["tool_use_id"] = json!("toolu_denied");
+    let output = hook(collector, state, &denied);
+    assert!(stdout(&output).contains("\"deny\""));
+    let mut end = sample("SessionEnd");
+    end["session_id"] = json!("s-jane-1");
+    hook(collector, state, &end);
+}
+
+fn value(metrics: &std::collections::BTreeMap<String, f64>, series: &str) -> f64 {
+    *metrics
+        .get(series)
+        .unwrap_or_else(|| panic!("no series {series}"))
+}
+
+#[test]
+fn a_session_of_real_payloads_gives_exactly_the_expected_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    session(&collector, dir.path());
+    let metrics = parse_metrics(&collector.metrics());
+    let m = |series: &str| value(&metrics, series);
+
+    for (event, tool, n) in [
+        ("SessionStart", "", 1.0),
+        ("UserPromptSubmit", "", 1.0),
+        ("PreToolUse", "Bash", 2.0),
+        ("PostToolUse", "Bash", 1.0),
+        ("PreToolUse", "Read", 1.0),
+        ("PostToolUse", "Read", 1.0),
+        ("PostToolUseFailure", "Bash", 1.0),
+        ("PermissionDenied", "Bash", 1.0),
+        ("SubagentStart", "", 1.0),
+        ("PreCompact", "", 1.0),
+        ("Stop", "", 1.0),
+        ("SessionEnd", "", 1.0),
+    ] {
+        assert_eq!(
+            m(&format!(
+                "claude_code_hook_events_total{{{WHO},event=\"{event}\",tool=\"{tool}\"}}"
+            )),
+            n,
+            "{event} {tool}"
+        );
+    }
+    assert_eq!(
+        m(&format!(
+            "claude_code_tool_calls_total{{{WHO},tool=\"Bash\",outcome=\"success\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!(
+            "claude_code_tool_calls_total{{{WHO},tool=\"Read\",outcome=\"success\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!(
+            "claude_code_tool_calls_total{{{WHO},tool=\"Bash\",outcome=\"failure\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!(
+            "claude_code_tool_calls_total{{{WHO},tool=\"Bash\",outcome=\"blocked\"}}"
+        )),
+        2.0,
+        "guard deny and PermissionDenied"
+    );
+    assert_eq!(
+        m(&format!(
+            "claude_code_security_blocks_total{{{WHO},category=\"dangerous_rm\",rule=\"rm.home\",tool=\"Bash\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!(
+            "claude_code_sessions_started_total{{{WHO},source=\"startup\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!(
+            "claude_code_sessions_ended_total{{{WHO},reason=\"other\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(m(&format!("claude_code_active_sessions{{{WHO}}}")), 0.0);
+    assert_eq!(
+        m(&format!(
+            "claude_code_session_duration_seconds_count{{{WHO}}}"
+        )),
+        1.0
+    );
+    assert_eq!(m(&format!("claude_code_prompts_total{{{WHO}}}")), 1.0);
+    assert_eq!(
+        m(&format!(
+            "claude_code_subagents_total{{{WHO},agent_type=\"general-purpose\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!(
+            "claude_code_compactions_total{{{WHO},trigger=\"manual\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!("claude_code_guard_latency_seconds_count{{{WHO}}}")),
+        3.0,
+        "every PreToolUse was judged"
+    );
+    // Durations from duration_ms of the captured payloads.
+    let bash_ms = [
+        sample("PostToolUse:Bash"),
+        sample("PostToolUseFailure:Bash"),
+    ]
+    .iter()
+    .map(|p| p["duration_ms"].as_f64().unwrap())
+    .sum::<f64>();
+    assert_eq!(
+        m(&format!(
+            "claude_code_tool_duration_seconds_count{{{WHO},tool=\"Bash\"}}"
+        )),
+        2.0
+    );
+    assert!(
+        (m(&format!(
+            "claude_code_tool_duration_seconds_sum{{{WHO},tool=\"Bash\"}}"
+        )) - bash_ms / 1000.0)
+            .abs()
+            < 1e-9
+    );
+    assert_eq!(
+        m("claude_telemetry_events_received_total{source=\"hook\"}"),
+        13.0
+    );
+}
+
+#[test]
+fn promtool_finds_nothing_to_complain_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    session(&collector, dir.path());
+    let text = collector.metrics();
+    let file = dir.path().join("metrics.txt");
+    std::fs::write(&file, &text).unwrap();
+    let output = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
+        .expect("promtool is needed (Debian package `prometheus`; scripts/test installs it)");
+    let complaints = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && complaints.trim().is_empty(),
+        "promtool: {complaints}"
+    );
+}
+
+#[test]
+fn openmetrics_is_served_to_scrapers_that_ask_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    hook(&collector, dir.path(), &sample("UserPromptSubmit"));
+    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    let mut response = agent
+        .get(format!("{}/metrics", collector.url))
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
+        .call()
+        .unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = response.body_mut().read_to_string().unwrap();
+    assert!(text.ends_with("# EOF\n"));
+    assert!(
+        text.contains("# TYPE claude_code_prompts counter\n"),
+        "{text}"
+    );
+    assert!(text.contains("claude_code_prompts_total{"), "{text}");
+}
+
+#[test]
+fn redelivered_events_are_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    let mut event = sample("UserPromptSubmit");
+    event["claude_telemetry"] = json!({
+        "event_id": "01900000-0000-7000-8000-000000000001", "received_at": "2026-11-24T05:00:00.000Z",
+        "host": "h", "user_name": "u", "hook_latency_us": 1, "hook_version": "t"
+    });
+    let body = event.to_string();
+    let (status, answer) = collector.post("/v1/hooks", "application/json", body.as_bytes());
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, "{\"accepted\":1,\"duplicates\":0}")
+    );
+    let (status, answer) = collector.post(
+        "/v1/hooks",
+        "application/x-ndjson",
+        format!("{body}\n{body}\n").as_bytes(),
+    );
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, "{\"accepted\":0,\"duplicates\":2}")
+    );
+    let metrics = parse_metrics(&collector.metrics());
+    assert_eq!(
+        value(
+            &metrics,
+            "claude_code_prompts_total{user_name=\"u\",user_email=\"\",project=\"/home/dev/project\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&metrics, "claude_telemetry_events_duplicate_total"),
+        2.0
+    );
+}
+
+#[test]
+fn counters_continue_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    session(&collector, dir.path());
+    let before = parse_metrics(&collector.metrics());
+    collector.stop();
+    let collector = Collector::start(&data);
+    let after = parse_metrics(&collector.metrics());
+    let hook_series: Vec<_> = before
+        .keys()
+        .filter(|k| k.starts_with("claude_code_"))
+        .collect();
+    assert!(hook_series.len() > 20);
+    for series in hook_series {
+        assert_eq!(after.get(series), before.get(series), "{series}");
+    }
+    session(&collector, dir.path());
+    let again = parse_metrics(&collector.metrics());
+    assert_eq!(
+        value(&again, &format!("claude_code_prompts_total{{{WHO}}}")),
+        2.0,
+        "continues, not reset"
+    );
+}
+
+#[test]
+fn after_kill_9_every_acknowledged_event_is_stored_and_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    let url = collector.url.clone();
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Load: four senders posting distinct events until the collector dies.
+    let senders: Vec<_> = (0..4)
+        .map(|sender| {
+            let (url, acknowledged, stop) = (url.clone(), acknowledged.clone(), stop.clone());
+            thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                for n in 0..100_000u32 {
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
+                    let id = format!("01900000-0000-7000-8000-{sender:04}{n:08}");
+                    let event = json!({
+                        "hook_event_name": "UserPromptSubmit", "session_id": format!("load-{sender}"),
+                        "claude_telemetry": {"event_id": id, "received_at": "2026-11-24T05:00:00.000Z",
+                            "host": "h", "user_name": "load", "hook_latency_us": 1, "hook_version": "t"}
+                    });
+                    match agent.post(format!("{url}/v1/hooks")).header("content-type", "application/json").send(event.to_string()) {
+                        Ok(response) if response.status().as_u16() == 200 => {
+                            acknowledged.lock().unwrap().insert(id);
+                        }
+                        _ => break, // the collector is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    // Let some load through, then crash it mid-stream.
+    while acknowledged.lock().unwrap().len() < 500 {
+        thread::yield_now();
+    }
+    collector.crash();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+
+    // Hooks that run while it is down spool their events.
+    let state = dir.path().join("hooks");
+    for _ in 0..3 {
+        let output = Run::new(&["hook"], &state)
+            .env("CLAUDE_TELEMETRY_URL", testkit::closed_port_url())
+            .env("CLAUDE_TELEMETRY_STATE_DIR", state.join("state"))
+            .env("USER_NAME", "spooler")
+            .stdin(sample("UserPromptSubmit").to_string());
+        assert_eq!(output.status.code(), Some(0));
+    }
+
+    let collector = Collector::start(&data);
+    let db = rusqlite::Connection::open(data.join("events.sqlite3")).unwrap();
+    let stored: BTreeSet<String> = db
+        .prepare("SELECT event_id FROM events")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let missing: Vec<_> = acknowledged.difference(&stored).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged events lost, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+    let metrics = parse_metrics(&collector.metrics());
+    let counted = value(
+        &metrics,
+        "claude_code_prompts_total{user_name=\"load\",user_email=\"\",project=\"\"}",
+    );
+    assert_eq!(
+        counted as usize,
+        stored.len(),
+        "each stored event counted exactly once"
+    );
+
+    // The next hook with the collector up drains the spool.
+    let output = Run::new(&["hook"], &state)
+        .env("CLAUDE_TELEMETRY_URL", &collector.url)
+        .env("CLAUDE_TELEMETRY_STATE_DIR", state.join("state"))
+        .env("USER_NAME", "spooler")
+        .stdin(sample("Stop").to_string());
+    assert_eq!(output.status.code(), Some(0));
+    let metrics = parse_metrics(&collector.metrics());
+    assert_eq!(
+        value(
+            &metrics,
+            "claude_code_prompts_total{user_name=\"spooler\",user_email=\"\",project=\"/home/dev/project\"}"
+        ),
+        3.0
+    );
+}
+
+#[test]
+fn bad_requests_get_clear_4xx_and_the_collector_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    let json = "application/json";
+    let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            "not json",
+            json,
+            b"{\"hook_event_name\":".to_vec(),
+            400,
+            "not JSON",
+        ),
+        (
+            "not an object",
+            json,
+            b"[1,2,3]".to_vec(),
+            400,
+            "must be a JSON object",
+        ),
+        (
+            "no event name",
+            json,
+            b"{\"session_id\":\"s\"}".to_vec(),
+            400,
+            "no hook_event_name",
+        ),
+        (
+            "bad enrichment",
+            json,
+            b"{\"hook_event_name\":\"Stop\",\"claude_telemetry\":5}".to_vec(),
+            400,
+            "bad claude_telemetry",
+        ),
+        ("empty", json, Vec::new(), 400, "not JSON"),
+        ("not utf-8", json, vec![0xff, 0xfe, 0x7b], 400, "not UTF-8"),
+        (
+            "bad ndjson line",
+            "application/x-ndjson",
+            b"{\"hook_event_name\":\"Stop\"}\nnope\n".to_vec(),
+            400,
+            "line 2",
+        ),
+        (
+            "raw event in a batch",
+            "application/x-ndjson",
+            b"{\"hook_event_name\":\"Stop\"}\n".to_vec(),
+            400,
+            "batched events",
+        ),
+        (
+            "wrong type",
+            "text/html",
+            b"<html>".to_vec(),
+            415,
+            "unsupported content type",
+        ),
+        ("too large", json, vec![b' '; 9 * 1024 * 1024], 413, ""),
+    ];
+    for (what, content_type, body, status, needle) in cases {
+        let (got, text) = collector.post("/v1/hooks", content_type, &body);
+        assert_eq!(got, status, "{what}: {text}");
+        assert!(text.contains(needle), "{what}: {text}");
+    }
+    assert_eq!(collector.get("/v1/hooks").0, 405);
+    assert_eq!(collector.get("/nowhere").0, 404);
+    // Raw garbage and a body shorter than its Content-Length on the socket.
+    let addr = collector.url.trim_start_matches("http://").to_owned();
+    for raw in [
+        &b"\x00\x01\x02garbage\r\n\r\n"[..],
+        &b"POST /v1/hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"hook"[..],
+    ] {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.write_all(raw).unwrap();
+        drop(stream);
+    }
+    assert_eq!(collector.get("/-/healthy"), (200, "OK\n".to_owned()));
+    hook(&collector, dir.path(), &sample("Stop"));
+    let metrics = parse_metrics(&collector.metrics());
+    assert_eq!(
+        value(
+            &metrics,
+            "claude_telemetry_requests_rejected_total{reason=\"malformed\"}"
+        ),
+        7.0
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "claude_telemetry_events_received_total{source=\"hook\"}"
+        ),
+        1.0
+    );
+}
+
+#[test]
+fn a_token_guards_everything_but_the_probes() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "a-long-enough-test-token";
+    let collector = Collector::start_with(
+        &dir.path().join("data"),
+        &[],
+        &[("CLAUDE_TELEMETRY_TOKEN", token)],
+    );
+    assert_eq!(collector.get("/metrics").0, 401);
+    assert_eq!(collector.get("/-/healthy").0, 200);
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        request(
+            "GET",
+            &format!("{}/metrics", collector.url),
+            None,
+            &[("authorization", &bearer)]
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        request(
+            "GET",
+            &format!("{}/metrics", collector.url),
+            None,
+            &[("authorization", "Bearer wrong-token-of-the-same")]
+        )
+        .0,
+        401
+    );
+    // The hook sends the token it is given.
+    let output = Run::new(&["hook"], dir.path())
+        .env("CLAUDE_TELEMETRY_URL", &collector.url)
+        .env("CLAUDE_TELEMETRY_TOKEN", token)
+        .env("CLAUDE_TELEMETRY_STATE_DIR", dir.path().join("state"))
+        .stdin(sample("Stop").to_string());
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+}
+
+#[test]
+fn beyond_loopback_a_token_is_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = spawn(&dir.path().join("a"), &["--listen", "0.0.0.0:0"], &[]);
+    let message = refused.expect_err("refuses to start");
+    assert!(message.contains("without a token"), "{message}");
+    let (mut child, _) = spawn(
+        &dir.path().join("b"),
+        &["--listen", "0.0.0.0:0", "--insecure"],
+        &[],
+    )
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let (mut child, _) = spawn(
+        &dir.path().join("c"),
+        &["--listen", "0.0.0.0:0"],
+        &[("CLAUDE_TELEMETRY_TOKEN", "a-long-enough-test-token")],
+    )
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_raw_claude_code_http_hook_is_judged_and_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    let mut event = sample("PreToolUse:Bash");
+    event["tool_input"]["command"] = json!("rm -rf ~");
+    let (status, answer) = collector.post(
+        "/v1/hooks",
+        "application/json",
+        event.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200);
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert!(
+        answer["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("rm.home")
+    );
+    let (status, answer) = collector.post(
+        "/v1/hooks",
+        "application/json",
+        sample("PreToolUse:Read").to_string().as_bytes(),
+    );
+    assert_eq!((status, answer.as_str()), (200, "{}"));
+    let metrics = parse_metrics(&collector.metrics());
+    assert_eq!(
+        value(
+            &metrics,
+            "claude_code_security_blocks_total{user_name=\"\",user_email=\"\",project=\"/home/dev/project\",category=\"dangerous_rm\",rule=\"rm.home\",tool=\"Bash\"}"
+        ),
+        1.0
+    );
+}
+
+#[test]
+fn the_store_keeps_metadata_only_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    hook(&collector, dir.path(), &sample("UserPromptSubmit"));
+    hook(&collector, dir.path(), &sample("PostToolUse:Read"));
+    let db = rusqlite::Connection::open(data.join("events.sqlite3")).unwrap();
+    let bodies: Vec<String> = db
+        .prepare("SELECT body FROM events")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let prompt = sample("UserPromptSubmit")["prompt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for body in &bodies {
+        let event: Value = serde_json::from_str(body).unwrap();
+        assert!(
+            event.get("prompt").is_none() && event.get("tool_response").is_none(),
+            "{body}"
+        );
+        assert!(!body.contains(&format!("\"{prompt}\"")), "{body}");
+        assert!(event["claude_telemetry"]["elided"].is_array(), "{body}");
+    }
+}

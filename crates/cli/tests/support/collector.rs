@@ -1,0 +1,178 @@
+//! A real `claude-telemetry serve` process for tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use super::bin;
+
+/// A running collector; stopped (SIGTERM) when dropped.
+pub struct Collector {
+    child: Option<Child>,
+    pub url: String,
+}
+
+impl Collector {
+    /// Starts on a free loopback port with the store in `data_dir`.
+    pub fn start(data_dir: &Path) -> Collector {
+        Collector::start_with(data_dir, &[], &[])
+    }
+
+    /// Starts with extra arguments and environment.
+    pub fn start_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Collector {
+        let (child, url) = spawn(data_dir, args, env)
+            .unwrap_or_else(|err| panic!("collector did not start: {err}"));
+        Collector {
+            child: Some(child),
+            url,
+        }
+    }
+
+    /// Stops with SIGTERM and waits for it to finish.
+    pub fn stop(mut self) {
+        terminate(self.child.take(), "TERM");
+    }
+
+    /// Kills with SIGKILL, no chance to clean up.
+    pub fn crash(mut self) {
+        terminate(self.child.take(), "KILL");
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        request("GET", &format!("{}{path}", self.url), None, &[])
+    }
+
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+        request(
+            "POST",
+            &format!("{}{path}", self.url),
+            Some(body),
+            &[("content-type", content_type)],
+        )
+    }
+
+    pub fn metrics(&self) -> String {
+        let (status, text) = self.get("/metrics");
+        assert_eq!(status, 200, "{text}");
+        text
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            terminate(self.child.take(), "TERM");
+        }
+    }
+}
+
+/// Spawns a collector; `Err` with its output when it exits instead of listening.
+pub fn spawn(
+    data_dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(Child, String), String> {
+    let mut command = Command::new(bin());
+    command
+        .args(["serve", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", data_dir)
+        .env("XDG_CONFIG_HOME", data_dir.join("config"))
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if !args.contains(&"--listen") {
+        command.args(["--listen", "127.0.0.1:0"]);
+    }
+    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let (found, address) = mpsc::channel();
+    thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let url = rest.split_whitespace().next().unwrap_or("").to_owned();
+                let _ = found.send(Ok(url));
+            }
+            lines.push(line);
+        }
+        let _ = found.send(Err(lines.join("\n")));
+    });
+    match address.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(url)) => Ok((child, url)),
+        Ok(Err(output)) => {
+            let _ = child.wait();
+            Err(output)
+        }
+        Err(_) => {
+            let _ = child.kill();
+            Err("no listening line within 60 s".to_owned())
+        }
+    }
+}
+
+fn terminate(child: Option<Child>, signal: &str) {
+    let Some(mut child) = child else { return };
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// A plain HTTP request; any status is returned, transport errors panic.
+pub fn request(
+    method: &str,
+    url: &str,
+    body: Option<&[u8]>,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let response = match body {
+        Some(body) => {
+            let mut req = agent.post(url);
+            if method == "PUT" {
+                req = agent.put(url);
+            }
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req.send(body)
+        }
+        None => {
+            let mut req = if method == "DELETE" {
+                agent.delete(url)
+            } else {
+                agent.get(url)
+            };
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req.call()
+        }
+    };
+    let mut response = response.unwrap_or_else(|err| panic!("{method} {url}: {err}"));
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (status, text)
+}
+
+/// Parses Prometheus text into `series → value` (series as written, labels in order).
+pub fn parse_metrics(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            Some((series.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}

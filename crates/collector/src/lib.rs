@@ -1,0 +1,19 @@
+//! The collector: `claude-telemetry serve`.
+//!
+//! A pipeline in the shape of the OpenTelemetry Collector's: receivers (`/v1/hooks`)
+//! parse and validate what arrives; the store ([`store`]) makes it durable and drops
+//! duplicates; the aggregator ([`aggregate`]) turns what is new into metrics; exposition
+//! ([`exposition`]) renders them for Prometheus. One HTTP port serves it all.
+//!
+//! It never dies on a request: every body is bounded, parsed defensively and answered
+//! with a clear 4xx when it is wrong; an event is acknowledged (2xx) only once durable.
+
+pub mod aggregate;
+mod config;
+pub mod exposition;
+mod receivers;
+mod server;
+pub mod store;
+
+pub use config::{CollectorConfig, ConfigError, Privacy};
+pub use server::{ServeError, Server};

@@ -1,0 +1,3 @@
+//! Receivers: what arrives over HTTP, parsed, validated and handed to the store.
+
+pub mod hooks;

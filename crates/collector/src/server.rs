@@ -1,0 +1,309 @@
+//! The HTTP server: routes, authentication, limits, self metrics, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+
+use crate::aggregate::{Aggregator, Limits};
+use crate::config::{CollectorConfig, ConfigError};
+use crate::exposition::{Family, Format, Kind, render};
+use crate::receivers;
+use crate::store::{self, Store, StoreError};
+
+/// Why the collector cannot serve.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration does not allow it.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store cannot be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Counters about the collector itself (`claude_telemetry_*`).
+pub(crate) struct SelfMetrics {
+    pub received: Family,
+    pub rejected: Family,
+    pub duplicates: Family,
+}
+
+impl SelfMetrics {
+    fn new() -> SelfMetrics {
+        SelfMetrics {
+            received: Family::new(
+                "claude_telemetry_events_received_total",
+                "Events stored, by source.",
+                Kind::Counter,
+            ),
+            rejected: Family::new(
+                "claude_telemetry_requests_rejected_total",
+                "Requests refused, by reason.",
+                Kind::Counter,
+            ),
+            duplicates: Family::new(
+                "claude_telemetry_events_duplicate_total",
+                "Events dropped because their id was already stored.",
+                Kind::Counter,
+            ),
+        }
+    }
+
+    pub fn reject(&mut self, reason: &str) {
+        self.rejected
+            .add(vec![("reason".to_owned(), reason.to_owned())], 1.0);
+    }
+}
+
+/// What every request handler shares.
+pub(crate) struct App {
+    pub config: CollectorConfig,
+    pub store: Store,
+    pub aggregator: Arc<Mutex<Aggregator>>,
+    pub self_metrics: Mutex<SelfMetrics>,
+    pub data_dir: PathBuf,
+}
+
+/// Locks a mutex even if a previous holder panicked: the data is counters, still usable.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Unix time now, in milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A running collector.
+pub struct Server {
+    app: Arc<App>,
+    writer: store::Writer,
+    listener: TcpListener,
+    replayed: u64,
+}
+
+impl Server {
+    /// Opens the store, rebuilds the counters from it, and binds the address.
+    pub async fn bind(config: CollectorConfig, data_dir: PathBuf) -> Result<Server, ServeError> {
+        config.validate()?;
+        let limits = Limits {
+            session_idle_ms: i64::try_from(config.session_idle_timeout.as_millis())
+                .unwrap_or(i64::MAX),
+            series_per_metric: config.series_limit,
+            label_value_bytes: config.label_value_bytes,
+        };
+        let aggregator = Arc::new(Mutex::new(Aggregator::new(limits)));
+        let sink = aggregator.clone();
+        let (store, writer) = store::open(
+            &data_dir,
+            Box::new(move |events| {
+                let mut aggregator = lock(&sink);
+                for event in events {
+                    if let Ok(body) = serde_json::from_str(&event.body) {
+                        aggregator.apply(&body, event.ts_ms);
+                    }
+                }
+            }),
+        )?;
+        // Counters continue from what the store holds instead of starting at zero.
+        let replayed = {
+            let mut aggregator = lock(&aggregator);
+            let count = store::replay(&data_dir, |event| {
+                if let Ok(body) = serde_json::from_str(&event.body) {
+                    aggregator.apply(&body, event.ts_ms);
+                }
+            })?;
+            aggregator.sweep(now_ms());
+            count
+        };
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let app = Arc::new(App {
+            config,
+            store,
+            aggregator,
+            self_metrics: Mutex::new(SelfMetrics::new()),
+            data_dir,
+        });
+        Ok(Server {
+            app,
+            writer,
+            listener,
+            replayed,
+        })
+    }
+
+    /// The address actually bound (port 0 picks one).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// How many stored events were replayed into the counters at start.
+    pub fn replayed(&self) -> u64 {
+        self.replayed
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and waits for
+    /// every queued event to be committed.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let Server {
+            app,
+            writer,
+            listener,
+            ..
+        } = self;
+        let sweeper = {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(15));
+                loop {
+                    tick.tick().await;
+                    lock(&app.aggregator).sweep(now_ms());
+                }
+            })
+        };
+        let router = router(app.clone());
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        sweeper.abort();
+        drop(app);
+        // Every Store handle is gone with the app: the writer drains its queue and stops.
+        tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .ok();
+        Ok(())
+    }
+}
+
+fn router(app: Arc<App>) -> Router {
+    let max_body = app.config.max_body_bytes;
+    let timeout = app.config.request_timeout;
+    Router::new()
+        .route("/v1/hooks", post(receivers::hooks::receive))
+        .route("/metrics", get(metrics))
+        .route("/-/healthy", get(|| async { "OK\n" }))
+        .route("/-/ready", get(|| async { "OK\n" }))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such endpoint\n") })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+        .layer(middleware::from_fn(
+            move |request: Request, next: Next| async move {
+                match tokio::time::timeout(timeout, next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => {
+                        (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response()
+                    }
+                }
+            },
+        ))
+        .with_state(app)
+}
+
+/// Requires the bearer token, when one is configured, on everything but the probes.
+async fn authenticate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let Some(token) = &app.config.token else {
+        return next.run(request).await;
+    };
+    if matches!(request.uri().path(), "/-/healthy" | "/-/ready") {
+        return next.run(request).await;
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(presented.as_bytes().ct_eq(token.as_bytes())) {
+        return next.run(request).await;
+    }
+    lock(&app.self_metrics).reject("unauthorized");
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        "a valid bearer token is required\n",
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let mut own = Vec::new();
+    let mut store_bytes = Family::new(
+        "claude_telemetry_store_bytes",
+        "Size of the event store on disk.",
+        Kind::Gauge,
+    );
+    store_bytes.set(Vec::new(), store::size_bytes(&app.data_dir) as f64);
+    own.push(store_bytes);
+    let mut build = Family::new(
+        "claude_telemetry_build_info",
+        "Version of the collector.",
+        Kind::Gauge,
+    );
+    build.set(
+        vec![("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned())],
+        1.0,
+    );
+    own.push(build);
+    let text = {
+        let aggregator = lock(&app.aggregator);
+        let self_metrics = lock(&app.self_metrics);
+        let families = aggregator
+            .families()
+            .chain([
+                &self_metrics.received,
+                &self_metrics.rejected,
+                &self_metrics.duplicates,
+            ])
+            .chain(own.iter());
+        render(families, format)
+    };
+    (
+        [(header::CONTENT_TYPE, format.content_type())],
+        Body::from(text),
+    )
+        .into_response()
+}
