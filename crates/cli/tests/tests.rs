@@ -10,3 +10,4 @@ mod guard_corpus;
 mod guard_hook;
 mod hook;
 mod install;
+mod prometheus;

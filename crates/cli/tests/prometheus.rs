@@ -1,0 +1,131 @@
+//! A real Prometheus scrapes the real collector; PromQL sees the expected numbers.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::collector::{Collector, request};
+use crate::support::{Run, sample};
+
+/// A Prometheus process on a free port, scraping `target` every second.
+pub struct Prometheus {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    pub fn scraping(target: &str) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: collector\n    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("prometheus is needed (Debian package `prometheus`; scripts/test installs it)");
+        // Ready once it says so; no fixed sleep.
+        let stderr = child.stderr.take().unwrap();
+        let (ready, wait) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("Server is ready to receive web requests") {
+                    let _ = ready.send(());
+                }
+            }
+        });
+        wait.recv_timeout(Duration::from_secs(60)).expect("prometheus became ready");
+        Prometheus {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    /// Polls an instant query until `accept` takes its result, or fails after a deadline.
+    pub fn query_until(&self, promql: &str, accept: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = format!("{}/api/v1/query?query={}", self.url, encode(promql));
+        loop {
+            let (status, body) = request("GET", &url, None, &[]);
+            let result = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v["data"]["result"].as_array().cloned())
+                .unwrap_or_default();
+            if status == 200 && accept(&result) {
+                return result;
+            }
+            assert!(Instant::now() < deadline, "{promql}: never accepted, last {body}");
+            std::thread::sleep(Duration::from_millis(250)); // waiting for the next scrape, bounded
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+fn scalar(result: &[Value]) -> f64 {
+    result.first().and_then(|r| r["value"][1].as_str()).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+}
+
+#[test]
+fn prometheus_scrapes_the_collector_and_promql_returns_the_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    for (user, prompts) in [("alice", 3), ("bob", 2)] {
+        for _ in 0..prompts {
+            let output = Run::new(&["hook"], dir.path())
+                .env("CLAUDE_TELEMETRY_URL", &collector.url)
+                .env("CLAUDE_TELEMETRY_STATE_DIR", dir.path().join("state"))
+                .env("USER_NAME", user)
+                .stdin(sample("UserPromptSubmit").to_string());
+            assert_eq!(output.status.code(), Some(0));
+        }
+    }
+    let mut denied = sample("PreToolUse:Bash");
+    denied["tool_input"] = json!({"command": "rm -rf /"});
+    Run::new(&["hook"], dir.path())
+        .env("CLAUDE_TELEMETRY_URL", &collector.url)
+        .env("CLAUDE_TELEMETRY_STATE_DIR", dir.path().join("state"))
+        .env("USER_NAME", "alice")
+        .stdin(denied.to_string());
+
+    let prometheus = Prometheus::scraping(collector.url.trim_start_matches("http://"));
+    let total = prometheus.query_until("sum(claude_code_prompts_total)", |r| scalar(r) == 5.0);
+    assert_eq!(scalar(&total), 5.0);
+    let by_user = prometheus.query_until("sum by (user_name) (claude_code_prompts_total)", |r| r.len() == 2);
+    for series in by_user {
+        let expected = if series["metric"]["user_name"] == "alice" { 3.0 } else { 2.0 };
+        assert_eq!(series["value"][1].as_str().unwrap().parse::<f64>().unwrap(), expected);
+    }
+    let blocks = prometheus.query_until("sum by (rule) (claude_code_security_blocks_total)", |r| !r.is_empty());
+    assert_eq!(blocks[0]["metric"]["rule"], "rm.system_dir");
+    assert_eq!(scalar(&blocks), 1.0);
+    let up = prometheus.query_until("up{job=\"collector\"}", |r| scalar(r) == 1.0);
+    assert_eq!(scalar(&up), 1.0);
+}
