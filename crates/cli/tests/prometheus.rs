@@ -33,7 +33,10 @@ impl Prometheus {
         .unwrap();
         let mut child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -49,7 +52,8 @@ impl Prometheus {
                 }
             }
         });
-        wait.recv_timeout(Duration::from_secs(60)).expect("prometheus became ready");
+        wait.recv_timeout(Duration::from_secs(60))
+            .expect("prometheus became ready");
         Prometheus {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -70,7 +74,10 @@ impl Prometheus {
             if status == 200 && accept(&result) {
                 return result;
             }
-            assert!(Instant::now() < deadline, "{promql}: never accepted, last {body}");
+            assert!(
+                Instant::now() < deadline,
+                "{promql}: never accepted, last {body}"
+            );
             std::thread::sleep(Duration::from_millis(250)); // waiting for the next scrape, bounded
         }
     }
@@ -85,12 +92,22 @@ impl Drop for Prometheus {
 
 fn encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 fn scalar(result: &[Value]) -> f64 {
-    result.first().and_then(|r| r["value"][1].as_str()).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+    result
+        .first()
+        .and_then(|r| r["value"][1].as_str())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 #[test]
@@ -118,12 +135,23 @@ fn prometheus_scrapes_the_collector_and_promql_returns_the_numbers() {
     let prometheus = Prometheus::scraping(collector.url.trim_start_matches("http://"));
     let total = prometheus.query_until("sum(claude_code_prompts_total)", |r| scalar(r) == 5.0);
     assert_eq!(scalar(&total), 5.0);
-    let by_user = prometheus.query_until("sum by (user_name) (claude_code_prompts_total)", |r| r.len() == 2);
+    let by_user = prometheus.query_until("sum by (user_name) (claude_code_prompts_total)", |r| {
+        r.len() == 2
+    });
     for series in by_user {
-        let expected = if series["metric"]["user_name"] == "alice" { 3.0 } else { 2.0 };
-        assert_eq!(series["value"][1].as_str().unwrap().parse::<f64>().unwrap(), expected);
+        let expected = if series["metric"]["user_name"] == "alice" {
+            3.0
+        } else {
+            2.0
+        };
+        assert_eq!(
+            series["value"][1].as_str().unwrap().parse::<f64>().unwrap(),
+            expected
+        );
     }
-    let blocks = prometheus.query_until("sum by (rule) (claude_code_security_blocks_total)", |r| !r.is_empty());
+    let blocks = prometheus.query_until("sum by (rule) (claude_code_security_blocks_total)", |r| {
+        !r.is_empty()
+    });
     assert_eq!(blocks[0]["metric"]["rule"], "rm.system_dir");
     assert_eq!(scalar(&blocks), 1.0);
     let up = prometheus.query_until("up{job=\"collector\"}", |r| scalar(r) == 1.0);

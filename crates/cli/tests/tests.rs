@@ -11,3 +11,4 @@ mod guard_hook;
 mod hook;
 mod install;
 mod prometheus;
+mod pushgateway;

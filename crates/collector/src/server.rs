@@ -85,6 +85,7 @@ pub(crate) struct App {
     pub store: Store,
     pub aggregator: Arc<Mutex<Aggregator>>,
     pub self_metrics: Mutex<SelfMetrics>,
+    pub pushed: Mutex<receivers::pushgateway::Pushed>,
     pub data_dir: PathBuf,
 }
 
@@ -144,6 +145,12 @@ impl Server {
             aggregator.sweep(now_ms());
             count
         };
+        let pushed = store::reader_writer(&data_dir).and_then(|db| {
+            receivers::pushgateway::Pushed::load(db).map_err(|source| StoreError::Sqlite {
+                path: store::database_path(&data_dir),
+                source,
+            })
+        })?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -156,6 +163,7 @@ impl Server {
             store,
             aggregator,
             self_metrics: Mutex::new(SelfMetrics::new()),
+            pushed: Mutex::new(pushed),
             data_dir,
         });
         Ok(Server {
@@ -221,6 +229,13 @@ fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/v1/hooks", post(receivers::hooks::receive))
         .route("/metrics", get(metrics))
+        .route(
+            "/metrics/{*grouping}",
+            axum::routing::put(receivers::pushgateway::push)
+                .post(receivers::pushgateway::push)
+                .delete(receivers::pushgateway::push),
+        )
+        .route("/api/v1/metrics", get(receivers::pushgateway::list))
         .route("/-/healthy", get(|| async { "OK\n" }))
         .route("/-/ready", get(|| async { "OK\n" }))
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such endpoint\n") })
@@ -288,18 +303,30 @@ async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         1.0,
     );
     own.push(build);
+    let pushed = lock(&app.pushed).families();
     let text = {
         let aggregator = lock(&app.aggregator);
         let self_metrics = lock(&app.self_metrics);
-        let families = aggregator
+        // A pushed family with the name of one of ours (same type: pushes of another
+        // type are refused) is rendered inside ours, so each name appears once.
+        let mut ours: Vec<Family> = aggregator
             .families()
             .chain([
                 &self_metrics.received,
                 &self_metrics.rejected,
                 &self_metrics.duplicates,
             ])
-            .chain(own.iter());
-        render(families, format)
+            .cloned()
+            .chain(own)
+            .collect();
+        let mut rest = Vec::new();
+        for family in pushed {
+            match ours.iter_mut().find(|f| f.name == family.name) {
+                Some(mine) => mine.series.extend(family.series),
+                None => rest.push(family),
+            }
+        }
+        render(ours.iter().chain(rest.iter()), format)
     };
     (
         [(header::CONTENT_TYPE, format.content_type())],

@@ -5,6 +5,8 @@
 //! at compile time (pushed groups, OTLP metrics of any name), and the same families must
 //! render in both formats.
 
+pub mod parse;
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -17,6 +19,8 @@ pub enum Kind {
     Gauge,
     /// Observations in cumulative buckets, with `_sum` and `_count`.
     Histogram,
+    /// Quantiles, with `_sum` and `_count` (only ever pushed by clients).
+    Summary,
     /// Anything else a client pushed.
     Untyped,
 }
@@ -29,6 +33,9 @@ pub type Labels = Vec<(String, String)>;
 pub enum Value {
     /// Counter or gauge or untyped.
     Scalar(f64),
+    /// Samples as a client pushed them: `(suffix, extra labels, value)`, e.g.
+    /// `("_bucket", [le="1"], 3)` or `("", [quantile="0.5"], 0.2)`.
+    Raw(Vec<(String, Labels, f64)>),
     /// Histogram: counts per upper bound (not cumulative), sum and count.
     Histogram {
         /// Observations per bucket, parallel to the family's bounds.
@@ -173,13 +180,23 @@ fn render_family(out: &mut String, family: &Family, format: Format) {
         (_, Kind::Counter) => (family.name.as_str(), "counter"),
         (_, Kind::Gauge) => (family.name.as_str(), "gauge"),
         (_, Kind::Histogram) => (family.name.as_str(), "histogram"),
+        (_, Kind::Summary) => (family.name.as_str(), "summary"),
         (_, Kind::Untyped) => (family.name.as_str(), "untyped"),
     };
-    let _ = writeln!(out, "# HELP {type_name} {}", escape_help(&family.help));
+    if !family.help.is_empty() {
+        let _ = writeln!(out, "# HELP {type_name} {}", escape_help(&family.help));
+    }
     let _ = writeln!(out, "# TYPE {type_name} {kind}");
     for (labels, value) in &family.series {
         match value {
             Value::Scalar(v) => sample(out, &family.name, labels, None, *v),
+            Value::Raw(samples) => {
+                for (suffix, extra, v) in samples {
+                    let mut all = labels.clone();
+                    all.extend(extra.iter().cloned());
+                    sample(out, &format!("{}{suffix}", family.name), &all, None, *v);
+                }
+            }
             Value::Histogram { counts, sum, count } => {
                 let bucket = format!("{}_bucket", family.name);
                 let mut cumulative = 0;

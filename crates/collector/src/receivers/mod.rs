@@ -1,3 +1,4 @@
 //! Receivers: what arrives over HTTP, parsed, validated and handed to the store.
 
 pub mod hooks;
+pub mod pushgateway;

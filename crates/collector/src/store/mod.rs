@@ -154,6 +154,10 @@ pub fn open(data_dir: &Path, mut on_commit: OnCommit) -> Result<(Store, Writer),
          CREATE INDEX IF NOT EXISTS events_session ON events (session_id, ts_ms);
          CREATE INDEX IF NOT EXISTS events_time ON events (ts_ms);
          CREATE INDEX IF NOT EXISTS events_decision ON events (decision, ts_ms) WHERE decision IS NOT NULL;
+         CREATE TABLE IF NOT EXISTS pushed_groups (
+             grouping_key TEXT PRIMARY KEY,
+             body TEXT NOT NULL
+         );
          PRAGMA user_version = 1;",
     )
     .map_err(sqlite(&path))?;
@@ -290,6 +294,16 @@ pub fn reader(data_dir: &Path) -> Result<Connection, StoreError> {
     )
     .map_err(sqlite(&path))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(sqlite(&path))?;
+    Ok(conn)
+}
+
+/// A read-write connection beside the writer thread, for small state such as pushed
+/// groups (WAL serialises writers; the busy timeout waits for the event writer).
+pub fn reader_writer(data_dir: &Path) -> Result<Connection, StoreError> {
+    let path = database_path(data_dir);
+    let conn = Connection::open(&path).map_err(sqlite(&path))?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
         .map_err(sqlite(&path))?;
     Ok(conn)
 }
