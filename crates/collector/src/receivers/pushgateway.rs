@@ -186,7 +186,7 @@ fn with_instance(mut labels: Labels) -> Labels {
 /// Parses `job/<job>{/<label>/<value>}` (after `/metrics/`), with `@base64` names.
 fn grouping_key(path: &str) -> Result<GroupKey, String> {
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    if parts.len() % 2 != 0 {
+    if !parts.len().is_multiple_of(2) {
         return Err(format!(
             "odd number of components in label string {:?}",
             format!("/{}", parts[1..].join("/"))
