@@ -128,9 +128,7 @@ impl Server {
             Box::new(move |events| {
                 let mut aggregator = lock(&sink);
                 for event in events {
-                    if let Ok(body) = serde_json::from_str(&event.body) {
-                        aggregator.apply(&body, event.ts_ms);
-                    }
+                    aggregator.apply(&event.parsed, event.ts_ms);
                 }
             }),
         )?;

@@ -247,6 +247,7 @@ fn stored(app: &App, event: &HookEvent, enrichment: &Enrichment) -> Result<NewEv
         decision: enrichment.guard.as_ref().map(|g| g.decision.clone()),
         rule: enrichment.guard.as_ref().map(|g| g.rule.clone()),
         body: serde_json::to_string(&body).unwrap_or_else(|_| "{}".to_owned()),
+        parsed: std::sync::Arc::new(Value::Object(body)),
     })
 }
 

@@ -1,0 +1,270 @@
+//! Collector load, side by side with the real Pushgateway, in one run.
+//!
+//! - `/v1/hooks`: `wrk` over keep-alive HTTP, each event acknowledged only once durable
+//!   (group commit), realistic enriched PreToolUse bodies, every id unique;
+//! - the real Pushgateway: the same `wrk` pushing one sample per request (the original
+//!   stack's pattern);
+//! - `GET /metrics` render time with 10,000 series in one metric;
+//! - the collector's resident memory afterwards.
+//!
+//! Run: `cargo bench -p claude-telemetry --bench collector_load`
+//! (CLIENTS=n connections, SECONDS=n; defaults 16 and 5). Needs `wrk`.
+
+// A benchmark binary: a failed setup should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn start(program: &str, args: &[String], ready_marker: &str) -> Child {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect(program);
+    let stderr = child.stderr.take().unwrap();
+    let (ready, wait) = mpsc::channel();
+    let marker = ready_marker.to_owned();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(&marker) {
+                let _ = ready.send(());
+            }
+        }
+    });
+    wait.recv_timeout(Duration::from_secs(60))
+        .expect("server ready");
+    child
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Load {
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+/// Runs `wrk` (2 threads, `connections` keep-alive connections) with a Lua script that
+/// makes every request body unique.
+fn wrk(url: &str, connections: usize, seconds: u64, script: &str) -> Load {
+    let dir = tempfile::tempdir().unwrap();
+    let lua = dir.path().join("load.lua");
+    std::fs::write(&lua, script).unwrap();
+    let output = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(&lua)
+        .arg(url)
+        .output()
+        .expect("wrk is needed (Debian package `wrk`; scripts/bench-collector installs it)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("Non-2xx"), "failed requests: {text}");
+    let number = |line_start: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(line_start))
+            .unwrap_or_else(|| panic!("{line_start} in {text}"));
+        line.split_whitespace()
+            .nth(1)
+            .map(duration_ms)
+            .unwrap_or(f64::NAN)
+    };
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    let max = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Latency"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .map_or(f64::NAN, duration_ms);
+    Load {
+        requests_per_second: rps,
+        p50_ms: number("50%"),
+        p99_ms: number("99%"),
+        max_ms: max,
+    }
+}
+
+fn duration_ms(text: &str) -> f64 {
+    let (number, unit) =
+        text.split_at(text.find(|c: char| c.is_alphabetic()).unwrap_or(text.len()));
+    let value: f64 = number.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => value / 1000.0,
+        "ms" => value,
+        "s" => value * 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+const HOOKS_LUA: &str = r#"
+local counter = 0
+local threads = 0
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+function init(args) wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json" end
+function request()
+  counter = counter + 1
+  local body = string.format('{"session_id":"load-%d","transcript_path":"/home/dev/.claude/projects/p/load.jsonl","cwd":"/home/dev/project","prompt_id":"6a0d2efb-c486-494c-8567-5ac809c55d37","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"cargo test --workspace","description":"Run the tests"},"tool_use_id":"toolu_%d_%d","claude_telemetry":{"event_id":"01900000-0000-7000-8000-%04d%08d","received_at":"2026-11-24T05:00:00.000Z","host":"bench","user_name":"Jane Doe","user_email":"jane@example.com","project":"/home/dev/project","hook_latency_us":900,"hook_version":"bench","guard":{"decision":"allow","rule":"none","category":"none","reason":"no rule matched","latency_us":4,"version":"bench"}}}', id, id, counter, id, counter)
+  return wrk.format(nil, "/v1/hooks", nil, body)
+end
+"#;
+
+const PUSH_LUA: &str = r#"
+local counter = 0
+local threads = 0
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+function init(args) wrk.method = "POST"; wrk.headers["Content-Type"] = "text/plain; version=0.0.4" end
+function request()
+  counter = counter + 1
+  local body = string.format('# TYPE claude_code_tool_usage_total counter
+claude_code_tool_usage_total{tool="Bash"} %d
+', counter)
+  return wrk.format(nil, string.format("/metrics/job/load/instance/t%d", id), nil, body)
+end
+"#;
+
+fn hook_event(client: usize, n: usize) -> (String, String) {
+    let body = format!(
+        r#"{{"session_id":"load-{client}","transcript_path":"/home/dev/.claude/projects/p/load.jsonl","cwd":"/home/dev/project","prompt_id":"6a0d2efb-c486-494c-8567-5ac809c55d37","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{{"command":"cargo test --workspace","description":"Run the tests"}},"tool_use_id":"toolu_{client}_{n}","claude_telemetry":{{"event_id":"01900000-0000-7000-8000-{client:04}{n:08}","received_at":"2026-11-24T05:00:00.000Z","host":"bench","user_name":"Jane Doe","user_email":"jane@example.com","project":"/home/dev/project","hook_latency_us":900,"hook_version":"bench","guard":{{"decision":"allow","rule":"none","category":"none","reason":"no rule matched","latency_us":4,"version":"bench"}}}}}}"#
+    );
+    ("/v1/hooks".to_owned(), body)
+}
+
+fn wide_event(n: usize) -> (String, String) {
+    let (path, body) = hook_event(99, n);
+    (
+        path,
+        body.replace(
+            "\"tool_name\":\"Bash\"",
+            &format!("\"tool_name\":\"mcp__bench__tool_{n}\""),
+        ),
+    )
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let clients: usize = std::env::var("CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    let seconds: u64 = std::env::var("SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let data = tempfile::tempdir().unwrap();
+    let (collector_port, gateway_port) = (free_port(), free_port());
+    let mut collector = start(
+        env!("CARGO_BIN_EXE_claude-telemetry"),
+        &[
+            "serve".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{collector_port}"),
+            "--data-dir".into(),
+            data.path().display().to_string(),
+        ],
+        "listening on",
+    );
+    let mut gateway = start(
+        "prometheus-pushgateway",
+        &[format!("--web.listen-address=127.0.0.1:{gateway_port}")],
+        "Listening on",
+    );
+    let collector_url = format!("http://127.0.0.1:{collector_port}");
+    let gateway_url = format!("http://127.0.0.1:{gateway_port}");
+
+    let hooks = wrk(&collector_url, clients, seconds, HOOKS_LUA);
+    let pushes = wrk(&gateway_url, clients, seconds, PUSH_LUA);
+    println!(
+        "collector load: wrk, 2 threads, {clients} keep-alive connections, {seconds} s each, same machine, same run"
+    );
+    println!("| what | requests/s | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|");
+    for (name, run) in [
+        (
+            "collector POST /v1/hooks (each event fsynced before its 200)",
+            &hooks,
+        ),
+        ("real Pushgateway POST /metrics/job/… (in memory)", &pushes),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            run.requests_per_second, run.p50_ms, run.p99_ms, run.max_ms
+        );
+    }
+
+    // 10,000 series in one metric (distinct tool names), then time the scrape.
+    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    for n in 0..10_000 {
+        let (path, body) = wide_event(n);
+        agent
+            .post(format!("{collector_url}{path}"))
+            .header("content-type", "application/json")
+            .send(body)
+            .unwrap();
+    }
+    let mut renders = Vec::new();
+    let mut size = 0;
+    let mut series = 0;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let text = agent
+            .get(format!("{collector_url}/metrics"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        renders.push(started.elapsed());
+        size = text.len();
+        series = text.lines().filter(|l| !l.starts_with('#')).count();
+    }
+    renders.sort();
+    println!("\n| /metrics | series | bytes | median ms | max ms |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| collector, text format | {series} | {size} | {:.1} | {:.1} |",
+        ms(renders[renders.len() / 2]),
+        ms(renders[renders.len() - 1])
+    );
+    println!(
+        "\ncollector resident memory after the runs: {:.1} MB; Pushgateway: {:.1} MB",
+        rss_mb(collector.id()),
+        rss_mb(gateway.id())
+    );
+    let _ = collector.kill();
+    let _ = gateway.kill();
+    let _ = collector.wait();
+    let _ = gateway.wait();
+}
