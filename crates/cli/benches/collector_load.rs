@@ -198,7 +198,14 @@ fn main() {
     );
     let mut gateway = start(
         "prometheus-pushgateway",
-        &[format!("--web.listen-address=127.0.0.1:{gateway_port}")],
+        // Its own persistence file: Debian's default is shared under /var/lib.
+        &[
+            format!("--web.listen-address=127.0.0.1:{gateway_port}"),
+            format!(
+                "--persistence.file={}",
+                data.path().join("pushgateway.data").display()
+            ),
+        ],
         "Listening on",
     );
     let collector_url = format!("http://127.0.0.1:{collector_port}");

@@ -11,6 +11,7 @@ use crate::support::collector::{Collector, request};
 struct Pushgateway {
     child: Child,
     url: String,
+    _dir: tempfile::TempDir,
 }
 
 impl Pushgateway {
@@ -20,8 +21,15 @@ impl Pushgateway {
             .local_addr()
             .unwrap()
             .port();
+        // Debian's build persists to /var/lib by default: give each instance its own file,
+        // or one run's groups would appear in the next.
+        let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new("prometheus-pushgateway")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!(
+                "--persistence.file={}",
+                dir.path().join("pushgateway.data").display()
+            ))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -40,6 +48,7 @@ impl Pushgateway {
         Pushgateway {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
         }
     }
 }
