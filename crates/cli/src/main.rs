@@ -59,6 +59,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let started = Instant::now();
+    // Claude Code runs `claude-telemetry hook` on every tool call: skip building the whole
+    // command-line parser for exactly that (anything more, such as `hook --help`, takes
+    // the ordinary path).
+    let mut args = std::env::args_os().skip(1);
+    if let (Some(first), None) = (args.next(), args.next())
+        && first == "hook"
+    {
+        return cmd::hook::run(started);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => report(cmd::serve::serve(&args)),
