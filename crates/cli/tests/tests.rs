@@ -10,5 +10,6 @@ mod guard_corpus;
 mod guard_hook;
 mod hook;
 mod install;
+mod otlp;
 mod prometheus;
 mod pushgateway;

@@ -44,6 +44,10 @@ pub struct CollectorConfig {
     /// Longest time a request may take.
     #[serde(with = "humantime_serde_compat")]
     pub request_timeout: Duration,
+    /// OTLP attributes never turned into labels (cardinality).
+    pub otlp_drop_attributes: Vec<String>,
+    /// OTLP resource attributes turned into labels on every series.
+    pub otlp_promote_resource_attributes: Vec<String>,
 }
 
 impl Default for CollectorConfig {
@@ -59,6 +63,8 @@ impl Default for CollectorConfig {
             series_limit: 10_000,
             label_value_bytes: 256,
             request_timeout: Duration::from_secs(30),
+            otlp_drop_attributes: vec!["session.id".to_owned()],
+            otlp_promote_resource_attributes: vec!["user.name".to_owned(), "user.email".to_owned()],
         }
     }
 }

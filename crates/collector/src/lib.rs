@@ -1,7 +1,7 @@
 //! The collector: `claude-telemetry serve`.
 //!
-//! A pipeline in the shape of the OpenTelemetry Collector's: receivers (`/v1/hooks`)
-//! parse and validate what arrives; the store ([`store`]) makes it durable and drops
+//! A pipeline in the shape of the OpenTelemetry Collector's: receivers (`/v1/hooks`,
+//! OTLP `/v1/metrics` and `/v1/logs`, the Pushgateway API) parse and validate what arrives; the store ([`store`]) makes it durable and drops
 //! duplicates; the aggregator ([`aggregate`]) turns what is new into metrics; exposition
 //! ([`exposition`]) renders them for Prometheus. One HTTP port serves it all.
 //!
@@ -11,6 +11,7 @@
 pub mod aggregate;
 mod config;
 pub mod exposition;
+pub mod otlp;
 mod receivers;
 mod server;
 pub mod store;

@@ -128,7 +128,7 @@ impl Server {
             Box::new(move |events| {
                 let mut aggregator = lock(&sink);
                 for event in events {
-                    aggregator.apply(&event.parsed, event.ts_ms);
+                    aggregator.apply_stored(event.source, &event.parsed, event.ts_ms);
                 }
             }),
         )?;
@@ -137,7 +137,7 @@ impl Server {
             let mut aggregator = lock(&aggregator);
             let count = store::replay(&data_dir, |event| {
                 if let Ok(body) = serde_json::from_str(&event.body) {
-                    aggregator.apply(&body, event.ts_ms);
+                    aggregator.apply_stored(&event.source, &body, event.ts_ms);
                 }
             })?;
             aggregator.sweep(now_ms());
@@ -234,10 +234,16 @@ fn router(app: Arc<App>) -> Router {
                 .delete(receivers::pushgateway::push),
         )
         .route("/api/v1/metrics", get(receivers::pushgateway::list))
+        .route("/v1/metrics", post(receivers::otlp::metrics))
+        .route("/v1/logs", post(receivers::otlp::logs))
         .route("/-/healthy", get(|| async { "OK\n" }))
         .route("/-/ready", get(|| async { "OK\n" }))
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such endpoint\n") })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            refuse_announced_oversize,
+        ))
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
         .layer(middleware::from_fn(
             move |request: Request, next: Next| async move {
@@ -250,6 +256,30 @@ fn router(app: Arc<App>) -> Router {
             },
         ))
         .with_state(app)
+}
+
+/// Refuses a body whose announced length is over the limit before reading any of it
+/// (the body limit alone only trips once that much has been read).
+async fn refuse_announced_oversize(
+    State(app): State<Arc<App>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = app.config.max_body_bytes;
+    if announced.is_some_and(|length| length > limit as u64) {
+        lock(&app.self_metrics).reject("too_large");
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("body larger than {limit} bytes\n"),
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// Requires the bearer token, when one is configured, on everything but the probes.

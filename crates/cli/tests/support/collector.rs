@@ -166,6 +166,22 @@ pub fn request(
     (status, text)
 }
 
+/// Announces a body of `length` bytes and returns the status the collector answers
+/// before any of it is sent (an oversized body is refused from its Content-Length alone;
+/// sending it all would race the server closing the connection).
+pub fn announce_oversized(url: &str, path: &str, content_type: &str, length: usize) -> u16 {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(stream, "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n").unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    String::from_utf8_lossy(&head[9..12]).parse().unwrap()
+}
+
 /// Parses Prometheus text into `series → value` (series as written, labels in order).
 pub fn parse_metrics(text: &str) -> std::collections::BTreeMap<String, f64> {
     text.lines()

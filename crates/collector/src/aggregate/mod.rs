@@ -7,11 +7,14 @@
 //! again on restart, so counters continue instead of resetting. Time comes from the
 //! events themselves, which makes a replay reach the same state as the live run.
 
+pub mod otlp;
+
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
 use crate::exposition::{Family, Kind, Labels};
+use crate::otlp::translate::Point;
 
 /// Bucket bounds for tool calls: milliseconds to tens of minutes.
 const TOOL_SECONDS: &[f64] = &[
@@ -64,6 +67,7 @@ pub struct Aggregator {
     sessions: HashMap<String, Session>,
     pending_tools: HashMap<String, i64>,
     dropped: Family,
+    otlp: otlp::OtlpAggregator,
 }
 
 impl Aggregator {
@@ -143,12 +147,36 @@ impl Aggregator {
                 "Series not created because a metric reached its series limit.",
                 Kind::Counter,
             ),
+            otlp: otlp::OtlpAggregator::new(limits.series_per_metric),
         }
+    }
+
+    /// Applies a stored event of any source: how the store feeds the aggregator, live
+    /// and on replay.
+    pub fn apply_stored(&mut self, source: &str, body: &Value, ts_ms: i64) {
+        match source {
+            "hook" => self.apply(body, ts_ms),
+            "otlp" => self.otlp.apply_log(body),
+            "otlp_metrics" => {
+                if let Ok(points) = serde_json::from_value::<Vec<Point>>(body["points"].clone()) {
+                    self.otlp.apply_points(&points);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The OTLP side (Claude Code's own metrics and events).
+    pub fn otlp(&self) -> &otlp::OtlpAggregator {
+        &self.otlp
     }
 
     /// Every family, including the collector's count of dropped series.
     pub fn families(&self) -> impl Iterator<Item = &Family> {
-        self.families.values().chain(std::iter::once(&self.dropped))
+        self.families
+            .values()
+            .chain(self.otlp.families())
+            .chain(std::iter::once(&self.dropped))
     }
 
     /// A family by name (for tests and the JSON API).

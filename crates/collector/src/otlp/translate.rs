@@ -1,0 +1,672 @@
+//! OTLP data, as Prometheus names it and as the store keeps it.
+//!
+//! Names follow the OpenTelemetry Collector's Prometheus exporter, so public Claude Code
+//! dashboards work unchanged: the name's words joined by `_`, the unit appended when the
+//! name does not already say it (`s` → `seconds`, `By` → `bytes`, `{…}` annotations
+//! dropped, `a/b` → `a_per_b`), `ratio` for unit `1` gauges, `total` moved to the end of
+//! monotonic sums. `claude_code.cost.usage` in `USD` becomes
+//! `claude_code_cost_usage_USD_total`; `claude_code.active_time.total` in `s` becomes
+//! `claude_code_active_time_seconds_total`.
+
+use std::collections::BTreeMap;
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, metric, number_data_point};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::exposition::Labels;
+
+/// How a point's value relates to earlier ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Temporality {
+    /// The change since the previous point of the stream (Claude Code's default).
+    Delta,
+    /// The total since `start`; a smaller value or a new start means a reset.
+    Cumulative,
+    /// The current value.
+    Last,
+}
+
+/// The Prometheus type a point lands in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PointKind {
+    /// Monotonic sum.
+    Counter,
+    /// Gauge or non-monotonic sum.
+    Gauge,
+    /// Explicit-bucket histogram.
+    Histogram,
+}
+
+/// A point's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PointValue {
+    /// A number.
+    Number(f64),
+    /// A histogram.
+    Histogram {
+        /// Upper bounds.
+        bounds: Vec<f64>,
+        /// Per-bucket counts (bounds + 1).
+        counts: Vec<u64>,
+        /// Sum of observations.
+        sum: f64,
+        /// Number of observations.
+        count: u64,
+    },
+}
+
+/// One data point, named and labelled as Prometheus will show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Prometheus family name.
+    pub name: String,
+    /// HELP text.
+    pub help: String,
+    /// Prometheus type.
+    pub kind: PointKind,
+    /// How the value accumulates.
+    pub temporality: Temporality,
+    /// Labels, sorted, without the dropped attributes.
+    pub labels: Labels,
+    /// The source stream (metric, every attribute, the resource): what resets and
+    /// duplicates are judged against.
+    pub stream: String,
+    /// Start of the interval, Unix ns.
+    pub start_ns: u64,
+    /// End of the interval, Unix ns.
+    pub time_ns: u64,
+    /// Value.
+    pub value: PointValue,
+}
+
+/// What attributes become labels.
+#[derive(Debug, Clone)]
+pub struct LabelPolicy {
+    /// Attributes never turned into labels (cardinality): `session.id` by default.
+    pub drop: Vec<String>,
+    /// Resource attributes turned into labels on every point (`user.name`, `user.email`).
+    pub promote: Vec<String>,
+}
+
+impl Default for LabelPolicy {
+    fn default() -> Self {
+        LabelPolicy {
+            drop: vec!["session.id".to_owned()],
+            promote: vec!["user.name".to_owned(), "user.email".to_owned()],
+        }
+    }
+}
+
+/// The result of translating one metrics export.
+#[derive(Debug, Default)]
+pub struct Translated {
+    /// Points to accumulate, `target_info` included.
+    pub points: Vec<Point>,
+    /// Points refused, with why.
+    pub rejected: Vec<String>,
+}
+
+const UNITS: &[(&str, &str)] = &[
+    ("d", "days"),
+    ("h", "hours"),
+    ("min", "minutes"),
+    ("s", "seconds"),
+    ("ms", "milliseconds"),
+    ("us", "microseconds"),
+    ("ns", "nanoseconds"),
+    ("By", "bytes"),
+    ("KiBy", "kibibytes"),
+    ("MiBy", "mebibytes"),
+    ("GiBy", "gibibytes"),
+    ("TiBy", "tebibytes"),
+    ("KBy", "kilobytes"),
+    ("MBy", "megabytes"),
+    ("GBy", "gigabytes"),
+    ("TBy", "terabytes"),
+    ("m", "meters"),
+    ("V", "volts"),
+    ("A", "amperes"),
+    ("J", "joules"),
+    ("W", "watts"),
+    ("g", "grams"),
+    ("Cel", "celsius"),
+    ("Hz", "hertz"),
+    ("%", "percent"),
+];
+const PER_UNITS: &[(&str, &str)] = &[
+    ("s", "second"),
+    ("m", "minute"),
+    ("h", "hour"),
+    ("d", "day"),
+    ("w", "week"),
+    ("mo", "month"),
+    ("y", "year"),
+];
+
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+/// The Prometheus name of an OTLP metric.
+pub fn prometheus_name(name: &str, unit: &str, kind: PointKind) -> String {
+    let mut tokens: Vec<String> = words(name).map(str::to_owned).collect();
+    if kind == PointKind::Counter {
+        tokens.retain(|t| t != "total");
+    }
+    // `{packets}/s`: annotations in braces say nothing Prometheus keeps.
+    let unit = strip_annotations(unit);
+    let (main, per) = match unit.split_once('/') {
+        Some((main, per)) => (main.trim(), per.trim()),
+        None => (unit.trim(), ""),
+    };
+    let main = UNITS
+        .iter()
+        .find(|(u, _)| *u == main)
+        .map_or(main, |(_, word)| *word);
+    for word in words(main) {
+        if word != "1" && !tokens.iter().any(|t| t == word) {
+            tokens.push(word.to_owned());
+        }
+    }
+    if !per.is_empty() {
+        let per = PER_UNITS
+            .iter()
+            .find(|(u, _)| *u == per)
+            .map_or(per, |(_, word)| *word);
+        if per.chars().any(|c| c.is_ascii_alphanumeric()) {
+            tokens.push("per".to_owned());
+            tokens.extend(words(per).map(str::to_owned));
+        }
+    }
+    if kind == PointKind::Gauge && unit == "1" && !tokens.iter().any(|t| t == "ratio") {
+        tokens.push("ratio".to_owned());
+    }
+    if kind == PointKind::Counter {
+        tokens.push("total".to_owned());
+    }
+    let joined = tokens.join("_");
+    if joined.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{joined}")
+    } else {
+        joined
+    }
+}
+
+fn strip_annotations(unit: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in unit.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = (depth - 1).max(0),
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// An attribute key as a Prometheus label name.
+pub fn label_name(key: &str) -> String {
+    let mut out: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out = format!("key_{out}");
+    }
+    if out.is_empty() {
+        out = "key_".to_owned();
+    }
+    out
+}
+
+/// An attribute value as text.
+pub fn value_text(value: Option<&AnyValue>) -> String {
+    match value.and_then(|v| v.value.as_ref()) {
+        None => String::new(),
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::BoolValue(b)) => b.to_string(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+        Some(other) => json_of(other).to_string(),
+    }
+}
+
+fn json_of(value: &any_value::Value) -> Value {
+    match value {
+        any_value::Value::StringValue(s) => json!(s),
+        any_value::Value::BoolValue(b) => json!(b),
+        any_value::Value::IntValue(i) => json!(i),
+        any_value::Value::DoubleValue(d) => json!(d),
+        any_value::Value::ArrayValue(a) => Value::Array(
+            a.values
+                .iter()
+                .filter_map(|v| v.value.as_ref().map(json_of))
+                .collect(),
+        ),
+        any_value::Value::KvlistValue(kv) => Value::Object(
+            kv.values
+                .iter()
+                .map(|p| {
+                    (
+                        p.key.clone(),
+                        p.value
+                            .as_ref()
+                            .and_then(|v| v.value.as_ref())
+                            .map_or(Value::Null, json_of),
+                    )
+                })
+                .collect(),
+        ),
+        any_value::Value::BytesValue(b) => {
+            json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+        }
+        any_value::Value::StringValueStrindex(i) => json!(i),
+    }
+}
+
+fn attribute_map(attributes: &[KeyValue]) -> BTreeMap<String, String> {
+    attributes
+        .iter()
+        .map(|kv| (kv.key.clone(), value_text(kv.value.as_ref())))
+        .collect()
+}
+
+fn labels_for(
+    point: &BTreeMap<String, String>,
+    resource: &BTreeMap<String, String>,
+    policy: &LabelPolicy,
+) -> Labels {
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for key in &policy.promote {
+        if let Some(value) = resource.get(key) {
+            labels.insert(label_name(key), value.clone());
+        }
+    }
+    for (key, value) in point {
+        if !policy.drop.contains(key) {
+            labels.insert(label_name(key), value.clone());
+        }
+    }
+    labels.into_iter().collect()
+}
+
+fn stream_id(
+    metric: &str,
+    point: &BTreeMap<String, String>,
+    resource: &BTreeMap<String, String>,
+) -> String {
+    serde_json::to_string(&(metric, point, resource)).unwrap_or_default()
+}
+
+/// Translates a metrics export into points.
+pub fn metrics(request: &ExportMetricsServiceRequest, policy: &LabelPolicy) -> Translated {
+    let mut out = Translated::default();
+    for rm in &request.resource_metrics {
+        let resource = rm
+            .resource
+            .as_ref()
+            .map(|r| attribute_map(&r.attributes))
+            .unwrap_or_default();
+        // `target_info`: the resource's other attributes, once per resource.
+        let mut info: BTreeMap<String, String> = BTreeMap::new();
+        for (key, value) in &resource {
+            if policy.promote.contains(key) {
+                continue;
+            }
+            let name = match key.as_str() {
+                "service.name" => "job".to_owned(),
+                "service.instance.id" => "instance".to_owned(),
+                other => label_name(other),
+            };
+            info.insert(name, value.clone());
+        }
+        let mut latest = 0;
+        for sm in &rm.scope_metrics {
+            for m in &sm.metrics {
+                translate_metric(m, &resource, policy, &mut out, &mut latest);
+            }
+        }
+        if !resource.is_empty() {
+            out.points.push(Point {
+                name: "target_info".to_owned(),
+                help: "Target metadata: the OpenTelemetry resource's attributes.".to_owned(),
+                kind: PointKind::Gauge,
+                temporality: Temporality::Last,
+                labels: info.into_iter().collect(),
+                stream: stream_id("target_info", &BTreeMap::new(), &resource),
+                start_ns: 0,
+                time_ns: latest,
+                value: PointValue::Number(1.0),
+            });
+        }
+    }
+    out
+}
+
+fn translate_metric(
+    m: &opentelemetry_proto::tonic::metrics::v1::Metric,
+    resource: &BTreeMap<String, String>,
+    policy: &LabelPolicy,
+    out: &mut Translated,
+    latest: &mut u64,
+) {
+    let temporality = |t: i32| match AggregationTemporality::try_from(t) {
+        Ok(AggregationTemporality::Delta) => Some(Temporality::Delta),
+        Ok(AggregationTemporality::Cumulative) => Some(Temporality::Cumulative),
+        _ => None,
+    };
+    match &m.data {
+        Some(metric::Data::Sum(sum)) => {
+            let kind = if sum.is_monotonic {
+                PointKind::Counter
+            } else {
+                PointKind::Gauge
+            };
+            let Some(t) = temporality(sum.aggregation_temporality) else {
+                out.rejected
+                    .push(format!("{}: unspecified aggregation temporality", m.name));
+                return;
+            };
+            // A non-monotonic cumulative sum is a level; a delta one still adds up.
+            let t = if kind == PointKind::Gauge && t == Temporality::Cumulative {
+                Temporality::Last
+            } else {
+                t
+            };
+            let name = prometheus_name(&m.name, &m.unit, kind);
+            for p in &sum.data_points {
+                number_point(m, &name, kind, t, p, resource, policy, out, latest);
+            }
+        }
+        Some(metric::Data::Gauge(gauge)) => {
+            let name = prometheus_name(&m.name, &m.unit, PointKind::Gauge);
+            for p in &gauge.data_points {
+                number_point(
+                    m,
+                    &name,
+                    PointKind::Gauge,
+                    Temporality::Last,
+                    p,
+                    resource,
+                    policy,
+                    out,
+                    latest,
+                );
+            }
+        }
+        Some(metric::Data::Histogram(histogram)) => {
+            let Some(t) = temporality(histogram.aggregation_temporality) else {
+                out.rejected
+                    .push(format!("{}: unspecified aggregation temporality", m.name));
+                return;
+            };
+            let name = prometheus_name(&m.name, &m.unit, PointKind::Histogram);
+            for p in &histogram.data_points {
+                if p.bucket_counts.len() != p.explicit_bounds.len() + 1 {
+                    out.rejected.push(format!(
+                        "{}: {} bucket counts for {} bounds",
+                        m.name,
+                        p.bucket_counts.len(),
+                        p.explicit_bounds.len()
+                    ));
+                    continue;
+                }
+                let attrs = attribute_map(&p.attributes);
+                *latest = (*latest).max(p.time_unix_nano);
+                out.points.push(Point {
+                    name: name.clone(),
+                    help: m.description.clone(),
+                    kind: PointKind::Histogram,
+                    temporality: t,
+                    labels: labels_for(&attrs, resource, policy),
+                    stream: stream_id(&m.name, &attrs, resource),
+                    start_ns: p.start_time_unix_nano,
+                    time_ns: p.time_unix_nano,
+                    value: PointValue::Histogram {
+                        bounds: p.explicit_bounds.clone(),
+                        counts: p.bucket_counts.clone(),
+                        sum: p.sum.unwrap_or(0.0),
+                        count: p.count,
+                    },
+                });
+            }
+        }
+        Some(metric::Data::ExponentialHistogram(h)) => {
+            out.rejected.push(format!(
+                "{}: exponential histograms are not supported ({} points)",
+                m.name,
+                h.data_points.len().max(1)
+            ));
+        }
+        Some(metric::Data::Summary(s)) => {
+            out.rejected.push(format!(
+                "{}: summaries are not supported ({} points)",
+                m.name,
+                s.data_points.len().max(1)
+            ));
+        }
+        None => out.rejected.push(format!("{}: no data", m.name)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn number_point(
+    m: &opentelemetry_proto::tonic::metrics::v1::Metric,
+    name: &str,
+    kind: PointKind,
+    temporality: Temporality,
+    p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint,
+    resource: &BTreeMap<String, String>,
+    policy: &LabelPolicy,
+    out: &mut Translated,
+    latest: &mut u64,
+) {
+    let value = match p.value {
+        Some(number_data_point::Value::AsDouble(v)) => v,
+        Some(number_data_point::Value::AsInt(v)) => v as f64,
+        None => {
+            out.rejected
+                .push(format!("{}: a data point without a value", m.name));
+            return;
+        }
+    };
+    if !value.is_finite() || (kind == PointKind::Counter && value < 0.0) {
+        out.rejected.push(format!(
+            "{}: {value} is not a valid {}",
+            m.name,
+            if kind == PointKind::Counter {
+                "counter value"
+            } else {
+                "value"
+            }
+        ));
+        return;
+    }
+    let attrs = attribute_map(&p.attributes);
+    *latest = (*latest).max(p.time_unix_nano);
+    out.points.push(Point {
+        name: name.to_owned(),
+        help: m.description.clone(),
+        kind,
+        temporality,
+        labels: labels_for(&attrs, resource, policy),
+        stream: stream_id(&m.name, &attrs, resource),
+        start_ns: p.start_time_unix_nano,
+        time_ns: p.time_unix_nano,
+        value: PointValue::Number(value),
+    });
+}
+
+/// One OTLP log record as an event to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    /// `claude_code.api_request`, ….
+    pub name: String,
+    /// When it happened, Unix ns.
+    pub time_ns: u64,
+    /// Its attributes, and the resource's, as JSON.
+    pub body: Map<String, Value>,
+    /// A stable id: the same record exported twice is stored once.
+    pub id: String,
+}
+
+/// Translates a logs export into events.
+pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
+    let mut events = Vec::new();
+    for rl in &request.resource_logs {
+        let resource: Map<String, Value> = rl
+            .resource
+            .as_ref()
+            .map(|r| {
+                r.attributes
+                    .iter()
+                    .map(|kv| {
+                        (
+                            kv.key.clone(),
+                            kv.value
+                                .as_ref()
+                                .and_then(|v| v.value.as_ref())
+                                .map_or(Value::Null, json_of),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for sl in &rl.scope_logs {
+            for record in &sl.log_records {
+                let attributes: Map<String, Value> = record
+                    .attributes
+                    .iter()
+                    .map(|kv| {
+                        (
+                            kv.key.clone(),
+                            kv.value
+                                .as_ref()
+                                .and_then(|v| v.value.as_ref())
+                                .map_or(Value::Null, json_of),
+                        )
+                    })
+                    .collect();
+                let body_text = value_text(record.body.as_ref());
+                let name = match attributes.get("event.name").and_then(Value::as_str) {
+                    Some(name) if name.contains('.') => name.to_owned(),
+                    Some(name) => format!("claude_code.{name}"),
+                    None if !record.event_name.is_empty() => record.event_name.clone(),
+                    None if !body_text.is_empty() => body_text.clone(),
+                    None => "otlp.log".to_owned(),
+                };
+                let time_ns = if record.time_unix_nano > 0 {
+                    record.time_unix_nano
+                } else {
+                    record.observed_time_unix_nano
+                };
+                let id = stable_id(&[
+                    &name,
+                    &time_ns.to_string(),
+                    attributes
+                        .get("session.id")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    &attributes
+                        .get("event.sequence")
+                        .map(Value::to_string)
+                        .unwrap_or_default(),
+                    &serde_json::to_string(&attributes).unwrap_or_default(),
+                ]);
+                let mut body = Map::new();
+                body.insert("event_name".to_owned(), json!(name));
+                body.insert("attributes".to_owned(), Value::Object(attributes));
+                body.insert("resource".to_owned(), Value::Object(resource.clone()));
+                if !body_text.is_empty() {
+                    body.insert("body".to_owned(), json!(body_text));
+                }
+                if !record.severity_text.is_empty() {
+                    body.insert("severity".to_owned(), json!(record.severity_text));
+                }
+                events.push(LogEvent {
+                    name,
+                    time_ns,
+                    body,
+                    id,
+                });
+            }
+        }
+    }
+    events
+}
+
+/// A stable 128-bit id from parts, as hex. SipHash with fixed keys: the same record
+/// gets the same id in every run of the same build.
+pub fn stable_id(parts: &[&str]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut first = std::hash::DefaultHasher::new();
+    let mut second = std::hash::DefaultHasher::new();
+    "second".hash(&mut second);
+    for part in parts {
+        part.hash(&mut first);
+        part.hash(&mut second);
+    }
+    format!("otlp-{:016x}{:016x}", first.finish(), second.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_as_the_collector_exporter_gives_them() {
+        let counter = PointKind::Counter;
+        assert_eq!(
+            prometheus_name("claude_code.cost.usage", "USD", counter),
+            "claude_code_cost_usage_USD_total"
+        );
+        assert_eq!(
+            prometheus_name("claude_code.token.usage", "tokens", counter),
+            "claude_code_token_usage_tokens_total"
+        );
+        assert_eq!(
+            prometheus_name("claude_code.active_time.total", "s", counter),
+            "claude_code_active_time_seconds_total"
+        );
+        assert_eq!(
+            prometheus_name("claude_code.session.count", "", counter),
+            "claude_code_session_count_total"
+        );
+        assert_eq!(
+            prometheus_name("claude_code.lines_of_code.count", "count", counter),
+            "claude_code_lines_of_code_count_total"
+        );
+        assert_eq!(
+            prometheus_name("claude_code.commit.count", "{commit}", counter),
+            "claude_code_commit_count_total"
+        );
+        assert_eq!(
+            prometheus_name("http.server.duration", "ms", PointKind::Histogram),
+            "http_server_duration_milliseconds"
+        );
+        assert_eq!(
+            prometheus_name("cpu.utilization", "1", PointKind::Gauge),
+            "cpu_utilization_ratio"
+        );
+        assert_eq!(
+            prometheus_name("net.io", "By/s", PointKind::Gauge),
+            "net_io_bytes_per_second"
+        );
+        assert_eq!(
+            prometheus_name("2xx.count", "", counter),
+            "_2xx_count_total"
+        );
+        assert_eq!(label_name("user.email"), "user_email");
+        assert_eq!(label_name("9lives"), "key_9lives");
+    }
+}
