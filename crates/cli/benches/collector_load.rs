@@ -142,6 +142,44 @@ claude_code_tool_usage_total{tool="Bash"} %d
 end
 "#;
 
+/// An OTLP/JSON metrics export shaped like Claude Code's: cost, tokens by type and model,
+/// active time; 20 data points, a new interval per request so none is a retry.
+const OTLP_LUA: &str = r#"
+local counter = 0
+local threads = 0
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+function init(args) wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json" end
+local function point(session, start, time, value, extra)
+  return string.format('{"startTimeUnixNano":"%d","timeUnixNano":"%d","asDouble":%s,"attributes":[{"key":"session.id","value":{"stringValue":"%s"}},{"key":"user.email","value":{"stringValue":"jane@example.com"}},{"key":"model","value":{"stringValue":"claude-sonnet-4-5"}}%s]}', start, time, value, session, extra)
+end
+function request()
+  counter = counter + 1
+  local start = 1795491289000000000 + counter * 1000000
+  local time = start + 500000
+  local session = string.format("s-%d-%d", id, counter % 50)
+  local points = {}
+  for i = 1, 5 do points[#points + 1] = point(session .. i, start, time, "0.0125", "") end
+  local cost = table.concat(points, ",")
+  points = {}
+  for _, kind in ipairs({"input", "output", "cacheRead", "cacheCreation"}) do
+    for i = 1, 3 do points[#points + 1] = point(session .. i, start, time, "120", string.format(',{"key":"type","value":{"stringValue":"%s"}}', kind)) end
+  end
+  local tokens = table.concat(points, ",")
+  points = {}
+  for i = 1, 3 do points[#points + 1] = point(session .. i, start, time, "4.5", ',{"key":"type","value":{"stringValue":"cli"}}') end
+  local active = table.concat(points, ",")
+  local body = '{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"claude-code"}}]},"scopeMetrics":[{"metrics":['
+    .. '{"name":"claude_code.cost.usage","unit":"USD","sum":{"aggregationTemporality":1,"isMonotonic":true,"dataPoints":[' .. cost .. ']}},'
+    .. '{"name":"claude_code.token.usage","unit":"tokens","sum":{"aggregationTemporality":1,"isMonotonic":true,"dataPoints":[' .. tokens .. ']}},'
+    .. '{"name":"claude_code.active_time.total","unit":"s","sum":{"aggregationTemporality":1,"isMonotonic":true,"dataPoints":[' .. active .. ']}}'
+    .. ']}]}]}'
+  return wrk.format(nil, "/v1/metrics", nil, body)
+end
+"#;
+
+/// Data points in each OTLP_LUA request.
+const OTLP_POINTS_PER_REQUEST: f64 = 20.0;
+
 fn hook_event(client: usize, n: usize) -> (String, String) {
     let body = format!(
         r#"{{"session_id":"load-{client}","transcript_path":"/home/dev/.claude/projects/p/load.jsonl","cwd":"/home/dev/project","prompt_id":"6a0d2efb-c486-494c-8567-5ac809c55d37","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{{"command":"cargo test --workspace","description":"Run the tests"}},"tool_use_id":"toolu_{client}_{n}","claude_telemetry":{{"event_id":"01900000-0000-7000-8000-{client:04}{n:08}","received_at":"2026-11-24T05:00:00.000Z","host":"bench","user_name":"Jane Doe","user_email":"jane@example.com","project":"/home/dev/project","hook_latency_us":900,"hook_version":"bench","guard":{{"decision":"allow","rule":"none","category":"none","reason":"no rule matched","latency_us":4,"version":"bench"}}}}}}"#
@@ -230,6 +268,17 @@ fn main() {
             run.requests_per_second, run.p50_ms, run.p99_ms, run.max_ms
         );
     }
+
+    let otlp = wrk(&collector_url, clients, seconds, OTLP_LUA);
+    println!("\n| OTLP/HTTP JSON metrics exports | requests/s | data points/s | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| collector POST /v1/metrics (20 points each, stored before the answer) | {:.0} | {:.0} | {:.2} | {:.2} |",
+        otlp.requests_per_second,
+        otlp.requests_per_second * OTLP_POINTS_PER_REQUEST,
+        otlp.p50_ms,
+        otlp.p99_ms
+    );
 
     // 10,000 series in one metric (distinct tool names), then time the scrape.
     let agent: ureq::Agent = ureq::Agent::config_builder().build().into();

@@ -425,6 +425,7 @@ impl Aggregator {
         for id in idle {
             self.end_session(&id, "idle_timeout", None);
         }
+        self.otlp.expire_streams(now_ms);
     }
 
     /// Number of sessions open.

@@ -16,6 +16,9 @@ use crate::otlp::translate::{Point, PointKind, PointValue, Temporality};
 
 /// Delta intervals remembered per stream to recognise a retried export.
 const SEEN_INTERVALS: usize = 256;
+/// A stream silent this long is forgotten (Claude Code keeps one per session; a retry
+/// comes within minutes, not hours). Bounds the memory of a long-running collector.
+const STREAM_IDLE_NS: u64 = 60 * 60 * 1_000_000_000;
 /// Bucket bounds for API requests: 50 ms to 10 minutes.
 const API_SECONDS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
@@ -143,6 +146,7 @@ impl OtlpAggregator {
                 Some(point.value.clone())
             }
             Temporality::Delta => {
+                stream.last_time = stream.last_time.max(point.time_ns);
                 let interval = (point.start_ns, point.time_ns);
                 if stream.seen.contains(&interval) {
                     return None;
@@ -258,6 +262,18 @@ impl OtlpAggregator {
             }
         }
         true
+    }
+
+    /// Forgets streams silent for an hour at `now_ms`.
+    pub fn expire_streams(&mut self, now_ms: i64) {
+        let now_ns = u64::try_from(now_ms).unwrap_or(0).saturating_mul(1_000_000);
+        self.streams
+            .retain(|_, stream| now_ns.saturating_sub(stream.last_time) < STREAM_IDLE_NS);
+    }
+
+    /// How many streams are remembered.
+    pub fn streams(&self) -> usize {
+        self.streams.len()
     }
 
     /// Derives the log-event metrics from one stored OTLP log event.
@@ -376,6 +392,11 @@ mod tests {
             point(8.0, Temporality::Delta, 10, 20, "s1"),
         ]); // out of order
         assert_eq!(total(&agg), 15.0);
+        agg.expire_streams(0);
+        assert_eq!(agg.streams(), 2, "recent streams are kept");
+        agg.expire_streams(2 * 60 * 60 * 1000);
+        assert_eq!(agg.streams(), 0, "silent streams are forgotten");
+        assert_eq!(total(&agg), 15.0, "their sums stay");
     }
 
     #[test]
