@@ -18,19 +18,19 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub fn scraping(target: &str) -> Prometheus {
+        Prometheus::with_config(&format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: collector\n    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n"
+        ))
+    }
+
+    pub fn with_config(yaml: &str) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: collector\n    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
+        std::fs::write(&config, yaml).unwrap();
         let mut child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
@@ -156,4 +156,45 @@ fn prometheus_scrapes_the_collector_and_promql_returns_the_numbers() {
     assert_eq!(scalar(&blocks), 1.0);
     let up = prometheus.query_until("up{job=\"collector\"}", |r| scalar(r) == 1.0);
     assert_eq!(scalar(&up), 1.0);
+}
+
+#[test]
+fn the_shipped_config_gives_the_direct_mode_canonical_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    let exporter = testkit::Static::serving(
+        include_str!("data/claude_code_prometheus_exporter.txt"),
+        "text/plain; version=0.0.4",
+    );
+    // The shipped configuration, only the addresses rewritten to loopback and the
+    // intervals shortened.
+    let shipped = include_str!("../../../deploy/prometheus/prometheus.yml")
+        .replace(
+            "pushgateway:9091",
+            collector.url.trim_start_matches("http://"),
+        )
+        .replace("claude-code:9464", &exporter.address())
+        .replace("scrape_interval: 15s", "scrape_interval: 1s")
+        .replace("scrape_interval: 10s", "scrape_interval: 1s")
+        .replace("scrape_interval: 5s", "scrape_interval: 1s");
+    let prometheus = Prometheus::with_config(&shipped);
+    let cost = prometheus.query_until(
+        "sum(claude_code_cost_usage_USD_total{job=\"claude-code\"})",
+        |r| !r.is_empty(),
+    );
+    assert!(
+        (scalar(&cost) - 0.04180949999999999).abs() < 1e-12,
+        "{cost:?}"
+    );
+    let input = prometheus.query_until(
+        "sum(claude_code_token_usage_tokens_total{type=\"input\"})",
+        |r| !r.is_empty(),
+    );
+    assert_eq!(scalar(&input), 7350.0);
+    let old = prometheus.query_until("count(claude_code_cost_usage_total) or vector(0)", |r| {
+        !r.is_empty()
+    });
+    assert_eq!(scalar(&old), 0.0, "the unit-less name is gone");
+    let up = prometheus.query_until("sum(up{job=\"claude-telemetry\"})", |r| scalar(r) == 1.0);
+    assert_eq!(scalar(&up), 1.0, "the collector is scraped too");
 }

@@ -6,6 +6,7 @@
 mod support;
 
 mod collector;
+mod deploy;
 mod guard_corpus;
 mod guard_hook;
 mod hook;

@@ -168,6 +168,57 @@ fn serve(server: &tiny_http::Server, status: &AtomicU16, log: &Log, stop: &Atomi
     }
 }
 
+/// A server that answers every GET with the same text (a stand-in for a metrics
+/// exporter whose output was captured).
+pub struct Static {
+    server: Arc<tiny_http::Server>,
+    addr: SocketAddr,
+    worker: Option<thread::JoinHandle<()>>,
+}
+
+impl Static {
+    /// Serves `body` with `content_type` on a free loopback port.
+    pub fn serving(body: &str, content_type: &str) -> Static {
+        let server =
+            Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind the static server"));
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .expect("the static server listens on IP");
+        let worker = {
+            let (server, body) = (server.clone(), body.to_owned());
+            let header = tiny_http::Header::from_bytes("Content-Type", content_type)
+                .expect("a valid header");
+            thread::spawn(move || {
+                while let Ok(request) = server.recv() {
+                    let _ = request.respond(
+                        tiny_http::Response::from_string(body.clone()).with_header(header.clone()),
+                    );
+                }
+            })
+        };
+        Static {
+            server,
+            addr,
+            worker: Some(worker),
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn address(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+impl Drop for Static {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
 /// A server that accepts connections and never answers.
 pub struct Hanging {
     addr: SocketAddr,
