@@ -259,3 +259,81 @@ fn pushed_groups_survive_a_restart() {
             .contains("rows{instance=\"\",job=\"nightly\"} 42\n")
     );
 }
+
+#[test]
+fn protobuf_pushes_as_the_go_client_sends_them_match_the_real_pushgateway() {
+    use collector::exposition::protobuf::{
+        Bucket, Histogram, LabelPair, Metric, MetricFamily, Single,
+    };
+    use prost::Message;
+    let pushgateway = Pushgateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    let label = |name: &str, value: &str| LabelPair {
+        name: Some(name.to_owned()),
+        value: Some(value.to_owned()),
+    };
+    let families = [
+        MetricFamily {
+            name: Some("builds_total".to_owned()),
+            help: Some("Builds.".to_owned()),
+            r#type: Some(0),
+            metric: vec![Metric {
+                label: vec![label("branch", "main")],
+                counter: Some(Single { value: Some(7.0) }),
+                ..Metric::default()
+            }],
+        },
+        MetricFamily {
+            name: Some("build_seconds".to_owned()),
+            help: None,
+            r#type: Some(4),
+            metric: vec![Metric {
+                histogram: Some(Histogram {
+                    sample_count: Some(3),
+                    sample_sum: Some(42.0),
+                    bucket: vec![
+                        Bucket {
+                            cumulative_count: Some(1),
+                            upper_bound: Some(10.0),
+                        },
+                        Bucket {
+                            cumulative_count: Some(3),
+                            upper_bound: Some(60.0),
+                        },
+                    ],
+                }),
+                ..Metric::default()
+            }],
+        },
+    ];
+    let mut body = Vec::new();
+    for family in &families {
+        family.encode_length_delimited(&mut body).unwrap();
+    }
+    let content_type = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+    for base in [&pushgateway.url, &collector.url] {
+        let (status, text) = request(
+            "PUT",
+            &format!("{base}/metrics/job/ci/instance/runner1"),
+            Some(&body),
+            &[("content-type", content_type)],
+        );
+        assert_eq!(status, 200, "{base}: {text}");
+        let (status, _) = request(
+            "PUT",
+            &format!("{base}/metrics/job/broken"),
+            Some(b"\x05\x0a\xff"),
+            &[("content-type", content_type)],
+        );
+        assert_eq!(status, 400, "{base}");
+    }
+    let theirs =
+        pushed_series(&request("GET", &format!("{}/metrics", pushgateway.url), None, &[]).1);
+    let ours = pushed_series(&collector.metrics());
+    assert!(
+        theirs.contains_key("builds_total{branch=\"main\",instance=\"runner1\",job=\"ci\"}"),
+        "{theirs:#?}"
+    );
+    assert_eq!(ours, theirs);
+}

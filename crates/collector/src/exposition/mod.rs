@@ -6,6 +6,7 @@
 //! render in both formats.
 
 pub mod parse;
+pub mod protobuf;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::exposition::parse::{ParsedFamily, parse_text, valid_label_name};
+use crate::exposition::protobuf::parse_delimited;
 use crate::exposition::{Family, Kind, Labels, Value as Sample, format_float};
 use crate::server::{App, lock, now_ms};
 
@@ -268,27 +269,20 @@ pub(crate) async fn push(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if content_type.contains("protobuf") {
-        lock(&app.self_metrics).reject("content_type");
-        return rejected(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "protobuf pushes are not supported yet: push the text format".to_owned(),
-        );
-    }
-    let text = match std::str::from_utf8(&body) {
-        Ok(text) => text,
-        Err(err) => {
-            return rejected(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not UTF-8: {err}"),
-            );
+    // The Go client's default: length-delimited io.prometheus.client.MetricFamily.
+    let parsed = if content_type.contains("protobuf") {
+        parse_delimited(&body)
+    } else {
+        match std::str::from_utf8(&body) {
+            Ok(text) => parse_text(text).map_err(|err| err.to_string()),
+            Err(err) => Err(format!("the body is not UTF-8: {err}")),
         }
     };
-    let families = match parse_text(text) {
+    let families = match parsed {
         Ok(families) => families,
-        Err(err) => {
+        Err(message) => {
             lock(&app.self_metrics).reject("malformed");
-            return rejected(StatusCode::BAD_REQUEST, err.to_string());
+            return rejected(StatusCode::BAD_REQUEST, message);
         }
     };
     let now = now_ms() as f64 / 1000.0;
