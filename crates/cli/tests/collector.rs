@@ -639,3 +639,47 @@ fn the_store_keeps_metadata_only_by_default() {
         assert!(event["claude_telemetry"]["elided"].is_array(), "{body}");
     }
 }
+
+#[test]
+fn settings_come_from_the_config_file_and_the_environment_and_bad_ones_stop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[collector]\nseries_limit = 100\nsession_idle_timeout = \"5m\"\n",
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap();
+    // The environment wins over the file.
+    let collector = Collector::start_with(
+        &dir.path().join("data"),
+        &["--config", config_arg],
+        &[("CLAUDE_TELEMETRY_SERIES_LIMIT", "2")],
+    );
+    for agent in ["a", "b", "c"] {
+        let mut event = sample("SubagentStart");
+        event["agent_type"] = json!(agent);
+        hook(&collector, dir.path(), &event);
+    }
+    let metrics = parse_metrics(&collector.metrics());
+    assert_eq!(
+        value(
+            &metrics,
+            "claude_telemetry_series_dropped_total{metric=\"claude_code_subagents_total\"}"
+        ),
+        1.0
+    );
+    collector.stop();
+
+    std::fs::write(&config, "[collector]\nseries_limt = 100\n").unwrap();
+    let refused = spawn(&dir.path().join("data"), &["--config", config_arg], &[])
+        .expect_err("an unknown key stops it");
+    assert!(refused.contains("series_limt"), "{refused}");
+    let refused = spawn(
+        &dir.path().join("data"),
+        &[],
+        &[("CLAUDE_TELEMETRY_PRIVACY", "secret")],
+    )
+    .expect_err("a bad value stops it");
+    assert!(refused.contains("privacy"), "{refused}");
+}

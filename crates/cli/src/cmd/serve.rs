@@ -30,8 +30,25 @@ pub struct ServeArgs {
 #[derive(Debug, Default, Deserialize)]
 struct ConfigFile {
     #[serde(default)]
-    collector: Option<CollectorConfig>,
+    collector: Option<toml::Table>,
 }
+
+/// Every `[collector]` key can also be set as `CLAUDE_TELEMETRY_<KEY>` (upper case).
+/// Lists are comma-separated; numbers and booleans are read as such.
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "insecure",
+    "privacy",
+    "session_idle_timeout",
+    "max_body_bytes",
+    "series_limit",
+    "label_value_bytes",
+    "request_timeout",
+    "otlp_drop_attributes",
+    "otlp_promote_resource_attributes",
+];
+const LIST_KEYS: &[&str] = &["otlp_drop_attributes", "otlp_promote_resource_attributes"];
 
 /// Runs the collector until SIGTERM or SIGINT.
 pub fn serve(args: &ServeArgs) -> Result<()> {
@@ -68,23 +85,55 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
 }
 
 fn load_config(args: &ServeArgs) -> Result<CollectorConfig> {
+    merged_config(file_table(args)?)
+}
+
+/// The `[collector]` table of the config file, empty when there is none.
+fn file_table(args: &ServeArgs) -> Result<toml::Table> {
     let (path, explicit) = match &args.config {
         Some(path) => (path.clone(), true),
         None => match hook::config_path(&process_env) {
             Some(found) => found,
-            None => return Ok(CollectorConfig::default()),
+            None => return Ok(toml::Table::new()),
         },
     };
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => {
-            return Ok(CollectorConfig::default());
+            return Ok(toml::Table::new());
         }
         Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
     };
     let file: ConfigFile = toml::from_str(&text)
         .with_context(|| format!("{} is not a valid config", path.display()))?;
     Ok(file.collector.unwrap_or_default())
+}
+
+/// The file's `[collector]` table with the environment's values on top, validated as one.
+fn merged_config(mut table: toml::Table) -> Result<CollectorConfig> {
+    for key in ENV_KEYS {
+        let name = format!("CLAUDE_TELEMETRY_{}", key.to_ascii_uppercase());
+        let Some(raw) = process_env(&name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let value = if LIST_KEYS.contains(key) {
+            toml::Value::Array(
+                raw.split(',')
+                    .map(|item| toml::Value::String(item.trim().to_owned()))
+                    .collect(),
+            )
+        } else if let Ok(number) = raw.parse::<i64>() {
+            toml::Value::Integer(number)
+        } else if let Ok(flag) = raw.parse::<bool>() {
+            toml::Value::Boolean(flag)
+        } else {
+            toml::Value::String(raw)
+        };
+        table.insert((*key).to_owned(), value);
+    }
+    toml::Value::Table(table)
+        .try_into()
+        .context("invalid collector configuration (config file [collector] table, or CLAUDE_TELEMETRY_* variables)")
 }
 
 fn default_data_dir() -> Option<PathBuf> {
