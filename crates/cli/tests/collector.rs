@@ -683,3 +683,81 @@ fn settings_come_from_the_config_file_and_the_environment_and_bad_ones_stop_it()
     .expect_err("a bad value stops it");
     assert!(refused.contains("privacy"), "{refused}");
 }
+
+#[test]
+fn retention_removes_old_events_but_not_what_they_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start_with(&data, &[], &[("CLAUDE_TELEMETRY_RETENTION", "0s")]);
+    let enriched = |id: u32, at: &str| {
+        let mut event = sample("UserPromptSubmit");
+        event["session_id"] = json!(format!("s-{id}"));
+        event["claude_telemetry"] = json!({"event_id": format!("01900000-0000-7000-8000-{id:012}"), "received_at": at,
+            "host": "h", "user_name": "ret", "hook_latency_us": 1, "hook_version": "t"});
+        event.to_string()
+    };
+    let old = "2020-01-01T00:00:00.000Z";
+    let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    for (id, at) in [
+        (1, old),
+        (2, old),
+        (3, old),
+        (4, now.as_str()),
+        (5, now.as_str()),
+    ] {
+        assert_eq!(
+            collector
+                .post("/v1/hooks", "application/json", enriched(id, at).as_bytes())
+                .0,
+            200
+        );
+    }
+    // An old OTLP export too: its cost must survive the pruning.
+    let cost = json!({"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "claude_code.cost.usage", "unit": "USD",
+        "sum": {"aggregationTemporality": 1, "isMonotonic": true, "dataPoints": [
+            {"startTimeUnixNano": "1577836800000000000", "timeUnixNano": "1577836810000000000", "asDouble": 1.25}]}}]}]}]});
+    assert_eq!(
+        collector
+            .post(
+                "/v1/metrics",
+                "application/json",
+                cost.to_string().as_bytes()
+            )
+            .0,
+        200
+    );
+    collector.stop();
+    // The reference: a restart that keeps every event (it also ends the 2020 sessions
+    // as idle, which the live collector's periodic sweep would do within seconds).
+    let collector = Collector::start_with(&data, &[], &[("CLAUDE_TELEMETRY_RETENTION", "0s")]);
+    let before = parse_metrics(&collector.metrics());
+    collector.stop();
+
+    let series = |metrics: &std::collections::BTreeMap<String, f64>| -> Vec<(String, f64)> {
+        metrics
+            .iter()
+            .filter(|(k, _)| k.starts_with("claude_code_"))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    };
+    let rows = |path: &std::path::Path| -> i64 {
+        let db = rusqlite::Connection::open(path.join("events.sqlite3")).unwrap();
+        db.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(rows(&data), 6);
+    for _ in 0..2 {
+        let collector = Collector::start_with(&data, &[], &[("CLAUDE_TELEMETRY_RETENTION", "1d")]);
+        let after = parse_metrics(&collector.metrics());
+        assert_eq!(rows(&data), 2, "only the recent events are kept");
+        assert_eq!(series(&after), series(&before), "every counter as it was");
+        assert_eq!(
+            value(
+                &after,
+                "claude_code_prompts_total{user_name=\"ret\",user_email=\"\",project=\"/home/dev/project\"}"
+            ),
+            5.0
+        );
+        collector.stop();
+    }
+}

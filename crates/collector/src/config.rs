@@ -44,6 +44,10 @@ pub struct CollectorConfig {
     /// Longest time a request may take.
     #[serde(with = "humantime_serde_compat")]
     pub request_timeout: Duration,
+    /// How long events are kept (`30d`); older ones are folded into the counters'
+    /// baseline and removed. `0s` keeps everything.
+    #[serde(with = "humantime_serde_compat")]
+    pub retention: Duration,
     /// OTLP attributes never turned into labels (cardinality).
     pub otlp_drop_attributes: Vec<String>,
     /// OTLP resource attributes turned into labels on every series.
@@ -63,6 +67,7 @@ impl Default for CollectorConfig {
             series_limit: 10_000,
             label_value_bytes: 256,
             request_timeout: Duration::from_secs(30),
+            retention: Duration::from_secs(30 * 24 * 60 * 60),
             otlp_drop_attributes: vec!["session.id".to_owned()],
             otlp_promote_resource_attributes: vec!["user.name".to_owned(), "user.email".to_owned()],
         }

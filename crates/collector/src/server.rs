@@ -103,12 +103,37 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Removes events older than `retention`, folding what they added up to into the
+/// store's baseline. The live counters do not change: they already count those events.
+fn prune(
+    data_dir: &std::path::Path,
+    limits: Limits,
+    retention: Duration,
+) -> Result<usize, StoreError> {
+    let cutoff = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    store::prune(data_dir, cutoff, |previous, events| {
+        let mut aggregator = Aggregator::new(limits);
+        if let Some(state) = previous.and_then(|s| serde_json::from_str(s).ok()) {
+            aggregator.restore(state);
+        }
+        for event in events {
+            if let Ok(body) = serde_json::from_str(&event.body) {
+                aggregator.apply_stored(&event.source, &body, event.ts_ms);
+            }
+        }
+        // Sessions whose events are gone have ended by the cutoff.
+        aggregator.sweep(cutoff);
+        serde_json::to_string(&aggregator.snapshot()).unwrap_or_else(|_| "[]".to_owned())
+    })
+}
+
 /// A running collector.
 pub struct Server {
     app: Arc<App>,
     writer: store::Writer,
     listener: TcpListener,
     replayed: u64,
+    limits: Limits,
 }
 
 impl Server {
@@ -132,9 +157,16 @@ impl Server {
                 }
             }),
         )?;
-        // Counters continue from what the store holds instead of starting at zero.
+        // Events older than the retention are folded into the baseline and removed, then
+        // counters start from the baseline and the events that remain.
+        if !config.retention.is_zero() {
+            prune(&data_dir, limits, config.retention)?;
+        }
         let replayed = {
             let mut aggregator = lock(&aggregator);
+            if let Some((_, state)) = store::baseline(&data_dir)? {
+                aggregator.restore(serde_json::from_str(&state).unwrap_or_default());
+            }
             let count = store::replay(&data_dir, |event| {
                 if let Ok(body) = serde_json::from_str(&event.body) {
                     aggregator.apply_stored(&event.source, &body, event.ts_ms);
@@ -169,6 +201,7 @@ impl Server {
             writer,
             listener,
             replayed,
+            limits,
         })
     }
 
@@ -192,8 +225,31 @@ impl Server {
             app,
             writer,
             listener,
+            limits,
             ..
         } = self;
+        let pruner = {
+            let (data_dir, retention) = (app.data_dir.clone(), app.config.retention);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(3600));
+                tick.tick().await; // the first tick is now; start-up already pruned
+                loop {
+                    tick.tick().await;
+                    if retention.is_zero() {
+                        continue;
+                    }
+                    let data_dir = data_dir.clone();
+                    match tokio::task::spawn_blocking(move || prune(&data_dir, limits, retention))
+                        .await
+                    {
+                        Ok(Err(err)) => eprintln!(
+                            "claude-telemetry collector: pruning old events failed (kept, retried in an hour): {err}"
+                        ),
+                        Ok(Ok(_)) | Err(_) => {}
+                    }
+                }
+            })
+        };
         let sweeper = {
             let app = app.clone();
             tokio::spawn(async move {
@@ -212,6 +268,7 @@ impl Server {
         .with_graceful_shutdown(shutdown)
         .await?;
         sweeper.abort();
+        pruner.abort();
         drop(app);
         // Every Store handle is gone with the app: the writer drains its queue and stops.
         tokio::task::spawn_blocking(move || writer.join())

@@ -45,6 +45,7 @@ const ENV_KEYS: &[&str] = &[
     "series_limit",
     "label_value_bytes",
     "request_timeout",
+    "retention",
     "otlp_drop_attributes",
     "otlp_promote_resource_attributes",
 ];

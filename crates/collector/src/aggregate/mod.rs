@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use crate::exposition::{Family, Kind, Labels};
+use crate::exposition::{Family, FamilySnapshot, Kind, Labels};
 use crate::otlp::translate::Point;
 
 /// Bucket bounds for tool calls: milliseconds to tens of minutes.
@@ -163,6 +163,27 @@ impl Aggregator {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Every family's values, for the store's baseline.
+    pub fn snapshot(&self) -> Vec<FamilySnapshot> {
+        self.families()
+            .filter(|f| !f.series.is_empty())
+            .map(FamilySnapshot::from)
+            .collect()
+    }
+
+    /// Starts from a baseline: the families of events no longer in the store.
+    pub fn restore(&mut self, snapshot: Vec<FamilySnapshot>) {
+        for family in snapshot.into_iter().map(Family::from) {
+            if family.name == self.dropped.name {
+                self.dropped = family;
+            } else if self.families.contains_key(&family.name) {
+                self.families.insert(family.name.clone(), family);
+            } else {
+                self.otlp.restore(family);
+            }
         }
     }
 

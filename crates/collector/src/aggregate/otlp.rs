@@ -264,6 +264,11 @@ impl OtlpAggregator {
         true
     }
 
+    /// Takes a family from the store's baseline.
+    pub fn restore(&mut self, family: Family) {
+        self.families.insert(family.name.clone(), family);
+    }
+
     /// Forgets streams silent for an hour at `now_ms`.
     pub fn expire_streams(&mut self, now_ms: i64) {
         let now_ns = u64::try_from(now_ms).unwrap_or(0).saturating_mul(1_000_000);

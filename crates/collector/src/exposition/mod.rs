@@ -11,8 +11,10 @@ pub mod protobuf;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use serde::{Deserialize, Serialize};
+
 /// A metric type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
     /// Only goes up; the name ends in `_total`.
     Counter,
@@ -30,7 +32,7 @@ pub enum Kind {
 pub type Labels = Vec<(String, String)>;
 
 /// One series' value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
     /// Counter or gauge or untyped.
     Scalar(f64),
@@ -61,6 +63,44 @@ pub struct Family {
     pub bounds: Vec<f64>,
     /// The series, by labels.
     pub series: BTreeMap<Labels, Value>,
+}
+
+/// A family as kept in the store's baseline (series as a list: JSON maps need string keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilySnapshot {
+    name: String,
+    help: String,
+    kind: Kind,
+    bounds: Vec<f64>,
+    series: Vec<(Labels, Value)>,
+}
+
+impl From<&Family> for FamilySnapshot {
+    fn from(family: &Family) -> FamilySnapshot {
+        FamilySnapshot {
+            name: family.name.clone(),
+            help: family.help.clone(),
+            kind: family.kind,
+            bounds: family.bounds.clone(),
+            series: family
+                .series
+                .iter()
+                .map(|(l, v)| (l.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl From<FamilySnapshot> for Family {
+    fn from(snapshot: FamilySnapshot) -> Family {
+        Family {
+            name: snapshot.name,
+            help: snapshot.help,
+            kind: snapshot.kind,
+            bounds: snapshot.bounds,
+            series: snapshot.series.into_iter().collect(),
+        }
+    }
 }
 
 impl Family {

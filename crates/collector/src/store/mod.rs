@@ -156,6 +156,11 @@ pub fn open(data_dir: &Path, mut on_commit: OnCommit) -> Result<(Store, Writer),
          CREATE INDEX IF NOT EXISTS events_session ON events (session_id, ts_ms);
          CREATE INDEX IF NOT EXISTS events_time ON events (ts_ms);
          CREATE INDEX IF NOT EXISTS events_decision ON events (decision, ts_ms) WHERE decision IS NOT NULL;
+         CREATE TABLE IF NOT EXISTS baseline (
+             id INTEGER PRIMARY KEY CHECK (id = 1),
+             through_id INTEGER NOT NULL,
+             state TEXT NOT NULL
+         );
          CREATE TABLE IF NOT EXISTS pushed_groups (
              grouping_key TEXT PRIMARY KEY,
              body TEXT NOT NULL
@@ -310,6 +315,87 @@ pub fn reader_writer(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
         .map_err(sqlite(&path))?;
     Ok(conn)
+}
+
+/// The baseline: what the events pruned so far added up to, and the newest pruned id.
+pub fn baseline(data_dir: &Path) -> Result<Option<(i64, String)>, StoreError> {
+    let path = database_path(data_dir);
+    let conn = reader(data_dir)?;
+    match conn.query_row(
+        "SELECT through_id, state FROM baseline WHERE id = 1",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    ) {
+        Ok(found) => Ok(Some(found)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(source) => Err(StoreError::Sqlite { path, source }),
+    }
+}
+
+/// Removes events older than `cutoff_ms`, folding them into the baseline first, in one
+/// transaction: counters rebuilt from baseline and remaining events stay what they were.
+/// The baseline's `through_id` records the newest id folded in so far.
+/// `fold` gets the previous baseline and the events being pruned, oldest first, and
+/// returns the new baseline. Returns how many events were pruned.
+pub fn prune(
+    data_dir: &Path,
+    cutoff_ms: i64,
+    fold: impl FnOnce(Option<&str>, &mut dyn Iterator<Item = StoredEvent>) -> String,
+) -> Result<usize, StoreError> {
+    let path = database_path(data_dir);
+    let err = |source| StoreError::Sqlite {
+        path: path.clone(),
+        source,
+    };
+    let mut conn = reader_writer(data_dir)?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let (old, through): (i64, Option<i64>) = tx
+        .query_row(
+            "SELECT count(*), max(id) FROM events WHERE ts_ms < ?1",
+            params![cutoff_ms],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(err)?;
+    let Some(through) = through.filter(|_| old > 0) else {
+        return Ok(0);
+    };
+    let previous: Option<String> =
+        match tx.query_row("SELECT state FROM baseline WHERE id = 1", [], |row| {
+            row.get(0)
+        }) {
+            Ok(state) => Some(state),
+            Err(rusqlite::Error::QueryReturnedNoRows) => None,
+            Err(source) => return Err(err(source)),
+        };
+    let state = {
+        let mut statement = tx
+            .prepare("SELECT source, ts_ms, body FROM events WHERE ts_ms < ?1 ORDER BY id")
+            .map_err(err)?;
+        let rows = statement
+            .query_map(params![cutoff_ms], |row| {
+                Ok(StoredEvent {
+                    source: row.get(0)?,
+                    ts_ms: row.get(1)?,
+                    body: row.get(2)?,
+                })
+            })
+            .map_err(err)?;
+        let mut events = rows.filter_map(Result::ok);
+        fold(previous.as_deref(), &mut events)
+    };
+    tx.execute(
+        "INSERT INTO baseline (id, through_id, state) VALUES (1, ?1, ?2) \
+         ON CONFLICT (id) DO UPDATE SET through_id = excluded.through_id, state = excluded.state",
+        params![through, state],
+    )
+    .map_err(err)?;
+    let pruned = tx
+        .execute("DELETE FROM events WHERE ts_ms < ?1", params![cutoff_ms])
+        .map_err(err)?;
+    tx.commit().map_err(err)?;
+    Ok(pruned)
 }
 
 /// Calls `each` for every stored event in insertion order: how counters are rebuilt
