@@ -239,13 +239,13 @@ impl Server {
                         continue;
                     }
                     let data_dir = data_dir.clone();
-                    match tokio::task::spawn_blocking(move || prune(&data_dir, limits, retention))
-                        .await
-                    {
-                        Ok(Err(err)) => eprintln!(
+                    let pruned =
+                        tokio::task::spawn_blocking(move || prune(&data_dir, limits, retention))
+                            .await;
+                    if let Ok(Err(err)) = pruned {
+                        eprintln!(
                             "claude-telemetry collector: pruning old events failed (kept, retried in an hour): {err}"
-                        ),
-                        Ok(Ok(_)) | Err(_) => {}
+                        );
                     }
                 }
             })
