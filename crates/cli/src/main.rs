@@ -55,6 +55,15 @@ enum Command {
     /// `claude-telemetry check --tool Read --json '{"file_path":".env"}'`,
     /// `claude-telemetry check --explain -- 'sudo bash -c "rm -rf /"'`.
     Check(cmd::check::CheckArgs),
+    /// Usage tables from the event store: cost, tokens, requests, prompts, tool calls and
+    /// blocks by day, model, user, project or session, with totals.
+    ///
+    /// Cost and tokens come from Claude Code's api_request events (OTLP logs), activity
+    /// from hook events. Example: `claude-telemetry report --since 30d --by model --csv`.
+    Report(cmd::report::ReportArgs),
+    /// The guard's audit trail: denied and asked tool calls with time, user, project,
+    /// tool, rule, reason and the (redacted) input. `--all` includes allowed calls.
+    Audit(cmd::report::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +83,8 @@ fn main() -> ExitCode {
         Command::Hook => cmd::hook::run(started),
         Command::Install(args) => report(cmd::install::install(&args)),
         Command::Uninstall(args) => report(cmd::install::uninstall(&args)),
+        Command::Report(args) => report(cmd::report::report(&args)),
+        Command::Audit(args) => report(cmd::report::audit_trail(&args)),
         Command::Check(args) => cmd::check::check(&args).unwrap_or_else(|err| {
             eprintln!("claude-telemetry: {err:#}");
             ExitCode::FAILURE

@@ -14,3 +14,4 @@ mod install;
 mod otlp;
 mod prometheus;
 mod pushgateway;
+mod report;

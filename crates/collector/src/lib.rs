@@ -12,6 +12,7 @@ pub mod aggregate;
 mod config;
 pub mod exposition;
 pub mod otlp;
+pub mod query;
 mod receivers;
 mod server;
 pub mod store;

@@ -65,7 +65,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         .data_dir
         .clone()
         .or_else(|| config.data_dir.clone())
-        .or_else(default_data_dir)
+        .or_else(super::default_data_dir)
         .context("no data directory: pass --data-dir or set HOME")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -135,13 +135,6 @@ fn merged_config(mut table: toml::Table) -> Result<CollectorConfig> {
     toml::Value::Table(table)
         .try_into()
         .context("invalid collector configuration (config file [collector] table, or CLAUDE_TELEMETRY_* variables)")
-}
-
-fn default_data_dir() -> Option<PathBuf> {
-    match process_env("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        Some(dir) => Some(PathBuf::from(dir).join("claude-telemetry")),
-        None => Some(PathBuf::from(process_env("HOME")?).join(".local/share/claude-telemetry")),
-    }
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,316 @@
+//! Reading the event store for people: usage tables and the audit trail.
+//!
+//! Read-only, on its own connection (WAL lets it read while the collector writes), so
+//! `claude-telemetry report` and `audit` work beside a running collector or without one.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use rusqlite::params;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::store::{self, StoreError};
+
+/// A time window, Unix milliseconds, `since` included, `until` excluded.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// Start.
+    pub since_ms: i64,
+    /// End.
+    pub until_ms: i64,
+}
+
+/// What a usage table is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Calendar day (UTC).
+    Day,
+    /// Model.
+    Model,
+    /// User (name, else email, else Claude Code's user id).
+    User,
+    /// Project directory.
+    Project,
+    /// Session.
+    Session,
+}
+
+/// One row of a usage table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UsageRow {
+    /// The group: a day, model, user, project or session.
+    pub key: String,
+    /// Sessions seen.
+    pub sessions: u64,
+    /// API requests.
+    pub requests: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Tokens read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Tokens written to the prompt cache.
+    pub cache_creation_tokens: u64,
+    /// Cost in US dollars, as Claude Code reports it.
+    pub cost_usd: f64,
+    /// Prompts submitted.
+    pub prompts: u64,
+    /// Tool calls finished (succeeded or failed).
+    pub tool_calls: u64,
+    /// Tool calls the guard denied.
+    pub blocks: u64,
+}
+
+struct Row {
+    source: String,
+    name: String,
+    ts_ms: i64,
+    session_id: Option<String>,
+    user_name: Option<String>,
+    user_email: Option<String>,
+    project: Option<String>,
+    decision: Option<String>,
+    body: String,
+}
+
+fn sqlite(data_dir: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: store::database_path(data_dir),
+        source,
+    }
+}
+
+fn number(value: &Value) -> f64 {
+    value
+        .as_f64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+fn day(ts_ms: i64) -> String {
+    let time =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ts_ms).unwrap_or(0));
+    humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
+}
+
+/// Usage in `window`, grouped, sorted by key, with a `TOTAL` row last.
+pub fn usage(data_dir: &Path, window: Window, by: GroupBy) -> Result<Vec<UsageRow>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    // Projects come from hook events; OTLP events find theirs through the session.
+    let mut project_of: HashMap<String, String> = HashMap::new();
+    {
+        let mut statement = conn
+            .prepare("SELECT session_id, project FROM events WHERE source = 'hook' AND session_id IS NOT NULL AND project IS NOT NULL GROUP BY session_id")
+            .map_err(&err)?;
+        let rows = statement
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(&err)?;
+        for (session, project) in rows.flatten() {
+            project_of.insert(session, project);
+        }
+    }
+    let mut statement = conn
+        .prepare(
+            "SELECT source, name, ts_ms, session_id, user_name, user_email, project, decision, \
+             CASE WHEN name = 'claude_code.api_request' THEN body ELSE '' END \
+             FROM events WHERE ts_ms >= ?1 AND ts_ms < ?2 AND source IN ('hook', 'otlp') ORDER BY id",
+        )
+        .map_err(&err)?;
+    let rows = statement
+        .query_map(params![window.since_ms, window.until_ms], |r| {
+            Ok(Row {
+                source: r.get(0)?,
+                name: r.get(1)?,
+                ts_ms: r.get(2)?,
+                session_id: r.get(3)?,
+                user_name: r.get(4)?,
+                user_email: r.get(5)?,
+                project: r.get(6)?,
+                decision: r.get(7)?,
+                body: r.get(8)?,
+            })
+        })
+        .map_err(&err)?;
+    let mut table: BTreeMap<String, UsageRow> = BTreeMap::new();
+    let mut sessions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut all_sessions = BTreeSet::new();
+    let mut total = UsageRow {
+        key: "TOTAL".to_owned(),
+        ..UsageRow::default()
+    };
+    for row in rows.flatten() {
+        let api = row.name == "claude_code.api_request";
+        let body: Value = if api {
+            serde_json::from_str(&row.body).unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
+        let attrs = &body["attributes"];
+        let key = match by {
+            GroupBy::Day => day(row.ts_ms),
+            GroupBy::Model if api => attrs["model"].as_str().unwrap_or("unknown").to_owned(),
+            // Hook events do not know the model.
+            GroupBy::Model => continue,
+            GroupBy::User => row
+                .user_name
+                .clone()
+                .filter(|u| !u.is_empty())
+                .or_else(|| row.user_email.clone())
+                .or_else(|| attrs["user.id"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| "unknown".to_owned()),
+            GroupBy::Project => row
+                .project
+                .clone()
+                .or_else(|| {
+                    row.session_id
+                        .as_ref()
+                        .and_then(|s| project_of.get(s).cloned())
+                })
+                .unwrap_or_else(|| "unknown".to_owned()),
+            GroupBy::Session => row
+                .session_id
+                .clone()
+                .unwrap_or_else(|| "unknown".to_owned()),
+        };
+        let entry = table.entry(key.clone()).or_insert_with(|| UsageRow {
+            key: key.clone(),
+            ..UsageRow::default()
+        });
+        if let Some(session) = &row.session_id {
+            sessions.entry(key).or_default().insert(session.clone());
+            all_sessions.insert(session.clone());
+        }
+        for target in [&mut *entry, &mut total] {
+            if api {
+                target.requests += 1;
+                target.input_tokens += number(&attrs["input_tokens"]) as u64;
+                target.output_tokens += number(&attrs["output_tokens"]) as u64;
+                target.cache_read_tokens += number(&attrs["cache_read_tokens"]) as u64;
+                target.cache_creation_tokens += number(&attrs["cache_creation_tokens"]) as u64;
+                target.cost_usd += number(&attrs["cost_usd"]);
+            } else if row.source == "hook" {
+                match row.name.as_str() {
+                    "UserPromptSubmit" => target.prompts += 1,
+                    "PostToolUse" | "PostToolUseFailure" => target.tool_calls += 1,
+                    _ => {}
+                }
+                if row.decision.as_deref() == Some("deny") {
+                    target.blocks += 1;
+                }
+            }
+        }
+    }
+    for (key, row) in table.iter_mut() {
+        row.sessions = sessions.get(key).map_or(0, |s| s.len() as u64);
+    }
+    total.sessions = all_sessions.len() as u64;
+    let mut out: Vec<UsageRow> = table.into_values().collect();
+    out.push(total);
+    Ok(out)
+}
+
+/// One guard decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRow {
+    /// When, RFC 3339.
+    pub time: String,
+    /// Who.
+    pub user: String,
+    /// Where.
+    pub project: String,
+    /// Session.
+    pub session_id: String,
+    /// Tool.
+    pub tool: String,
+    /// allow, ask or deny.
+    pub decision: String,
+    /// Rule id.
+    pub rule: String,
+    /// Rule family.
+    pub category: String,
+    /// The reason given.
+    pub reason: String,
+    /// The input, as stored (credentials redacted by the hook).
+    pub input: String,
+}
+
+/// What the audit trail shows.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Include allowed calls (by default only deny and ask).
+    pub include_allowed: bool,
+    /// Only this user.
+    pub user: Option<String>,
+    /// Only rules starting with this (`rm.`, `env.read`).
+    pub rule: Option<String>,
+}
+
+/// Guard decisions in `window`, oldest first.
+pub fn audit(
+    data_dir: &Path,
+    window: Window,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let mut statement = conn
+        .prepare(
+            "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body FROM events \
+             WHERE source = 'hook' AND decision IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
+             AND (?3 OR decision != 'allow') AND (?4 IS NULL OR user_name = ?4) AND (?5 IS NULL OR rule LIKE ?5 || '%') \
+             ORDER BY ts_ms, id",
+        )
+        .map_err(&err)?;
+    let rows = statement
+        .query_map(
+            params![
+                window.since_ms,
+                window.until_ms,
+                filter.include_allowed,
+                filter.user,
+                filter.rule
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            },
+        )
+        .map_err(&err)?;
+    let mut out = Vec::new();
+    for (ts, user, project, session, tool, decision, rule, body) in rows.flatten() {
+        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let guard = &body["claude_telemetry"]["guard"];
+        let input = &body["tool_input"];
+        let input = input["command"]
+            .as_str()
+            .or_else(|| input["file_path"].as_str())
+            .or_else(|| input["pattern"].as_str())
+            .map_or_else(|| input.to_string(), str::to_owned);
+        let time = std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis(u64::try_from(ts).unwrap_or(0));
+        out.push(AuditRow {
+            time: humantime::format_rfc3339_millis(time).to_string(),
+            user: user.unwrap_or_default(),
+            project: project.unwrap_or_default(),
+            session_id: session.unwrap_or_default(),
+            tool: tool.unwrap_or_default(),
+            decision,
+            rule: rule.unwrap_or_default(),
+            category: guard["category"].as_str().unwrap_or("").to_owned(),
+            reason: guard["reason"].as_str().unwrap_or("").to_owned(),
+            input,
+        });
+    }
+    Ok(out)
+}
