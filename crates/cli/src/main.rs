@@ -64,6 +64,12 @@ enum Command {
     /// The guard's audit trail: denied and asked tool calls with time, user, project,
     /// tool, rule, reason and the (redacted) input. `--all` includes allowed calls.
     Audit(cmd::report::AuditArgs),
+    /// Check the wiring end to end and say what to fix: our hook in each settings scope
+    /// (and each file valid: one bad field disables every hook in it), the binary it runs,
+    /// the telemetry settings, the collector and its token, the spool, Claude Code.
+    ///
+    /// Exit code 1 when something needs fixing.
+    Doctor(cmd::doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +89,10 @@ fn main() -> ExitCode {
         Command::Hook => cmd::hook::run(started),
         Command::Install(args) => report(cmd::install::install(&args)),
         Command::Uninstall(args) => report(cmd::install::uninstall(&args)),
+        Command::Doctor(args) => cmd::doctor::doctor(&args).unwrap_or_else(|err| {
+            eprintln!("claude-telemetry: {err:#}");
+            ExitCode::FAILURE
+        }),
         Command::Report(args) => report(cmd::report::report(&args)),
         Command::Audit(args) => report(cmd::report::audit_trail(&args)),
         Command::Check(args) => cmd::check::check(&args).unwrap_or_else(|err| {

@@ -7,6 +7,7 @@ mod support;
 
 mod collector;
 mod deploy;
+mod doctor;
 mod guard_corpus;
 mod guard_hook;
 mod hook;

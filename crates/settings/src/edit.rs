@@ -296,6 +296,57 @@ pub fn uninstall(doc: &mut Value) -> Result<bool, EditError> {
     Ok(true)
 }
 
+/// What of ours a settings document holds.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Installed {
+    /// Events with a `claude-telemetry hook` handler.
+    pub events: Vec<String>,
+    /// The distinct commands those handlers run.
+    pub commands: Vec<String>,
+}
+
+/// Finds our handlers in a document (any shape: it is read, not trusted).
+pub fn installed(doc: &Value) -> Installed {
+    let mut found = Installed::default();
+    let Some(hooks) = doc.get("hooks").and_then(Value::as_object) else {
+        return found;
+    };
+    for (event, groups) in hooks {
+        let handlers = groups
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|group| group.get("hooks").and_then(Value::as_array))
+            .flatten()
+            .filter(|handler| is_our_handler(handler, None));
+        let mut any = false;
+        for handler in handlers {
+            any = true;
+            if let Some(command) = handler.get("command").and_then(Value::as_str)
+                && !found.commands.iter().any(|c| c == command)
+            {
+                found.commands.push(command.to_owned());
+            }
+        }
+        if any {
+            found.events.push(event.clone());
+        }
+    }
+    found
+}
+
+/// The program a hook command runs: its first word, unquoted.
+pub fn program_of(command: &str) -> String {
+    let command = command.trim();
+    if let Some(rest) = command.strip_prefix('\'') {
+        return rest.split('\'').next().unwrap_or("").to_owned();
+    }
+    if let Some(rest) = command.strip_prefix('"') {
+        return rest.split('"').next().unwrap_or("").to_owned();
+    }
+    command.split_whitespace().next().unwrap_or("").to_owned()
+}
+
 /// Removes our handlers from an event's matcher groups, and groups they leave empty.
 fn remove_our_handlers(groups: &mut Vec<Value>, marker_command: Option<&str>) -> bool {
     let before = groups.len();

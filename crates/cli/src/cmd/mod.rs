@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod doctor;
 pub mod hook;
 pub mod install;
 pub mod report;

@@ -1,0 +1,298 @@
+//! `claude-telemetry doctor`: checks what can silently break, and says what to fix.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use claude_settings::{Scope, SettingsFile, Severity, installed, program_of, validate};
+use serde_json::Value;
+
+use super::process_env;
+
+/// Options of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The project whose `.claude/` settings to check [default: the current directory].
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Fine,
+    Warn,
+    Fail,
+}
+
+struct Report {
+    lines: Vec<(Level, String)>,
+}
+
+impl Report {
+    fn add(&mut self, level: Level, text: impl Into<String>) {
+        self.lines.push((level, text.into()));
+    }
+
+    fn failures(&self) -> usize {
+        self.lines.iter().filter(|(l, _)| *l == Level::Fail).count()
+    }
+}
+
+/// Runs `doctor`; exits 1 when something needs fixing.
+pub fn doctor(args: &DoctorArgs) -> Result<ExitCode> {
+    let mut report = Report { lines: Vec::new() };
+    let project = match &args.project {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()?,
+    };
+    let home = process_env("HOME").map(PathBuf::from);
+    let mut scopes = Vec::new();
+    if let Some(home) = &home {
+        scopes.push(("user", Scope::User { home: home.clone() }));
+    }
+    scopes.push(("project", Scope::Project(project.clone())));
+    scopes.push(("local", Scope::Local(project)));
+    scopes.push(("managed", Scope::Managed));
+
+    // Claude Code's precedence, lowest first: what a later scope sets wins.
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    let mut hooked = false;
+    for (name, scope) in &scopes {
+        let path = scope.path();
+        if !path.exists() {
+            continue;
+        }
+        check_settings(name, &path, &mut report, &mut env, &mut hooked);
+    }
+    if !hooked {
+        report.add(Level::Fail, "no settings file runs the claude-telemetry hook: nothing is recorded or guarded. Fix: claude-telemetry install");
+    }
+    check_telemetry_env(&env, &mut report);
+    check_collector(&env, &mut report);
+    check_spool(&mut report);
+    check_claude_code(&mut report);
+
+    for (level, text) in &report.lines {
+        let mark = match level {
+            Level::Fine => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        };
+        println!("{mark}  {text}");
+    }
+    let failures = report.failures();
+    if failures == 0 {
+        println!("\nall checks passed");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("\n{failures} problem(s) to fix");
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn check_settings(
+    name: &str,
+    path: &Path,
+    report: &mut Report,
+    env: &mut BTreeMap<String, String>,
+    hooked: &mut bool,
+) {
+    let shown = path.display();
+    let file = match SettingsFile::load(path) {
+        Ok(file) => file,
+        Err(err) => {
+            report.add(Level::Fail, format!("{name} settings: {err}"));
+            return;
+        }
+    };
+    let doc = &file.document;
+    let errors: Vec<String> = validate(doc)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| p.to_string())
+        .collect();
+    if !errors.is_empty() {
+        report.add(
+            Level::Fail,
+            format!("{name} settings {shown}: Claude Code ignores every hook in this file because of: {}", errors.join("; ")),
+        );
+        return;
+    }
+    if doc.get("disableAllHooks") == Some(&Value::Bool(true)) {
+        report.add(
+            Level::Fail,
+            format!(
+                "{name} settings {shown}: disableAllHooks is true, so no hook runs. Fix: remove it"
+            ),
+        );
+    }
+    if let Some(vars) = doc.get("env").and_then(Value::as_object) {
+        for (key, value) in vars {
+            if let Some(value) = value.as_str() {
+                env.insert(key.clone(), value.to_owned());
+            }
+        }
+    }
+    let ours = installed(doc);
+    if ours.events.is_empty() {
+        report.add(
+            Level::Fine,
+            format!("{name} settings {shown}: valid, no claude-telemetry hook"),
+        );
+        return;
+    }
+    *hooked = true;
+    report.add(
+        Level::Fine,
+        format!(
+            "{name} settings {shown}: claude-telemetry hook on {} events",
+            ours.events.len()
+        ),
+    );
+    if !ours.events.iter().any(|e| e == "PreToolUse") {
+        report.add(Level::Warn, format!("{name} settings: no PreToolUse hook, so the guard never sees a tool call. Fix: claude-telemetry install"));
+    }
+    for command in &ours.commands {
+        let program = program_of(command);
+        if !is_executable(Path::new(&program)) {
+            report.add(
+                Level::Fail,
+                format!("{name} settings: the hook runs {program}, which is not an executable file: every event is lost. Fix: claude-telemetry install (writes this binary's path)"),
+            );
+        }
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.is_absolute()
+        && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn check_telemetry_env(env: &BTreeMap<String, String>, report: &mut Report) {
+    // Claude Code reads these from its own environment too; settings win.
+    let get = |key: &str| {
+        env.get(key)
+            .cloned()
+            .or_else(|| process_env(key))
+            .unwrap_or_default()
+    };
+    let fix = "Fix: claude-telemetry install";
+    if get("CLAUDE_CODE_ENABLE_TELEMETRY") != "1" {
+        report.add(Level::Fail, format!("CLAUDE_CODE_ENABLE_TELEMETRY is not 1: Claude Code sends no cost or token metrics. {fix}"));
+        return;
+    }
+    let protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL");
+    match protocol.as_str() {
+        "http/protobuf" | "http/json" => report.add(Level::Fine, format!("telemetry on, OTLP over {protocol} to {}", get("OTEL_EXPORTER_OTLP_ENDPOINT"))),
+        "" => report.add(Level::Fail, format!("OTEL_EXPORTER_OTLP_PROTOCOL is not set, and Claude Code has no default: nothing is exported. {fix}")),
+        other => report.add(Level::Fail, format!("OTEL_EXPORTER_OTLP_PROTOCOL is {other}; the collector speaks http/protobuf and http/json. {fix}")),
+    }
+    if get("OTEL_EXPORTER_OTLP_ENDPOINT").is_empty() {
+        report.add(
+            Level::Fail,
+            format!("OTEL_EXPORTER_OTLP_ENDPOINT is not set. {fix}"),
+        );
+    }
+    if !get("OTEL_METRICS_EXPORTER")
+        .split(',')
+        .any(|e| e.trim() == "otlp")
+    {
+        report.add(Level::Fail, format!("OTEL_METRICS_EXPORTER does not include otlp: no cost or token metrics reach the collector. {fix}"));
+    }
+    if !get("OTEL_LOGS_EXPORTER")
+        .split(',')
+        .any(|e| e.trim() == "otlp")
+    {
+        report.add(Level::Warn, format!("OTEL_LOGS_EXPORTER does not include otlp: no API request events, so `report` has no cost per request. {fix}"));
+    }
+}
+
+fn check_collector(env: &BTreeMap<String, String>, report: &mut Report) {
+    let lookup = |name: &str| {
+        process_env(name)
+            .filter(|v| !v.is_empty())
+            .or_else(|| env.get(name).cloned())
+    };
+    let url = hook::collector_url(&lookup);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(3)))
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .into();
+    match agent.get(format!("{url}/-/healthy")).call() {
+        Ok(response) if response.status().is_success() => {}
+        Ok(response) => {
+            report.add(Level::Fail, format!("collector {url} answers /-/healthy with {}: is it a claude-telemetry collector?", response.status()));
+            return;
+        }
+        Err(err) => {
+            report.add(Level::Fail, format!("collector {url} is not reachable ({err}): events wait in the spool. Fix: start it (claude-telemetry serve) or set CLAUDE_TELEMETRY_URL"));
+            return;
+        }
+    }
+    let mut request = agent.get(format!("{url}/metrics"));
+    let token = lookup("CLAUDE_TELEMETRY_TOKEN");
+    if let Some(token) = &token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    match request.call() {
+        Ok(response) if response.status().is_success() => report.add(Level::Fine, format!("collector {url} reachable{}", if token.is_some() { ", token accepted" } else { "" })),
+        Ok(response) if response.status().as_u16() == 401 => report.add(
+            Level::Fail,
+            format!("collector {url} refuses the {}: hooks' events are refused and wait in the spool. Fix: set CLAUDE_TELEMETRY_TOKEN to the collector's token", if token.is_some() { "token" } else { "requests without a token" }),
+        ),
+        Ok(response) => report.add(Level::Fail, format!("collector {url} answers /metrics with {}", response.status())),
+        Err(err) => report.add(Level::Fail, format!("collector {url}: {err}")),
+    }
+}
+
+fn check_spool(report: &mut Report) {
+    let Some(state) = hook::state_dir(&process_env) else {
+        return;
+    };
+    let spool = hook::Spool::in_state_dir(&state);
+    let pending = spool.pending().map(|p| p.len()).unwrap_or(0);
+    let rejected = std::fs::read_dir(spool.rejected_dir())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    if pending > 0 {
+        report.add(
+            Level::Warn,
+            format!("{pending} event(s) wait in {}; the next hook delivers them once the collector answers", spool.dir().display()),
+        );
+    } else {
+        report.add(Level::Fine, "no events waiting in the spool");
+    }
+    if rejected > 0 {
+        report.add(
+            Level::Warn,
+            format!(
+                "{rejected} event(s) the collector refused for good are kept in {}",
+                spool.rejected_dir().display()
+            ),
+        );
+    }
+}
+
+fn check_claude_code(report: &mut Report) {
+    match std::process::Command::new("claude")
+        .arg("--version")
+        .output()
+    {
+        Ok(output) if output.status.success() => {
+            report.add(
+                Level::Fine,
+                format!(
+                    "Claude Code {}",
+                    String::from_utf8_lossy(&output.stdout).trim()
+                ),
+            );
+        }
+        _ => report.add(Level::Warn, "Claude Code (`claude`) is not on PATH here"),
+    }
+}
