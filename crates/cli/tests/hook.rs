@@ -261,6 +261,11 @@ fn with_no_collector_events_spool_then_drain_exactly_once() {
     assert!(home.pending().is_empty(), "drained");
 
     let current = id_of(&receiver.requests()[0].events()[0]);
+    assert_eq!(
+        receiver.requests()[0].events()[0]["claude_telemetry"]["spool_pending"],
+        5,
+        "it reports the backlog it found"
+    );
     let mut expected = spooled.clone();
     expected.insert(current);
     assert_delivered_once_each(&receiver, &expected);

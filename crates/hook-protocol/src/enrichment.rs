@@ -46,6 +46,10 @@ pub struct Enrichment {
     /// How many credentials were replaced by `[REDACTED]` in the delivered copy.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub redacted: usize,
+    /// Events waiting in this hook's spool when it ran: a collector that sees this grow
+    /// knows deliveries are failing somewhere.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spool_pending: usize,
     /// The guard's decision, on events it judged (PreToolUse).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<GuardRecord>,

@@ -16,6 +16,7 @@ pub fn enrich(
     config: &HookConfig,
     lossy_utf8: bool,
     guard: Option<GuardRecord>,
+    spool_pending: usize,
     started: Instant,
 ) -> Result<String, serde_json::Error> {
     let redacted = event.redact();
@@ -37,6 +38,7 @@ pub fn enrich(
         truncated,
         lossy_utf8,
         redacted,
+        spool_pending,
         guard,
     };
     event.set_enrichment(&enrichment)?;

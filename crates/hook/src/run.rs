@@ -75,7 +75,15 @@ fn deliver(
     started: Instant,
     stderr: &mut Vec<String>,
 ) -> Option<String> {
-    let event_id = match enrich(event, config, lossy, judged.map(Judged::record), started) {
+    let spool = Spool::in_state_dir(&config.state_dir);
+    let event_id = match enrich(
+        event,
+        config,
+        lossy,
+        judged.map(Judged::record),
+        spool.pending_count(),
+        started,
+    ) {
         Ok(id) => id,
         Err(err) => {
             let message = format!("claude-telemetry hook: cannot encode the event: {err}");
@@ -91,7 +99,6 @@ fn deliver(
             return Some(message);
         }
     };
-    let spool = Spool::in_state_dir(&config.state_dir);
     let collector = Collector::new(config);
 
     let down_for = spool.collector_down_for();

@@ -99,6 +99,16 @@ impl Spool {
         Ok(files)
     }
 
+    /// How many events are pending (0 when the spool cannot be read).
+    pub fn pending_count(&self) -> usize {
+        fs::read_dir(&self.dir).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| is_event_file(&e.path()))
+                .count()
+        })
+    }
+
     /// Whether anything is pending, without listing everything.
     pub fn has_pending(&self) -> bool {
         fs::read_dir(&self.dir).is_ok_and(|mut entries| {

@@ -132,6 +132,11 @@ impl Aggregator {
             "Context compactions, by trigger.",
             Kind::Counter,
         ));
+        register(Family::new(
+            "claude_telemetry_hook_spool_pending",
+            "Events waiting in a hook's spool, as its latest event reported.",
+            Kind::Gauge,
+        ));
         register(Family::histogram(
             "claude_code_guard_latency_seconds",
             "Time the guard took to decide.",
@@ -272,6 +277,22 @@ impl Aggregator {
     /// Applies one stored hook event that happened at `ts_ms`.
     pub fn apply(&mut self, event: &Value, ts_ms: i64) {
         let name = event["hook_event_name"].as_str().unwrap_or("unknown");
+        let enrichment = &event["claude_telemetry"];
+        if let Some(host) = enrichment["host"].as_str() {
+            let labels = vec![
+                ("host".to_owned(), self.cap(host)),
+                (
+                    "user_name".to_owned(),
+                    self.cap(enrichment["user_name"].as_str().unwrap_or("")),
+                ),
+            ];
+            let pending = enrichment["spool_pending"].as_f64().unwrap_or(0.0);
+            if self.admit("claude_telemetry_hook_spool_pending", &labels)
+                && let Some(family) = self.families.get_mut("claude_telemetry_hook_spool_pending")
+            {
+                family.set(labels, pending);
+            }
+        }
         let tool = event["tool_name"].as_str().unwrap_or("");
         let hook_labels = self.labels_for(event, &[("event", name), ("tool", tool)]);
         self.add("claude_code_hook_events_total", hook_labels, 1.0);

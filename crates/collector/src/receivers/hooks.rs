@@ -308,6 +308,7 @@ fn enrich_raw(event: &mut HookEvent, peer: SocketAddr, headers: &HeaderMap) -> (
         truncated,
         lossy_utf8: false,
         redacted,
+        spool_pending: 0,
         guard: guard_record,
     };
     let _ = event.set_enrichment(&enrichment);
