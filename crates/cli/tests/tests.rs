@@ -6,6 +6,7 @@
 mod support;
 
 mod collector;
+mod dashboards;
 mod deploy;
 mod doctor;
 mod guard_corpus;
