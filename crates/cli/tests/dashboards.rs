@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use prost::Message;
 use serde_json::{Value, json};
 
-use crate::prometheus::Prometheus;
+use crate::prometheus::{Prometheus, query_until};
 use crate::support::collector::{Collector, request};
 use crate::support::{Run, sample};
 
@@ -155,12 +155,11 @@ fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
         denied["tool_input"]["command"] = json!(if wave == 0 { "rm -rf ~" } else { "cat .env" });
         hook(&denied, user);
     }
-    if wave == 0 {
-        return;
-    }
-    // Claude Code's own exports, as captured, in protobuf.
+    // Claude Code's own exports, as captured, in protobuf; the second wave is the same
+    // session a minute later, so that its delta counters really grow between scrapes.
     for line in include_str!("data/otlp_protobuf_decoded.jsonl").lines() {
-        let record: Value = serde_json::from_str(line).unwrap();
+        let mut record: Value = serde_json::from_str(line).unwrap();
+        shift_times(&mut record["body"], u64::from(wave) * 60_000_000_000);
         let body = match record["path"].as_str().unwrap() {
             "/v1/metrics" => collector::otlp::json::metrics_request(&record["body"])
                 .unwrap()
@@ -180,6 +179,9 @@ fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
                 .0,
             200
         );
+    }
+    if wave == 0 {
+        return;
     }
     // What a short capture lacks: commits, pull requests, an API error.
     let now = std::time::SystemTime::now()
@@ -216,6 +218,27 @@ fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
     );
 }
 
+/// Moves every OTLP timestamp in `body` forward by `offset_ns`.
+fn shift_times(body: &mut Value, offset_ns: u64) {
+    match body {
+        Value::Object(fields) => {
+            for (key, value) in fields.iter_mut() {
+                match (
+                    key.ends_with("UnixNano"),
+                    value.as_str().and_then(|t| t.parse::<u64>().ok()),
+                ) {
+                    (true, Some(time)) => *value = json!((time + offset_ns).to_string()),
+                    _ => shift_times(value, offset_ns),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| shift_times(item, offset_ns)),
+        _ => {}
+    }
+}
+
 fn shipped_config(file: &str, collector: &Collector, extra: &[(&str, &str)]) -> String {
     let mut text = std::fs::read_to_string(repo().join("deploy/prometheus").join(file))
         .unwrap()
@@ -250,6 +273,7 @@ fn every_panel_query_returns_data_from_prometheus_and_its_series_reach_victoriam
             dir.path().join("vm").display()
         ))
         .arg("-search.latencyOffset=0s")
+        .arg("-search.disableCache") // results are polled while remote write fills the store
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -283,72 +307,29 @@ fn every_panel_query_returns_data_from_prometheus_and_its_series_reach_victoriam
     let all = queries();
     assert!(all.len() >= 30, "{}", all.len());
     for (panel, expr) in &all {
-        let result = prometheus.query_until(expr, |r| !r.is_empty());
-        assert!(!result.is_empty(), "{panel}: {expr}");
-    }
-    // The long-term store must hold every series the dashboards read, and accept every
-    // query. (Its `increase` does not extrapolate like Prometheus's, so a ratio over a
-    // few seconds of samples may legitimately be empty there; the names are what
-    // remote write is responsible for.)
-    let names: BTreeSet<String> = all
-        .iter()
-        .flat_map(|(_, expr)| metric_names(expr))
-        .collect();
-    assert!(names.len() >= 10, "{names:?}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for name in &names {
-        let url = format!(
-            "{vm_url}/api/v1/query?query={}",
-            encode(&format!("count({{__name__=\"{name}\"}})"))
-        );
-        loop {
-            let (status, body) = request("GET", &url, None, &[]);
-            let found = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|v| v["data"]["result"].as_array().map(|r| !r.is_empty()))
-                .unwrap_or(false);
-            if status == 200 && found {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "VictoriaMetrics never received {name}: {body}"
-            );
-            std::thread::sleep(Duration::from_millis(500)); // waiting for remote write, bounded
-        }
-    }
-    for (panel, expr) in &all {
-        let (status, body) = request(
-            "GET",
-            &format!("{vm_url}/api/v1/query?query={}", encode(expr)),
-            None,
-            &[],
-        );
-        assert!(
-            status == 200 && body.contains("\"success\""),
-            "VictoriaMetrics rejected {panel}: {expr}: {body}"
-        );
+        // Every panel shows numbers from Prometheus, and the long-term store answers
+        // the same query with the same series (values may differ in the last digits, as
+        // VictoriaMetrics' `increase` does not extrapolate).
+        let wanted = series(&prometheus.query_until(expr, finite));
+        let got = query_until(&vm_url, expr, |r| series(r) == wanted);
+        assert_eq!(series(&got), wanted, "{panel}: {expr}");
     }
     let _ = vm.kill();
     let _ = vm.wait();
 }
 
-/// Series names an expression reads: ours and Claude Code's, plus recording rules.
-fn metric_names(expr: &str) -> Vec<String> {
-    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
-        .filter(|word| word.starts_with("claude_code") || word.starts_with("claude_telemetry"))
-        .map(str::to_owned)
-        .collect()
+/// Data, and no NaN from a division by nothing.
+fn finite(result: &[Value]) -> bool {
+    !result.is_empty()
+        && result.iter().all(|s| {
+            s["value"][1]
+                .as_str()
+                .and_then(|v| v.parse::<f64>().ok())
+                .is_some_and(f64::is_finite)
+        })
 }
 
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+/// The label sets of a query result, the part two stores must agree on exactly.
+fn series(result: &[Value]) -> BTreeSet<String> {
+    result.iter().map(|s| s["metric"].to_string()).collect()
 }

@@ -63,23 +63,29 @@ impl Prometheus {
 
     /// Polls an instant query until `accept` takes its result, or fails after a deadline.
     pub fn query_until(&self, promql: &str, accept: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let url = format!("{}/api/v1/query?query={}", self.url, encode(promql));
-        loop {
-            let (status, body) = request("GET", &url, None, &[]);
-            let result = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|v| v["data"]["result"].as_array().cloned())
-                .unwrap_or_default();
-            if status == 200 && accept(&result) {
-                return result;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{promql}: never accepted, last {body}"
-            );
-            std::thread::sleep(Duration::from_millis(250)); // waiting for the next scrape, bounded
+        query_until(&self.url, promql, accept)
+    }
+}
+
+/// Polls an instant query against any Prometheus-compatible API (Prometheus itself,
+/// VictoriaMetrics) until `accept` takes its result, or fails after a deadline.
+pub fn query_until(base_url: &str, promql: &str, accept: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let url = format!("{base_url}/api/v1/query?query={}", encode(promql));
+    loop {
+        let (status, body) = request("GET", &url, None, &[]);
+        let result = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["data"]["result"].as_array().cloned())
+            .unwrap_or_default();
+        if status == 200 && accept(&result) {
+            return result;
         }
+        assert!(
+            Instant::now() < deadline,
+            "{base_url}: {promql}: never accepted, last {body}"
+        );
+        std::thread::sleep(Duration::from_millis(250)); // waiting for the next scrape or write, bounded
     }
 }
 
