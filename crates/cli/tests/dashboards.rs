@@ -12,7 +12,7 @@ use prost::Message;
 use serde_json::{Value, json};
 
 use crate::prometheus::{Prometheus, query_until};
-use crate::support::collector::{Collector, request};
+use crate::support::collector::Collector;
 use crate::support::{Run, sample};
 
 fn repo() -> PathBuf {
