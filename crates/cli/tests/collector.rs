@@ -517,7 +517,9 @@ fn a_token_guards_everything_but_the_probes() {
         &[],
         &[("CLAUDE_TELEMETRY_TOKEN", token)],
     );
-    assert_eq!(collector.get("/metrics").0, 401);
+    for guarded in ["/metrics", "/", "/api/v1/overview", "/api/v1/audit"] {
+        assert_eq!(collector.get(guarded).0, 401, "{guarded}");
+    }
     assert_eq!(collector.get("/-/healthy").0, 200);
     let bearer = format!("Bearer {token}");
     assert_eq!(

@@ -123,8 +123,9 @@ fn dashboards_are_plain_provisionable_json_with_resolvable_datasources() {
     }
 }
 
-/// Realistic data in two waves, so that increases over the scrape interval are real.
-fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
+/// Realistic data in two waves, so that increases over the scrape interval are real:
+/// two users' hook sessions with a denied call each, and Claude Code's captured exports.
+pub fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
     let hook = |event: &Value, user: &str| {
         let output = Run::new(&["hook"], dir)
             .env("CLAUDE_TELEMETRY_URL", &collector.url)

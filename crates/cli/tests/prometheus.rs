@@ -96,7 +96,8 @@ impl Drop for Prometheus {
     }
 }
 
-fn encode(text: &str) -> String {
+/// Percent-encodes everything but unreserved characters (a query value, a path segment).
+pub fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

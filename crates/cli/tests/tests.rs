@@ -14,6 +14,7 @@ mod guard_hook;
 mod hook;
 mod install;
 mod otlp;
+mod page;
 mod prometheus;
 mod pushgateway;
 mod report;

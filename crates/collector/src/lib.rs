@@ -5,6 +5,8 @@
 //! duplicates; the aggregator ([`aggregate`]) turns what is new into metrics; exposition
 //! ([`exposition`]) renders them for Prometheus. One HTTP port serves it all.
 //!
+//! The built-in page and its JSON ([`web`]) read the store for people.
+//!
 //! It never dies on a request: every body is bounded, parsed defensively and answered
 //! with a clear 4xx when it is wrong; an event is acknowledged (2xx) only once durable.
 
@@ -16,6 +18,7 @@ pub mod query;
 mod receivers;
 mod server;
 pub mod store;
+mod web;
 
 pub use config::{CollectorConfig, ConfigError, Privacy};
 pub use server::{ServeError, Server};

@@ -95,6 +95,16 @@ fn day(ts_ms: i64) -> String {
     humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
 }
 
+/// What a tool call works on, in a line: the command, the file or the pattern.
+fn input_of(body: &Value) -> Option<String> {
+    let input = &body["tool_input"];
+    input["command"]
+        .as_str()
+        .or_else(|| input["file_path"].as_str())
+        .or_else(|| input["pattern"].as_str())
+        .map(str::to_owned)
+}
+
 /// Usage in `window`, grouped, sorted by key, with a `TOTAL` row last.
 pub fn usage(data_dir: &Path, window: Window, by: GroupBy) -> Result<Vec<UsageRow>, StoreError> {
     let conn = store::reader(data_dir)?;
@@ -291,12 +301,7 @@ pub fn audit(
     for (ts, user, project, session, tool, decision, rule, body) in rows.flatten() {
         let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         let guard = &body["claude_telemetry"]["guard"];
-        let input = &body["tool_input"];
-        let input = input["command"]
-            .as_str()
-            .or_else(|| input["file_path"].as_str())
-            .or_else(|| input["pattern"].as_str())
-            .map_or_else(|| input.to_string(), str::to_owned);
+        let input = input_of(&body).unwrap_or_else(|| body["tool_input"].to_string());
         let time = std::time::UNIX_EPOCH
             + std::time::Duration::from_millis(u64::try_from(ts).unwrap_or(0));
         out.push(AuditRow {
@@ -313,4 +318,310 @@ pub fn audit(
         });
     }
     Ok(out)
+}
+
+/// One session, for the live page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionRow {
+    /// Claude Code's session id.
+    pub session_id: String,
+    /// Who.
+    pub user: String,
+    /// Where.
+    pub project: String,
+    /// First event, Unix milliseconds.
+    pub start_ms: i64,
+    /// Last event minus first, milliseconds.
+    pub duration_ms: i64,
+    /// Figures, as in the usage table.
+    pub usage: UsageRow,
+}
+
+/// Sessions active in `window`, most recent first (at most `limit`).
+pub fn sessions(
+    data_dir: &Path,
+    window: Window,
+    limit: usize,
+) -> Result<Vec<SessionRow>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let mut statement = conn
+        .prepare(
+            "SELECT session_id, MIN(ts_ms), MAX(ts_ms), MAX(user_name), MAX(project) FROM events \
+             WHERE session_id IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
+             GROUP BY session_id ORDER BY MAX(ts_ms) DESC LIMIT ?3",
+        )
+        .map_err(&err)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut found: Vec<SessionRow> = statement
+        .query_map(params![window.since_ms, window.until_ms, limit], |r| {
+            let start_ms: i64 = r.get(1)?;
+            Ok(SessionRow {
+                session_id: r.get(0)?,
+                start_ms,
+                duration_ms: r.get::<_, i64>(2)? - start_ms,
+                user: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                project: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                usage: UsageRow::default(),
+            })
+        })
+        .map_err(&err)?
+        .flatten()
+        .collect();
+    let mut figures: HashMap<String, UsageRow> = usage(data_dir, window, GroupBy::Session)?
+        .into_iter()
+        .map(|row| (row.key.clone(), row))
+        .collect();
+    for session in &mut found {
+        session.usage = figures.remove(&session.session_id).unwrap_or_default();
+    }
+    Ok(found)
+}
+
+/// One event in a session's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    /// When, Unix milliseconds.
+    pub ts_ms: i64,
+    /// `hook` or `otlp`.
+    pub source: String,
+    /// The hook event or OTLP event name.
+    pub name: String,
+    /// The tool, for tool events.
+    pub tool: String,
+    /// The guard's decision, for PreToolUse.
+    pub decision: String,
+    /// What happened, in a line: the command or file, the model and cost, the rule.
+    pub detail: String,
+}
+
+/// A session's events in order (at most `limit`, the first ones).
+pub fn timeline(
+    data_dir: &Path,
+    session_id: &str,
+    limit: usize,
+) -> Result<Vec<TimelineEntry>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let mut statement = conn
+        .prepare(
+            "SELECT ts_ms, source, name, tool_name, decision, rule, body FROM events \
+             WHERE session_id = ?1 ORDER BY ts_ms, id LIMIT ?2",
+        )
+        .map_err(&err)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement
+        .query_map(params![session_id, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })
+        .map_err(&err)?;
+    let mut out = Vec::new();
+    for (ts_ms, source, name, tool, decision, rule, body) in rows.flatten() {
+        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let attrs = &body["attributes"];
+        let detail = if source == "otlp" {
+            [
+                "model",
+                "tool_name",
+                "cost_usd",
+                "duration_ms",
+                "status_code",
+                "success",
+            ]
+            .iter()
+            .filter_map(|key| {
+                attrs.get(*key).filter(|v| !v.is_null()).map(|v| {
+                    format!(
+                        "{key}={}",
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                    )
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+        } else {
+            let what: String = input_of(&body)
+                .or_else(|| body["prompt"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect();
+            match rule.filter(|_| decision.as_deref().is_some_and(|d| d != "allow")) {
+                Some(rule) => format!(
+                    "{what} — {rule}: {}",
+                    body["claude_telemetry"]["guard"]["reason"]
+                        .as_str()
+                        .unwrap_or("")
+                ),
+                None => what,
+            }
+        };
+        out.push(TimelineEntry {
+            ts_ms,
+            source,
+            name,
+            tool: tool
+                .or_else(|| attrs["tool_name"].as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            decision: decision.unwrap_or_default(),
+            detail,
+        });
+    }
+    Ok(out)
+}
+
+/// How one tool was used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ToolRow {
+    /// The tool.
+    pub tool: String,
+    /// Calls finished (hook PostToolUse and PostToolUseFailure).
+    pub calls: u64,
+    /// Of which failed.
+    pub failures: u64,
+    /// Calls the guard denied.
+    pub blocks: u64,
+    /// Median duration, milliseconds, from Claude Code's `tool_result` events.
+    pub p50_ms: Option<f64>,
+    /// 95th percentile duration, milliseconds.
+    pub p95_ms: Option<f64>,
+}
+
+/// API requests and errors for one model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ApiRow {
+    /// The model.
+    pub model: String,
+    /// Requests.
+    pub requests: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Median latency, milliseconds.
+    pub p50_ms: Option<f64>,
+    /// 95th percentile latency, milliseconds.
+    pub p95_ms: Option<f64>,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    Some(sorted[((last as f64) * q).round() as usize])
+}
+
+/// Tool usage and API latency in `window`.
+pub fn activity(
+    data_dir: &Path,
+    window: Window,
+) -> Result<(Vec<ToolRow>, Vec<ApiRow>), StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let mut statement = conn
+        .prepare(
+            "SELECT source, name, tool_name, decision, \
+             CASE WHEN source = 'otlp' THEN body ELSE '' END FROM events \
+             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (source = 'otlp' OR tool_name IS NOT NULL) ORDER BY id",
+        )
+        .map_err(&err)?;
+    let rows = statement
+        .query_map(params![window.since_ms, window.until_ms], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .map_err(&err)?;
+    let mut tools: BTreeMap<String, (ToolRow, Vec<f64>)> = BTreeMap::new();
+    let mut api: BTreeMap<String, (ApiRow, Vec<f64>)> = BTreeMap::new();
+    for (source, name, tool, decision, body) in rows.flatten() {
+        if source == "hook" {
+            let Some(tool) = tool else { continue };
+            let (row, _) = tools.entry(tool.clone()).or_insert_with(|| {
+                (
+                    ToolRow {
+                        tool,
+                        ..ToolRow::default()
+                    },
+                    Vec::new(),
+                )
+            });
+            match name.as_str() {
+                "PostToolUse" => row.calls += 1,
+                "PostToolUseFailure" => {
+                    row.calls += 1;
+                    row.failures += 1;
+                }
+                _ => {}
+            }
+            if decision.as_deref() == Some("deny") {
+                row.blocks += 1;
+            }
+            continue;
+        }
+        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let attrs = &body["attributes"];
+        let duration = attrs.get("duration_ms").map(number);
+        match name.as_str() {
+            "claude_code.tool_result" => {
+                let tool = attrs["tool_name"].as_str().unwrap_or("unknown").to_owned();
+                let (_, durations) = tools.entry(tool.clone()).or_insert_with(|| {
+                    (
+                        ToolRow {
+                            tool,
+                            ..ToolRow::default()
+                        },
+                        Vec::new(),
+                    )
+                });
+                durations.extend(duration);
+            }
+            "claude_code.api_request" | "claude_code.api_error" => {
+                let model = attrs["model"].as_str().unwrap_or("unknown").to_owned();
+                let (row, durations) = api.entry(model.clone()).or_insert_with(|| {
+                    (
+                        ApiRow {
+                            model,
+                            ..ApiRow::default()
+                        },
+                        Vec::new(),
+                    )
+                });
+                if name == "claude_code.api_error" {
+                    row.errors += 1;
+                } else {
+                    row.requests += 1;
+                    durations.extend(duration);
+                }
+            }
+            _ => {}
+        }
+    }
+    let finish = |durations: &mut Vec<f64>| {
+        durations.sort_by(f64::total_cmp);
+        (percentile(durations, 0.5), percentile(durations, 0.95))
+    };
+    let tools = tools
+        .into_values()
+        .map(|(mut row, mut durations)| {
+            (row.p50_ms, row.p95_ms) = finish(&mut durations);
+            row
+        })
+        .collect();
+    let api = api
+        .into_values()
+        .map(|(mut row, mut durations)| {
+            (row.p50_ms, row.p95_ms) = finish(&mut durations);
+            row
+        })
+        .collect();
+    Ok((tools, api))
 }

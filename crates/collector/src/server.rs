@@ -19,8 +19,8 @@ use tokio::net::TcpListener;
 use crate::aggregate::{Aggregator, Limits};
 use crate::config::{CollectorConfig, ConfigError};
 use crate::exposition::{Family, Format, Kind, render};
-use crate::receivers;
 use crate::store::{self, Store, StoreError};
+use crate::{receivers, web};
 
 /// Why the collector cannot serve.
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +293,13 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v1/metrics", get(receivers::pushgateway::list))
         .route("/v1/metrics", post(receivers::otlp::metrics))
         .route("/v1/logs", post(receivers::otlp::logs))
+        .route("/", get(web::overview_page))
+        .route("/sessions/{id}", get(web::session_page))
+        .route("/api/v1/overview", get(web::overview_json))
+        .route("/api/v1/usage", get(web::usage))
+        .route("/api/v1/sessions", get(web::sessions))
+        .route("/api/v1/sessions/{id}/timeline", get(web::timeline))
+        .route("/api/v1/audit", get(web::audit))
         .route("/-/healthy", get(|| async { "OK\n" }))
         .route("/-/ready", get(|| async { "OK\n" }))
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such endpoint\n") })

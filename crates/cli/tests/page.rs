@@ -1,0 +1,442 @@
+//! The built-in page, driven in headless Chromium (Debian's `chromium`) over the
+//! DevTools protocol, against a collector fed with realistic sessions.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use collector::query::{self, GroupBy, Window};
+use serde_json::{Value, json};
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+use crate::dashboards::feed;
+use crate::prometheus::encode;
+use crate::support::collector::{Collector, request};
+use crate::support::{Run, sample};
+
+/// A headless Chromium with its DevTools endpoint on a free port.
+struct Browser {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn launch(extra: &[&str]) -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                "--window-size=1280,900",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("chromium is needed (Debian package; scripts/test installs it)");
+        let stderr = child.stderr.take().unwrap();
+        let (found, port) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("ws://127.0.0.1:").nth(1) {
+                    let _ = found.send(rest.split('/').next().unwrap_or("").parse::<u16>());
+                }
+            }
+        });
+        let port = port
+            .recv_timeout(Duration::from_secs(60))
+            .expect("chromium announced its DevTools port")
+            .unwrap();
+        Browser {
+            child,
+            port,
+            _profile: profile,
+        }
+    }
+
+    /// The first tab, over a DevTools websocket.
+    fn tab(&self) -> Tab {
+        let (status, body) = request(
+            "GET",
+            &format!("http://127.0.0.1:{}/json/list", self.port),
+            None,
+            &[],
+        );
+        assert_eq!(status, 200, "{body}");
+        let targets: Value = serde_json::from_str(&body).unwrap();
+        let page = targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "page")
+            .expect("a page target");
+        let (socket, _) =
+            tungstenite::connect(page["webSocketDebuggerUrl"].as_str().unwrap()).unwrap();
+        Tab { socket, next_id: 0 }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Tab {
+    socket: WebSocket<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+impl Tab {
+    /// One DevTools command, answered (events in between are skipped).
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.try_call(method, params)
+            .unwrap_or_else(|error| panic!("{method}: {error}"))
+    }
+
+    /// A command that may fail for a reason the caller expects (a node gone mid-load).
+    fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let command = json!({"id": id, "method": method, "params": params});
+        self.socket
+            .send(Message::text(command.to_string()))
+            .unwrap();
+        loop {
+            let Message::Text(text) = self.socket.read().unwrap() else {
+                continue;
+            };
+            let answer: Value = serde_json::from_str(text.as_str()).unwrap();
+            if answer["id"] == id {
+                return match answer["error"].is_null() {
+                    true => Ok(answer["result"].clone()),
+                    false => Err(answer["error"].clone()),
+                };
+            }
+        }
+    }
+
+    fn eval(&mut self, expression: &str) -> Value {
+        let result = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+        );
+        assert!(
+            result["exceptionDetails"].is_null(),
+            "{expression}: {result}"
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// Evaluates until `accept` takes the value (a thrown exception is no value), or
+    /// fails after a deadline.
+    fn eval_until(&mut self, expression: &str, accept: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // While a page loads, its context may come and go: that is "not yet".
+            let value = self
+                .try_call(
+                    "Runtime.evaluate",
+                    json!({"expression": expression, "returnByValue": true}),
+                )
+                .map_or(Value::Null, |result| result["result"]["value"].clone());
+            if accept(&value) {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{expression}: never accepted, last {value}"
+            );
+            std::thread::sleep(Duration::from_millis(100)); // polling the page, bounded
+        }
+    }
+
+    fn open(&mut self, url: &str) {
+        self.call("Page.navigate", json!({"url": url}));
+        self.eval_until(
+            &format!(
+                "location.href === {} && document.readyState === 'complete'",
+                json!(url)
+            ),
+            |v| v == true,
+        );
+    }
+
+    fn screenshot(&mut self, name: &str) {
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        let dir = artifacts();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), png).unwrap();
+    }
+}
+
+/// Where tests leave what a person may want to look at.
+fn artifacts() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/test-artifacts"
+    ))
+}
+
+fn number(text: &str) -> f64 {
+    text.trim()
+        .trim_start_matches('$')
+        .replace(',', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("not a figure: {text:?}"))
+}
+
+fn tokens(row: &query::UsageRow) -> f64 {
+    (row.input_tokens + row.output_tokens + row.cache_read_tokens + row.cache_creation_tokens)
+        as f64
+}
+
+fn week() -> Window {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    Window {
+        since_ms: now - 7 * 86_400_000,
+        until_ms: now + 60_000,
+    }
+}
+
+fn figure(tab: &mut Tab, id: &str) -> f64 {
+    number(
+        tab.eval(&format!(
+            "document.querySelector('[data-figure={id}]').textContent"
+        ))
+        .as_str()
+        .unwrap(),
+    )
+}
+
+/// Rows of a table as cell texts.
+fn rows(tab: &mut Tab, table: &str) -> Vec<Vec<String>> {
+    let value = tab.eval(&format!("[...document.querySelectorAll('#{table} tbody tr')].map(r => [...r.cells].map(c => c.textContent))"));
+    serde_json::from_value(value).unwrap()
+}
+
+fn deny(collector: &Collector, dir: &Path, session: &str) {
+    let mut event = sample("PreToolUse:Bash");
+    event["session_id"] = json!(session);
+    event["tool_input"]["command"] = json!("rm -rf /");
+    let output = Run::new(&["hook"], dir)
+        .env("CLAUDE_TELEMETRY_URL", &collector.url)
+        .env("CLAUDE_TELEMETRY_STATE_DIR", dir.join("state"))
+        .env("USER_NAME", "Late Comer")
+        .stdin(event.to_string());
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("deny"));
+}
+
+#[test]
+fn the_page_shows_what_the_store_holds_and_updates_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+    feed(&collector, dir.path(), 1);
+
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    tab.open(&format!("{}/", collector.url));
+
+    // Figures equal the store's.
+    let week_total = query::usage(&data, week(), GroupBy::Day)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(
+        week_total.cost_usd > 0.0 && week_total.blocks >= 4,
+        "{week_total:?}"
+    );
+    assert!((figure(&mut tab, "cost-week") - week_total.cost_usd).abs() < 0.000_05);
+    assert_eq!(figure(&mut tab, "tokens-week"), tokens(&week_total));
+    assert_eq!(
+        figure(&mut tab, "sessions-week"),
+        week_total.sessions as f64
+    );
+    assert_eq!(figure(&mut tab, "blocks-week"), week_total.blocks as f64);
+    let mut by_user = query::usage(&data, week(), GroupBy::User).unwrap();
+    by_user.pop();
+    let shown = rows(&mut tab, "by-user");
+    assert_eq!(shown.len(), by_user.len());
+    for (row, store) in shown.iter().zip(&by_user) {
+        assert_eq!(row[0], store.key);
+        assert_eq!(number(&row[1]), store.sessions as f64);
+        assert!(
+            (number(&row[4]) - store.cost_usd).abs() < 0.000_05,
+            "{row:?} {store:?}"
+        );
+    }
+    let sessions = query::sessions(&data, week(), 100).unwrap();
+    let shown = rows(&mut tab, "sessions");
+    assert_eq!(
+        shown.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+        sessions
+            .iter()
+            .map(|s| s.session_id.clone())
+            .collect::<Vec<_>>()
+    );
+    let blocked = rows(&mut tab, "blocked");
+    assert_eq!(blocked.len() as u64, week_total.blocks);
+    assert!(
+        blocked
+            .iter()
+            .any(|r| r[3].starts_with("rm.") && r[5] == "rm -rf ~"),
+        "{blocked:?}"
+    );
+    assert!(
+        tab.eval("document.querySelectorAll('#chart-cost-by-day rect').length")
+            .as_u64()
+            >= Some(1)
+    );
+    tab.screenshot("page-overview.png");
+
+    // A new event appears without a reload: the page keeps its state.
+    tab.eval("window.stillTheSamePage = true");
+    deny(&collector, dir.path(), "late-session");
+    tab.eval_until(
+        "document.querySelector('[data-figure=blocks-week]').textContent",
+        |v| v.as_str().map(number) == Some(week_total.blocks as f64 + 1.0),
+    );
+    let shown = rows(&mut tab, "sessions");
+    assert_eq!(shown[0][0], "late-session");
+    assert_eq!(tab.eval("window.stillTheSamePage === true"), json!(true));
+
+    // A session's timeline: its events, in order, as the store holds them.
+    let session = &sessions
+        .iter()
+        .find(|s| s.usage.blocks > 0)
+        .unwrap()
+        .session_id;
+    tab.open(&format!("{}/sessions/{}", collector.url, encode(session)));
+    let expected = query::timeline(&data, session, 10_000).unwrap();
+    let shown = rows(&mut tab, "timeline");
+    assert_eq!(
+        shown.iter().map(|r| r[2].clone()).collect::<Vec<_>>(),
+        expected.iter().map(|e| e.name.clone()).collect::<Vec<_>>()
+    );
+    assert!(shown.windows(2).all(|w| w[0][0] <= w[1][0]), "{shown:?}");
+    assert!(shown.iter().any(|r| r[4] == "deny"));
+    tab.screenshot("page-session.png");
+
+    // Readable on a phone: nothing wider than the screen but the tables, which scroll.
+    tab.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+    );
+    tab.open(&format!("{}/", collector.url));
+    assert_eq!(
+        tab.eval("document.documentElement.scrollWidth <= window.innerWidth"),
+        json!(true)
+    );
+    tab.screenshot("page-overview-phone.png");
+}
+
+#[test]
+fn without_javascript_the_tables_are_all_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call(
+        "Emulation.setScriptExecutionDisabled",
+        json!({"value": true}),
+    );
+    tab.call(
+        "Page.navigate",
+        json!({"url": format!("{}/", collector.url)}),
+    );
+    // The DOM domain reads the page without running any of its script.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let dom = loop {
+        let root = tab.call("DOM.getDocument", json!({}));
+        // The document may be replaced between the two calls while the page loads.
+        let html = tab
+            .try_call(
+                "DOM.getOuterHTML",
+                json!({"nodeId": root["root"]["nodeId"]}),
+            )
+            .unwrap_or_default();
+        let html = html["outerHTML"].as_str().unwrap_or("").to_owned();
+        if html.contains("</main>") {
+            break html;
+        }
+        assert!(Instant::now() < deadline, "the page never loaded: {html}");
+        std::thread::sleep(Duration::from_millis(100)); // waiting for the load, bounded
+    };
+    for session in query::sessions(&data, week(), 100).unwrap() {
+        assert!(
+            dom.contains(&format!(">{}</a>", session.session_id)),
+            "{} missing",
+            session.session_id
+        );
+    }
+    for table in ["by-model", "by-user", "sessions", "tools", "api", "blocked"] {
+        assert!(
+            dom.contains(&format!("<table id=\"{table}\">")),
+            "{table} missing"
+        );
+    }
+    assert!(dom.contains("rm -rf ~"), "the blocked command is listed");
+}
+
+#[test]
+fn the_page_json_answers_and_bad_parameters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+    let (status, body) = collector.get("/api/v1/usage?by=user&since=30d");
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let store = query::usage(&data, week(), GroupBy::User).unwrap();
+    assert_eq!(rows.len(), store.len());
+    assert_eq!(rows.last().unwrap()["key"], "TOTAL");
+    let (status, body) = collector.get("/api/v1/sessions");
+    assert_eq!(status, 200);
+    let sessions: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let id = sessions[0]["session_id"].as_str().unwrap();
+    let (status, body) = collector.get(&format!("/api/v1/sessions/{}/timeline", encode(id)));
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&body).unwrap().len(),
+        query::timeline(&data, id, 10_000).unwrap().len()
+    );
+    let (status, body) = collector.get("/api/v1/audit");
+    assert_eq!(status, 200);
+    assert!(body.contains("rm.") && body.contains("rm -rf ~"), "{body}");
+    assert_eq!(collector.get("/api/v1/overview").0, 200);
+    for bad in [
+        "/api/v1/usage?by=planet",
+        "/api/v1/usage?since=yesterday-ish",
+        "/api/v1/audit?until=%FF%FE",
+    ] {
+        let (status, body) = collector.get(bad);
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, body) = collector.get("/sessions/%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+    assert_eq!(status, 404);
+    assert!(!body.contains("<script>alert"), "{body}");
+}
