@@ -14,6 +14,7 @@ pub mod aggregate;
 mod config;
 pub mod exposition;
 pub mod otlp;
+mod progress;
 pub mod query;
 mod receivers;
 mod server;

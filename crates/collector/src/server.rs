@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use crate::aggregate::{Aggregator, Limits};
 use crate::config::{CollectorConfig, ConfigError};
 use crate::exposition::{Family, Format, Kind, render};
+use crate::progress::Progress;
 use crate::store::{self, Store, StoreError};
 use crate::{receivers, web};
 
@@ -111,16 +112,20 @@ fn prune(
     retention: Duration,
 ) -> Result<usize, StoreError> {
     let cutoff = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-    store::prune(data_dir, cutoff, |previous, events| {
+    store::prune(data_dir, cutoff, |previous, total, events| {
         let mut aggregator = Aggregator::new(limits);
         if let Some(state) = previous.and_then(|s| serde_json::from_str(s).ok()) {
             aggregator.restore(state);
         }
+        let mut progress =
+            Progress::stderr("folding expired events into the baseline", "events", total);
         for event in events {
             if let Ok(body) = serde_json::from_str(&event.body) {
                 aggregator.apply_stored(&event.source, &body, event.ts_ms);
             }
+            progress.tick();
         }
+        progress.finish();
         // Sessions whose events are gone have ended by the cutoff.
         aggregator.sweep(cutoff);
         serde_json::to_string(&aggregator.snapshot()).unwrap_or_else(|_| "[]".to_owned())
@@ -167,11 +172,18 @@ impl Server {
             if let Some((_, state)) = store::baseline(&data_dir)? {
                 aggregator.restore(serde_json::from_str(&state).unwrap_or_default());
             }
+            let mut progress = Progress::stderr(
+                "replaying the event store",
+                "events",
+                store::count(&data_dir)?,
+            );
             let count = store::replay(&data_dir, |event| {
                 if let Ok(body) = serde_json::from_str(&event.body) {
                     aggregator.apply_stored(&event.source, &body, event.ts_ms);
                 }
+                progress.tick();
             })?;
+            progress.finish();
             aggregator.sweep(now_ms());
             count
         };

@@ -340,7 +340,7 @@ pub fn baseline(data_dir: &Path) -> Result<Option<(i64, String)>, StoreError> {
 pub fn prune(
     data_dir: &Path,
     cutoff_ms: i64,
-    fold: impl FnOnce(Option<&str>, &mut dyn Iterator<Item = StoredEvent>) -> String,
+    fold: impl FnOnce(Option<&str>, u64, &mut dyn Iterator<Item = StoredEvent>) -> String,
 ) -> Result<usize, StoreError> {
     let path = database_path(data_dir);
     let err = |source| StoreError::Sqlite {
@@ -383,7 +383,11 @@ pub fn prune(
             })
             .map_err(err)?;
         let mut events = rows.filter_map(Result::ok);
-        fold(previous.as_deref(), &mut events)
+        fold(
+            previous.as_deref(),
+            u64::try_from(old).unwrap_or(0),
+            &mut events,
+        )
     };
     tx.execute(
         "INSERT INTO baseline (id, through_id, state) VALUES (1, ?1, ?2) \
@@ -396,6 +400,14 @@ pub fn prune(
         .map_err(err)?;
     tx.commit().map_err(err)?;
     Ok(pruned)
+}
+
+/// How many events the store holds.
+pub fn count(data_dir: &Path) -> Result<u64, StoreError> {
+    let total: i64 = reader(data_dir)?
+        .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+        .map_err(sqlite(&database_path(data_dir)))?;
+    Ok(u64::try_from(total).unwrap_or(0))
 }
 
 /// Calls `each` for every stored event in insertion order: how counters are rebuilt
