@@ -64,6 +64,23 @@ fn a_dangerous_delete_is_denied_in_the_hook_protocol_and_recorded() {
 }
 
 #[test]
+fn home_and_project_are_recognised_however_the_environment_spells_them() {
+    let receiver = Receiver::start();
+    let home = tempfile::tempdir().unwrap();
+    for spelling in ["/home/dev/", "/home/other/../dev", "/home//dev/."] {
+        let output = hook(home.path(), &receiver)
+            .env("HOME", spelling)
+            .env("CLAUDE_PROJECT_DIR", "/home/dev/project/")
+            .stdin(pre_tool_use("Bash", json!({"command": "rm -rf ~"})));
+        assert!(
+            stdout(&output).contains("rm.home"),
+            "{spelling}: {}",
+            stdout(&output)
+        );
+    }
+}
+
+#[test]
 fn allowed_calls_print_nothing_but_are_recorded_as_allowed() {
     let receiver = Receiver::start();
     let home = tempfile::tempdir().unwrap();

@@ -33,16 +33,27 @@ impl Judged {
 
 /// The guard's context for an event: its cwd, the project, home and temp dirs.
 pub fn context_for(event: &HookEvent, env: &impl Env) -> Context {
-    let project = env.var("CLAUDE_PROJECT_DIR").map(PathBuf::from);
+    // Spelled as the environment gives them (`/home/dev/`, `/a/b/../dev`), these are
+    // compared with resolved targets: resolve them the same way first.
+    let clean = |path: PathBuf| guard::paths::resolve(std::path::Path::new("/"), &path);
+    let project = env
+        .var("CLAUDE_PROJECT_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .map(clean);
     let cwd = event
         .cwd()
         .map(PathBuf::from)
         .filter(|cwd| cwd.is_absolute())
+        .map(clean)
         .or_else(|| project.clone())
         .unwrap_or_else(|| PathBuf::from("/"));
-    let home = env
-        .var("HOME")
-        .map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+    let home = clean(
+        env.var("HOME")
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute())
+            .unwrap_or_else(|| PathBuf::from("/root")),
+    );
     let mut temp_dirs = vec![PathBuf::from("/tmp"), PathBuf::from("/var/tmp")];
     if let Some(tmp) = env
         .var("TMPDIR")
