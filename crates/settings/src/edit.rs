@@ -116,6 +116,15 @@ impl Install {
         if !attributes.is_empty() {
             pairs.push(("OTEL_RESOURCE_ATTRIBUTES", attributes.join(",")));
         }
+        // The same identity for our hooks, which never see `OTEL_*` (Claude Code strips
+        // them from hook environments): without these, hook-derived series would carry
+        // the OS user while Claude Code's own carry the name given here.
+        if let Some(name) = &self.user_name {
+            pairs.push(("USER_NAME", name.clone()));
+        }
+        if let Some(email) = &self.user_email {
+            pairs.push(("USER_EMAIL", email.clone()));
+        }
         pairs
     }
 }
@@ -436,6 +445,8 @@ mod tests {
             doc["env"]["OTEL_RESOURCE_ATTRIBUTES"],
             "user.name=Jane%20Doe,user.email=jane@example.com"
         );
+        assert_eq!(doc["env"]["USER_NAME"], "Jane Doe");
+        assert_eq!(doc["env"]["USER_EMAIL"], "jane@example.com");
         assert_eq!(doc["hooks"]["PreToolUse"][0]["matcher"], "*");
         assert!(doc["hooks"].get("WorktreeCreate").is_none());
         uninstall(&mut doc).unwrap();
