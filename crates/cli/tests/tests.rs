@@ -5,6 +5,7 @@
 
 mod support;
 
+mod claude_code;
 mod collector;
 mod dashboards;
 mod deploy;

@@ -2,10 +2,14 @@
 //!
 //! Owns stand-ins for what a test needs on the other end of a socket: a real HTTP server
 //! that records what it receives ([`Receiver`]), and servers that misbehave on purpose
-//! ([`Hanging`], [`Garbage`]). Nothing here is used by the shipped binary.
+//! ([`Hanging`], [`Garbage`]), and a fake of the Anthropic Messages API
+//! ([`messages_api`]) for driving the real Claude Code CLI offline. Nothing here is used
+//! by the shipped binary.
 
 // Test support: a server that cannot start must fail the test at once, loudly.
 #![allow(clippy::expect_used)]
+
+pub mod messages_api;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

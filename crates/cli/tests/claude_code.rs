@@ -1,0 +1,386 @@
+//! End to end with the real Claude Code CLI (npm `@anthropic-ai/claude-code`, pinned),
+//! run offline against the project's fake Messages API, wired to the real collector by
+//! `claude-telemetry install`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use testkit::messages_api::{MessagesApi, Reply, Usage};
+
+use crate::support::Run;
+use crate::support::collector::{Collector, parse_metrics};
+
+/// The version the stack's image pins too.
+const CLAUDE_CODE_VERSION: &str = "2.1.197";
+
+/// The `claude` binary, installed from npm into `target/claude-code` once and reused;
+/// concurrent tests wait for the one that installs it.
+fn claude() -> PathBuf {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/claude-code"
+    ))
+    .join(CLAUDE_CODE_VERSION);
+    let binary = dir.join("node_modules/.bin/claude");
+    if binary.exists() {
+        return binary;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = dir.join(".installing");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if std::fs::create_dir(&lock).is_ok() {
+            break;
+        }
+        if binary.exists() {
+            return binary;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "another test never finished installing Claude Code (remove {})",
+            lock.display()
+        );
+        std::thread::sleep(Duration::from_millis(500)); // waiting for the other installer, bounded
+    }
+    let status = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&dir)
+        .arg(format!("@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"))
+        .status()
+        .expect("npm is needed to install Claude Code");
+    let _ = std::fs::remove_dir(&lock);
+    assert!(
+        status.success(),
+        "npm install @anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} failed"
+    );
+    binary
+}
+
+/// A user's machine: a HOME with our hooks and telemetry installed, and a project.
+struct Machine {
+    home: PathBuf,
+    project: PathBuf,
+}
+
+impl Machine {
+    fn new(root: &Path, user: &str, collector: &Collector, protocol: &str) -> Machine {
+        let home = root.join(format!("home-{}", user.replace(' ', "-")));
+        let project = home.join("project");
+        std::fs::create_dir_all(&project).unwrap();
+        let output = Run::new(
+            &[
+                "install",
+                "--user",
+                "--url",
+                &collector.url,
+                "--user-name",
+                user,
+                "--user-email",
+                "dev@example.com",
+            ],
+            &home,
+        )
+        .output();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // Exports every second, in the protocol under test, so a short session is seen.
+        let path = home.join(".claude/settings.json");
+        let mut settings: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        settings["env"]["OTEL_METRIC_EXPORT_INTERVAL"] = json!("1000");
+        settings["env"]["OTEL_LOGS_EXPORT_INTERVAL"] = json!("1000");
+        settings["env"]["OTEL_EXPORTER_OTLP_PROTOCOL"] = json!(protocol);
+        std::fs::write(&path, settings.to_string()).unwrap();
+        Machine { home, project }
+    }
+
+    /// `claude -p prompt` in the project; its `--output-format json` result.
+    fn claude(&self, api: &MessagesApi, prompt: &str, state_dir: &Path) -> Value {
+        let output: Output = Command::new(claude())
+            .args([
+                "-p",
+                prompt,
+                "--output-format",
+                "json",
+                "--model",
+                "claude-sonnet-4-5",
+                "--dangerously-skip-permissions",
+            ])
+            .current_dir(&self.project)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("ANTHROPIC_BASE_URL", api.url())
+            .env("ANTHROPIC_API_KEY", "sk-ant-test-offline")
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .env("DISABLE_AUTOUPDATER", "1")
+            .env("IS_SANDBOX", "1")
+            .env("CLAUDE_TELEMETRY_STATE_DIR", state_dir)
+            .output()
+            .expect("run claude");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "claude failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("claude's result is not JSON ({e}): {stdout}"))
+    }
+}
+
+/// Polls the collector's `/metrics` until `accept` takes the parsed series.
+fn metrics_until(
+    collector: &Collector,
+    accept: impl Fn(&std::collections::BTreeMap<String, f64>) -> bool,
+) -> std::collections::BTreeMap<String, f64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = parse_metrics(&collector.metrics());
+        if accept(&metrics) {
+            return metrics;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "metrics never settled:\n{}",
+            collector.metrics()
+        );
+        std::thread::sleep(Duration::from_millis(200)); // waiting for Claude Code's last export, bounded
+    }
+}
+
+/// The sum of every series of `name` whose labels contain all of `labels`.
+fn total(metrics: &std::collections::BTreeMap<String, f64>, name: &str, labels: &[&str]) -> f64 {
+    metrics
+        .iter()
+        .filter(|(series, _)| {
+            series.split('{').next() == Some(name) && labels.iter().all(|l| series.contains(l))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+fn scenario(protocol: &str) {
+    // Not under /tmp: the guard lets deletes inside temp dirs through, and this user's
+    // files must look like anyone's.
+    let scratch = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/e2e"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let root = tempfile::tempdir_in(&scratch).unwrap();
+    let data = root.path().join("data");
+    let collector = Collector::start(&data);
+    let api = MessagesApi::start(Usage::default());
+    let machine = Machine::new(root.path(), "Jane Doe", &collector, protocol);
+    let secret = "sk-live-THIS-MUST-NEVER-LEAVE-THE-MACHINE";
+    std::fs::write(machine.project.join(".env"), format!("API_KEY={secret}\n")).unwrap();
+    std::fs::write(machine.home.join("precious.txt"), "keep me").unwrap();
+    let outside = root.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("data.txt"), "keep me too").unwrap();
+    let notes = machine.project.join("notes.md");
+    api.script(
+        "ordinary work",
+        vec![
+            Reply::bash("echo hello > made.txt"),
+            Reply::tool(
+                "Write",
+                json!({"file_path": notes, "content": "first line\n"}),
+            ),
+            Reply::tool(
+                "Edit",
+                json!({"file_path": notes, "old_string": "first", "new_string": "edited"}),
+            ),
+            Reply::tool("Read", json!({"file_path": notes})),
+            Reply::bash("ls /nonexistent-dir-for-the-test"),
+            Reply::bash("rm -rf ~"),
+            Reply::bash(&format!("rm -rf {}", outside.display())),
+            Reply::tool("Read", json!({"file_path": machine.project.join(".env")})),
+            Reply::bash("cat .env"),
+            Reply::bash("grep API_KEY .env"),
+            Reply::text("All done."),
+        ],
+    );
+    let state = root.path().join("state");
+    let result = machine.claude(&api, "ordinary work, then some dangerous things", &state);
+
+    // The guard held: targets intact, the secret never sent to the model.
+    assert_eq!(
+        std::fs::read_to_string(machine.home.join("precious.txt")).unwrap(),
+        "keep me"
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.join("data.txt")).unwrap(),
+        "keep me too"
+    );
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "edited line\n");
+    for request in api.requests() {
+        let leaks: Vec<String> = request["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+            .map(|block| block.to_string())
+            .filter(|block| block.contains(secret))
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "the .env content reached the API: {leaks:#?}"
+        );
+    }
+
+    // Metrics: exactly the session's counts, and Claude Code's own tokens and cost.
+    let usage = api.usage();
+    let replies = api.successes() as f64;
+    let cost = result["total_cost_usd"].as_f64().unwrap();
+    let metrics = metrics_until(&collector, |m| {
+        (total(m, "claude_code_cost_usage_USD_total", &[]) - cost).abs() < 1e-9
+            && total(
+                m,
+                "claude_code_token_usage_tokens_total",
+                &["type=\"input\""],
+            ) == replies * usage.input_tokens as f64
+    });
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_tool_calls_total",
+            &["tool=\"Bash\"", "outcome=\"success\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_tool_calls_total",
+            &["tool=\"Bash\"", "outcome=\"failure\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_tool_calls_total",
+            &["tool=\"Bash\"", "outcome=\"blocked\""]
+        ),
+        4.0
+    );
+    // The Read of `.env` never reached a hook: the deny rule `install` wrote into the
+    // settings stopped it inside Claude Code (its content is not in any request, above).
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_hook_events_total",
+            &["event=\"PreToolUse\"", "tool=\"Read\""]
+        ),
+        1.0
+    );
+    // Hook-derived and Claude Code's own series name the same person.
+    assert!(
+        metrics
+            .keys()
+            .filter(|s| s.starts_with("claude_code_tool_calls_total"))
+            .all(|s| s.contains("user_name=\"Jane Doe\"")),
+        "{metrics:#?}"
+    );
+    for tool in ["Write", "Edit", "Read"] {
+        assert_eq!(
+            total(
+                &metrics,
+                "claude_code_tool_calls_total",
+                &[&format!("tool=\"{tool}\""), "outcome=\"success\""]
+            ),
+            1.0,
+            "{tool}"
+        );
+    }
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_security_blocks_total",
+            &["rule=\"rm.home\""]
+        ),
+        1.0,
+        "{metrics:#?}"
+    );
+    assert_eq!(
+        total(&metrics, "claude_code_security_blocks_total", &[]),
+        4.0
+    );
+    assert_eq!(total(&metrics, "claude_code_prompts_total", &[]), 1.0);
+    assert_eq!(
+        total(&metrics, "claude_code_sessions_started_total", &[]),
+        1.0
+    );
+    for (kind, per_reply) in [
+        ("output", usage.output_tokens),
+        ("cacheRead", usage.cache_read_input_tokens),
+        ("cacheCreation", usage.cache_creation_input_tokens),
+    ] {
+        assert_eq!(
+            total(
+                &metrics,
+                "claude_code_token_usage_tokens_total",
+                &[&format!("type=\"{kind}\"")]
+            ),
+            replies * per_reply as f64,
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        result["usage"]["input_tokens"].as_f64(),
+        Some(replies * usage.input_tokens as f64)
+    );
+
+    // The audit trail lists each block with its rule; the store holds one joined timeline.
+    let all_time = collector::query::Window {
+        since_ms: 0,
+        until_ms: i64::MAX,
+    };
+    let audit = collector::query::audit(&data, all_time, &collector::query::AuditFilter::default())
+        .unwrap();
+    let rules: Vec<&str> = audit.iter().map(|a| a.rule.as_str()).collect();
+    assert_eq!(audit.len(), 4, "{audit:#?}");
+    assert!(
+        rules.contains(&"rm.home") && rules.iter().filter(|r| r.starts_with("rm.")).count() == 2,
+        "{rules:?}"
+    );
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|r| r.starts_with("env.") || r.starts_with("secret."))
+            .count(),
+        2,
+        "{rules:?}"
+    );
+    let session = result["session_id"].as_str().unwrap();
+    let timeline = collector::query::timeline(&data, session, 10_000).unwrap();
+    assert!(
+        timeline.iter().any(|e| e.source == "hook") && timeline.iter().any(|e| e.source == "otlp"),
+        "{timeline:#?}"
+    );
+    assert!(timeline.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms));
+
+    // Nothing left behind in the spool.
+    let spooled = std::fs::read_dir(state.join("spool"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().is_file())
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(spooled, 0);
+}
+
+#[test]
+fn a_real_session_over_otlp_protobuf_is_guarded_and_counted_exactly() {
+    scenario("http/protobuf");
+}
+
+#[test]
+fn a_real_session_over_otlp_json_is_guarded_and_counted_exactly() {
+    scenario("http/json");
+}
