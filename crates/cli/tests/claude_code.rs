@@ -99,8 +99,31 @@ impl Machine {
         Machine { home, project }
     }
 
-    /// `claude -p prompt` in the project; its `--output-format json` result.
-    fn claude(&self, api: &MessagesApi, prompt: &str, state_dir: &Path) -> Value {
+    /// The whole environment Claude Code runs in: offline, against the fake API.
+    fn env(&self, api: &MessagesApi, state_dir: &Path) -> Vec<(String, std::ffi::OsString)> {
+        vec![
+            ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
+            ("HOME".into(), self.home.clone().into()),
+            ("ANTHROPIC_BASE_URL".into(), api.url().into()),
+            ("ANTHROPIC_API_KEY".into(), "sk-ant-test-offline".into()),
+            (
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(),
+                "1".into(),
+            ),
+            ("DISABLE_AUTOUPDATER".into(), "1".into()),
+            ("IS_SANDBOX".into(), "1".into()),
+            ("CLAUDE_TELEMETRY_STATE_DIR".into(), state_dir.into()),
+        ]
+    }
+
+    /// `claude -p prompt [extra…]` in the project; its `--output-format json` result.
+    fn claude_with(
+        &self,
+        api: &MessagesApi,
+        prompt: &str,
+        extra: &[&str],
+        state_dir: &Path,
+    ) -> Value {
         let output: Output = Command::new(claude())
             .args([
                 "-p",
@@ -111,16 +134,10 @@ impl Machine {
                 "claude-sonnet-4-5",
                 "--dangerously-skip-permissions",
             ])
+            .args(extra)
             .current_dir(&self.project)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("ANTHROPIC_BASE_URL", api.url())
-            .env("ANTHROPIC_API_KEY", "sk-ant-test-offline")
-            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-            .env("DISABLE_AUTOUPDATER", "1")
-            .env("IS_SANDBOX", "1")
-            .env("CLAUDE_TELEMETRY_STATE_DIR", state_dir)
+            .envs(self.env(api, state_dir))
             .output()
             .expect("run claude");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -131,6 +148,11 @@ impl Machine {
         );
         serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("claude's result is not JSON ({e}): {stdout}"))
+    }
+
+    /// `claude -p prompt` in the project.
+    fn claude(&self, api: &MessagesApi, prompt: &str, state_dir: &Path) -> Value {
+        self.claude_with(api, prompt, &[], state_dir)
     }
 }
 
@@ -165,16 +187,58 @@ fn total(metrics: &std::collections::BTreeMap<String, f64>, name: &str, labels: 
         .sum()
 }
 
+/// A collector and a fake API, and room for machines.
+struct World {
+    root: tempfile::TempDir,
+    data: PathBuf,
+    collector: Collector,
+    api: MessagesApi,
+}
+
+impl World {
+    fn new() -> World {
+        // Not under /tmp: the guard lets deletes inside temp dirs through, and these
+        // users' files must look like anyone's.
+        let scratch = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/e2e"));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let root = tempfile::tempdir_in(&scratch).unwrap();
+        let data = root.path().join("data");
+        let collector = Collector::start(&data);
+        World {
+            data,
+            collector,
+            api: MessagesApi::start(Usage::default()),
+            root,
+        }
+    }
+
+    fn machine(&self, user: &str, protocol: &str) -> Machine {
+        Machine::new(self.root.path(), user, &self.collector, protocol)
+    }
+
+    fn state(&self, user: &str) -> PathBuf {
+        self.root
+            .path()
+            .join(format!("state-{}", user.replace(' ', "-")))
+    }
+
+    /// Waits for Claude Code's last export, then the metrics.
+    fn metrics_with_cost(&self, cost: f64) -> std::collections::BTreeMap<String, f64> {
+        metrics_until(&self.collector, |m| {
+            (total(m, "claude_code_cost_usage_USD_total", &[]) - cost).abs() < 1e-9
+        })
+    }
+}
+
 fn scenario(protocol: &str) {
-    // Not under /tmp: the guard lets deletes inside temp dirs through, and this user's
-    // files must look like anyone's.
-    let scratch = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/e2e"));
-    std::fs::create_dir_all(&scratch).unwrap();
-    let root = tempfile::tempdir_in(&scratch).unwrap();
-    let data = root.path().join("data");
-    let collector = Collector::start(&data);
-    let api = MessagesApi::start(Usage::default());
-    let machine = Machine::new(root.path(), "Jane Doe", &collector, protocol);
+    let world = World::new();
+    let World {
+        root,
+        data,
+        collector,
+        api,
+    } = &world;
+    let machine = world.machine("Jane Doe", protocol);
     let secret = "sk-live-THIS-MUST-NEVER-LEAVE-THE-MACHINE";
     std::fs::write(machine.project.join(".env"), format!("API_KEY={secret}\n")).unwrap();
     std::fs::write(machine.home.join("precious.txt"), "keep me").unwrap();
@@ -204,8 +268,8 @@ fn scenario(protocol: &str) {
             Reply::text("All done."),
         ],
     );
-    let state = root.path().join("state");
-    let result = machine.claude(&api, "ordinary work, then some dangerous things", &state);
+    let state = world.state("Jane Doe");
+    let result = machine.claude(api, "ordinary work, then some dangerous things", &state);
 
     // The guard held: targets intact, the secret never sent to the model.
     assert_eq!(
@@ -236,7 +300,7 @@ fn scenario(protocol: &str) {
     let usage = api.usage();
     let replies = api.successes() as f64;
     let cost = result["total_cost_usd"].as_f64().unwrap();
-    let metrics = metrics_until(&collector, |m| {
+    let metrics = metrics_until(collector, |m| {
         (total(m, "claude_code_cost_usage_USD_total", &[]) - cost).abs() < 1e-9
             && total(
                 m,
@@ -340,8 +404,8 @@ fn scenario(protocol: &str) {
         since_ms: 0,
         until_ms: i64::MAX,
     };
-    let audit = collector::query::audit(&data, all_time, &collector::query::AuditFilter::default())
-        .unwrap();
+    let audit =
+        collector::query::audit(data, all_time, &collector::query::AuditFilter::default()).unwrap();
     let rules: Vec<&str> = audit.iter().map(|a| a.rule.as_str()).collect();
     assert_eq!(audit.len(), 4, "{audit:#?}");
     assert!(
@@ -357,22 +421,25 @@ fn scenario(protocol: &str) {
         "{rules:?}"
     );
     let session = result["session_id"].as_str().unwrap();
-    let timeline = collector::query::timeline(&data, session, 10_000).unwrap();
+    let timeline = collector::query::timeline(data, session, 10_000).unwrap();
     assert!(
         timeline.iter().any(|e| e.source == "hook") && timeline.iter().any(|e| e.source == "otlp"),
         "{timeline:#?}"
     );
     assert!(timeline.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms));
 
-    // Nothing left behind in the spool.
-    let spooled = std::fs::read_dir(state.join("spool"))
+    assert_eq!(spooled(&state), 0, "nothing left behind in the spool");
+}
+
+/// Events waiting in a hook spool.
+fn spooled(state: &Path) -> usize {
+    std::fs::read_dir(state.join("spool"))
         .map(|d| {
             d.filter_map(Result::ok)
                 .filter(|e| e.path().is_file())
                 .count()
         })
-        .unwrap_or(0);
-    assert_eq!(spooled, 0);
+        .unwrap_or(0)
 }
 
 #[test]
@@ -383,4 +450,215 @@ fn a_real_session_over_otlp_protobuf_is_guarded_and_counted_exactly() {
 #[test]
 fn a_real_session_over_otlp_json_is_guarded_and_counted_exactly() {
     scenario("http/json");
+}
+
+#[test]
+fn api_errors_are_retried_and_a_final_one_is_counted() {
+    let world = World::new();
+    let machine = world.machine("Jane Doe", "http/protobuf");
+    // Overloaded, then rate-limited: Claude Code retries both and carries on.
+    world.api.script(
+        "flaky api",
+        vec![
+            Reply::Error {
+                status: 529,
+                kind: "overloaded_error".to_owned(),
+            },
+            Reply::Error {
+                status: 429,
+                kind: "rate_limit_error".to_owned(),
+            },
+            Reply::bash("echo after the retries"),
+            Reply::text("Done."),
+        ],
+    );
+    let state = world.state("Jane Doe");
+    let result = machine.claude(&world.api, "flaky api, keep going", &state);
+    assert_eq!(
+        world.api.requests().len() as u64,
+        world.api.successes() + 2,
+        "both errors were retried"
+    );
+    // A request the API refuses for good ends the turn with an error Claude Code reports.
+    world.api.script(
+        "refused",
+        vec![
+            Reply::Error {
+                status: 400,
+                kind: "invalid_request_error".to_owned(),
+            },
+            Reply::text("unreachable"),
+        ],
+    );
+    let refused = Command::new(claude())
+        .args([
+            "-p",
+            "refused request",
+            "--output-format",
+            "json",
+            "--model",
+            "claude-sonnet-4-5",
+            "--dangerously-skip-permissions",
+        ])
+        .current_dir(&machine.project)
+        .env_clear()
+        .envs(machine.env(&world.api, &state))
+        .output()
+        .unwrap();
+    let refused: Value = serde_json::from_slice(&refused.stdout).unwrap_or(Value::Null);
+    assert_eq!(refused["is_error"], json!(true), "{refused}");
+
+    let cost = result["total_cost_usd"].as_f64().unwrap();
+    let metrics = metrics_until(&world.collector, |m| {
+        (total(m, "claude_code_cost_usage_USD_total", &[]) - cost).abs() < 1e-9
+            && total(m, "claude_code_api_errors_total", &["status_code=\"400\""]) == 1.0
+    });
+    assert_eq!(
+        total(&metrics, "claude_code_api_requests_total", &[]),
+        world.api.successes() as f64,
+        "every successful reply is one API request"
+    );
+    assert_eq!(
+        total(&metrics, "claude_code_api_errors_total", &[]),
+        1.0,
+        "retried errors are not failures"
+    );
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_tool_calls_total",
+            &["tool=\"Bash\"", "outcome=\"success\""]
+        ),
+        1.0
+    );
+}
+
+#[test]
+fn a_subagent_and_a_resumed_session_are_counted() {
+    let world = World::new();
+    let machine = world.machine("Jane Doe", "http/protobuf");
+    world.api.script(
+        "delegate",
+        vec![
+            Reply::tool("Agent", json!({"description": "look around", "prompt": "subagent task: list the files", "subagent_type": "general-purpose"})),
+            Reply::text("The helper looked around."),
+        ],
+    );
+    world.api.script(
+        "subagent task",
+        vec![Reply::bash("ls"), Reply::text("Two files.")],
+    );
+    let state = world.state("Jane Doe");
+    let first = machine.claude(&world.api, "delegate some work", &state);
+    let session = first["session_id"].as_str().unwrap().to_owned();
+    let resumed = machine.claude_with(
+        &world.api,
+        "and one more thing",
+        &["--resume", &session],
+        &state,
+    );
+    let cost =
+        first["total_cost_usd"].as_f64().unwrap() + resumed["total_cost_usd"].as_f64().unwrap();
+    let metrics = world.metrics_with_cost(cost);
+    assert_eq!(
+        total(&metrics, "claude_code_subagents_total", &[]),
+        1.0,
+        "{metrics:#?}"
+    );
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_sessions_started_total",
+            &["source=\"startup\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_sessions_started_total",
+            &["source=\"resume\""]
+        ),
+        1.0
+    );
+    assert_eq!(total(&metrics, "claude_code_prompts_total", &[]), 2.0);
+    // The subagent's Bash call counts like any other.
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_tool_calls_total",
+            &["tool=\"Bash\"", "outcome=\"success\""]
+        ),
+        1.0
+    );
+    let timeline = collector::query::timeline(&world.data, &session, 10_000).unwrap();
+    assert!(
+        timeline.iter().any(|e| e.name == "SubagentStop"),
+        "{timeline:#?}"
+    );
+    assert_eq!(spooled(&state), 0);
+}
+
+#[test]
+fn two_users_at_once_are_told_apart() {
+    let world = World::new();
+    world.api.script(
+        "jane's task",
+        vec![
+            Reply::bash("echo jane"),
+            Reply::bash("rm -rf ~"),
+            Reply::text("Done."),
+        ],
+    );
+    world.api.script(
+        "bob's task",
+        vec![
+            Reply::bash("echo bob"),
+            Reply::bash("echo again"),
+            Reply::text("Done."),
+        ],
+    );
+    let users = [("Jane Doe", "jane's task"), ("Bob Roe", "bob's task")];
+    let results: Vec<Value> = std::thread::scope(|scope| {
+        let runs: Vec<_> = users
+            .iter()
+            .map(|(user, prompt)| {
+                let machine = world.machine(user, "http/json");
+                let state = world.state(user);
+                let api = &world.api;
+                scope.spawn(move || machine.claude(api, prompt, &state))
+            })
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    let cost: f64 = results
+        .iter()
+        .map(|r| r["total_cost_usd"].as_f64().unwrap())
+        .sum();
+    let metrics = world.metrics_with_cost(cost);
+    let calls = |user: &str, outcome: &str| {
+        total(
+            &metrics,
+            "claude_code_tool_calls_total",
+            &[
+                &format!("user_name=\"{user}\""),
+                &format!("outcome=\"{outcome}\""),
+            ],
+        )
+    };
+    assert_eq!(calls("Jane Doe", "success"), 1.0);
+    assert_eq!(calls("Jane Doe", "blocked"), 1.0);
+    assert_eq!(calls("Bob Roe", "success"), 2.0);
+    assert_eq!(calls("Bob Roe", "blocked"), 0.0);
+    for ((user, _), result) in users.iter().zip(&results) {
+        let own = total(
+            &metrics,
+            "claude_code_cost_usage_USD_total",
+            &[&format!("user_name=\"{user}\"")],
+        );
+        assert!(
+            (own - result["total_cost_usd"].as_f64().unwrap()).abs() < 1e-9,
+            "{user}: {own}"
+        );
+    }
 }
