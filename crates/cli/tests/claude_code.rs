@@ -662,3 +662,57 @@ fn two_users_at_once_are_told_apart() {
         );
     }
 }
+
+#[test]
+fn the_direct_scrape_mode_gives_the_canonical_names() {
+    let world = World::new();
+    let machine = world.machine("Jane Doe", "http/protobuf");
+    // The original stack's direct mode: Claude Code serves its own Prometheus exporter.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = machine.home.join(".claude/settings.json");
+    let mut settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    settings["env"]["OTEL_METRICS_EXPORTER"] = json!("prometheus");
+    settings["env"]["OTEL_EXPORTER_PROMETHEUS_HOST"] = json!("127.0.0.1");
+    settings["env"]["OTEL_EXPORTER_PROMETHEUS_PORT"] = json!(port.to_string());
+    std::fs::write(&path, settings.to_string()).unwrap();
+    let target = format!("127.0.0.1:{port}");
+    let config = crate::dashboards::shipped_config(
+        "prometheus.yml",
+        &world.collector,
+        &[("claude-code:9464", &target)],
+    );
+    let prometheus = crate::prometheus::Prometheus::with_config(&config);
+    // The exporter lives as long as the session: a tool call keeps it up while scraped.
+    world.api.script(
+        "direct mode",
+        vec![Reply::bash("sleep 6"), Reply::text("Done.")],
+    );
+    std::thread::scope(|scope| {
+        let session = scope
+            .spawn(|| machine.claude(&world.api, "direct mode session", &world.state("Jane Doe")));
+        let canonical = prometheus.query_until(
+            "claude_code_cost_usage_USD_total{job=\"claude-code\"}",
+            |r| !r.is_empty(),
+        );
+        assert!(
+            canonical
+                .iter()
+                .all(|s| s["metric"].get("session_id").is_none()),
+            "{canonical:?}"
+        );
+        let tokens = prometheus.query_until(
+            "claude_code_token_usage_tokens_total{job=\"claude-code\",type=\"input\"}",
+            |r| !r.is_empty(),
+        );
+        assert_eq!(tokens[0]["metric"]["model"], "claude-sonnet-4-5");
+        // The exporter's own spellings are gone.
+        let raw = prometheus.query_until("{job=\"claude-code\",__name__=~\"claude_code_(cost_usage|token_usage|active_time)_total\"}", |_| true);
+        assert!(raw.is_empty(), "{raw:?}");
+        session.join().unwrap();
+    });
+}

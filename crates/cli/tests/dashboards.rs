@@ -240,7 +240,9 @@ fn shift_times(body: &mut Value, offset_ns: u64) {
     }
 }
 
-fn shipped_config(file: &str, collector: &Collector, extra: &[(&str, &str)]) -> String {
+/// A shipped Prometheus configuration with the collector's address and 1 s scrapes, and
+/// `extra` replacements (other targets) applied.
+pub fn shipped_config(file: &str, collector: &Collector, extra: &[(&str, &str)]) -> String {
     let mut text = std::fs::read_to_string(repo().join("deploy/prometheus").join(file))
         .unwrap()
         .replace(
