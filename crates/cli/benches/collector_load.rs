@@ -13,41 +13,10 @@
 // A benchmark binary: a failed setup should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::Command;
+
 use std::time::{Duration, Instant};
-
-fn start(program: &str, args: &[String], ready_marker: &str) -> Child {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect(program);
-    let stderr = child.stderr.take().unwrap();
-    let (ready, wait) = mpsc::channel();
-    let marker = ready_marker.to_owned();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains(&marker) {
-                let _ = ready.send(());
-            }
-        }
-    });
-    wait.recv_timeout(Duration::from_secs(60))
-        .expect("server ready");
-    child
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use testkit::process::{free_port, start};
 
 struct Load {
     requests_per_second: f64,

@@ -15,47 +15,13 @@ use crate::support::collector::{Collector, parse_metrics};
 /// The version the stack's image pins too.
 const CLAUDE_CODE_VERSION: &str = "2.1.197";
 
-/// The `claude` binary, installed from npm into `target/claude-code` once and reused;
-/// concurrent tests wait for the one that installs it.
+/// The `claude` binary, installed into `target/claude-code` once and reused.
 fn claude() -> PathBuf {
-    let dir = PathBuf::from(concat!(
+    let cache = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../target/claude-code"
-    ))
-    .join(CLAUDE_CODE_VERSION);
-    let binary = dir.join("node_modules/.bin/claude");
-    if binary.exists() {
-        return binary;
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    let lock = dir.join(".installing");
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        if std::fs::create_dir(&lock).is_ok() {
-            break;
-        }
-        if binary.exists() {
-            return binary;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "another test never finished installing Claude Code (remove {})",
-            lock.display()
-        );
-        std::thread::sleep(Duration::from_millis(500)); // waiting for the other installer, bounded
-    }
-    let status = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-        .arg(&dir)
-        .arg(format!("@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"))
-        .status()
-        .expect("npm is needed to install Claude Code");
-    let _ = std::fs::remove_dir(&lock);
-    assert!(
-        status.success(),
-        "npm install @anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} failed"
-    );
-    binary
+    ));
+    testkit::claude_code::installed(&cache, CLAUDE_CODE_VERSION)
 }
 
 /// A user's machine: a HOME with our hooks and telemetry installed, and a project.

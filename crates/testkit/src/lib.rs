@@ -7,9 +7,11 @@
 //! by the shipped binary.
 
 // Test support: a server that cannot start must fail the test at once, loudly.
-#![allow(clippy::expect_used)]
+#![allow(clippy::expect_used, clippy::panic)]
 
+pub mod claude_code;
 pub mod messages_api;
+pub mod process;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

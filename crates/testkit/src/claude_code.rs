@@ -1,0 +1,41 @@
+//! The real Claude Code CLI for tests and benchmarks: installed from npm, pinned, once.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The `claude` binary of `@anthropic-ai/claude-code@version`, installed under
+/// `cache/version` on first use. Concurrent callers (nextest runs tests as separate
+/// processes) wait for the one that installs it.
+pub fn installed(cache: &Path, version: &str) -> PathBuf {
+    let dir = cache.join(version);
+    let binary = dir.join("node_modules/.bin/claude");
+    if binary.exists() {
+        return binary;
+    }
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    let lock = dir.join(".installing");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while std::fs::create_dir(&lock).is_err() {
+        if binary.exists() {
+            return binary;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "another process never finished installing Claude Code (remove {})",
+            lock.display()
+        );
+        std::thread::sleep(Duration::from_millis(500)); // waiting for the other installer, bounded
+    }
+    let status = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&dir)
+        .arg(format!("@anthropic-ai/claude-code@{version}"))
+        .status();
+    let _ = std::fs::remove_dir(&lock);
+    match status {
+        Ok(status) if status.success() && binary.exists() => binary,
+        Ok(status) => panic!("npm install @anthropic-ai/claude-code@{version} failed: {status}"),
+        Err(e) => panic!("npm is needed to install Claude Code: {e}"),
+    }
+}
