@@ -205,6 +205,9 @@ fn scenario(protocol: &str) {
         api,
     } = &world;
     let machine = world.machine("Jane Doe", protocol);
+    let prometheus = crate::prometheus::Prometheus::with_config(
+        &crate::dashboards::shipped_config("prometheus.yml", collector, &[]),
+    );
     let secret = "sk-live-THIS-MUST-NEVER-LEAVE-THE-MACHINE";
     std::fs::write(machine.project.join(".env"), format!("API_KEY={secret}\n")).unwrap();
     std::fs::write(machine.home.join("precious.txt"), "keep me").unwrap();
@@ -395,6 +398,31 @@ fn scenario(protocol: &str) {
     assert!(timeline.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms));
 
     assert_eq!(spooled(&state), 0, "nothing left behind in the spool");
+
+    // Prometheus, scraping the collector with the shipped configuration, holds the same.
+    for (name, labels) in [
+        ("claude_code_tool_calls_total", "{outcome=\"blocked\"}"),
+        ("claude_code_tool_calls_total", "{outcome=\"success\"}"),
+        ("claude_code_security_blocks_total", ""),
+        ("claude_code_cost_usage_USD_total", ""),
+        ("claude_code_token_usage_tokens_total", ""),
+    ] {
+        let expected = metrics
+            .iter()
+            .filter(|(series, _)| {
+                series.split('{').next() == Some(name)
+                    && (labels.is_empty() || series.contains(&labels[1..labels.len() - 1]))
+            })
+            .map(|(_, v)| v)
+            .sum::<f64>();
+        let query = format!("sum({name}{labels})");
+        prometheus.query_until(&query, |r| {
+            r.first()
+                .and_then(|s| s["value"][1].as_str())
+                .and_then(|v| v.parse::<f64>().ok())
+                .is_some_and(|v| (v - expected).abs() < 1e-9)
+        });
+    }
 }
 
 /// Events waiting in a hook spool.
@@ -681,4 +709,30 @@ fn the_direct_scrape_mode_gives_the_canonical_names() {
         assert!(raw.is_empty(), "{raw:?}");
         session.join().unwrap();
     });
+}
+
+#[test]
+fn a_compaction_is_counted() {
+    let world = World::new();
+    let machine = world.machine("Jane Doe", "http/protobuf");
+    world.api.script(
+        "long conversation",
+        vec![Reply::bash("echo some work"), Reply::text("Worked.")],
+    );
+    let state = world.state("Jane Doe");
+    let first = machine.claude(&world.api, "long conversation to compact later", &state);
+    let session = first["session_id"].as_str().unwrap().to_owned();
+    machine.claude_with(&world.api, "/compact", &["--resume", &session], &state);
+    let metrics = metrics_until(&world.collector, |m| {
+        total(m, "claude_code_compactions_total", &[]) >= 1.0
+    });
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_compactions_total",
+            &["trigger=\"manual\""]
+        ),
+        1.0,
+        "{metrics:#?}"
+    );
 }
