@@ -82,15 +82,9 @@ impl Machine {
         ]
     }
 
-    /// `claude -p prompt [extra…]` in the project; its `--output-format json` result.
-    fn claude_with(
-        &self,
-        api: &MessagesApi,
-        prompt: &str,
-        extra: &[&str],
-        state_dir: &Path,
-    ) -> Value {
-        let output: Output = Command::new(claude())
+    /// `claude -p prompt [extra…]` in the project, run to the end.
+    fn run(&self, api: &MessagesApi, prompt: &str, extra: &[&str], state_dir: &Path) -> Output {
+        Command::new(claude())
             .args([
                 "-p",
                 prompt,
@@ -105,7 +99,18 @@ impl Machine {
             .env_clear()
             .envs(self.env(api, state_dir))
             .output()
-            .expect("run claude");
+            .expect("run claude")
+    }
+
+    /// A session that must succeed; its `--output-format json` result.
+    fn claude_with(
+        &self,
+        api: &MessagesApi,
+        prompt: &str,
+        extra: &[&str],
+        state_dir: &Path,
+    ) -> Value {
+        let output = self.run(api, prompt, extra, state_dir);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success(),
@@ -484,21 +489,7 @@ fn api_errors_are_retried_and_a_final_one_is_counted() {
             Reply::text("unreachable"),
         ],
     );
-    let refused = Command::new(claude())
-        .args([
-            "-p",
-            "refused request",
-            "--output-format",
-            "json",
-            "--model",
-            "claude-sonnet-4-5",
-            "--dangerously-skip-permissions",
-        ])
-        .current_dir(&machine.project)
-        .env_clear()
-        .envs(machine.env(&world.api, &state))
-        .output()
-        .unwrap();
+    let refused = machine.run(&world.api, "refused request", &[], &state);
     let refused: Value = serde_json::from_slice(&refused.stdout).unwrap_or(Value::Null);
     assert_eq!(refused["is_error"], json!(true), "{refused}");
 
