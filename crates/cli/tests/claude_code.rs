@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use testkit::messages_api::{MessagesApi, Reply, Usage};
 
+use crate::dashboards::shipped_config;
+use crate::prometheus::Prometheus;
 use crate::support::Run;
 use crate::support::collector::{Collector, parse_metrics};
 
@@ -163,6 +165,7 @@ struct World {
     root: tempfile::TempDir,
     data: PathBuf,
     collector: Collector,
+    prometheus: Prometheus,
     api: MessagesApi,
 }
 
@@ -175,9 +178,12 @@ impl World {
         let root = tempfile::tempdir_in(&scratch).unwrap();
         let data = root.path().join("data");
         let collector = Collector::start(&data);
+        let prometheus =
+            Prometheus::with_config(&shipped_config("prometheus.yml", &collector, &[]));
         World {
             data,
             collector,
+            prometheus,
             api: MessagesApi::start(Usage::default()),
             root,
         }
@@ -191,6 +197,56 @@ impl World {
         self.root
             .path()
             .join(format!("state-{}", user.replace(' ', "-")))
+    }
+
+    /// What must hold after every scenario: Prometheus, scraping the collector with the
+    /// shipped configuration, holds the same figures as `/metrics`; every session's
+    /// timeline joins hook and OTLP events; no hook left anything in its spool.
+    fn finish(&self, metrics: &std::collections::BTreeMap<String, f64>) {
+        for name in [
+            "claude_code_tool_calls_total",
+            "claude_code_security_blocks_total",
+            "claude_code_sessions_started_total",
+            "claude_code_prompts_total",
+            "claude_code_subagents_total",
+            "claude_code_compactions_total",
+            "claude_code_cost_usage_USD_total",
+            "claude_code_token_usage_tokens_total",
+        ] {
+            let expected = total(metrics, name, &[]);
+            self.prometheus
+                .query_until(&format!("sum({name}) or vector(0)"), |r| {
+                    r.first()
+                        .and_then(|s| s["value"][1].as_str())
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .is_some_and(|v| (v - expected).abs() < 1e-9)
+                });
+        }
+        let all_time = collector::query::Window {
+            since_ms: 0,
+            until_ms: i64::MAX,
+        };
+        for session in collector::query::sessions(&self.data, all_time, 1_000).unwrap() {
+            let timeline =
+                collector::query::timeline(&self.data, &session.session_id, 100_000).unwrap();
+            assert!(
+                timeline.iter().any(|e| e.source == "hook")
+                    && timeline.iter().any(|e| e.source == "otlp"),
+                "{}: {timeline:#?}",
+                session.session_id
+            );
+            assert!(timeline.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms));
+        }
+        for entry in std::fs::read_dir(self.root.path()).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("state-") {
+                assert_eq!(
+                    spooled(&entry.path()),
+                    0,
+                    "{} holds spooled events",
+                    entry.path().display()
+                );
+            }
+        }
     }
 
     /// Waits for Claude Code's last export, then the metrics.
@@ -208,11 +264,9 @@ fn scenario(protocol: &str) {
         data,
         collector,
         api,
+        ..
     } = &world;
     let machine = world.machine("Jane Doe", protocol);
-    let prometheus = crate::prometheus::Prometheus::with_config(
-        &crate::dashboards::shipped_config("prometheus.yml", collector, &[]),
-    );
     let secret = "sk-live-THIS-MUST-NEVER-LEAVE-THE-MACHINE";
     std::fs::write(machine.project.join(".env"), format!("API_KEY={secret}\n")).unwrap();
     std::fs::write(machine.home.join("precious.txt"), "keep me").unwrap();
@@ -394,40 +448,7 @@ fn scenario(protocol: &str) {
         2,
         "{rules:?}"
     );
-    let session = result["session_id"].as_str().unwrap();
-    let timeline = collector::query::timeline(data, session, 10_000).unwrap();
-    assert!(
-        timeline.iter().any(|e| e.source == "hook") && timeline.iter().any(|e| e.source == "otlp"),
-        "{timeline:#?}"
-    );
-    assert!(timeline.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms));
-
-    assert_eq!(spooled(&state), 0, "nothing left behind in the spool");
-
-    // Prometheus, scraping the collector with the shipped configuration, holds the same.
-    for (name, labels) in [
-        ("claude_code_tool_calls_total", "{outcome=\"blocked\"}"),
-        ("claude_code_tool_calls_total", "{outcome=\"success\"}"),
-        ("claude_code_security_blocks_total", ""),
-        ("claude_code_cost_usage_USD_total", ""),
-        ("claude_code_token_usage_tokens_total", ""),
-    ] {
-        let expected = metrics
-            .iter()
-            .filter(|(series, _)| {
-                series.split('{').next() == Some(name)
-                    && (labels.is_empty() || series.contains(&labels[1..labels.len() - 1]))
-            })
-            .map(|(_, v)| v)
-            .sum::<f64>();
-        let query = format!("sum({name}{labels})");
-        prometheus.query_until(&query, |r| {
-            r.first()
-                .and_then(|s| s["value"][1].as_str())
-                .and_then(|v| v.parse::<f64>().ok())
-                .is_some_and(|v| (v - expected).abs() < 1e-9)
-        });
-    }
+    world.finish(&metrics);
 }
 
 /// Events waiting in a hook spool.
@@ -516,6 +537,7 @@ fn api_errors_are_retried_and_a_final_one_is_counted() {
         ),
         1.0
     );
+    world.finish(&metrics);
 }
 
 #[test]
@@ -582,6 +604,7 @@ fn a_subagent_and_a_resumed_session_are_counted() {
         "{timeline:#?}"
     );
     assert_eq!(spooled(&state), 0);
+    world.finish(&metrics);
 }
 
 #[test]
@@ -646,6 +669,7 @@ fn two_users_at_once_are_told_apart() {
             "{user}: {own}"
         );
     }
+    world.finish(&metrics);
 }
 
 #[test]
@@ -726,4 +750,5 @@ fn a_compaction_is_counted() {
         1.0,
         "{metrics:#?}"
     );
+    world.finish(&metrics);
 }
