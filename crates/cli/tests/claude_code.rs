@@ -160,6 +160,26 @@ fn total(metrics: &std::collections::BTreeMap<String, f64>, name: &str, labels: 
         .sum()
 }
 
+/// Where the scenarios' users live: not under a temp dir (the guard lets deletes inside
+/// temp dirs through, and these users' files must look like anyone's). The build's
+/// target dir, unless the checkout itself is under /tmp, then the runner's cache.
+fn scratch() -> PathBuf {
+    let target = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target"));
+    let target = target.canonicalize().unwrap_or(target);
+    if !(target.starts_with("/tmp") || target.starts_with("/var/tmp")) {
+        return target.join("e2e");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .expect("HOME, for a scratch dir outside /tmp");
+    assert!(
+        !home.starts_with("/tmp"),
+        "no scratch dir outside /tmp: HOME is {}",
+        home.display()
+    );
+    home.join(".cache/claude-telemetry-tests/e2e")
+}
+
 /// A collector and a fake API, and room for machines.
 struct World {
     root: tempfile::TempDir,
@@ -171,9 +191,7 @@ struct World {
 
 impl World {
     fn new() -> World {
-        // Not under /tmp: the guard lets deletes inside temp dirs through, and these
-        // users' files must look like anyone's.
-        let scratch = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/e2e"));
+        let scratch = scratch();
         std::fs::create_dir_all(&scratch).unwrap();
         let root = tempfile::tempdir_in(&scratch).unwrap();
         let data = root.path().join("data");
