@@ -14,6 +14,11 @@ use crate::prometheus::Prometheus;
 use crate::support::Run;
 use crate::support::collector::{Collector, parse_metrics};
 
+/// In every project's `.env`: must never reach the API.
+const SECRET: &str = "sk-live-THIS-MUST-NEVER-LEAVE-THE-MACHINE";
+/// In every home dir: must survive every scenario.
+const PRECIOUS: &str = "precious.txt";
+
 /// The version the stack's image pins too.
 const CLAUDE_CODE_VERSION: &str = "2.1.197";
 
@@ -37,6 +42,9 @@ impl Machine {
         let home = root.join(format!("home-{}", user.replace(' ', "-")));
         let project = home.join("project");
         std::fs::create_dir_all(&project).unwrap();
+        // What every scenario must leave alone: a secret and a file in the home dir.
+        std::fs::write(project.join(".env"), format!("API_KEY={SECRET}\n")).unwrap();
+        std::fs::write(home.join(PRECIOUS), "keep me").unwrap();
         let output = Run::new(
             &[
                 "install",
@@ -217,10 +225,36 @@ impl World {
             .join(format!("state-{}", user.replace(' ', "-")))
     }
 
-    /// What must hold after every scenario: Prometheus, scraping the collector with the
-    /// shipped configuration, holds the same figures as `/metrics`; every session's
-    /// timeline joins hook and OTLP events; no hook left anything in its spool.
+    /// What must hold after every scenario: no `.env` content in any request to the API;
+    /// every home dir intact; Prometheus, scraping the collector with the shipped
+    /// configuration, holds the same figures as `/metrics`; every session's timeline
+    /// joins hook and OTLP events; no hook left anything in its spool.
     fn finish(&self, metrics: &std::collections::BTreeMap<String, f64>) {
+        for request in self.api.requests() {
+            let leaks: Vec<String> = request["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+                .map(|block| block.to_string())
+                .filter(|block| block.contains(SECRET))
+                .collect();
+            assert!(
+                leaks.is_empty(),
+                "the .env content reached the API: {leaks:#?}"
+            );
+        }
+        for entry in std::fs::read_dir(self.root.path()).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("home-") {
+                let kept = std::fs::read_to_string(entry.path().join(PRECIOUS));
+                assert_eq!(
+                    kept.ok().as_deref(),
+                    Some("keep me"),
+                    "{} lost its files",
+                    entry.path().display()
+                );
+            }
+        }
         for name in [
             "claude_code_tool_calls_total",
             "claude_code_security_blocks_total",
@@ -285,9 +319,6 @@ fn scenario(protocol: &str) {
         ..
     } = &world;
     let machine = world.machine("Jane Doe", protocol);
-    let secret = "sk-live-THIS-MUST-NEVER-LEAVE-THE-MACHINE";
-    std::fs::write(machine.project.join(".env"), format!("API_KEY={secret}\n")).unwrap();
-    std::fs::write(machine.home.join("precious.txt"), "keep me").unwrap();
     let outside = root.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("data.txt"), "keep me too").unwrap();
@@ -317,31 +348,12 @@ fn scenario(protocol: &str) {
     let state = world.state("Jane Doe");
     let result = machine.claude(api, "ordinary work, then some dangerous things", &state);
 
-    // The guard held: targets intact, the secret never sent to the model.
-    assert_eq!(
-        std::fs::read_to_string(machine.home.join("precious.txt")).unwrap(),
-        "keep me"
-    );
+    // The guard held (the home dir and the secret are checked in `finish`).
     assert_eq!(
         std::fs::read_to_string(outside.join("data.txt")).unwrap(),
         "keep me too"
     );
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "edited line\n");
-    for request in api.requests() {
-        let leaks: Vec<String> = request["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
-            .map(|block| block.to_string())
-            .filter(|block| block.contains(secret))
-            .collect();
-        assert!(
-            leaks.is_empty(),
-            "the .env content reached the API: {leaks:#?}"
-        );
-    }
-
     // Metrics: exactly the session's counts, and Claude Code's own tokens and cost.
     let usage = api.usage();
     let replies = api.successes() as f64;
