@@ -16,14 +16,10 @@ const WHO: &str =
 
 /// Runs the real hook for `payload` against the collector, as Jane.
 fn hook(collector: &Collector, state: &Path, payload: &Value) -> std::process::Output {
-    let output = Run::new(&["hook"], state)
-        .env("CLAUDE_TELEMETRY_URL", &collector.url)
-        .env("CLAUDE_TELEMETRY_STATE_DIR", state.join("state"))
+    let output = collector
+        .hook_command(state, "Jane Doe")
         .env("CLAUDE_TELEMETRY_RETRY_AFTER_MS", "0")
-        .env("USER_NAME", "Jane Doe")
         .env("USER_EMAIL", "jane@example.com")
-        .env("HOME", "/home/dev")
-        .env("XDG_CONFIG_HOME", state.join("config"))
         .stdin(payload.to_string());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     output

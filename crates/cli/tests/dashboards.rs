@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::prometheus::{Prometheus, query_until};
 use crate::support::collector::Collector;
-use crate::support::{Run, sample};
+use crate::support::sample;
 
 fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -127,14 +127,7 @@ fn dashboards_are_plain_provisionable_json_with_resolvable_datasources() {
 /// two users' hook sessions with a denied call each, and Claude Code's captured exports.
 pub fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
     let hook = |event: &Value, user: &str| {
-        let output = Run::new(&["hook"], dir)
-            .env("CLAUDE_TELEMETRY_URL", &collector.url)
-            .env("CLAUDE_TELEMETRY_STATE_DIR", dir.join("state"))
-            .env("USER_NAME", user)
-            .env("HOME", "/home/dev")
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .stdin(event.to_string());
-        assert_eq!(output.status.code(), Some(0));
+        collector.hook(dir, user, event);
     };
     for user in ["Jane Doe", "Bob Roe"] {
         for name in [

@@ -16,7 +16,7 @@ use tungstenite::{Message, WebSocket};
 use crate::dashboards::feed;
 use crate::prometheus::encode;
 use crate::support::collector::{Collector, request};
-use crate::support::{Run, sample};
+use crate::support::sample;
 
 /// A headless Chromium with its DevTools endpoint on a free port.
 struct Browser {
@@ -237,12 +237,7 @@ fn deny(collector: &Collector, dir: &Path, session: &str) {
     let mut event = sample("PreToolUse:Bash");
     event["session_id"] = json!(session);
     event["tool_input"]["command"] = json!("rm -rf /");
-    let output = Run::new(&["hook"], dir)
-        .env("CLAUDE_TELEMETRY_URL", &collector.url)
-        .env("CLAUDE_TELEMETRY_STATE_DIR", dir.join("state"))
-        .env("USER_NAME", "Late Comer")
-        .stdin(event.to_string());
-    assert_eq!(output.status.code(), Some(0));
+    let output = collector.hook(dir, "Late Comer", &event);
     assert!(String::from_utf8_lossy(&output.stdout).contains("deny"));
 }
 

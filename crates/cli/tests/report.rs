@@ -83,25 +83,14 @@ fn filled() -> Filled {
     ] {
         let mut event = sample(name);
         event["session_id"] = json!(session);
-        hook(&collector, dir.path(), &event);
+        collector.hook(dir.path(), "Jane Doe", &event);
     }
     let mut denied = sample("PreToolUse:Bash");
     denied["session_id"] = json!(session);
     denied["tool_input"]["command"] = json!("rm -rf ~");
-    hook(&collector, dir.path(), &denied);
+    collector.hook(dir.path(), "Jane Doe", &denied);
     collector.stop();
     Filled { dir, session, api }
-}
-
-fn hook(collector: &Collector, dir: &std::path::Path, event: &Value) {
-    let output = Run::new(&["hook"], dir)
-        .env("CLAUDE_TELEMETRY_URL", &collector.url)
-        .env("CLAUDE_TELEMETRY_STATE_DIR", dir.join("state"))
-        .env("USER_NAME", "Jane Doe")
-        .env("HOME", "/home/dev")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .stdin(event.to_string());
-    assert_eq!(output.status.code(), Some(0));
 }
 
 fn sum(api: &[Value], key: &str) -> f64 {

@@ -515,6 +515,23 @@ fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[((last as f64) * q).round() as usize])
 }
 
+/// A tool's row and its durations, created on first sight (from a hook event or an
+/// OTLP `tool_result`, whichever comes first).
+fn tool_entry(
+    tools: &mut BTreeMap<String, (ToolRow, Vec<f64>)>,
+    tool: String,
+) -> &mut (ToolRow, Vec<f64>) {
+    tools.entry(tool.clone()).or_insert_with(|| {
+        (
+            ToolRow {
+                tool,
+                ..ToolRow::default()
+            },
+            Vec::new(),
+        )
+    })
+}
+
 /// Tool usage and API latency in `window`.
 pub fn activity(
     data_dir: &Path,
@@ -545,15 +562,7 @@ pub fn activity(
     for (source, name, tool, decision, body) in rows.flatten() {
         if source == "hook" {
             let Some(tool) = tool else { continue };
-            let (row, _) = tools.entry(tool.clone()).or_insert_with(|| {
-                (
-                    ToolRow {
-                        tool,
-                        ..ToolRow::default()
-                    },
-                    Vec::new(),
-                )
-            });
+            let (row, _) = tool_entry(&mut tools, tool);
             match name.as_str() {
                 "PostToolUse" => row.calls += 1,
                 "PostToolUseFailure" => {
@@ -573,15 +582,7 @@ pub fn activity(
         match name.as_str() {
             "claude_code.tool_result" => {
                 let tool = attrs["tool_name"].as_str().unwrap_or("unknown").to_owned();
-                let (_, durations) = tools.entry(tool.clone()).or_insert_with(|| {
-                    (
-                        ToolRow {
-                            tool,
-                            ..ToolRow::default()
-                        },
-                        Vec::new(),
-                    )
-                });
+                let (_, durations) = tool_entry(&mut tools, tool);
                 durations.extend(duration);
             }
             "claude_code.api_request" | "claude_code.api_error" => {

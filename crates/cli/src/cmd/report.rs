@@ -171,6 +171,17 @@ fn csv_field(text: &str) -> String {
 }
 
 /// Columns as left-aligned text, numbers right-aligned.
+/// RFC 4180 CSV: a header line, then the rows.
+fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = header.join(",") + "\n";
+    for row in rows {
+        let fields: Vec<String> = row.iter().map(|c| csv_field(c)).collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
 fn table(header: &[&str], rows: &[Vec<String>], numeric: &[bool]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
@@ -249,20 +260,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     };
     let text = match args.scope.format() {
         Format::Json => serde_json::to_string_pretty(&rows).context("encoding the report")? + "\n",
-        Format::Csv => {
-            let mut out = header.join(",") + "\n";
-            for row in &rows {
-                out.push_str(
-                    &cells(row)
-                        .iter()
-                        .map(|c| csv_field(c))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
-                out.push('\n');
-            }
-            out
-        }
+        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>()),
         Format::Table => {
             let mut numeric = vec![true; header.len()];
             numeric[0] = false;
@@ -304,20 +302,7 @@ pub fn audit_trail(args: &AuditArgs) -> Result<()> {
         Format::Json => {
             serde_json::to_string_pretty(&rows).context("encoding the audit trail")? + "\n"
         }
-        Format::Csv => {
-            let mut out = header.join(",") + "\n";
-            for row in &rows {
-                out.push_str(
-                    &cells(row)
-                        .iter()
-                        .map(|c| csv_field(c))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
-                out.push('\n');
-            }
-            out
-        }
+        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>()),
         Format::Table if rows.is_empty() => "no guard decisions in this window\n".to_owned(),
         Format::Table => table(
             &header,

@@ -7,7 +7,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use super::bin;
+use serde_json::Value;
+
+use super::{Run, bin, stderr};
 
 /// A running collector; stopped (SIGTERM) when dropped.
 pub struct Collector {
@@ -52,6 +54,24 @@ impl Collector {
             Some(body),
             &[("content-type", content_type)],
         )
+    }
+
+    /// The real hook, wired to this collector, working as `user` (its state and config
+    /// under `dir`, a fixed HOME so paths in events place the same way everywhere).
+    pub fn hook_command(&self, dir: &Path, user: &str) -> Run {
+        Run::new(&["hook"], dir)
+            .env("CLAUDE_TELEMETRY_URL", &self.url)
+            .env("CLAUDE_TELEMETRY_STATE_DIR", dir.join("state"))
+            .env("USER_NAME", user)
+            .env("HOME", "/home/dev")
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+    }
+
+    /// Runs the hook for `event`; it must exit 0.
+    pub fn hook(&self, dir: &Path, user: &str, event: &Value) -> std::process::Output {
+        let output = self.hook_command(dir, user).stdin(event.to_string());
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        output
     }
 
     pub fn metrics(&self) -> String {
