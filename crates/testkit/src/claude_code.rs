@@ -10,14 +10,17 @@ use std::time::{Duration, Instant};
 pub fn installed(cache: &Path, version: &str) -> PathBuf {
     let dir = cache.join(version);
     let binary = dir.join("node_modules/.bin/claude");
-    if binary.exists() {
+    // The binary appears before npm has finished (its postinstall copies the native
+    // executable): only this marker, written after a successful install, means ready.
+    let complete = dir.join(".complete");
+    if complete.exists() {
         return binary;
     }
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     let lock = dir.join(".installing");
     let deadline = Instant::now() + Duration::from_secs(600);
     while std::fs::create_dir(&lock).is_err() {
-        if binary.exists() {
+        if complete.exists() {
             return binary;
         }
         assert!(
@@ -27,14 +30,24 @@ pub fn installed(cache: &Path, version: &str) -> PathBuf {
         );
         std::thread::sleep(Duration::from_millis(500)); // waiting for the other installer, bounded
     }
+    if complete.exists() {
+        // Installed by another process between our first look and taking the lock.
+        let _ = std::fs::remove_dir(&lock);
+        return binary;
+    }
     let status = Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
         .arg(&dir)
         .arg(format!("@anthropic-ai/claude-code@{version}"))
         .status();
+    let installed = matches!(&status, Ok(status) if status.success()) && binary.exists();
+    if installed {
+        std::fs::write(&complete, version)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", complete.display()));
+    }
     let _ = std::fs::remove_dir(&lock);
     match status {
-        Ok(status) if status.success() && binary.exists() => binary,
+        _ if installed => binary,
         Ok(status) => panic!("npm install @anthropic-ai/claude-code@{version} failed: {status}"),
         Err(e) => panic!("npm is needed to install Claude Code: {e}"),
     }
