@@ -8,6 +8,7 @@
 //! events themselves, which makes a replay reach the same state as the live run.
 
 pub mod otlp;
+mod pending;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 use crate::exposition::{Family, FamilySnapshot, Kind, Labels};
 use crate::otlp::translate::Point;
+use pending::PendingTools;
 
 /// Bucket bounds for tool calls: milliseconds to tens of minutes.
 const TOOL_SECONDS: &[f64] = &[
@@ -29,7 +31,7 @@ const SESSION_SECONDS: &[f64] = &[
 const GUARD_SECONDS: &[f64] = &[
     0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05,
 ];
-/// Pending PreToolUse events kept for pairing; beyond this the oldest are forgotten.
+/// Pending PreToolUse events kept for pairing; beyond this the first received are forgotten.
 const MAX_PENDING_TOOLS: usize = 100_000;
 
 /// Limits the aggregator enforces.
@@ -65,7 +67,7 @@ pub struct Aggregator {
     limits: Limits,
     families: BTreeMap<String, Family>,
     sessions: HashMap<String, Session>,
-    pending_tools: HashMap<String, i64>,
+    pending_tools: PendingTools,
     dropped: Family,
     otlp: otlp::OtlpAggregator,
 }
@@ -146,7 +148,7 @@ impl Aggregator {
             limits,
             families,
             sessions: HashMap::new(),
-            pending_tools: HashMap::new(),
+            pending_tools: PendingTools::new(MAX_PENDING_TOOLS),
             dropped: Family::new(
                 "claude_telemetry_series_dropped_total",
                 "Series not created because a metric reached its series limit.",
@@ -309,7 +311,7 @@ impl Aggregator {
                 self.add("claude_code_tool_calls_total", labels, 1.0);
                 let paired = event["tool_use_id"]
                     .as_str()
-                    .and_then(|id| self.pending_tools.remove(id));
+                    .and_then(|id| self.pending_tools.finish(id));
                 let seconds = match event["duration_ms"].as_f64() {
                     Some(ms) => Some(ms / 1000.0),
                     None => paired.map(|pre| (ts_ms - pre).max(0) as f64 / 1000.0),
@@ -323,7 +325,7 @@ impl Aggregator {
                 let labels = self.labels_for(event, &[("tool", tool), ("outcome", "blocked")]);
                 self.add("claude_code_tool_calls_total", labels, 1.0);
                 if let Some(id) = event["tool_use_id"].as_str() {
-                    self.pending_tools.remove(id);
+                    self.pending_tools.finish(id);
                 }
             }
             "UserPromptSubmit" => {
@@ -363,18 +365,7 @@ impl Aggregator {
             return;
         }
         if let Some(id) = event["tool_use_id"].as_str() {
-            if self.pending_tools.len() >= MAX_PENDING_TOOLS {
-                // Calls that never finished: forget the oldest rather than grow forever.
-                let oldest = self
-                    .pending_tools
-                    .iter()
-                    .min_by_key(|(_, at)| **at)
-                    .map(|(id, _)| id.clone());
-                if let Some(oldest) = oldest {
-                    self.pending_tools.remove(&oldest);
-                }
-            }
-            self.pending_tools.insert(id.to_owned(), ts_ms);
+            self.pending_tools.start(id, ts_ms);
         }
     }
 
