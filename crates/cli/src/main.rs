@@ -48,6 +48,10 @@ enum Command {
     Install(cmd::install::InstallArgs),
     /// Remove exactly what `install` added, restoring values it replaced.
     Uninstall(cmd::install::UninstallArgs),
+    /// Print the headers Claude Code adds to its OTLP exports (its `otelHeadersHelper`,
+    /// which `install` sets): the collector's bearer token from $CLAUDE_TELEMETRY_TOKEN,
+    /// as JSON; `{}` without one.
+    OtelHeaders,
     /// What the guard would decide on a tool call, the rule, and why.
     ///
     /// Exit code: 0 allow, 2 deny, 3 ask (1 for errors). Examples:
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         Command::Hook => cmd::hook::run(started),
         Command::Install(args) => report(cmd::install::install(&args)),
         Command::Uninstall(args) => report(cmd::install::uninstall(&args)),
+        Command::OtelHeaders => report(cmd::install::otel_headers()),
         Command::Doctor(args) => cmd::doctor::doctor(&args).unwrap_or_else(|err| {
             eprintln!("claude-telemetry: {err:#}");
             ExitCode::FAILURE

@@ -68,7 +68,7 @@ impl HookConfig {
     pub fn from_env(env: &impl Env) -> Result<HookConfig, ConfigError> {
         Ok(HookConfig {
             url: collector_url(env),
-            token: env.var("CLAUDE_TELEMETRY_TOKEN"),
+            token: collector_token(env),
             timeout: millis(env, "CLAUDE_TELEMETRY_TIMEOUT_MS", 200)?,
             retry_after: millis(env, "CLAUDE_TELEMETRY_RETRY_AFTER_MS", 5_000)?,
             state_dir: state_dir(env).ok_or(ConfigError::NoStateDir)?,
@@ -96,6 +96,11 @@ pub fn collector_url(env: &impl Env) -> String {
     } else {
         format!("http://{trimmed}")
     }
+}
+
+/// The collector's bearer token: `CLAUDE_TELEMETRY_TOKEN`.
+pub fn collector_token(env: &impl Env) -> Option<String> {
+    env.var("CLAUDE_TELEMETRY_TOKEN")
 }
 
 /// `CLAUDE_TELEMETRY_STATE_DIR`, else `$XDG_STATE_HOME/claude-telemetry`, else

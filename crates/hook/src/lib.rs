@@ -18,7 +18,9 @@ mod guard_config;
 mod run;
 mod spool;
 
-pub use config::{ConfigError, DEFAULT_URL, Env, HookConfig, collector_url, state_dir};
+pub use config::{
+    ConfigError, DEFAULT_URL, Env, HookConfig, collector_token, collector_url, state_dir,
+};
 pub use decide::{Judged, context_for, judge};
 pub use deliver::{Collector, DeliveryError};
 pub use enrich::enrich;

@@ -27,11 +27,19 @@ pub const SECRET_DENY_RULES: &[&str] = &[
 /// delivery budget is a fraction of a second; this is the backstop.
 const HOOK_TIMEOUT_SECS: u64 = 10;
 
+/// The top-level setting naming a program whose JSON output Claude Code adds as headers to
+/// its OTLP exports: how the collector's bearer token reaches them without being written
+/// into a settings file.
+pub const HEADERS_HELPER_KEY: &str = "otelHeadersHelper";
+
 /// What to install.
 #[derive(Debug, Clone)]
 pub struct Install {
     /// The shell command Claude Code runs, e.g. `/usr/local/bin/claude-telemetry hook`.
     pub hook_command: String,
+    /// The command for [`HEADERS_HELPER_KEY`], e.g.
+    /// `/usr/local/bin/claude-telemetry otel-headers`.
+    pub headers_helper: String,
     /// The collector's base URL, for the hook and for Claude Code's OTLP exporter.
     pub url: String,
     /// `user.name` resource attribute (personal scopes only).
@@ -45,6 +53,8 @@ pub struct Install {
 pub struct InstallReport {
     /// Env keys that had another value; uninstall restores them.
     pub replaced_env: Vec<String>,
+    /// Whether another [`HEADERS_HELPER_KEY`] was there; uninstall restores it.
+    pub replaced_headers_helper: bool,
 }
 
 /// What install did, kept in the document under [`MARKER_ENV`].
@@ -54,6 +64,12 @@ struct Marker {
     /// Env keys install set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     env: Vec<String>,
+    /// The [`HEADERS_HELPER_KEY`] install set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    headers_helper: Option<String>,
+    /// The [`HEADERS_HELPER_KEY`] value before, restored by uninstall.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replaced_headers_helper: Option<Value>,
     /// Values those keys had before, restored by uninstall.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     replaced: Map<String, Value>,
@@ -80,14 +96,23 @@ pub enum EditError {
 
 /// The hook command for a binary at `binary`, quoted for `sh -c`.
 pub fn hook_command_for(binary: &Path) -> String {
+    command_for(binary, "hook")
+}
+
+/// The [`HEADERS_HELPER_KEY`] command for a binary at `binary`, quoted for `sh -c`.
+pub fn headers_helper_for(binary: &Path) -> String {
+    command_for(binary, "otel-headers")
+}
+
+fn command_for(binary: &Path, subcommand: &str) -> String {
     let path = binary.to_string_lossy();
     let plain = path
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c));
     if plain {
-        format!("{path} hook")
+        format!("{path} {subcommand}")
     } else {
-        format!("'{}' hook", path.replace('\'', r"'\''"))
+        format!("'{}' {subcommand}", path.replace('\'', r"'\''"))
     }
 }
 
@@ -218,6 +243,18 @@ pub fn install(doc: &mut Value, spec: &Install) -> Result<InstallReport, EditErr
         marker.env.push(key.to_owned());
     }
 
+    let helper = Value::String(spec.headers_helper.clone());
+    match root.get(HEADERS_HELPER_KEY) {
+        Some(existing) if *existing == helper => {}
+        Some(existing) => {
+            marker.replaced_headers_helper = Some(existing.clone());
+            report.replaced_headers_helper = true;
+        }
+        None => {}
+    }
+    root.insert(HEADERS_HELPER_KEY.to_owned(), helper);
+    marker.headers_helper = Some(spec.headers_helper.clone());
+
     let permissions = object_at(root, "permissions", "permissions", &mut marker.kept)?;
     let deny = array_at(permissions, "deny", "permissions/deny", &mut marker.kept)?;
     for rule in SECRET_DENY_RULES {
@@ -271,6 +308,20 @@ pub fn uninstall(doc: &mut Value) -> Result<bool, EditError> {
     let Some(marker) = &marker else {
         return Ok(changed);
     };
+    // The helper goes only if it is still the one install set; a value changed since is
+    // the user's.
+    if marker.headers_helper.is_some()
+        && root.get(HEADERS_HELPER_KEY).and_then(Value::as_str) == marker.headers_helper.as_deref()
+    {
+        match &marker.replaced_headers_helper {
+            Some(previous) => {
+                root.insert(HEADERS_HELPER_KEY.to_owned(), previous.clone());
+            }
+            None => {
+                root.shift_remove(HEADERS_HELPER_KEY);
+            }
+        }
+    }
     if let Some(env) = root.get_mut("env").and_then(Value::as_object_mut) {
         for key in &marker.env {
             match marker.replaced.get(key) {
@@ -403,6 +454,7 @@ mod tests {
     fn spec() -> Install {
         Install {
             hook_command: "/opt/ct/claude-telemetry hook".into(),
+            headers_helper: "/opt/ct/claude-telemetry otel-headers".into(),
             url: "http://127.0.0.1:9091".into(),
             user_name: Some("Jane Doe".into()),
             user_email: Some("jane@example.com".into()),
@@ -449,8 +501,40 @@ mod tests {
         assert_eq!(doc["env"]["USER_EMAIL"], "jane@example.com");
         assert_eq!(doc["hooks"]["PreToolUse"][0]["matcher"], "*");
         assert!(doc["hooks"].get("WorktreeCreate").is_none());
+        assert_eq!(
+            doc[HEADERS_HELPER_KEY],
+            "/opt/ct/claude-telemetry otel-headers"
+        );
         uninstall(&mut doc).unwrap();
         assert_eq!(doc, json!({}));
+    }
+
+    #[test]
+    fn a_headers_helper_of_the_users_is_replaced_then_restored_in_place() {
+        let original = json!({"otelHeadersHelper": "/usr/bin/get-token", "model": "opus"});
+        let mut doc = original.clone();
+        let report = install(&mut doc, &spec()).unwrap();
+        assert!(report.replaced_headers_helper);
+        assert_eq!(
+            doc[HEADERS_HELPER_KEY],
+            "/opt/ct/claude-telemetry otel-headers"
+        );
+        // Installing again keeps the user's value for uninstall.
+        install(&mut doc, &spec()).unwrap();
+        uninstall(&mut doc).unwrap();
+        assert_eq!(
+            serde_json::to_string(&doc).unwrap(),
+            serde_json::to_string(&original).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_headers_helper_changed_after_install_is_left_to_the_user() {
+        let mut doc = json!({});
+        install(&mut doc, &spec()).unwrap();
+        doc[HEADERS_HELPER_KEY] = json!("/usr/bin/get-token");
+        uninstall(&mut doc).unwrap();
+        assert_eq!(doc, json!({"otelHeadersHelper": "/usr/bin/get-token"}));
     }
 
     #[test]
@@ -517,6 +601,10 @@ mod tests {
         assert_eq!(
             hook_command_for(Path::new("/a b/it's/claude-telemetry")),
             r"'/a b/it'\''s/claude-telemetry' hook"
+        );
+        assert_eq!(
+            headers_helper_for(Path::new("/a b/claude-telemetry")),
+            "'/a b/claude-telemetry' otel-headers"
         );
     }
 }

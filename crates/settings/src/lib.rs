@@ -15,8 +15,8 @@ mod scope;
 mod validate;
 
 pub use edit::{
-    Install, InstallReport, Installed, MARKER_ENV, SECRET_DENY_RULES, hook_command_for, install,
-    installed, program_of, uninstall,
+    HEADERS_HELPER_KEY, Install, InstallReport, Installed, MARKER_ENV, SECRET_DENY_RULES,
+    headers_helper_for, hook_command_for, install, installed, program_of, uninstall,
 };
 pub use file::{FileError, SettingsFile, unified_diff};
 pub use scope::Scope;

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use claude_settings::{Install, Scope, SettingsFile, hook_command_for, unified_diff};
+use claude_settings::{
+    HEADERS_HELPER_KEY, Install, Scope, SettingsFile, headers_helper_for, hook_command_for,
+    unified_diff,
+};
 
 use super::process_env;
 
@@ -97,6 +100,7 @@ pub fn install(args: &InstallArgs) -> Result<()> {
     let personal = scope.is_personal();
     let spec = Install {
         hook_command: hook_command_for(&binary),
+        headers_helper: headers_helper_for(&binary),
         url,
         user_name: personal
             .then(|| {
@@ -116,12 +120,31 @@ pub fn install(args: &InstallArgs) -> Result<()> {
     };
     edit(&scope, args.dry_run, "installed into", |document| {
         let report = claude_settings::install(document, &spec)?;
-        Ok(report
+        let mut notes: Vec<String> = report
             .replaced_env
             .iter()
             .map(|key| format!("replaced env {key} (uninstall restores it)"))
-            .collect())
+            .collect();
+        if report.replaced_headers_helper {
+            notes.push(format!(
+                "replaced {HEADERS_HELPER_KEY} (uninstall restores it)"
+            ));
+        }
+        Ok(notes)
     })
+}
+
+/// Runs `otel-headers`: the same token the hooks send, for Claude Code's own exports.
+pub fn otel_headers() -> Result<()> {
+    let mut headers = serde_json::Map::new();
+    if let Some(token) = hook::collector_token(&process_env) {
+        headers.insert(
+            "Authorization".to_owned(),
+            serde_json::Value::String(format!("Bearer {token}")),
+        );
+    }
+    println!("{}", serde_json::Value::Object(headers));
+    Ok(())
 }
 
 /// Runs `uninstall`.
