@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -13,11 +12,7 @@ use serde_json::{Value, json};
 
 use crate::prometheus::{Prometheus, query_until};
 use crate::support::collector::Collector;
-use crate::support::sample;
-
-fn repo() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
+use crate::support::{repo, sample};
 
 fn dashboards() -> Vec<(String, Value)> {
     [

@@ -1,14 +1,12 @@
 //! The shipped deployment files, checked with the real tools, and the container's
 //! entrypoint run outside Docker.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
+use crate::support::repo;
 
 fn run(program: &str, args: &[&str]) -> (bool, String) {
     let output = Command::new(program)
@@ -32,7 +30,10 @@ fn promtool_accepts_the_configs_and_rules_and_every_alert_has_a_passing_test() {
         "deploy/prometheus/prometheus.yml",
         "deploy/prometheus/prometheus-remote-write.yml",
     ] {
-        let (ok, out) = run("promtool", &["check", "config", config]);
+        // Syntax only: the full check wants the token file, which exists only inside the
+        // container. The real Prometheus loads these files, token file and all, in the
+        // dashboard and Claude Code tests.
+        let (ok, out) = run("promtool", &["check", "config", "--syntax-only", config]);
         assert!(ok, "{out}");
     }
     let (ok, out) = run(
@@ -108,6 +109,7 @@ fn docker_compose_accepts_the_stack_in_every_profile() {
 fn shellcheck_is_clean_on_every_shell_script() {
     let scripts = [
         "deploy/claude-code/entrypoint.sh",
+        "deploy/prometheus/with-token.sh",
         "scripts/test",
         "scripts/build-release",
         "scripts/bench-hook",

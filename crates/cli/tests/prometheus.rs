@@ -24,14 +24,37 @@ impl Prometheus {
     }
 
     pub fn with_config(yaml: &str) -> Prometheus {
+        Prometheus::with_token(yaml, None)
+    }
+
+    /// Started as the stack starts it: through `deploy/prometheus/with-token.sh`, which
+    /// writes the collector's token (`token`, or nothing) where the shipped config reads it.
+    pub fn with_token(yaml: &str, token: Option<&str>) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
+        let token_file = dir.path().join("run/token");
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(&config, yaml).unwrap();
-        let mut child = Command::new("prometheus")
+        std::fs::write(
+            &config,
+            yaml.replace(
+                "/run/claude-telemetry/token",
+                &token_file.display().to_string(),
+            ),
+        )
+        .unwrap();
+        let mut launcher = Command::new("sh");
+        launcher
+            .arg(crate::support::repo().join("deploy/prometheus/with-token.sh"))
+            .arg("prometheus")
+            .env("CLAUDE_TELEMETRY_TOKEN_FILE", &token_file)
+            .env_remove("CLAUDE_TELEMETRY_TOKEN");
+        if let Some(token) = token {
+            launcher.env("CLAUDE_TELEMETRY_TOKEN", token);
+        }
+        let mut child = launcher
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",

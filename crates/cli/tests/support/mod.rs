@@ -15,6 +15,11 @@ use serde_json::Value;
 /// detector, not a performance assertion: the hook's speed is measured by the benchmark.
 const HANG: Duration = Duration::from_secs(30);
 
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_claude-telemetry"))
 }
