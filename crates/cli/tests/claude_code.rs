@@ -35,6 +35,8 @@ fn claude() -> PathBuf {
 struct Machine {
     home: PathBuf,
     project: PathBuf,
+    /// The collector's token, in the environment as a team would set it.
+    token: Option<String>,
 }
 
 impl Machine {
@@ -72,11 +74,19 @@ impl Machine {
         settings["env"]["OTEL_LOGS_EXPORT_INTERVAL"] = json!("1000");
         settings["env"]["OTEL_EXPORTER_OTLP_PROTOCOL"] = json!(protocol);
         std::fs::write(&path, settings.to_string()).unwrap();
-        Machine { home, project }
+        Machine {
+            home,
+            project,
+            token: collector.token.clone(),
+        }
     }
 
     /// The whole environment Claude Code runs in: offline, against the fake API.
     fn env(&self, api: &MessagesApi, state_dir: &Path) -> Vec<(String, std::ffi::OsString)> {
+        let token = self
+            .token
+            .iter()
+            .map(|token| ("CLAUDE_TELEMETRY_TOKEN".to_owned(), token.into()));
         vec![
             ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
             ("HOME".into(), self.home.clone().into()),
@@ -90,6 +100,9 @@ impl Machine {
             ("IS_SANDBOX".into(), "1".into()),
             ("CLAUDE_TELEMETRY_STATE_DIR".into(), state_dir.into()),
         ]
+        .into_iter()
+        .chain(token)
+        .collect()
     }
 
     /// `claude -p prompt [extra…]` in the project, run to the end.
@@ -199,13 +212,23 @@ struct World {
 
 impl World {
     fn new() -> World {
+        World::with_token(None)
+    }
+
+    /// A world whose collector requires `token`: the machines have it in their
+    /// environment, Prometheus in its token file.
+    fn with_token(token: Option<&str>) -> World {
         let scratch = scratch();
         std::fs::create_dir_all(&scratch).unwrap();
         let root = tempfile::tempdir_in(&scratch).unwrap();
         let data = root.path().join("data");
-        let collector = Collector::start(&data);
+        let env: Vec<(&str, &str)> = token
+            .iter()
+            .map(|token| ("CLAUDE_TELEMETRY_TOKEN", *token))
+            .collect();
+        let collector = Collector::start_with(&data, &[], &env);
         let prometheus =
-            Prometheus::with_config(&shipped_config("prometheus.yml", &collector, &[]));
+            Prometheus::with_token(&shipped_config("prometheus.yml", &collector, &[]), token);
         World {
             data,
             collector,
@@ -778,6 +801,46 @@ fn a_compaction_is_counted() {
             &["trigger=\"manual\""]
         ),
         1.0,
+        "{metrics:#?}"
+    );
+    world.finish(&metrics);
+}
+
+#[test]
+fn with_a_token_hooks_claude_codes_export_and_prometheus_all_get_in() {
+    let world = World::with_token(Some("a-team-token-0123456789"));
+    let machine = world.machine("Jane Doe", "http/protobuf");
+    world.api.script(
+        "work behind a token",
+        vec![
+            Reply::bash("echo behind a token"),
+            Reply::bash("rm -rf ~"),
+            Reply::text("Done."),
+        ],
+    );
+    let state = world.state("Jane Doe");
+    let result = machine.claude(&world.api, "work behind a token", &state);
+    // Cost and tokens come only through Claude Code's OTLP export, which carries the
+    // token from `claude-telemetry otel-headers` (the otelHeadersHelper install set).
+    let metrics = world.metrics_with_cost(result["total_cost_usd"].as_f64().unwrap());
+    for (outcome, count) in [("success", 1.0), ("blocked", 1.0)] {
+        assert_eq!(
+            total(
+                &metrics,
+                "claude_code_tool_calls_total",
+                &["tool=\"Bash\"", &format!("outcome=\"{outcome}\"")]
+            ),
+            count,
+            "{outcome}"
+        );
+    }
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_telemetry_requests_rejected_total",
+            &["reason=\"unauthorized\""]
+        ),
+        0.0,
         "{metrics:#?}"
     );
     world.finish(&metrics);

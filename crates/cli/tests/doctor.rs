@@ -181,4 +181,21 @@ fn a_collector_with_a_token_is_checked_with_it() {
     let (code, out) = setup.doctor(&[("CLAUDE_TELEMETRY_TOKEN", token)]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("token accepted"), "{out}");
+
+    // The hooks have the token but Claude Code's own exports would go without it.
+    setup.edit(|doc| {
+        doc.as_object_mut().unwrap().remove("otelHeadersHelper");
+    });
+    let (code, out) = setup.doctor(&[("CLAUDE_TELEMETRY_TOKEN", token)]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("OTLP exports carry no token") && out.contains("claude-telemetry install"),
+        "{out}"
+    );
+    // Headers set by hand do it as well.
+    setup.edit(|doc| {
+        doc["env"]["OTEL_EXPORTER_OTLP_HEADERS"] = json!(format!("Authorization=Bearer {token}"));
+    });
+    let (code, out) = setup.doctor(&[("CLAUDE_TELEMETRY_TOKEN", token)]);
+    assert_eq!(code, 0, "{out}");
 }

@@ -162,6 +162,24 @@ fn the_installed_command_runs_under_sh_as_claude_code_runs_it() {
     assert!(child.wait().unwrap().success());
     assert_eq!(receiver.events().len(), 1);
     assert_eq!(receiver.events()[0]["tool_name"], "Bash");
+
+    // Claude Code's otelHeadersHelper: the hooks' token, as headers for its exports.
+    let helper = doc["otelHeadersHelper"].as_str().unwrap();
+    let headers = |token: Option<&str>| -> Value {
+        let mut command = Command::new("sh");
+        command.args(["-c", helper]).env_clear();
+        if let Some(token) = token {
+            command.env("CLAUDE_TELEMETRY_TOKEN", token);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    assert_eq!(
+        headers(Some("a-team-token-0123456789")),
+        json!({"Authorization": "Bearer a-team-token-0123456789"})
+    );
+    assert_eq!(headers(None), json!({}));
 }
 
 #[test]

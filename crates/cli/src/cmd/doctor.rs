@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use claude_settings::{Scope, SettingsFile, Severity, installed, program_of, validate};
+use claude_settings::{
+    HEADERS_HELPER_KEY, Scope, SettingsFile, Severity, installed, program_of, validate,
+};
 use serde_json::Value;
 
 use super::process_env;
@@ -58,20 +60,20 @@ pub fn doctor(args: &DoctorArgs) -> Result<ExitCode> {
     scopes.push(("managed", Scope::Managed));
 
     // Claude Code's precedence, lowest first: what a later scope sets wins.
-    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    let mut merged = Merged::default();
     let mut hooked = false;
     for (name, scope) in &scopes {
         let path = scope.path();
         if !path.exists() {
             continue;
         }
-        check_settings(name, &path, &mut report, &mut env, &mut hooked);
+        check_settings(name, &path, &mut report, &mut merged, &mut hooked);
     }
     if !hooked {
         report.add(Level::Fail, "no settings file runs the claude-telemetry hook: nothing is recorded or guarded. Fix: claude-telemetry install");
     }
-    check_telemetry_env(&env, &mut report);
-    check_collector(&env, &mut report);
+    check_telemetry_env(&merged.env, &mut report);
+    check_collector(&merged, &mut report);
     check_spool(&mut report);
     check_claude_code(&mut report);
 
@@ -93,11 +95,18 @@ pub fn doctor(args: &DoctorArgs) -> Result<ExitCode> {
     }
 }
 
+/// What the settings files say together, a later scope winning.
+#[derive(Default)]
+struct Merged {
+    env: BTreeMap<String, String>,
+    headers_helper: Option<String>,
+}
+
 fn check_settings(
     name: &str,
     path: &Path,
     report: &mut Report,
-    env: &mut BTreeMap<String, String>,
+    merged: &mut Merged,
     hooked: &mut bool,
 ) {
     let shown = path.display();
@@ -132,9 +141,12 @@ fn check_settings(
     if let Some(vars) = doc.get("env").and_then(Value::as_object) {
         for (key, value) in vars {
             if let Some(value) = value.as_str() {
-                env.insert(key.clone(), value.to_owned());
+                merged.env.insert(key.clone(), value.to_owned());
             }
         }
+    }
+    if let Some(helper) = doc.get(HEADERS_HELPER_KEY).and_then(Value::as_str) {
+        merged.headers_helper = Some(helper.to_owned());
     }
     let ours = installed(doc);
     if ours.events.is_empty() {
@@ -211,11 +223,11 @@ fn check_telemetry_env(env: &BTreeMap<String, String>, report: &mut Report) {
     }
 }
 
-fn check_collector(env: &BTreeMap<String, String>, report: &mut Report) {
+fn check_collector(merged: &Merged, report: &mut Report) {
     let lookup = |name: &str| {
         process_env(name)
             .filter(|v| !v.is_empty())
-            .or_else(|| env.get(name).cloned())
+            .or_else(|| merged.env.get(name).cloned())
     };
     let url = hook::collector_url(&lookup);
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -241,7 +253,16 @@ fn check_collector(env: &BTreeMap<String, String>, report: &mut Report) {
         request = request.header("authorization", format!("Bearer {token}"));
     }
     match request.call() {
-        Ok(response) if response.status().is_success() => report.add(Level::Fine, format!("collector {url} reachable{}", if token.is_some() { ", token accepted" } else { "" })),
+        Ok(response) if response.status().is_success() => {
+            report.add(Level::Fine, format!("collector {url} reachable{}", if token.is_some() { ", token accepted" } else { "" }));
+            // Claude Code's own exports need the token too, and CLAUDE_TELEMETRY_TOKEN means
+            // nothing to its exporter: the helper or OTEL_EXPORTER_OTLP_HEADERS must carry it.
+            let exports_authenticate = merged.headers_helper.is_some()
+                || lookup("OTEL_EXPORTER_OTLP_HEADERS").is_some_and(|h| h.to_ascii_lowercase().contains("authorization="));
+            if token.is_some() && !exports_authenticate {
+                report.add(Level::Fail, format!("Claude Code's OTLP exports carry no token ({HEADERS_HELPER_KEY} not set): the collector refuses its cost and token metrics. Fix: claude-telemetry install"));
+            }
+        }
         Ok(response) if response.status().as_u16() == 401 => report.add(
             Level::Fail,
             format!("collector {url} refuses the {}: hooks' events are refused and wait in the spool. Fix: set CLAUDE_TELEMETRY_TOKEN to the collector's token", if token.is_some() { "token" } else { "requests without a token" }),

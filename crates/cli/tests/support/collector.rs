@@ -15,6 +15,8 @@ use super::{Run, bin, stderr};
 pub struct Collector {
     child: Option<Child>,
     pub url: String,
+    /// The bearer token it was started with (`CLAUDE_TELEMETRY_TOKEN`), if any.
+    pub token: Option<String>,
 }
 
 impl Collector {
@@ -27,9 +29,14 @@ impl Collector {
     pub fn start_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Collector {
         let (child, url) = spawn(data_dir, args, env)
             .unwrap_or_else(|err| panic!("collector did not start: {err}"));
+        let token = env
+            .iter()
+            .find(|(name, _)| *name == "CLAUDE_TELEMETRY_TOKEN")
+            .map(|(_, token)| (*token).to_owned());
         Collector {
             child: Some(child),
             url,
+            token,
         }
     }
 
@@ -74,8 +81,14 @@ impl Collector {
         output
     }
 
+    /// `/metrics`, with the token when there is one.
     pub fn metrics(&self) -> String {
-        let (status, text) = self.get("/metrics");
+        let bearer = self.token.as_ref().map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|value| ("authorization", value.as_str()))
+            .collect();
+        let (status, text) = request("GET", &format!("{}/metrics", self.url), None, &headers);
         assert_eq!(status, 200, "{text}");
         text
     }
