@@ -548,6 +548,173 @@ fn a_token_guards_everything_but_the_probes() {
     assert!(stderr(&output).is_empty(), "{}", stderr(&output));
 }
 
+/// One HTTP/1.1 exchange over a fresh connection, exactly as written, redirects not
+/// followed: the status, the head (lower-cased) and the body.
+fn exchange(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// The `name=value` a response sets with `Set-Cookie`, if any.
+fn set_cookie(head: &str) -> Option<String> {
+    head.lines()
+        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .map(|cookie| cookie.split(';').next().unwrap_or("").trim().to_owned())
+}
+
+#[test]
+fn a_browser_signs_in_with_the_token_and_the_cookie_opens_only_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let token = "a-long-enough-test-token+/=&";
+    let collector = Collector::start_with(&data, &[], &[("CLAUDE_TELEMETRY_TOKEN", token)]);
+    collector.hook(dir.path(), "Jane Doe", &sample("PreToolUse:Bash"));
+    let url = collector.url.clone();
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+
+    // A page asked for without the token: the sign-in form, remembering where to go.
+    let (status, head, body) = exchange(&url, "GET", "/sessions/abc?x=1", &[], b"");
+    assert_eq!(status, 401);
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(
+        body.contains("action=\"/login\"") && body.contains("value=\"/sessions/abc?x=1\""),
+        "{body}"
+    );
+    assert!(
+        !body.contains("setInterval"),
+        "a sign-in page does not poll: {body}"
+    );
+    // Anything else still gets the plain 401.
+    let (status, _, body) = exchange(&url, "GET", "/api/v1/overview", &[], b"");
+    assert_eq!(status, 401);
+    assert!(body.contains("bearer token"), "{body}");
+
+    // A wrong token: the form again with a reason, no cookie.
+    let (status, head, body) = exchange(
+        &url,
+        "POST",
+        "/login",
+        &form,
+        b"token=not-the-token-at-all&next=%2F",
+    );
+    assert_eq!(status, 401);
+    assert!(
+        body.contains("not this collector") && set_cookie(&head).is_none(),
+        "{head}{body}"
+    );
+
+    // The right token (form-encoded, with its `+/=&`): back to the page, with a cookie
+    // that is not the token and that scripts cannot read.
+    let encoded = "token=a-long-enough-test-token%2B%2F%3D%26&next=%2Fsessions%2Fabc";
+    let (status, head, _) = exchange(&url, "POST", "/login", &form, encoded.as_bytes());
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /sessions/abc"), "{head}");
+    assert!(
+        head.contains("httponly") && head.contains("samesite=strict"),
+        "{head}"
+    );
+    let cookie = set_cookie(&head).unwrap();
+    assert!(!cookie.contains("a-long-enough"), "{cookie}");
+    let with_cookie = [("cookie", cookie.as_str())];
+
+    // The cookie reads the page and its JSON …
+    let (status, _, body) = exchange(&url, "GET", "/", &with_cookie, b"");
+    assert_eq!(status, 200);
+    assert!(body.contains("data-figure=\"sessions-week\""), "{body}");
+    let (status, _, body) = exchange(&url, "GET", "/api/v1/sessions", &with_cookie, b"");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(sample("PreToolUse:Bash")["session_id"].as_str().unwrap()),
+        "{body}"
+    );
+    // … and nothing else: not the metrics, not a write.
+    assert_eq!(exchange(&url, "GET", "/metrics", &with_cookie, b"").0, 401);
+    let event = sample("Stop").to_string();
+    let json = [("content-type", "application/json"), with_cookie[0]];
+    assert_eq!(
+        exchange(&url, "POST", "/v1/hooks", &json, event.as_bytes()).0,
+        401
+    );
+    assert_eq!(
+        exchange(&url, "DELETE", "/metrics/job/x", &with_cookie, b"").0,
+        401
+    );
+
+    // Sent elsewhere after signing in? Never: only to a page of this collector.
+    for next in [
+        "%2F%2Fevil.example%2F",
+        "https%3A%2F%2Fevil.example%2F",
+        "%2Fmetrics",
+    ] {
+        let body = format!("token=a-long-enough-test-token%2B%2F%3D%26&next={next}");
+        let (status, head, _) = exchange(&url, "POST", "/login", &form, body.as_bytes());
+        assert_eq!(status, 303);
+        assert!(head.contains("location: /\r\n"), "{next}: {head}");
+    }
+    // Bad sign-in requests get a 4xx and change nothing.
+    for (headers, body) in [
+        (&form[..], &b"next=%2F"[..]),
+        (&form[..], &b"token=%zz"[..]),
+        (
+            &[("content-type", "application/json")][..],
+            &b"{\"token\": \"x\"}"[..],
+        ),
+        (&[][..], &b""[..]),
+    ] {
+        let (status, head, _) = exchange(&url, "POST", "/login", headers, body);
+        assert!(
+            (400..500).contains(&status),
+            "{headers:?} {body:?}: {status}"
+        );
+        assert!(set_cookie(&head).is_none());
+    }
+    assert_eq!(
+        announce_oversized(
+            &url,
+            "/login",
+            "application/x-www-form-urlencoded",
+            64 << 20
+        ),
+        413
+    );
+    assert_eq!(
+        exchange(&url, "GET", "/", &with_cookie, b"").0,
+        200,
+        "still serving"
+    );
+
+    // A restart draws a new key: the old cookie no longer opens anything.
+    collector.stop();
+    let collector = Collector::start_with(&data, &[], &[("CLAUDE_TELEMETRY_TOKEN", token)]);
+    assert_eq!(
+        exchange(&collector.url, "GET", "/", &with_cookie, b"").0,
+        401
+    );
+}
+
 #[test]
 fn beyond_loopback_a_token_is_required() {
     let dir = tempfile::tempdir().unwrap();

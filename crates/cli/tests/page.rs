@@ -348,6 +348,57 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
 }
 
 #[test]
+fn behind_a_token_a_person_signs_in_and_the_page_keeps_itself_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let token = "a-long-enough-test-token";
+    let collector = Collector::start_with(&data, &[], &[("CLAUDE_TELEMETRY_TOKEN", token)]);
+    feed(&collector, dir.path(), 0);
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    let session = &query::sessions(&data, week(), 1).unwrap()[0].session_id;
+    let asked = format!("{}/sessions/{}", collector.url, encode(session));
+    tab.open(&asked);
+    tab.eval_until(
+        "!!document.querySelector('form#sign-in input[name=token]')",
+        |v| v == true,
+    );
+    tab.screenshot("page-sign-in.png");
+
+    // A wrong token first: told so, still on the form.
+    tab.eval("document.querySelector('input[name=token]').value = 'not-the-token-at-all'; document.querySelector('form#sign-in').submit(); true");
+    tab.eval_until(
+        "document.querySelector('[role=alert]')?.textContent ?? ''",
+        |v| v.as_str().is_some_and(|t| t.contains("not this collector")),
+    );
+    // The token: the page asked for, then the overview, as anyone with the token sees it.
+    tab.eval(&format!(
+        "document.querySelector('input[name=token]').value = {}; document.querySelector('form#sign-in').submit(); true",
+        json!(token)
+    ));
+    tab.eval_until("location.href", |v| v.as_str() == Some(asked.as_str()));
+    let expected = query::timeline(&data, session, 10_000).unwrap();
+    tab.eval_until(
+        "document.querySelectorAll('#timeline tbody tr').length",
+        |v| v.as_u64() == Some(expected.len() as u64),
+    );
+    tab.open(&format!("{}/", collector.url));
+    let week_total = query::usage(&data, week(), GroupBy::Day)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(figure(&mut tab, "blocks-week"), week_total.blocks as f64);
+    // Its refreshes carry the cookie: a new block shows up without a reload.
+    deny(&collector, dir.path(), "late-session");
+    tab.eval_until(
+        "document.querySelector('[data-figure=blocks-week]').textContent",
+        |v| v.as_str().map(number) == Some(week_total.blocks as f64 + 1.0),
+    );
+    // The script cannot read the cookie (HttpOnly).
+    assert_eq!(tab.eval("document.cookie"), json!(""));
+}
+
+#[test]
 fn without_javascript_the_tables_are_all_there() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

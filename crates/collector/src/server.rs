@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -44,6 +44,9 @@ pub enum ServeError {
     /// Serving failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
+    /// No random bytes for the page's sign-in key.
+    #[error("reading /dev/urandom for the page's sign-in key: {0}")]
+    Random(#[source] std::io::Error),
 }
 
 /// Counters about the collector itself (`claude_telemetry_*`).
@@ -88,6 +91,8 @@ pub(crate) struct App {
     pub self_metrics: Mutex<SelfMetrics>,
     pub pushed: Mutex<receivers::pushgateway::Pushed>,
     pub data_dir: PathBuf,
+    /// What the page's sign-in cookie holds, when there is a token to sign in with.
+    pub page_key: Option<web::login::PageKey>,
 }
 
 /// Locks a mutex even if a previous holder panicked: the data is counters, still usable.
@@ -200,7 +205,12 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
+        let page_key = match config.token {
+            Some(_) => Some(web::login::PageKey::draw().map_err(ServeError::Random)?),
+            None => None,
+        };
         let app = Arc::new(App {
+            page_key,
             config,
             store,
             aggregator,
@@ -312,6 +322,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v1/sessions", get(web::sessions))
         .route("/api/v1/sessions/{id}/timeline", get(web::timeline))
         .route("/api/v1/audit", get(web::audit))
+        .route("/login", post(web::login::sign_in))
         .route("/-/healthy", get(|| async { "OK\n" }))
         .route("/-/ready", get(|| async { "OK\n" }))
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such endpoint\n") })
@@ -358,24 +369,35 @@ async fn refuse_announced_oversize(
     next.run(request).await
 }
 
-/// Requires the bearer token, when one is configured, on everything but the probes.
+/// Requires the bearer token, when one is configured, on everything but the probes and
+/// the sign-in; the page's cookie stands in for it where a browser reads the page.
 async fn authenticate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let Some(token) = &app.config.token else {
         return next.run(request).await;
     };
-    if matches!(request.uri().path(), "/-/healthy" | "/-/ready") {
-        return next.run(request).await;
-    }
+    let path = request.uri().path();
+    let open = matches!(path, "/-/healthy" | "/-/ready" | "/login");
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or("");
-    if bool::from(presented.as_bytes().ct_eq(token.as_bytes())) {
+    let bearer = bool::from(presented.as_bytes().ct_eq(token.as_bytes()));
+    let signed_in = web::login::cookie_may_open(request.method(), path)
+        && app
+            .page_key
+            .as_ref()
+            .is_some_and(|key| web::login::has_cookie(request.headers(), key));
+    let browser_page = request.method() == Method::GET && web::login::is_page(path);
+    if open || bearer || signed_in {
         return next.run(request).await;
     }
     lock(&app.self_metrics).reject("unauthorized");
+    if browser_page {
+        let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        return web::login::form(asked, None);
+    }
     let mut response = (
         StatusCode::UNAUTHORIZED,
         "a valid bearer token is required\n",

@@ -54,20 +54,28 @@ impl Collector {
         request("GET", &format!("{}{path}", self.url), None, &[])
     }
 
+    /// A POST as a client of this collector: with its token when it has one.
     pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
-        request(
-            "POST",
-            &format!("{}{path}", self.url),
-            Some(body),
-            &[("content-type", content_type)],
-        )
+        let bearer = self.bearer();
+        let mut headers = vec![("content-type", content_type)];
+        headers.extend(bearer.as_deref().map(|value| ("authorization", value)));
+        request("POST", &format!("{}{path}", self.url), Some(body), &headers)
+    }
+
+    /// `Bearer <token>`, when it has a token.
+    fn bearer(&self) -> Option<String> {
+        self.token.as_ref().map(|token| format!("Bearer {token}"))
     }
 
     /// The real hook, wired to this collector, working as `user` (its state and config
     /// under `dir`, a fixed HOME so paths in events place the same way everywhere).
     pub fn hook_command(&self, dir: &Path, user: &str) -> Run {
-        Run::new(&["hook"], dir)
-            .env("CLAUDE_TELEMETRY_URL", &self.url)
+        let run = Run::new(&["hook"], dir);
+        let run = match &self.token {
+            Some(token) => run.env("CLAUDE_TELEMETRY_TOKEN", token),
+            None => run,
+        };
+        run.env("CLAUDE_TELEMETRY_URL", &self.url)
             .env("CLAUDE_TELEMETRY_STATE_DIR", dir.join("state"))
             .env("USER_NAME", user)
             .env("HOME", "/home/dev")
@@ -83,7 +91,7 @@ impl Collector {
 
     /// `/metrics`, with the token when there is one.
     pub fn metrics(&self) -> String {
-        let bearer = self.token.as_ref().map(|token| format!("Bearer {token}"));
+        let bearer = self.bearer();
         let headers: Vec<(&str, &str)> = bearer
             .iter()
             .map(|value| ("authorization", value.as_str()))

@@ -5,6 +5,7 @@
 //! lines of script refresh the page's content in place every few seconds. Nothing is
 //! fetched from elsewhere: the page works offline and needs no build step.
 
+pub(crate) mod login;
 mod page;
 
 use std::collections::HashMap;

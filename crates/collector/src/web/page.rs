@@ -23,7 +23,7 @@ th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--
 td.num, th.num { text-align: right; }
 td:first-child { max-width: 18rem; overflow: hidden; text-overflow: ellipsis; }
 td.detail { white-space: normal; word-break: break-all; font-family: ui-monospace, monospace; font-size: 12px; }
-tr.deny td { color: var(--deny); }
+tr.deny td, p.deny { color: var(--deny); }
 svg { width: 100%; height: auto; max-height: 14rem; }
 svg .bar { fill: var(--accent); } svg text { fill: currentColor; font-size: 11px; }
 a { color: inherit; }
@@ -124,12 +124,17 @@ fn millis(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_owned(), |v| format!("{v:.0} ms"))
 }
 
+/// A page that keeps itself current.
 fn document(title: &str, main: &str) -> String {
+    html_page(title, main, SCRIPT)
+}
+
+fn html_page(title: &str, main: &str, script: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{}</title><style>{STYLE}</style></head>\
-         <body><main>{main}</main><script>{SCRIPT}</script></body></html>\n",
+         <body><main>{main}</main><script>{script}</script></body></html>\n",
         escape(title)
     )
 }
@@ -487,6 +492,27 @@ pub(crate) fn session(id: &str, entries: &[TimelineEntry]) -> String {
         &rows,
     );
     document(&format!("session {id}"), &out)
+}
+
+/// The sign-in form of a collector with a token; `next` is where to go afterwards.
+pub(crate) fn sign_in(next: &str, message: Option<&str>) -> String {
+    let message = message.map_or_else(String::new, |m| {
+        format!("<p class=\"deny\" role=\"alert\">{}</p>", escape(m))
+    });
+    // No refreshing script: it would only be refused every few seconds.
+    html_page(
+        "sign in",
+        &format!(
+            "<h1>claude-telemetry</h1>\
+             <p>This collector asks for its token (<code>CLAUDE_TELEMETRY_TOKEN</code>).</p>{message}\
+             <form method=\"post\" action=\"/login\" id=\"sign-in\">\
+             <input type=\"hidden\" name=\"next\" value=\"{}\">\
+             <label>Token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" required autofocus></label> \
+             <button type=\"submit\">Sign in</button></form>",
+            escape(next)
+        ),
+        "",
+    )
 }
 
 /// A session the store does not know.
