@@ -93,6 +93,8 @@ pub(crate) struct App {
     pub data_dir: PathBuf,
     /// What the page's sign-in cookie holds, when there is a token to sign in with.
     pub page_key: Option<web::login::PageKey>,
+    /// The overview last read for the page.
+    pub overview_cache: web::OverviewCache,
 }
 
 /// Locks a mutex even if a previous holder panicked: the data is counters, still usable.
@@ -211,6 +213,7 @@ impl Server {
         };
         let app = Arc::new(App {
             page_key,
+            overview_cache: web::OverviewCache::default(),
             config,
             store,
             aggregator,

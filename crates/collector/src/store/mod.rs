@@ -410,6 +410,16 @@ pub fn count(data_dir: &Path) -> Result<u64, StoreError> {
     Ok(u64::try_from(total).unwrap_or(0))
 }
 
+/// The newest event's row id (0 for an empty store): it changes whenever an event is
+/// stored, so it tells whether anything read from the store may have changed.
+pub fn high_water_mark(data_dir: &Path) -> Result<i64, StoreError> {
+    reader(data_dir)?
+        .query_row("SELECT coalesce(max(id), 0) FROM events", [], |row| {
+            row.get(0)
+        })
+        .map_err(sqlite(&database_path(data_dir)))
+}
+
 /// Calls `each` for every stored event in insertion order: how counters are rebuilt
 /// after a restart.
 pub fn replay(data_dir: &Path, mut each: impl FnMut(StoredEvent)) -> Result<u64, StoreError> {

@@ -10,6 +10,7 @@ mod page;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -21,6 +22,11 @@ use crate::query::{self, AuditFilter, GroupBy, Window};
 use crate::server::{App, now_ms};
 
 const DAY_MS: i64 = 86_400_000;
+const MINUTE_MS: i64 = 60_000;
+/// An overview slower than this to read is not read again sooner than
+/// [`RECOMPUTE_FACTOR`] times its reading time, however many pages ask.
+const SLOW_OVERVIEW: Duration = Duration::from_millis(100);
+const RECOMPUTE_FACTOR: u32 = 4;
 const SESSIONS_SHOWN: usize = 100;
 const TIMELINE_SHOWN: usize = 5_000;
 
@@ -137,10 +143,50 @@ fn html(body: String) -> Response {
         .into_response()
 }
 
+/// The last overview read, shared by every page and JSON client.
+///
+/// An overview is a scan of the week's events, and every open page asks for it every few
+/// seconds. Requests that arrive together wait for one read; a read is reused while no
+/// event has been stored since and the minute (which moves the windows) is the same; and
+/// a slow one (a large store) is reused for a few times its reading time even when
+/// events keep arriving, so open pages cannot keep the collector busy reading.
+#[derive(Default)]
+pub(crate) struct OverviewCache(tokio::sync::Mutex<Option<Cached>>);
+
+struct Cached {
+    /// The store's high-water mark and the minute it was read for.
+    key: (i64, i64),
+    at: Instant,
+    took: Duration,
+    overview: Arc<Overview>,
+}
+
+async fn current_overview(app: &Arc<App>) -> Result<Arc<Overview>, Failure> {
+    let mut cached = app.overview_cache.0.lock().await;
+    let now = now_ms();
+    let mark = read(app, crate::store::high_water_mark).await?;
+    let key = (mark, now.div_euclid(MINUTE_MS));
+    if let Some(last) = cached.as_ref() {
+        let fresh = last.key == key;
+        let resting = last.took > SLOW_OVERVIEW && last.at.elapsed() < last.took * RECOMPUTE_FACTOR;
+        if fresh || resting {
+            return Ok(last.overview.clone());
+        }
+    }
+    let started = Instant::now();
+    let overview = Arc::new(read(app, move |dir| overview(dir, now)).await?);
+    *cached = Some(Cached {
+        key,
+        at: Instant::now(),
+        took: started.elapsed(),
+        overview: overview.clone(),
+    });
+    Ok(overview)
+}
+
 /// `GET /`: the overview page.
 pub(crate) async fn overview_page(State(app): State<Arc<App>>) -> Result<Response, Failure> {
-    let now = now_ms();
-    let data = read(&app, move |dir| overview(dir, now)).await?;
+    let data = current_overview(&app).await?;
     Ok(html(page::overview(&data)))
 }
 
@@ -210,9 +256,9 @@ pub(crate) async fn usage(
 }
 
 /// `GET /api/v1/overview`: what the overview page shows.
-pub(crate) async fn overview_json(State(app): State<Arc<App>>) -> Result<Json<Overview>, Failure> {
-    let now = now_ms();
-    Ok(Json(read(&app, move |dir| overview(dir, now)).await?))
+pub(crate) async fn overview_json(State(app): State<Arc<App>>) -> Result<Response, Failure> {
+    let data = current_overview(&app).await?;
+    Ok(Json(&*data).into_response())
 }
 
 /// `GET /api/v1/sessions?since=&until=`

@@ -30,27 +30,32 @@ a { color: inherit; }
 "#;
 
 /// Refreshes `<main>` from the same URL every few seconds: new events appear without a
-/// reload, and without JavaScript the page is the same tables, current when loaded.
+/// reload, and without JavaScript the page is the same tables, current when loaded. The
+/// pause grows with how long the collector took to answer, so a large store is asked
+/// less often.
 const SCRIPT: &str = r#"
 (function () {
-  var busy = false;
+  var pause = 2000;
   async function refresh() {
-    if (busy || document.hidden) return;
-    busy = true;
+    var started = Date.now();
+    if (document.hidden) return schedule(started);
     try {
       var response = await fetch(location.href, { cache: "no-store", credentials: "same-origin" });
-      if (!response.ok) return;
-      var next = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
-      var main = document.querySelector("main");
-      if (next && main && next.innerHTML !== main.innerHTML) main.innerHTML = next.innerHTML;
-      document.body.dataset.refreshed = String(Date.now());
+      if (response.ok) {
+        var next = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
+        var main = document.querySelector("main");
+        if (next && main && next.innerHTML !== main.innerHTML) main.innerHTML = next.innerHTML;
+        document.body.dataset.refreshed = String(Date.now());
+      }
     } catch (e) {
-      /* the collector restarting: try again next tick */
-    } finally {
-      busy = false;
+      /* the collector restarting: try again next time */
     }
+    schedule(started);
   }
-  setInterval(refresh, 2000);
+  function schedule(started) {
+    setTimeout(refresh, Math.max(pause, 10 * (Date.now() - started)));
+  }
+  setTimeout(refresh, pause);
 })();
 "#;
 
