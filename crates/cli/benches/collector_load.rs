@@ -167,6 +167,20 @@ fn wide_event(n: usize) -> (String, String) {
     )
 }
 
+/// Events the collector has taken in, from its own `claude_telemetry_events_received_total`.
+fn events_received(url: &str) -> f64 {
+    let text = ureq::get(format!("{url}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("claude_telemetry_events_received_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -247,6 +261,24 @@ fn main() {
         otlp.requests_per_second * OTLP_POINTS_PER_REQUEST,
         otlp.p50_ms,
         otlp.p99_ms
+    );
+
+    // The page's overview over everything the runs stored: the first read scans the
+    // week's events; the next ones, with nothing new stored, reuse it.
+    let mut reads = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut response = ureq::get(format!("{collector_url}/api/v1/overview"))
+            .call()
+            .unwrap();
+        response.body_mut().read_to_string().unwrap();
+        reads.push(started.elapsed());
+    }
+    let stored = events_received(&collector_url);
+    println!(
+        "\n| page overview after the runs ({stored} events and data points received) | first read ms | next read ms |\n|---|---|---|\n| `GET /api/v1/overview` | {:.1} | {:.2} |",
+        ms(reads[0]),
+        ms(reads[1])
     );
 
     // 10,000 series in one metric (distinct tool names), then time the scrape.
