@@ -449,6 +449,36 @@ fn without_javascript_the_tables_are_all_there() {
 }
 
 #[test]
+fn the_overview_is_read_once_while_nothing_is_stored_and_again_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    feed(&collector, dir.path(), 0);
+    let overview = || -> Value {
+        let (status, body) = collector.get("/api/v1/overview");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    // `now_ms` says when a read happened: the same read serves both requests (unless
+    // the minute turned in between, which starts a new read by design).
+    let (first, second) = loop {
+        let (first, second) = (overview(), overview());
+        let minute = |v: &Value| v["now_ms"].as_i64().unwrap() / 60_000;
+        if minute(&first) == minute(&second) || second["now_ms"] == first["now_ms"] {
+            break (first, second);
+        }
+    };
+    assert_eq!(first["now_ms"], second["now_ms"], "read twice");
+    // A new event is a new read, with it counted.
+    deny(&collector, dir.path(), "late-session");
+    let third = overview();
+    assert_ne!(third["now_ms"], first["now_ms"]);
+    assert_eq!(
+        third["week"]["blocks"].as_u64().unwrap(),
+        first["week"]["blocks"].as_u64().unwrap() + 1
+    );
+}
+
+#[test]
 fn the_page_json_answers_and_bad_parameters_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
