@@ -10,6 +10,7 @@ use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::event::Source;
 use crate::store::{self, StoreError};
 
 /// A time window, Unix milliseconds, `since` included, `until` excluded.
@@ -113,10 +114,12 @@ pub fn usage(data_dir: &Path, window: Window, by: GroupBy) -> Result<Vec<UsageRo
     let mut project_of: HashMap<String, String> = HashMap::new();
     {
         let mut statement = conn
-            .prepare("SELECT session_id, project FROM events WHERE source = 'hook' AND session_id IS NOT NULL AND project IS NOT NULL GROUP BY session_id")
+            .prepare("SELECT session_id, project FROM events WHERE source = ?1 AND session_id IS NOT NULL AND project IS NOT NULL GROUP BY session_id")
             .map_err(&err)?;
         let rows = statement
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .query_map(params![Source::Hook.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(&err)?;
         for (session, project) in rows.flatten() {
             project_of.insert(session, project);
@@ -126,23 +129,27 @@ pub fn usage(data_dir: &Path, window: Window, by: GroupBy) -> Result<Vec<UsageRo
         .prepare(
             "SELECT source, name, ts_ms, session_id, user_name, user_email, project, decision, \
              CASE WHEN name = 'claude_code.api_request' THEN body ELSE '' END \
-             FROM events WHERE ts_ms >= ?1 AND ts_ms < ?2 AND source IN ('hook', 'otlp') ORDER BY id",
+             FROM events WHERE ts_ms >= ?1 AND ts_ms < ?2 AND source IN (?3, ?4) ORDER BY id",
         )
         .map_err(&err)?;
+    let sources = (Source::Hook.as_str(), Source::OtlpLog.as_str());
     let rows = statement
-        .query_map(params![window.since_ms, window.until_ms], |r| {
-            Ok(Row {
-                source: r.get(0)?,
-                name: r.get(1)?,
-                ts_ms: r.get(2)?,
-                session_id: r.get(3)?,
-                user_name: r.get(4)?,
-                user_email: r.get(5)?,
-                project: r.get(6)?,
-                decision: r.get(7)?,
-                body: r.get(8)?,
-            })
-        })
+        .query_map(
+            params![window.since_ms, window.until_ms, sources.0, sources.1],
+            |r| {
+                Ok(Row {
+                    source: r.get(0)?,
+                    name: r.get(1)?,
+                    ts_ms: r.get(2)?,
+                    session_id: r.get(3)?,
+                    user_name: r.get(4)?,
+                    user_email: r.get(5)?,
+                    project: r.get(6)?,
+                    decision: r.get(7)?,
+                    body: r.get(8)?,
+                })
+            },
+        )
         .map_err(&err)?;
     let mut table: BTreeMap<String, UsageRow> = BTreeMap::new();
     let mut sessions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -201,7 +208,7 @@ pub fn usage(data_dir: &Path, window: Window, by: GroupBy) -> Result<Vec<UsageRo
                 target.cache_read_tokens += number(&attrs["cache_read_tokens"]) as u64;
                 target.cache_creation_tokens += number(&attrs["cache_creation_tokens"]) as u64;
                 target.cost_usd += number(&attrs["cost_usd"]);
-            } else if row.source == "hook" {
+            } else if row.source == Source::Hook.as_str() {
                 match row.name.as_str() {
                     "UserPromptSubmit" => target.prompts += 1,
                     "PostToolUse" | "PostToolUseFailure" => target.tool_calls += 1,
@@ -269,7 +276,7 @@ pub fn audit(
     let mut statement = conn
         .prepare(
             "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body FROM events \
-             WHERE source = 'hook' AND decision IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
+             WHERE source = ?6 AND decision IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
              AND (?3 OR decision != 'allow') AND (?4 IS NULL OR user_name = ?4) AND (?5 IS NULL OR rule LIKE ?5 || '%') \
              ORDER BY ts_ms, id",
         )
@@ -281,7 +288,8 @@ pub fn audit(
                 window.until_ms,
                 filter.include_allowed,
                 filter.user,
-                filter.rule
+                filter.rule,
+                Source::Hook.as_str()
             ],
             |r| {
                 Ok((
@@ -427,7 +435,7 @@ pub fn timeline(
     for (ts_ms, source, name, tool, decision, rule, body) in rows.flatten() {
         let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         let attrs = &body["attributes"];
-        let detail = if source == "otlp" {
+        let detail = if source == Source::OtlpLog.as_str() {
             [
                 "model",
                 "tool_name",
@@ -542,12 +550,13 @@ pub fn activity(
     let mut statement = conn
         .prepare(
             "SELECT source, name, tool_name, decision, \
-             CASE WHEN source = 'otlp' THEN body ELSE '' END FROM events \
-             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (source = 'otlp' OR tool_name IS NOT NULL) ORDER BY id",
+             CASE WHEN source = ?3 THEN body ELSE '' END FROM events \
+             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (source = ?3 OR tool_name IS NOT NULL) ORDER BY id",
         )
         .map_err(&err)?;
+    let otlp = Source::OtlpLog.as_str();
     let rows = statement
-        .query_map(params![window.since_ms, window.until_ms], |r| {
+        .query_map(params![window.since_ms, window.until_ms, otlp], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -560,7 +569,7 @@ pub fn activity(
     let mut tools: BTreeMap<String, (ToolRow, Vec<f64>)> = BTreeMap::new();
     let mut api: BTreeMap<String, (ApiRow, Vec<f64>)> = BTreeMap::new();
     for (source, name, tool, decision, body) in rows.flatten() {
-        if source == "hook" {
+        if source == Source::Hook.as_str() {
             let Some(tool) = tool else { continue };
             let (row, _) = tool_entry(&mut tools, tool);
             match name.as_str() {

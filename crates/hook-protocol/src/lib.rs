@@ -14,7 +14,9 @@ mod event;
 mod redact;
 
 pub use answer::{HookAnswer, PermissionDecision};
-pub use bound::{Bounds, Truncation};
-pub use enrichment::{ENRICHMENT_KEY, Enrichment, GuardRecord, GuardSpan, new_event_id};
+pub use bound::Bounds;
+pub use enrichment::{
+    ENRICHMENT_KEY, Enrichment, GuardRecord, GuardSpan, Truncation, new_event_id,
+};
 pub use event::{EventError, HookEvent, KNOWN_EVENTS, KnownEvent};
 pub use redact::{REDACTED, redact_text};

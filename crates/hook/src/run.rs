@@ -7,7 +7,7 @@ use hook_protocol::{HookAnswer, HookEvent};
 use crate::config::{Env, HookConfig};
 use crate::decide::{Judged, judge};
 use crate::deliver::{Collector, DeliveryError};
-use crate::enrich::enrich;
+use crate::enrich::{Origin, enrich};
 use crate::spool::Spool;
 
 /// What the hook process prints and how it exits.
@@ -76,15 +76,9 @@ fn deliver(
     stderr: &mut Vec<String>,
 ) -> Option<String> {
     let spool = Spool::in_state_dir(&config.state_dir);
-    let event_id = match enrich(
-        event,
-        config,
-        lossy,
-        judged.map(Judged::record),
-        spool.pending_count(),
-        started,
-    ) {
-        Ok(id) => id,
+    let origin = Origin::of_hook(config, lossy, spool.pending_count());
+    let event_id = match enrich(event, origin, judged.map(Judged::record), started) {
+        Ok(enrichment) => enrichment.event_id,
         Err(err) => {
             let message = format!("claude-telemetry hook: cannot encode the event: {err}");
             stderr.push(message.clone());

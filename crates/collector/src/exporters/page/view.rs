@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::Overview;
+use super::overview::Overview;
 use crate::query::{TimelineEntry, UsageRow};
 
 const STYLE: &str = r#"
