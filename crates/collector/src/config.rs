@@ -41,6 +41,9 @@ pub struct CollectorConfig {
     pub series_limit: usize,
     /// Longest label value kept.
     pub label_value_bytes: usize,
+    /// Most projects named in labels; events of further projects are labelled
+    /// `project="(other)"` (the store and the page keep every name).
+    pub project_label_limit: usize,
     /// Longest time a request may take.
     #[serde(with = "humantime_serde_compat")]
     pub request_timeout: Duration,
@@ -66,6 +69,7 @@ impl Default for CollectorConfig {
             max_body_bytes: 8 * 1024 * 1024,
             series_limit: 10_000,
             label_value_bytes: 256,
+            project_label_limit: 200,
             request_timeout: Duration::from_secs(30),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
             otlp_drop_attributes: vec!["session.id".to_owned()],

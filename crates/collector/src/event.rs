@@ -264,6 +264,19 @@ pub struct Point {
     pub value: PointValue,
 }
 
+impl Point {
+    /// The session its stream belongs to (`session.id`, kept in the stream even when it
+    /// is not a label).
+    pub fn session_id(&self) -> Option<String> {
+        let stream: Value = serde_json::from_str(&self.stream).ok()?;
+        stream
+            .get(1)?
+            .get("session.id")?
+            .as_str()
+            .map(str::to_owned)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,6 +72,7 @@ fn limits(config: &CollectorConfig) -> Limits {
         session_idle_ms: millis(config.session_idle_timeout),
         series_per_metric: config.series_limit,
         label_value_bytes: config.label_value_bytes,
+        project_labels: config.project_label_limit,
     }
 }
 

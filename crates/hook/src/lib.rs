@@ -15,6 +15,7 @@ mod decide;
 mod deliver;
 mod enrich;
 mod guard_config;
+mod project;
 mod run;
 mod spool;
 
@@ -25,5 +26,6 @@ pub use decide::{Judged, Place, context, context_for, judge, judge_with};
 pub use deliver::{Collector, DeliveryError};
 pub use enrich::{Origin, enrich};
 pub use guard_config::{GuardConfigError, config_path, load_guard_config};
+pub use project::folder_name;
 pub use run::{HookOutcome, run};
 pub use spool::{DrainReport, Spool, SpoolError};

@@ -44,6 +44,7 @@ const ENV_KEYS: &[&str] = &[
     "max_body_bytes",
     "series_limit",
     "label_value_bytes",
+    "project_label_limit",
     "request_timeout",
     "retention",
     "otlp_drop_attributes",

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 
 use hook_protocol::{Enrichment, HookEvent, KnownEvent};
 
+use super::Joined;
+
 use super::limits::{Cardinality, Limits};
 use super::pending::PendingTools;
 use crate::event::HookRecord;
@@ -92,7 +94,7 @@ impl Families {
             ),
             sessions_started: Family::new(
                 "claude_code_sessions_started_total",
-                "Sessions started, by source (startup, resume, clear, compact).",
+                "Sessions started, each once, at its first event: by how it started (startup, resume, clear, compact, fork), unknown when its first event was not a SessionStart.",
                 Kind::Counter,
             ),
             subagents: Family::new(
@@ -229,14 +231,22 @@ impl HookMetrics {
         out
     }
 
-    /// Applies one stored hook event that happened at `ts_ms`.
-    pub(super) fn apply(&mut self, record: &HookRecord, ts_ms: i64, limit: &mut Cardinality) {
+    /// Applies one stored hook event that happened at `ts_ms`, joined to its session
+    /// (`project`: the label its project goes by).
+    pub(super) fn apply(
+        &mut self,
+        record: &HookRecord,
+        ts_ms: i64,
+        joined: &Joined,
+        project: &str,
+        limit: &mut Cardinality,
+    ) {
         let (event, enrichment) = (&record.event, &record.enrichment);
         let name = event.event_name().unwrap_or("unknown");
         let who = Who {
-            user_name: &enrichment.user_name,
-            user_email: enrichment.user_email.as_deref().unwrap_or(""),
-            project: enrichment.project.as_deref().or(event.cwd()).unwrap_or(""),
+            user_name: &joined.identity.user_name,
+            user_email: &joined.identity.user_email,
+            project,
         };
         let spool = vec![
             ("host".to_owned(), self.cap(&enrichment.host)),
@@ -250,10 +260,21 @@ impl HookMetrics {
         let tool = event.tool_name().unwrap_or("");
         let labels = self.labels(&who, &[("event", name), ("tool", tool)]);
         limit.add(&mut self.families.hook_events, labels, 1.0);
+        if joined.first_in_session {
+            let source = match event.known_event() {
+                Some(KnownEvent::SessionStart) => event.start_source().unwrap_or("unknown"),
+                _ => "unknown",
+            };
+            self.count_session(&who, source, limit);
+        }
         self.track_session(event, &who, ts_ms, limit);
+        // Every event the guard denied is a block, whichever event it judged.
+        let denied = self.judged(enrichment, &who, tool, limit);
         match event.known_event() {
-            Some(KnownEvent::PreToolUse) => {
-                self.pre_tool_use(event, enrichment, &who, tool, ts_ms, limit)
+            Some(KnownEvent::PreToolUse) if !denied => {
+                if let Some(id) = event.tool_use_id() {
+                    self.pending_tools.start(id, ts_ms);
+                }
             }
             Some(known @ (KnownEvent::PostToolUse | KnownEvent::PostToolUseFailure)) => {
                 let outcome = if known == KnownEvent::PostToolUse {
@@ -300,37 +321,52 @@ impl HookMetrics {
         }
     }
 
-    fn pre_tool_use(
+    /// A session first seen through one of Claude Code's own events.
+    pub(super) fn session_seen(&mut self, joined: &Joined, project: &str, limit: &mut Cardinality) {
+        let who = Who {
+            user_name: &joined.identity.user_name,
+            user_email: &joined.identity.user_email,
+            project,
+        };
+        self.count_session(&who, "unknown", limit);
+    }
+
+    /// A session counts once, at its first event, however often it starts again later
+    /// (`resume`, `compact`): the page's and `report`'s definition too.
+    fn count_session(&mut self, who: &Who<'_>, source: &str, limit: &mut Cardinality) {
+        let labels = self.labels(who, &[("source", source)]);
+        limit.add(&mut self.families.sessions_started, labels, 1.0);
+    }
+
+    /// Counts what the guard decided on an event it judged; whether it denied it.
+    fn judged(
         &mut self,
-        event: &HookEvent,
         enrichment: &Enrichment,
         who: &Who<'_>,
         tool: &str,
-        ts_ms: i64,
         limit: &mut Cardinality,
-    ) {
-        if let Some(guard) = &enrichment.guard {
-            let labels = self.labels(who, &[]);
-            let seconds = guard.latency_us as f64 / 1e6;
-            limit.observe(&mut self.families.guard_latency, labels, seconds);
-            if guard.decision == "deny" {
-                let labels = self.labels(
-                    who,
-                    &[
-                        ("category", &guard.category),
-                        ("rule", &guard.rule),
-                        ("tool", tool),
-                    ],
-                );
-                limit.add(&mut self.families.security_blocks, labels, 1.0);
-                let labels = self.labels(who, &[("tool", tool), ("outcome", "blocked")]);
-                limit.add(&mut self.families.tool_calls, labels, 1.0);
-                return;
-            }
+    ) -> bool {
+        let Some(guard) = &enrichment.guard else {
+            return false;
+        };
+        let labels = self.labels(who, &[]);
+        let seconds = guard.latency_us as f64 / 1e6;
+        limit.observe(&mut self.families.guard_latency, labels, seconds);
+        if guard.decision != "deny" {
+            return false;
         }
-        if let Some(id) = event.tool_use_id() {
-            self.pending_tools.start(id, ts_ms);
-        }
+        let labels = self.labels(
+            who,
+            &[
+                ("category", &guard.category),
+                ("rule", &guard.rule),
+                ("tool", tool),
+            ],
+        );
+        limit.add(&mut self.families.security_blocks, labels, 1.0);
+        let labels = self.labels(who, &[("tool", tool), ("outcome", "blocked")]);
+        limit.add(&mut self.families.tool_calls, labels, 1.0);
+        true
     }
 
     fn track_session(
@@ -351,9 +387,6 @@ impl HookMetrics {
         }
         match event.known_event() {
             Some(KnownEvent::SessionStart) => {
-                let source = event.start_source().unwrap_or("");
-                let labels = self.labels(who, &[("source", source)]);
-                limit.add(&mut self.families.sessions_started, labels, 1.0);
                 match self.sessions.get_mut(id) {
                     // `resume` or `clear` of a session still open: one session, not two.
                     Some(session) => session.last_ms = session.last_ms.max(ts_ms),

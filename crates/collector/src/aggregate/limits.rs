@@ -1,6 +1,8 @@
 //! What bounds the aggregator: the limits it is configured with, and the series limit
 //! applied to every family it owns, with the count of series kept out.
 
+use std::collections::HashSet;
+
 use crate::exposition::{Family, Kind, Labels};
 
 /// Limits the aggregator enforces.
@@ -12,6 +14,8 @@ pub struct Limits {
     pub series_per_metric: usize,
     /// Longest label value kept; longer ones are cut.
     pub label_value_bytes: usize,
+    /// Most projects named in `project` labels.
+    pub project_labels: usize,
 }
 
 impl Default for Limits {
@@ -20,6 +24,7 @@ impl Default for Limits {
             session_idle_ms: 30 * 60 * 1000,
             series_per_metric: 10_000,
             label_value_bytes: 256,
+            project_labels: 200,
         }
     }
 }
@@ -70,6 +75,48 @@ impl Cardinality {
     pub(super) fn observe(&mut self, family: &mut Family, labels: Labels, value: f64) {
         if self.admit(family, &labels) {
             family.observe(labels, value);
+        }
+    }
+}
+
+/// The label value a project goes by: its name while fewer than the limit have been
+/// named, `(other)` beyond (first come, first named: a replay names the same ones).
+pub(super) struct ProjectLabels {
+    named: HashSet<String>,
+    limit: usize,
+}
+
+/// The `project` label of projects beyond the limit.
+pub const OTHER_PROJECTS: &str = "(other)";
+
+impl ProjectLabels {
+    pub(super) fn new(limit: usize) -> ProjectLabels {
+        ProjectLabels {
+            named: HashSet::new(),
+            limit,
+        }
+    }
+
+    /// The label value for the project named `name` (`""` stays empty).
+    pub(super) fn label(&mut self, name: &str) -> String {
+        if name.is_empty() || self.named.contains(name) {
+            return name.to_owned();
+        }
+        if self.named.len() < self.limit {
+            self.named.insert(name.to_owned());
+            return name.to_owned();
+        }
+        OTHER_PROJECTS.to_owned()
+    }
+
+    /// Names again the projects a restored family names.
+    pub(super) fn restore(&mut self, family: &Family) {
+        for labels in family.series().keys() {
+            for (key, value) in labels {
+                if key == "project" && !value.is_empty() && value != OTHER_PROJECTS {
+                    self.named.insert(value.clone());
+                }
+            }
         }
     }
 }

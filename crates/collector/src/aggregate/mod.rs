@@ -10,19 +10,22 @@
 //! It must not read the store or the clock: whoever owns it passes events and time in.
 
 mod hooks;
+pub mod join;
 mod limits;
 mod otlp;
 mod pending;
 pub mod pushed;
+pub mod usage;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::event::Payload;
+use crate::event::{Payload, Point};
 use crate::exposition::{Encoded, Family, FamilySnapshot};
 use crate::sync::lock;
 use hooks::HookMetrics;
-use limits::Cardinality;
-pub use limits::Limits;
+use join::Identity;
+use limits::{Cardinality, ProjectLabels};
+pub use limits::{Limits, OTHER_PROJECTS};
 use otlp::OtlpMetrics;
 
 /// Events turned into metrics.
@@ -30,6 +33,20 @@ pub struct Aggregator {
     hooks: HookMetrics,
     otlp: OtlpMetrics,
     cardinality: Cardinality,
+    projects: ProjectLabels,
+}
+
+/// What the session join said of an event when it was stored: the user and project
+/// its series are labelled with, whatever the event itself carries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Joined {
+    /// Who and where (a hook event's own; an OTLP event's session's).
+    pub identity: Identity,
+    /// Whether it is its session's first event: the session starts here.
+    pub first_in_session: bool,
+    /// For a metrics export, per point: its session's identity, when the session's hook
+    /// events had given it one by then.
+    pub points: Vec<Option<Identity>>,
 }
 
 /// The aggregator as the store (which feeds it) and `/metrics` (which reads it) share it.
@@ -55,18 +72,37 @@ impl Aggregator {
             hooks: HookMetrics::new(limits),
             otlp: OtlpMetrics::new(),
             cardinality: Cardinality::new(limits.series_per_metric),
+            projects: ProjectLabels::new(limits.project_labels),
         }
     }
 
-    /// Applies one stored event that happened at `ts_ms`: how the store feeds the
-    /// aggregator, live and on replay.
-    pub fn apply(&mut self, ts_ms: i64, payload: &Payload) {
+    /// Applies one stored event that happened at `ts_ms`, joined to its session: how
+    /// the store feeds the aggregator, live and on replay.
+    pub fn apply(&mut self, ts_ms: i64, payload: &Payload, joined: &Joined) {
+        let project = self.projects.label(&joined.identity.project_name);
         match payload {
-            Payload::Hook(record) => self.hooks.apply(record, ts_ms, &mut self.cardinality),
-            Payload::OtlpLog(record) => self.otlp.apply_log(record, &mut self.cardinality),
-            Payload::OtlpMetrics(record) => self
-                .otlp
-                .apply_points(&record.points, &mut self.cardinality),
+            Payload::Hook(record) => {
+                self.hooks
+                    .apply(record, ts_ms, joined, &project, &mut self.cardinality)
+            }
+            Payload::OtlpLog(record) => {
+                if joined.first_in_session {
+                    self.hooks
+                        .session_seen(joined, &project, &mut self.cardinality);
+                }
+                self.otlp
+                    .apply_log(record, joined, &project, &mut self.cardinality)
+            }
+            Payload::OtlpMetrics(record) => {
+                let mut labelled: Vec<Point> = record.points.clone();
+                for (point, identity) in labelled.iter_mut().zip(&joined.points) {
+                    if let Some(identity) = identity {
+                        let project = self.projects.label(&identity.project_name);
+                        label_with(point, identity, &project);
+                    }
+                }
+                self.otlp.apply_points(&labelled, &mut self.cardinality)
+            }
         }
     }
 
@@ -88,6 +124,7 @@ impl Aggregator {
     /// Starts from a baseline: the families of events no longer in the store.
     pub fn restore(&mut self, snapshot: Vec<FamilySnapshot>) {
         for family in snapshot.into_iter().map(Family::from) {
+            self.projects.restore(&family);
             if family.name == self.cardinality.dropped.name {
                 self.cardinality.dropped = family;
             } else if let Some(mine) = self.hooks.family_mut(&family.name) {
@@ -132,6 +169,25 @@ impl Aggregator {
     }
 }
 
+/// Labels a point with its session's user and project (in the sorted order the
+/// translation gives labels).
+fn label_with(point: &mut Point, identity: &Identity, project: &str) {
+    let joined = [
+        ("user_name", identity.user_name.as_str()),
+        ("user_email", identity.user_email.as_str()),
+        ("project", project),
+    ];
+    point
+        .labels
+        .retain(|(key, _)| !joined.iter().any(|(name, _)| name == key));
+    for (key, value) in joined {
+        if !value.is_empty() {
+            point.labels.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    point.labels.sort();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,11 +211,20 @@ mod tests {
         Payload::Hook(Box::new(HookRecord::new(event).unwrap()))
     }
 
+    /// Applies an event as the store feeds it: joined, here to its own identity.
+    fn apply(agg: &mut Aggregator, ts_ms: i64, payload: &Payload) {
+        let joined = Joined {
+            identity: join::Measures::of(payload).identity,
+            ..Joined::default()
+        };
+        agg.apply(ts_ms, payload, &joined);
+    }
+
     fn scalar(agg: &Aggregator, name: &str, extra: &[(&str, &str)]) -> f64 {
         let mut pairs = vec![
             ("user_name", "jane"),
             ("user_email", "j@x"),
-            ("project", "/p"),
+            ("project", "p"),
         ];
         pairs.extend_from_slice(extra);
         match agg.family(name).and_then(|f| f.get(&pairs)) {
@@ -177,10 +242,11 @@ mod tests {
         let start = |id: &str| {
             ev(json!({"hook_event_name": "SessionStart", "session_id": id, "source": "startup"}))
         };
-        agg.apply(0, &start("a"));
-        agg.apply(0, &start("b"));
+        apply(&mut agg, 0, &start("a"));
+        apply(&mut agg, 0, &start("b"));
         assert_eq!(scalar(&agg, "claude_code_active_sessions", &[]), 2.0);
-        agg.apply(
+        apply(
+            &mut agg,
             500,
             &ev(json!({"hook_event_name": "SessionEnd", "session_id": "a", "reason": "clear"})),
         );
@@ -209,7 +275,7 @@ mod tests {
             .get(&[
                 ("user_name", "jane"),
                 ("user_email", "j@x"),
-                ("project", "/p"),
+                ("project", "p"),
             ]) {
             Some(V::Histogram { count, sum, .. }) => {
                 assert_eq!(*count, 2);
@@ -222,11 +288,35 @@ mod tests {
     #[test]
     fn tool_outcomes_and_durations() {
         let mut agg = Aggregator::new(Limits::default());
-        agg.apply(1000, &ev(json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"})));
-        agg.apply(1250, &ev(json!({"hook_event_name": "PostToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"})));
-        agg.apply(2000, &ev(json!({"hook_event_name": "PostToolUseFailure", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t2", "duration_ms": 58})));
-        agg.apply(3000, &ev(json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t3",
-            "guard": {"decision": "deny", "rule": "rm.home", "category": "dangerous_rm", "reason": "r", "latency_us": 12, "version": "v"}})));
+        apply(
+            &mut agg,
+            1000,
+            &ev(
+                json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"}),
+            ),
+        );
+        apply(
+            &mut agg,
+            1250,
+            &ev(
+                json!({"hook_event_name": "PostToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"}),
+            ),
+        );
+        apply(
+            &mut agg,
+            2000,
+            &ev(
+                json!({"hook_event_name": "PostToolUseFailure", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t2", "duration_ms": 58}),
+            ),
+        );
+        apply(
+            &mut agg,
+            3000,
+            &ev(
+                json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t3",
+            "guard": {"decision": "deny", "rule": "rm.home", "category": "dangerous_rm", "reason": "r", "latency_us": 12, "version": "v"}}),
+            ),
+        );
         let calls = |tool, outcome| {
             scalar(
                 &agg,
@@ -253,7 +343,7 @@ mod tests {
         match read.get(&[
             ("user_name", "jane"),
             ("user_email", "j@x"),
-            ("project", "/p"),
+            ("project", "p"),
             ("tool", "Read"),
         ]) {
             Some(V::Histogram { sum, .. }) => {
@@ -266,7 +356,7 @@ mod tests {
             guard.get(&[
                 ("user_name", "jane"),
                 ("user_email", "j@x"),
-                ("project", "/p")
+                ("project", "p")
             ]),
             Some(V::Histogram { count: 1, .. })
         ));
@@ -279,7 +369,8 @@ mod tests {
             ..Limits::default()
         });
         for agent in ["a", "b", "c", "d"] {
-            agg.apply(
+            apply(
+                &mut agg,
                 0,
                 &ev(json!({"hook_event_name": "SubagentStart", "agent_type": agent})),
             );
@@ -295,7 +386,7 @@ mod tests {
     #[test]
     fn a_baseline_written_by_earlier_versions_restores() {
         // As the collector wrote it before the kinds were one type (capitalised).
-        let state = r#"[{"name":"claude_code_prompts_total","help":"Prompts submitted.","kind":"Counter","bounds":[],"series":[[[["user_name","jane"],["user_email","j@x"],["project","/p"]],{"Scalar":3.0}]]},{"name":"claude_code_cost_usage_USD_total","help":"","kind":"Counter","bounds":[],"series":[[[["model","m"]],{"Scalar":1.5}]]}]"#;
+        let state = r#"[{"name":"claude_code_prompts_total","help":"Prompts submitted.","kind":"Counter","bounds":[],"series":[[[["user_name","jane"],["user_email","j@x"],["project","p"]],{"Scalar":3.0}]]},{"name":"claude_code_cost_usage_USD_total","help":"","kind":"Counter","bounds":[],"series":[[[["model","m"]],{"Scalar":1.5}]]}]"#;
         let mut agg = Aggregator::new(Limits::default());
         agg.restore(serde_json::from_str(state).unwrap());
         assert_eq!(scalar(&agg, "claude_code_prompts_total", &[]), 3.0);

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use super::Joined;
 use super::limits::Cardinality;
 use crate::event::{LogRecord, Point, PointValue, Temporality};
 use crate::exposition::{Family, Kind, Labels, Value as Series};
@@ -350,13 +351,20 @@ impl OtlpMetrics {
         Ok(())
     }
 
-    /// Derives the log-event metrics from one stored OTLP log event.
-    pub(super) fn apply_log(&mut self, record: &LogRecord, limit: &mut Cardinality) {
+    /// Derives the log-event metrics from one stored OTLP log event, labelled with its
+    /// session's user and project (`project`: the label the project goes by).
+    pub(super) fn apply_log(
+        &mut self,
+        record: &LogRecord,
+        joined: &Joined,
+        project: &str,
+        limit: &mut Cardinality,
+    ) {
         let who = |extra: &[(&str, String)]| -> Labels {
-            let pick = |key: &str| record.attribute_or_resource(key).unwrap_or("").to_owned();
             let mut labels = vec![
-                ("user_name".to_owned(), pick("user.name")),
-                ("user_email".to_owned(), pick("user.email")),
+                ("user_name".to_owned(), joined.identity.user_name.clone()),
+                ("user_email".to_owned(), joined.identity.user_email.clone()),
+                ("project".to_owned(), project.to_owned()),
             ];
             labels.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
             labels

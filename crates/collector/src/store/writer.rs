@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::db::{self, StoreError, database_path};
+use super::rollup::{self, Joiner};
+use crate::aggregate::Joined;
 use crate::aggregate::SharedAggregator;
 use crate::consumer::{ConsumeError, Consumer};
 use crate::event::Event;
@@ -42,16 +44,27 @@ impl Writer {
     }
 }
 
-/// Opens (creating if needed) the store in `data_dir` and starts its writer, which feeds
-/// `aggregator` every event it stores for the first time.
+/// Opens (creating if needed) the store in `data_dir`, brings its rollups up to date,
+/// and starts its writer, which feeds `aggregator` every event it stores for the first
+/// time.
 pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Writer), StoreError> {
     let path = database_path(data_dir);
     let mut conn = db::create(data_dir)?;
+    rollup::catch_up(&mut conn, |id, message| StoreError::Corrupt {
+        path: path.clone(),
+        what: if id > 0 {
+            format!("event {id}")
+        } else {
+            "the usage rollups".to_owned()
+        },
+        message,
+    })?;
     let (jobs, queue) = mpsc::channel::<Job>();
     let writer_path = path.clone();
     let thread = thread::Builder::new()
         .name("store-writer".to_owned())
         .spawn(move || {
+            let mut joiner = Joiner::default();
             // Everything queued while the last commit ran goes into the next one; no
             // waiting for more (measured: a linger only lengthens each round trip).
             while let Ok(first) = queue.recv() {
@@ -66,23 +79,25 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
                         Err(_) => break,
                     }
                 }
-                match commit(&mut conn, &batch) {
-                    Ok(flags) => {
+                match commit(&mut conn, &mut joiner, &batch) {
+                    Ok(joined) => {
                         {
                             let mut aggregator = aggregator.lock();
-                            for (job, flags) in batch.iter().zip(&flags) {
-                                for (event, new) in job.events.iter().zip(flags) {
-                                    if *new {
-                                        aggregator.apply(event.ts_ms, &event.payload);
+                            for (job, joined) in batch.iter().zip(&joined) {
+                                for (event, joined) in job.events.iter().zip(joined) {
+                                    if let Some(joined) = joined {
+                                        aggregator.apply(event.ts_ms, &event.payload, joined);
                                     }
                                 }
                             }
                         }
-                        for (job, flags) in batch.into_iter().zip(flags) {
+                        for (job, joined) in batch.into_iter().zip(joined) {
+                            let flags = joined.iter().map(Option::is_some).collect();
                             let _ = job.reply.send(Ok(flags));
                         }
                     }
                     Err(err) => {
+                        joiner.abandon();
                         let message = format!("event store {}: {err}", writer_path.display());
                         for job in batch {
                             let _ = job.reply.send(Err(message.clone()));
@@ -98,42 +113,75 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
     Ok((Store { jobs, path }, Writer { thread }))
 }
 
-fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Vec<bool>>> {
+/// Per job, per event: what the session join said of it when it was new (`None`: a
+/// duplicate, not stored again).
+type Committed = Vec<Vec<Option<Joined>>>;
+
+fn commit(
+    conn: &mut Connection,
+    joiner: &mut Joiner,
+    batch: &[Job],
+) -> rusqlite::Result<Committed> {
     let tx = conn.transaction()?;
-    let mut flags = Vec::with_capacity(batch.len());
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO events (event_id, source, ts_ms, name, session_id, prompt_id, tool_use_id, \
-             tool_name, user_name, user_email, project, decision, rule, body) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?;
-        for job in batch {
-            let mut job_flags = Vec::with_capacity(job.events.len());
-            for e in &job.events {
-                let c = &e.columns;
-                let changed = insert.execute(params![
-                    e.id,
-                    e.source().as_str(),
-                    e.ts_ms,
-                    e.name,
-                    c.session_id,
-                    c.prompt_id,
-                    c.tool_use_id,
-                    c.tool_name,
-                    c.user_name,
-                    c.user_email,
-                    c.project,
-                    c.decision,
-                    c.rule,
-                    e.body
-                ])?;
-                job_flags.push(changed == 1);
+    let mut committed = Vec::with_capacity(batch.len());
+    let mut through = 0;
+    for job in batch {
+        let mut job_joined = Vec::with_capacity(job.events.len());
+        for e in &job.events {
+            let pending = joiner.join(&tx, e.ts_ms, &e.payload)?;
+            let c = &e.columns;
+            let (user_name, user_email, project) = match pending.identity() {
+                Some(who) => (
+                    rollup::nonempty(&who.user_name).map(str::to_owned),
+                    rollup::nonempty(&who.user_email).map(str::to_owned),
+                    rollup::nonempty(&who.project_path).map(str::to_owned),
+                ),
+                None => (c.user_name.clone(), c.user_email.clone(), c.project.clone()),
+            };
+            let mut values: Vec<rusqlite::types::Value> = vec![
+                e.id.clone().into(),
+                e.source().as_str().to_owned().into(),
+                e.ts_ms.into(),
+                e.name.clone().into(),
+                c.session_id.clone().into(),
+                c.prompt_id.clone().into(),
+                c.tool_use_id.clone().into(),
+                c.tool_name.clone().into(),
+                user_name.into(),
+                user_email.into(),
+                project.into(),
+                c.decision.clone().into(),
+                c.rule.clone().into(),
+                e.body.clone().into(),
+            ];
+            values.extend(rollup::row_values(&pending.row));
+            let marks = (1..=values.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let changed = tx
+                .prepare_cached(&format!(
+                    "INSERT OR IGNORE INTO events (event_id, source, ts_ms, name, session_id, \
+                     prompt_id, tool_use_id, tool_name, user_name, user_email, project, decision, \
+                     rule, body, {}) VALUES ({marks})",
+                    rollup::row_column_names()
+                ))?
+                .execute(params_from_iter(values))?;
+            if changed == 1 {
+                let row_id = tx.last_insert_rowid();
+                through = row_id;
+                job_joined.push(Some(joiner.stored(&tx, pending, row_id, &e.payload)?));
+            } else {
+                job_joined.push(None);
             }
-            flags.push(job_flags);
         }
+        committed.push(job_joined);
+    }
+    if through > 0 {
+        joiner.write(&tx, through)?;
     }
     tx.commit()?;
-    Ok(flags)
+    Ok(committed)
 }
 
 impl Consumer for Store {
