@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use collector::query::{AuditFilter, AuditRow, GroupBy, UsageRow, Window, audit, usage};
+use collector::query::{AuditFilter, AuditRow, Filter, GroupBy, UsageRow, Window, audit, usage};
 use collector::time::now_ms;
 
 use super::process_env;
@@ -32,7 +32,10 @@ pub struct Scope {
     /// Until (same forms) [default: now].
     #[arg(long)]
     until: Option<String>,
-    /// The collector's data directory [default: $CLAUDE_TELEMETRY_DATA_DIR, else ~/.local/share/claude-telemetry].
+    /// Ask this collector over HTTP (with $CLAUDE_TELEMETRY_TOKEN) [default: $CLAUDE_TELEMETRY_URL, unless a data directory is named].
+    #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+    url: Option<String>,
+    /// Read the store in this data directory [default: $CLAUDE_TELEMETRY_DATA_DIR, else the collector at $CLAUDE_TELEMETRY_URL, else ~/.local/share/claude-telemetry].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Output as JSON.
@@ -93,24 +96,34 @@ impl Scope {
         Ok(window)
     }
 
-    fn data_dir(&self) -> Result<PathBuf> {
-        let dir = self
+    /// Where the figures come from: the collector named by `--url` or
+    /// `$CLAUDE_TELEMETRY_URL`, unless a data directory is named (`--data-dir`,
+    /// `$CLAUDE_TELEMETRY_DATA_DIR`); else the local store.
+    fn origin(&self) -> Result<Origin> {
+        let named = |name: &str| process_env(name).filter(|v| !v.trim().is_empty());
+        if let Some(url) = &self.url {
+            return Ok(Origin::collector(url));
+        }
+        let dir = match self
             .data_dir
             .clone()
-            .or_else(|| {
-                process_env("CLAUDE_TELEMETRY_DATA_DIR")
-                    .filter(|d| !d.is_empty())
-                    .map(PathBuf::from)
-            })
-            .or_else(super::default_data_dir)
-            .context("no data directory: pass --data-dir or set HOME")?;
+            .or_else(|| named("CLAUDE_TELEMETRY_DATA_DIR").map(PathBuf::from))
+        {
+            Some(dir) => dir,
+            None => match named("CLAUDE_TELEMETRY_URL") {
+                Some(url) => return Ok(Origin::collector(&url)),
+                None => super::default_data_dir()
+                    .context("no data directory: pass --data-dir or --url, or set HOME")?,
+            },
+        };
         if !collector::store::database_path(&dir).exists() {
             bail!(
-                "no event store in {}: start the collector (claude-telemetry serve) or pass --data-dir",
+                "no event store in {}: start the collector (claude-telemetry serve), pass --data-dir, \
+                 or name a running collector with --url or CLAUDE_TELEMETRY_URL",
                 dir.display()
             );
         }
-        Ok(dir)
+        Ok(Origin::Store(dir))
     }
 
     fn format(&self) -> Format {
@@ -122,6 +135,82 @@ impl Scope {
             Format::Table
         }
     }
+}
+
+/// Where `report` and `audit` read: a collector over HTTP, or a store on this machine.
+enum Origin {
+    /// A collector's `/api/v1/`, with the bearer token when there is one.
+    Collector { url: String, token: Option<String> },
+    /// A data directory.
+    Store(PathBuf),
+}
+
+impl Origin {
+    fn collector(url: &str) -> Origin {
+        let url = url.trim().trim_end_matches('/');
+        let url = if url.contains("://") {
+            url.to_owned()
+        } else {
+            format!("http://{url}")
+        };
+        Origin::Collector {
+            url,
+            token: process_env("CLAUDE_TELEMETRY_TOKEN").filter(|t| !t.is_empty()),
+        }
+    }
+
+    /// `GET {path}?{query}` of the collector, read as JSON.
+    fn get<T: serde::de::DeserializeOwned>(
+        url: &str,
+        token: Option<&str>,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .proxy(None)
+            .build()
+            .into();
+        let mut request = agent.get(format!("{url}{path}"));
+        for (key, value) in query {
+            request = request.query(*key, value);
+        }
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut response = request.call().with_context(|| {
+            format!("cannot reach the collector at {url} (pass --data-dir to read a local store)")
+        })?;
+        let status = response.status();
+        let body = response
+            .body_mut()
+            .read_to_string()
+            .with_context(|| format!("reading the answer of {url}{path}"))?;
+        match status.as_u16() {
+            200 => serde_json::from_str(&body)
+                .with_context(|| format!("{url}{path} did not answer with the expected JSON")),
+            401 => bail!(
+                "the collector at {url} wants its token: set CLAUDE_TELEMETRY_TOKEN to the collector's token"
+            ),
+            _ => bail!("the collector at {url} answered {status}: {}", body.trim()),
+        }
+    }
+}
+
+/// An instant as the collector's `since`/`until` read it, to the millisecond.
+fn instant(ms: i64) -> String {
+    let at =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// The window's ends, as query parameters.
+fn window_query(window: Window) -> Vec<(&'static str, String)> {
+    vec![
+        ("since", instant(window.since_ms)),
+        ("until", instant(window.until_ms)),
+    ]
 }
 
 /// Prints `text`; a reader that went away (`| head`) ends the output quietly.
@@ -184,6 +273,17 @@ fn table(header: &[&str], rows: &[Vec<String>], numeric: &[bool]) -> String {
     out
 }
 
+/// How a grouping is named in a header and in the collector's `by=`.
+fn by_name(by: By) -> &'static str {
+    match by {
+        By::Day => "day",
+        By::Model => "model",
+        By::User => "user",
+        By::Project => "project",
+        By::Session => "session",
+    }
+}
+
 /// Runs `report`.
 pub fn report(args: &ReportArgs) -> Result<()> {
     let by = match args.by {
@@ -193,15 +293,17 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         By::Project => GroupBy::Project,
         By::Session => GroupBy::Session,
     };
-    let rows = usage(&args.scope.data_dir()?, args.scope.window()?, by)?;
+    let window = args.scope.window()?;
+    let rows: Vec<UsageRow> = match args.scope.origin()? {
+        Origin::Store(dir) => usage(&dir, window, by, &Filter::default())?,
+        Origin::Collector { url, token } => {
+            let mut query = window_query(window);
+            query.push(("by", by_name(args.by).to_owned()));
+            Origin::get(&url, token.as_deref(), "/api/v1/usage", &query)?
+        }
+    };
     let header = [
-        match args.by {
-            By::Day => "day",
-            By::Model => "model",
-            By::User => "user",
-            By::Project => "project",
-            By::Session => "session",
-        },
+        by_name(args.by),
         "sessions",
         "requests",
         "input",
@@ -252,7 +354,19 @@ pub fn audit_trail(args: &AuditArgs) -> Result<()> {
         user: args.user.clone(),
         rule: args.rule.clone(),
     };
-    let rows = audit(&args.scope.data_dir()?, args.scope.window()?, &filter)?;
+    let window = args.scope.window()?;
+    let rows: Vec<AuditRow> = match args.scope.origin()? {
+        Origin::Store(dir) => audit(&dir, window, &filter)?,
+        Origin::Collector { url, token } => {
+            let mut query = window_query(window);
+            if filter.include_allowed {
+                query.push(("all", "true".to_owned()));
+            }
+            query.extend(filter.user.clone().map(|user| ("user", user)));
+            query.extend(filter.rule.clone().map(|rule| ("rule", rule)));
+            Origin::get(&url, token.as_deref(), "/api/v1/audit", &query)?
+        }
+    };
     let header = [
         "time", "user", "project", "tool", "decision", "rule", "reason", "input",
     ];

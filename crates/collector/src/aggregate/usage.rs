@@ -423,8 +423,8 @@ pub struct BlockKey {
 pub struct Rollup {
     /// Usage by hour, user, project, model.
     pub usage: HashMap<UsageKey, UsageBucket>,
-    /// Usage by session and hour.
-    pub sessions: HashMap<(String, i64), Figures>,
+    /// Usage by session (and hour, user, project, model).
+    pub sessions: HashMap<(String, UsageKey), Figures>,
     /// Tools.
     pub tools: HashMap<ToolKey, ToolBucket>,
     /// Blocks by rule.
@@ -455,7 +455,7 @@ impl Rollup {
             }
             if let Some(session) = &row.session_id {
                 self.sessions
-                    .entry((session.clone(), key.hour_ms))
+                    .entry((session.clone(), key.clone()))
                     .or_default()
                     .add(&figures, sign);
             }
@@ -561,7 +561,7 @@ mod tests {
         );
         assert_eq!(f.cost_nano, 41_809_500);
         assert_eq!(usage.api_ms.count(), 1);
-        assert_eq!(rollup.sessions[&("s".to_owned(), 5 * HOUR_MS)], f);
+        assert_eq!(rollup.sessions.values().collect::<Vec<_>>(), [&f]);
         assert_eq!(rollup.tools.len(), 2);
         assert_eq!(rollup.blocks.values().sum::<i64>(), 1);
         // Taking every row away leaves nothing but zeros.

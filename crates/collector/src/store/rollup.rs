@@ -59,8 +59,9 @@ pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
              model TEXT NOT NULL, {figures}, api_ms BLOB,
              PRIMARY KEY (hour_ms, user, project, model)) WITHOUT ROWID;
          CREATE TABLE IF NOT EXISTS session_hourly (
-             session_id TEXT NOT NULL, hour_ms INTEGER NOT NULL, {figures},
-             PRIMARY KEY (session_id, hour_ms)) WITHOUT ROWID;
+             session_id TEXT NOT NULL, hour_ms INTEGER NOT NULL, user TEXT NOT NULL,
+             project TEXT NOT NULL, model TEXT NOT NULL, {figures},
+             PRIMARY KEY (session_id, hour_ms, user, project, model)) WITHOUT ROWID;
          CREATE INDEX IF NOT EXISTS session_hourly_hour ON session_hourly (hour_ms);
          CREATE TABLE IF NOT EXISTS tools_hourly (
              hour_ms INTEGER NOT NULL, user TEXT NOT NULL, project TEXT NOT NULL,
@@ -449,14 +450,20 @@ fn write_rollup(conn: &Connection, rollup: &Rollup) -> rusqlite::Result<()> {
         ))?
         .execute(params_from_iter(values))?;
     }
-    for ((session, hour_ms), figures) in &rollup.sessions {
-        let mut values: Vec<rusqlite::types::Value> =
-            vec![session.clone().into(), (*hour_ms).into()];
+    for ((session, key), figures) in &rollup.sessions {
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            session.clone().into(),
+            key.hour_ms.into(),
+            key.user.clone().into(),
+            key.project.clone().into(),
+            key.model.clone().into(),
+        ];
         values.extend(figures.values().map(rusqlite::types::Value::from));
         conn.prepare_cached(&format!(
-            "INSERT INTO session_hourly (session_id, hour_ms, {columns}) VALUES (?1, ?2, {}) \
-             ON CONFLICT (session_id, hour_ms) DO UPDATE SET {}",
-            marks(3),
+            "INSERT INTO session_hourly (session_id, hour_ms, user, project, model, {columns}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, {}) \
+             ON CONFLICT (session_id, hour_ms, user, project, model) DO UPDATE SET {}",
+            marks(6),
             update_figures()
         ))?
         .execute(params_from_iter(values))?;
@@ -693,4 +700,277 @@ pub(super) fn catch_up(
 /// `None` for an empty text: the column stays NULL, as it was written before the join.
 pub(super) fn nonempty(text: &str) -> Option<&str> {
     (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::aggregate::Limits;
+    use crate::aggregate::usage::{BlockKey, ToolBucket, ToolKey, UsageBucket, UsageKey};
+    use crate::store::db::reader_writer;
+    use crate::store::{self, reader};
+    use crate::testing::{feed, workload};
+
+    const START: i64 = 1_795_000_000_000;
+
+    fn key(r: &rusqlite::Row<'_>) -> rusqlite::Result<UsageKey> {
+        Ok(UsageKey {
+            hour_ms: r.get(0)?,
+            user: r.get(1)?,
+            project: r.get(2)?,
+            model: r.get(3)?,
+        })
+    }
+
+    fn figures(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Figures> {
+        let mut v = [0; 13];
+        for (i, slot) in v.iter_mut().enumerate() {
+            *slot = r.get(first + i)?;
+        }
+        Ok(Figures::from_values(v))
+    }
+
+    fn histogram(bytes: Option<Vec<u8>>) -> Histogram {
+        bytes.map(|b| Histogram::decode(&b)).unwrap_or_default()
+    }
+
+    /// What the rollup tables hold, without the rows that came to nothing.
+    fn tables(dir: &Path) -> Rollup {
+        let conn = reader(dir).unwrap();
+        let columns = Figures::COLUMNS.join(", ");
+        let mut out = Rollup::default();
+        let mut s = conn
+            .prepare(&format!(
+                "SELECT hour_ms, user, project, model, {columns}, api_ms FROM usage_hourly"
+            ))
+            .unwrap();
+        for row in s
+            .query_map([], |r| {
+                Ok((
+                    key(r)?,
+                    UsageBucket {
+                        figures: figures(r, 4)?,
+                        api_ms: histogram(r.get(17)?),
+                    },
+                ))
+            })
+            .unwrap()
+        {
+            let (k, b) = row.unwrap();
+            out.usage.insert(k, b);
+        }
+        let mut s = conn
+            .prepare(&format!(
+                "SELECT session_id, hour_ms, user, project, model, {columns} FROM session_hourly"
+            ))
+            .unwrap();
+        for row in s
+            .query_map([], |r| {
+                let k = UsageKey {
+                    hour_ms: r.get(1)?,
+                    user: r.get(2)?,
+                    project: r.get(3)?,
+                    model: r.get(4)?,
+                };
+                Ok(((r.get::<_, String>(0)?, k), figures(r, 5)?))
+            })
+            .unwrap()
+        {
+            let (k, f) = row.unwrap();
+            out.sessions.insert(k, f);
+        }
+        let mut s = conn
+            .prepare("SELECT hour_ms, user, project, model, tool, calls, failures, blocked, blocks, hook_ms, otlp_ms FROM tools_hourly")
+            .unwrap();
+        for row in s
+            .query_map([], |r| {
+                Ok((
+                    ToolKey {
+                        usage: key(r)?,
+                        tool: r.get(4)?,
+                    },
+                    ToolBucket {
+                        calls: r.get(5)?,
+                        failures: r.get(6)?,
+                        blocked: r.get(7)?,
+                        blocks: r.get(8)?,
+                        hook_ms: histogram(r.get(9)?),
+                        otlp_ms: histogram(r.get(10)?),
+                    },
+                ))
+            })
+            .unwrap()
+        {
+            let (k, b) = row.unwrap();
+            out.tools.insert(k, b);
+        }
+        let mut s = conn
+            .prepare("SELECT hour_ms, user, project, model, tool, rule, category, blocks FROM blocks_hourly")
+            .unwrap();
+        for row in s
+            .query_map([], |r| {
+                Ok((
+                    BlockKey {
+                        usage: key(r)?,
+                        tool: r.get(4)?,
+                        rule: r.get(5)?,
+                        category: r.get(6)?,
+                    },
+                    r.get::<_, i64>(7)?,
+                ))
+            })
+            .unwrap()
+        {
+            let (k, n) = row.unwrap();
+            out.blocks.insert(k, n);
+        }
+        without_zeros(out)
+    }
+
+    /// Every stored event counted again, from its row.
+    fn recount(dir: &Path) -> Rollup {
+        let conn = reader(dir).unwrap();
+        let mut rollup = Rollup::default();
+        let mut s = conn
+            .prepare(&format!("SELECT {ROW_COLUMNS} FROM events ORDER BY id"))
+            .unwrap();
+        for row in s.query_map([], row_from).unwrap() {
+            rollup.add(&row.unwrap(), 1);
+        }
+        without_zeros(rollup)
+    }
+
+    fn without_zeros(mut r: Rollup) -> Rollup {
+        r.usage
+            .retain(|_, b| !b.figures.is_zero() || !b.api_ms.is_empty());
+        r.sessions.retain(|_, f| !f.is_zero());
+        r.tools.retain(|_, b| *b != ToolBucket::default());
+        r.blocks.retain(|_, n| *n != 0);
+        r
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_rollups_equal_a_full_recount_through_restarts_rebuilds_and_pruning() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = workload::sessions(START, 40, 1);
+        let (first, second) = events.split_at(events.len() / 2);
+        feed(dir.path(), first.to_vec()).await;
+        // A restart, then the rest (sessions go on across it).
+        feed(dir.path(), second.to_vec()).await;
+        let kept = tables(dir.path());
+        assert!(
+            kept.usage.len() > 10 && !kept.blocks.is_empty(),
+            "a real workload"
+        );
+        assert_eq!(
+            kept,
+            recount(dir.path()),
+            "kept as events arrived = counted again"
+        );
+
+        // A new definition: rebuilt from the events at start, to the same sums.
+        reader_writer(dir.path())
+            .unwrap()
+            .execute("UPDATE rollup_state SET version = 0", [])
+            .unwrap();
+        feed(dir.path(), Vec::new()).await;
+        assert_eq!(tables(dir.path()), kept, "rebuilt from the events");
+
+        // Retention removes events, not what they added up to.
+        let cutoff = START + 3 * 3_600_000;
+        assert!(store::prune(dir.path(), cutoff, Limits::default()).unwrap() > 0);
+        assert_eq!(tables(dir.path()), kept, "pruning keeps the rollups");
+        let before: i64 = reader(dir.path())
+            .unwrap()
+            .query_row("SELECT max(id) FROM events", [], |r| r.get(0))
+            .unwrap();
+        feed(dir.path(), workload::sessions(START + 10 * 3_600_000, 5, 2)).await;
+        let after = tables(dir.path());
+        let mut expected = kept.clone();
+        let conn = reader(dir.path()).unwrap();
+        let mut s = conn
+            .prepare(&format!(
+                "SELECT {ROW_COLUMNS} FROM events WHERE id > ?1 ORDER BY id"
+            ))
+            .unwrap();
+        for row in s.query_map([before], row_from).unwrap() {
+            expected.add(&row.unwrap(), 1);
+        }
+        assert_eq!(after, without_zeros(expected), "and go on from there");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_session_is_one_users_however_its_events_name_it() {
+        let dir = tempfile::tempdir().unwrap();
+        feed(dir.path(), workload::sessions(START, 40, 3)).await;
+        let conn = reader(dir.path()).unwrap();
+        // Counted directly from the events, with nothing of the rollups: each session's
+        // user is the one its hook events name, whatever its OTLP events carry.
+        let mut user_of = std::collections::HashMap::new();
+        let mut s = conn
+            .prepare("SELECT DISTINCT session_id, user_name FROM events WHERE source = 'hook'")
+            .unwrap();
+        for row in s
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+        {
+            let (session, user) = row.unwrap();
+            assert!(
+                user_of.insert(session, user).is_none(),
+                "one user per session"
+            );
+        }
+        let mut expected: BTreeMapCost = Default::default();
+        let mut s = conn
+            .prepare("SELECT session_id, body FROM events WHERE name = 'claude_code.api_request'")
+            .unwrap();
+        for row in s
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+        {
+            let (session, body) = row.unwrap();
+            let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let entry = expected.entry(user_of[&session].clone()).or_default();
+            entry.0 += body["attributes"]["cost_usd"].as_f64().unwrap();
+            entry.1 += 1;
+        }
+        let mut sessions_of: BTreeMapCount = Default::default();
+        for user in user_of.values() {
+            *sessions_of.entry(user.clone()).or_default() += 1;
+        }
+        let all = crate::query::Window {
+            since_ms: 0,
+            until_ms: i64::MAX,
+        };
+        let rows = crate::query::usage(
+            dir.path(),
+            all,
+            crate::query::GroupBy::User,
+            &Default::default(),
+        )
+        .unwrap();
+        let (total, rows) = rows.split_last().unwrap();
+        assert_eq!(rows.len(), expected.len(), "{rows:?}");
+        for row in rows {
+            let (cost, requests) = expected[&row.key];
+            assert!(
+                (row.cost_usd - cost).abs() < 1e-6,
+                "{}: {} vs {cost}",
+                row.key,
+                row.cost_usd
+            );
+            assert_eq!(row.requests, requests);
+            assert_eq!(row.sessions, sessions_of[&row.key], "{}", row.key);
+        }
+        assert_eq!(
+            total.sessions,
+            user_of.len() as u64,
+            "no session counted twice"
+        );
+    }
+
+    type BTreeMapCost = std::collections::BTreeMap<String, (f64, u64)>;
+    type BTreeMapCount = std::collections::BTreeMap<String, u64>;
 }

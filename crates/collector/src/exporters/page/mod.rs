@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use crate::error::{ApiError, Reason};
-use crate::query::{self, AuditFilter, GroupBy, Window};
+use crate::query::{self, AuditFilter, Filter, GroupBy, Window};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::time::now_ms;
@@ -139,7 +139,16 @@ fn window(params: &HashMap<String, String>, now: i64) -> Result<Window, ApiError
         .map_err(|err| ApiError::bad_request(Reason::BadParameter, err.to_string()))
 }
 
-/// `GET /api/v1/usage?by=day|model|user|project|session&since=&until=`
+/// `user=`, `project=`, `model=`: whose usage, where, with which model.
+fn filter(params: &HashMap<String, String>) -> Filter {
+    Filter {
+        user: params.get("user").cloned(),
+        project: params.get("project").cloned(),
+        model: params.get("model").cloned(),
+    }
+}
+
+/// `GET /api/v1/usage?by=day|model|user|project|session&since=&until=&user=&project=&model=`
 async fn usage(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
     let params = params(query)?;
     let window = window(&params, now_ms())?;
@@ -156,7 +165,8 @@ async fn usage(State(page): State<PageState>, query: Params) -> Result<Response,
             ));
         }
     };
-    let rows = read(&page.app, move |dir| query::usage(dir, window, by)).await?;
+    let filter = filter(&params);
+    let rows = read(&page.app, move |dir| query::usage(dir, window, by, &filter)).await?;
     Ok(Json(rows).into_response())
 }
 
@@ -166,11 +176,13 @@ async fn overview_json(State(page): State<PageState>) -> Result<Response, ApiErr
     Ok(Json(&*data).into_response())
 }
 
-/// `GET /api/v1/sessions?since=&until=`
+/// `GET /api/v1/sessions?since=&until=&user=&project=&model=`
 async fn sessions(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
-    let window = window(&params(query)?, now_ms())?;
+    let params = params(query)?;
+    let window = window(&params, now_ms())?;
+    let filter = filter(&params);
     let rows = read(&page.app, move |dir| {
-        query::sessions(dir, window, SESSIONS_SHOWN)
+        query::sessions(dir, window, SESSIONS_SHOWN, &filter)
     })
     .await?;
     Ok(Json(rows).into_response())

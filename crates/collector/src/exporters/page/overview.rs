@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::query::{self, AuditFilter, GroupBy, Window};
+use crate::query::{self, AuditFilter, Filter, GroupBy, Window};
 use crate::store::StoreError;
 
-const DAY_MS: i64 = 86_400_000;
 const MINUTE_MS: i64 = 60_000;
 /// An overview slower than this to read is not read again sooner than
 /// [`RECOMPUTE_FACTOR`] times its reading time, however many pages ask.
@@ -23,6 +22,8 @@ pub(super) const SESSIONS_SHOWN: usize = 100;
 pub struct Overview {
     /// When this was read, Unix milliseconds.
     pub now_ms: i64,
+    /// The window every "7 days" figure covers: the last 7 × 24 hours.
+    pub week_window: Window,
     /// Totals since midnight UTC.
     pub today: query::UsageRow,
     /// Totals over the last 7 days.
@@ -43,14 +44,6 @@ pub struct Overview {
     pub blocked: Vec<query::AuditRow>,
 }
 
-/// The last 7 days up to `now`.
-pub(super) fn week(now: i64) -> Window {
-    Window {
-        since_ms: now - 7 * DAY_MS,
-        until_ms: now + 1,
-    }
-}
-
 fn split_total(mut rows: Vec<query::UsageRow>) -> (Vec<query::UsageRow>, query::UsageRow) {
     let total = rows.pop().unwrap_or_default();
     (rows, total)
@@ -58,27 +51,30 @@ fn split_total(mut rows: Vec<query::UsageRow>) -> (Vec<query::UsageRow>, query::
 
 /// Reads the overview as of `now`.
 pub fn read(dir: &std::path::Path, now: i64) -> Result<Overview, StoreError> {
-    let week = week(now);
-    let today = Window {
-        since_ms: now - now.rem_euclid(DAY_MS),
-        until_ms: now + 1,
-    };
-    let (by_day, week_total) = split_total(query::usage(dir, week, GroupBy::Day)?);
-    let (_, today_total) = split_total(query::usage(dir, today, GroupBy::Day)?);
-    let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model)?);
-    let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User)?);
-    let (tools, api) = query::activity(dir, week)?;
+    let week = Window::last_days(7, now);
+    let everyone = Filter::default();
+    let (by_day, week_total) = split_total(query::usage(dir, week, GroupBy::Day, &everyone)?);
+    let (_, today_total) = split_total(query::usage(
+        dir,
+        Window::today(now),
+        GroupBy::Day,
+        &everyone,
+    )?);
+    let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model, &everyone)?);
+    let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User, &everyone)?);
+    let (tools, api) = query::activity(dir, week, &everyone)?;
     let mut blocked = query::audit(dir, week, &AuditFilter::default())?;
     blocked.reverse();
     blocked.truncate(50);
     Ok(Overview {
         now_ms: now,
+        week_window: week,
         today: today_total,
         week: week_total,
         by_day,
         by_model,
         by_user,
-        sessions: query::sessions(dir, week, SESSIONS_SHOWN)?,
+        sessions: query::sessions(dir, week, SESSIONS_SHOWN, &everyone)?,
         tools,
         api,
         blocked,

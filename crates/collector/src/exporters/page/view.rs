@@ -298,18 +298,19 @@ pub(crate) fn overview(data: &Overview) -> String {
         &count(data.week.blocks),
     );
     out.push_str("</div><div class=\"grid\"><section><h2>Cost by day</h2>");
-    // Every one of the 7 days, quiet ones too, so the bars line up with the calendar.
-    let days: Vec<(String, f64, String)> = (0..7)
-        .rev()
-        .map(|ago| {
-            let day = time(data.now_ms - ago * 86_400_000);
-            let day = day.get(..10).unwrap_or(&day);
+    // Every day the window touches, quiet ones too: the bars add up to the cards (the
+    // first day is counted from this time 7 days ago).
+    let days: Vec<(String, f64, String)> = data
+        .week_window
+        .days()
+        .into_iter()
+        .map(|day| {
             let cost = data
                 .by_day
                 .iter()
                 .find(|r| r.key == day)
                 .map_or(0.0, |r| r.cost_usd);
-            (day.get(5..).unwrap_or(day).to_owned(), cost, dollars(cost))
+            (day.get(5..).unwrap_or(&day).to_owned(), cost, dollars(cost))
         })
         .collect();
     bars(&mut out, "chart-cost-by-day", "cost by day", &days);

@@ -1,0 +1,723 @@
+//! Usage, sessions, tools and blocks in a window, read from the rollups: whole hours
+//! from the hourly sums, the parts of hours at a window's ends from the events' rows
+//! (which carry the same join and measures), so a reading costs the number of buckets
+//! in the window, not the number of events, and equals a count of the events.
+//!
+//! Before the oldest event the store still holds (retention removed the rest) a window
+//! is read by whole hours. Read-only.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, params, params_from_iter};
+use serde::{Deserialize, Serialize};
+
+use super::{DAY_MS, Window, sqlite};
+use crate::aggregate::usage::{Figures, HOUR_MS, Histogram, Rollup, ToolBucket, hour_of};
+use crate::event::Source;
+use crate::store::{self, ROW_COLUMNS, StoreError, row_from};
+
+/// What a usage table is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Calendar day (UTC).
+    Day,
+    /// Model.
+    Model,
+    /// User (name, else email, else Claude Code's user id).
+    User,
+    /// Project, by name.
+    Project,
+    /// Session.
+    Session,
+}
+
+/// Whose usage, where and with which model (`None`: everyone's, everywhere, any).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only this user.
+    pub user: Option<String>,
+    /// Only this project (by name).
+    pub project: Option<String>,
+    /// Only this model.
+    pub model: Option<String>,
+}
+
+impl Filter {
+    /// ` AND user = ?n …` for the rollups' columns, and its values.
+    fn sql(&self, first: usize) -> (String, Vec<Sql>) {
+        let mut clause = String::new();
+        let mut values = Vec::new();
+        for (column, value) in [
+            ("user", &self.user),
+            ("project", &self.project),
+            ("model", &self.model),
+        ] {
+            if let Some(value) = value {
+                values.push(Sql::Text(value.clone()));
+                clause.push_str(&format!(" AND {column} = ?{}", first + values.len() - 1));
+            }
+        }
+        (clause, values)
+    }
+
+    fn admits(&self, user: &str, project: &str, model: &str) -> bool {
+        let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        is(&self.user, user) && is(&self.project, project) && is(&self.model, model)
+    }
+}
+
+/// One row of a usage table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// The group: a day, model, user, project or session.
+    pub key: String,
+    /// Sessions that started here (a session counts once, at its first event).
+    pub sessions: u64,
+    /// API requests.
+    pub requests: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Tokens read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Tokens written to the prompt cache.
+    pub cache_creation_tokens: u64,
+    /// Cost in US dollars, as Claude Code reports it.
+    pub cost_usd: f64,
+    /// Prompts submitted.
+    pub prompts: u64,
+    /// Tool calls finished (succeeded or failed).
+    pub tool_calls: u64,
+    /// Tool calls the guard denied.
+    pub blocks: u64,
+}
+
+impl UsageRow {
+    fn of(key: String, f: &Figures) -> UsageRow {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        UsageRow {
+            key,
+            sessions: n(f.sessions),
+            requests: n(f.requests),
+            input_tokens: n(f.input_tokens),
+            output_tokens: n(f.output_tokens),
+            cache_read_tokens: n(f.cache_read_tokens),
+            cache_creation_tokens: n(f.cache_creation_tokens),
+            cost_usd: f.cost_usd(),
+            prompts: n(f.prompts),
+            tool_calls: n(f.tool_calls),
+            blocks: n(f.blocks),
+        }
+    }
+}
+
+/// The day (UTC, `2026-11-24`) an instant falls in.
+pub fn day(ts_ms: i64) -> String {
+    let time =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ts_ms).unwrap_or(0));
+    humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
+}
+
+/// How a window is read: whole hours from the rollups, the rest from the events.
+struct Split {
+    /// Whole hours `[from, to)`, if any.
+    hours: Option<(i64, i64)>,
+    /// Parts of hours, `[from, to)` each.
+    edges: Vec<(i64, i64)>,
+}
+
+fn ceil_hour(ts_ms: i64) -> i64 {
+    hour_of(ts_ms.saturating_add(HOUR_MS - 1))
+}
+
+/// Splits `window`: an end with no stored event beyond it (retention removed them, or
+/// none came yet) takes its whole hour from the rollups, an end inside the stored events
+/// takes the part of its hour from them.
+fn split(conn: &Connection, window: Window) -> rusqlite::Result<Split> {
+    if window.is_empty() {
+        return Ok(Split {
+            hours: None,
+            edges: Vec::new(),
+        });
+    }
+    let oldest: Option<i64> = conn.query_row("SELECT min(ts_ms) FROM events", [], |r| r.get(0))?;
+    let newest: Option<i64> = conn.query_row("SELECT max(ts_ms) FROM events", [], |r| r.get(0))?;
+    let Window { since_ms, until_ms } = window;
+    let from = if oldest.is_none_or(|oldest| since_ms <= oldest) {
+        hour_of(since_ms)
+    } else {
+        ceil_hour(since_ms)
+    };
+    let to = if newest.is_none_or(|newest| until_ms > newest) {
+        ceil_hour(until_ms)
+    } else {
+        hour_of(until_ms)
+    };
+    if from >= to {
+        return Ok(Split {
+            hours: None,
+            edges: vec![(since_ms, until_ms)],
+        });
+    }
+    let mut edges = Vec::new();
+    if since_ms < from {
+        edges.push((since_ms, from));
+    }
+    if to < until_ms {
+        edges.push((to, until_ms));
+    }
+    Ok(Split {
+        hours: Some((from, to)),
+        edges,
+    })
+}
+
+/// The events of the window's partial hours, summed as the rollups sum them.
+fn edges(conn: &Connection, split: &Split, filter: &Filter) -> rusqlite::Result<Rollup> {
+    let mut rollup = Rollup::default();
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM events WHERE ts_ms >= ?1 AND ts_ms < ?2 AND source != ?3"
+    ))?;
+    for (from, to) in &split.edges {
+        let rows =
+            statement.query_map(params![from, to, Source::OtlpMetrics.as_str()], row_from)?;
+        for row in rows {
+            let row = row?;
+            if filter.admits(&row.user, &row.project, &row.model) {
+                rollup.add(&row, 1);
+            }
+        }
+    }
+    Ok(rollup)
+}
+
+fn figures_from(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Figures> {
+    let mut values = [0; 13];
+    for (i, slot) in values.iter_mut().enumerate() {
+        *slot = r.get::<_, Option<i64>>(first + i)?.unwrap_or(0);
+    }
+    Ok(Figures::from_values(values))
+}
+
+fn sums() -> String {
+    Figures::COLUMNS
+        .iter()
+        .map(|c| format!("sum({c})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn or_unknown(key: &str) -> String {
+    if key.is_empty() {
+        "unknown".to_owned()
+    } else {
+        key.to_owned()
+    }
+}
+
+/// Usage in `window`, grouped, sorted by key, with a `TOTAL` row last: every event in
+/// exactly one row, so the rows add up to the total in every grouping.
+pub fn usage(
+    data_dir: &Path,
+    window: Window,
+    by: GroupBy,
+    filter: &Filter,
+) -> Result<Vec<UsageRow>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let split = split(&conn, window).map_err(&err)?;
+    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
+    if let Some((from, to)) = split.hours {
+        let (table, key) = match by {
+            GroupBy::Session => ("session_hourly", "session_id"),
+            GroupBy::Day => ("usage_hourly", "hour_ms - hour_ms % 86400000"),
+            GroupBy::Model => ("usage_hourly", "model"),
+            GroupBy::User => ("usage_hourly", "user"),
+            GroupBy::Project => ("usage_hourly", "project"),
+        };
+        let (clause, mut values) = filter.sql(3);
+        values.splice(0..0, [Sql::Integer(from), Sql::Integer(to)]);
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT {key}, {} FROM {table} WHERE hour_ms >= ?1 AND hour_ms < ?2{clause} GROUP BY 1",
+                sums()
+            ))
+            .map_err(&err)?;
+        let rows = statement
+            .query_map(params_from_iter(values), |r| {
+                let key = match r.get::<_, Sql>(0)? {
+                    Sql::Integer(day_ms) => day(day_ms),
+                    Sql::Text(text) => or_unknown(&text),
+                    _ => "unknown".to_owned(),
+                };
+                Ok((key, figures_from(r, 1)?))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            let (key, figures) = row.map_err(&err)?;
+            groups.entry(key).or_default().add(&figures, 1);
+        }
+    }
+    let rest = edges(&conn, &split, filter).map_err(&err)?;
+    if by == GroupBy::Session {
+        for ((session, _), figures) in &rest.sessions {
+            groups.entry(session.clone()).or_default().add(figures, 1);
+        }
+    } else {
+        for (key, bucket) in &rest.usage {
+            let group = match by {
+                GroupBy::Day => day(key.hour_ms - key.hour_ms.rem_euclid(DAY_MS)),
+                GroupBy::Model => or_unknown(&key.model),
+                GroupBy::User => or_unknown(&key.user),
+                _ => or_unknown(&key.project),
+            };
+            groups.entry(group).or_default().add(&bucket.figures, 1);
+        }
+    }
+    let mut total = Figures::default();
+    let mut out: Vec<UsageRow> = groups
+        .into_iter()
+        .filter(|(_, figures)| !figures.is_zero())
+        .map(|(key, figures)| {
+            total.add(&figures, 1);
+            UsageRow::of(key, &figures)
+        })
+        .collect();
+    out.push(UsageRow::of("TOTAL".to_owned(), &total));
+    Ok(out)
+}
+
+/// One session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionRow {
+    /// Claude Code's session id.
+    pub session_id: String,
+    /// Who.
+    pub user: String,
+    /// Which project (by name).
+    pub project: String,
+    /// The project's directory.
+    pub project_path: String,
+    /// The model it last used.
+    pub model: String,
+    /// First event, Unix milliseconds.
+    pub start_ms: i64,
+    /// Latest event, Unix milliseconds.
+    pub last_ms: i64,
+    /// Last event minus first, milliseconds.
+    pub duration_ms: i64,
+    /// Whether a `SessionEnd` came.
+    pub ended: bool,
+    /// The tool of its latest tool event.
+    pub last_tool: String,
+    /// The whole session's figures.
+    pub usage: UsageRow,
+}
+
+/// Sessions with an event in `window`, most recent first (at most `limit`), each with
+/// its whole figures.
+pub fn sessions(
+    data_dir: &Path,
+    window: Window,
+    limit: usize,
+    filter: &Filter,
+) -> Result<Vec<SessionRow>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let mut statement = conn
+        .prepare(
+            "SELECT s.session_id, s.user_key, s.project_name, s.project_path, s.model, s.first_ms, \
+             s.last_ms, s.ended_ms, s.last_tool FROM sessions s \
+             WHERE s.last_ms >= ?1 AND s.first_ms < ?2 \
+             AND (?4 IS NULL OR s.user_key = ?4) AND (?5 IS NULL OR s.project_name = ?5) \
+             AND (?6 IS NULL OR EXISTS (SELECT 1 FROM session_hourly h \
+                  WHERE h.session_id = s.session_id AND h.model = ?6)) \
+             ORDER BY s.last_ms DESC LIMIT ?3",
+        )
+        .map_err(&err)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement
+        .query_map(
+            params![
+                window.since_ms,
+                window.until_ms,
+                limit,
+                filter.user,
+                filter.project,
+                filter.model
+            ],
+            |r| {
+                let start_ms: i64 = r.get(5)?;
+                let last_ms: i64 = r.get(6)?;
+                Ok(SessionRow {
+                    session_id: r.get(0)?,
+                    user: r.get(1)?,
+                    project: r.get(2)?,
+                    project_path: r.get(3)?,
+                    model: r.get(4)?,
+                    start_ms,
+                    last_ms,
+                    duration_ms: last_ms - start_ms,
+                    ended: r.get::<_, Option<i64>>(7)?.is_some(),
+                    last_tool: r.get(8)?,
+                    usage: UsageRow::default(),
+                })
+            },
+        )
+        .map_err(&err)?;
+    let mut found = Vec::new();
+    let mut figures = conn
+        .prepare(&format!(
+            "SELECT {} FROM session_hourly WHERE session_id = ?1",
+            sums()
+        ))
+        .map_err(&err)?;
+    for row in rows {
+        let mut session = row.map_err(&err)?;
+        let f = figures
+            .query_row(params![session.session_id], |r| figures_from(r, 0))
+            .map_err(&err)?;
+        session.usage = UsageRow::of(session.session_id.clone(), &f);
+        found.push(session);
+    }
+    Ok(found)
+}
+
+/// How one tool was used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ToolRow {
+    /// The tool.
+    pub tool: String,
+    /// Calls finished (hook PostToolUse and PostToolUseFailure).
+    pub calls: u64,
+    /// Of which failed.
+    pub failures: u64,
+    /// Calls the guard denied.
+    pub blocks: u64,
+    /// Median duration, milliseconds: the hook's measure where it sent one, else Claude
+    /// Code's `tool_result` events'.
+    pub p50_ms: Option<f64>,
+    /// 95th percentile duration, milliseconds.
+    pub p95_ms: Option<f64>,
+}
+
+/// API requests and errors for one model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ApiRow {
+    /// The model.
+    pub model: String,
+    /// Requests.
+    pub requests: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Median latency, milliseconds.
+    pub p50_ms: Option<f64>,
+    /// 95th percentile latency, milliseconds.
+    pub p95_ms: Option<f64>,
+}
+
+fn histogram(bytes: Option<Vec<u8>>) -> Histogram {
+    bytes.map(|b| Histogram::decode(&b)).unwrap_or_default()
+}
+
+/// Tool usage and API latency in `window`.
+pub fn activity(
+    data_dir: &Path,
+    window: Window,
+    filter: &Filter,
+) -> Result<(Vec<ToolRow>, Vec<ApiRow>), StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let split = split(&conn, window).map_err(&err)?;
+    let mut tools: BTreeMap<String, ToolBucket> = BTreeMap::new();
+    let mut api: BTreeMap<String, (i64, i64, Histogram)> = BTreeMap::new();
+    if let Some((from, to)) = split.hours {
+        let (clause, mut values) = filter.sql(3);
+        values.splice(0..0, [Sql::Integer(from), Sql::Integer(to)]);
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT tool, calls, failures, blocked, blocks, hook_ms, otlp_ms FROM tools_hourly \
+                 WHERE hour_ms >= ?1 AND hour_ms < ?2{clause}"
+            ))
+            .map_err(&err)?;
+        let rows = statement
+            .query_map(params_from_iter(values.clone()), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ToolBucket {
+                        calls: r.get(1)?,
+                        failures: r.get(2)?,
+                        blocked: r.get(3)?,
+                        blocks: r.get(4)?,
+                        hook_ms: histogram(r.get(5)?),
+                        otlp_ms: histogram(r.get(6)?),
+                    },
+                ))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            let (tool, bucket) = row.map_err(&err)?;
+            tools.entry(tool).or_default().merge(&bucket, 1);
+        }
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT model, requests, api_errors, api_ms FROM usage_hourly \
+                 WHERE hour_ms >= ?1 AND hour_ms < ?2{clause} AND (requests > 0 OR api_errors > 0)"
+            ))
+            .map_err(&err)?;
+        let rows = statement
+            .query_map(params_from_iter(values), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    histogram(r.get(3)?),
+                ))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            let (model, requests, errors, durations) = row.map_err(&err)?;
+            let entry = api.entry(or_unknown(&model)).or_default();
+            entry.0 += requests;
+            entry.1 += errors;
+            entry.2.merge(&durations, 1);
+        }
+    }
+    let rest = edges(&conn, &split, filter).map_err(&err)?;
+    for (key, bucket) in &rest.tools {
+        tools.entry(key.tool.clone()).or_default().merge(bucket, 1);
+    }
+    for (key, bucket) in &rest.usage {
+        let f = &bucket.figures;
+        if f.requests > 0 || f.api_errors > 0 {
+            let entry = api.entry(or_unknown(&key.model)).or_default();
+            entry.0 += f.requests;
+            entry.1 += f.api_errors;
+            entry.2.merge(&bucket.api_ms, 1);
+        }
+    }
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    let tools = tools
+        .into_iter()
+        .map(|(tool, b)| ToolRow {
+            tool,
+            calls: n(b.calls),
+            failures: n(b.failures),
+            blocks: n(b.blocks),
+            p50_ms: b.durations().quantile(0.5),
+            p95_ms: b.durations().quantile(0.95),
+        })
+        .collect();
+    let api = api
+        .into_iter()
+        .map(|(model, (requests, errors, durations))| ApiRow {
+            model,
+            requests: n(requests),
+            errors: n(errors),
+            p50_ms: durations.quantile(0.5),
+            p95_ms: durations.quantile(0.95),
+        })
+        .collect();
+    Ok((tools, api))
+}
+
+/// Blocks of one rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BlockRow {
+    /// The rule.
+    pub rule: String,
+    /// Its family.
+    pub category: String,
+    /// Tool calls it denied.
+    pub blocks: u64,
+}
+
+/// Blocks in `window` by rule, most first.
+pub fn blocks(
+    data_dir: &Path,
+    window: Window,
+    filter: &Filter,
+) -> Result<Vec<BlockRow>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let split = split(&conn, window).map_err(&err)?;
+    let mut rules: BTreeMap<(String, String), i64> = BTreeMap::new();
+    if let Some((from, to)) = split.hours {
+        let (clause, mut values) = filter.sql(3);
+        values.splice(0..0, [Sql::Integer(from), Sql::Integer(to)]);
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT rule, category, sum(blocks) FROM blocks_hourly \
+                 WHERE hour_ms >= ?1 AND hour_ms < ?2{clause} GROUP BY 1, 2"
+            ))
+            .map_err(&err)?;
+        let rows = statement
+            .query_map(params_from_iter(values), |r| {
+                Ok(((r.get(0)?, r.get(1)?), r.get::<_, i64>(2)?))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            let (key, n) = row.map_err(&err)?;
+            *rules.entry(key).or_default() += n;
+        }
+    }
+    for (key, n) in &edges(&conn, &split, filter).map_err(&err)?.blocks {
+        *rules
+            .entry((key.rule.clone(), key.category.clone()))
+            .or_default() += n;
+    }
+    let mut out: Vec<BlockRow> = rules
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|((rule, category), n)| BlockRow {
+            rule,
+            category,
+            blocks: u64::try_from(n).unwrap_or(0),
+        })
+        .collect();
+    out.sort_by(|a, b| b.blocks.cmp(&a.blocks).then_with(|| a.rule.cmp(&b.rule)));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::aggregate::usage::Row;
+    use crate::testing::{feed, workload};
+
+    const START: i64 = 1_795_000_000_000;
+
+    fn rows(dir: &Path) -> Vec<Row> {
+        let conn = store::reader(dir).unwrap();
+        let mut s = conn
+            .prepare(&format!(
+                "SELECT {ROW_COLUMNS} FROM events WHERE source != 'otlp_metrics'"
+            ))
+            .unwrap();
+        s.query_map([], row_from)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// The table counted event by event, as a person would with the events in hand.
+    fn by_hand(rows: &[Row], window: Window, by: GroupBy, filter: &Filter) -> Vec<UsageRow> {
+        let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
+        let mut total = Figures::default();
+        for row in rows {
+            if row.ts_ms < window.since_ms
+                || row.ts_ms >= window.until_ms
+                || !filter.admits(&row.user, &row.project, &row.model)
+            {
+                continue;
+            }
+            let key = match by {
+                GroupBy::Day => day(row.ts_ms),
+                GroupBy::Model => or_unknown(&row.model),
+                GroupBy::User => or_unknown(&row.user),
+                GroupBy::Project => or_unknown(&row.project),
+                GroupBy::Session => match &row.session_id {
+                    Some(s) => s.clone(),
+                    None => continue,
+                },
+            };
+            groups.entry(key).or_default().add(&row.figures(), 1);
+            total.add(&row.figures(), 1);
+        }
+        let mut out: Vec<UsageRow> = groups
+            .into_iter()
+            .filter(|(_, f)| !f.is_zero())
+            .map(|(k, f)| UsageRow::of(k, &f))
+            .collect();
+        out.push(UsageRow::of("TOTAL".to_owned(), &total));
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_window_reads_what_its_events_add_up_to() {
+        let dir = tempfile::tempdir().unwrap();
+        feed(dir.path(), workload::sessions(START, 30, 7)).await;
+        let rows = rows(dir.path());
+        let (oldest, newest) = (
+            rows.iter().map(|r| r.ts_ms).min().unwrap(),
+            rows.iter().map(|r| r.ts_ms).max().unwrap(),
+        );
+        let windows = [
+            (0, i64::MAX),
+            (oldest - 1_234_567, newest + 1),
+            (oldest + 1_234_567, newest - 2_345_678),
+            (oldest + 3_600_000, oldest + 3 * 3_600_000),
+            (oldest + 17 * 60_000, oldest + 42 * 60_000),
+            (START + 2 * 3_600_000 + 1, newest + 3_600_000),
+            (newest - 90 * 60_000, newest + 1),
+            (newest, newest),
+        ];
+        let filters = [
+            Filter::default(),
+            Filter {
+                user: Some("u1".to_owned()),
+                ..Filter::default()
+            },
+            Filter {
+                project: Some("acme/p2".to_owned()),
+                model: Some("claude-opus-4-5".to_owned()),
+                ..Filter::default()
+            },
+        ];
+        for (since_ms, until_ms) in windows {
+            let window = Window { since_ms, until_ms };
+            for filter in &filters {
+                for by in [
+                    GroupBy::Day,
+                    GroupBy::Model,
+                    GroupBy::User,
+                    GroupBy::Project,
+                    GroupBy::Session,
+                ] {
+                    let read = usage(dir.path(), window, by, filter).unwrap();
+                    assert_eq!(
+                        read,
+                        by_hand(&rows, window, by, filter),
+                        "{window:?} {by:?} {filter:?}"
+                    );
+                    let total = read.last().unwrap();
+                    let mut sum = Figures::default();
+                    for r in &read[..read.len() - 1] {
+                        sum.requests += i64::try_from(r.requests).unwrap();
+                        sum.sessions += i64::try_from(r.sessions).unwrap();
+                        sum.blocks += i64::try_from(r.blocks).unwrap();
+                    }
+                    assert_eq!(
+                        (sum.requests, sum.sessions, sum.blocks),
+                        (
+                            i64::try_from(total.requests).unwrap(),
+                            i64::try_from(total.sessions).unwrap(),
+                            i64::try_from(total.blocks).unwrap()
+                        ),
+                        "the rows add up to the total"
+                    );
+                }
+                let (tools, _) = activity(dir.path(), window, filter).unwrap();
+                let expected = by_hand(&rows, window, GroupBy::Day, filter);
+                let expected = expected.last().unwrap();
+                assert_eq!(
+                    tools.iter().map(|t| t.calls).sum::<u64>(),
+                    expected.tool_calls
+                );
+                assert_eq!(
+                    blocks(dir.path(), window, filter)
+                        .unwrap()
+                        .iter()
+                        .map(|b| b.blocks)
+                        .sum::<u64>(),
+                    expected.blocks
+                );
+            }
+        }
+    }
+}
