@@ -301,7 +301,9 @@ impl World {
             since_ms: 0,
             until_ms: i64::MAX,
         };
-        for session in collector::query::sessions(&self.data, all_time, 1_000).unwrap() {
+        for session in
+            collector::query::sessions(&self.data, all_time, 1_000, &Default::default()).unwrap()
+        {
             let timeline =
                 collector::query::timeline(&self.data, &session.session_id, 100_000).unwrap();
             assert!(

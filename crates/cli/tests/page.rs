@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use collector::query::{self, GroupBy, Window};
+use collector::query::{self, Filter, GroupBy, Window};
 use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -255,7 +255,7 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
     tab.open(&format!("{}/", collector.url));
 
     // Figures equal the store's.
-    let week_total = query::usage(&data, week(), GroupBy::Day)
+    let week_total = query::usage(&data, week(), GroupBy::Day, &Filter::default())
         .unwrap()
         .pop()
         .unwrap();
@@ -270,7 +270,7 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
         week_total.sessions as f64
     );
     assert_eq!(figure(&mut tab, "blocks-week"), week_total.blocks as f64);
-    let mut by_user = query::usage(&data, week(), GroupBy::User).unwrap();
+    let mut by_user = query::usage(&data, week(), GroupBy::User, &Filter::default()).unwrap();
     by_user.pop();
     let shown = rows(&mut tab, "by-user");
     assert_eq!(shown.len(), by_user.len());
@@ -282,7 +282,7 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
             "{row:?} {store:?}"
         );
     }
-    let sessions = query::sessions(&data, week(), 100).unwrap();
+    let sessions = query::sessions(&data, week(), 100, &Filter::default()).unwrap();
     let shown = rows(&mut tab, "sessions");
     assert_eq!(
         shown.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
@@ -356,7 +356,7 @@ fn behind_a_token_a_person_signs_in_and_the_page_keeps_itself_current() {
     feed(&collector, dir.path(), 0);
     let browser = Browser::launch(&[]);
     let mut tab = browser.tab();
-    let session = &query::sessions(&data, week(), 1).unwrap()[0].session_id;
+    let session = &query::sessions(&data, week(), 1, &Filter::default()).unwrap()[0].session_id;
     let asked = format!("{}/sessions/{}", collector.url, encode(session));
     tab.open(&asked);
     tab.eval_until(
@@ -383,7 +383,7 @@ fn behind_a_token_a_person_signs_in_and_the_page_keeps_itself_current() {
         |v| v.as_u64() == Some(expected.len() as u64),
     );
     tab.open(&format!("{}/", collector.url));
-    let week_total = query::usage(&data, week(), GroupBy::Day)
+    let week_total = query::usage(&data, week(), GroupBy::Day, &Filter::default())
         .unwrap()
         .pop()
         .unwrap();
@@ -432,7 +432,7 @@ fn without_javascript_the_tables_are_all_there() {
         assert!(Instant::now() < deadline, "the page never loaded: {html}");
         std::thread::sleep(Duration::from_millis(100)); // waiting for the load, bounded
     };
-    for session in query::sessions(&data, week(), 100).unwrap() {
+    for session in query::sessions(&data, week(), 100, &Filter::default()).unwrap() {
         assert!(
             dom.contains(&format!(">{}</a>", session.session_id)),
             "{} missing",
@@ -487,7 +487,7 @@ fn the_page_json_answers_and_bad_parameters_are_refused() {
     let (status, body) = collector.get("/api/v1/usage?by=user&since=30d");
     assert_eq!(status, 200, "{body}");
     let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
-    let store = query::usage(&data, week(), GroupBy::User).unwrap();
+    let store = query::usage(&data, week(), GroupBy::User, &Filter::default()).unwrap();
     assert_eq!(rows.len(), store.len());
     assert_eq!(rows.last().unwrap()["key"], "TOTAL");
     let (status, body) = collector.get("/api/v1/sessions");

@@ -139,10 +139,7 @@ fn report_figures_equal_what_the_store_holds_in_every_format() {
     // By project: the API requests find the project through their session.
     let output = store.run(&["report", "--by", "project", "--json"]);
     let rows: Vec<Value> = serde_json::from_str(&stdout(&output)).unwrap();
-    let project = rows
-        .iter()
-        .find(|r| r["key"] == "/home/dev/project")
-        .unwrap();
+    let project = rows.iter().find(|r| r["key"] == "project").unwrap();
     assert_eq!(project["prompts"], 1);
     assert_eq!(project["tool_calls"], 2);
     assert_eq!(project["blocks"], 1);
@@ -237,6 +234,89 @@ fn report_and_audit_explain_what_is_wrong() {
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("neither a duration"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn report_and_audit_ask_a_named_collector_and_print_what_its_store_holds() {
+    let store = filled();
+    let token = "a-token-for-report-1234";
+    let collector = Collector::start_with(
+        &store.dir.path().join("data"),
+        &[],
+        &[("CLAUDE_TELEMETRY_TOKEN", token)],
+    );
+    // Run from a HOME that has no store: beside the compose stack, the store is in the
+    // collector's volume.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let data = store.data();
+    let commands: [&[&str]; 8] = [
+        &["report", "--by", "day", "--json"],
+        &["report", "--by", "model", "--json"],
+        &["report", "--by", "user", "--json"],
+        &["report", "--by", "project", "--json"],
+        &["report", "--by", "session", "--csv"],
+        &["report", "--by", "user"],
+        &["audit", "--json"],
+        &[
+            "audit", "--all", "--user", "Jane Doe", "--rule", "rm.", "--json",
+        ],
+    ];
+    for command in commands {
+        let with = || -> Vec<String> {
+            let mut args: Vec<&str> = command.to_vec();
+            args.extend_from_slice(&["--since", "3650d"]);
+            args.into_iter().map(str::to_owned).collect()
+        };
+        let run = |args: Vec<String>| {
+            Run::new(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                elsewhere.path(),
+            )
+        };
+        let mut local = with();
+        local.extend(["--data-dir".to_owned(), data.clone()]);
+        let local = run(local).output();
+        assert!(local.status.success(), "{}", stderr(&local));
+        let mut by_flag = with();
+        by_flag.extend(["--url".to_owned(), collector.url.clone()]);
+        let by_flag = run(by_flag).env("CLAUDE_TELEMETRY_TOKEN", token).output();
+        assert!(
+            by_flag.status.success(),
+            "{command:?}: {}",
+            stderr(&by_flag)
+        );
+        let by_env = run(with())
+            .env("CLAUDE_TELEMETRY_URL", &collector.url)
+            .env("CLAUDE_TELEMETRY_TOKEN", token)
+            .output();
+        assert!(by_env.status.success(), "{command:?}: {}", stderr(&by_env));
+        assert_eq!(stdout(&by_flag), stdout(&local), "{command:?}");
+        assert_eq!(stdout(&by_env), stdout(&local), "{command:?}");
+        assert!(stdout(&local).len() > 40, "{command:?}: {}", stdout(&local));
+    }
+    // A named data directory wins over the environment's collector.
+    let output = Run::new(
+        &["report", "--json", "--data-dir", &data, "--since", "3650d"],
+        elsewhere.path(),
+    )
+    .env("CLAUDE_TELEMETRY_URL", "http://127.0.0.1:9")
+    .output();
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Without the token, or with no collector there, a clear word.
+    let output = Run::new(&["report", "--url", &collector.url], elsewhere.path()).output();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("CLAUDE_TELEMETRY_TOKEN"),
+        "{}",
+        stderr(&output)
+    );
+    let output = Run::new(&["audit", "--url", "http://127.0.0.1:9"], elsewhere.path()).output();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("cannot reach the collector"),
         "{}",
         stderr(&output)
     );
