@@ -97,6 +97,8 @@ pub(crate) fn open(
         let mut aggregator = aggregator.lock();
         let replayed = store::restore(&data_dir, &mut aggregator)?;
         aggregator.sweep(now_ms());
+        // Prometheus scraped these before the restart: no series is new to it.
+        aggregator.settle();
         replayed
     };
     let table = GroupTable::open(&data_dir)?;

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::exposition::{Family, Kind, Labels};
+use crate::exposition::{Birth, Family, Kind, Labels};
 
 /// Limits the aggregator enforces.
 #[derive(Debug, Clone, Copy)]
@@ -30,11 +30,15 @@ impl Default for Limits {
 }
 
 /// The series limit, applied to every family the aggregator owns, and the count of
-/// series it kept out.
+/// series it kept out; where every new series passes, so where births are noted.
 pub(super) struct Cardinality {
     limit: usize,
     /// `claude_telemetry_series_dropped_total`, by metric.
     pub(super) dropped: Family,
+    /// The collector's clock, as the aggregator was last told it.
+    pub(super) now_ms: i64,
+    /// Series born so far.
+    pub(super) births: u64,
 }
 
 impl Cardinality {
@@ -46,13 +50,24 @@ impl Cardinality {
                 "Series not created because a metric reached its series limit.",
                 Kind::Counter,
             ),
+            now_ms: 0,
+            births: 0,
         }
     }
 
     /// Whether `family` may hold a series with `labels` (existing ones always may);
-    /// counts the refusal.
-    pub(super) fn admit(&mut self, family: &Family, labels: &Labels) -> bool {
-        if family.contains(labels) || family.len() < self.limit {
+    /// counts the refusal, notes the birth of an admitted new one.
+    pub(super) fn admit(&mut self, family: &mut Family, labels: &Labels) -> bool {
+        if family.contains(labels) {
+            return true;
+        }
+        if family.len() < self.limit {
+            self.births += 1;
+            let birth = Birth {
+                seq: self.births,
+                at_ms: self.now_ms,
+            };
+            family.born(labels, birth);
             return true;
         }
         self.dropped

@@ -20,7 +20,7 @@ pub mod usage;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::event::{Payload, Point};
-use crate::exposition::{Encoded, Family, FamilySnapshot};
+use crate::exposition::{Birth, Encoded, Family, FamilySnapshot};
 use crate::sync::lock;
 use hooks::HookMetrics;
 use join::Identity;
@@ -106,9 +106,29 @@ impl Aggregator {
         }
     }
 
+    /// The collector's clock for the series born from now on (the store's writer tells
+    /// it before each batch).
+    pub fn clock(&mut self, now_ms: i64) {
+        self.cardinality.now_ms = now_ms;
+    }
+
+    /// Takes every series there is as seen by every scraper: after a replay, they are
+    /// what Prometheus scraped before the restart.
+    pub fn settle(&mut self) {
+        for family in self.families_mut() {
+            family.settle();
+        }
+    }
+
+    /// Series born so far: a scrape that has seen this many has seen them all.
+    pub fn births(&self) -> u64 {
+        self.cardinality.births
+    }
+
     /// Ends sessions idle at `now_ms` and forgets silent OTLP streams (called
     /// periodically, and after a replay).
     pub fn sweep(&mut self, now_ms: i64) {
+        self.clock(now_ms);
         self.hooks.sweep(now_ms, &mut self.cardinality);
         self.otlp.expire_streams(now_ms);
     }
@@ -144,18 +164,29 @@ impl Aggregator {
             .chain(std::iter::once(&self.cardinality.dropped))
     }
 
-    /// Every family with series, encoded for `/metrics` (only families changed since the
-    /// last call are encoded again).
-    pub fn encoded(&mut self) -> Vec<Encoded> {
-        let mut out: Vec<Encoded> = self
-            .hooks
+    fn families_mut(&mut self) -> impl Iterator<Item = &mut Family> {
+        self.hooks
             .families_mut()
             .into_iter()
-            .filter_map(Family::encoded)
-            .collect();
-        out.extend(self.otlp.families_mut().filter_map(Family::encoded));
-        out.extend(self.cardinality.dropped.encoded());
-        out
+            .chain(self.otlp.families_mut())
+            .chain(std::iter::once(&mut self.cardinality.dropped))
+    }
+
+    /// Every family with series, encoded for one scrape: series whose birth `held`
+    /// says the scraper has not seen are written at zero (only families changed since
+    /// the last call, or holding a series, are encoded again). Births every scraper has
+    /// seen (`seen_by_all`) are forgotten.
+    pub fn encoded_for(
+        &mut self,
+        held: &dyn Fn(&Birth) -> bool,
+        seen_by_all: &dyn Fn(&Birth) -> bool,
+    ) -> Vec<Encoded> {
+        self.families_mut()
+            .filter_map(|family| {
+                family.forget_births(seen_by_all);
+                family.encoded_holding(held)
+            })
+            .collect()
     }
 
     /// A family by name (for tests and the Pushgateway's type checks).

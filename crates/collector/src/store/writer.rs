@@ -83,6 +83,7 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
                     Ok(joined) => {
                         {
                             let mut aggregator = aggregator.lock();
+                            aggregator.clock(crate::time::now_ms());
                             for (job, joined) in batch.iter().zip(&joined) {
                                 for (event, joined) in job.events.iter().zip(joined) {
                                     if let Some(joined) = joined {
