@@ -80,16 +80,10 @@ impl Prometheus {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
-        let token_file = dir.path().join("run/token");
+        // As in the stack: the config's `secrets/token` is beside it, written at start.
+        let token_file = dir.path().join("secrets/token");
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            yaml.replace(
-                "/run/claude-telemetry/token",
-                &token_file.display().to_string(),
-            ),
-        )
-        .unwrap();
+        std::fs::write(&config, yaml).unwrap();
         let launch = Launch {
             config,
             data: dir.path().join("data"),
@@ -388,4 +382,26 @@ fn counted(prometheus: &Prometheus, wave: &Wave) {
         &format!("sum(increase(claude_code_sessions_started_total{{project=\"{project}\"}}[1h]))"),
         close_to(1.0),
     );
+}
+
+#[test]
+fn the_shipped_config_scrapes_a_collector_with_a_token_through_with_token_sh() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "a-stack-token-0123456789";
+    let collector = Collector::start_with(
+        &dir.path().join("data"),
+        &[],
+        &[("CLAUDE_TELEMETRY_TOKEN", token)],
+    );
+    collector.hook(dir.path(), "Jane Doe", &sample("UserPromptSubmit"));
+    let shipped = crate::dashboards::shipped_config("prometheus.yml", &collector, &[]);
+    let with = Prometheus::with_token(&shipped, Some(token));
+    with.query_until("sum(up{job=\"claude-telemetry\"})", |r| scalar(r) == 1.0);
+    with.query_until(
+        "sum(claude_code_prompts_total{job=\"claude-telemetry\"})",
+        |r| scalar(r) == 1.0,
+    );
+    // Without it the collector refuses the scrape: the token is what opened it.
+    let without = Prometheus::with_token(&shipped, None);
+    without.query_until("sum(up{job=\"claude-telemetry\"})", |r| scalar(r) == 0.0);
 }
