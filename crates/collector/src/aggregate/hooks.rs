@@ -174,11 +174,13 @@ pub(super) struct HookMetrics {
     label_value_bytes: usize,
 }
 
-/// The labels every hook-derived series starts with: who and where.
+/// The labels every hook-derived series starts with: who, where, with which model.
 struct Who<'a> {
     user_name: &'a str,
     user_email: &'a str,
     project: &'a str,
+    /// The model the session was using (`""` before one is known).
+    model: &'a str,
 }
 
 impl HookMetrics {
@@ -223,10 +225,11 @@ impl HookMetrics {
 
     /// `user_name`, `user_email`, `project`, then `extra`.
     fn labels(&self, who: &Who<'_>, extra: &[(&str, &str)]) -> Labels {
-        let mut out = Vec::with_capacity(3 + extra.len());
+        let mut out = Vec::with_capacity(4 + extra.len());
         out.push(("user_name".to_owned(), self.cap(who.user_name)));
         out.push(("user_email".to_owned(), self.cap(who.user_email)));
         out.push(("project".to_owned(), self.cap(who.project)));
+        out.push(("model".to_owned(), self.cap(who.model)));
         out.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), self.cap(v))));
         out
     }
@@ -247,6 +250,7 @@ impl HookMetrics {
             user_name: &joined.identity.user_name,
             user_email: &joined.identity.user_email,
             project,
+            model: &joined.model,
         };
         let spool = vec![
             ("host".to_owned(), self.cap(&enrichment.host)),
@@ -327,6 +331,7 @@ impl HookMetrics {
             user_name: &joined.identity.user_name,
             user_email: &joined.identity.user_email,
             project,
+            model: &joined.model,
         };
         self.count_session(&who, "unknown", limit);
     }

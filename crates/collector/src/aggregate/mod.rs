@@ -42,6 +42,8 @@ pub struct Aggregator {
 pub struct Joined {
     /// Who and where (a hook event's own; an OTLP event's session's).
     pub identity: Identity,
+    /// The model its session was using then (hook events are labelled with it).
+    pub model: String,
     /// Whether it is its session's first event: the session starts here.
     pub first_in_session: bool,
     /// For a metrics export, per point: its session's identity, when the session's hook
@@ -256,6 +258,7 @@ mod tests {
             ("user_name", "jane"),
             ("user_email", "j@x"),
             ("project", "p"),
+            ("model", ""),
         ];
         pairs.extend_from_slice(extra);
         match agg.family(name).and_then(|f| f.get(&pairs)) {
@@ -307,6 +310,7 @@ mod tests {
                 ("user_name", "jane"),
                 ("user_email", "j@x"),
                 ("project", "p"),
+                ("model", ""),
             ]) {
             Some(V::Histogram { count, sum, .. }) => {
                 assert_eq!(*count, 2);
@@ -375,6 +379,7 @@ mod tests {
             ("user_name", "jane"),
             ("user_email", "j@x"),
             ("project", "p"),
+            ("model", ""),
             ("tool", "Read"),
         ]) {
             Some(V::Histogram { sum, .. }) => {
@@ -387,7 +392,8 @@ mod tests {
             guard.get(&[
                 ("user_name", "jane"),
                 ("user_email", "j@x"),
-                ("project", "p")
+                ("project", "p"),
+                ("model", "")
             ]),
             Some(V::Histogram { count: 1, .. })
         ));
@@ -417,7 +423,7 @@ mod tests {
     #[test]
     fn a_baseline_written_by_earlier_versions_restores() {
         // As the collector wrote it before the kinds were one type (capitalised).
-        let state = r#"[{"name":"claude_code_prompts_total","help":"Prompts submitted.","kind":"Counter","bounds":[],"series":[[[["user_name","jane"],["user_email","j@x"],["project","p"]],{"Scalar":3.0}]]},{"name":"claude_code_cost_usage_USD_total","help":"","kind":"Counter","bounds":[],"series":[[[["model","m"]],{"Scalar":1.5}]]}]"#;
+        let state = r#"[{"name":"claude_code_prompts_total","help":"Prompts submitted.","kind":"Counter","bounds":[],"series":[[[["user_name","jane"],["user_email","j@x"],["project","p"],["model",""]],{"Scalar":3.0}]]},{"name":"claude_code_cost_usage_USD_total","help":"","kind":"Counter","bounds":[],"series":[[[["model","m"]],{"Scalar":1.5}]]}]"#;
         let mut agg = Aggregator::new(Limits::default());
         agg.restore(serde_json::from_str(state).unwrap());
         assert_eq!(scalar(&agg, "claude_code_prompts_total", &[]), 3.0);
@@ -426,5 +432,104 @@ mod tests {
         let again: Vec<FamilySnapshot> =
             serde_json::from_str(&serde_json::to_string(&agg.snapshot()).unwrap()).unwrap();
         assert_eq!(again.len(), 2, "and survives the next baseline");
+    }
+}
+
+#[cfg(test)]
+mod joined_labels {
+    use serde_json::json;
+
+    use crate::consumer::Consumer;
+    use crate::exposition::Value as V;
+    use crate::processors::events;
+    use crate::processors::otlp::{json as otlp_json, translate};
+    use crate::testing::{state, workload};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn usage_series_carry_their_sessions_user_and_project_and_hook_series_its_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let start = 1_795_000_000_000;
+        let hooks = vec![
+            workload::hook(
+                "h1",
+                start,
+                "jane",
+                "api",
+                "s1",
+                json!({"hook_event_name": "SessionStart", "source": "startup", "model": "claude-opus-4-5"}),
+            ),
+            workload::hook(
+                "h2",
+                start + 1,
+                "jane",
+                "api",
+                "s1",
+                json!({"hook_event_name": "UserPromptSubmit"}),
+            ),
+        ];
+        state.store.consume(hooks).await.unwrap();
+        // Claude Code's own data for that session carries only its anonymous user id.
+        let request = otlp_json::metrics_request(&json!({"resourceMetrics": [{"resource": {"attributes": []},
+            "scopeMetrics": [{"metrics": [{"name": "claude_code.cost.usage", "unit": "USD",
+                "sum": {"aggregationTemporality": 1, "isMonotonic": true, "dataPoints": [{
+                    "startTimeUnixNano": "1795000000000000000", "timeUnixNano": "1795000001000000000", "asDouble": 0.5,
+                    "attributes": [{"key": "user.id", "value": {"stringValue": "anon"}},
+                        {"key": "session.id", "value": {"stringValue": "s1"}},
+                        {"key": "model", "value": {"stringValue": "claude-sonnet-4-5"}}]}]}}]}]}]}))
+        .unwrap();
+        let points = translate::metrics(&request, &translate::LabelPolicy::default()).points;
+        let metrics = events::metrics(points).unwrap().unwrap();
+        let api = workload::otlp(
+            "o1",
+            start + 2,
+            "s1",
+            "api_request",
+            json!({"model": "claude-sonnet-4-5", "cost_usd": 0.5}),
+        );
+        state.store.consume(vec![metrics, api]).await.unwrap();
+        let aggregator = state.aggregator.lock();
+        let cost = aggregator
+            .family("claude_code_cost_usage_USD_total")
+            .unwrap();
+        let (labels, value) = cost.series().iter().next().unwrap();
+        let get = |key: &str| {
+            labels
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            (get("user_name"), get("project"), get("model")),
+            (Some("jane"), Some("acme/api"), Some("claude-sonnet-4-5")),
+            "{labels:?}"
+        );
+        assert_eq!(get("user_id"), Some("anon"), "its own labels stay");
+        assert_eq!(value, &V::Scalar(0.5));
+        let requests = aggregator.family("claude_code_api_requests_total").unwrap();
+        assert_eq!(
+            requests.get(&[
+                ("user_name", "jane"),
+                ("user_email", "jane@example.com"),
+                ("project", "acme/api"),
+                ("model", "claude-sonnet-4-5")
+            ]),
+            Some(&V::Scalar(1.0))
+        );
+        let prompts = aggregator.family("claude_code_prompts_total").unwrap();
+        assert_eq!(
+            prompts.get(&[
+                ("user_name", "jane"),
+                ("user_email", "jane@example.com"),
+                ("project", "acme/api"),
+                ("model", "claude-opus-4-5")
+            ]),
+            Some(&V::Scalar(1.0)),
+            "the model the session started with"
+        );
+        let sessions = aggregator
+            .family("claude_code_sessions_started_total")
+            .unwrap();
+        assert_eq!(sessions.len(), 1, "one session, counted at its first event");
     }
 }

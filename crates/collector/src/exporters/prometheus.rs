@@ -236,7 +236,7 @@ mod tests {
         let state = state(dir.path());
         let metrics = router(state.clone());
         hook_event(&state, "e1", "Read").await;
-        let series = "claude_code_tool_calls_total{user_name=\"jane\",user_email=\"\",project=\"\",tool=\"Read\",outcome=\"success\"}";
+        let series = "claude_code_tool_calls_total{user_name=\"jane\",user_email=\"\",project=\"\",model=\"\",tool=\"Read\",outcome=\"success\"}";
         let text = scrape(&metrics, "text/plain").await;
         assert_eq!(sample(&text, series), Some(0.0), "new: at zero first");
         let text = scrape(&metrics, "text/plain").await;
@@ -292,10 +292,10 @@ mod tests {
         let metrics = router(state.clone());
         let series = |tool: &str| {
             format!(
-                "claude_code_tool_calls_total{{user_name=\"jane\",user_email=\"\",project=\"\",tool=\"{tool}\",outcome=\"success\"}}"
+                "claude_code_tool_calls_total{{user_name=\"jane\",user_email=\"\",project=\"\",model=\"\",tool=\"{tool}\",outcome=\"success\"}}"
             )
         };
-        let active = "claude_code_active_sessions{user_name=\"jane\",user_email=\"\",project=\"\"}";
+        let active = "claude_code_active_sessions{user_name=\"jane\",user_email=\"\",project=\"\",model=\"\"}";
         hook_event(&state, "e1", "Read").await;
         let a = scrape_as(&metrics, "text/plain", "Prometheus/a").await;
         assert_eq!(sample(&a, &series("Read")), Some(0.0));

@@ -134,7 +134,7 @@ fn each_event(
     let mut statement = conn
         .prepare(
             "SELECT id, source, ts_ms, body, user_name, user_email, project, project_name, \
-             user_key, first_in_session FROM events WHERE ?1 IS NULL OR ts_ms < ?1 ORDER BY id",
+             user_key, first_in_session, model FROM events WHERE ?1 IS NULL OR ts_ms < ?1 ORDER BY id",
         )
         .map_err(&err)?;
     let mut rows = statement.query(params![before_ms]).map_err(&err)?;
@@ -161,6 +161,7 @@ fn each_event(
         };
         let joined_identity = row.get::<_, Option<String>>(8).map_err(&err)?.is_some();
         let first_in_session = row.get::<_, Option<i64>>(9).map_err(&err)? == Some(1);
+        let model = text(10)?;
         let joined = match &payload {
             Payload::OtlpMetrics(record) => {
                 let mut points = Vec::with_capacity(record.points.len());
@@ -184,12 +185,14 @@ fn each_event(
                     project_path: text(6)?,
                     project_name: text(7)?,
                 },
+                model,
                 first_in_session,
                 points: Vec::new(),
             },
             // A hook event speaks for itself.
             _ => Joined {
                 identity: Measures::of(&payload).identity,
+                model,
                 first_in_session,
                 points: Vec::new(),
             },

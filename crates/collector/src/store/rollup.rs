@@ -329,6 +329,7 @@ impl Joiner {
         }
         Ok(Joined {
             identity: resolved.identity,
+            model: resolved.model,
             first_in_session: resolved.first_in_session,
             points: Vec::new(),
         })
