@@ -259,3 +259,58 @@ mod tests {
         assert!(page.contains("No session &lt;x&gt;"), "{page}");
     }
 }
+
+#[cfg(test)]
+mod windows {
+    use serde_json::json;
+
+    use super::*;
+    use crate::query::DAY_MS;
+    use crate::testing::{feed, workload};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_7_day_cards_and_the_chart_cover_the_same_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = now_ms();
+        let cost = |id: &str, ts: i64, usd: f64| {
+            workload::otlp(
+                id,
+                ts,
+                "s",
+                "api_request",
+                json!({"model": "m", "cost_usd": usd}),
+            )
+        };
+        feed(
+            dir.path(),
+            vec![
+                // Just inside the last 7 × 24 hours: on the 8th calendar day back.
+                cost("a", now - 7 * DAY_MS + 60_000, 0.5),
+                cost("b", now - 8 * DAY_MS, 4.0),
+                cost("c", now - 1000, 0.25),
+            ],
+        )
+        .await;
+        let data = overview::read(dir.path(), now).unwrap();
+        assert!((data.week.cost_usd - 0.75).abs() < 1e-9, "{:?}", data.week);
+        let page = view::overview(&data);
+        let chart = &page[page.find("id=\"chart-cost-by-day\"").unwrap()..];
+        let chart = &chart[..chart.find("</svg>").unwrap()];
+        let bars: Vec<f64> = chart
+            .split("<title>")
+            .skip(1)
+            .map(|t| {
+                t[..t.find("</title>").unwrap()]
+                    .rsplit('$')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(bars.len(), 8, "every day the window touches: {chart}");
+        assert!((bars.iter().sum::<f64>() - 0.75).abs() < 1e-9, "{bars:?}");
+        assert_eq!(data.week_window, Window::last_days(7, now));
+        assert_eq!(data.week_window.days().len(), 8);
+    }
+}
