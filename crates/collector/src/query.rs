@@ -164,6 +164,9 @@ pub struct AuditFilter {
     pub user: Option<String>,
     /// Only rules starting with this (`rm.`, `env.read`).
     pub rule: Option<String>,
+    /// Only the most recent this many (still oldest first): what a page shows reads
+    /// that many, however many the window holds.
+    pub last: Option<usize>,
 }
 
 /// Guard decisions in `window`, oldest first.
@@ -174,15 +177,17 @@ pub fn audit(
 ) -> Result<Vec<AuditRow>, StoreError> {
     let conn = store::reader(data_dir)?;
     let err = sqlite(data_dir);
-    let mut statement = conn
+    // The decisions first, newest first when only the last few are wanted, through the
+    // (decision, ts_ms) index; then the rows they name.
+    let mut ids = conn
         .prepare(
-            "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body, id FROM events \
-             WHERE source = ?6 AND decision IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
-             AND (?3 OR decision != 'allow') AND (?4 IS NULL OR user_name = ?4) AND (?5 IS NULL OR rule LIKE ?5 || '%') \
-             ORDER BY ts_ms, id",
+            "SELECT id FROM events INDEXED BY events_decision \
+             WHERE decision IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
+             AND (?3 OR decision != 'allow') AND source = ?7 \
+             AND (?4 IS NULL OR user_name = ?4) AND (?5 IS NULL OR rule LIKE ?5 || '%') \
+             ORDER BY ts_ms DESC, id DESC LIMIT ?6",
         )
-        .map_err(&err)?;
-    let rows = statement
+        .map_err(&err)?
         .query_map(
             params![
                 window.since_ms,
@@ -190,23 +195,37 @@ pub fn audit(
                 filter.include_allowed,
                 filter.user,
                 filter.rule,
+                filter.last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
                 Source::Hook.as_str()
             ],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, i64>(8)?,
-                ))
-            },
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(&err)?
+        .collect::<Result<Vec<i64>, _>>()
+        .map_err(&err)?;
+    ids.reverse();
+    let mut statement = conn
+        .prepare(
+            "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body, id \
+             FROM events WHERE id = ?1",
         )
         .map_err(&err)?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        rows.push(statement.query_row(params![id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, i64>(8)?,
+            ))
+        }));
+    }
     let mut out = Vec::new();
     for row in rows {
         let (ts, user, project, session, tool, decision, rule, text, id) = row.map_err(&err)?;

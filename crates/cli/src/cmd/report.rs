@@ -353,6 +353,7 @@ pub fn audit_trail(args: &AuditArgs) -> Result<()> {
         include_allowed: args.all,
         user: args.user.clone(),
         rule: args.rule.clone(),
+        last: None,
     };
     let window = args.scope.window()?;
     let rows: Vec<AuditRow> = match args.scope.origin()? {

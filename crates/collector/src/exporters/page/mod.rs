@@ -208,6 +208,7 @@ async fn audit(State(page): State<PageState>, query: Params) -> Result<Response,
         include_allowed: params.get("all").is_some_and(|v| v == "true"),
         user: params.get("user").cloned(),
         rule: params.get("rule").cloned(),
+        last: None,
     };
     let rows = read(&page.app, move |dir| query::audit(dir, window, &filter)).await?;
     Ok(Json(rows).into_response())

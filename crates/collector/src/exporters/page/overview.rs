@@ -63,9 +63,12 @@ pub fn read(dir: &std::path::Path, now: i64) -> Result<Overview, StoreError> {
     let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model, &everyone)?);
     let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User, &everyone)?);
     let (tools, api) = query::activity(dir, week, &everyone)?;
-    let mut blocked = query::audit(dir, week, &AuditFilter::default())?;
+    let recent = AuditFilter {
+        last: Some(50),
+        ..AuditFilter::default()
+    };
+    let mut blocked = query::audit(dir, week, &recent)?;
     blocked.reverse();
-    blocked.truncate(50);
     Ok(Overview {
         now_ms: now,
         week_window: week,
