@@ -195,7 +195,9 @@ pub fn audit(
                 filter.include_allowed,
                 filter.user,
                 filter.rule,
-                filter.last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
+                filter
+                    .last
+                    .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
                 Source::Hook.as_str()
             ],
             |r| r.get::<_, i64>(0),
