@@ -104,6 +104,7 @@ fn hook(n: u64, ts: i64, s: &Session, fields: Value, guard: Option<GuardRecord>)
         event,
         enrichment,
         &PrivacyFilter::new(collector::Privacy::Metadata),
+        None,
     )
     .unwrap()
 }

@@ -223,7 +223,6 @@ async fn prune_hourly(state: AppState, limits: Limits) {
 /// Every route, with the middleware every request passes.
 pub(crate) fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    let timeout = state.config.request_timeout;
     Router::new()
         .merge(receivers::router(state.clone()))
         .merge(exporters::router(state.clone()))
@@ -240,43 +239,37 @@ pub(crate) fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            refuse_announced_oversize,
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .layer(middleware::from_fn(
-            move |request: Request, next: Next| async move {
-                match tokio::time::timeout(timeout, next.run(request)).await {
-                    Ok(response) => response,
-                    Err(_) => ApiError::new(
-                        StatusCode::REQUEST_TIMEOUT,
-                        Reason::Timeout,
-                        "request took too long",
-                    )
-                    .into_response(),
-                }
-            },
-        ))
-        .layer(middleware::from_fn_with_state(state, count_rejections))
+        .layer(middleware::from_fn_with_state(state, gate))
 }
 
-/// Counts every refused request by its reason: the one place rejections are counted.
-async fn count_rejections(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// What every request passes, in one layer: the token, the announced size, the time
+/// limit, and the count of every refusal by its reason — the one place rejections are
+/// counted.
+async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = match admit(&state, &request) {
+        Err(refused) => refused.into_response(),
+        Ok(()) => match tokio::time::timeout(state.config.request_timeout, next.run(request)).await
+        {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Reason::Timeout,
+                "request took too long",
+            )
+            .into_response(),
+        },
+    };
     if let Some(Rejected(reason)) = response.extensions().get::<Rejected>() {
         state.telemetry.rejected(*reason);
     }
     response
 }
 
-/// Refuses a body whose announced length is over the limit before reading any of it
-/// (the body limit alone only trips once that much has been read).
-async fn refuse_announced_oversize(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+/// Refuses a request without the token (when one is configured), then one whose body is
+/// announced over the limit, before any of it is read (the body limit alone only trips
+/// once that much has been read).
+fn admit(state: &AppState, request: &Request) -> Result<(), ApiError> {
+    authenticate(state, request)?;
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -290,18 +283,14 @@ async fn refuse_announced_oversize(
             format!("body larger than {limit} bytes"),
         ));
     }
-    Ok(next.run(request).await)
+    Ok(())
 }
 
 /// Requires the bearer token, when one is configured, on everything but the probes and
 /// the sign-in; the page's cookie stands in for it where a browser reads the page.
-async fn authenticate(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+fn authenticate(state: &AppState, request: &Request) -> Result<(), ApiError> {
     let Some(token) = &state.config.token else {
-        return Ok(next.run(request).await);
+        return Ok(());
     };
     let path = request.uri().path();
     let signed_in = auth::cookie_may_open(request.method(), path)
@@ -310,7 +299,7 @@ async fn authenticate(
             .as_ref()
             .is_some_and(|key| auth::has_cookie(request.headers(), key));
     if auth::is_open(path) || auth::has_bearer(request.headers(), token) || signed_in {
-        return Ok(next.run(request).await);
+        return Ok(());
     }
     if request.method() == Method::GET && auth::is_page(path) {
         let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -394,6 +383,67 @@ mod tests {
             (status, body.as_str()),
             (StatusCode::OK, "OK\n"),
             "probes are open"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_store_written_by_0_1_0_opens_and_still_drops_re_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        rusqlite::Connection::open(store::database_path(dir.path()))
+            .unwrap()
+            .execute_batch(include_str!("../testdata/store-0.1.0/store.sql"))
+            .unwrap();
+        let exports: serde_json::Value =
+            serde_json::from_str(include_str!("../testdata/store-0.1.0/exports.json")).unwrap();
+        let config = CollectorConfig {
+            retention: Duration::ZERO,
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let scrape = || async { call(app.clone(), get("/metrics")).await.1 };
+        // The baseline's series, and the replayed events' (which now carry their session's
+        // project): together, every request once.
+        let requests = |text: &str| -> Option<f64> {
+            Some(
+                text.lines()
+                    .filter(|l| l.starts_with("claude_code_api_requests_total{user_name=\"jane\""))
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                    .sum(),
+            )
+        };
+        let cost = "claude_code_cost_usage_USD_total{model=\"claude-sonnet-4-5\",user_email=\"jane@example.com\"}";
+        let text = scrape().await;
+        assert_eq!(requests(&text), Some(2.0), "baseline and events: {text}");
+        assert_eq!(sample(&text, cost), Some(0.025), "{text}");
+        assert_eq!(
+            sample(
+                &text,
+                "builds_total{instance=\"ci\",job=\"build\",result=\"ok\"}"
+            ),
+            Some(3.0)
+        );
+        for (name, path) in [
+            ("logs_kept", "/v1/logs"),
+            ("metrics_kept", "/v1/metrics"),
+            ("hook_kept", "/v1/hooks"),
+        ] {
+            let body = exports[name].to_string();
+            let (status, answer) =
+                call(app.clone(), post("POST", path, "application/json", body)).await;
+            assert_eq!(status, StatusCode::OK, "{name}: {answer}");
+        }
+        let stored: i64 = store::reader(dir.path())
+            .unwrap()
+            .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, 6, "every re-export was recognised as stored");
+        let text = scrape().await;
+        assert_eq!(requests(&text), Some(2.0), "{text}");
+        assert_eq!(sample(&text, cost), Some(0.025), "{text}");
+        assert_eq!(
+            sample(&text, "claude_telemetry_events_duplicate_total"),
+            Some(5.0),
+            "4 log events and the hook event: {text}"
         );
     }
 }

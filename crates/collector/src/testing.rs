@@ -137,7 +137,13 @@ pub mod workload {
         let mut event = event;
         event.fields_mut().remove("guard");
         event.set_enrichment(&enrichment).expect("enriched");
-        events::hook(event, enrichment, &PrivacyFilter::new(Privacy::Metadata)).expect("stored")
+        events::hook(
+            event,
+            enrichment,
+            &PrivacyFilter::new(Privacy::Metadata),
+            None,
+        )
+        .expect("stored")
     }
 
     /// One of Claude Code's OTLP events of `session` at `ts_ms`, whose resource names only
