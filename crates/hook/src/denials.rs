@@ -118,6 +118,8 @@ pub(crate) fn report_after(event: &HookEvent, config: &HookConfig, stderr: &mut 
     let cursor = Cursor::for_transcript(&config.state_dir, path);
     let (bytes, start, end) = match cursor.unread(path) {
         Ok(read) => read,
+        // A session Claude Code does not keep on disk has no transcript: nothing to read.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return,
         Err(err) => {
             stderr.push(format!(
                 "claude-telemetry hook: reading {} for denials: {err}",
