@@ -118,18 +118,11 @@ fn each_denial_is_reported_once_however_often_the_transcript_is_read() {
     assert_eq!(audit(&setup.data).len(), 1);
 
     // A later turn's denial, whose call was written before the last look.
-    setup.append(
-        &denied_read("toolu_2", "/home/dev/project/.envrc")
-            .lines()
-            .next()
-            .unwrap()
-            .to_owned(),
-    );
-    setup.append("\n");
+    let later = denied_read("toolu_2", "/home/dev/project/.envrc");
+    let (call, result) = later.split_once('\n').unwrap();
+    setup.append(&format!("{call}\n"));
     collector.hook(here, "Jane Doe", &closing("Stop", &setup.transcript));
-    let second = denied_read("toolu_2", "/home/dev/project/.envrc");
-    setup.append(second.lines().nth(1).unwrap());
-    setup.append("\n");
+    setup.append(result);
     collector.hook(here, "Jane Doe", &closing("Stop", &setup.transcript));
     assert_eq!(blocked(&collector), 2.0);
     let rows = audit(&setup.data);
