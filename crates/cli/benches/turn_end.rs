@@ -13,13 +13,12 @@
 // A benchmark binary: a failed setup should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use testkit::Receiver;
+use testkit::process::spawn_once;
 
 /// One turn as 2.1.332 writes it: six tool calls and their results, each followed by the
 /// request record it keeps (about 40 KB each), `denials` of the results denied by a rule.
@@ -42,24 +41,6 @@ fn turn(denials: usize) -> String {
         lines.push(json!({"type": "api-request-blob", "hash": n, "content": [{"type": "text", "text": "context ".repeat(5_000)}]}));
     }
     lines.iter().map(|l| format!("{l}\n")).collect()
-}
-
-fn spawn_once(program: &Path, args: &[&str], envs: &[(&str, &str)], input: &[u8]) -> Duration {
-    let started = Instant::now();
-    let mut child = Command::new(program)
-        .args(args)
-        .envs(envs.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
-    // /bin/true exits without reading: a broken pipe is expected there.
-    let _ = stdin.write_all(input);
-    drop(stdin);
-    assert!(child.wait().expect("wait").success());
-    started.elapsed()
 }
 
 fn median(samples: &mut [Duration]) -> f64 {
