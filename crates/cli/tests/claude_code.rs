@@ -831,11 +831,14 @@ fn every_event_the_release_fires_is_hooked_and_counted(version: &str) {
             Reply::text("Done."),
         ],
     );
-    // Through the SDK's stream: switch the model (PreModelSwitch, PostModelSwitch), then
-    // the prompt.
+    // Through the SDK's stream: switch the model (PreModelSwitch, PostModelSwitch), add a
+    // working directory (DirectoryAdded), then the prompt.
+    let added = machine.project.join("sub");
+    std::fs::create_dir_all(&added).unwrap();
     let input = [
         json!({"type": "control_request", "request_id": "1", "request": {"subtype": "initialize"}}),
         json!({"type": "control_request", "request_id": "2", "request": {"subtype": "set_model", "model": "claude-opus-4-1"}}),
+        json!({"type": "control_request", "request_id": "3", "request": {"subtype": "register_repo_root", "directory": added}}),
         json!({"type": "user", "message": {"role": "user", "content": "use the skill"}}),
     ];
     let mut child = machine
@@ -882,6 +885,7 @@ fn every_event_the_release_fires_is_hooked_and_counted(version: &str) {
         hook_protocol::KnownEvent::PreSkillShellCommand,
         hook_protocol::KnownEvent::PreModelSwitch,
         hook_protocol::KnownEvent::PostModelSwitch,
+        hook_protocol::KnownEvent::DirectoryAdded,
     ] {
         let expected = if fired.contains(&event) { 1.0 } else { 0.0 };
         assert_eq!(
