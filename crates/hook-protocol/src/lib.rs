@@ -12,9 +12,11 @@ mod bound;
 mod enrichment;
 mod event;
 mod redact;
+mod release;
 
 pub use answer::{HookAnswer, PermissionDecision};
 pub use bound::{Bounds, Truncation};
 pub use enrichment::{ENRICHMENT_KEY, Enrichment, GuardRecord, GuardSpan, new_event_id};
 pub use event::{EventError, HookEvent, KNOWN_EVENTS, KnownEvent};
 pub use redact::{REDACTED, redact_text};
+pub use release::{NEWEST_TESTED, OLDEST_SUPPORTED, Release, ReleaseError};
