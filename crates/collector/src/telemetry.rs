@@ -15,6 +15,7 @@ struct Families {
     rejected: Family,
     duplicates: Family,
     otlp_points_rejected: Family,
+    spans_rejected: Family,
 }
 
 /// Counters about the collector itself, shared by every handler.
@@ -43,12 +44,18 @@ impl Default for Telemetry {
                 "OTLP data points refused on arrival (reported to the sender as a partial success), by reason: unsupported or invalid.",
                 Kind::Counter,
             ),
+            spans_rejected: Family::new(
+                "claude_telemetry_spans_rejected_total",
+                "OTLP spans refused on arrival (reported to the sender as a partial success): an id of the wrong length or all zero, or an end before the start.",
+                Kind::Counter,
+            ),
         }))
     }
 }
 
 impl Telemetry {
-    /// `count` events taken from `source` (`hook`, `otlp_logs`, `otlp_metrics`, `push`).
+    /// `count` events taken from `source` (`hook`, `otlp_logs`, `otlp_metrics`,
+    /// `otlp_traces`, `push`).
     pub fn received(&self, source: &str, count: usize) {
         if count > 0 {
             lock(&self.0)
@@ -77,6 +84,13 @@ impl Telemetry {
         );
     }
 
+    /// OTLP spans refused on arrival.
+    pub fn spans_rejected(&self, spans: usize) {
+        if spans > 0 {
+            lock(&self.0).spans_rejected.add(Vec::new(), spans as f64);
+        }
+    }
+
     /// Every family with series, encoded for `/metrics`.
     pub fn encoded(&self) -> Vec<Encoded> {
         let mut families = lock(&self.0);
@@ -85,10 +99,17 @@ impl Telemetry {
             rejected,
             duplicates,
             otlp_points_rejected,
+            spans_rejected,
         } = &mut *families;
-        [received, rejected, duplicates, otlp_points_rejected]
-            .into_iter()
-            .filter_map(Family::encoded)
-            .collect()
+        [
+            received,
+            rejected,
+            duplicates,
+            otlp_points_rejected,
+            spans_rejected,
+        ]
+        .into_iter()
+        .filter_map(Family::encoded)
+        .collect()
     }
 }

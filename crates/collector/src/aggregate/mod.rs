@@ -1,7 +1,7 @@
 //! The aggregator: stored events in, Prometheus families out.
 //!
 //! Owns every metric the collector derives from events — the hook-derived ones
-//! ([`hooks`]) and Claude Code's own ([`otlp`]) — each a typed field with exactly its
+//! ([`hooks`]), Claude Code's own ([`otlp`]) and the span-derived ones ([`spans`]) — each a typed field with exactly its
 //! contract name and labels, and the state behind them. It is fed only events the store
 //! has just stored for the first time, in commit order, and the same events again on
 //! restart, so counters continue instead of resetting; time comes from the events
@@ -14,6 +14,7 @@ mod limits;
 mod otlp;
 mod pending;
 pub mod pushed;
+mod spans;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -24,11 +25,13 @@ use hooks::HookMetrics;
 use limits::Cardinality;
 pub use limits::Limits;
 use otlp::OtlpMetrics;
+use spans::SpanMetrics;
 
 /// Events turned into metrics.
 pub struct Aggregator {
     hooks: HookMetrics,
     otlp: OtlpMetrics,
+    spans: SpanMetrics,
     cardinality: Cardinality,
 }
 
@@ -54,6 +57,7 @@ impl Aggregator {
         Aggregator {
             hooks: HookMetrics::new(limits),
             otlp: OtlpMetrics::new(),
+            spans: SpanMetrics::new(limits.label_value_bytes),
             cardinality: Cardinality::new(limits.series_per_metric),
         }
     }
@@ -67,6 +71,7 @@ impl Aggregator {
             Payload::OtlpMetrics(record) => self
                 .otlp
                 .apply_points(&record.points, &mut self.cardinality),
+            Payload::Span(span) => self.spans.apply(span, &mut self.cardinality),
         }
     }
 
@@ -92,6 +97,13 @@ impl Aggregator {
                 self.cardinality.dropped = family;
             } else if let Some(mine) = self.hooks.family_mut(&family.name) {
                 *mine = family;
+            } else if let Some(mine) = self
+                .spans
+                .families_mut()
+                .into_iter()
+                .find(|f| f.name == family.name)
+            {
+                *mine = family;
             } else {
                 self.otlp.restore(family);
             }
@@ -104,6 +116,7 @@ impl Aggregator {
             .families()
             .into_iter()
             .chain(self.otlp.families())
+            .chain(self.spans.families())
             .chain(std::iter::once(&self.cardinality.dropped))
     }
 
@@ -117,6 +130,12 @@ impl Aggregator {
             .filter_map(Family::encoded)
             .collect();
         out.extend(self.otlp.families_mut().filter_map(Family::encoded));
+        out.extend(
+            self.spans
+                .families_mut()
+                .into_iter()
+                .filter_map(Family::encoded),
+        );
         out.extend(self.cardinality.dropped.encoded());
         out
     }

@@ -1,7 +1,7 @@
-//! `POST /v1/metrics` and `POST /v1/logs`: OTLP/HTTP, protobuf or JSON, gzip or not,
+//! `POST /v1/metrics`, `POST /v1/logs` and `POST /v1/traces`: OTLP/HTTP, protobuf or JSON, gzip or not,
 //! with or without a Content-Length. Answers as the OTLP/HTTP specification says: 200
-//! with an export response in the request's encoding (partial success when points were
-//! refused), 400 for what will never be accepted, 415 for other encodings, 503 when the
+//! with an export response in the request's encoding (partial success when points or
+//! spans were refused), 400 for what will never be accepted, 415 for other encodings, 503 when the
 //! store cannot take it now (the exporter retries).
 //!
 //! Decodes; the processors translate and make stored events, the store (as consumer)
@@ -22,6 +22,9 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use serde_json::{Value, json};
 
@@ -29,8 +32,8 @@ use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
 use crate::event::{Event, Source};
 use crate::processors::events;
-use crate::processors::otlp::json;
 use crate::processors::otlp::translate::{self, LabelPolicy};
+use crate::processors::otlp::{json, spans};
 use crate::state::AppState;
 
 /// The OTLP/HTTP endpoints.
@@ -38,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
+        .route("/v1/traces", post(traces))
         .with_state(state)
 }
 
@@ -248,6 +252,56 @@ async fn export_logs(
     }
     .encode_to_vec();
     Ok(encoding.answer(protobuf, json!({})))
+}
+
+async fn traces(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| ApiError::from(e).rpc_status())?;
+    let encoding = encoding(&headers)?;
+    let result = export_traces(&state, encoding, &headers, &body).await;
+    result.map_err(|error| encoding.error(error))
+}
+
+async fn export_traces(
+    state: &AppState,
+    encoding: Encoding,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let bytes = inflate(state.config.max_body_bytes, headers, body)?;
+    let request: ExportTraceServiceRequest =
+        decode(encoding, &bytes, "traces", json::traces_request)?;
+    let translated = spans::spans(&request);
+    let events = translated
+        .spans
+        .into_iter()
+        .map(|span| events::span(span, &state.privacy))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
+    let count = events.len();
+    let new = store(state, events).await?;
+    state.telemetry.received(Source::Span.received_label(), new);
+    state.telemetry.duplicates(count - new);
+    let rejected = translated.rejected.len();
+    state.telemetry.spans_rejected(rejected);
+    let message = translated.rejected.join("; ");
+    let partial = (rejected > 0).then(|| ExportTracePartialSuccess {
+        rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+        error_message: message.clone(),
+    });
+    let protobuf = ExportTraceServiceResponse {
+        partial_success: partial,
+    }
+    .encode_to_vec();
+    let json = if rejected > 0 {
+        json!({"partialSuccess": {"rejectedSpans": rejected.to_string(), "errorMessage": message}})
+    } else {
+        json!({})
+    };
+    Ok(encoding.answer(protobuf, json))
 }
 
 #[cfg(test)]
