@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use collector::query::{AuditFilter, AuditRow, GroupBy, UsageRow, Window, audit, usage};
+use collector::time::now_ms;
 
 use super::process_env;
 
@@ -84,43 +84,13 @@ pub struct AuditArgs {
     rule: Option<String>,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// `7d` (back from now), `2026-11-01`, or an RFC 3339 time, as Unix milliseconds.
-fn instant(text: &str) -> Result<i64> {
-    if let Ok(ago) = humantime::parse_duration(text) {
-        return Ok(now_ms() - i64::try_from(ago.as_millis()).unwrap_or(i64::MAX));
-    }
-    let full = if text.len() == 10 {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_owned()
-    };
-    let time = humantime::parse_rfc3339_weak(&full)
-        .with_context(|| format!("{text:?} is neither a duration (7d) nor a date (2026-11-01)"))?;
-    Ok(i64::try_from(
-        time.duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_millis(),
-    )
-    .unwrap_or(i64::MAX))
-}
-
 impl Scope {
     fn window(&self) -> Result<Window> {
-        let since_ms = instant(&self.since)?;
-        let until_ms = match &self.until {
-            Some(until) => instant(until)?,
-            None => now_ms() + 1,
-        };
-        if since_ms >= until_ms {
+        let window = Window::parse(Some(&self.since), self.until.as_deref(), now_ms())?;
+        if window.is_empty() {
             bail!("--since must be before --until");
         }
-        Ok(Window { since_ms, until_ms })
+        Ok(window)
     }
 
     fn data_dir(&self) -> Result<PathBuf> {
