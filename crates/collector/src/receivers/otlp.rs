@@ -413,4 +413,107 @@ mod tests {
         let (status, _) = call(router(state), post("POST", "/v1/logs", "text/plain", "x")).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
+
+    fn traces_export(spans: Value) -> String {
+        json!({"resourceSpans": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "claude-code"}}]},
+            "scopeSpans": [{"scope": {"name": "com.anthropic.claude_code.tracing"}, "spans": spans}]}]})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn spans_are_stored_once_counted_and_bad_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let spans = json!([
+            {"traceId": "ab".repeat(16), "spanId": "01".repeat(8), "parentSpanId": "02".repeat(8),
+             "name": "claude_code.tool.execution", "kind": 1, "startTimeUnixNano": "1795936690007000000",
+             "endTimeUnixNano": "1795936690023546455", "status": {"code": 2, "message": "ShellError"},
+             "attributes": [{"key": "session.id", "value": {"stringValue": "s-1"}},
+                            {"key": "tool_use_id", "value": {"stringValue": "toolu_1"}},
+                            {"key": "error", "value": {"stringValue": "ls: cannot access"}}]},
+            {"traceId": "ab".repeat(15), "spanId": "03".repeat(8), "name": "short id"}
+        ]);
+        for _ in 0..2 {
+            let (status, answer) = call(
+                router(state.clone()),
+                post(
+                    "POST",
+                    "/v1/traces",
+                    "application/json",
+                    traces_export(spans.clone()),
+                ),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
+            assert!(
+                answer["partialSuccess"]["errorMessage"]
+                    .as_str()
+                    .unwrap()
+                    .contains("traceId must be 16 bytes")
+            );
+        }
+        let stored: Vec<(String, String, String)> = crate::store::reader(dir.path())
+            .unwrap()
+            .prepare("SELECT source, session_id, body FROM events")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(stored.len(), 1, "the re-export is a duplicate");
+        assert_eq!(
+            (stored[0].0.as_str(), stored[0].1.as_str()),
+            ("otlp_span", "s-1")
+        );
+        assert!(!stored[0].2.contains("cannot access"), "{}", stored[0].2);
+        let families = state.aggregator.lock().encoded();
+        let text = crate::exposition::write(&families, crate::exposition::Format::Text);
+        assert_eq!(
+            sample(
+                &text,
+                "traces_span_metrics_calls_total{service_name=\"claude-code\",span_name=\"claude_code.tool.execution\",span_kind=\"SPAN_KIND_INTERNAL\",status_code=\"STATUS_CODE_ERROR\",model=\"\",tool=\"\"}"
+            ),
+            Some(1.0),
+            "{text}"
+        );
+        let own =
+            crate::exposition::write(&state.telemetry.encoded(), crate::exposition::Format::Text);
+        assert_eq!(
+            sample(&own, "claude_telemetry_spans_rejected_total"),
+            Some(2.0)
+        );
+        assert_eq!(
+            sample(&own, "claude_telemetry_events_duplicate_total"),
+            Some(1.0)
+        );
+
+        // Protobuf too, answered in protobuf.
+        let request =
+            json::traces_request(&serde_json::from_str(&traces_export(spans)).unwrap()).unwrap();
+        let (status, _) = call(
+            router(state.clone()),
+            post(
+                "POST",
+                "/v1/traces",
+                "application/x-protobuf",
+                request.encode_to_vec(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(
+            router(state),
+            post(
+                "POST",
+                "/v1/traces",
+                "application/json",
+                r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": 7}]}]}]}"#,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
 }
