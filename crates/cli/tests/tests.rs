@@ -19,3 +19,4 @@ mod page;
 mod prometheus;
 mod pushgateway;
 mod report;
+mod traces;

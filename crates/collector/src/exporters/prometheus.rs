@@ -28,6 +28,9 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let mut ours = state.aggregator.lock().encoded();
     ours.extend(state.telemetry.encoded());
+    if let Some(forwarder) = &state.forwarder {
+        ours.extend(forwarder.encoded());
+    }
     ours.extend(about_the_collector(&state));
     let pushed = state.pushed().groups.encoded();
     let text = exposition::write(&merge(ours, pushed), format);

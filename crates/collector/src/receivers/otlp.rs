@@ -30,7 +30,8 @@ use serde_json::{Value, json};
 
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::{Event, Source};
+use crate::event::{Event, Payload, Source, SpanRecord};
+use crate::exporters::forward::encode::TimedLog;
 use crate::processors::events;
 use crate::processors::otlp::translate::{self, LabelPolicy};
 use crate::processors::otlp::{json, spans};
@@ -149,6 +150,15 @@ fn decode<T: Message + Default>(
     }
 }
 
+/// The items whose event the store had not seen before (`flags`, in the same order).
+fn only_new<T>(items: Vec<T>, flags: &[bool]) -> Vec<T> {
+    items
+        .into_iter()
+        .zip(flags)
+        .filter_map(|(item, new)| new.then_some(item))
+        .collect()
+}
+
 /// Stores events; returns how many were new.
 async fn store(state: &AppState, events: Vec<Event>) -> Result<usize, ApiError> {
     let flags = state.store.consume(events).await.map_err(ApiError::store)?;
@@ -236,13 +246,34 @@ async fn export_logs(
 ) -> Result<Response, ApiError> {
     let bytes = inflate(state.config.max_body_bytes, headers, body)?;
     let request: ExportLogsServiceRequest = decode(encoding, &bytes, "logs", json::logs_request)?;
-    let events = translate::logs(&request)
+    let translated = translate::logs(&request);
+    let times: Vec<u64> = translated.iter().map(|event| event.time_ns).collect();
+    let events = translated
         .into_iter()
         .map(|event| events::log(event, &state.privacy))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
     let count = events.len();
-    let new = store(state, events).await?;
+    let forwarder = state.forwarder.as_ref().filter(|f| f.wants_logs());
+    let forward: Vec<TimedLog> = match forwarder {
+        Some(_) => events
+            .iter()
+            .zip(times)
+            .filter_map(|(event, time_ns)| match &event.payload {
+                Payload::OtlpLog(record) => Some(TimedLog {
+                    time_ns,
+                    record: (**record).clone(),
+                }),
+                _ => None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let flags = state.store.consume(events).await.map_err(ApiError::store)?;
+    let new = flags.iter().filter(|n| **n).count();
+    if let Some(forwarder) = forwarder {
+        forwarder.logs(only_new(forward, &flags));
+    }
     state
         .telemetry
         .received(Source::OtlpLog.received_label(), new);
@@ -282,7 +313,21 @@ async fn export_traces(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
     let count = events.len();
-    let new = store(state, events).await?;
+    let forward: Vec<SpanRecord> = match &state.forwarder {
+        Some(_) => events
+            .iter()
+            .filter_map(|event| match &event.payload {
+                Payload::Span(span) => Some((**span).clone()),
+                _ => None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let flags = state.store.consume(events).await.map_err(ApiError::store)?;
+    let new = flags.iter().filter(|n| **n).count();
+    if let Some(forwarder) = &state.forwarder {
+        forwarder.spans(only_new(forward, &flags));
+    }
     state.telemetry.received(Source::Span.received_label(), new);
     state.telemetry.duplicates(count - new);
     let rejected = translated.rejected.len();
