@@ -816,3 +816,111 @@ fn a_backend_that_is_down_loses_nothing_within_the_queue_and_counts_the_rest() {
     );
     promtool_clean(&collector, dir.path());
 }
+
+#[test]
+fn the_traces_dashboard_links_a_session_to_its_traces_and_its_queries_answer() {
+    let repo = crate::support::repo();
+    let text =
+        std::fs::read_to_string(repo.join("deploy/grafana/dashboards/claude-code-traces.json"))
+            .unwrap();
+    let dashboard: Value = serde_json::from_str(&text).unwrap();
+    let datasources =
+        std::fs::read_to_string(repo.join("deploy/grafana/provisioning/datasources/jaeger.yml"))
+            .unwrap();
+    assert!(
+        datasources.contains("uid: jaeger") && datasources.contains("url: http://jaeger:16686")
+    );
+    let compose = std::fs::read_to_string(repo.join("docker-compose.yml")).unwrap();
+    assert!(compose.contains("profiles: [\"tracing\"]") && compose.contains("jaeger:"));
+    assert_eq!(dashboard["uid"], "claude-code-traces");
+    assert!(dashboard.get("dashboard").is_none(), "plain dashboard JSON");
+    let variables = dashboard["templating"]["list"].as_array().unwrap();
+    assert_eq!(variables[0]["name"], "session");
+    let mut ids = BTreeSet::new();
+    let mut prometheus_queries = Vec::new();
+    let mut session_panel = false;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        assert!(ids.insert(panel["id"].as_u64().unwrap()), "{panel}");
+        let uid = panel["datasource"]["uid"].as_str().unwrap();
+        assert!(matches!(uid, "prometheus" | "jaeger"), "{panel}");
+        for target in panel["targets"].as_array().unwrap() {
+            assert_eq!(target["datasource"]["uid"], uid);
+            if uid == "prometheus" {
+                prometheus_queries.push(target["expr"].as_str().unwrap().to_owned());
+            } else {
+                assert_eq!(target["queryType"], "search");
+                assert_eq!(target["service"], "claude-code");
+                session_panel |= target["tags"] == "session.id=$session";
+            }
+        }
+    }
+    assert!(
+        session_panel,
+        "a panel finds the session's traces by session.id"
+    );
+    assert!(
+        dashboard["links"][0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/sessions/${session}"),
+        "and links to the session on the collector's page"
+    );
+
+    // Every Prometheus query answers from a real Prometheus scraping a collector that
+    // took the captured spans, in two waves so rates are real.
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    let prometheus =
+        crate::prometheus::Prometheus::scraping(collector.url.trim_start_matches("http://"));
+    replay(&collector, "a");
+    prometheus.query_until("traces_span_metrics_calls_total", |r| !r.is_empty());
+    replay(&collector, "b");
+    for expr in prometheus_queries {
+        let expr = expr.replace("$__rate_interval", "1m");
+        prometheus.query_until(&expr, |r| {
+            r.iter().any(|s| {
+                s["value"][1]
+                    .as_str()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .is_some_and(|v| v > 0.0)
+            })
+        });
+    }
+}
+
+#[test]
+fn install_traces_sets_what_claude_code_needs_and_uninstall_removes_it() {
+    let home = tempfile::tempdir().unwrap();
+    let settings = home.path().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let mine = json!({"env": {"MY_VAR": "kept"}, "model": "claude-sonnet-4-5"});
+    std::fs::write(&settings, mine.to_string()).unwrap();
+    let run = |args: &[&str]| {
+        let output = crate::support::Run::new(args, home.path()).output();
+        assert!(
+            output.status.success(),
+            "{}",
+            crate::support::stderr(&output)
+        );
+    };
+    run(&[
+        "install",
+        "--user",
+        "--url",
+        "http://127.0.0.1:9091",
+        "--traces",
+    ]);
+    let installed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    for (key, value) in [
+        ("CLAUDE_CODE_ENABLE_TELEMETRY", "1"),
+        ("CLAUDE_CODE_ENHANCED_TELEMETRY_BETA", "1"),
+        ("OTEL_TRACES_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9091"),
+    ] {
+        assert_eq!(installed["env"][key], value, "{key}");
+    }
+    run(&["uninstall", "--user"]);
+    let after: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(after, mine);
+}
