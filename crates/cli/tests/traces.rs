@@ -924,3 +924,130 @@ fn install_traces_sets_what_claude_code_needs_and_uninstall_removes_it() {
     let after: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
     assert_eq!(after, mine);
 }
+
+/// What the waterfall shows of each span, measured in the browser: its id, depth, class,
+/// the bar's and track's boxes, the label's box and left padding, the bar's colour.
+const MEASURE: &str = r#"[...document.querySelectorAll('#traces article.trace')].map(article => ({
+  trace: article.dataset.traceId,
+  rows: [...article.querySelectorAll('.waterfall li')].map(li => {
+    const box = e => { const r = li.querySelector(e).getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; };
+    return {
+      span: li.dataset.spanId,
+      depth: Number(li.style.getPropertyValue('--depth')),
+      class: li.className,
+      bar: box('.bar'), track: box('.track'), label: box('.label'),
+      labelText: li.querySelector('.label').textContent,
+      figures: li.querySelector('.figures').textContent,
+      colour: getComputedStyle(li.querySelector('.bar')).backgroundColor,
+      padding: parseFloat(getComputedStyle(li.querySelector('.label')).paddingLeft),
+    };
+  }),
+}))"#;
+
+#[test]
+fn the_waterfall_reads_on_a_laptop_and_a_phone() {
+    use crate::page::Browser;
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    replay(&collector, "b");
+    let session = session_of("b");
+    let api = get_json(&collector, &format!("/api/v1/sessions/{session}/traces"));
+    let traces = api["traces"].as_array().unwrap();
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    for (name, width, height, mobile) in [("laptop", 1366, 900, false), ("phone", 390, 844, true)] {
+        tab.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": if mobile { 3 } else { 1 }, "mobile": mobile}),
+        );
+        tab.open(&format!("{}/sessions/{session}", collector.url));
+        let shown = tab.eval(MEASURE);
+        let shown = shown.as_array().unwrap();
+        assert_eq!(shown.len(), traces.len(), "{name}: one block per trace");
+        for (block, trace) in shown.iter().zip(traces) {
+            assert_eq!(block["trace"], trace["trace_id"]);
+            let rows = block["rows"].as_array().unwrap();
+            let spans = nodes(trace);
+            assert_eq!(rows.len(), spans.len(), "{name}: a row per span");
+            let total = trace["duration_ms"].as_f64().unwrap();
+            for (row, span) in rows.iter().zip(&spans) {
+                assert_eq!(row["span"], span["span_id"], "{name}: rows in tree order");
+                let at = |key: &str, i: usize| row[key][i].as_f64().unwrap();
+                let track = (at("track", 0), at("track", 2));
+                let left = (at("bar", 0) - track.0) / track.1;
+                let width = at("bar", 2) / track.1;
+                let offset = span["offset_ms"].as_f64().unwrap() / total;
+                let length = span["duration_ms"].as_f64().unwrap() / total;
+                let pixel = 1.5 / track.1;
+                assert!(
+                    (left - offset).abs() <= pixel,
+                    "{name}: {row} starts at {offset}"
+                );
+                assert!(
+                    (width - length).abs() <= pixel
+                        || (length * track.1 < 2.0 && at("bar", 2) <= 2.5),
+                    "{name}: {row} lasts {length}"
+                );
+                assert!(
+                    at("bar", 0) + at("bar", 2) <= track.0 + track.1 + 1.0,
+                    "{name}: inside"
+                );
+                let failed = span["status"] == "ERROR";
+                assert_eq!(
+                    row["class"].as_str().unwrap().contains("failed"),
+                    failed,
+                    "{row}"
+                );
+                if failed {
+                    assert_eq!(row["colour"], "rgb(220, 38, 38)", "{name}: failures in red");
+                    assert!(
+                        row["labelText"].as_str().unwrap().contains("failed"),
+                        "and in words"
+                    );
+                }
+                if span["subagent"].is_string() {
+                    assert!(row["class"].as_str().unwrap().contains("subagent"));
+                    assert!(row["depth"].as_u64().unwrap() >= 3, "under the Agent call");
+                }
+                if span["name"] == "claude_code.llm_request" {
+                    let figures = row["figures"].as_str().unwrap();
+                    assert!(
+                        figures.contains("TTFT") && figures.contains("tok"),
+                        "{figures}"
+                    );
+                }
+                if mobile {
+                    // Stacked: the label over its bar, each the screen's width.
+                    assert!(
+                        at("track", 1) >= at("label", 1) + at("label", 3) - 1.0,
+                        "{row}"
+                    );
+                    assert!(at("label", 2) > 0.6 * f64::from(width), "{row}");
+                } else {
+                    assert!(
+                        (at("track", 1) - at("label", 1)).abs() < at("label", 3),
+                        "one line: {row}"
+                    );
+                }
+            }
+            // Deeper rows are indented further.
+            let padding = |depth: u64| {
+                rows.iter()
+                    .filter(|r| r["depth"].as_u64() == Some(depth))
+                    .map(|r| r["padding"].as_f64().unwrap())
+                    .next()
+            };
+            if let (Some(top), Some(deeper)) = (padding(0), padding(2)) {
+                assert!(deeper > top, "{name}: {top} {deeper}");
+            }
+        }
+        let overflow = tab.eval("document.documentElement.scrollWidth - window.innerWidth");
+        assert!(
+            overflow.as_f64().unwrap() <= 0.0,
+            "{name}: no sideways scrolling ({overflow})"
+        );
+        tab.eval("document.querySelector('#traces').scrollIntoView()");
+        tab.screenshot(&format!("waterfall-{name}.png"));
+    }
+}

@@ -16,7 +16,7 @@ use crate::query::traces::{SessionTraces, SpanNode, Trace};
 const STYLE: &str = r#"
 .traces { --bar: #2563eb; --sub: #7c3aed; --fail: #dc2626; }
 .trace { border: 1px solid var(--line); border-radius: .5rem; margin: .75rem 0; padding: .5rem .75rem; }
-.trace > header { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; }
+.trace > header { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; justify-content: flex-start; }
 .trace h3 { font-size: 1rem; margin: 0; }
 .waterfall { list-style: none; margin: .5rem 0 0; padding: 0; }
 .waterfall li { display: grid; grid-template-columns: minmax(12rem, 38%) 1fr minmax(9rem, 22%); gap: .5rem;
@@ -27,12 +27,12 @@ const STYLE: &str = r#"
 .waterfall .figures { font-size: 12px; color: var(--muted); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .waterfall li.subagent .bar { background: var(--sub); }
 .waterfall li.failed .bar { background: var(--fail); }
-.waterfall li.failed .label, .waterfall .mark { color: var(--fail); font-weight: 600; }
+.waterfall li.failed .label, .traces .mark { color: var(--fail); font-weight: 600; }
 .waterfall .badge { font-size: 11px; border: 1px solid currentColor; border-radius: .6rem; padding: 0 .35rem; margin-left: .3rem; }
 @media (max-width: 40rem) {
   .waterfall li { grid-template-columns: 1fr; gap: .1rem; padding: .3rem 0; }
   .waterfall .label, .waterfall .figures { white-space: normal; }
-  .waterfall .track { margin-left: calc(var(--depth, 0) * .85rem); }
+  .waterfall .track, .waterfall .figures { margin-left: calc(var(--depth, 0) * .85rem); }
 }
 "#;
 
