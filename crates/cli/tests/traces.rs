@@ -956,7 +956,10 @@ fn the_waterfall_reads_on_a_laptop_and_a_phone() {
     let browser = Browser::launch(&[]);
     let mut tab = browser.tab();
     tab.call("Page.enable", json!({}));
-    for (name, width, height, mobile) in [("laptop", 1366, 900, false), ("phone", 390, 844, true)] {
+    for (name, width, height, mobile) in [
+        ("laptop", 1366_u32, 900_u32, false),
+        ("phone", 390, 844, true),
+    ] {
         tab.call(
             "Emulation.setDeviceMetricsOverride",
             json!({"width": width, "height": height, "deviceScaleFactor": if mobile { 3 } else { 1 }, "mobile": mobile}),
