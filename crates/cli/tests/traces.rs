@@ -956,13 +956,13 @@ fn the_waterfall_reads_on_a_laptop_and_a_phone() {
     let browser = Browser::launch(&[]);
     let mut tab = browser.tab();
     tab.call("Page.enable", json!({}));
-    for (name, width, height, mobile) in [
+    for (name, screen, height, mobile) in [
         ("laptop", 1366_u32, 900_u32, false),
         ("phone", 390, 844, true),
     ] {
         tab.call(
             "Emulation.setDeviceMetricsOverride",
-            json!({"width": width, "height": height, "deviceScaleFactor": if mobile { 3 } else { 1 }, "mobile": mobile}),
+            json!({"width": screen, "height": height, "deviceScaleFactor": if mobile { 3 } else { 1 }, "mobile": mobile}),
         );
         tab.open(&format!("{}/sessions/{session}", collector.url));
         let shown = tab.eval(MEASURE);
@@ -1026,7 +1026,7 @@ fn the_waterfall_reads_on_a_laptop_and_a_phone() {
                         at("track", 1) >= at("label", 1) + at("label", 3) - 1.0,
                         "{row}"
                     );
-                    assert!(at("label", 2) > 0.6 * f64::from(width), "{row}");
+                    assert!(at("label", 2) > 0.6 * f64::from(screen), "{row}");
                 } else {
                     assert!(
                         (at("track", 1) - at("label", 1)).abs() < at("label", 3),
