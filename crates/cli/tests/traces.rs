@@ -595,6 +595,27 @@ fn forwarded(requests: &[testkit::Received]) -> Vec<(String, String)> {
     out
 }
 
+/// The event names of forwarded log records, in arrival order.
+fn forwarded_logs(requests: &[testkit::Received]) -> Vec<String> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    let mut out = Vec::new();
+    for received in requests.iter().filter(|r| r.url == "/v1/logs") {
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(received.body.as_slice()),
+            &mut body,
+        )
+        .unwrap();
+        let request = ExportLogsServiceRequest::decode(body.as_slice()).unwrap();
+        for rl in &request.resource_logs {
+            for sl in &rl.scope_logs {
+                out.extend(sl.log_records.iter().map(|r| r.event_name.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// The spans of the captured exports of session `a`, in export order.
 fn export_order() -> Vec<(String, String)> {
     let all = captures();
@@ -645,10 +666,9 @@ fn start_forwarding(data: &Path, env: &[(&'static str, String)]) -> Collector {
 fn forwarding_delivers_every_span_once_in_export_order() {
     let dir = tempfile::tempdir().unwrap();
     let backend = testkit::Receiver::start();
-    let collector = start_forwarding(
-        &dir.path().join("a"),
-        &forwarding_env(&backend.url(), "1000"),
-    );
+    let mut env = forwarding_env(&backend.url(), "1000");
+    env.push(("CLAUDE_TELEMETRY_FORWARD_LOGS", "true".to_owned()));
+    let collector = start_forwarding(&dir.path().join("a"), &env);
     replay(&collector, "a");
     replay(&collector, "a"); // retried exports are not forwarded twice
     let order = export_order();
@@ -664,16 +684,38 @@ fn forwarding_delivers_every_span_once_in_export_order() {
             .iter()
             .all(|r| r.header("authorization") == Some("Bearer backend-token"))
     );
+    // Log events too, when asked: each record once.
+    let records: usize = captures()
+        .iter()
+        .filter(|c| c.session == "a" && c.path == "/v1/logs")
+        .map(|c| c.body.to_string().matches("\"timeUnixNano\"").count())
+        .sum();
+    let logs = until(
+        "every log record forwarded",
+        || forwarded_logs(&backend.requests()),
+        |logs| logs.len() >= records,
+    );
+    assert_eq!(logs.len(), records);
+    assert!(
+        logs.iter().all(|name| name.starts_with("claude_code.")),
+        "{logs:?}"
+    );
     let metrics = parse_metrics(&collector.metrics());
     assert_eq!(
         metrics["claude_telemetry_forward_sent_total{signal=\"traces\"}"],
         29.0
     );
+    assert_eq!(
+        metrics["claude_telemetry_forward_sent_total{signal=\"logs\"}"],
+        records as f64
+    );
 
     // An independent decoder (Python's opentelemetry-proto) reads the same spans.
     let bodies = dir.path().join("bodies");
     std::fs::create_dir_all(&bodies).unwrap();
-    for (i, received) in backend.requests().iter().enumerate() {
+    let requests = backend.requests();
+    let traces = requests.iter().filter(|r| r.url == "/v1/traces");
+    for (i, received) in traces.enumerate() {
         std::fs::write(bodies.join(format!("{i:04}.pb.gz")), &received.body).unwrap();
     }
     let script = r#"
@@ -1053,4 +1095,252 @@ fn the_waterfall_reads_on_a_laptop_and_a_phone() {
         tab.eval("document.querySelector('#traces').scrollIntoView()");
         tab.screenshot(&format!("waterfall-{name}.png"));
     }
+}
+
+/// The newest Claude Code release, the one whose traces the capture holds.
+const CLAUDE_CODE_TRACES_VERSION: &str = "2.1.332";
+
+/// The spans in OTLP export requests as a client sent them (protobuf or JSON, gzip or
+/// not), keyed as [`SpanKey`], with their session.
+fn spans_in(requests: &[testkit::Received]) -> Vec<(String, SpanKey)> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    let mut bodies = Vec::new();
+    for received in requests.iter().filter(|r| r.url.starts_with("/v1/traces")) {
+        let mut body = received.body.clone();
+        if received.header("content-encoding") == Some("gzip") {
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(body.as_slice()),
+                &mut plain,
+            )
+            .unwrap();
+            body = plain;
+        }
+        let json = received
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/json"));
+        let request = if json {
+            let value: Value = serde_json::from_slice(&body).unwrap();
+            collector::processors::otlp::json::traces_request(&value).unwrap()
+        } else {
+            ExportTraceServiceRequest::decode(body.as_slice()).unwrap()
+        };
+        bodies.push(request);
+    }
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut out = Vec::new();
+    for request in &bodies {
+        for rs in &request.resource_spans {
+            for ss in &rs.scope_spans {
+                for span in &ss.spans {
+                    let session = span
+                        .attributes
+                        .iter()
+                        .find(|a| a.key == "session.id")
+                        .map(|a| {
+                            collector::processors::otlp::translate::value_text(a.value.as_ref())
+                        })
+                        .unwrap_or_default();
+                    out.push((
+                        session,
+                        (
+                            hex(&span.trace_id),
+                            hex(&span.span_id),
+                            hex(&span.parent_span_id),
+                            span.name.clone(),
+                            span.start_time_unix_nano.to_string(),
+                            span.end_time_unix_nano.to_string(),
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A real Claude Code session with tracing on: a tool call that fails and a subagent
+/// among its calls, its OTLP export passing through a recording relay to the collector.
+fn real_session_is_traced_as_exported(protocol: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    let relay = testkit::Relay::start(&collector.url);
+    let api = testkit::messages_api::MessagesApi::start(testkit::messages_api::Usage::default());
+    use testkit::messages_api::Reply;
+    api.script(
+        "trace this work",
+        vec![
+            Reply::bash("ls"),
+            Reply::bash("ls /nonexistent-dir-for-the-trace"),
+            Reply::tool(
+                "Agent",
+                json!({"description": "look around", "prompt": "subagent task for the trace: say hello", "subagent_type": "general-purpose"}),
+            ),
+            Reply::text("All done."),
+        ],
+    );
+    api.script(
+        "subagent task for the trace",
+        vec![
+            Reply::bash("echo from-subagent"),
+            Reply::text("Said hello."),
+        ],
+    );
+    let home = dir.path().join("home");
+    let project = home.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let output = crate::support::Run::new(
+        &[
+            "install",
+            "--user",
+            "--url",
+            &collector.url,
+            "--traces",
+            "--user-name",
+            "Jane Doe",
+        ],
+        &home,
+    )
+    .output();
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    // Exports every second, through the relay, in the protocol under test.
+    let path = home.join(".claude/settings.json");
+    let mut settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (key, value) in [
+        ("OTEL_METRIC_EXPORT_INTERVAL", "1000"),
+        ("OTEL_LOGS_EXPORT_INTERVAL", "1000"),
+        ("OTEL_TRACES_EXPORT_INTERVAL", "1000"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+    ] {
+        settings["env"][key] = json!(value);
+    }
+    settings["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"] = json!(relay.url());
+    std::fs::write(&path, settings.to_string()).unwrap();
+    let cache = crate::support::repo().join("target/claude-code");
+    let claude = testkit::claude_code::installed(&cache, CLAUDE_CODE_TRACES_VERSION);
+    let output = std::process::Command::new(claude)
+        .args([
+            "-p",
+            "trace this work, please",
+            "--output-format",
+            "json",
+            "--model",
+            "claude-sonnet-4-5",
+            "--dangerously-skip-permissions",
+        ])
+        .current_dir(&project)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("ANTHROPIC_BASE_URL", api.url())
+        .env("ANTHROPIC_API_KEY", "sk-ant-test-offline")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env("IS_SANDBOX", "1")
+        .env("CLAUDE_TELEMETRY_STATE_DIR", dir.path().join("state"))
+        .output()
+        .expect("run claude");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "claude failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_str(&stdout).unwrap();
+    let session = result["session_id"].as_str().unwrap().to_owned();
+
+    // Every exported span stored: the tree holds exactly what went out.
+    let exported = || -> BTreeSet<SpanKey> {
+        spans_in(&relay.requests())
+            .into_iter()
+            .filter(|(s, _)| *s == session)
+            .map(|(_, key)| key)
+            .collect()
+    };
+    let path = format!("/api/v1/sessions/{session}/traces");
+    let traces = until(
+        "every exported span in the tree",
+        || get_json(&collector, &path),
+        |traces| {
+            let sent = exported();
+            !sent.is_empty() && tree_spans(traces).into_iter().collect::<BTreeSet<_>>() == sent
+        },
+    );
+    assert!(
+        relay.statuses().iter().all(|s| *s == 200),
+        "the collector took every export: {:?}",
+        relay.statuses()
+    );
+    let shown = tree_spans(&traces);
+    assert_eq!(shown.len(), exported().len(), "each span once");
+    let all: Vec<Value> = traces["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(nodes)
+        .collect();
+    let interactions = all
+        .iter()
+        .filter(|n| n["name"] == "claude_code.interaction")
+        .count();
+    assert!(interactions >= 1);
+    // The failing tool call is marked, and the subagent's spans sit under the call that
+    // started it.
+    let failed: Vec<&Value> = all.iter().filter(|n| n["status"] == "ERROR").collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    let agent = all
+        .iter()
+        .find(|n| n["name"] == "claude_code.tool" && n["attributes"]["tool_name"] == "Agent")
+        .expect("the Agent call");
+    let under_agent: Vec<Value> = nodes(&json!({"roots": [agent]}));
+    let subagent: Vec<&Value> = all.iter().filter(|n| n["subagent"].is_string()).collect();
+    assert!(
+        subagent.len() >= 3,
+        "the subagent's request, Bash call and answer"
+    );
+    for span in &subagent {
+        assert!(
+            under_agent.iter().any(|n| n["span_id"] == span["span_id"]),
+            "{} is under the Agent call",
+            span["name"]
+        );
+    }
+    // Joined to hook events by tool_use_id, and to log events by prompt.
+    for tool in all.iter().filter(|n| n["name"] == "claude_code.tool") {
+        let hooks = tool["guard"]["hook_events"].as_array();
+        assert!(
+            hooks.is_some_and(|h| h.iter().any(|e| e == "PreToolUse")),
+            "{} joined to its hook events: {tool}",
+            tool["attributes"]["tool_name"]
+        );
+    }
+    assert!(
+        traces["traces"][0]["prompt_id"].is_string(),
+        "joined to its prompt"
+    );
+    // Span metrics are a count over what is stored; the page shows every trace.
+    assert_span_metrics_match_the_store(&collector, &data);
+    promtool_clean(&collector, dir.path());
+    let (status, page) = collector.get(&format!("/sessions/{session}"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        page.matches("<article class=\"trace\"").count(),
+        traces["traces"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn a_real_traced_session_over_protobuf_ends_with_every_span_stored_as_exported() {
+    real_session_is_traced_as_exported("http/protobuf");
+}
+
+#[test]
+fn a_real_traced_session_over_json_ends_with_every_span_stored_as_exported() {
+    real_session_is_traced_as_exported("http/json");
 }
