@@ -64,7 +64,7 @@ const SCRIPT: &str = r#"
 "#;
 
 /// Percent-encodes a path segment.
-fn segment(text: &str) -> String {
+pub(crate) fn segment(text: &str) -> String {
     text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

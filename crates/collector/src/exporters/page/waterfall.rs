@@ -10,8 +10,12 @@
 
 use maud::{Markup, PreEscaped, html};
 
-use super::view::{count, dollars};
+use super::view::{count, dollars, segment};
 use crate::query::traces::{SessionTraces, SpanNode, Trace};
+
+/// Traces drawn on the page: the latest ones (a long session's earlier ones are in the
+/// JSON). Keeps the page, which refreshes itself, small.
+const TRACES_SHOWN: usize = 20;
 
 const STYLE: &str = r#"
 .traces { --bar: #2563eb; --sub: #7c3aed; --fail: #dc2626; }
@@ -38,6 +42,7 @@ const STYLE: &str = r#"
 
 /// The section showing every trace of a session.
 pub(crate) fn section(traces: &SessionTraces) -> Markup {
+    let hidden = traces.traces.len().saturating_sub(TRACES_SHOWN);
     html! {
         section.traces id="traces" {
             style { (PreEscaped(STYLE)) }
@@ -51,7 +56,13 @@ pub(crate) fn section(traces: &SessionTraces) -> Markup {
             @if traces.truncated {
                 p.muted { "The session has more spans than are shown here; the first ones are." }
             }
-            @for (number, trace) in traces.traces.iter().enumerate() {
+            @if hidden > 0 {
+                p.muted {
+                    (hidden) " earlier traces are not drawn; "
+                    a href={ "../api/v1/sessions/" (segment(&traces.session_id)) "/traces" } { "all of them as JSON" } "."
+                }
+            }
+            @for (number, trace) in traces.traces.iter().enumerate().skip(hidden) {
                 (block(number + 1, trace))
             }
         }
@@ -313,6 +324,31 @@ mod tests {
                 && rows[3].contains("1,080 tok")
                 && rows[3].contains("$0.0125")
         );
+    }
+
+    #[test]
+    fn a_long_session_draws_its_latest_traces() {
+        let trace = |i: usize| Trace {
+            trace_id: format!("{i:032x}"),
+            prompt_id: None,
+            start_time_unix_nano: i.to_string(),
+            end_time_unix_nano: i.to_string(),
+            duration_ms: 1.0,
+            span_count: 1,
+            error_count: 0,
+            cost_usd: 0.0,
+            roots: vec![node("claude_code.interaction", 0.0, 1.0, json!({}))],
+        };
+        let traces = SessionTraces {
+            session_id: "a b".to_owned(),
+            traces: (0..25).map(trace).collect(),
+            truncated: false,
+        };
+        let html = section(&traces).into_string();
+        assert_eq!(html.matches("<article").count(), TRACES_SHOWN);
+        assert!(html.contains("5 earlier traces"), "{html}");
+        assert!(html.contains("Trace 25") && !html.contains("Trace 5<"));
+        assert!(html.contains("../api/v1/sessions/a%20b/traces"));
     }
 
     #[test]
