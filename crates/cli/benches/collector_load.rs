@@ -315,12 +315,14 @@ fn main() {
     let mut spans_read = 0;
     for _ in 0..5 {
         let started = Instant::now();
-        let text = ureq::get(format!("{collector_url}/api/v1/sessions/trace-s-0-1/traces"))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap();
+        let text = ureq::get(format!(
+            "{collector_url}/api/v1/sessions/trace-s-0-1/traces"
+        ))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
         tree_reads.push(started.elapsed());
         spans_read = text.matches("\"span_id\"").count();
         let started = Instant::now();
