@@ -1344,3 +1344,34 @@ fn a_real_traced_session_over_protobuf_ends_with_every_span_stored_as_exported()
 fn a_real_traced_session_over_json_ends_with_every_span_stored_as_exported() {
     real_session_is_traced_as_exported("http/json");
 }
+
+#[test]
+fn behind_a_token_traces_need_it_like_every_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start_with(
+        &dir.path().join("data"),
+        &[],
+        &[("CLAUDE_TELEMETRY_TOKEN", "a-long-enough-test-token")],
+    );
+    let export = captures()
+        .into_iter()
+        .find(|c| c.session == "a" && c.path == "/v1/traces")
+        .unwrap();
+    let body = export.body.to_string();
+    let url = format!("{}/v1/traces", collector.url);
+    let json = ("content-type", "application/json");
+    let (status, _) = request("POST", &url, Some(body.as_bytes()), &[json]);
+    assert_eq!(status, 401);
+    let wrong = ("authorization", "Bearer not-the-token-at-all");
+    let (status, _) = request("POST", &url, Some(body.as_bytes()), &[json, wrong]);
+    assert_eq!(status, 401);
+    assert_eq!(
+        collector
+            .post("/v1/traces", "application/json", body.as_bytes())
+            .0,
+        200
+    );
+    // The page's JSON needs it too.
+    let (status, _) = collector.get(&format!("/api/v1/sessions/{}/traces", session_of("a")));
+    assert_eq!(status, 401);
+}
