@@ -408,6 +408,12 @@ fn captured_traces_of_2_1_332_are_stored_joined_and_counted_as_exported() {
     );
 }
 
+fn gunzip(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut out).unwrap();
+    out
+}
+
 fn gzip(body: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(body).unwrap();
@@ -576,12 +582,7 @@ fn forwarded(requests: &[testkit::Received]) -> Vec<(String, String)> {
             Some("application/x-protobuf")
         );
         assert_eq!(received.header("content-encoding"), Some("gzip"));
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(
-            &mut flate2::read::GzDecoder::new(received.body.as_slice()),
-            &mut body,
-        )
-        .unwrap();
+        let body = gunzip(&received.body);
         let request = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
         for rs in &request.resource_spans {
             for ss in &rs.scope_spans {
@@ -600,12 +601,7 @@ fn forwarded_logs(requests: &[testkit::Received]) -> Vec<String> {
     use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     let mut out = Vec::new();
     for received in requests.iter().filter(|r| r.url == "/v1/logs") {
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(
-            &mut flate2::read::GzDecoder::new(received.body.as_slice()),
-            &mut body,
-        )
-        .unwrap();
+        let body = gunzip(&received.body);
         let request = ExportLogsServiceRequest::decode(body.as_slice()).unwrap();
         for rl in &request.resource_logs {
             for sl in &rl.scope_logs {
@@ -1108,13 +1104,7 @@ fn spans_in(requests: &[testkit::Received]) -> Vec<(String, SpanKey)> {
     for received in requests.iter().filter(|r| r.url.starts_with("/v1/traces")) {
         let mut body = received.body.clone();
         if received.header("content-encoding") == Some("gzip") {
-            let mut plain = Vec::new();
-            std::io::Read::read_to_end(
-                &mut flate2::read::GzDecoder::new(body.as_slice()),
-                &mut plain,
-            )
-            .unwrap();
-            body = plain;
+            body = gunzip(&body);
         }
         let json = received
             .header("content-type")

@@ -143,29 +143,34 @@ impl Drop for Receiver {
     }
 }
 
+/// A request as received (`None` when its body cannot be read to the end).
+fn read(request: &mut tiny_http::Request) -> Option<Received> {
+    let mut body = Vec::new();
+    request.as_reader().read_to_end(&mut body).ok()?;
+    Some(Received {
+        method: request.method().as_str().to_owned(),
+        url: request.url().to_owned(),
+        headers: request
+            .headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.field.as_str().as_str().to_ascii_lowercase(),
+                    h.value.as_str().to_owned(),
+                )
+            })
+            .collect(),
+        body,
+    })
+}
+
 fn serve(server: &tiny_http::Server, status: &AtomicU16, log: &Log, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
         let Ok(mut request) = server.recv() else {
             break;
         };
-        let mut body = Vec::new();
-        if request.as_reader().read_to_end(&mut body).is_err() {
+        let Some(received) = read(&mut request) else {
             continue;
-        }
-        let received = Received {
-            method: request.method().as_str().to_owned(),
-            url: request.url().to_owned(),
-            headers: request
-                .headers()
-                .iter()
-                .map(|h| {
-                    (
-                        h.field.as_str().as_str().to_ascii_lowercase(),
-                        h.value.as_str().to_owned(),
-                    )
-                })
-                .collect(),
-            body,
         };
         let code = status.load(Ordering::SeqCst);
         // Record before answering: a client that saw 2xx may rely on the event being here.
@@ -205,24 +210,8 @@ impl Relay {
             let (server, log, statuses) = (server.clone(), log.clone(), statuses.clone());
             thread::spawn(move || {
                 while let Ok(mut request) = server.recv() {
-                    let mut body = Vec::new();
-                    if request.as_reader().read_to_end(&mut body).is_err() {
+                    let Some(received) = read(&mut request) else {
                         continue;
-                    }
-                    let received = Received {
-                        method: request.method().as_str().to_owned(),
-                        url: request.url().to_owned(),
-                        headers: request
-                            .headers()
-                            .iter()
-                            .map(|h| {
-                                (
-                                    h.field.as_str().as_str().to_ascii_lowercase(),
-                                    h.value.as_str().to_owned(),
-                                )
-                            })
-                            .collect(),
-                        body,
                     };
                     let (status, content_type, answer) = pass_on(&upstream, &received);
                     if let Ok(mut requests) = log.requests.lock() {

@@ -8,6 +8,9 @@
 //! dashboard. Session, trace and span ids never become labels. Only the span's own
 //! attributes are read: a span that arrives before its parent is counted the same.
 
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+
 use super::limits::{Cardinality, cap};
 use crate::event::SpanRecord;
 use crate::exposition::{Family, Kind, Labels};
@@ -18,16 +21,6 @@ const DURATION_SECONDS: &[f64] = &[
     0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.4, 2.0, 5.0, 10.0, 15.0,
     30.0, 60.0, 120.0, 300.0, 600.0,
 ];
-
-const SPAN_KINDS: &[&str] = &[
-    "SPAN_KIND_UNSPECIFIED",
-    "SPAN_KIND_INTERNAL",
-    "SPAN_KIND_SERVER",
-    "SPAN_KIND_CLIENT",
-    "SPAN_KIND_PRODUCER",
-    "SPAN_KIND_CONSUMER",
-];
-const STATUS_CODES: &[&str] = &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
 
 /// The span-derived families.
 pub(super) struct SpanMetrics {
@@ -63,12 +56,14 @@ impl SpanMetrics {
 
     /// The labels of a span's series.
     fn labels(&self, span: &SpanRecord) -> Labels {
-        let named = |value: i32, names: &[&str]| {
-            usize::try_from(value)
-                .ok()
-                .and_then(|i| names.get(i))
-                .map_or_else(|| value.to_string(), |name| (*name).to_owned())
-        };
+        // The names OTLP gives them (`SPAN_KIND_INTERNAL`, `STATUS_CODE_ERROR`), as the
+        // connector writes them; a number OTLP does not know stays a number.
+        let kind = SpanKind::try_from(span.kind)
+            .map_or_else(|_| span.kind.to_string(), |k| k.as_str_name().to_owned());
+        let status = StatusCode::try_from(span.status_code).map_or_else(
+            |_| span.status_code.to_string(),
+            |s| s.as_str_name().to_owned(),
+        );
         let attribute = |keys: &[&str]| {
             keys.iter()
                 .find_map(|key| span.text(key))
@@ -82,8 +77,8 @@ impl SpanMetrics {
         [
             ("service_name", service.to_owned()),
             ("span_name", span.name.clone()),
-            ("span_kind", named(span.kind, SPAN_KINDS)),
-            ("status_code", named(span.status_code, STATUS_CODES)),
+            ("span_kind", kind),
+            ("status_code", status),
             (
                 "model",
                 attribute(&["model", "gen_ai.request.model"]).to_owned(),

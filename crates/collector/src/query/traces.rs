@@ -167,15 +167,9 @@ pub fn session_traces(
         )
         .map_err(&err)?;
     let rows = statement
-        .query_map(params![session_id, Source::Span.as_str(), limit_sql], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })
+        .query(params![session_id, Source::Span.as_str(), limit_sql])
         .map_err(&err)?;
-    let mut spans = Vec::new();
-    for row in rows {
-        let (id, body) = row.map_err(&err)?;
-        spans.push(decode(data_dir, id, &body)?);
-    }
+    let mut spans = read_spans(data_dir, rows)?;
     let truncated = spans.len() > limit;
     spans.truncate(limit);
     let joins = joins(&conn, data_dir, session_id)?;
@@ -199,15 +193,9 @@ pub fn trace(data_dir: &Path, trace_id: &str) -> Result<Option<Trace>, StoreErro
         )
         .map_err(&err)?;
     let rows = statement
-        .query_map(params![low, high, Source::Span.as_str()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })
+        .query(params![low, high, Source::Span.as_str()])
         .map_err(&err)?;
-    let mut spans = Vec::new();
-    for row in rows {
-        let (id, body) = row.map_err(&err)?;
-        spans.push(decode(data_dir, id, &body)?);
-    }
+    let spans = read_spans(data_dir, rows)?;
     let session = spans
         .iter()
         .find_map(|s| s.text("session.id").map(str::to_owned));
@@ -218,12 +206,24 @@ pub fn trace(data_dir: &Path, trace_id: &str) -> Result<Option<Trace>, StoreErro
     Ok(build(spans, &joins).into_iter().next())
 }
 
-fn decode(data_dir: &Path, id: i64, body: &str) -> Result<SpanRecord, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
-        path: store::database_path(data_dir),
-        what: format!("event {id}"),
-        message: e.to_string(),
-    })
+/// The spans of rows of (row id, body); a body that is not a span is an error naming it.
+fn read_spans(
+    data_dir: &Path,
+    mut rows: rusqlite::Rows<'_>,
+) -> Result<Vec<SpanRecord>, StoreError> {
+    let err = sqlite(data_dir);
+    let mut spans = Vec::new();
+    while let Some(row) = rows.next().map_err(&err)? {
+        let id: i64 = row.get(0).map_err(&err)?;
+        let body: String = row.get(1).map_err(&err)?;
+        let span = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+            path: store::database_path(data_dir),
+            what: format!("event {id}"),
+            message: e.to_string(),
+        })?;
+        spans.push(span);
+    }
+    Ok(spans)
 }
 
 fn joins(conn: &Connection, data_dir: &Path, session_id: &str) -> Result<Joins, StoreError> {

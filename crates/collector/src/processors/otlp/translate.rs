@@ -531,36 +531,11 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
         let resource: Map<String, Value> = rl
             .resource
             .as_ref()
-            .map(|r| {
-                r.attributes
-                    .iter()
-                    .map(|kv| {
-                        (
-                            kv.key.clone(),
-                            kv.value
-                                .as_ref()
-                                .and_then(|v| v.value.as_ref())
-                                .map_or(Value::Null, json_of),
-                        )
-                    })
-                    .collect()
-            })
+            .map(|r| attributes_json(&r.attributes))
             .unwrap_or_default();
         for sl in &rl.scope_logs {
             for record in &sl.log_records {
-                let attributes: Map<String, Value> = record
-                    .attributes
-                    .iter()
-                    .map(|kv| {
-                        (
-                            kv.key.clone(),
-                            kv.value
-                                .as_ref()
-                                .and_then(|v| v.value.as_ref())
-                                .map_or(Value::Null, json_of),
-                        )
-                    })
-                    .collect();
+                let attributes = attributes_json(&record.attributes);
                 let body_text = value_text(record.body.as_ref());
                 let name = match attributes.get("event.name").and_then(Value::as_str) {
                     Some(name) if name.contains('.') => name.to_owned(),
