@@ -156,17 +156,21 @@ pub fn get_json(collector: &Collector, path: &str) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-/// Span metrics equal a count over the stored spans: calls and durations by span name
-/// and status, from the store read directly.
-pub fn assert_span_metrics_match_the_store(collector: &Collector, data: &Path) {
+/// The stored spans' bodies, read from the store directly.
+fn stored_spans(data: &Path) -> Vec<String> {
     let db = rusqlite::Connection::open(data.join("events.sqlite3")).unwrap();
-    let bodies: Vec<String> = db
-        .prepare("SELECT body FROM events WHERE source = 'otlp_span'")
+    db.prepare("SELECT body FROM events WHERE source = 'otlp_span'")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
-        .collect();
+        .collect()
+}
+
+/// Span metrics equal a count over the stored spans: calls and durations by span name
+/// and status, from the store read directly.
+pub fn assert_span_metrics_match_the_store(collector: &Collector, data: &Path) {
+    let bodies = stored_spans(data);
     assert!(!bodies.is_empty());
     let mut expected: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
     for body in &bodies {
@@ -346,14 +350,7 @@ fn captured_traces_of_2_1_332_are_stored_joined_and_counted_as_exported() {
     }
     // Session b had OTEL_LOG_USER_PROMPTS and OTEL_LOG_TOOL_DETAILS: the metadata mode
     // keeps no prompt and no error message.
-    let db = rusqlite::Connection::open(data.join("events.sqlite3")).unwrap();
-    let stored: Vec<String> = db
-        .prepare("SELECT body FROM events WHERE source = 'otlp_span'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let stored = stored_spans(&data);
     assert_eq!(stored.len(), 58);
     assert!(stored.iter().all(|b| !b.contains("tidy up the project")));
     assert!(stored.iter().all(|b| !b.contains("Shell command failed")));
