@@ -526,4 +526,51 @@ mod tests {
         let json = serde_json::to_string(&traces).unwrap();
         assert!(json.len() > 1000);
     }
+
+    proptest::proptest! {
+        /// Whatever the parent ids say (loops, self-parents, missing parents, chains),
+        /// every span is in the tree exactly once, and under the parent it names when
+        /// that parent is there and no loop is in the way.
+        #[test]
+        fn any_parent_graph_shows_each_span_once(
+            parents in proptest::collection::vec(proptest::option::of(0usize..80), 1..80),
+            starts in proptest::collection::vec(0u64..1000, 80),
+        ) {
+            let spans: Vec<SpanRecord> = parents
+                .iter()
+                .enumerate()
+                .map(|(i, parent)| {
+                    let mut s = span("00", "", starts[i], starts[i] + 5);
+                    s.span_id = format!("{:016x}", i + 1);
+                    s.parent_span_id = parent.map_or(String::new(), |p| format!("{:016x}", p + 1));
+                    s
+                })
+                .collect();
+            let traces = build(spans, &Joins::default());
+            proptest::prop_assert_eq!(traces.len(), 1);
+            let mut seen: Vec<String> = traces[0]
+                .roots
+                .iter()
+                .flat_map(SpanNode::walk)
+                .map(|n| n.span_id.clone())
+                .collect();
+            proptest::prop_assert_eq!(seen.len(), parents.len());
+            seen.sort();
+            seen.dedup();
+            proptest::prop_assert_eq!(seen.len(), parents.len());
+            let mut stack: Vec<(&SpanNode, usize)> = traces[0].roots.iter().map(|r| (r, 0)).collect();
+            while let Some((node, depth)) = stack.pop() {
+                for child in &node.children {
+                    // Below the deepest nesting shown, descendants are listed flat.
+                    if depth + 1 < MAX_DEPTH {
+                        proptest::prop_assert_eq!(
+                            child.parent_span_id.as_deref(),
+                            Some(node.span_id.as_str())
+                        );
+                    }
+                    stack.push((child, depth + 1));
+                }
+            }
+        }
+    }
 }

@@ -193,4 +193,43 @@ mod tests {
         let id = event_id(&kept.trace_id, &kept.span_id);
         assert!(low < id && id < high);
     }
+
+    proptest::proptest! {
+        /// Whatever bytes arrive, decoding either refuses them or gives spans whose ids
+        /// are what the store keys on: a valid export with bytes flipped, cut or added
+        /// never panics nor stores a malformed id.
+        #[test]
+        fn mangled_exports_are_refused_or_give_valid_spans(
+            flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..8),
+            cut in 0usize..4096,
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            use prost::Message;
+            let mut valid = span(&[1; 16], &[2; 8], &[3; 8]);
+            valid.attributes.push(opentelemetry_proto::tonic::common::v1::KeyValue {
+                key: "session.id".to_owned(),
+                value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                    value: Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue("s".to_owned())),
+                }),
+                ..Default::default()
+            });
+            let mut bytes = export(vec![valid.clone(), valid]).encode_to_vec();
+            for (at, byte) in flips {
+                let len = bytes.len();
+                bytes[at % len] = byte;
+            }
+            bytes.truncate(cut.max(1));
+            bytes.extend(tail);
+            if let Ok(request) = ExportTraceServiceRequest::decode(bytes.as_slice()) {
+                for kept in spans(&request).spans {
+                    proptest::prop_assert_eq!(kept.trace_id.len(), 32);
+                    proptest::prop_assert_eq!(kept.span_id.len(), 16);
+                    proptest::prop_assert!(kept.parent_span_id.is_empty() || kept.parent_span_id.len() == 16);
+                    proptest::prop_assert!(kept.end_ns >= kept.start_ns);
+                    let id = event_id(&kept.trace_id, &kept.span_id);
+                    proptest::prop_assert!(id.len() <= 128);
+                }
+            }
+        }
+    }
 }
