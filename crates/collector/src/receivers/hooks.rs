@@ -19,10 +19,10 @@ use serde_json::{Value, json};
 
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::Source;
 use crate::processors::enrich::{RequestOrigin, judge_and_enrich};
 use crate::processors::events;
 use crate::state::AppState;
+use crate::telemetry::Intake;
 
 /// Most events in one batch.
 const MAX_BATCH_EVENTS: usize = 10_000;
@@ -120,9 +120,7 @@ async fn receive(
         .await
         .map_err(|err| ApiError::store(err).json())?;
     let duplicates = flags.iter().filter(|new| !**new).count();
-    state
-        .telemetry
-        .received(Source::Hook.received_label(), count - duplicates);
+    state.telemetry.received(Intake::Hooks, count - duplicates);
     state.telemetry.duplicates(duplicates);
     Ok(match raw_answer {
         Some(answer) => Json(answer).into_response(),

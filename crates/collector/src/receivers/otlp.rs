@@ -30,12 +30,13 @@ use serde_json::{Value, json};
 
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::{Event, Payload, Source, SpanRecord};
+use crate::event::{Event, Payload, SpanRecord};
 use crate::exporters::forward::encode::TimedLog;
 use crate::processors::events;
 use crate::processors::otlp::translate::{self, LabelPolicy};
 use crate::processors::otlp::{json, spans};
 use crate::state::AppState;
+use crate::telemetry::Intake;
 
 /// The OTLP/HTTP endpoints.
 pub fn router(state: AppState) -> Router {
@@ -217,9 +218,7 @@ async fn export_metrics(
         .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
     if let Some(event) = event {
         store(state, vec![event]).await?;
-        state
-            .telemetry
-            .received(Source::OtlpMetrics.received_label(), accepted);
+        state.telemetry.received(Intake::OtlpMetrics, accepted);
     }
     let partial = (rejected > 0).then(|| ExportMetricsPartialSuccess {
         rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
@@ -281,9 +280,7 @@ async fn export_logs(
     if let Some(forwarder) = forwarder {
         forwarder.logs(only_new(forward, &flags));
     }
-    state
-        .telemetry
-        .received(Source::OtlpLog.received_label(), new);
+    state.telemetry.received(Intake::OtlpLogs, new);
     state.telemetry.duplicates(count - new);
     let protobuf = ExportLogsServiceResponse {
         partial_success: None::<ExportLogsPartialSuccess>,
@@ -332,7 +329,7 @@ async fn export_traces(
     if let Some(forwarder) = &state.forwarder {
         forwarder.spans(only_new(forward, &flags));
     }
-    state.telemetry.received(Source::Span.received_label(), new);
+    state.telemetry.received(Intake::OtlpTraces, new);
     state.telemetry.duplicates(count - new);
     let rejected = translated.rejected.len();
     state.telemetry.spans_rejected(rejected);
