@@ -4,6 +4,8 @@
 //!   (group commit), realistic enriched PreToolUse bodies, every id unique;
 //! - the real Pushgateway: the same `wrk` pushing one sample per request (the original
 //!   stack's pattern);
+//! - `/v1/traces`: OTLP/JSON exports of 10 spans shaped like Claude Code's, then reading
+//!   one busy session's traces as trees (`/api/v1/sessions/{id}/traces`) and its page;
 //! - `GET /metrics` with the same 10,000 pushed series on the collector and on the real
 //!   Pushgateway, and with 10,000 hook-derived series in one metric;
 //! - the collector's resident memory afterwards.
@@ -148,6 +150,38 @@ function request()
 end
 "#;
 
+/// An OTLP/JSON traces export shaped like Claude Code's: an interaction, model requests,
+/// tool calls with their permission wait and execution; a new trace per request, spread
+/// over 20 sessions per thread.
+const TRACES_LUA: &str = r#"
+local counter = 0
+local threads = 0
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+function init(args) wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json" end
+local names = {"claude_code.interaction", "claude_code.llm_request", "claude_code.tool", "claude_code.tool.blocked_on_user", "claude_code.tool.execution",
+               "claude_code.llm_request", "claude_code.tool", "claude_code.tool.blocked_on_user", "claude_code.tool.execution", "claude_code.llm_request"}
+local parents = {0, 1, 1, 3, 3, 1, 1, 7, 7, 1}
+function request()
+  counter = counter + 1
+  local trace = string.format("%016x%016x", id + 1, counter)
+  local session = string.format("trace-s-%d-%d", id, counter % 20)
+  local start = 1795491289000000000 + counter * 10000000
+  local spans = {}
+  for i = 1, 10 do
+    local parent = ""
+    if parents[i] > 0 then parent = string.format(',"parentSpanId":"%016x"', counter * 16 + parents[i]) end
+    spans[i] = string.format('{"traceId":"%s","spanId":"%016x"%s,"name":"%s","kind":1,"startTimeUnixNano":"%d","endTimeUnixNano":"%d","status":{"code":0},"attributes":[{"key":"session.id","value":{"stringValue":"%s"}},{"key":"model","value":{"stringValue":"claude-sonnet-4-5"}},{"key":"tool_name","value":{"stringValue":"Bash"}},{"key":"tool_use_id","value":{"stringValue":"toolu_%d_%d_%d"}},{"key":"duration_ms","value":{"intValue":"%d"}}]}',
+      trace, counter * 16 + i, parent, names[i], start + i * 100000, start + i * 100000 + 50000 + (11 - i) * 10000, session, id, counter, i, 1 + i)
+  end
+  local body = '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"claude-code"}}]},"scopeSpans":[{"scope":{"name":"com.anthropic.claude_code.tracing","version":"1.0.0"},"spans":['
+    .. table.concat(spans, ",") .. ']}]}]}'
+  return wrk.format(nil, "/v1/traces", nil, body)
+end
+"#;
+
+/// Spans in each TRACES_LUA request.
+const SPANS_PER_REQUEST: f64 = 10.0;
+
 /// Data points in each OTLP_LUA request.
 const OTLP_POINTS_PER_REQUEST: f64 = 20.0;
 
@@ -263,6 +297,49 @@ fn main() {
         otlp.requests_per_second * OTLP_POINTS_PER_REQUEST,
         otlp.p50_ms,
         otlp.p99_ms
+    );
+
+    let traces = wrk(&collector_url, clients, seconds, TRACES_LUA);
+    println!("\n| OTLP/HTTP JSON traces exports | requests/s | spans/s | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| collector POST /v1/traces (10 spans each, stored before the answer) | {:.0} | {:.0} | {:.2} | {:.2} |",
+        traces.requests_per_second,
+        traces.requests_per_second * SPANS_PER_REQUEST,
+        traces.p50_ms,
+        traces.p99_ms
+    );
+    // One busy session (thread 0, every 20th export): its trees and its page.
+    let mut tree_reads = Vec::new();
+    let mut page_reads = Vec::new();
+    let mut spans_read = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let text = ureq::get(format!(
+            "{collector_url}/api/v1/sessions/trace-s-0-1/traces"
+        ))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+        tree_reads.push(started.elapsed());
+        spans_read = text.matches("\"span_id\"").count();
+        let started = Instant::now();
+        ureq::get(format!("{collector_url}/sessions/trace-s-0-1"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        page_reads.push(started.elapsed());
+    }
+    tree_reads.sort();
+    page_reads.sort();
+    println!(
+        "\n| one session's traces ({spans_read} spans) | median ms |\n|---|---|\n| `GET /api/v1/sessions/{{id}}/traces` | {:.1} |\n| `GET /sessions/{{id}}` (the latest 20 drawn) | {:.1} |",
+        ms(tree_reads[2]),
+        ms(page_reads[2])
     );
 
     // The page's overview over everything the runs stored: the first read scans the

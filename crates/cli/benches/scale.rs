@@ -138,6 +138,8 @@ fn api_request(n: u64, ts: i64, s: &Session, dice: &mut Dice) -> Event {
         .unwrap(),
         body: Some("claude_code.api_request".to_owned()),
         severity: None,
+        trace_id: None,
+        span_id: None,
         elided: Vec::new(),
     };
     let event = LogEvent {

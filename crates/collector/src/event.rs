@@ -20,11 +20,18 @@ pub enum Source {
     OtlpLog,
     /// An OTLP metrics export (`POST /v1/metrics`), as translated points.
     OtlpMetrics,
+    /// One span of Claude Code's traces (`POST /v1/traces`).
+    Span,
 }
 
 impl Source {
     /// Every source.
-    pub const ALL: [Source; 3] = [Source::Hook, Source::OtlpLog, Source::OtlpMetrics];
+    pub const ALL: [Source; 4] = [
+        Source::Hook,
+        Source::OtlpLog,
+        Source::OtlpMetrics,
+        Source::Span,
+    ];
 
     /// The name in the store's `source` column.
     pub fn as_str(self) -> &'static str {
@@ -32,6 +39,7 @@ impl Source {
             Source::Hook => "hook",
             Source::OtlpLog => "otlp",
             Source::OtlpMetrics => "otlp_metrics",
+            Source::Span => "otlp_span",
         }
     }
 
@@ -91,6 +99,7 @@ impl Event {
             Payload::Hook(_) => Source::Hook,
             Payload::OtlpLog(_) => Source::OtlpLog,
             Payload::OtlpMetrics(_) => Source::OtlpMetrics,
+            Payload::Span(_) => Source::Span,
         }
     }
 }
@@ -104,6 +113,8 @@ pub enum Payload {
     OtlpLog(Box<LogRecord>),
     /// Translated OTLP metric points.
     OtlpMetrics(MetricsRecord),
+    /// One span of Claude Code's traces.
+    Span(Box<SpanRecord>),
 }
 
 impl Payload {
@@ -118,6 +129,7 @@ impl Payload {
             }
             Source::OtlpLog => Payload::OtlpLog(Box::new(serde_json::from_str(body)?)),
             Source::OtlpMetrics => Payload::OtlpMetrics(serde_json::from_str(body)?),
+            Source::Span => Payload::Span(Box::new(serde_json::from_str(body)?)),
         })
     }
 }
@@ -171,6 +183,13 @@ pub struct LogRecord {
     /// Attributes the privacy mode left out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub elided: Vec<String>,
+    /// The trace it was recorded in (hex), when Claude Code had an interaction going:
+    /// how a prompt id finds its trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The span it was recorded in (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
 }
 
 impl LogRecord {
@@ -191,6 +210,112 @@ impl LogRecord {
             .and_then(Value::as_str)
             .or_else(|| self.resource.get(key).and_then(Value::as_str))
     }
+}
+
+/// One span, as stored: ids in hex, times in Unix nanoseconds, attributes as JSON (the
+/// privacy mode applied), with its resource and instrumentation scope, so it can be
+/// shown and forwarded as it came.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanRecord {
+    /// 16 bytes, hex.
+    pub trace_id: String,
+    /// 8 bytes, hex.
+    pub span_id: String,
+    /// 8 bytes, hex; empty for a root span.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub parent_span_id: String,
+    /// `claude_code.interaction`, `claude_code.llm_request`, ….
+    pub name: String,
+    /// OTLP `SpanKind` (1 internal, 2 server, 3 client, 4 producer, 5 consumer).
+    pub kind: i32,
+    /// Start, Unix ns.
+    pub start_ns: u64,
+    /// End, Unix ns.
+    pub end_ns: u64,
+    /// OTLP status code: 0 unset, 1 ok, 2 error.
+    #[serde(default)]
+    pub status_code: i32,
+    /// The status message.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status_message: String,
+    /// W3C trace flags.
+    #[serde(default)]
+    pub flags: u32,
+    /// W3C trace state.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub trace_state: String,
+    /// The span's attributes.
+    pub attributes: Map<String, Value>,
+    /// Its events (`gen_ai.request.attempt`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<SpanEvent>,
+    /// Its links to other spans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<SpanLink>,
+    /// The resource's attributes.
+    pub resource: Map<String, Value>,
+    /// The instrumentation scope's name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope_name: String,
+    /// The instrumentation scope's version.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope_version: String,
+    /// What the privacy mode left out: attribute keys, `events.<name>`, `status.message`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elided: Vec<String>,
+}
+
+impl SpanRecord {
+    /// A string attribute of the span, else of its resource.
+    pub fn attribute_or_resource(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .get(key)
+            .and_then(Value::as_str)
+            .or_else(|| self.resource.get(key).and_then(Value::as_str))
+    }
+
+    /// A string attribute.
+    pub fn text(&self, key: &str) -> Option<&str> {
+        self.attributes.get(key).and_then(Value::as_str)
+    }
+
+    /// A numeric attribute (numbers, and numbers written as strings).
+    pub fn number(&self, key: &str) -> Option<f64> {
+        match self.attributes.get(key)? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Whether its status is an error.
+    pub fn failed(&self) -> bool {
+        self.status_code == 2
+    }
+}
+
+/// A span's event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanEvent {
+    /// Its name.
+    pub name: String,
+    /// When, Unix ns.
+    pub time_ns: u64,
+    /// Its attributes.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+}
+
+/// A span's link to another span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanLink {
+    /// The other span's trace, hex.
+    pub trace_id: String,
+    /// The other span, hex.
+    pub span_id: String,
+    /// The link's attributes.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
 }
 
 /// One OTLP metrics export, translated, as stored.

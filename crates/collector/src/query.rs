@@ -1,5 +1,6 @@
 //! Reading the event store for people: usage tables (from the rollups, [`rollups`]),
-//! the audit trail and session timelines (from the events).
+//! the audit trail and session timelines (from the events), and each session's traces
+//! ([`traces`]).
 //!
 //! Read-only, on its own connection (WAL lets it read while the collector writes), so
 //! `claude-telemetry report` and `audit` work beside a running collector or without one.
@@ -15,6 +16,8 @@ use serde_json::Value;
 use crate::event::Source;
 use crate::store::{self, StoreError};
 use crate::time;
+
+pub mod traces;
 
 pub use rollups::{
     ApiRow, BlockRow, Filter, GroupBy, SessionRow, ToolRow, UsageRow, activity, blocks, day,
@@ -280,12 +283,14 @@ pub fn timeline(
     let mut statement = conn
         .prepare(
             "SELECT ts_ms, source, name, tool_name, decision, rule, body, id FROM events \
-             WHERE session_id = ?1 ORDER BY ts_ms, id LIMIT ?2",
+             WHERE session_id = ?1 AND source != ?3 ORDER BY ts_ms, id LIMIT ?2",
         )
         .map_err(&err)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // Spans are shown as traces, not one by one.
+    let spans = Source::Span.as_str();
     let rows = statement
-        .query_map(params![session_id, limit], |r| {
+        .query_map(params![session_id, limit, spans], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,

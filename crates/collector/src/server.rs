@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -24,6 +24,7 @@ use crate::aggregate::{Aggregator, Limits, SharedAggregator};
 use crate::auth::{self, PageKey};
 use crate::config::{CollectorConfig, ConfigError};
 use crate::error::{ApiError, Reason, Rejected};
+use crate::exporters::forward::{ForwardSettings, Forwarder};
 use crate::exporters::{self, page::login};
 use crate::processors::privacy::PrivacyFilter;
 use crate::receivers;
@@ -56,7 +57,13 @@ pub enum ServeError {
     /// No random bytes for the page's sign-in key.
     #[error("reading /dev/urandom for the page's sign-in key: {0}")]
     Random(#[source] std::io::Error),
+    /// The forwarding thread cannot start.
+    #[error("starting the forwarder: {0}")]
+    Forwarder(#[source] std::io::Error),
 }
+
+/// How long a stopping collector keeps forwarding what it has queued.
+const FORWARD_GRACE: Duration = Duration::from_secs(5);
 
 /// A running collector.
 pub struct Server {
@@ -107,6 +114,12 @@ pub(crate) fn open(
         Some(_) => Some(PageKey::draw().map_err(ServeError::Random)?),
         None => None,
     };
+    let forwarder = match ForwardSettings::from_config(&config) {
+        Some(settings) => Some(Arc::new(
+            Forwarder::start(settings).map_err(ServeError::Forwarder)?,
+        )),
+        None => None,
+    };
     let state = AppState::new(Shared {
         privacy: PrivacyFilter::new(config.privacy),
         config,
@@ -117,6 +130,7 @@ pub(crate) fn open(
         telemetry: Telemetry::default(),
         pushed: Mutex::new(Pushed { groups, table }),
         page_key,
+        forwarder,
     });
     Ok((state, writer, replayed))
 }
@@ -170,6 +184,7 @@ impl Server {
             limits,
             ..
         } = self;
+        let forwarder = state.forwarder.clone();
         let pruner = tokio::spawn(prune_hourly(state.clone(), limits));
         let sweeper = {
             let aggregator = state.aggregator.clone();
@@ -193,6 +208,12 @@ impl Server {
         tokio::task::spawn_blocking(move || writer.join())
             .await
             .ok();
+        // What the store took is forwarded for a few more seconds; the rest is counted.
+        if let Some(forwarder) = forwarder {
+            tokio::task::spawn_blocking(move || forwarder.shutdown(FORWARD_GRACE))
+                .await
+                .ok();
+        }
         Ok(())
     }
 }

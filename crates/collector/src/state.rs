@@ -14,6 +14,7 @@ use crate::aggregate::SharedAggregator;
 use crate::aggregate::pushed::PushedGroups;
 use crate::auth::PageKey;
 use crate::config::CollectorConfig;
+use crate::exporters::forward::Forwarder;
 use crate::processors::privacy::PrivacyFilter;
 use crate::store::{GroupTable, Store};
 use crate::sync::lock;
@@ -43,6 +44,8 @@ pub struct Shared {
     pub pushed: Mutex<Pushed>,
     /// What the page's sign-in cookie holds, when there is a token to sign in with.
     pub page_key: Option<PageKey>,
+    /// Where new spans (and log events) are sent on, when forwarding is configured.
+    pub forwarder: Option<Arc<Forwarder>>,
 }
 
 /// Pushed groups, in memory and in the store, changed together under one lock.

@@ -19,6 +19,8 @@ pub enum Intake {
     OtlpLogs,
     /// `POST /v1/metrics` (counted in data points).
     OtlpMetrics,
+    /// `POST /v1/traces` (counted in spans).
+    OtlpTraces,
     /// The Pushgateway API (counted in pushes).
     Pushgateway,
 }
@@ -29,6 +31,7 @@ impl Intake {
             Intake::Hooks => "hook",
             Intake::OtlpLogs => "otlp_logs",
             Intake::OtlpMetrics => "otlp_metrics",
+            Intake::OtlpTraces => "otlp_traces",
             Intake::Pushgateway => "push",
         }
     }
@@ -39,6 +42,7 @@ struct Families {
     rejected: Family,
     duplicates: Family,
     otlp_points_rejected: Family,
+    spans_rejected: Family,
 }
 
 /// Counters about the collector itself, shared by every handler.
@@ -65,6 +69,11 @@ impl Default for Telemetry {
             otlp_points_rejected: Family::new(
                 "claude_telemetry_otlp_points_rejected_total",
                 "OTLP data points refused on arrival (reported to the sender as a partial success), by reason: unsupported or invalid.",
+                Kind::Counter,
+            ),
+            spans_rejected: Family::new(
+                "claude_telemetry_spans_rejected_total",
+                "OTLP spans refused on arrival (reported to the sender as a partial success): an id of the wrong length or all zero, or an end before the start.",
                 Kind::Counter,
             ),
         }))
@@ -100,6 +109,13 @@ impl Telemetry {
         );
     }
 
+    /// OTLP spans refused on arrival.
+    pub fn spans_rejected(&self, spans: usize) {
+        if spans > 0 {
+            lock(&self.0).spans_rejected.add(Vec::new(), spans as f64);
+        }
+    }
+
     /// Every family with series, encoded for `/metrics`.
     pub fn encoded(&self) -> Vec<Encoded> {
         let mut families = lock(&self.0);
@@ -108,10 +124,17 @@ impl Telemetry {
             rejected,
             duplicates,
             otlp_points_rejected,
+            spans_rejected,
         } = &mut *families;
-        [received, rejected, duplicates, otlp_points_rejected]
-            .into_iter()
-            .filter_map(Family::encoded)
-            .collect()
+        [
+            received,
+            rejected,
+            duplicates,
+            otlp_points_rejected,
+            spans_rejected,
+        ]
+        .into_iter()
+        .filter_map(Family::encoded)
+        .collect()
     }
 }

@@ -160,6 +160,8 @@ pub mod workload {
                 .unwrap_or_default(),
             body: None,
             severity: None,
+            trace_id: None,
+            span_id: None,
             elided: Vec::new(),
         };
         let event = LogEvent {

@@ -49,8 +49,21 @@ const ENV_KEYS: &[&str] = &[
     "retention",
     "otlp_drop_attributes",
     "otlp_promote_resource_attributes",
+    "forward_endpoint",
+    "forward_headers",
+    "forward_logs",
+    "forward_queue_size",
+    "forward_batch_size",
+    "forward_batch_timeout",
+    "forward_retry_initial",
+    "forward_retry_max",
+    "forward_timeout",
 ];
-const LIST_KEYS: &[&str] = &["otlp_drop_attributes", "otlp_promote_resource_attributes"];
+const LIST_KEYS: &[&str] = &[
+    "otlp_drop_attributes",
+    "otlp_promote_resource_attributes",
+    "forward_headers",
+];
 
 /// Runs the collector until SIGTERM or SIGINT.
 pub fn serve(args: &ServeArgs) -> Result<()> {

@@ -10,8 +10,7 @@ use std::collections::HashMap;
 use hook_protocol::{Enrichment, HookEvent, KnownEvent};
 
 use super::Joined;
-
-use super::limits::{Cardinality, Limits};
+use super::limits::{Cardinality, Limits, cap};
 use super::pending::PendingTools;
 use crate::event::HookRecord;
 use crate::exposition::{Family, Kind, Labels};
@@ -212,15 +211,7 @@ impl HookMetrics {
     }
 
     fn cap(&self, value: &str) -> String {
-        let max = self.label_value_bytes;
-        if value.len() <= max {
-            return value.to_owned();
-        }
-        let mut end = max;
-        while !value.is_char_boundary(end) {
-            end -= 1;
-        }
-        value[..end].to_owned()
+        cap(value, self.label_value_bytes)
     }
 
     /// `user_name`, `user_email`, `project`, then `extra`.

@@ -245,6 +245,13 @@ impl Measures {
                 name: "otlp.metrics".to_owned(),
                 ..Measures::default()
             },
+            // A span is a trace's: its cost and tokens arrive as the API request's log
+            // event, so it adds nothing to usage and joins no session here.
+            Payload::Span(span) => Measures {
+                source: Some(Source::Span),
+                name: span.name.clone(),
+                ..Measures::default()
+            },
         }
     }
 

@@ -29,6 +29,19 @@ impl Default for Limits {
     }
 }
 
+/// `value` cut to at most `max` bytes, on a character boundary: how every label value
+/// is bounded.
+pub(super) fn cap(value: &str, max: usize) -> String {
+    if value.len() <= max {
+        return value.to_owned();
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value[..end].to_owned()
+}
+
 /// The series limit, applied to every family the aggregator owns, and the count of
 /// series it kept out; where every new series passes, so where births are noted.
 pub(super) struct Cardinality {

@@ -1,7 +1,7 @@
 //! The aggregator: stored events in, Prometheus families out.
 //!
 //! Owns every metric the collector derives from events — the hook-derived ones
-//! ([`hooks`]) and Claude Code's own ([`otlp`]) — each a typed field with exactly its
+//! ([`hooks`]), Claude Code's own ([`otlp`]) and the span-derived ones ([`spans`]) — each a typed field with exactly its
 //! contract name and labels, and the state behind them. It is fed only events the store
 //! has just stored for the first time, in commit order, and the same events again on
 //! restart, so counters continue instead of resetting; time comes from the events
@@ -15,6 +15,7 @@ mod limits;
 mod otlp;
 mod pending;
 pub mod pushed;
+mod spans;
 pub mod usage;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,11 +28,13 @@ use join::Identity;
 use limits::{Cardinality, ProjectLabels};
 pub use limits::{Limits, OTHER_PROJECTS};
 use otlp::OtlpMetrics;
+use spans::SpanMetrics;
 
 /// Events turned into metrics.
 pub struct Aggregator {
     hooks: HookMetrics,
     otlp: OtlpMetrics,
+    spans: SpanMetrics,
     cardinality: Cardinality,
     projects: ProjectLabels,
 }
@@ -73,6 +76,7 @@ impl Aggregator {
         Aggregator {
             hooks: HookMetrics::new(limits),
             otlp: OtlpMetrics::new(),
+            spans: SpanMetrics::new(limits.label_value_bytes),
             cardinality: Cardinality::new(limits.series_per_metric),
             projects: ProjectLabels::new(limits.project_labels),
         }
@@ -105,6 +109,7 @@ impl Aggregator {
                 }
                 self.otlp.apply_points(&labelled, &mut self.cardinality)
             }
+            Payload::Span(span) => self.spans.apply(span, &mut self.cardinality),
         }
     }
 
@@ -151,6 +156,13 @@ impl Aggregator {
                 self.cardinality.dropped = family;
             } else if let Some(mine) = self.hooks.family_mut(&family.name) {
                 *mine = family;
+            } else if let Some(mine) = self
+                .spans
+                .families_mut()
+                .into_iter()
+                .find(|f| f.name == family.name)
+            {
+                *mine = family;
             } else {
                 self.otlp.restore(family);
             }
@@ -163,6 +175,7 @@ impl Aggregator {
             .families()
             .into_iter()
             .chain(self.otlp.families())
+            .chain(self.spans.families())
             .chain(std::iter::once(&self.cardinality.dropped))
     }
 
@@ -171,6 +184,7 @@ impl Aggregator {
             .families_mut()
             .into_iter()
             .chain(self.otlp.families_mut())
+            .chain(self.spans.families_mut())
             .chain(std::iter::once(&mut self.cardinality.dropped))
     }
 

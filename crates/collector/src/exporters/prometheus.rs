@@ -141,6 +141,9 @@ async fn metrics(
         encoded
     };
     ours.extend(state.telemetry.encoded());
+    if let Some(forwarder) = &state.forwarder {
+        ours.extend(forwarder.encoded());
+    }
     ours.extend(about_the_collector(state));
     let pushed = state.pushed().groups.encoded();
     let text = exposition::write(&merge(ours, pushed), format);

@@ -1,14 +1,16 @@
 //! Events as the store keeps them: the indexed columns, the time, and the body with the
-//! privacy mode applied, made from a hook event, an OTLP log record or a metrics export.
+//! privacy mode applied, made from a hook event, an OTLP log record, a metrics export or
+//! a span.
 
 use std::time::SystemTime;
 
 use hook_protocol::{Enrichment, HookEvent};
 use serde_json::Value;
 
+use super::otlp::spans::event_id;
 use super::otlp::translate::LogEvent;
 use super::privacy::PrivacyFilter;
-use crate::event::{Columns, Event, HookRecord, MetricsRecord, Payload, Point};
+use crate::event::{Columns, Event, HookRecord, MetricsRecord, Payload, Point, SpanRecord};
 use crate::ids::stable_id;
 use crate::time::now_ms;
 
@@ -102,6 +104,33 @@ pub fn log(event: LogEvent, privacy: &PrivacyFilter) -> Result<Event, EventError
         columns,
         body,
         payload: Payload::OtlpLog(Box::new(record)),
+    })
+}
+
+/// One span, ready to store: its id is its trace and span id, so a re-export is a
+/// duplicate. Joined to its session (`session.id`) and tool call (`tool_use_id`) by
+/// columns, to log events by its trace id (which log records carry).
+pub fn span(mut record: SpanRecord, privacy: &PrivacyFilter) -> Result<Event, EventError> {
+    let text = |key: &str| record.text(key).map(str::to_owned);
+    let columns = Columns {
+        session_id: text("session.id"),
+        prompt_id: text("prompt.id"),
+        tool_use_id: text("tool_use_id"),
+        user_name: record.attribute_or_resource("user.name").map(str::to_owned),
+        user_email: record
+            .attribute_or_resource("user.email")
+            .map(str::to_owned),
+        ..Columns::default()
+    };
+    privacy.span(&mut record);
+    let body = serde_json::to_string(&record)?;
+    Ok(Event {
+        id: event_id(&record.trace_id, &record.span_id),
+        ts_ms: millis_or_now(record.start_ns),
+        name: record.name.clone(),
+        columns,
+        body,
+        payload: Payload::Span(Box::new(record)),
     })
 }
 

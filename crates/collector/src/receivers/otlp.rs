@@ -1,7 +1,7 @@
-//! `POST /v1/metrics` and `POST /v1/logs`: OTLP/HTTP, protobuf or JSON, gzip or not,
+//! `POST /v1/metrics`, `POST /v1/logs` and `POST /v1/traces`: OTLP/HTTP, protobuf or JSON, gzip or not,
 //! with or without a Content-Length. Answers as the OTLP/HTTP specification says: 200
-//! with an export response in the request's encoding (partial success when points were
-//! refused), 400 for what will never be accepted, 415 for other encodings, 503 when the
+//! with an export response in the request's encoding (partial success when points or
+//! spans were refused), 400 for what will never be accepted, 415 for other encodings, 503 when the
 //! store cannot take it now (the exporter retries).
 //!
 //! Decodes; the processors translate and make stored events, the store (as consumer)
@@ -22,15 +22,19 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use serde_json::{Value, json};
 
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::Event;
+use crate::event::{Event, Payload, SpanRecord};
+use crate::exporters::forward::encode::TimedLog;
 use crate::processors::events;
-use crate::processors::otlp::json;
 use crate::processors::otlp::translate::{self, LabelPolicy};
+use crate::processors::otlp::{json, spans};
 use crate::state::AppState;
 use crate::telemetry::Intake;
 
@@ -39,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
+        .route("/v1/traces", post(traces))
         .with_state(state)
 }
 
@@ -146,6 +151,15 @@ fn decode<T: Message + Default>(
     }
 }
 
+/// The items whose event the store had not seen before (`flags`, in the same order).
+fn only_new<T>(items: Vec<T>, flags: &[bool]) -> Vec<T> {
+    items
+        .into_iter()
+        .zip(flags)
+        .filter_map(|(item, new)| new.then_some(item))
+        .collect()
+}
+
 /// Stores events; returns how many were new.
 async fn store(state: &AppState, events: Vec<Event>) -> Result<usize, ApiError> {
     let flags = state.store.consume(events).await.map_err(ApiError::store)?;
@@ -238,13 +252,34 @@ async fn export_logs(
     bytes: &[u8],
 ) -> Result<Response, ApiError> {
     let request: ExportLogsServiceRequest = decode(encoding, bytes, "logs", json::logs_request)?;
-    let events = translate::logs(&request)
+    let translated = translate::logs(&request);
+    let times: Vec<u64> = translated.iter().map(|event| event.time_ns).collect();
+    let events = translated
         .into_iter()
         .map(|event| events::log(event, &state.privacy))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
     let count = events.len();
-    let new = store(state, events).await?;
+    let forwarder = state.forwarder.as_ref().filter(|f| f.wants_logs());
+    let forward: Vec<TimedLog> = match forwarder {
+        Some(_) => events
+            .iter()
+            .zip(times)
+            .filter_map(|(event, time_ns)| match &event.payload {
+                Payload::OtlpLog(record) => Some(TimedLog {
+                    time_ns,
+                    record: (**record).clone(),
+                }),
+                _ => None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let flags = state.store.consume(events).await.map_err(ApiError::store)?;
+    let new = flags.iter().filter(|n| **n).count();
+    if let Some(forwarder) = forwarder {
+        forwarder.logs(only_new(forward, &flags));
+    }
     state.telemetry.received(Intake::OtlpLogs, new);
     state.telemetry.duplicates(count - new);
     let protobuf = ExportLogsServiceResponse {
@@ -252,6 +287,67 @@ async fn export_logs(
     }
     .encode_to_vec();
     Ok(encoding.answer(protobuf, json!({})))
+}
+
+async fn traces(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (encoding, bytes) = request(&state, &headers, body)?;
+    let result = export_traces(&state, encoding, &bytes).await;
+    result.map_err(|error| encoding.error(error))
+}
+
+async fn export_traces(
+    state: &AppState,
+    encoding: Encoding,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
+    let request: ExportTraceServiceRequest =
+        decode(encoding, bytes, "traces", json::traces_request)?;
+    let translated = spans::spans(&request);
+    let events = translated
+        .spans
+        .into_iter()
+        .map(|span| events::span(span, &state.privacy))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
+    let count = events.len();
+    let forward: Vec<SpanRecord> = match &state.forwarder {
+        Some(_) => events
+            .iter()
+            .filter_map(|event| match &event.payload {
+                Payload::Span(span) => Some((**span).clone()),
+                _ => None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let flags = state.store.consume(events).await.map_err(ApiError::store)?;
+    let new = flags.iter().filter(|n| **n).count();
+    if let Some(forwarder) = &state.forwarder {
+        forwarder.spans(only_new(forward, &flags));
+    }
+    state.telemetry.received(Intake::OtlpTraces, new);
+    state.telemetry.duplicates(count - new);
+    let rejected = translated.rejected.len();
+    state.telemetry.spans_rejected(rejected);
+    let message = translated.rejected.join("; ");
+    let partial = (rejected > 0).then(|| ExportTracePartialSuccess {
+        rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+        error_message: message.clone(),
+    });
+    let protobuf = ExportTraceServiceResponse {
+        partial_success: partial,
+    }
+    .encode_to_vec();
+    let json = if rejected > 0 {
+        json!({"partialSuccess": {"rejectedSpans": rejected.to_string(), "errorMessage": message}})
+    } else {
+        json!({})
+    };
+    Ok(encoding.answer(protobuf, json))
 }
 
 #[cfg(test)]
@@ -362,5 +458,108 @@ mod tests {
         assert!(answer.contains("protobuf"), "{answer}");
         let (status, _) = call(router(state), post("POST", "/v1/logs", "text/plain", "x")).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    fn traces_export(spans: Value) -> String {
+        json!({"resourceSpans": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "claude-code"}}]},
+            "scopeSpans": [{"scope": {"name": "com.anthropic.claude_code.tracing"}, "spans": spans}]}]})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn spans_are_stored_once_counted_and_bad_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let spans = json!([
+            {"traceId": "ab".repeat(16), "spanId": "01".repeat(8), "parentSpanId": "02".repeat(8),
+             "name": "claude_code.tool.execution", "kind": 1, "startTimeUnixNano": "1795936690007000000",
+             "endTimeUnixNano": "1795936690023546455", "status": {"code": 2, "message": "ShellError"},
+             "attributes": [{"key": "session.id", "value": {"stringValue": "s-1"}},
+                            {"key": "tool_use_id", "value": {"stringValue": "toolu_1"}},
+                            {"key": "error", "value": {"stringValue": "ls: cannot access"}}]},
+            {"traceId": "ab".repeat(15), "spanId": "03".repeat(8), "name": "short id"}
+        ]);
+        for _ in 0..2 {
+            let (status, answer) = call(
+                router(state.clone()),
+                post(
+                    "POST",
+                    "/v1/traces",
+                    "application/json",
+                    traces_export(spans.clone()),
+                ),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
+            assert!(
+                answer["partialSuccess"]["errorMessage"]
+                    .as_str()
+                    .unwrap()
+                    .contains("traceId must be 16 bytes")
+            );
+        }
+        let stored: Vec<(String, String, String)> = crate::store::reader(dir.path())
+            .unwrap()
+            .prepare("SELECT source, session_id, body FROM events")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(stored.len(), 1, "the re-export is a duplicate");
+        assert_eq!(
+            (stored[0].0.as_str(), stored[0].1.as_str()),
+            ("otlp_span", "s-1")
+        );
+        assert!(!stored[0].2.contains("cannot access"), "{}", stored[0].2);
+        let families = state.aggregator.lock().encoded_for(&|_| false, &|_| false);
+        let text = crate::exposition::write(&families, crate::exposition::Format::Text);
+        assert_eq!(
+            sample(
+                &text,
+                "traces_span_metrics_calls_total{service_name=\"claude-code\",span_name=\"claude_code.tool.execution\",span_kind=\"SPAN_KIND_INTERNAL\",status_code=\"STATUS_CODE_ERROR\",model=\"\",tool=\"\"}"
+            ),
+            Some(1.0),
+            "{text}"
+        );
+        let own =
+            crate::exposition::write(&state.telemetry.encoded(), crate::exposition::Format::Text);
+        assert_eq!(
+            sample(&own, "claude_telemetry_spans_rejected_total"),
+            Some(2.0)
+        );
+        assert_eq!(
+            sample(&own, "claude_telemetry_events_duplicate_total"),
+            Some(1.0)
+        );
+
+        // Protobuf too, answered in protobuf.
+        let request =
+            json::traces_request(&serde_json::from_str(&traces_export(spans)).unwrap()).unwrap();
+        let (status, _) = call(
+            router(state.clone()),
+            post(
+                "POST",
+                "/v1/traces",
+                "application/x-protobuf",
+                request.encode_to_vec(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(
+            router(state),
+            post(
+                "POST",
+                "/v1/traces",
+                "application/json",
+                r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": 7}]}]}]}"#,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
     }
 }

@@ -8,6 +8,7 @@
 pub mod login;
 mod overview;
 mod view;
+mod waterfall;
 
 use std::collections::HashMap;
 use std::path::Path as FsPath;
@@ -28,6 +29,8 @@ use crate::time::now_ms;
 use overview::{OverviewCache, SESSIONS_SHOWN};
 
 const TIMELINE_SHOWN: usize = 5_000;
+/// Spans read for one session's traces.
+const SPANS_SHOWN: usize = 20_000;
 
 /// What the page's handlers share: the collector's state and the last overview read.
 #[derive(Clone)]
@@ -55,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/usage", get(usage))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{id}/timeline", get(timeline))
+        .route("/api/v1/sessions/{id}/traces", get(session_traces))
+        .route("/api/v1/traces/{trace_id}", get(trace))
         .route("/api/v1/audit", get(audit))
         .route("/login", post(login::sign_in))
         .with_state(state)
@@ -107,20 +112,27 @@ async fn overview_page(State(page): State<PageState>) -> Result<Response, ApiErr
     Ok(html(view::overview(&data)))
 }
 
-/// `GET /sessions/{id}`: one session's timeline.
+/// `GET /sessions/{id}`: one session's traces and timeline.
 async fn session_page(
     State(page): State<PageState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let session = id.clone();
-    let entries = read(&page.app, move |dir| {
-        query::timeline(dir, &session, TIMELINE_SHOWN)
+    let (entries, traces) = read(&page.app, move |dir| {
+        Ok((
+            query::timeline(dir, &session, TIMELINE_SHOWN)?,
+            query::traces::session_traces(dir, &session, SPANS_SHOWN)?,
+        ))
     })
     .await?;
-    if entries.is_empty() {
+    if entries.is_empty() && traces.traces.is_empty() {
         return Ok((StatusCode::NOT_FOUND, html(view::not_found(&id))).into_response());
     }
-    Ok(html(view::session(&id, &entries)))
+    Ok(html(view::session(
+        &id,
+        &entries,
+        waterfall::section(&traces),
+    )))
 }
 
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -198,6 +210,41 @@ async fn timeline(
     })
     .await?;
     Ok(Json(entries).into_response())
+}
+
+/// `GET /api/v1/sessions/{id}/traces`: the session's traces as trees, oldest first.
+async fn session_traces(
+    State(page): State<PageState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let traces = read(&page.app, move |dir| {
+        query::traces::session_traces(dir, &id, SPANS_SHOWN)
+    })
+    .await?;
+    Ok(Json(traces).into_response())
+}
+
+/// `GET /api/v1/traces/{trace_id}`: one trace as a tree; 404 when none of its spans is
+/// stored.
+async fn trace(
+    State(page): State<PageState>,
+    Path(trace_id): Path<String>,
+) -> Result<Response, ApiError> {
+    if trace_id.len() != 32 || !trace_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request(
+            Reason::BadParameter,
+            "a trace id is 32 hex digits",
+        ));
+    }
+    let found = read(&page.app, move |dir| query::traces::trace(dir, &trace_id)).await?;
+    match found {
+        Some(trace) => Ok(Json(trace).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Reason::NotFound,
+            "no span of that trace is stored",
+        )),
+    }
 }
 
 /// `GET /api/v1/audit?since=&until=&user=&rule=&all=true`

@@ -64,7 +64,7 @@ const SCRIPT: &str = r#"
 "#;
 
 /// Percent-encodes a path segment.
-fn segment(text: &str) -> String {
+pub(crate) fn segment(text: &str) -> String {
     text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -384,8 +384,8 @@ pub(crate) fn overview(data: &Overview) -> String {
     page("claude-telemetry", main, true)
 }
 
-/// One session's timeline.
-pub(crate) fn session(id: &str, entries: &[TimelineEntry]) -> String {
+/// One session: its traces (the waterfall, made elsewhere), then its timeline.
+pub(crate) fn session(id: &str, entries: &[TimelineEntry], traces: Markup) -> String {
     let rows: Vec<Row> = entries
         .iter()
         .map(|e| Row {
@@ -405,6 +405,8 @@ pub(crate) fn session(id: &str, entries: &[TimelineEntry]) -> String {
             h1 { "Session " (id) }
             a href="../" { "overview" }
         }
+        (traces)
+        h2 { "Timeline" }
         (table("timeline", &["time", "source", "event", "tool", "decision", "detail"], &[], &rows))
     };
     page(&format!("session {id}"), main, true)
@@ -454,6 +456,7 @@ mod tests {
                 decision: "deny".into(),
                 detail: "<img src=x onerror=alert(1)>".into(),
             }],
+            html! {},
         );
         assert!(!page.contains("<img"), "{page}");
         assert!(!page.contains("<x>"), "{page}");

@@ -201,6 +201,32 @@ pub fn value_text(value: Option<&AnyValue>) -> String {
     }
 }
 
+/// Bytes as lower-case hex: how trace and span ids are written everywhere.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An id as hex, unless it is absent (empty or all zero, as OTLP writes "none").
+fn nonzero_hex(bytes: &[u8]) -> Option<String> {
+    bytes.iter().any(|b| *b != 0).then(|| hex(bytes))
+}
+
+/// Attributes as a JSON object, values as JSON.
+pub fn attributes_json(attributes: &[KeyValue]) -> Map<String, Value> {
+    attributes
+        .iter()
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                kv.value
+                    .as_ref()
+                    .and_then(|v| v.value.as_ref())
+                    .map_or(Value::Null, json_of),
+            )
+        })
+        .collect()
+}
+
 fn json_of(value: &any_value::Value) -> Value {
     match value {
         any_value::Value::StringValue(s) => json!(s),
@@ -227,9 +253,7 @@ fn json_of(value: &any_value::Value) -> Value {
                 })
                 .collect(),
         ),
-        any_value::Value::BytesValue(b) => {
-            json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>())
-        }
+        any_value::Value::BytesValue(b) => json!(hex(b)),
         any_value::Value::StringValueStrindex(i) => json!(i),
     }
 }
@@ -507,36 +531,11 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
         let resource: Map<String, Value> = rl
             .resource
             .as_ref()
-            .map(|r| {
-                r.attributes
-                    .iter()
-                    .map(|kv| {
-                        (
-                            kv.key.clone(),
-                            kv.value
-                                .as_ref()
-                                .and_then(|v| v.value.as_ref())
-                                .map_or(Value::Null, json_of),
-                        )
-                    })
-                    .collect()
-            })
+            .map(|r| attributes_json(&r.attributes))
             .unwrap_or_default();
         for sl in &rl.scope_logs {
             for record in &sl.log_records {
-                let attributes: Map<String, Value> = record
-                    .attributes
-                    .iter()
-                    .map(|kv| {
-                        (
-                            kv.key.clone(),
-                            kv.value
-                                .as_ref()
-                                .and_then(|v| v.value.as_ref())
-                                .map_or(Value::Null, json_of),
-                        )
-                    })
-                    .collect();
+                let attributes = attributes_json(&record.attributes);
                 let body_text = value_text(record.body.as_ref());
                 let name = match attributes.get("event.name").and_then(Value::as_str) {
                     Some(name) if name.contains('.') => name.to_owned(),
@@ -574,6 +573,8 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
                         severity: (!record.severity_text.is_empty())
                             .then(|| record.severity_text.clone()),
                         elided: Vec::new(),
+                        trace_id: nonzero_hex(&record.trace_id),
+                        span_id: nonzero_hex(&record.span_id),
                     },
                 });
             }
