@@ -12,7 +12,9 @@ use guard::GuardConfig;
 
 use crate::aggregate::SharedAggregator;
 use crate::aggregate::pushed::PushedGroups;
+use crate::attempts::Attempts;
 use crate::auth::PageKey;
+use crate::budget::BodyBudget;
 use crate::config::CollectorConfig;
 use crate::processors::privacy::PrivacyFilter;
 use crate::store::{GroupTable, Store};
@@ -43,6 +45,10 @@ pub struct Shared {
     pub pushed: Mutex<Pushed>,
     /// What the page's sign-in cookie holds, when there is a token to sign in with.
     pub page_key: Option<PageKey>,
+    /// Failed sign-ins, which slow down the next ones.
+    pub attempts: Attempts,
+    /// The bytes of request bodies held at once.
+    pub budget: BodyBudget,
 }
 
 /// Pushed groups, in memory and in the store, changed together under one lock.

@@ -55,15 +55,18 @@ async fn receive(
                 .trim()
                 .to_ascii_lowercase()
         });
+    // Exactly these: a web page cannot send them without the browser asking first (a
+    // CORS preflight, which this collector never grants).
     let ndjson = match content_type.as_deref() {
-        None | Some("application/json") => false,
+        Some("application/json") => false,
         Some("application/x-ndjson" | "application/jsonl" | "application/ndjson") => true,
-        Some(other) => {
+        other => {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Reason::ContentType,
                 format!(
-                    "unsupported content type {other:?}: send application/json or application/x-ndjson"
+                    "unsupported content type {}: send application/json or application/x-ndjson",
+                    other.map_or_else(|| "(none)".to_owned(), |t| format!("{t:?}"))
                 ),
             )
             .json());

@@ -2,9 +2,11 @@
 //! token and sets the page cookie ([`crate::auth`] says what it opens); a browser refused
 //! a page gets the sign-in [`form`].
 
+use std::net::SocketAddr;
+
 use axum::Form;
-use axum::extract::State;
 use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use super::view;
 use crate::auth::{is_page, is_token};
 use crate::error::{ApiError, Reason};
+use crate::server::too_many_attempts;
 use crate::state::AppState;
 
 /// The sign-in form, with status 401: what a browser without the cookie gets for a page.
@@ -31,8 +34,10 @@ pub struct SignIn {
 }
 
 /// `POST /login`: the right token sets the cookie and goes back to the page asked for.
+/// Wrong ones slow down the next attempts from the same address.
 pub async fn sign_in(
     State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     form_data: Result<Form<SignIn>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let Form(form_data) = form_data?;
@@ -40,12 +45,19 @@ pub async fn sign_in(
         // No token, nothing to sign in to.
         return Ok(redirect("/", None));
     };
+    let client = peer.ip();
+    app.attempts
+        .wait_turn(client)
+        .await
+        .map_err(too_many_attempts)?;
     if !is_token(&form_data.token, token) {
+        app.attempts.failed(client);
         return Err(form(
             &form_data.next,
             Some("That is not this collector's token."),
         ));
     }
+    app.attempts.succeeded(client);
     Ok(redirect(safe_next(&form_data.next), Some(key.set_cookie())))
 }
 

@@ -11,14 +11,16 @@ mod view;
 
 use std::collections::HashMap;
 use std::path::Path as FsPath;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRef, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::Engine;
+use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, Reason};
 use crate::query::{self, AuditFilter, GroupBy, Window};
@@ -58,6 +60,27 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit", get(audit))
         .route("/login", post(login::sign_in))
         .with_state(state)
+}
+
+/// The Content-Security-Policy of every answer: nothing loads but the page's own
+/// stylesheet and script (inline, so allowed by their hashes), it talks only to this
+/// collector, posts forms only here, and no site may frame it.
+pub fn content_security_policy() -> &'static HeaderValue {
+    static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+        let hash = |text: &str| {
+            let digest = Sha256::digest(text.as_bytes());
+            let digest = base64::engine::general_purpose::STANDARD.encode(digest);
+            format!("'sha256-{digest}'")
+        };
+        let policy = format!(
+            "default-src 'none'; script-src {}; style-src {}; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            hash(view::SCRIPT),
+            hash(view::STYLE)
+        );
+        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
+    });
+    &POLICY
 }
 
 /// Runs a store read off the async workers.

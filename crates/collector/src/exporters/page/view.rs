@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::overview::Overview;
 use crate::query::{TimelineEntry, UsageRow};
 
-const STYLE: &str = r#"
+pub(super) const STYLE: &str = r#"
 :root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; --accent: #d97706; --deny: #dc2626; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1rem; max-width: 80rem; }
@@ -33,7 +33,7 @@ a { color: inherit; }
 /// reload, and without JavaScript the page is the same tables, current when loaded. The
 /// pause grows with how long the collector took to answer, so a large store is asked
 /// less often.
-const SCRIPT: &str = r#"
+pub(super) const SCRIPT: &str = r#"
 (function () {
   var pause = 2000;
   async function refresh() {
