@@ -21,7 +21,7 @@ use axum::routing::get;
 use guard::GuardConfig;
 use tokio::net::TcpListener;
 
-use crate::aggregate::pushed::PushedGroups;
+use crate::aggregate::pushed::{PushLimits, PushedGroups};
 use crate::aggregate::{Aggregator, Limits, SharedAggregator};
 use crate::attempts::{Attempts, ComeBackLater};
 use crate::auth::{self, PageKey};
@@ -105,7 +105,12 @@ pub(crate) fn open(
         replayed
     };
     let table = GroupTable::open(&data_dir)?;
-    let groups = PushedGroups::new(table.load()?);
+    let push_limits = PushLimits {
+        groups: config.push_groups_limit,
+        series: config.pushed_series_limit,
+        series_per_metric: config.series_limit,
+    };
+    let groups = PushedGroups::new(table.load()?, push_limits);
     let config_budget = config.bodies_in_flight_bytes;
     let page_key = match config.token {
         Some(_) => Some(PageKey::draw().map_err(ServeError::Random)?),

@@ -24,6 +24,10 @@ impl Default for Limits {
     }
 }
 
+/// What `claude_telemetry_series_dropped_total` names a metric beyond the series limit
+/// of its own (a flood of new metric names must not make it grow without bound).
+pub const OTHER_METRICS: &str = "_other";
+
 /// The series limit, applied to every family the aggregator owns, and the count of
 /// series it kept out.
 pub(super) struct Cardinality {
@@ -50,9 +54,19 @@ impl Cardinality {
         if family.contains(labels) || family.len() < self.limit {
             return true;
         }
-        self.dropped
-            .add(vec![("metric".to_owned(), family.name.clone())], 1.0);
+        self.count(&family.name, 1);
         false
+    }
+
+    /// Counts `series` kept out of `metric`. The count is a family too, bounded like
+    /// the others: once it names as many metrics as the limit, further ones are counted
+    /// as [`OTHER_METRICS`].
+    pub(super) fn count(&mut self, metric: &str, series: usize) {
+        let mut labels = vec![("metric".to_owned(), metric.to_owned())];
+        if !self.dropped.contains(&labels) && self.dropped.len() >= self.limit {
+            labels = vec![("metric".to_owned(), OTHER_METRICS.to_owned())];
+        }
+        self.dropped.add(labels, series as f64);
     }
 
     pub(super) fn add(&mut self, family: &mut Family, labels: Labels, delta: f64) {

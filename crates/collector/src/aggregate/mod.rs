@@ -126,6 +126,13 @@ impl Aggregator {
         self.families().find(|f| f.name == name)
     }
 
+    /// Counts `series` of `metric` kept out elsewhere (pushes over a limit), in
+    /// `claude_telemetry_series_dropped_total` with the aggregator's own drops. They
+    /// count from the collector's start: pushes are not events, and are not replayed.
+    pub fn count_dropped(&mut self, metric: &str, series: usize) {
+        self.cardinality.count(metric, series);
+    }
+
     /// Number of sessions open.
     pub fn open_sessions(&self) -> usize {
         self.hooks.open_sessions()
