@@ -161,6 +161,9 @@ struct Session {
     start_ms: i64,
     last_ms: i64,
     who: Labels,
+    /// Whether it is counted in `claude_code_active_sessions` (its series may have been
+    /// over the series limit).
+    counted: bool,
 }
 
 /// The hook-derived metrics and the state behind them.
@@ -357,12 +360,12 @@ impl HookMetrics {
                 match self.sessions.get_mut(id) {
                     // `resume` or `clear` of a session still open: one session, not two.
                     Some(session) => session.last_ms = session.last_ms.max(ts_ms),
-                    None => self.open_session(id, who, ts_ms),
+                    None => self.open_session(id, who, ts_ms, limit),
                 }
             }
             Some(KnownEvent::SessionEnd) => {
                 if !self.sessions.contains_key(id) {
-                    self.open_session(id, who, ts_ms);
+                    self.open_session(id, who, ts_ms, limit);
                 }
                 if let Some(session) = self.sessions.get_mut(id) {
                     session.last_ms = session.last_ms.max(ts_ms);
@@ -374,20 +377,24 @@ impl HookMetrics {
                 Some(session) => session.last_ms = session.last_ms.max(ts_ms),
                 // Events of a session whose start we did not see (hooks installed
                 // mid-session, or it resumed after an idle end): it is active.
-                None => self.open_session(id, who, ts_ms),
+                None => self.open_session(id, who, ts_ms, limit),
             },
         }
     }
 
-    fn open_session(&mut self, id: &str, who: &Who<'_>, ts_ms: i64) {
+    fn open_session(&mut self, id: &str, who: &Who<'_>, ts_ms: i64, limit: &mut Cardinality) {
         let who = self.labels(who, &[]);
-        self.families.active_sessions.add(who.clone(), 1.0);
+        let counted = limit.admit(&self.families.active_sessions, &who);
+        if counted {
+            self.families.active_sessions.add(who.clone(), 1.0);
+        }
         self.sessions.insert(
             id.to_owned(),
             Session {
                 start_ms: ts_ms,
                 last_ms: ts_ms,
                 who,
+                counted,
             },
         );
     }
@@ -402,7 +409,9 @@ impl HookMetrics {
         let Some(session) = self.sessions.remove(id) else {
             return;
         };
-        self.families.active_sessions.add(session.who.clone(), -1.0);
+        if session.counted {
+            self.families.active_sessions.add(session.who.clone(), -1.0);
+        }
         let mut ended = match ended_by {
             Some(who) => self.labels(who, &[]),
             None => session.who.clone(),

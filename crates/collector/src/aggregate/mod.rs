@@ -64,17 +64,17 @@ impl Aggregator {
         match payload {
             Payload::Hook(record) => self.hooks.apply(record, ts_ms, &mut self.cardinality),
             Payload::OtlpLog(record) => self.otlp.apply_log(record, &mut self.cardinality),
-            Payload::OtlpMetrics(record) => self
-                .otlp
-                .apply_points(&record.points, &mut self.cardinality),
+            Payload::OtlpMetrics(record) => {
+                self.otlp
+                    .apply_points(&record.points, ts_ms, &mut self.cardinality)
+            }
         }
     }
 
-    /// Ends sessions idle at `now_ms` and forgets silent OTLP streams (called
-    /// periodically, and after a replay).
+    /// Ends sessions idle at `now_ms` (called periodically, and after a replay). OTLP
+    /// streams are forgotten in the events' own time, as they are applied.
     pub fn sweep(&mut self, now_ms: i64) {
         self.hooks.sweep(now_ms, &mut self.cardinality);
-        self.otlp.expire_streams(now_ms);
     }
 
     /// Every family's values, for the store's baseline.
@@ -297,6 +297,49 @@ mod tests {
             .dropped
             .get(&[("metric", "claude_code_subagents_total")]);
         assert_eq!(dropped, Some(&V::Scalar(2.0)));
+    }
+
+    #[test]
+    fn active_sessions_are_capped_and_what_is_dropped_is_counted() {
+        let mut agg = Aggregator::new(Limits {
+            series_per_metric: 2,
+            ..Limits::default()
+        });
+        let event = |name: &str, session: &str, user: &str| {
+            let mut payload =
+                ev(json!({"hook_event_name": name, "session_id": session, "source": "startup"}));
+            if let Payload::Hook(record) = &mut payload {
+                record.enrichment.user_name = user.to_owned();
+            }
+            payload
+        };
+        for user in ["a", "b", "c", "d"] {
+            agg.apply(0, &event("SessionStart", user, user));
+        }
+        let active = agg.family("claude_code_active_sessions").unwrap();
+        assert_eq!(active.len(), 2, "capped like every family");
+        let dropped = |agg: &Aggregator, metric: &str| {
+            agg.cardinality.dropped.get(&[("metric", metric)]).cloned()
+        };
+        assert_eq!(
+            dropped(&agg, "claude_code_active_sessions"),
+            Some(V::Scalar(2.0))
+        );
+        for user in ["a", "b", "c", "d"] {
+            agg.apply(1, &event("SessionEnd", user, user));
+        }
+        let active = agg.family("claude_code_active_sessions").unwrap();
+        assert!(
+            active.series().values().all(|v| *v == V::Scalar(0.0)),
+            "uncounted sessions end without taking a counted one away: {:?}",
+            active.series()
+        );
+        // The count of drops is bounded too.
+        for n in 0..limits::NAMED_METRICS + 3 {
+            agg.count_dropped(&format!("m{n}"), 1);
+        }
+        assert_eq!(agg.cardinality.dropped.len(), limits::NAMED_METRICS + 1);
+        assert!(dropped(&agg, limits::OTHER_METRICS).is_some());
     }
 
     #[test]
