@@ -15,6 +15,7 @@ mod decide;
 mod deliver;
 mod enrich;
 mod guard_config;
+pub mod private;
 mod run;
 mod spool;
 
