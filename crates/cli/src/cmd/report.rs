@@ -132,26 +132,21 @@ fn emit(text: &str) {
         .and_then(|()| stdout.flush());
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
+/// RFC 4180 CSV: a header line, then the rows; a field with a comma, a quote or a line
+/// break (`\n` or `\r`) is quoted.
+fn csv(header: &[&str], rows: &[Vec<String>]) -> Result<String> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    writer.write_record(header)?;
+    for row in rows {
+        writer.write_record(row)?;
     }
+    let bytes = writer.into_inner().context("writing CSV")?;
+    String::from_utf8(bytes).context("CSV of text is text")
 }
 
 /// Columns as left-aligned text, numbers right-aligned.
-/// RFC 4180 CSV: a header line, then the rows.
-fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = header.join(",") + "\n";
-    for row in rows {
-        let fields: Vec<String> = row.iter().map(|c| csv_field(c)).collect();
-        out.push_str(&fields.join(","));
-        out.push('\n');
-    }
-    out
-}
-
 fn table(header: &[&str], rows: &[Vec<String>], numeric: &[bool]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
@@ -230,7 +225,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     };
     let text = match args.scope.format() {
         Format::Json => serde_json::to_string_pretty(&rows).context("encoding the report")? + "\n",
-        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>()),
+        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>())?,
         Format::Table => {
             let mut numeric = vec![true; header.len()];
             numeric[0] = false;
@@ -272,7 +267,7 @@ pub fn audit_trail(args: &AuditArgs) -> Result<()> {
         Format::Json => {
             serde_json::to_string_pretty(&rows).context("encoding the audit trail")? + "\n"
         }
-        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>()),
+        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>())?,
         Format::Table if rows.is_empty() => "no guard decisions in this window\n".to_owned(),
         Format::Table => table(
             &header,
@@ -282,4 +277,24 @@ pub fn audit_trail(args: &AuditArgs) -> Result<()> {
     };
     emit(&text);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_would_break_a_row() {
+        let rows = vec![vec![
+            "plain".to_owned(),
+            "a,b".to_owned(),
+            "say \"hi\"".to_owned(),
+            "line\nbreak".to_owned(),
+            "carriage\rreturn".to_owned(),
+        ]];
+        assert_eq!(
+            csv(&["a", "b", "c", "d", "e"], &rows).unwrap(),
+            "a,b,c,d,e\nplain,\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",\"carriage\rreturn\"\n"
+        );
+    }
 }
