@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use hook_protocol::{Enrichment, HookEvent, KnownEvent};
+use serde::{Deserialize, Serialize};
 
 use super::limits::{Cardinality, Limits};
 use super::pending::PendingTools;
@@ -156,7 +157,7 @@ impl Families {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Session {
     start_ms: i64,
     last_ms: i64,
@@ -164,6 +165,13 @@ struct Session {
     /// Whether it is counted in `claude_code_active_sessions` (its series may have been
     /// over the series limit).
     counted: bool,
+}
+
+/// The state behind the hook-derived metrics, as the store's baseline keeps it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct HookState {
+    sessions: Vec<(String, Session)>,
+    pending_tools: PendingTools,
 }
 
 /// The hook-derived metrics and the state behind them.
@@ -204,6 +212,27 @@ impl HookMetrics {
     /// The family with this name, for restoring a baseline.
     pub(super) fn family_mut(&mut self, name: &str) -> Option<&mut Family> {
         self.families.all_mut().into_iter().find(|f| f.name == name)
+    }
+
+    /// The state behind the families (open sessions, tool calls waiting), for the
+    /// baseline.
+    pub(super) fn state(&self) -> HookState {
+        let mut sessions: Vec<(String, Session)> = self
+            .sessions
+            .iter()
+            .map(|(id, session)| (id.clone(), session.clone()))
+            .collect();
+        sessions.sort_by(|a, b| a.0.cmp(&b.0));
+        HookState {
+            sessions,
+            pending_tools: self.pending_tools.clone(),
+        }
+    }
+
+    /// Continues from a baseline's state.
+    pub(super) fn restore_state(&mut self, state: HookState) {
+        self.sessions = state.sessions.into_iter().collect();
+        self.pending_tools = state.pending_tools;
     }
 
     pub(super) fn open_sessions(&self) -> usize {

@@ -17,19 +17,56 @@ pub mod pushed;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use serde::{Deserialize, Serialize};
+
 use crate::event::Payload;
 use crate::exposition::{Encoded, Family, FamilySnapshot};
 use crate::sync::lock;
-use hooks::HookMetrics;
+use hooks::{HookMetrics, HookState};
 use limits::Cardinality;
 pub use limits::Limits;
-use otlp::OtlpMetrics;
+use otlp::{OtlpMetrics, OtlpState};
 
 /// Events turned into metrics.
 pub struct Aggregator {
     hooks: HookMetrics,
     otlp: OtlpMetrics,
     cardinality: Cardinality,
+}
+
+/// What the store keeps of the aggregator when it prunes events: every family's values
+/// and the state behind them (open sessions, tool calls waiting for their end, what each
+/// OTLP stream counted last), so counters continue from it exactly as they would have
+/// from the events it replaces.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Every family with series.
+    families: Vec<FamilySnapshot>,
+    /// The state behind them; none in baselines versions before 0.2 wrote (a stream or
+    /// session continued across that pruning may count differently once).
+    state: Option<Box<State>>,
+}
+
+impl Baseline {
+    /// Reads a baseline as this version writes it (an object), or as versions before 0.2
+    /// wrote it (the families alone, an array).
+    pub fn from_json(text: &str) -> serde_json::Result<Baseline> {
+        if text.trim_start().starts_with('[') {
+            let families = serde_json::from_str(text)?;
+            return Ok(Baseline {
+                families,
+                state: None,
+            });
+        }
+        serde_json::from_str(text)
+    }
+}
+
+/// The state behind the families.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct State {
+    hooks: HookState,
+    otlp: OtlpState,
 }
 
 /// The aggregator as the store (which feeds it) and `/metrics` (which reads it) share it.
@@ -77,17 +114,28 @@ impl Aggregator {
         self.hooks.sweep(now_ms, &mut self.cardinality);
     }
 
-    /// Every family's values, for the store's baseline.
-    pub fn snapshot(&self) -> Vec<FamilySnapshot> {
-        self.families()
-            .filter(|f| !f.is_empty())
-            .map(FamilySnapshot::from)
-            .collect()
+    /// Every family's values and the state behind them, for the store's baseline.
+    pub fn snapshot(&self) -> Baseline {
+        Baseline {
+            families: self
+                .families()
+                .filter(|f| !f.is_empty())
+                .map(FamilySnapshot::from)
+                .collect(),
+            state: Some(Box::new(State {
+                hooks: self.hooks.state(),
+                otlp: self.otlp.state(),
+            })),
+        }
     }
 
-    /// Starts from a baseline: the families of events no longer in the store.
-    pub fn restore(&mut self, snapshot: Vec<FamilySnapshot>) {
-        for family in snapshot.into_iter().map(Family::from) {
+    /// Starts from a baseline: the families and state of events no longer in the store.
+    pub fn restore(&mut self, baseline: Baseline) {
+        if let Some(state) = baseline.state {
+            self.hooks.restore_state(state.hooks);
+            self.otlp.restore_state(state.otlp);
+        }
+        for family in baseline.families.into_iter().map(Family::from) {
             if family.name == self.cardinality.dropped.name {
                 self.cardinality.dropped = family;
             } else if let Some(mine) = self.hooks.family_mut(&family.name) {
@@ -347,12 +395,12 @@ mod tests {
         // As the collector wrote it before the kinds were one type (capitalised).
         let state = r#"[{"name":"claude_code_prompts_total","help":"Prompts submitted.","kind":"Counter","bounds":[],"series":[[[["user_name","jane"],["user_email","j@x"],["project","/p"]],{"Scalar":3.0}]]},{"name":"claude_code_cost_usage_USD_total","help":"","kind":"Counter","bounds":[],"series":[[[["model","m"]],{"Scalar":1.5}]]}]"#;
         let mut agg = Aggregator::new(Limits::default());
-        agg.restore(serde_json::from_str(state).unwrap());
+        agg.restore(Baseline::from_json(state).unwrap());
         assert_eq!(scalar(&agg, "claude_code_prompts_total", &[]), 3.0);
         let cost = agg.family("claude_code_cost_usage_USD_total").unwrap();
         assert_eq!(cost.get(&[("model", "m")]), Some(&V::Scalar(1.5)));
-        let again: Vec<FamilySnapshot> =
-            serde_json::from_str(&serde_json::to_string(&agg.snapshot()).unwrap()).unwrap();
-        assert_eq!(again.len(), 2, "and survives the next baseline");
+        let again = Baseline::from_json(&serde_json::to_string(&agg.snapshot()).unwrap()).unwrap();
+        assert_eq!(again.families.len(), 2, "and survives the next baseline");
+        assert!(again.state.is_some(), "now with the state behind them");
     }
 }

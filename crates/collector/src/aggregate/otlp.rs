@@ -11,6 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use serde::{Deserialize, Serialize};
+
 use super::limits::Cardinality;
 use crate::event::{LogRecord, Point, PointValue, Temporality};
 use crate::exposition::{Family, Kind, Labels, Value as Series};
@@ -35,7 +37,7 @@ const API_SECONDS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Stream {
     last_time: u64,
     start: u64,
@@ -120,6 +122,16 @@ impl LogFamilies {
     }
 }
 
+/// The state behind the OTLP families, as the store's baseline keeps it: what each
+/// stream counted last, and when each gauge was last set.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct OtlpState {
+    streams: Vec<(String, Stream)>,
+    gauge_times: Vec<((String, Labels), u64)>,
+    next_expiry_ms: i64,
+    touches: u64,
+}
+
 /// Claude Code's metrics, and those derived from its events.
 pub(super) struct OtlpMetrics {
     log: LogFamilies,
@@ -183,6 +195,36 @@ impl OtlpMetrics {
         } else {
             self.metrics.insert(family.name.clone(), family);
         }
+    }
+
+    /// The state behind the families, for the baseline.
+    pub(super) fn state(&self) -> OtlpState {
+        let mut streams: Vec<(String, Stream)> = self
+            .streams
+            .iter()
+            .map(|(key, stream)| (key.clone(), stream.clone()))
+            .collect();
+        streams.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut gauge_times: Vec<((String, Labels), u64)> = self
+            .gauge_times
+            .iter()
+            .map(|(key, time)| (key.clone(), *time))
+            .collect();
+        gauge_times.sort();
+        OtlpState {
+            streams,
+            gauge_times,
+            next_expiry_ms: self.next_expiry_ms,
+            touches: self.touches,
+        }
+    }
+
+    /// Continues from a baseline's state.
+    pub(super) fn restore_state(&mut self, state: OtlpState) {
+        self.streams = state.streams.into_iter().collect();
+        self.gauge_times = state.gauge_times.into_iter().collect();
+        self.next_expiry_ms = state.next_expiry_ms;
+        self.touches = state.touches;
     }
 
     /// Forgets streams silent for an hour before `ts_ms` (looked for once a minute of
