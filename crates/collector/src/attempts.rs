@@ -1,46 +1,53 @@
-//! Sign-in attempts: each wrong token makes the next attempt from the same client wait
-//! longer (250 ms, doubling, up to 8 s), so guessing the token takes forever.
+//! Sign-in attempts: each wrong token is answered later than the last (250 ms, doubling
+//! up to 8 s), and a client's attempts are checked one at a time once it has given a
+//! wrong one, so guessing the token takes forever, in parallel too.
 //!
-//! An attempt from a client with failures waits for its turn *before* its token is
-//! compared: attempts sent in parallel queue one behind the other instead of all being
-//! answered at once. A client whose turn is further away than [`MAX_WAIT`] is told to
-//! come back later (429 with `Retry-After`). A right token clears the client's
-//! failures. Clients are told apart by address (IPv6 by its /64, which one host
-//! usually holds whole). Knows nothing of HTTP.
+//! A client with failures has its attempts go through one turn: a wrong token keeps the
+//! turn for its delay before it is answered; the right one passes at once (so a person
+//! who mistyped, or a hook on the same machine, is not slowed while nobody is guessing).
+//! An attempt that cannot have its turn within [`MAX_WAIT`] is told to come back later
+//! (429) without its token being looked at. A right token does not forgive the failures
+//! (a guesser may share the address with a client that has the token); they are
+//! forgotten after [`FORGET_AFTER`] without one. Clients are told apart by address
+//! (IPv6 by its /64, which one host usually holds whole). Knows nothing of HTTP.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::sync::lock;
 
-/// The wait after the first failure; it doubles with each further one.
+/// The delay after the first failure; it doubles with each further one.
 const FIRST_DELAY: Duration = Duration::from_millis(250);
-/// The longest wait between two attempts of one client.
+/// The longest delay.
 const MAX_DELAY: Duration = Duration::from_secs(8);
-/// The longest an attempt is held waiting for its turn before it is refused.
+/// The longest an attempt waits for its turn before it is refused.
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
-/// Clients remembered at most; beyond it, those whose penalty has passed are forgotten.
+/// Failures are forgotten after this long without another.
+const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
+/// Clients remembered at most; beyond it, those without a recent failure are forgotten.
 const MAX_CLIENTS: usize = 10_000;
 
-#[derive(Debug, Clone, Copy)]
-struct Penalty {
-    failures: u32,
-    /// When the client's next attempt may be checked.
-    next_turn: Instant,
+/// One client that gave a wrong token.
+#[derive(Debug)]
+struct Client {
+    /// Failures, and when the last one was.
+    failures: Mutex<(u32, Instant)>,
+    /// Held while one of its attempts is checked, and through a wrong one's delay.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The failed sign-ins of every client.
 #[derive(Debug, Default)]
 pub struct Attempts {
-    clients: Mutex<HashMap<IpAddr, Penalty>>,
+    clients: Mutex<HashMap<IpAddr, Arc<Client>>>,
     /// How many clients have failures: the usual case, none, takes no lock.
-    penalised: AtomicUsize,
+    remembered: AtomicUsize,
 }
 
-/// An attempt that must not be checked now; retry after this long.
+/// An attempt that was not checked; retry after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ComeBackLater(pub Duration);
 
@@ -50,7 +57,7 @@ fn delay(failures: u32) -> Duration {
 }
 
 /// The address that stands for a client: an IPv6 address's /64.
-fn client(ip: IpAddr) -> IpAddr {
+fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -65,62 +72,68 @@ fn client(ip: IpAddr) -> IpAddr {
 }
 
 impl Attempts {
-    /// Waits until `ip` may have its token checked, and books the turn after it; a turn
-    /// more than [`MAX_WAIT`] away is refused.
-    pub async fn wait_turn(&self, ip: IpAddr) -> Result<(), ComeBackLater> {
-        match self.book_turn(ip, Instant::now()) {
-            Ok(Some(turn)) => {
-                tokio::time::sleep_until(turn.into()).await;
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(later) => Err(later),
-        }
-    }
-
-    /// When `ip`'s attempt may be checked (`None`: now), booking the next turn a delay
-    /// after it, so attempts in parallel are spread out.
-    fn book_turn(&self, ip: IpAddr, now: Instant) -> Result<Option<Instant>, ComeBackLater> {
-        if self.penalised.load(Ordering::Relaxed) == 0 {
-            return Ok(None);
-        }
-        let mut clients = lock(&self.clients);
-        let Some(penalty) = clients.get_mut(&client(ip)) else {
-            return Ok(None);
+    /// Checks an attempt from `ip` with `is_right` in its turn; a wrong one is answered
+    /// (returns `false`) only after its delay.
+    pub async fn attempt(
+        &self,
+        ip: IpAddr,
+        is_right: impl FnOnce() -> bool,
+    ) -> Result<bool, ComeBackLater> {
+        let known = self.known(ip);
+        let turn = match &known {
+            Some(client) => Some(
+                tokio::time::timeout(MAX_WAIT, client.turn.clone().lock_owned())
+                    .await
+                    .map_err(|_| ComeBackLater(MAX_WAIT))?,
+            ),
+            None => None,
         };
-        let turn = penalty.next_turn.max(now);
-        let wait = turn - now;
-        if wait > MAX_WAIT {
-            return Err(ComeBackLater(wait));
+        if is_right() {
+            return Ok(true);
         }
-        penalty.next_turn = turn + delay(penalty.failures);
-        Ok((wait > Duration::ZERO).then_some(turn))
+        let client = known.unwrap_or_else(|| self.remember(ip));
+        // A first failure has no turn yet: it takes one, behind any other first failure.
+        let _turn = match turn {
+            Some(turn) => turn,
+            None => client.turn.clone().lock_owned().await,
+        };
+        let failures = {
+            let mut failures = lock(&client.failures);
+            if failures.1.elapsed() > FORGET_AFTER {
+                failures.0 = 0;
+            }
+            *failures = (failures.0.saturating_add(1), Instant::now());
+            failures.0
+        };
+        tokio::time::sleep(delay(failures)).await;
+        Ok(false)
     }
 
-    /// `ip` presented a wrong token.
-    pub fn failed(&self, ip: IpAddr) {
-        let now = Instant::now();
+    /// The client at `ip`, when it has failures.
+    fn known(&self, ip: IpAddr) -> Option<Arc<Client>> {
+        if self.remembered.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        lock(&self.clients).get(&client_key(ip)).cloned()
+    }
+
+    /// The client at `ip`, remembered from now on.
+    fn remember(&self, ip: IpAddr) -> Arc<Client> {
         let mut clients = lock(&self.clients);
         if clients.len() >= MAX_CLIENTS {
-            clients.retain(|_, penalty| penalty.next_turn > now);
+            clients.retain(|_, client| lock(&client.failures).1.elapsed() < FORGET_AFTER);
         }
-        let penalty = clients.entry(client(ip)).or_insert(Penalty {
-            failures: 0,
-            next_turn: now,
-        });
-        penalty.failures = penalty.failures.saturating_add(1);
-        penalty.next_turn = penalty.next_turn.max(now + delay(penalty.failures));
-        self.penalised.store(clients.len(), Ordering::Relaxed);
-    }
-
-    /// `ip` presented the right token: its failures are forgiven.
-    pub fn succeeded(&self, ip: IpAddr) {
-        if self.penalised.load(Ordering::Relaxed) == 0 {
-            return;
-        }
-        let mut clients = lock(&self.clients);
-        clients.remove(&client(ip));
-        self.penalised.store(clients.len(), Ordering::Relaxed);
+        let client = clients
+            .entry(client_key(ip))
+            .or_insert_with(|| {
+                Arc::new(Client {
+                    failures: Mutex::new((0, Instant::now())),
+                    turn: Arc::new(tokio::sync::Mutex::new(())),
+                })
+            })
+            .clone();
+        self.remembered.store(clients.len(), Ordering::Relaxed);
+        client
     }
 }
 
@@ -128,55 +141,61 @@ impl Attempts {
 mod tests {
     use super::*;
 
-    const ATTACKER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9));
-    const OWNER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
+    const GUESSER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9));
+    const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
 
     #[test]
-    fn each_failure_makes_the_next_attempt_wait_longer() {
+    fn each_failure_delays_the_next_answer_longer() {
         assert_eq!(delay(1), Duration::from_millis(250));
         assert_eq!(delay(2), Duration::from_millis(500));
         assert_eq!(delay(4), Duration::from_secs(2));
         assert_eq!(delay(40), MAX_DELAY);
-        let attempts = Attempts::default();
-        let now = Instant::now();
-        assert_eq!(
-            attempts.book_turn(ATTACKER, now),
-            Ok(None),
-            "no failure yet"
-        );
-        attempts.failed(ATTACKER);
-        let first = attempts.book_turn(ATTACKER, now).unwrap().unwrap();
-        assert!(
-            first >= now + Duration::from_millis(200),
-            "waits after a failure"
-        );
-        assert_eq!(attempts.book_turn(OWNER, now), Ok(None), "others do not");
     }
 
-    #[test]
-    fn attempts_in_parallel_queue_up_and_then_are_refused() {
-        let attempts = Attempts::default();
-        for _ in 0..5 {
-            attempts.failed(ATTACKER);
+    #[tokio::test(start_paused = true)]
+    async fn wrong_tokens_wait_and_queue_the_right_one_passes() {
+        let attempts = Arc::new(Attempts::default());
+        let started = tokio::time::Instant::now();
+        for _ in 0..3 {
+            assert_eq!(attempts.attempt(GUESSER, || false).await, Ok(false));
         }
-        let now = Instant::now();
-        let turns: Vec<_> = (0..2)
-            .map(|_| attempts.book_turn(ATTACKER, now).unwrap().unwrap())
+        assert!(started.elapsed() >= Duration::from_millis(250 + 500 + 1000));
+        // Guesses in parallel: one at a time, each holding the turn for its delay
+        // (2 s, 4 s, 8 s, …); those that cannot have it within 10 s are not checked.
+        let checked = Arc::new(AtomicUsize::new(0));
+        let guesses: Vec<_> = (0..6)
+            .map(|_| {
+                let (attempts, checked) = (attempts.clone(), checked.clone());
+                tokio::spawn(async move {
+                    attempts
+                        .attempt(GUESSER, || {
+                            checked.fetch_add(1, Ordering::SeqCst);
+                            false
+                        })
+                        .await
+                })
+            })
             .collect();
-        assert!(turns[1] >= turns[0] + delay(5), "one behind the other");
-        let refused = (0..10).find_map(|_| attempts.book_turn(ATTACKER, now).err());
-        assert!(refused.is_some_and(|ComeBackLater(wait)| wait > MAX_WAIT));
+        let mut refused = 0;
+        for guess in guesses {
+            if guess.await.unwrap().is_err() {
+                refused += 1;
+            }
+        }
+        assert!(refused >= 3, "{refused} refused");
+        assert_eq!(checked.load(Ordering::SeqCst) + refused, 6);
+        // Nobody is guessing now: the right token passes at once, others are untouched.
+        let now = tokio::time::Instant::now();
+        assert_eq!(attempts.attempt(GUESSER, || true).await, Ok(true));
+        assert_eq!(attempts.attempt(OTHER, || true).await, Ok(true));
+        assert_eq!(now.elapsed(), Duration::ZERO);
     }
 
     #[test]
-    fn the_right_token_forgives_and_ipv6_hosts_count_as_one() {
-        let attempts = Attempts::default();
+    fn an_ipv6_host_counts_as_one() {
         let a: IpAddr = "2001:db8::1".parse().unwrap();
         let b: IpAddr = "2001:db8::2:3".parse().unwrap();
-        attempts.failed(a);
-        assert!(attempts.book_turn(b, Instant::now()).unwrap().is_some());
-        attempts.succeeded(b);
-        assert_eq!(attempts.book_turn(a, Instant::now()), Ok(None));
-        assert_eq!(attempts.penalised.load(Ordering::Relaxed), 0);
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key("2001:db9::1".parse().unwrap()));
     }
 }

@@ -315,8 +315,8 @@ async fn refuse_announced_oversize(
 }
 
 /// Requires the bearer token, when one is configured, on everything but the probes and
-/// the sign-in; the page's cookie stands in for it where a browser reads the page. A
-/// client that presented wrong tokens waits longer before each next one is checked.
+/// the sign-in; the page's cookie stands in for it where a browser reads the page. Wrong
+/// tokens are answered ever later, one at a time per client ([`crate::attempts`]).
 async fn authenticate(
     State(state): State<AppState>,
     request: Request,
@@ -335,17 +335,14 @@ async fn authenticate(
         return Ok(next.run(request).await);
     }
     if let Some(presented) = auth::bearer(request.headers()) {
-        let client = client_ip(&request);
-        state
+        let right = state
             .attempts
-            .wait_turn(client)
+            .attempt(client_ip(&request), || auth::is_token(presented, token))
             .await
             .map_err(too_many_attempts)?;
-        if auth::is_token(presented, token) {
-            state.attempts.succeeded(client);
+        if right {
             return Ok(next.run(request).await);
         }
-        state.attempts.failed(client);
         return Err(ApiError::unauthorized());
     }
     if request.method() == Method::GET && auth::is_page(path) {
@@ -363,7 +360,7 @@ pub(crate) fn client_ip(request: &Request) -> IpAddr {
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip())
 }
 
-/// 429 for a client whose next attempt is too far off.
+/// 429 for an attempt that could not have its turn.
 pub(crate) fn too_many_attempts(ComeBackLater(wait): ComeBackLater) -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,

@@ -34,7 +34,7 @@ pub struct SignIn {
 }
 
 /// `POST /login`: the right token sets the cookie and goes back to the page asked for.
-/// Wrong ones slow down the next attempts from the same address.
+/// Wrong ones are answered ever later ([`crate::attempts`]).
 pub async fn sign_in(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -45,19 +45,17 @@ pub async fn sign_in(
         // No token, nothing to sign in to.
         return Ok(redirect("/", None));
     };
-    let client = peer.ip();
-    app.attempts
-        .wait_turn(client)
+    let right = app
+        .attempts
+        .attempt(peer.ip(), || is_token(&form_data.token, token))
         .await
         .map_err(too_many_attempts)?;
-    if !is_token(&form_data.token, token) {
-        app.attempts.failed(client);
+    if !right {
         return Err(form(
             &form_data.next,
             Some("That is not this collector's token."),
         ));
     }
-    app.attempts.succeeded(client);
     Ok(redirect(safe_next(&form_data.next), Some(key.set_cookie())))
 }
 
