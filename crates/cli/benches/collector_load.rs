@@ -4,11 +4,13 @@
 //!   (group commit), realistic enriched PreToolUse bodies, every id unique;
 //! - the real Pushgateway: the same `wrk` pushing one sample per request (the original
 //!   stack's pattern);
-//! - `GET /metrics` render time with 10,000 series in one metric;
+//! - `GET /metrics` with the same 10,000 pushed series on the collector and on the real
+//!   Pushgateway, and with 10,000 hook-derived series in one metric;
 //! - the collector's resident memory afterwards.
 //!
 //! Run: `cargo bench -p claude-telemetry --bench collector_load`
-//! (CLIENTS=n connections, SECONDS=n; defaults 16 and 5). Needs `wrk`.
+//! (CLIENTS=n connections, SECONDS=n; defaults 32 and 5). Needs `wrk` and
+//! `prometheus-pushgateway` (scripts/bench-collector installs them).
 
 // A benchmark binary: a failed setup should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -199,7 +201,7 @@ fn main() {
     let clients: usize = std::env::var("CLIENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+        .unwrap_or(32);
     let seconds: u64 = std::env::var("SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -281,8 +283,58 @@ fn main() {
         ms(reads[1])
     );
 
-    // 10,000 series in one metric (distinct tool names), then time the scrape.
+    // The same 10,000 pushed series (100 groups of 100) on both, then each scraped in
+    // turn, so both are timed under the same load.
     let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    for url in [&collector_url, &gateway_url] {
+        for group in 0..100 {
+            let body: String = (0..100)
+                .map(|n| format!("bench_pushed_total{{series=\"{n}\"}} {}\n", group * n))
+                .collect();
+            agent
+                .put(format!("{url}/metrics/job/bench/instance/i{group}"))
+                .header("content-type", "text/plain; version=0.0.4")
+                .send(format!("# TYPE bench_pushed_total counter\n{body}"))
+                .unwrap();
+        }
+    }
+    let scrape = |url: &str| {
+        let started = Instant::now();
+        let text = agent
+            .get(format!("{url}/metrics"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .unwrap();
+        (started.elapsed(), text)
+    };
+    let series = |text: &str, name: &str| text.lines().filter(|l| l.starts_with(name)).count();
+    let mut pushed = [Vec::new(), Vec::new()];
+    let mut shown = [0, 0];
+    for _ in 0..20 {
+        for (index, url) in [&collector_url, &gateway_url].iter().enumerate() {
+            let (took, text) = scrape(url);
+            pushed[index].push(took);
+            shown[index] = series(&text, "bench_pushed_total{");
+        }
+    }
+    println!("\n| /metrics, 10,000 pushed series | series shown | median ms | max ms |");
+    println!("|---|---|---|---|");
+    for (index, name) in ["collector", "real Pushgateway"].iter().enumerate() {
+        let times = &mut pushed[index];
+        times.sort();
+        println!(
+            "| {name} | {} | {:.1} | {:.1} |",
+            shown[index],
+            ms(times[times.len() / 2]),
+            ms(times[times.len() - 1])
+        );
+    }
+
+    // 10,000 hook-derived series in one metric (distinct tool names), then the scrape.
     for n in 0..10_000 {
         let (path, body) = wide_event(n);
         agent
@@ -293,25 +345,20 @@ fn main() {
     }
     let mut renders = Vec::new();
     let mut size = 0;
-    let mut series = 0;
+    let mut lines = 0;
     for _ in 0..20 {
-        let started = Instant::now();
-        let text = agent
-            .get(format!("{collector_url}/metrics"))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap();
-        renders.push(started.elapsed());
+        let (took, text) = scrape(&collector_url);
+        renders.push(took);
         size = text.len();
-        series = text.lines().filter(|l| !l.starts_with('#')).count();
+        lines = text.lines().filter(|l| !l.starts_with('#')).count();
     }
     renders.sort();
-    println!("\n| /metrics | series | bytes | median ms | max ms |");
+    println!(
+        "\n| /metrics, all of the above and 10,000 hook-derived series in one metric | lines | bytes | median ms | max ms |"
+    );
     println!("|---|---|---|---|---|");
     println!(
-        "| collector, text format | {series} | {size} | {:.1} | {:.1} |",
+        "| collector, text format | {lines} | {size} | {:.1} | {:.1} |",
         ms(renders[renders.len() / 2]),
         ms(renders[renders.len() - 1])
     );

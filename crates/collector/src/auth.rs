@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use subtle::ConstantTimeEq;
 
 /// The page cookie's name.
@@ -50,7 +50,12 @@ pub fn is_probe(path: &str) -> bool {
 /// The bearer token the request presents, if it presents one: `Authorization: Bearer
 /// <token>`, the scheme in any case (RFC 9110 §11.1).
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_in(headers.get(header::AUTHORIZATION)?)
+}
+
+/// The bearer token in an `Authorization` value.
+pub fn bearer_in(authorization: &HeaderValue) -> Option<&str> {
+    let value = authorization.to_str().ok()?;
     let (scheme, credentials) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -87,7 +92,6 @@ pub fn has_cookie(headers: &HeaderMap, key: &PageKey) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn only_reading_the_page_and_its_json_is_opened() {

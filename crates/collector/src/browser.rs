@@ -10,29 +10,22 @@
 //! - every answer carries headers that keep pages from being framed, sniffed, or leaking
 //!   their address, and a Content-Security-Policy that runs only the page's own script.
 //!
-//! Holds no state; the server layers these on every route.
+//! Holds no state; the server's one middleware asks these of every request.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::Response;
 
 use crate::auth::is_probe;
 use crate::error::{ApiError, Reason};
 use crate::exporters::page::content_security_policy;
-use crate::state::AppState;
 
 /// Refuses a request whose `Host` (or absolute URI) names a host this collector is not
-/// known by; the probes answer whatever the name.
-pub async fn require_known_host(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+/// known by (`allowed` names aside); the probes answer whatever the name.
+pub fn require_known_host(allowed: &[String], request: &Request) -> Result<(), ApiError> {
     if is_probe(request.uri().path()) {
-        return Ok(next.run(request).await);
+        return Ok(());
     }
     let named = request
         .headers()
@@ -41,7 +34,7 @@ pub async fn require_known_host(
         .map(|value| value.to_str().unwrap_or("\u{fffd}").to_owned())
         .chain(request.uri().authority().map(|a| a.as_str().to_owned()));
     for authority in named {
-        if !is_known_host(&authority, &state.config.allowed_hosts) {
+        if !is_known_host(&authority, allowed) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 Reason::Host,
@@ -52,7 +45,7 @@ pub async fn require_known_host(
             ));
         }
     }
-    Ok(next.run(request).await)
+    Ok(())
 }
 
 /// Whether `authority` (`host[:port]`) names this collector: `localhost` and names under
@@ -107,9 +100,9 @@ pub fn is_host_name(name: &str) -> bool {
 /// `same-origin` (this collector's own page) and `none` (typed by the user) pass. Older
 /// browsers send only `Origin`, which must then name the `Host` the request went to.
 /// Neither header: not a browser (curl, the hook, Claude Code, an OTLP exporter).
-pub async fn refuse_cross_site_writes(request: Request, next: Next) -> Result<Response, ApiError> {
+pub fn refuse_cross_site_writes(request: &Request) -> Result<(), ApiError> {
     if !changes_state(request.method()) || is_same_site_or_not_a_browser(request.headers()) {
-        return Ok(next.run(request).await);
+        return Ok(());
     }
     Err(ApiError::new(
         StatusCode::FORBIDDEN,
@@ -139,10 +132,8 @@ fn is_same_site_or_not_a_browser(headers: &HeaderMap) -> bool {
     matches!((origin_authority, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
-/// Adds the security headers to every answer.
-pub async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+/// Adds the security headers every answer carries.
+pub fn add_security_headers(headers: &mut HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         content_security_policy().clone(),
@@ -156,7 +147,6 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    response
 }
 
 #[cfg(test)]

@@ -10,14 +10,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::Response;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{ApiError, Reason};
-use crate::state::AppState;
 
 /// Bodies are counted in KiB: a semaphore counts in `u32`.
 const UNIT: usize = 1024;
@@ -42,10 +39,46 @@ impl BodyBudget {
     }
 
     /// Reserves `bytes`, if they fit now.
-    fn reserve(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
+    fn reserve(&self, bytes: usize) -> Option<Reserved> {
         let units = u32::try_from(bytes.div_ceil(UNIT)).unwrap_or(u32::MAX);
-        self.units.clone().try_acquire_many_owned(units).ok()
+        self.units
+            .clone()
+            .try_acquire_many_owned(units)
+            .ok()
+            .map(|permit| Reserved { _permit: permit })
     }
+
+    /// Reserves what `request`'s body may take (bodies at most `max_body`), held until
+    /// the reservation is dropped once answered; `None` for a request without a body.
+    /// One that does not fit now is refused: 503 with `Retry-After`.
+    pub fn reserve_for(
+        &self,
+        request: &Request,
+        max_body: usize,
+    ) -> Result<Option<Reserved>, ApiError> {
+        let bytes = cost(request, max_body);
+        if bytes == 0 {
+            return Ok(None);
+        }
+        match self.reserve(bytes) {
+            Some(reserved) => Ok(Some(reserved)),
+            None => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Reason::Busy,
+                format!(
+                    "too many large bodies at once (over {} bytes in flight): retry in a moment",
+                    self.total
+                ),
+            )
+            .retry_after(RETRY_AFTER_SECS)),
+        }
+    }
+}
+
+/// A body's share of the budget, given back when dropped.
+#[derive(Debug)]
+pub struct Reserved {
+    _permit: OwnedSemaphorePermit,
 }
 
 /// What a request's body may take, at most, from the budget.
@@ -66,33 +99,6 @@ fn cost(request: &Request, max_body: usize) -> usize {
         // No length and not chunked: HTTP/1.1 says there is no body.
         None => 0,
     }
-}
-
-/// Holds a request's body size against the budget until it is answered; refuses it
-/// with 503 and `Retry-After` when it does not fit.
-pub async fn reserve_body(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let bytes = cost(&request, state.config.max_body_bytes);
-    if bytes == 0 {
-        return Ok(next.run(request).await);
-    }
-    let Some(reserved) = state.budget.reserve(bytes) else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Reason::Busy,
-            format!(
-                "too many large bodies at once (over {} bytes in flight): retry in a moment",
-                state.budget.total
-            ),
-        )
-        .retry_after(RETRY_AFTER_SECS));
-    };
-    let response = next.run(request).await;
-    drop(reserved);
-    Ok(response)
 }
 
 #[cfg(test)]

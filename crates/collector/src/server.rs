@@ -26,7 +26,7 @@ use crate::aggregate::{Aggregator, Limits, SharedAggregator};
 use crate::attempts::{Attempts, ComeBackLater};
 use crate::auth::{self, PageKey};
 use crate::browser;
-use crate::budget::{self, BodyBudget};
+use crate::budget::{BodyBudget, Reserved};
 use crate::config::{CollectorConfig, ConfigError};
 use crate::connections::{self, ConnectionLimits};
 use crate::error::{ApiError, Reason, Rejected};
@@ -233,7 +233,6 @@ async fn prune_hourly(state: AppState, limits: Limits) {
 /// Every route, with the middleware every request passes.
 pub(crate) fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    let timeout = state.config.request_timeout;
     Router::new()
         .merge(receivers::router(state.clone()))
         .merge(exporters::router(state.clone()))
@@ -249,55 +248,63 @@ pub(crate) fn app(state: AppState) -> Router {
                 "this endpoint does not take that method",
             )
         })
-        // Innermost first: a request passes these from the last to the first.
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            budget::reserve_body,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            refuse_announced_oversize,
-        ))
-        .layer(middleware::from_fn(
-            move |request: Request, next: Next| async move {
-                match tokio::time::timeout(timeout, next.run(request)).await {
-                    Ok(response) => response,
-                    Err(_) => ApiError::new(
-                        StatusCode::REQUEST_TIMEOUT,
-                        Reason::Timeout,
-                        "request took too long",
-                    )
-                    .into_response(),
-                }
-            },
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .layer(middleware::from_fn(browser::refuse_cross_site_writes))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            browser::require_known_host,
-        ))
-        .layer(middleware::from_fn(browser::security_headers))
-        .layer(middleware::from_fn_with_state(state, count_rejections))
+        .layer(middleware::from_fn_with_state(state, gate))
 }
 
-/// Counts every refused request by its reason: the one place rejections are counted.
-async fn count_rejections(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// What every request passes, in one layer: the checks of [`admit`] and [`limit`], the
+/// time limit, the security headers on every answer, and the count of every refusal by
+/// its reason — the one place rejections are counted.
+async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let admitted = match admit(&state, &request) {
+        Ok(Some(attempt)) => verify(&state, attempt).await,
+        Ok(None) => Ok(()),
+        Err(refused) => Err(refused),
+    };
+    let mut response = match admitted.and_then(|()| limit(&state, &request)) {
+        Err(refused) => refused.into_response(),
+        Ok(reserved) => {
+            let timeout = state.config.request_timeout;
+            let answer = match tokio::time::timeout(timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Reason::Timeout,
+                    "request took too long",
+                )
+                .into_response(),
+            };
+            // The body and what was made of it are gone once answered.
+            drop(reserved);
+            answer
+        }
+    };
+    browser::add_security_headers(response.headers_mut());
     if let Some(Rejected(reason)) = response.extensions().get::<Rejected>() {
         state.telemetry.rejected(*reason);
     }
     response
 }
 
-/// Refuses a body whose announced length is over the limit before reading any of it
-/// (the body limit alone only trips once that much has been read).
-async fn refuse_announced_oversize(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+/// A bearer token to compare, from a client.
+struct Attempt {
+    authorization: axum::http::HeaderValue,
+    client: IpAddr,
+}
+
+/// Refuses a request addressed by a name this collector is not known by, a write a
+/// browser says another site sent, and one without the token when one is configured;
+/// returns the token presented, when there is one to compare.
+fn admit(state: &AppState, request: &Request) -> Result<Option<Attempt>, ApiError> {
+    browser::require_known_host(&state.config.allowed_hosts, request)?;
+    browser::refuse_cross_site_writes(request)?;
+    authenticate(state, request)
+}
+
+/// Refuses, before any of it is read, a body announced over the limit (the body limit
+/// alone only trips once that much has been read) and one that does not fit the budget
+/// of bodies in flight now; returns the body's reservation in that budget.
+fn limit(state: &AppState, request: &Request) -> Result<Option<Reserved>, ApiError> {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -311,20 +318,16 @@ async fn refuse_announced_oversize(
             format!("body larger than {limit} bytes"),
         ));
     }
-    Ok(next.run(request).await)
+    state.budget.reserve_for(request, limit)
 }
 
 /// Requires the bearer token, when one is configured, on everything but the probes and
-/// the sign-in; the page's cookie stands in for it where a browser reads the page. Wrong
-/// tokens are answered ever later, one at a time per client ([`crate::attempts`]).
-async fn authenticate(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let Some(token) = &state.config.token else {
-        return Ok(next.run(request).await);
-    };
+/// the sign-in; the page's cookie stands in for it where a browser reads the page. A
+/// presented token is compared by [`verify`].
+fn authenticate(state: &AppState, request: &Request) -> Result<Option<Attempt>, ApiError> {
+    if state.config.token.is_none() {
+        return Ok(None);
+    }
     let path = request.uri().path();
     let signed_in = auth::cookie_may_open(request.method(), path)
         && state
@@ -332,24 +335,40 @@ async fn authenticate(
             .as_ref()
             .is_some_and(|key| auth::has_cookie(request.headers(), key));
     if auth::is_open(path) || signed_in {
-        return Ok(next.run(request).await);
+        return Ok(None);
     }
-    if let Some(presented) = auth::bearer(request.headers()) {
-        let right = state
-            .attempts
-            .attempt(client_ip(&request), || auth::is_token(presented, token))
-            .await
-            .map_err(too_many_attempts)?;
-        if right {
-            return Ok(next.run(request).await);
-        }
-        return Err(ApiError::unauthorized());
+    if auth::bearer(request.headers()).is_some()
+        && let Some(authorization) = request.headers().get(header::AUTHORIZATION)
+    {
+        return Ok(Some(Attempt {
+            authorization: authorization.clone(),
+            client: client_ip(request),
+        }));
     }
     if request.method() == Method::GET && auth::is_page(path) {
         let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
         return Err(login::form(asked, None));
     }
     Err(ApiError::unauthorized())
+}
+
+/// Compares a presented token: wrong ones are answered ever later, one at a time per
+/// client ([`crate::attempts`]).
+async fn verify(state: &AppState, attempt: Attempt) -> Result<(), ApiError> {
+    let Some(token) = &state.config.token else {
+        return Ok(());
+    };
+    let presented = auth::bearer_in(&attempt.authorization).unwrap_or("");
+    let right = state
+        .attempts
+        .attempt(attempt.client, || auth::is_token(presented, token))
+        .await
+        .map_err(too_many_attempts)?;
+    if right {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
 }
 
 /// The client's address (loopback when the server did not say, as in-process tests).

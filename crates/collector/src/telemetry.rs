@@ -50,11 +50,9 @@ impl Default for Telemetry {
 impl Telemetry {
     /// `count` events taken from `source` (`hook`, `otlp_logs`, `otlp_metrics`, `push`).
     pub fn received(&self, source: &str, count: usize) {
-        if count > 0 {
-            lock(&self.0)
-                .received
-                .add(vec![("source".to_owned(), source.to_owned())], count as f64);
-        }
+        lock(&self.0)
+            .received
+            .add(vec![("source".to_owned(), source.to_owned())], count as f64);
     }
 
     /// `count` events that were already stored.

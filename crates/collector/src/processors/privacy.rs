@@ -52,10 +52,11 @@ impl PrivacyFilter {
         PrivacyFilter { mode }
     }
 
-    /// Leaves out what a hook event must not keep; lists it in its enrichment.
-    pub fn hook_event(&self, event: &mut HookEvent) {
+    /// Leaves out what a hook event must not keep; lists it in its enrichment. Returns
+    /// whether anything was left out.
+    pub fn hook_event(&self, event: &mut HookEvent) -> bool {
         if self.mode == Privacy::Full {
-            return;
+            return false;
         }
         let fields = event.fields_mut();
         let mut elided = Vec::new();
@@ -71,11 +72,13 @@ impl PrivacyFilter {
                 }
             }
         }
-        if !elided.is_empty()
-            && let Some(Value::Object(enrichment)) = fields.get_mut(ENRICHMENT_KEY)
-        {
+        if elided.is_empty() {
+            return false;
+        }
+        if let Some(Value::Object(enrichment)) = fields.get_mut(ENRICHMENT_KEY) {
             enrichment.insert("elided".to_owned(), Value::Array(elided));
         }
+        true
     }
 
     /// Leaves out what an OTLP log event must not keep; lists it in the record.
@@ -109,7 +112,7 @@ mod tests {
             "tool_response": {"ok": true},
             "claude_telemetry": {"event_id": "e"}
         }));
-        PrivacyFilter::new(Privacy::Metadata).hook_event(&mut event);
+        assert!(PrivacyFilter::new(Privacy::Metadata).hook_event(&mut event));
         let fields = event.fields();
         assert_eq!(fields["tool_input"], json!({"file_path": "/p/a.rs"}));
         assert!(!fields.contains_key("tool_response"));
@@ -123,7 +126,7 @@ mod tests {
     fn full_keeps_everything() {
         let original = json!({"hook_event_name": "UserPromptSubmit", "prompt": "hi"});
         let mut event = hook(original.clone());
-        PrivacyFilter::new(Privacy::Full).hook_event(&mut event);
+        assert!(!PrivacyFilter::new(Privacy::Full).hook_event(&mut event));
         assert_eq!(Value::Object(event.fields().clone()), original);
     }
 

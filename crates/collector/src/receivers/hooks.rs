@@ -77,23 +77,23 @@ async fn receive(
     let values = if ndjson {
         lines(text)?
     } else {
-        vec![
-            serde_json::from_str(text)
-                .map_err(|err| bad(Reason::Malformed, format!("not JSON: {err}")))?,
-        ]
+        let value = serde_json::from_str(text)
+            .map_err(|err| bad(Reason::Malformed, format!("not JSON: {err}")))?;
+        vec![(text, value)]
     };
     if values.is_empty() {
         return Err(bad(Reason::Empty, "no events in the body".to_owned()));
     }
     let mut stored = Vec::with_capacity(values.len());
     let mut raw_answer = None;
-    for (index, value) in values.into_iter().enumerate() {
+    for (index, (received, value)) in values.into_iter().enumerate() {
         let malformed =
             |message: String| bad(Reason::Malformed, format!("event {}: {message}", index + 1));
         let mut event = HookEvent::from_value(value).map_err(|err| malformed(err.to_string()))?;
         if event.event_name().is_none() {
             return Err(malformed("no hook_event_name".to_owned()));
         }
+        let mut received = Some(received);
         let enrichment = match event.enrichment() {
             Some(Ok(enrichment)) => enrichment,
             Some(Err(err)) => return Err(malformed(format!("bad {ENRICHMENT_KEY}: {err}"))),
@@ -102,6 +102,8 @@ async fn receive(
                     judge_and_enrich(&mut event, &state.guard, origin(peer, &headers))
                         .map_err(|err| malformed(err.to_string()))?;
                 raw_answer = Some(answer);
+                // Enriched here: what arrived is not what is stored.
+                received = None;
                 enrichment
             }
             None => {
@@ -110,7 +112,7 @@ async fn receive(
                 ));
             }
         };
-        let event = events::hook(event, enrichment, &state.privacy)
+        let event = events::hook(event, enrichment, &state.privacy, received)
             .map_err(|err| bad(Reason::Malformed, err.to_string()))?;
         stored.push(event);
     }
@@ -132,8 +134,8 @@ async fn receive(
     })
 }
 
-/// An NDJSON batch's events.
-fn lines(text: &str) -> Result<Vec<Value>, ApiError> {
+/// An NDJSON batch's events, each with its line.
+fn lines(text: &str) -> Result<Vec<(&str, Value)>, ApiError> {
     let mut values = Vec::new();
     for (index, line) in text
         .lines()
@@ -152,7 +154,7 @@ fn lines(text: &str) -> Result<Vec<Value>, ApiError> {
                 format!("line {}: not JSON: {err}", index + 1),
             )
         })?;
-        values.push(value);
+        values.push((line, value));
     }
     Ok(values)
 }

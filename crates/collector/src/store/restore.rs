@@ -298,6 +298,7 @@ mod tests {
                 event,
                 enrichment,
                 &PrivacyFilter::new(crate::Privacy::Metadata),
+                None,
             )
             .unwrap()
         };
