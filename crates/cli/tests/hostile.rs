@@ -306,10 +306,7 @@ fn silent_connections_are_closed_while_others_are_served() {
         );
         open.retain(|mut stream| {
             let mut byte = [0u8; 1];
-            match stream.read(&mut byte) {
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => true,
-                _ => false,
-            }
+            matches!(stream.read(&mut byte), Err(err) if err.kind() == std::io::ErrorKind::WouldBlock)
         });
         last_closed = opened.elapsed();
         thread::sleep(Duration::from_millis(100)); // polling the sockets, bounded above
@@ -480,8 +477,7 @@ fn guessing_the_token_is_slowed_and_weak_tokens_are_refused() {
         assert!(refused.contains("too weak"), "{refused}");
     }
     let open = spawn(&dir.path().join("open"), &["--listen", "0.0.0.0:0"], &[])
-        .err()
-        .expect("no token beyond loopback");
+        .expect_err("no token beyond loopback");
     assert!(!open.contains("--token"), "no such flag: {open}");
 
     let token = "f0e1d2c3b4a5968778695a4b3c2d1e0f";

@@ -292,7 +292,7 @@ mod tests {
                 "claude_telemetry": {"event_id": id, "received_at": humantime::format_rfc3339_millis(received).to_string(),
                     "host": "h", "user_name": "jane", "hook_latency_us": 1, "hook_version": "t"}
             });
-            let mut event = hook_protocol::HookEvent::from_value(value).unwrap();
+            let event = hook_protocol::HookEvent::from_value(value).unwrap();
             let enrichment = event.enrichment().unwrap().unwrap();
             events::hook(
                 event,
