@@ -464,22 +464,30 @@ fn what_the_collector_and_the_hook_keep_is_private() {
 }
 
 #[test]
-fn guessing_the_token_is_slowed_and_weak_tokens_are_refused() {
+fn weak_tokens_are_refused_at_start_with_an_accurate_message() {
     let dir = tempfile::tempdir().unwrap();
     for weak in [" ".repeat(16), "a".repeat(32)] {
-        let refused = spawn(
+        match spawn(
             &dir.path().join("weak"),
             &[],
             &[("CLAUDE_TELEMETRY_TOKEN", weak.as_str())],
-        )
-        .err()
-        .unwrap_or_else(|| panic!("started with the token {weak:?}"));
-        assert!(refused.contains("too weak"), "{refused}");
+        ) {
+            Err(refused) => assert!(refused.contains("too weak"), "{refused}"),
+            Ok((mut child, _)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("started with the token {weak:?}");
+            }
+        }
     }
     let open = spawn(&dir.path().join("open"), &["--listen", "0.0.0.0:0"], &[])
         .expect_err("no token beyond loopback");
     assert!(!open.contains("--token"), "no such flag: {open}");
+}
 
+#[test]
+fn guessing_the_token_is_slowed() {
+    let dir = tempfile::tempdir().unwrap();
     let token = "f0e1d2c3b4a5968778695a4b3c2d1e0f";
     let collector = Collector::start_with(
         &dir.path().join("data"),
@@ -494,8 +502,6 @@ fn guessing_the_token_is_slowed_and_weak_tokens_are_refused() {
             &[("authorization", authorization)],
         )
     };
-    // The scheme is read in any case.
-    assert_eq!(metrics(&format!("bearer {token}")).0, 200);
     // Each wrong token is answered later than the last: 250 ms, 500 ms, 1 s, 2 s.
     let started = Instant::now();
     for _ in 0..4 {
@@ -504,8 +510,9 @@ fn guessing_the_token_is_slowed_and_weak_tokens_are_refused() {
     let slowed = started.elapsed();
     eprintln!("4 wrong tokens in a row took {:.2} s", slowed.as_secs_f64());
     assert!(slowed >= Duration::from_millis(3750), "{slowed:?}");
-    // The right one is not slowed while nobody is guessing.
+    // The right one is not slowed while nobody is guessing, its scheme in any case.
     assert_eq!(metrics(&format!("Bearer {token}")).0, 200);
+    assert_eq!(metrics(&format!("bearer {token}")).0, 200);
     // Guesses in parallel queue behind each other, and beyond the queue are refused.
     let guesses: Vec<_> = (0..12)
         .map(|_| {
@@ -617,12 +624,25 @@ fn a_counter_reads_the_same_after_a_restart_with_an_old_point_between_current_on
 }
 
 #[test]
-fn an_event_sent_as_text_or_a_form_is_not_taken() {
-    // A raw Claude Code event in the content types a page may send without asking the
-    // browser first: refused by its type alone, even from a client that says no origin.
+fn an_event_sent_untyped_as_text_or_as_a_form_is_not_taken() {
+    // A raw Claude Code event in what a page may send without asking the browser first:
+    // no type (a Blob), text/plain, a form. Refused by its type alone, even from a client
+    // that names no origin.
     let dir = tempfile::tempdir().unwrap();
     let collector = Collector::start(&dir.path().join("data"));
     let raw = sample("PreToolUse:Bash").to_string();
+    let addr = collector.url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(
+        stream,
+        "POST /v1/hooks HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{raw}",
+        raw.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
     for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
         let (status, body) = collector.post("/v1/hooks", content_type, raw.as_bytes());
         assert_eq!(status, 415, "{content_type}: {body}");
