@@ -354,10 +354,12 @@ pub(crate) fn overview(data: &Overview) -> String {
             section {
                 h2 { "By model, 7 days" }
                 (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model)))
+                (omitted(data.omitted.by_model, "api/v1/usage?by=model"))
             }
             section {
                 h2 { "By user, 7 days" }
                 (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user)))
+                (omitted(data.omitted.by_user, "api/v1/usage?by=user"))
             }
         }
         h2 { "Sessions" }
@@ -371,16 +373,28 @@ pub(crate) fn overview(data: &Overview) -> String {
             section {
                 h2 { "Tools, 7 days" }
                 (table("tools", &["tool", "calls", "failed", "blocked", "p50", "p95"], &[1, 2, 3, 4, 5], &tools))
+                (omitted(data.omitted.tools, "api/v1/overview"))
             }
             section {
                 h2 { "API, 7 days" }
                 (table("api", &["model", "requests", "errors", "p50", "p95"], &[1, 2, 3, 4], &api))
+                (omitted(data.omitted.api, "api/v1/overview"))
             }
         }
         h2 { "Blocked operations" }
         (table("blocked", &["time", "user", "tool", "rule", "reason", "input"], &[], &blocked))
+        (omitted(data.omitted.blocked, "api/v1/audit"))
     };
     page("claude-telemetry", main, true)
+}
+
+/// How many rows a table of the overview left out, and where they all are.
+fn omitted(rows: usize, all_in: &str) -> Markup {
+    html! {
+        @if rows > 0 {
+            p.muted.omitted { (count(rows as u64)) " more rows: " a href=(all_in) { (all_in) } }
+        }
+    }
 }
 
 /// One session's timeline.
