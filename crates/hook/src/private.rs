@@ -27,14 +27,16 @@ pub fn dir(path: &Path) -> io::Result<()> {
 }
 
 /// Narrows `path`, a file or directory, to `mode` when others or its group may use it;
-/// nothing when it does not exist.
+/// nothing when it does not exist. A directory shared on purpose (the sticky bit, as
+/// `/tmp`: someone pointed a setting at it) is not ours to close, and is left alone.
 pub fn narrow(path: &Path, mode: u32) -> io::Result<()> {
     let meta = match fs::metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(err) => return Err(err),
     };
-    if meta.permissions().mode() & 0o077 != 0 {
+    let shared = meta.is_dir() && meta.permissions().mode() & 0o1000 != 0;
+    if !shared && meta.permissions().mode() & 0o077 != 0 {
         fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
     }
     Ok(())
@@ -87,5 +89,15 @@ mod tests {
         create(&file).unwrap();
         assert_eq!(mode(&file), FILE_MODE);
         narrow(&nested.join("absent"), FILE_MODE).unwrap();
+
+        let shared = root.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+        dir(&shared).unwrap();
+        assert_eq!(
+            mode(&shared),
+            0o777,
+            "a shared directory (as /tmp) is left open"
+        );
     }
 }

@@ -153,43 +153,51 @@ impl PushedGroups {
             .validate(key, push, families, owned)
             .map_err(Refusal::Inconsistent)
             .and_then(|pushed| {
-                let mut after = group.families.clone();
-                match push {
-                    Push::Replace => after = pushed,
-                    Push::Merge => after.extend(pushed),
+                if push == Push::Replace {
+                    group.families.clear();
                 }
-                self.check_limits(key, &after, families)?;
-                Ok(after)
+                self.check_limits(key, &group.families, &pushed, families)?;
+                Ok(pushed)
             });
         match checked {
-            Ok(after) => {
-                group.families = after;
+            Ok(pushed) => {
+                group.families.extend(pushed);
                 group.push_time = now;
                 (Some(group), Ok(()))
             }
             Err(refusal) => {
+                // A refused push changes nothing but the failure time.
+                let mut group = existing.cloned().unwrap_or_default();
                 group.failure_time = now;
                 (Some(group), Err(refusal))
             }
         }
     }
 
-    /// Refuses a group whose families would pass a series limit beside the other groups.
+    /// Refuses a push whose families, with those the group keeps (`kept`), would pass a
+    /// series limit beside the other groups.
     fn check_limits(
         &self,
         key: &GroupKey,
-        after: &BTreeMap<String, PushedFamily>,
-        pushed: &[ParsedFamily],
+        kept: &BTreeMap<String, PushedFamily>,
+        pushed: &BTreeMap<String, PushedFamily>,
+        parsed: &[ParsedFamily],
     ) -> Result<(), Refusal> {
         let others = || self.groups.iter().filter(|(k, _)| *k != key);
+        // The group after the push: what it keeps that is not pushed again, and the push.
+        let after = || {
+            kept.iter()
+                .filter(|(name, _)| !pushed.contains_key(*name))
+                .chain(pushed.iter())
+        };
         let total: usize = others()
             .flat_map(|(_, group)| group.families.values())
-            .chain(after.values())
+            .chain(after().map(|(_, family)| family))
             .map(|family| family.samples.len())
             .sum();
         let refused = |message: String| Refusal::SeriesLimit {
             message,
-            dropped: series_by_metric(pushed),
+            dropped: series_by_metric(parsed),
         };
         if total > self.limits.series {
             return Err(refused(format!(
@@ -197,7 +205,7 @@ impl PushedGroups {
                 self.limits.series
             )));
         }
-        for (name, family) in after {
+        for (name, family) in after() {
             let series = family.samples.len()
                 + others()
                     .filter_map(|(_, group)| group.families.get(name))
@@ -288,15 +296,15 @@ impl PushedGroups {
                     .collect();
                 labels.extend(key.iter().cloned());
                 let labels = with_instance(labels);
-                let series = (sample.name.clone(), labels);
-                if elsewhere.contains(&series) || !seen.insert(series.clone()) {
+                if elsewhere.contains(&(sample.name.as_str(), &labels))
+                    || !seen.insert((sample.name.clone(), labels.clone()))
+                {
                     return Err(format!(
                         "collected metric {:?} was collected before with the same name and label values",
                         sample.name
                     ));
                 }
-                let (name, labels) = series;
-                samples.push((name, labels, sample.value));
+                samples.push((sample.name.clone(), labels, sample.value));
             }
             out.insert(
                 family.name.clone(),
@@ -311,13 +319,13 @@ impl PushedGroups {
     }
 
     /// The series of every group other than `except`: a push may not collect one again.
-    fn series_elsewhere(&self, except: &GroupKey) -> HashSet<(String, Labels)> {
+    fn series_elsewhere(&self, except: &GroupKey) -> HashSet<(&str, &Labels)> {
         self.groups
             .iter()
             .filter(|(key, _)| *key != except)
             .flat_map(|(_, group)| group.families.values())
             .flat_map(|family| family.samples.iter())
-            .map(|(name, labels, _)| (name.clone(), labels.clone()))
+            .map(|(name, labels, _)| (name.as_str(), labels))
             .collect()
     }
 

@@ -480,7 +480,10 @@ mod tests {
         assert_eq!(overview["omitted"]["by_user"], 1155);
         let (_, page) = call(router(state.clone()), get("/")).await;
         assert!(page.len() < 128 * 1024, "{} bytes", page.len());
-        assert!(page.contains("1,155 more rows"), "the page says what it left out");
+        assert!(
+            page.contains("1,155 more rows"),
+            "the page says what it left out"
+        );
 
         for bad in ["limit=0", "limit=1001", "offset=-1", "limit=many"] {
             let (status, message) =
