@@ -235,10 +235,6 @@ impl HookMetrics {
         self.pending_tools = state.pending_tools;
     }
 
-    pub(super) fn open_sessions(&self) -> usize {
-        self.sessions.len()
-    }
-
     fn cap(&self, value: &str) -> String {
         let max = self.label_value_bytes;
         if value.len() <= max {

@@ -180,11 +180,6 @@ impl Aggregator {
     pub fn count_dropped(&mut self, metric: &str, series: usize) {
         self.cardinality.count(metric, series);
     }
-
-    /// Number of sessions open.
-    pub fn open_sessions(&self) -> usize {
-        self.hooks.open_sessions()
-    }
 }
 
 #[cfg(test)]

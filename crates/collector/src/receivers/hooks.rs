@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -19,10 +19,10 @@ use serde_json::{Value, json};
 
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::Source;
 use crate::processors::enrich::{RequestOrigin, judge_and_enrich};
 use crate::processors::events;
 use crate::state::AppState;
+use crate::telemetry::Intake;
 
 /// Most events in one batch.
 const MAX_BATCH_EVENTS: usize = 10_000;
@@ -62,7 +62,7 @@ async fn receive(
         Some("application/x-ndjson" | "application/jsonl" | "application/ndjson") => true,
         other => {
             return Err(ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Reason::ContentType,
                 format!(
                     "unsupported content type {}: send application/json or application/x-ndjson",
@@ -93,18 +93,16 @@ async fn receive(
         if event.event_name().is_none() {
             return Err(malformed("no hook_event_name".to_owned()));
         }
-        let mut received = Some(received);
-        let enrichment = match event.enrichment() {
-            Some(Ok(enrichment)) => enrichment,
+        // What arrived, when it is what is stored (not when it is enriched here).
+        let (enrichment, received) = match event.enrichment() {
+            Some(Ok(enrichment)) => (enrichment, Some(received)),
             Some(Err(err)) => return Err(malformed(format!("bad {ENRICHMENT_KEY}: {err}"))),
             None if !ndjson => {
                 let (enrichment, answer) =
                     judge_and_enrich(&mut event, &state.guard, origin(peer, &headers))
                         .map_err(|err| malformed(err.to_string()))?;
                 raw_answer = Some(answer);
-                // Enriched here: what arrived is not what is stored.
-                received = None;
-                enrichment
+                (enrichment, None)
             }
             None => {
                 return Err(malformed(
@@ -123,9 +121,7 @@ async fn receive(
         .await
         .map_err(|err| ApiError::store(err).json())?;
     let duplicates = flags.iter().filter(|new| !**new).count();
-    state
-        .telemetry
-        .received(Source::Hook.received_label(), count - duplicates);
+    state.telemetry.received(Intake::Hooks, count - duplicates);
     state.telemetry.duplicates(duplicates);
     Ok(match raw_answer {
         Some(answer) => Json(answer).into_response(),
@@ -180,7 +176,6 @@ fn origin(peer: SocketAddr, headers: &HeaderMap) -> RequestOrigin {
 mod tests {
     use super::*;
     use crate::testing::{call, post, state};
-    use axum::http::StatusCode;
 
     fn enriched(id: &str, name: &str) -> Value {
         json!({

@@ -27,11 +27,12 @@ use serde_json::{Value, json};
 
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::{Event, Source};
+use crate::event::Event;
 use crate::processors::events;
 use crate::processors::otlp::json;
 use crate::processors::otlp::translate::{self, LabelPolicy};
 use crate::state::AppState;
+use crate::telemetry::Intake;
 
 /// The OTLP/HTTP endpoints.
 pub fn router(state: AppState) -> Router {
@@ -203,9 +204,7 @@ async fn export_metrics(
         .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
     if let Some(event) = event {
         store(state, vec![event]).await?;
-        state
-            .telemetry
-            .received(Source::OtlpMetrics.received_label(), accepted);
+        state.telemetry.received(Intake::OtlpMetrics, accepted);
     }
     let partial = (rejected > 0).then(|| ExportMetricsPartialSuccess {
         rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
@@ -246,9 +245,7 @@ async fn export_logs(
         .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
     let count = events.len();
     let new = store(state, events).await?;
-    state
-        .telemetry
-        .received(Source::OtlpLog.received_label(), new);
+    state.telemetry.received(Intake::OtlpLogs, new);
     state.telemetry.duplicates(count - new);
     let protobuf = ExportLogsServiceResponse {
         partial_success: None::<ExportLogsPartialSuccess>,
