@@ -2,7 +2,7 @@
 //! commit), feeds the aggregator what is new, then acknowledges; and the [`Store`]
 //! handle receivers hand events to, as their consumer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
 
@@ -35,7 +35,6 @@ struct Job {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
-    path: PathBuf,
 }
 
 /// The writer thread, to wait for on shutdown.
@@ -55,10 +54,10 @@ impl Writer {
 /// and starts its writer, which feeds `aggregator` every event it stores for the first
 /// time.
 pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Writer), StoreError> {
-    let path = database_path(data_dir);
+    let writer_path = database_path(data_dir);
     let mut conn = db::create(data_dir)?;
     rollup::catch_up(&mut conn, |id, message| StoreError::Corrupt {
-        path: path.clone(),
+        path: writer_path.clone(),
         what: if id > 0 {
             format!("event {id}")
         } else {
@@ -67,7 +66,6 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
         message,
     })?;
     let (jobs, queue) = mpsc::channel::<Job>();
-    let writer_path = path.clone();
     let thread = thread::Builder::new()
         .name("store-writer".to_owned())
         .spawn(move || {
@@ -118,7 +116,7 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
             path: data_dir.to_owned(),
             source,
         })?;
-    Ok((Store { jobs, path }, Writer { thread }))
+    Ok((Store { jobs }, Writer { thread }))
 }
 
 /// Per job, per event: what the session join said of it when it was new (`None`: a
@@ -208,13 +206,6 @@ impl Consumer for Store {
             Ok((Err(message), _events)) => Err(ConsumeError(message)),
             Err(_) => Err(closed()),
         }
-    }
-}
-
-impl Store {
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

@@ -15,7 +15,12 @@ const MINUTE_MS: i64 = 60_000;
 /// [`RECOMPUTE_FACTOR`] times its reading time, however many pages ask.
 const SLOW_OVERVIEW: Duration = Duration::from_millis(100);
 const RECOMPUTE_FACTOR: u32 = 4;
-pub(super) const SESSIONS_SHOWN: usize = 100;
+const SESSIONS_SHOWN: usize = 100;
+/// Rows of each other table the overview holds at most, whatever the store holds: the
+/// rest are in the JSON API's pages (`/api/v1/usage?by=user`), and [`Omitted`] says how
+/// many.
+const ROWS_SHOWN: usize = 50;
+const BLOCKS_SHOWN: usize = 50;
 
 /// Everything the overview shows.
 #[derive(Debug, Serialize)]
@@ -42,6 +47,30 @@ pub struct Overview {
     pub api: Vec<query::ApiRow>,
     /// Blocked operations over the last 7 days, most recent first.
     pub blocked: Vec<query::AuditRow>,
+    /// Rows of each table left out ([`ROWS_SHOWN`] at most are shown).
+    pub omitted: Omitted,
+}
+
+/// How many rows of each table the overview left out.
+#[derive(Debug, Default, Serialize)]
+pub struct Omitted {
+    /// Models (in `/api/v1/usage?by=model`).
+    pub by_model: usize,
+    /// Users (in `/api/v1/usage?by=user`).
+    pub by_user: usize,
+    /// Tools.
+    pub tools: usize,
+    /// Models in the API table.
+    pub api: usize,
+    /// Blocked operations (in `/api/v1/audit`).
+    pub blocked: usize,
+}
+
+/// Keeps the first `shown` rows; returns how many were left out.
+fn shorten<T>(rows: &mut Vec<T>, shown: usize) -> usize {
+    let left_out = rows.len().saturating_sub(shown);
+    rows.truncate(shown);
+    left_out
 }
 
 fn split_total(mut rows: Vec<query::UsageRow>) -> (Vec<query::UsageRow>, query::UsageRow) {
@@ -69,6 +98,14 @@ pub fn read(dir: &std::path::Path, now: i64) -> Result<Overview, StoreError> {
     };
     let mut blocked = query::audit(dir, week, &recent)?;
     blocked.reverse();
+    let (mut by_model, mut by_user, mut tools, mut api) = (by_model, by_user, tools, api);
+    let omitted = Omitted {
+        by_model: shorten(&mut by_model, ROWS_SHOWN),
+        by_user: shorten(&mut by_user, ROWS_SHOWN),
+        tools: shorten(&mut tools, ROWS_SHOWN),
+        api: shorten(&mut api, ROWS_SHOWN),
+        blocked: shorten(&mut blocked, BLOCKS_SHOWN),
+    };
     Ok(Overview {
         now_ms: now,
         week_window: week,
@@ -81,6 +118,7 @@ pub fn read(dir: &std::path::Path, now: i64) -> Result<Overview, StoreError> {
         tools,
         api,
         blocked,
+        omitted,
     })
 }
 
