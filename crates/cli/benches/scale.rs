@@ -421,7 +421,7 @@ fn main() {
             model: "claude-sonnet-4-5",
         };
         let event = hook(
-            900_000_000_000 + n,
+            u64::try_from(now_ms()).unwrap() * 100 + n,
             now_ms(),
             &session,
             json!({"hook_event_name": "UserPromptSubmit"}),

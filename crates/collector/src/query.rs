@@ -184,9 +184,9 @@ pub fn audit(
     // (decision, ts_ms) index; then the rows they name.
     let mut ids = conn
         .prepare(
-            "SELECT id FROM events INDEXED BY events_decision \
-             WHERE decision IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
-             AND (?3 OR decision != 'allow') AND source = ?7 \
+            "SELECT id FROM events \
+             WHERE decision IN ('deny', 'ask', CASE WHEN ?3 THEN 'allow' END) \
+             AND ts_ms >= ?1 AND ts_ms < ?2 AND source = ?7 \
              AND (?4 IS NULL OR user_name = ?4) AND (?5 IS NULL OR rule LIKE ?5 || '%') \
              ORDER BY ts_ms DESC, id DESC LIMIT ?6",
         )

@@ -419,10 +419,6 @@ pub struct ApiRow {
     pub p95_ms: Option<f64>,
 }
 
-fn histogram(bytes: Option<Vec<u8>>) -> Histogram {
-    bytes.map(|b| Histogram::decode(&b)).unwrap_or_default()
-}
-
 /// Tool usage and API latency in `window`.
 pub fn activity(
     data_dir: &Path,
@@ -443,24 +439,21 @@ pub fn activity(
                  WHERE hour_ms >= ?1 AND hour_ms < ?2{clause}"
             ))
             .map_err(&err)?;
-        let rows = statement
-            .query_map(params_from_iter(values.clone()), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    ToolBucket {
-                        calls: r.get(1)?,
-                        failures: r.get(2)?,
-                        blocked: r.get(3)?,
-                        blocks: r.get(4)?,
-                        hook_ms: histogram(r.get(5)?),
-                        otlp_ms: histogram(r.get(6)?),
-                    },
-                ))
-            })
+        let mut rows = statement
+            .query(params_from_iter(values.clone()))
             .map_err(&err)?;
-        for row in rows {
-            let (tool, bucket) = row.map_err(&err)?;
-            tools.entry(tool).or_default().merge(&bucket, 1);
+        while let Some(r) = rows.next().map_err(&err)? {
+            let tool: String = r.get(0).map_err(&err)?;
+            let bucket = tools.entry(tool).or_default();
+            bucket.calls += r.get::<_, i64>(1).map_err(&err)?;
+            bucket.failures += r.get::<_, i64>(2).map_err(&err)?;
+            bucket.blocked += r.get::<_, i64>(3).map_err(&err)?;
+            bucket.blocks += r.get::<_, i64>(4).map_err(&err)?;
+            for (column, durations) in [(5, &mut bucket.hook_ms), (6, &mut bucket.otlp_ms)] {
+                if let Some(bytes) = r.get_ref(column).map_err(&err)?.as_blob_or_null().map_err(|e| err(e.into()))? {
+                    durations.merge_encoded(bytes);
+                }
+            }
         }
         let mut statement = conn
             .prepare(&format!(
@@ -468,22 +461,15 @@ pub fn activity(
                  WHERE hour_ms >= ?1 AND hour_ms < ?2{clause} AND (requests > 0 OR api_errors > 0)"
             ))
             .map_err(&err)?;
-        let rows = statement
-            .query_map(params_from_iter(values), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    histogram(r.get(3)?),
-                ))
-            })
-            .map_err(&err)?;
-        for row in rows {
-            let (model, requests, errors, durations) = row.map_err(&err)?;
+        let mut rows = statement.query(params_from_iter(values)).map_err(&err)?;
+        while let Some(r) = rows.next().map_err(&err)? {
+            let model: String = r.get(0).map_err(&err)?;
             let entry = api.entry(or_unknown(&model)).or_default();
-            entry.0 += requests;
-            entry.1 += errors;
-            entry.2.merge(&durations, 1);
+            entry.0 += r.get::<_, i64>(1).map_err(&err)?;
+            entry.1 += r.get::<_, i64>(2).map_err(&err)?;
+            if let Some(bytes) = r.get_ref(3).map_err(&err)?.as_blob_or_null().map_err(|e| err(e.into()))? {
+                entry.2.merge_encoded(bytes);
+            }
         }
     }
     let rest = edges(&conn, &split, filter).map_err(&err)?;
