@@ -5,7 +5,9 @@
 //! Owns the payloads' stored JSON shape: what is written here is read back on every
 //! restart, so a change must still read what earlier versions wrote.
 
-use hook_protocol::{Enrichment, HookEvent};
+use std::borrow::Cow;
+
+use hook_protocol::{Enrichment, GuardRecord, HookEvent, KnownEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -163,7 +165,45 @@ impl HookRecord {
         };
         Ok(HookRecord { event, enrichment })
     }
+
+    /// The decision on this event as every view counts it (the page, `audit`, `report`,
+    /// `/metrics`): the guard's, when it judged the event; for a `PermissionDenied` that
+    /// carries none (an older hook, a raw event), Claude Code's own denial, filed under
+    /// [`PERMISSION_DENIED_RULE`] — a blocked call like one the guard denied.
+    pub fn verdict(&self) -> Option<Cow<'_, GuardRecord>> {
+        if let Some(guard) = &self.enrichment.guard {
+            return Some(Cow::Borrowed(guard));
+        }
+        if self.event.known_event() != Some(KnownEvent::PermissionDenied) {
+            return None;
+        }
+        let reason = self
+            .event
+            .fields()
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("Claude Code denied the call.");
+        Some(Cow::Owned(GuardRecord {
+            decision: "deny".to_owned(),
+            rule: PERMISSION_DENIED_RULE.to_owned(),
+            category: PERMISSION_CATEGORY.to_owned(),
+            reason: reason.to_owned(),
+            latency_us: 0,
+            version: String::new(),
+            span: None,
+        }))
+    }
+
+    /// Whether the guard itself decided (a verdict of Claude Code's own is not timed).
+    pub fn judged_by_guard(&self) -> bool {
+        self.enrichment.guard.is_some()
+    }
 }
+
+/// The rule of a `PermissionDenied` event no decision of ours came with.
+pub const PERMISSION_DENIED_RULE: &str = "claude_code.permission_denied";
+/// The family of every denial Claude Code made itself (as the hook files them).
+pub const PERMISSION_CATEGORY: &str = "permission";
 
 /// One of Claude Code's OTLP log events, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

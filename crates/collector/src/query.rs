@@ -19,13 +19,11 @@ use crate::time;
 
 pub mod traces;
 
+pub use crate::time::DAY_MS;
 pub use rollups::{
-    ApiRow, BlockRow, Filter, GroupBy, SessionRow, ToolRow, UsageRow, activity, blocks, day,
-    sessions, usage,
+    ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, ToolRow, UsageRow, activity, blocks,
+    cells, day, sessions, usage, usage_by_model,
 };
-
-/// A day, in milliseconds.
-pub const DAY_MS: i64 = 86_400_000;
 
 /// A time window, Unix milliseconds, `since` included, `until` excluded: the one
 /// definition of every window the page, `/api/v1/` and `report` read.
@@ -211,8 +209,8 @@ pub fn audit(
     ids.reverse();
     let mut statement = conn
         .prepare(
-            "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body, id \
-             FROM events WHERE id = ?1",
+            "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body, id, \
+             category FROM events WHERE id = ?1",
         )
         .map_err(&err)?;
     let mut rows = Vec::with_capacity(ids.len());
@@ -228,14 +226,21 @@ pub fn audit(
                 r.get::<_, Option<String>>(6)?,
                 r.get::<_, String>(7)?,
                 r.get::<_, i64>(8)?,
+                r.get::<_, Option<String>>(9)?,
             ))
         }));
     }
     let mut out = Vec::new();
     for row in rows {
-        let (ts, user, project, session, tool, decision, rule, text, id) = row.map_err(&err)?;
+        let (ts, user, project, session, tool, decision, rule, text, id, category) =
+            row.map_err(&err)?;
         let body = body(data_dir, id, &text)?;
         let guard = &body["claude_telemetry"]["guard"];
+        // Claude Code's own denial, when no decision of ours came with it.
+        let reason = guard["reason"]
+            .as_str()
+            .or_else(|| body["reason"].as_str())
+            .unwrap_or("");
         let input = input_of(&body).unwrap_or_else(|| body["tool_input"].to_string());
         let time = std::time::UNIX_EPOCH
             + std::time::Duration::from_millis(u64::try_from(ts).unwrap_or(0));
@@ -247,8 +252,10 @@ pub fn audit(
             tool: tool.unwrap_or_default(),
             decision,
             rule: rule.unwrap_or_default(),
-            category: guard["category"].as_str().unwrap_or("").to_owned(),
-            reason: guard["reason"].as_str().unwrap_or("").to_owned(),
+            category: category
+                .or_else(|| guard["category"].as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            reason: reason.to_owned(),
             input,
         });
     }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use hook_protocol::{Enrichment, HookEvent, KnownEvent};
+use hook_protocol::{HookEvent, KnownEvent};
 use serde::{Deserialize, Serialize};
 
 use super::Joined;
@@ -292,7 +292,7 @@ impl HookMetrics {
         }
         self.track_session(event, &who, ts_ms, limit);
         // Every event the guard denied is a block, whichever event it judged.
-        let denied = self.judged(enrichment, &who, tool, limit);
+        let denied = self.judged(record, &who, tool, limit);
         match event.known_event() {
             Some(KnownEvent::PreToolUse) if !denied => {
                 if let Some(id) = event.tool_use_id() {
@@ -319,9 +319,8 @@ impl HookMetrics {
                     limit.observe(&mut self.families.tool_duration, labels, seconds);
                 }
             }
+            // Counted as blocked by `judged`, like every denial.
             Some(KnownEvent::PermissionDenied) => {
-                let labels = self.labels(&who, &[("tool", tool), ("outcome", "blocked")]);
-                limit.add(&mut self.families.tool_calls, labels, 1.0);
                 if let Some(id) = event.tool_use_id() {
                     self.pending_tools.finish(id);
                 }
@@ -362,28 +361,31 @@ impl HookMetrics {
         limit.add(&mut self.families.sessions_started, labels, 1.0);
     }
 
-    /// Counts what the guard decided on an event it judged; whether it denied it.
+    /// Counts the decision on an event ([`HookRecord::verdict`]: the guard's, or Claude
+    /// Code's own `PermissionDenied`); whether it was a denial.
     fn judged(
         &mut self,
-        enrichment: &Enrichment,
+        record: &HookRecord,
         who: &Who<'_>,
         tool: &str,
         limit: &mut Cardinality,
     ) -> bool {
-        let Some(guard) = &enrichment.guard else {
+        let Some(verdict) = record.verdict() else {
             return false;
         };
-        let labels = self.labels(who, &[]);
-        let seconds = guard.latency_us as f64 / 1e6;
-        limit.observe(&mut self.families.guard_latency, labels, seconds);
-        if guard.decision != "deny" {
+        if record.judged_by_guard() {
+            let labels = self.labels(who, &[]);
+            let seconds = verdict.latency_us as f64 / 1e6;
+            limit.observe(&mut self.families.guard_latency, labels, seconds);
+        }
+        if verdict.decision != "deny" {
             return false;
         }
         let labels = self.labels(
             who,
             &[
-                ("category", &guard.category),
-                ("rule", &guard.rule),
+                ("category", &verdict.category),
+                ("rule", &verdict.rule),
                 ("tool", tool),
             ],
         );

@@ -94,6 +94,8 @@ pub struct Measures {
     pub sets_session_model: bool,
     /// The tool.
     pub tool: String,
+    /// The tool call (hook events of tool calls).
+    pub tool_use_id: Option<String>,
     /// The guard's decision, rule and category.
     pub decision: String,
     /// The guard's rule.
@@ -168,7 +170,8 @@ impl Measures {
                 } else {
                     String::new()
                 };
-                let guard = enrichment.guard.as_ref();
+                let verdict = record.verdict();
+                let guard = verdict.as_deref();
                 Measures {
                     source: Some(Source::Hook),
                     name: event.event_name().unwrap_or("unknown").to_owned(),
@@ -183,6 +186,7 @@ impl Measures {
                     sets_session_model: !model.is_empty(),
                     model,
                     tool: event.tool_name().unwrap_or("").to_owned(),
+                    tool_use_id: event.tool_use_id().map(str::to_owned),
                     decision: guard.map(|g| g.decision.clone()).unwrap_or_default(),
                     rule: guard.map(|g| g.rule.clone()).unwrap_or_default(),
                     category: guard.map(|g| g.category.clone()).unwrap_or_default(),
@@ -258,6 +262,17 @@ impl Measures {
     /// Whether the event starts or joins a session (metrics exports belong to many).
     fn joins_session(&self) -> bool {
         self.source != Some(Source::OtlpMetrics) && self.session_id.is_some()
+    }
+
+    /// A hook event that finishes a tool call (its duration is that call's).
+    pub fn finishes_tool_call(&self) -> bool {
+        self.source == Some(Source::Hook)
+            && matches!(self.name.as_str(), "PostToolUse" | "PostToolUseFailure")
+    }
+
+    /// A hook event that starts a tool call the guard let through.
+    pub fn starts_tool_call(&self) -> bool {
+        self.source == Some(Source::Hook) && self.name == "PreToolUse" && self.decision != "deny"
     }
 }
 

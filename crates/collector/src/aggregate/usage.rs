@@ -85,7 +85,8 @@ impl Row {
         self.source == Some(Source::OtlpLog) && self.name == name
     }
 
-    /// Whether the guard denied it: a block.
+    /// Whether it is a block: the guard denied it, or Claude Code did (`PermissionDenied`,
+    /// whose decision is a denial whether or not the hook attached one).
     pub fn is_block(&self) -> bool {
         self.hook() && self.decision == "deny"
     }
@@ -101,7 +102,7 @@ impl Row {
             f.prompts = i64::from(self.name == "UserPromptSubmit");
             f.tool_calls = i64::from(post);
             f.tool_failures = i64::from(self.name == "PostToolUseFailure");
-            f.tools_blocked = i64::from(self.is_block() || self.name == "PermissionDenied");
+            f.tools_blocked = i64::from(self.is_block());
             f.blocks = i64::from(self.is_block());
         } else if self.otlp("claude_code.api_request") {
             let u = &self.usage;
@@ -117,8 +118,9 @@ impl Row {
         f
     }
 
-    /// How long the tool call took, by the hook's own measure (`duration_ms` on
-    /// PostToolUse and PostToolUseFailure).
+    /// How long the tool call took, by the hooks' measure: the `duration_ms` of
+    /// PostToolUse and PostToolUseFailure, else the time since its PreToolUse (the store's
+    /// writer pairs them).
     fn hook_tool_ms(&self) -> Option<f64> {
         let post = matches!(self.name.as_str(), "PostToolUse" | "PostToolUseFailure");
         self.duration_ms.filter(|_| self.hook() && post)

@@ -10,19 +10,24 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
-use super::{DAY_MS, Window, sqlite};
-use crate::aggregate::usage::{Figures, HOUR_MS, Histogram, Rollup, ToolBucket, hour_of};
+use super::{Window, sqlite};
+use crate::aggregate::usage::{Figures, HOUR_MS, Histogram, Rollup, ToolBucket, UsageKey, hour_of};
 use crate::event::Source;
 use crate::store::{self, ROW_COLUMNS, StoreError, row_from};
+use crate::time;
 
 /// What a usage table is grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
     /// Calendar day (UTC).
     Day,
+    /// Calendar week (UTC, starting on Monday), named by its Monday.
+    Week,
+    /// Calendar month (UTC), `2026-11`.
+    Month,
     /// Model.
     Model,
     /// User (name, else email, else Claude Code's user id).
@@ -31,6 +36,97 @@ pub enum GroupBy {
     Project,
     /// Session.
     Session,
+}
+
+impl GroupBy {
+    /// Every grouping, as `by=` and `--by` name them.
+    pub const ALL: [GroupBy; 7] = [
+        GroupBy::Day,
+        GroupBy::Week,
+        GroupBy::Month,
+        GroupBy::Model,
+        GroupBy::User,
+        GroupBy::Project,
+        GroupBy::Session,
+    ];
+
+    /// Its name: `day`, `week`, ….
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Day => "day",
+            GroupBy::Week => "week",
+            GroupBy::Month => "month",
+            GroupBy::Model => "model",
+            GroupBy::User => "user",
+            GroupBy::Project => "project",
+            GroupBy::Session => "session",
+        }
+    }
+
+    /// The grouping of a name.
+    pub fn from_name(name: &str) -> Option<GroupBy> {
+        GroupBy::ALL.into_iter().find(|by| by.name() == name)
+    }
+
+    /// The dimension its rows are read by (weeks and months are read by day).
+    fn dim(self) -> Dim {
+        match self {
+            GroupBy::Day | GroupBy::Week | GroupBy::Month => Dim::Day,
+            GroupBy::Model => Dim::Model,
+            GroupBy::User => Dim::User,
+            GroupBy::Project => Dim::Project,
+            GroupBy::Session => Dim::Session,
+        }
+    }
+
+    /// The row a cell of [`GroupBy::dim`] belongs to.
+    fn group(self, key: &str) -> String {
+        let day_ms = || crate::time::parse_instant(key, 0).ok();
+        match self {
+            GroupBy::Week => day_ms().map_or_else(|| key.to_owned(), |ms| time::date(time::week_start(ms))),
+            GroupBy::Month => key.get(..7).unwrap_or(key).to_owned(),
+            _ => key.to_owned(),
+        }
+    }
+}
+
+/// What usage can be told apart by: a cell of a reading is one value of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    /// The day (UTC), `2026-11-24`.
+    Day,
+    /// The user.
+    User,
+    /// The project's name.
+    Project,
+    /// The model.
+    Model,
+    /// The session.
+    Session,
+}
+
+impl Dim {
+    /// Its column in the hourly rollups.
+    fn column(self) -> &'static str {
+        match self {
+            Dim::Day => "hour_ms - hour_ms % 86400000",
+            Dim::User => "user",
+            Dim::Project => "project",
+            Dim::Model => "model",
+            Dim::Session => "session_id",
+        }
+    }
+
+    /// Its value for a bucket of a window's partial hours.
+    fn of(self, key: &UsageKey, session: Option<&str>) -> String {
+        match self {
+            Dim::Day => day(key.hour_ms),
+            Dim::User => or_unknown(&key.user),
+            Dim::Project => or_unknown(&key.project),
+            Dim::Model => or_unknown(&key.model),
+            Dim::Session => session.unwrap_or("unknown").to_owned(),
+        }
+    }
 }
 
 /// Whose usage, where and with which model (`None`: everyone's, everywhere, any).
@@ -91,12 +187,42 @@ pub struct UsageRow {
     pub prompts: u64,
     /// Tool calls finished (succeeded or failed).
     pub tool_calls: u64,
-    /// Tool calls the guard denied.
+    /// Tool calls blocked: denied by the guard or by Claude Code (`PermissionDenied`).
     pub blocks: u64,
+    /// Whether this is the row of every group together (`TOTAL`), not a group.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub total: bool,
+    /// The row by model, when asked for (`--breakdown`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<UsageRow>,
+    /// A session's user (rows by session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// A session's project (rows by session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// A session's first event, Unix ms (rows by session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<i64>,
+    /// A session's latest event, Unix ms (rows by session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ms: Option<i64>,
 }
 
 impl UsageRow {
-    fn of(key: String, f: &Figures) -> UsageRow {
+    /// The tokens of every kind.
+    pub fn tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_creation_tokens
+    }
+
+    /// The share of prompt tokens read from the prompt cache (cache reads over input,
+    /// cache reads and cache writes); `None` without any.
+    pub fn cache_hit_rate(&self) -> Option<f64> {
+        let prompt = self.input_tokens + self.cache_read_tokens + self.cache_creation_tokens;
+        (prompt > 0).then(|| self.cache_read_tokens as f64 / prompt as f64)
+    }
+
+    pub(crate) fn of(key: String, f: &Figures) -> UsageRow {
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
         UsageRow {
             key,
@@ -110,15 +236,22 @@ impl UsageRow {
             prompts: n(f.prompts),
             tool_calls: n(f.tool_calls),
             blocks: n(f.blocks),
+            ..UsageRow::default()
+        }
+    }
+
+    /// The `TOTAL` row of `figures`.
+    fn total_of(f: &Figures) -> UsageRow {
+        UsageRow {
+            total: true,
+            ..UsageRow::of("TOTAL".to_owned(), f)
         }
     }
 }
 
 /// The day (UTC, `2026-11-24`) an instant falls in.
 pub fn day(ts_ms: i64) -> String {
-    let time =
-        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ts_ms).unwrap_or(0));
-    humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
+    time::date(ts_ms)
 }
 
 /// How a window is read: whole hours from the rollups, the rest from the events.
@@ -218,76 +351,166 @@ fn or_unknown(key: &str) -> String {
     }
 }
 
-/// Usage in `window`, grouped, sorted by key, with a `TOTAL` row last: every event in
-/// exactly one row, so the rows add up to the total in every grouping.
+/// Usage in `window` by the values of `dims`: each event in exactly one cell (cells
+/// that come to nothing are left out). What every usage table is read from.
+pub fn cells(
+    data_dir: &Path,
+    window: Window,
+    dims: &[Dim],
+    filter: &Filter,
+) -> Result<BTreeMap<Vec<String>, Figures>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let split = split(&conn, window).map_err(&err)?;
+    let mut cells: BTreeMap<Vec<String>, Figures> = BTreeMap::new();
+    let by_session = dims.contains(&Dim::Session);
+    if let Some((from, to)) = split.hours
+        && !dims.is_empty()
+    {
+        let table = if by_session {
+            "session_hourly"
+        } else {
+            "usage_hourly"
+        };
+        let keys: Vec<&str> = dims.iter().map(|d| d.column()).collect();
+        let groups: Vec<String> = (1..=dims.len()).map(|i| i.to_string()).collect();
+        let (clause, mut values) = filter.sql(3);
+        values.splice(0..0, [Sql::Integer(from), Sql::Integer(to)]);
+        let mut statement = conn
+            .prepare_cached(&format!(
+                "SELECT {}, {} FROM {table} WHERE hour_ms >= ?1 AND hour_ms < ?2{clause} GROUP BY {}",
+                keys.join(", "),
+                sums(),
+                groups.join(", ")
+            ))
+            .map_err(&err)?;
+        let rows = statement
+            .query_map(params_from_iter(values), |r| {
+                let mut key = Vec::with_capacity(dims.len());
+                for i in 0..dims.len() {
+                    key.push(match r.get::<_, Sql>(i)? {
+                        Sql::Integer(day_ms) => day(day_ms),
+                        Sql::Text(text) => or_unknown(&text),
+                        _ => "unknown".to_owned(),
+                    });
+                }
+                Ok((key, figures_from(r, dims.len())?))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            let (key, figures) = row.map_err(&err)?;
+            cells.entry(key).or_default().add(&figures, 1);
+        }
+    }
+    let rest = edges(&conn, &split, filter).map_err(&err)?;
+    if by_session {
+        for ((session, key), figures) in &rest.sessions {
+            let cell = dims.iter().map(|d| d.of(key, Some(session))).collect();
+            cells.entry(cell).or_default().add(figures, 1);
+        }
+    } else {
+        for (key, bucket) in &rest.usage {
+            let cell = dims.iter().map(|d| d.of(key, None)).collect();
+            cells.entry(cell).or_default().add(&bucket.figures, 1);
+        }
+    }
+    cells.retain(|_, figures| !figures.is_zero());
+    Ok(cells)
+}
+
+/// Usage in `window`, grouped, with a `TOTAL` row last: every event in exactly one row,
+/// so the rows add up to the total in every grouping. Rows are sorted by key; sessions
+/// by their start, each with its user and project.
 pub fn usage(
     data_dir: &Path,
     window: Window,
     by: GroupBy,
     filter: &Filter,
 ) -> Result<Vec<UsageRow>, StoreError> {
-    let conn = store::reader(data_dir)?;
-    let err = sqlite(data_dir);
-    let split = split(&conn, window).map_err(&err)?;
-    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
-    if let Some((from, to)) = split.hours {
-        let (table, key) = match by {
-            GroupBy::Session => ("session_hourly", "session_id"),
-            GroupBy::Day => ("usage_hourly", "hour_ms - hour_ms % 86400000"),
-            GroupBy::Model => ("usage_hourly", "model"),
-            GroupBy::User => ("usage_hourly", "user"),
-            GroupBy::Project => ("usage_hourly", "project"),
-        };
-        let (clause, mut values) = filter.sql(3);
-        values.splice(0..0, [Sql::Integer(from), Sql::Integer(to)]);
-        let mut statement = conn
-            .prepare(&format!(
-                "SELECT {key}, {} FROM {table} WHERE hour_ms >= ?1 AND hour_ms < ?2{clause} GROUP BY 1",
-                sums()
-            ))
-            .map_err(&err)?;
-        let rows = statement
-            .query_map(params_from_iter(values), |r| {
-                let key = match r.get::<_, Sql>(0)? {
-                    Sql::Integer(day_ms) => day(day_ms),
-                    Sql::Text(text) => or_unknown(&text),
-                    _ => "unknown".to_owned(),
-                };
-                Ok((key, figures_from(r, 1)?))
-            })
-            .map_err(&err)?;
-        for row in rows {
-            let (key, figures) = row.map_err(&err)?;
-            groups.entry(key).or_default().add(&figures, 1);
-        }
-    }
-    let rest = edges(&conn, &split, filter).map_err(&err)?;
-    if by == GroupBy::Session {
-        for ((session, _), figures) in &rest.sessions {
-            groups.entry(session.clone()).or_default().add(figures, 1);
-        }
+    table(data_dir, window, by, filter, false)
+}
+
+/// [`usage`], each row with its figures by model (`models`), the TOTAL row too.
+pub fn usage_by_model(
+    data_dir: &Path,
+    window: Window,
+    by: GroupBy,
+    filter: &Filter,
+) -> Result<Vec<UsageRow>, StoreError> {
+    table(data_dir, window, by, filter, true)
+}
+
+fn table(
+    data_dir: &Path,
+    window: Window,
+    by: GroupBy,
+    filter: &Filter,
+    breakdown: bool,
+) -> Result<Vec<UsageRow>, StoreError> {
+    let dims: &[Dim] = if breakdown {
+        &[by.dim(), Dim::Model]
     } else {
-        for (key, bucket) in &rest.usage {
-            let group = match by {
-                GroupBy::Day => day(key.hour_ms - key.hour_ms.rem_euclid(DAY_MS)),
-                GroupBy::Model => or_unknown(&key.model),
-                GroupBy::User => or_unknown(&key.user),
-                _ => or_unknown(&key.project),
-            };
-            groups.entry(group).or_default().add(&bucket.figures, 1);
+        &[by.dim()]
+    };
+    let mut groups: BTreeMap<String, (Figures, BTreeMap<String, Figures>)> = BTreeMap::new();
+    for (cell, figures) in cells(data_dir, window, dims, filter)? {
+        let group = groups.entry(by.group(&cell[0])).or_default();
+        group.0.add(&figures, 1);
+        if let Some(model) = cell.get(1) {
+            group.1.entry(model.clone()).or_default().add(&figures, 1);
         }
     }
     let mut total = Figures::default();
+    let mut total_models: BTreeMap<String, Figures> = BTreeMap::new();
     let mut out: Vec<UsageRow> = groups
         .into_iter()
-        .filter(|(_, figures)| !figures.is_zero())
-        .map(|(key, figures)| {
+        .map(|(key, (figures, models))| {
             total.add(&figures, 1);
-            UsageRow::of(key, &figures)
+            let mut row = UsageRow::of(key, &figures);
+            for (model, f) in models {
+                total_models.entry(model.clone()).or_default().add(&f, 1);
+                row.models.push(UsageRow::of(model, &f));
+            }
+            row
         })
         .collect();
-    out.push(UsageRow::of("TOTAL".to_owned(), &total));
+    if by == GroupBy::Session {
+        describe_sessions(data_dir, &mut out)?;
+    }
+    let mut last = UsageRow::total_of(&total);
+    last.models = total_models
+        .into_iter()
+        .map(|(model, f)| UsageRow::of(model, &f))
+        .collect();
+    out.push(last);
     Ok(out)
+}
+
+/// Gives rows by session their user, project and times, and orders them by start.
+fn describe_sessions(data_dir: &Path, rows: &mut [UsageRow]) -> Result<(), StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT user_key, project_name, first_ms, last_ms FROM sessions WHERE session_id = ?1",
+        )
+        .map_err(&err)?;
+    for row in rows.iter_mut() {
+        let found = statement
+            .query_row(params![row.key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .map_err(&err)?;
+        if let Some((user, project, first, last)) = found {
+            (row.user, row.project, row.start_ms, row.last_ms) =
+                (Some(user), Some(project), Some(first), Some(last));
+        }
+    }
+    rows.sort_by(|a, b| {
+        (a.start_ms.unwrap_or(i64::MAX), &a.key).cmp(&(b.start_ms.unwrap_or(i64::MAX), &b.key))
+    });
+    Ok(())
 }
 
 /// One session.
@@ -591,10 +814,18 @@ mod tests {
             .collect()
     }
 
-    /// The table counted event by event, as a person would with the events in hand.
-    fn by_hand(rows: &[Row], window: Window, by: GroupBy, filter: &Filter) -> Vec<UsageRow> {
-        let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
-        let mut total = Figures::default();
+    /// The table counted event by event, as a person would with the events in hand
+    /// (with each row's figures by model when `breakdown`).
+    fn by_hand(
+        rows: &[Row],
+        window: Window,
+        by: GroupBy,
+        filter: &Filter,
+        breakdown: bool,
+    ) -> Vec<UsageRow> {
+        type Group = (Figures, BTreeMap<String, Figures>);
+        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        let mut total: Group = Default::default();
         for row in rows {
             if row.ts_ms < window.since_ms
                 || row.ts_ms >= window.until_ms
@@ -604,6 +835,8 @@ mod tests {
             }
             let key = match by {
                 GroupBy::Day => day(row.ts_ms),
+                GroupBy::Week => day(time::week_start(row.ts_ms)),
+                GroupBy::Month => day(row.ts_ms)[..7].to_owned(),
                 GroupBy::Model => or_unknown(&row.model),
                 GroupBy::User => or_unknown(&row.user),
                 GroupBy::Project => or_unknown(&row.project),
@@ -612,16 +845,44 @@ mod tests {
                     None => continue,
                 },
             };
-            groups.entry(key).or_default().add(&row.figures(), 1);
-            total.add(&row.figures(), 1);
+            for group in [groups.entry(key).or_default(), &mut total] {
+                group.0.add(&row.figures(), 1);
+                if breakdown {
+                    let model = or_unknown(&row.model);
+                    group.1.entry(model).or_default().add(&row.figures(), 1);
+                }
+            }
         }
+        let row_of = |key: String, (f, models): &Group| {
+            let mut row = UsageRow::of(key, f);
+            row.models = models
+                .iter()
+                .filter(|(_, f)| !f.is_zero())
+                .map(|(m, f)| UsageRow::of(m.clone(), f))
+                .collect();
+            row
+        };
         let mut out: Vec<UsageRow> = groups
             .into_iter()
-            .filter(|(_, f)| !f.is_zero())
-            .map(|(k, f)| UsageRow::of(k, &f))
+            .filter(|(_, g)| !g.0.is_zero())
+            .map(|(k, g)| row_of(k, &g))
             .collect();
-        out.push(UsageRow::of("TOTAL".to_owned(), &total));
+        out.push(UsageRow {
+            total: true,
+            ..row_of("TOTAL".to_owned(), &total)
+        });
         out
+    }
+
+    /// Rows by session as the store describes them, ordered by key as `by_hand` counts.
+    fn by_key(mut read: Vec<UsageRow>) -> Vec<UsageRow> {
+        for row in &mut read {
+            (row.user, row.project, row.start_ms, row.last_ms) = (None, None, None, None);
+        }
+        let total = read.pop();
+        read.sort_by(|a, b| a.key.cmp(&b.key));
+        read.extend(total);
+        read
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -658,18 +919,25 @@ mod tests {
         for (since_ms, until_ms) in windows {
             let window = Window { since_ms, until_ms };
             for filter in &filters {
-                for by in [
-                    GroupBy::Day,
-                    GroupBy::Model,
-                    GroupBy::User,
-                    GroupBy::Project,
-                    GroupBy::Session,
-                ] {
+                for by in GroupBy::ALL {
                     let read = usage(dir.path(), window, by, filter).unwrap();
+                    if by == GroupBy::Session {
+                        let starts: Vec<i64> = read.iter().filter_map(|r| r.start_ms).collect();
+                        assert!(starts.is_sorted(), "sessions in the order they started");
+                        assert!(
+                            read.iter().all(|r| r.total || r.user.is_some()),
+                            "each session with its user"
+                        );
+                    }
                     assert_eq!(
-                        read,
-                        by_hand(&rows, window, by, filter),
+                        by_key(read.clone()),
+                        by_hand(&rows, window, by, filter, false),
                         "{window:?} {by:?} {filter:?}"
+                    );
+                    assert_eq!(
+                        by_key(usage_by_model(dir.path(), window, by, filter).unwrap()),
+                        by_hand(&rows, window, by, filter, true),
+                        "breakdown {window:?} {by:?} {filter:?}"
                     );
                     let total = read.last().unwrap();
                     let mut sum = Figures::default();
@@ -689,7 +957,7 @@ mod tests {
                     );
                 }
                 let (tools, _) = activity(dir.path(), window, filter).unwrap();
-                let expected = by_hand(&rows, window, GroupBy::Day, filter);
+                let expected = by_hand(&rows, window, GroupBy::Day, filter, false);
                 let expected = expected.last().unwrap();
                 assert_eq!(
                     tools.iter().map(|t| t.calls).sum::<u64>(),

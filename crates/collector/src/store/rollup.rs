@@ -20,10 +20,13 @@ use crate::event::{Payload, Source};
 
 /// The rollups' definition. Changing what an event adds (or how it is joined) means a
 /// new version: the rollups are then rebuilt from the stored events at start.
-pub const ROLLUP_VERSION: i64 = 1;
+pub const ROLLUP_VERSION: i64 = 2;
 
 /// Sessions kept in memory by the writer; the sessions table holds them all.
 const CACHED_SESSIONS: usize = 20_000;
+/// Tool calls started and not finished kept in memory; beyond, a finish finds its start
+/// in the store.
+const PENDING_CALLS: usize = 50_000;
 
 /// The columns an event's [`Row`] is read back from, in [`row_from`]'s order.
 pub const ROW_COLUMNS: &str = "ts_ms, source, name, session_id, tool_name, decision, rule, \
@@ -259,6 +262,8 @@ pub(super) struct Joiner {
     pub(super) directory: Directory,
     /// What the current batch adds to the rollups.
     pub(super) rollup: Rollup,
+    /// When each tool call in progress started (by `tool_use_id`).
+    started: HashMap<String, i64>,
 }
 
 impl Joiner {
@@ -269,7 +274,12 @@ impl Joiner {
         ts_ms: i64,
         payload: &Payload,
     ) -> rusqlite::Result<Pending> {
-        let measures = Measures::of(payload);
+        let mut measures = Measures::of(payload);
+        if measures.duration_ms.is_none() && measures.finishes_tool_call() {
+            measures.duration_ms = self
+                .started_at(conn, &measures)?
+                .map(|start| (ts_ms - start).max(0) as f64);
+        }
         let session = match (&measures.session_id, measures.source) {
             (Some(id), Some(Source::Hook | Source::OtlpLog)) => self.directory.get(conn, id)?,
             _ => None,
@@ -282,6 +292,31 @@ impl Joiner {
             resolved,
             row,
         })
+    }
+
+    /// When the tool call an event finishes started: its PreToolUse, remembered or, after
+    /// a restart, found in the store. Tool durations of a hooks-only setup come from here
+    /// when Claude Code does not send `duration_ms`.
+    fn started_at(
+        &mut self,
+        conn: &Connection,
+        measures: &Measures,
+    ) -> rusqlite::Result<Option<i64>> {
+        let Some(id) = &measures.tool_use_id else {
+            return Ok(None);
+        };
+        if let Some(start) = self.started.remove(id) {
+            return Ok(Some(start));
+        }
+        let Some(session) = &measures.session_id else {
+            return Ok(None);
+        };
+        conn.prepare_cached(
+            "SELECT ts_ms FROM events WHERE session_id = ?1 AND tool_use_id = ?2 \
+             AND name = 'PreToolUse' AND source = 'hook' ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![session, id], |r| r.get(0))
+        .optional()
     }
 
     /// Records a joined event that was stored as `row_id`: in its session, in the
@@ -320,6 +355,16 @@ impl Joiner {
             });
         }
         self.rollup.add(&row, 1);
+        if measures.starts_tool_call()
+            && let Some(id) = &measures.tool_use_id
+        {
+            if self.started.len() >= PENDING_CALLS {
+                // Calls that never finished (interrupted, denied by Claude Code) go first
+                // in bulk; a finish still finds its start in the store.
+                self.started.clear();
+            }
+            self.started.insert(id.clone(), row.ts_ms);
+        }
         let change = join::record(&mut session, &measures, &resolved, row.ts_ms, row_id);
         if let (Some(id), Some(state)) = (&measures.session_id, session) {
             if change.identity_arrived {
@@ -398,6 +443,7 @@ impl Joiner {
     pub(super) fn abandon(&mut self) {
         self.rollup = Rollup::default();
         self.directory.forget();
+        self.started.clear();
     }
 }
 
@@ -672,6 +718,15 @@ pub(super) fn catch_up(
             ))
             .and_then(|mut s| s.execute(params_from_iter(values)))
             .map_err(sql)?;
+            if !pending.row.decision.is_empty() {
+                // A `PermissionDenied` stored before it counted as a decision.
+                tx.prepare_cached(
+                    "UPDATE events SET decision = coalesce(decision, ?2), \
+                     rule = coalesce(rule, ?3) WHERE id = ?1",
+                )
+                .and_then(|mut s| s.execute(params![id, pending.row.decision, pending.row.rule]))
+                .map_err(sql)?;
+            }
             if let Some(identity) = pending.identity().cloned() {
                 tx.prepare_cached(
                     "UPDATE events SET user_name = ?2, user_email = ?3, project = ?4 WHERE id = ?1",
@@ -879,13 +934,19 @@ mod tests {
         feed(dir.path(), Vec::new()).await;
         assert_eq!(tables(dir.path()), kept, "rebuilt from the events");
 
-        // Retention removes events, not what they added up to.
-        let cutoff = START + 3 * 3_600_000;
+        // Retention removes events, not what they added up to. (Events go by arrival,
+        // which the concurrent feed leaves to chance, up to the first one kept: a cutoff
+        // past the newest removes them all, whatever their order.)
+        let newest: i64 = reader(dir.path())
+            .unwrap()
+            .query_row("SELECT max(ts_ms) FROM events", [], |r| r.get(0))
+            .unwrap();
+        let cutoff = newest + 1;
         assert!(store::prune(dir.path(), cutoff, Limits::default()).unwrap() > 0);
         assert_eq!(tables(dir.path()), kept, "pruning keeps the rollups");
         let before: i64 = reader(dir.path())
             .unwrap()
-            .query_row("SELECT max(id) FROM events", [], |r| r.get(0))
+            .query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))
             .unwrap();
         feed(dir.path(), workload::sessions(START + 10 * 3_600_000, 5, 2)).await;
         let after = tables(dir.path());

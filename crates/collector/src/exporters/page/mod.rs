@@ -418,7 +418,7 @@ mod tests {
             (status, rows.as_str()),
             (
                 StatusCode::OK,
-                r#"[{"key":"TOTAL","sessions":0,"requests":0,"input_tokens":0,"output_tokens":0,"cache_read_tokens":0,"cache_creation_tokens":0,"cost_usd":0.0,"prompts":0,"tool_calls":0,"blocks":0}]"#
+                r#"[{"key":"TOTAL","sessions":0,"requests":0,"input_tokens":0,"output_tokens":0,"cache_read_tokens":0,"cache_creation_tokens":0,"cost_usd":0.0,"prompts":0,"tool_calls":0,"blocks":0,"total":true}]"#
             )
         );
     }
