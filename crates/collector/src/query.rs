@@ -449,4 +449,133 @@ mod tests {
         let err = Window::parse(Some("1d"), Some("soon"), now).unwrap_err();
         assert_eq!(err.end, "until");
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn hooks_alone_time_tool_calls_and_every_denial_counts_once_everywhere() {
+        use crate::aggregate::{Aggregator, Limits, SharedAggregator};
+        use crate::consumer::Consumer;
+        use crate::exposition::Value as V;
+        use crate::testing::workload::hook;
+        use serde_json::json;
+
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_795_000_000_000;
+        let call = |id: &str, ts: i64, name: &str, extra: serde_json::Value| {
+            let mut fields = json!({"hook_event_name": name, "tool_name": "Bash",
+                "tool_use_id": format!("call-{}", &id[..2]), "tool_input": {"command": "make"}});
+            if let (Some(into), Some(from)) = (fields.as_object_mut(), extra.as_object()) {
+                into.extend(from.clone());
+            }
+            hook(id, ts, "jane", "api", "s1", fields)
+        };
+        let aggregator = SharedAggregator::new(Aggregator::new(Limits::default()));
+        let (store, writer) = store::open(dir.path(), aggregator.clone()).unwrap();
+        store
+            .consume(vec![
+                // No duration_ms: timed from its PreToolUse, 1.5 s earlier.
+                call("c1-pre", t, "PreToolUse", json!({})),
+                call("c1-post", t + 1_500, "PostToolUse", json!({})),
+                // Its own duration_ms wins.
+                call("c2-pre", t + 2_000, "PreToolUse", json!({})),
+                call("c2-post", t + 9_000, "PostToolUseFailure", json!({"duration_ms": 300})),
+                // Claude Code's denial, from an older hook: no decision attached.
+                call("c3-den", t + 10_000, "PermissionDenied", json!({"reason": "Blocked by classifier"})),
+                // The same with the hook's record (read from the transcript).
+                call("c4-den", t + 11_000, "PermissionDenied", json!({"guard": {
+                    "decision": "deny", "rule": "claude_code.permission_rule", "category": "permission",
+                    "reason": "A permissions.deny rule stopped it.", "latency_us": 0, "version": "t"}})),
+                call("c5-pre", t + 12_000, "PreToolUse", json!({})),
+            ])
+            .await
+            .unwrap();
+        drop(store);
+        writer.join();
+        // A restart forgets the calls in progress: the finish finds its start in the store.
+        let (store, writer) = store::open(
+            dir.path(),
+            SharedAggregator::new(Aggregator::new(Limits::default())),
+        )
+        .unwrap();
+        store
+            .consume(vec![call("c5-post", t + 12_250, "PostToolUse", json!({}))])
+            .await
+            .unwrap();
+        drop(store);
+        writer.join();
+
+        let window = Window {
+            since_ms: t - 1,
+            until_ms: t + 60_000,
+        };
+        let (tools, _) = activity(dir.path(), window, &Filter::default()).unwrap();
+        let bash = &tools[0];
+        assert_eq!((bash.calls, bash.failures, bash.blocks), (3, 1, 2), "{bash:?}");
+        let p50 = bash.p50_ms.unwrap();
+        assert!((p50 / 300.0 - 1.0).abs() < 0.05, "median of 1500, 300 and 250 ms: {p50}");
+        let p95 = bash.p95_ms.unwrap();
+        assert!((p95 / 1500.0 - 1.0).abs() < 0.05, "{p95}");
+
+        let total = usage(dir.path(), window, GroupBy::Day, &Filter::default())
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(total.blocks, 2, "both denials are blocks");
+        let rules: Vec<String> = blocks(dir.path(), window, &Filter::default())
+            .unwrap()
+            .into_iter()
+            .map(|b| format!("{}/{}", b.category, b.rule))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                "permission/claude_code.permission_denied",
+                "permission/claude_code.permission_rule"
+            ]
+        );
+        let trail = audit(dir.path(), window, &AuditFilter::default()).unwrap();
+        let reasons: Vec<(&str, &str)> = trail
+            .iter()
+            .map(|r| (r.rule.as_str(), r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("claude_code.permission_denied", "Blocked by classifier"),
+                ("claude_code.permission_rule", "A permissions.deny rule stopped it.")
+            ]
+        );
+
+        // /metrics, as the first run counted: each denial a security block and one
+        // blocked call.
+        let aggregator = aggregator.lock();
+        let sum = |name: &str, want: &[(&str, &str)]| -> f64 {
+            aggregator
+                .family(name)
+                .unwrap()
+                .series()
+                .iter()
+                .filter(|(labels, _)| {
+                    want.iter()
+                        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+                })
+                .map(|(_, v)| match v {
+                    V::Scalar(x) => *x,
+                    _ => 0.0,
+                })
+                .sum()
+        };
+        assert_eq!(sum("claude_code_security_blocks_total", &[]), 2.0);
+        assert_eq!(
+            sum(
+                "claude_code_security_blocks_total",
+                &[("rule", "claude_code.permission_denied"), ("category", "permission")]
+            ),
+            1.0
+        );
+        assert_eq!(
+            sum("claude_code_tool_calls_total", &[("outcome", "blocked")]),
+            2.0,
+            "a denial is one blocked call, not two"
+        );
+    }
 }

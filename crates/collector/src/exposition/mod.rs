@@ -292,7 +292,7 @@ impl Family {
         let holding = self.births.values().any(held);
         let samples = match &self.encoded {
             _ if holding => encode_samples(self, &|labels| {
-                self.births.get(labels).is_some_and(|b| held(b))
+                self.births.get(labels).is_some_and(held)
             })
             .into(),
             Some(samples) => samples.clone(),
