@@ -21,8 +21,8 @@ pub mod traces;
 
 pub use crate::time::DAY_MS;
 pub use rollups::{
-    ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, ToolRow, UsageRow, activity, blocks,
-    cells, day, sessions, usage, usage_by_model,
+    ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, ToolRow, UsageRow, activity, blocks, cells,
+    day, sessions, usage, usage_by_model,
 };
 
 /// A time window, Unix milliseconds, `since` included, `until` excluded: the one
@@ -509,9 +509,16 @@ mod tests {
         };
         let (tools, _) = activity(dir.path(), window, &Filter::default()).unwrap();
         let bash = &tools[0];
-        assert_eq!((bash.calls, bash.failures, bash.blocks), (3, 1, 2), "{bash:?}");
+        assert_eq!(
+            (bash.calls, bash.failures, bash.blocks),
+            (3, 1, 2),
+            "{bash:?}"
+        );
         let p50 = bash.p50_ms.unwrap();
-        assert!((p50 / 300.0 - 1.0).abs() < 0.05, "median of 1500, 300 and 250 ms: {p50}");
+        assert!(
+            (p50 / 300.0 - 1.0).abs() < 0.05,
+            "median of 1500, 300 and 250 ms: {p50}"
+        );
         let p95 = bash.p95_ms.unwrap();
         assert!((p95 / 1500.0 - 1.0).abs() < 0.05, "{p95}");
 
@@ -541,7 +548,10 @@ mod tests {
             reasons,
             [
                 ("claude_code.permission_denied", "Blocked by classifier"),
-                ("claude_code.permission_rule", "A permissions.deny rule stopped it.")
+                (
+                    "claude_code.permission_rule",
+                    "A permissions.deny rule stopped it."
+                )
             ]
         );
 
@@ -568,7 +578,10 @@ mod tests {
         assert_eq!(
             sum(
                 "claude_code_security_blocks_total",
-                &[("rule", "claude_code.permission_denied"), ("category", "permission")]
+                &[
+                    ("rule", "claude_code.permission_denied"),
+                    ("category", "permission")
+                ]
             ),
             1.0
         );

@@ -161,7 +161,10 @@ mod tests {
         assert_eq!(date(week_start(1_795_500_000_000)), "2026-11-23");
         assert_eq!(date(month_start(1_795_500_000_000)), "2026-11-01");
         assert_eq!(date(next_month_start(1_795_500_000_000)), "2026-12-01");
-        assert_eq!(date(next_month_start(from_civil(2026, 12, 31))), "2027-01-01");
+        assert_eq!(
+            date(next_month_start(from_civil(2026, 12, 31))),
+            "2027-01-01"
+        );
         assert_eq!(date(from_civil(2028, 2, 29)), "2028-02-29");
     }
 }

@@ -291,10 +291,9 @@ impl Family {
         }
         let holding = self.births.values().any(held);
         let samples = match &self.encoded {
-            _ if holding => encode_samples(self, &|labels| {
-                self.births.get(labels).is_some_and(held)
-            })
-            .into(),
+            _ if holding => {
+                encode_samples(self, &|labels| self.births.get(labels).is_some_and(held)).into()
+            }
             Some(samples) => samples.clone(),
             None => {
                 let samples: Arc<str> = encode_samples(self, &|_| false).into();

@@ -44,8 +44,13 @@ pub fn hook(
         .unwrap_or_else(now_ms);
     let text = |value: Option<&str>| value.map(str::to_owned);
     let record = HookRecord { event, enrichment };
-    let verdict = record.verdict().map(|v| (v.decision.clone(), v.rule.clone()));
-    let HookRecord { mut event, enrichment } = record;
+    let verdict = record
+        .verdict()
+        .map(|v| (v.decision.clone(), v.rule.clone()));
+    let HookRecord {
+        mut event,
+        enrichment,
+    } = record;
     let columns = Columns {
         session_id: text(event.session_id()),
         prompt_id: text(event.fields().get("prompt_id").and_then(Value::as_str)),

@@ -83,7 +83,9 @@ impl GroupBy {
     fn group(self, key: &str) -> String {
         let day_ms = || crate::time::parse_instant(key, 0).ok();
         match self {
-            GroupBy::Week => day_ms().map_or_else(|| key.to_owned(), |ms| time::date(time::week_start(ms))),
+            GroupBy::Week => {
+                day_ms().map_or_else(|| key.to_owned(), |ms| time::date(time::week_start(ms)))
+            }
             GroupBy::Month => key.get(..7).unwrap_or(key).to_owned(),
             _ => key.to_owned(),
         }
@@ -673,7 +675,12 @@ pub fn activity(
             bucket.blocked += r.get::<_, i64>(3).map_err(&err)?;
             bucket.blocks += r.get::<_, i64>(4).map_err(&err)?;
             for (column, durations) in [(5, &mut bucket.hook_ms), (6, &mut bucket.otlp_ms)] {
-                if let Some(bytes) = r.get_ref(column).map_err(&err)?.as_blob_or_null().map_err(|e| err(e.into()))? {
+                if let Some(bytes) = r
+                    .get_ref(column)
+                    .map_err(&err)?
+                    .as_blob_or_null()
+                    .map_err(|e| err(e.into()))?
+                {
                     durations.merge_encoded(bytes);
                 }
             }
@@ -690,7 +697,12 @@ pub fn activity(
             let entry = api.entry(or_unknown(&model)).or_default();
             entry.0 += r.get::<_, i64>(1).map_err(&err)?;
             entry.1 += r.get::<_, i64>(2).map_err(&err)?;
-            if let Some(bytes) = r.get_ref(3).map_err(&err)?.as_blob_or_null().map_err(|e| err(e.into()))? {
+            if let Some(bytes) = r
+                .get_ref(3)
+                .map_err(&err)?
+                .as_blob_or_null()
+                .map_err(|e| err(e.into()))?
+            {
                 entry.2.merge_encoded(bytes);
             }
         }
