@@ -18,7 +18,8 @@ use crate::prometheus::encode;
 use crate::support::collector::{Collector, request};
 use crate::support::sample;
 
-/// A headless Chromium with its DevTools endpoint on a free port.
+/// A headless Chromium with its DevTools endpoint on a free port (also driven by the
+/// hostile-client tests).
 pub(crate) struct Browser {
     child: Child,
     port: u16,

@@ -14,6 +14,7 @@ mod doctor;
 mod guard_corpus;
 mod guard_hook;
 mod hook;
+mod hostile;
 mod install;
 mod otlp;
 mod page;

@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use subtle::ConstantTimeEq;
 
 /// The page cookie's name.
@@ -39,17 +39,27 @@ impl PageKey {
 
 /// Paths open to anyone: the probes and the sign-in.
 pub fn is_open(path: &str) -> bool {
-    matches!(path, "/-/healthy" | "/-/ready" | "/login")
+    is_probe(path) || path == "/login"
 }
 
-/// Whether the request carries `token` as its bearer token (compared in constant time).
-pub fn has_bearer(headers: &HeaderMap, token: &str) -> bool {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or("");
-    bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
+/// The probes, which answer anyone by any name.
+pub fn is_probe(path: &str) -> bool {
+    matches!(path, "/-/healthy" | "/-/ready")
+}
+
+/// The bearer token the request presents, if it presents one: `Authorization: Bearer
+/// <token>`, the scheme in any case (RFC 9110 §11.1).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    bearer_in(headers.get(header::AUTHORIZATION)?)
+}
+
+/// The bearer token in an `Authorization` value.
+pub fn bearer_in(authorization: &HeaderValue) -> Option<&str> {
+    let value = authorization.to_str().ok()?;
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim_matches(' '))
 }
 
 /// Whether `presented` is the token (compared in constant time).
@@ -82,7 +92,6 @@ pub fn has_cookie(headers: &HeaderMap, key: &PageKey) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn only_reading_the_page_and_its_json_is_opened() {
@@ -109,6 +118,21 @@ mod tests {
         assert!(!with(&format!("{COOKIE}x={}", "ab".repeat(32))));
         assert!(!with(&format!("{COOKIE}=")));
         assert!(!with("nothing=here"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case() {
+        let presented = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            bearer(&headers).map(str::to_owned)
+        };
+        for value in ["Bearer t0k", "bearer t0k", "BEARER t0k", "Bearer   t0k"] {
+            assert_eq!(presented(value).as_deref(), Some("t0k"), "{value}");
+        }
+        assert_eq!(presented("Basic dTpw"), None);
+        assert_eq!(presented("Bearert0k"), None);
+        assert!(bearer(&HeaderMap::new()).is_none());
     }
 
     #[test]

@@ -52,6 +52,18 @@ pub enum Reason {
     MethodNotAllowed,
     /// The request took longer than allowed.
     Timeout,
+    /// Addressed to a host name this collector is not known by (DNS rebinding).
+    Host,
+    /// A browser sent it from another web site.
+    CrossOrigin,
+    /// Too many large bodies at once (retry later).
+    Busy,
+    /// Too many wrong tokens from this client lately (retry later).
+    Throttled,
+    /// A push over a series limit.
+    SeriesLimit,
+    /// A push that would create a group over the group limit.
+    GroupLimit,
 }
 
 impl Reason {
@@ -76,6 +88,12 @@ impl Reason {
             Reason::NotFound => "not_found",
             Reason::MethodNotAllowed => "method_not_allowed",
             Reason::Timeout => "timeout",
+            Reason::Host => "host",
+            Reason::CrossOrigin => "cross_origin",
+            Reason::Busy => "busy",
+            Reason::Throttled => "throttled",
+            Reason::SeriesLimit => "series_limit",
+            Reason::GroupLimit => "group_limit",
         }
     }
 }
@@ -102,6 +120,8 @@ pub struct ApiError {
     reason: Reason,
     message: String,
     shape: Shape,
+    /// Seconds the client should wait before retrying (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 /// What a refused request's answer carries for the middleware that counts it.
@@ -116,6 +136,15 @@ impl ApiError {
             reason,
             message: message.into(),
             shape: Shape::Text,
+            retry_after: None,
+        }
+    }
+
+    /// Tells the client to retry after `seconds`.
+    pub fn retry_after(self, seconds: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(seconds),
+            ..self
         }
     }
 
@@ -177,6 +206,7 @@ impl IntoResponse for ApiError {
             reason,
             message,
             shape,
+            retry_after,
         } = self;
         let mut response = match shape {
             Shape::Text => format!("{message}\n").into_response(),
@@ -199,6 +229,11 @@ impl IntoResponse for ApiError {
             }
         };
         *response.status_mut() = status;
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(Rejected(reason));
         response
     }

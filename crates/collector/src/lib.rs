@@ -14,8 +14,12 @@
 //! with a clear 4xx when it is wrong; an event is acknowledged (2xx) only once durable.
 
 pub mod aggregate;
+mod attempts;
 mod auth;
+mod browser;
+mod budget;
 mod config;
+mod connections;
 pub mod consumer;
 mod error;
 pub mod event;

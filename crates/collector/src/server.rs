@@ -1,17 +1,19 @@
 //! The HTTP server: opening the pipeline, binding the address, the middleware every
-//! request passes (limits, authentication, counting refusals), the periodic work
-//! (ending idle sessions, retention), and graceful shutdown.
+//! request passes (security headers, the host and origin checks, authentication, the
+//! body budget and limits, counting refusals), the periodic work (ending idle sessions,
+//! retention), and graceful shutdown.
 //!
-//! Routes are the receivers' and exporters' own; this module only composes them.
+//! Routes are the receivers' and exporters' own; this module only composes them, and
+//! every route gets every check: a new route needs nothing more than its router.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,10 +21,14 @@ use axum::routing::get;
 use guard::GuardConfig;
 use tokio::net::TcpListener;
 
-use crate::aggregate::pushed::PushedGroups;
+use crate::aggregate::pushed::{PushLimits, PushedGroups};
 use crate::aggregate::{Aggregator, Limits, SharedAggregator};
+use crate::attempts::{Attempts, ComeBackLater};
 use crate::auth::{self, PageKey};
+use crate::browser;
+use crate::budget::{BodyBudget, Reserved};
 use crate::config::{CollectorConfig, ConfigError};
+use crate::connections::{self, ConnectionLimits};
 use crate::error::{ApiError, Reason, Rejected};
 use crate::exporters::forward::{ForwardSettings, Forwarder};
 use crate::exporters::{self, page::login};
@@ -106,7 +112,13 @@ pub(crate) fn open(
         replayed
     };
     let table = GroupTable::open(&data_dir)?;
-    let groups = PushedGroups::new(table.load()?);
+    let push_limits = PushLimits {
+        groups: config.push_groups_limit,
+        series: config.pushed_series_limit,
+        series_per_metric: config.series_limit,
+    };
+    let groups = PushedGroups::new(table.load()?, push_limits);
+    let config_budget = config.bodies_in_flight_bytes;
     let page_key = match config.token {
         Some(_) => Some(PageKey::draw().map_err(ServeError::Random)?),
         None => None,
@@ -128,6 +140,8 @@ pub(crate) fn open(
         pushed: Mutex::new(Pushed { groups, table }),
         page_key,
         forwarder,
+        attempts: Attempts::default(),
+        budget: BodyBudget::new(config_budget),
     });
     Ok((state, writer, replayed))
 }
@@ -193,12 +207,11 @@ impl Server {
                 }
             })
         };
-        axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let connection_limits = ConnectionLimits {
+            max_connections: state.config.max_connections,
+            header_timeout: state.config.header_timeout,
+        };
+        connections::serve(listener, app(state), connection_limits, shutdown).await;
         sweeper.abort();
         pruner.abort();
         // Every Store handle is gone with the state: the writer drains its queue and stops.
@@ -260,34 +273,59 @@ pub(crate) fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state, gate))
 }
 
-/// What every request passes, in one layer: the token, the announced size, the time
-/// limit, and the count of every refusal by its reason — the one place rejections are
-/// counted.
+/// What every request passes, in one layer: the checks of [`admit`] and [`limit`], the
+/// time limit, the security headers on every answer, and the count of every refusal by
+/// its reason — the one place rejections are counted.
 async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let response = match admit(&state, &request) {
-        Err(refused) => refused.into_response(),
-        Ok(()) => match tokio::time::timeout(state.config.request_timeout, next.run(request)).await
-        {
-            Ok(response) => response,
-            Err(_) => ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                Reason::Timeout,
-                "request took too long",
-            )
-            .into_response(),
-        },
+    let admitted = match admit(&state, &request) {
+        Ok(Some(attempt)) => verify(&state, attempt).await,
+        Ok(None) => Ok(()),
+        Err(refused) => Err(refused),
     };
+    let mut response = match admitted.and_then(|()| limit(&state, &request)) {
+        Err(refused) => refused.into_response(),
+        Ok(reserved) => {
+            let timeout = state.config.request_timeout;
+            let answer = match tokio::time::timeout(timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Reason::Timeout,
+                    "request took too long",
+                )
+                .into_response(),
+            };
+            // The body and what was made of it are gone once answered.
+            drop(reserved);
+            answer
+        }
+    };
+    browser::add_security_headers(response.headers_mut());
     if let Some(Rejected(reason)) = response.extensions().get::<Rejected>() {
         state.telemetry.rejected(*reason);
     }
     response
 }
 
-/// Refuses a request without the token (when one is configured), then one whose body is
-/// announced over the limit, before any of it is read (the body limit alone only trips
-/// once that much has been read).
-fn admit(state: &AppState, request: &Request) -> Result<(), ApiError> {
-    authenticate(state, request)?;
+/// A bearer token to compare, from a client.
+struct Attempt {
+    authorization: axum::http::HeaderValue,
+    client: IpAddr,
+}
+
+/// Refuses a request addressed by a name this collector is not known by, a write a
+/// browser says another site sent, and one without the token when one is configured;
+/// returns the token presented, when there is one to compare.
+fn admit(state: &AppState, request: &Request) -> Result<Option<Attempt>, ApiError> {
+    browser::require_known_host(&state.config.allowed_hosts, request)?;
+    browser::refuse_cross_site_writes(request)?;
+    authenticate(state, request)
+}
+
+/// Refuses, before any of it is read, a body announced over the limit (the body limit
+/// alone only trips once that much has been read) and one that does not fit the budget
+/// of bodies in flight now; returns the body's reservation in that budget.
+fn limit(state: &AppState, request: &Request) -> Result<Option<Reserved>, ApiError> {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -301,23 +339,32 @@ fn admit(state: &AppState, request: &Request) -> Result<(), ApiError> {
             format!("body larger than {limit} bytes"),
         ));
     }
-    Ok(())
+    state.budget.reserve_for(request, limit)
 }
 
 /// Requires the bearer token, when one is configured, on everything but the probes and
-/// the sign-in; the page's cookie stands in for it where a browser reads the page.
-fn authenticate(state: &AppState, request: &Request) -> Result<(), ApiError> {
-    let Some(token) = &state.config.token else {
-        return Ok(());
-    };
+/// the sign-in; the page's cookie stands in for it where a browser reads the page. A
+/// presented token is compared by [`verify`].
+fn authenticate(state: &AppState, request: &Request) -> Result<Option<Attempt>, ApiError> {
+    if state.config.token.is_none() {
+        return Ok(None);
+    }
     let path = request.uri().path();
     let signed_in = auth::cookie_may_open(request.method(), path)
         && state
             .page_key
             .as_ref()
             .is_some_and(|key| auth::has_cookie(request.headers(), key));
-    if auth::is_open(path) || auth::has_bearer(request.headers(), token) || signed_in {
-        return Ok(());
+    if auth::is_open(path) || signed_in {
+        return Ok(None);
+    }
+    if auth::bearer(request.headers()).is_some()
+        && let Some(authorization) = request.headers().get(header::AUTHORIZATION)
+    {
+        return Ok(Some(Attempt {
+            authorization: authorization.clone(),
+            client: client_ip(request),
+        }));
     }
     if request.method() == Method::GET && auth::is_page(path) {
         let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -326,10 +373,47 @@ fn authenticate(state: &AppState, request: &Request) -> Result<(), ApiError> {
     Err(ApiError::unauthorized())
 }
 
+/// Compares a presented token: wrong ones are answered ever later, one at a time per
+/// client ([`crate::attempts`]).
+async fn verify(state: &AppState, attempt: Attempt) -> Result<(), ApiError> {
+    let Some(token) = &state.config.token else {
+        return Ok(());
+    };
+    let presented = auth::bearer_in(&attempt.authorization).unwrap_or("");
+    let right = state
+        .attempts
+        .attempt(attempt.client, || auth::is_token(presented, token))
+        .await
+        .map_err(too_many_attempts)?;
+    if right {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+/// The client's address (loopback when the server did not say, as in-process tests).
+pub(crate) fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip())
+}
+
+/// 429 for an attempt that could not have its turn.
+pub(crate) fn too_many_attempts(ComeBackLater(wait): ComeBackLater) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        Reason::Throttled,
+        "too many wrong tokens from this address: wait before trying again",
+    )
+    .retry_after(wait.as_secs().max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{call, get, post, sample, state_with};
+    use crate::testing::{call, get, post, respond, sample, state, state_with};
     use axum::body::Body;
     use axum::http::Request;
 
@@ -402,6 +486,248 @@ mod tests {
             (StatusCode::OK, "OK\n"),
             "probes are open"
         );
+    }
+
+    fn with_headers(mut request: Request<Body>, headers: &[(&str, &str)]) -> Request<Body> {
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                axum::http::HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        request
+    }
+
+    const EVENT: &str = r#"{"hook_event_name":"UserPromptSubmit","session_id":"s","claude_telemetry":{"event_id":"e1","received_at":"2026-11-24T05:00:00.000Z","host":"h","user_name":"mallory","hook_latency_us":1,"hook_version":"t"}}"#;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_page_on_another_site_cannot_write_by_any_method() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(state(dir.path()));
+        let writes = [
+            ("POST", "/v1/hooks", "application/json"),
+            ("POST", "/v1/metrics", "application/json"),
+            ("POST", "/v1/logs", "application/x-protobuf"),
+            ("PUT", "/metrics/job/x", "text/plain"),
+            ("POST", "/metrics/job/x", "text/plain"),
+            ("DELETE", "/metrics/job/x", "text/plain"),
+            ("POST", "/login", "application/x-www-form-urlencoded"),
+            ("PATCH", "/v1/hooks", "application/json"),
+        ];
+        let hostile: [&[(&str, &str)]; 4] = [
+            &[("sec-fetch-site", "cross-site")],
+            &[("sec-fetch-site", "same-site")],
+            &[
+                ("origin", "http://evil.example"),
+                ("host", "127.0.0.1:9091"),
+            ],
+            &[("origin", "null"), ("host", "127.0.0.1:9091")],
+        ];
+        for (method, path, content_type) in writes {
+            for headers in hostile {
+                let request = with_headers(post(method, path, content_type, EVENT), headers);
+                let (status, body) = call(app.clone(), request).await;
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} {headers:?}: {body}"
+                );
+            }
+        }
+        let (_, metrics) = call(app.clone(), get("/metrics")).await;
+        assert_eq!(
+            sample(
+                &metrics,
+                "claude_telemetry_requests_rejected_total{reason=\"cross_origin\"}"
+            ),
+            Some((writes.len() * hostile.len()) as f64)
+        );
+        assert!(
+            !metrics.contains("claude_code_prompts_total"),
+            "nothing was stored"
+        );
+        // The collector's own page, and clients that are not browsers, still write.
+        let own = [
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "http://127.0.0.1:9091"),
+            ("host", "127.0.0.1:9091"),
+        ];
+        let request = with_headers(post("POST", "/v1/hooks", "application/json", EVENT), &own);
+        assert_eq!(call(app.clone(), request).await.0, StatusCode::OK);
+        let request = post("PUT", "/metrics/job/x", "text/plain", "x 1\n");
+        assert_eq!(call(app.clone(), request).await.0, StatusCode::OK);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_blob_or_text_body_is_not_an_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(state(dir.path()));
+        // What a page can send without asking the browser first: no type, or text/plain.
+        let untyped = Request::builder()
+            .method("POST")
+            .uri("/v1/hooks")
+            .body(Body::from(EVENT))
+            .unwrap();
+        assert_eq!(
+            call(app.clone(), untyped).await.0,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        for content_type in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ] {
+            let (status, _) =
+                call(app.clone(), post("POST", "/v1/hooks", content_type, EVENT)).await;
+            assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+            let (status, _) =
+                call(app.clone(), post("POST", "/v1/metrics", content_type, "{}")).await;
+            assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_foreign_host_name_is_refused_everywhere_but_the_probes() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectorConfig {
+            allowed_hosts: vec!["pushgateway".to_owned()],
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let named = |path: &str, host: &str| with_headers(get(path), &[("host", host)]);
+        for path in [
+            "/api/v1/audit",
+            "/",
+            "/metrics",
+            "/api/v1/overview",
+            "/api/v1/metrics",
+        ] {
+            let (status, body) = call(app.clone(), named(path, "attacker.example:9091")).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+            assert!(!body.contains('['), "nothing of the store: {body}");
+        }
+        let (status, _) = call(app.clone(), named("/-/healthy", "attacker.example")).await;
+        assert_eq!(status, StatusCode::OK, "probes answer any name");
+        for host in [
+            "localhost:9091",
+            "127.0.0.1:9091",
+            "[::1]:9091",
+            "pushgateway:9091",
+        ] {
+            assert_eq!(
+                call(app.clone(), named("/api/v1/audit", host)).await.0,
+                StatusCode::OK,
+                "{host}"
+            );
+        }
+        let absolute = Request::builder()
+            .uri("http://attacker.example:9091/api/v1/audit")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(call(app.clone(), absolute).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_answer_carries_the_security_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectorConfig {
+            token: Some(TOKEN.to_owned()),
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let requests = [
+            get("/"),
+            get("/sessions/x"),
+            get("/api/v1/overview"),
+            get("/nowhere"),
+            get("/-/healthy"),
+            with_headers(get("/"), &[("host", "evil.example")]),
+        ];
+        for request in requests {
+            let path = request.uri().to_string();
+            let (_, headers, _) = respond(app.clone(), request).await;
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+            };
+            assert!(
+                header("content-security-policy").contains("frame-ancestors 'none'"),
+                "{path}"
+            );
+            assert!(
+                header("content-security-policy").contains("script-src 'sha256-"),
+                "{path}"
+            );
+            assert_eq!(header("x-frame-options"), "DENY", "{path}");
+            assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+            assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_bearer_scheme_may_be_written_in_any_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectorConfig {
+            token: Some(TOKEN.to_owned()),
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            let request = with_headers(
+                get("/metrics"),
+                &[("authorization", &format!("{scheme} {TOKEN}"))],
+            );
+            assert_eq!(
+                call(app.clone(), request).await.0,
+                StatusCode::OK,
+                "{scheme}"
+            );
+        }
+    }
+
+    #[test]
+    fn weak_tokens_and_impossible_limits_stop_the_start() {
+        let with_token = |token: &str| CollectorConfig {
+            token: Some(token.to_owned()),
+            ..CollectorConfig::default()
+        };
+        for weak in [
+            " ".repeat(16),
+            "a".repeat(40),
+            "abababababababab".to_owned(),
+            "short-token".to_owned(),
+            "correct horse battery staple".to_owned(),
+            "tab\tseparated-token-here".to_owned(),
+        ] {
+            let err = with_token(&weak).validate().unwrap_err();
+            assert!(matches!(err, ConfigError::WeakToken(_)), "{weak:?}");
+            assert!(err.to_string().contains("openssl rand -hex 32"), "{err}");
+        }
+        assert!(with_token(TOKEN).validate().is_ok());
+        assert!(
+            with_token("3f9c2a7be1d04c58a6e2b7c9d1f08e4a")
+                .validate()
+                .is_ok()
+        );
+        let open = CollectorConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 9091)),
+            ..CollectorConfig::default()
+        };
+        let message = open.validate().unwrap_err().to_string();
+        assert!(!message.contains("--token"), "no such flag: {message}");
+        assert!(message.contains("CLAUDE_TELEMETRY_TOKEN"), "{message}");
+        let tight = CollectorConfig {
+            bodies_in_flight_bytes: 1024,
+            ..CollectorConfig::default()
+        };
+        assert!(tight.validate().is_err());
+        let odd_host = CollectorConfig {
+            allowed_hosts: vec!["http://pushgateway:9091".to_owned()],
+            ..CollectorConfig::default()
+        };
+        assert!(odd_host.validate().is_err());
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -12,7 +12,9 @@ use guard::GuardConfig;
 
 use crate::aggregate::SharedAggregator;
 use crate::aggregate::pushed::PushedGroups;
+use crate::attempts::Attempts;
 use crate::auth::PageKey;
+use crate::budget::BodyBudget;
 use crate::config::CollectorConfig;
 use crate::exporters::forward::Forwarder;
 use crate::processors::privacy::PrivacyFilter;
@@ -46,6 +48,10 @@ pub struct Shared {
     pub page_key: Option<PageKey>,
     /// Where new spans (and log events) are sent on, when forwarding is configured.
     pub forwarder: Option<Arc<Forwarder>>,
+    /// Failed sign-ins, which slow down the next ones.
+    pub attempts: Attempts,
+    /// The bytes of request bodies held at once.
+    pub budget: BodyBudget,
 }
 
 /// Pushed groups, in memory and in the store, changed together under one lock.

@@ -7,7 +7,7 @@ use std::path::Path;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::connect_info::MockConnectInfo;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use tower::ServiceExt;
 
 use crate::config::CollectorConfig;
@@ -28,13 +28,23 @@ pub fn state_with(dir: &Path, config: CollectorConfig) -> AppState {
 
 /// Answers `request` with `router`, as from a client on loopback.
 pub async fn call(router: Router, request: Request<Body>) -> (StatusCode, String) {
+    let (status, _, body) = respond(router, request).await;
+    (status, body)
+}
+
+/// The same, with the answer's headers.
+pub async fn respond(router: Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
     let router = router.layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
     let response = router.oneshot(request).await.expect("infallible");
-    let status = response.status();
+    let (status, headers) = (response.status(), response.headers().clone());
     let bytes = to_bytes(response.into_body(), usize::MAX)
         .await
         .expect("a body");
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }
 
 /// A request with a body of `content_type`.

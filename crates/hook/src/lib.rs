@@ -18,6 +18,7 @@ mod deliver;
 mod denials;
 mod enrich;
 mod guard_config;
+pub mod private;
 mod run;
 mod spool;
 

@@ -193,6 +193,7 @@ fn edit(
     }
     let state =
         hook::state_dir(&process_env).context("no state directory for backups; set HOME")?;
+    hook::private::dir(&state).with_context(|| format!("state directory {}", state.display()))?;
     let backup = file.backup(&state.join("backups"))?;
     file.write(&after)?;
     println!("claude-telemetry {verb} {}", path.display());

@@ -42,7 +42,13 @@ const ENV_KEYS: &[&str] = &[
     "privacy",
     "session_idle_timeout",
     "max_body_bytes",
+    "bodies_in_flight_bytes",
+    "max_connections",
+    "header_timeout",
+    "allowed_hosts",
     "series_limit",
+    "push_groups_limit",
+    "pushed_series_limit",
     "label_value_bytes",
     "request_timeout",
     "retention",
@@ -59,6 +65,7 @@ const ENV_KEYS: &[&str] = &[
     "forward_timeout",
 ];
 const LIST_KEYS: &[&str] = &[
+    "allowed_hosts",
     "otlp_drop_attributes",
     "otlp_promote_resource_attributes",
     "forward_headers",

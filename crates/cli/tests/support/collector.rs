@@ -40,6 +40,11 @@ impl Collector {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// Stops with SIGTERM and waits for it to finish.
     pub fn stop(mut self) {
         terminate(self.child.take(), "TERM");

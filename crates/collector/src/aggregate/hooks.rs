@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use hook_protocol::{Enrichment, HookEvent, KnownEvent};
+use serde::{Deserialize, Serialize};
 
 use super::limits::{Cardinality, Limits, cap};
 use super::pending::PendingTools;
@@ -156,11 +157,21 @@ impl Families {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Session {
     start_ms: i64,
     last_ms: i64,
     who: Labels,
+    /// Whether it is counted in `claude_code_active_sessions` (its series may have been
+    /// over the series limit).
+    counted: bool,
+}
+
+/// The state behind the hook-derived metrics, as the store's baseline keeps it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct HookState {
+    sessions: Vec<(String, Session)>,
+    pending_tools: PendingTools,
 }
 
 /// The hook-derived metrics and the state behind them.
@@ -203,8 +214,25 @@ impl HookMetrics {
         self.families.all_mut().into_iter().find(|f| f.name == name)
     }
 
-    pub(super) fn open_sessions(&self) -> usize {
-        self.sessions.len()
+    /// The state behind the families (open sessions, tool calls waiting), for the
+    /// baseline.
+    pub(super) fn state(&self) -> HookState {
+        let mut sessions: Vec<(String, Session)> = self
+            .sessions
+            .iter()
+            .map(|(id, session)| (id.clone(), session.clone()))
+            .collect();
+        sessions.sort_by(|a, b| a.0.cmp(&b.0));
+        HookState {
+            sessions,
+            pending_tools: self.pending_tools.clone(),
+        }
+    }
+
+    /// Continues from a baseline's state.
+    pub(super) fn restore_state(&mut self, state: HookState) {
+        self.sessions = state.sessions.into_iter().collect();
+        self.pending_tools = state.pending_tools;
     }
 
     fn cap(&self, value: &str) -> String {
@@ -349,12 +377,12 @@ impl HookMetrics {
                 match self.sessions.get_mut(id) {
                     // `resume` or `clear` of a session still open: one session, not two.
                     Some(session) => session.last_ms = session.last_ms.max(ts_ms),
-                    None => self.open_session(id, who, ts_ms),
+                    None => self.open_session(id, who, ts_ms, limit),
                 }
             }
             Some(KnownEvent::SessionEnd) => {
                 if !self.sessions.contains_key(id) {
-                    self.open_session(id, who, ts_ms);
+                    self.open_session(id, who, ts_ms, limit);
                 }
                 if let Some(session) = self.sessions.get_mut(id) {
                     session.last_ms = session.last_ms.max(ts_ms);
@@ -366,20 +394,24 @@ impl HookMetrics {
                 Some(session) => session.last_ms = session.last_ms.max(ts_ms),
                 // Events of a session whose start we did not see (hooks installed
                 // mid-session, or it resumed after an idle end): it is active.
-                None => self.open_session(id, who, ts_ms),
+                None => self.open_session(id, who, ts_ms, limit),
             },
         }
     }
 
-    fn open_session(&mut self, id: &str, who: &Who<'_>, ts_ms: i64) {
+    fn open_session(&mut self, id: &str, who: &Who<'_>, ts_ms: i64, limit: &mut Cardinality) {
         let who = self.labels(who, &[]);
-        self.families.active_sessions.add(who.clone(), 1.0);
+        let counted = limit.admit(&self.families.active_sessions, &who);
+        if counted {
+            self.families.active_sessions.add(who.clone(), 1.0);
+        }
         self.sessions.insert(
             id.to_owned(),
             Session {
                 start_ms: ts_ms,
                 last_ms: ts_ms,
                 who,
+                counted,
             },
         );
     }
@@ -394,7 +426,9 @@ impl HookMetrics {
         let Some(session) = self.sessions.remove(id) else {
             return;
         };
-        self.families.active_sessions.add(session.who.clone(), -1.0);
+        if session.counted {
+            self.families.active_sessions.add(session.who.clone(), -1.0);
+        }
         let mut ended = match ended_by {
             Some(who) => self.labels(who, &[]),
             None => session.who.clone(),

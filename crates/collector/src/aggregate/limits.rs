@@ -36,6 +36,12 @@ pub(super) fn cap(value: &str, max: usize) -> String {
     }
     value[..end].to_owned()
 }
+/// What `claude_telemetry_series_dropped_total` names a metric once it names
+/// [`NAMED_METRICS`] (a flood of new metric names must not make it grow without bound).
+pub const OTHER_METRICS: &str = "_other";
+/// Metrics `claude_telemetry_series_dropped_total` names at most: more than the collector
+/// can hold (its own, and at most a thousand from OTLP), fewer than a flood of pushes.
+pub const NAMED_METRICS: usize = 2_000;
 
 /// The series limit, applied to every family the aggregator owns, and the count of
 /// series it kept out.
@@ -63,9 +69,18 @@ impl Cardinality {
         if family.contains(labels) || family.len() < self.limit {
             return true;
         }
-        self.dropped
-            .add(vec![("metric".to_owned(), family.name.clone())], 1.0);
+        self.count(&family.name, 1);
         false
+    }
+
+    /// Counts `series` kept out of `metric`. The count is a family too, and bounded:
+    /// once it names [`NAMED_METRICS`], further ones are counted as [`OTHER_METRICS`].
+    pub(super) fn count(&mut self, metric: &str, series: usize) {
+        let mut labels = vec![("metric".to_owned(), metric.to_owned())];
+        if !self.dropped.contains(&labels) && self.dropped.len() >= NAMED_METRICS {
+            labels = vec![("metric".to_owned(), OTHER_METRICS.to_owned())];
+        }
+        self.dropped.add(labels, series as f64);
     }
 
     pub(super) fn add(&mut self, family: &mut Family, labels: Labels, delta: f64) {

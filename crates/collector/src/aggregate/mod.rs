@@ -18,13 +18,15 @@ mod spans;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use serde::{Deserialize, Serialize};
+
 use crate::event::Payload;
 use crate::exposition::{Encoded, Family, FamilySnapshot};
 use crate::sync::lock;
-use hooks::HookMetrics;
+use hooks::{HookMetrics, HookState};
 use limits::Cardinality;
 pub use limits::Limits;
-use otlp::OtlpMetrics;
+use otlp::{OtlpMetrics, OtlpState};
 use spans::SpanMetrics;
 
 /// Events turned into metrics.
@@ -33,6 +35,41 @@ pub struct Aggregator {
     otlp: OtlpMetrics,
     spans: SpanMetrics,
     cardinality: Cardinality,
+}
+
+/// What the store keeps of the aggregator when it prunes events: every family's values
+/// and the state behind them (open sessions, tool calls waiting for their end, what each
+/// OTLP stream counted last), so counters continue from it exactly as they would have
+/// from the events it replaces.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Every family with series.
+    families: Vec<FamilySnapshot>,
+    /// The state behind them; none in baselines versions before 0.2 wrote (a stream or
+    /// session continued across that pruning may count differently once).
+    state: Option<Box<State>>,
+}
+
+impl Baseline {
+    /// Reads a baseline as this version writes it (an object), or as versions before 0.2
+    /// wrote it (the families alone, an array).
+    pub fn from_json(text: &str) -> serde_json::Result<Baseline> {
+        if text.trim_start().starts_with('[') {
+            let families = serde_json::from_str(text)?;
+            return Ok(Baseline {
+                families,
+                state: None,
+            });
+        }
+        serde_json::from_str(text)
+    }
+}
+
+/// The state behind the families.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct State {
+    hooks: HookState,
+    otlp: OtlpState,
 }
 
 /// The aggregator as the store (which feeds it) and `/metrics` (which reads it) share it.
@@ -68,31 +105,42 @@ impl Aggregator {
         match payload {
             Payload::Hook(record) => self.hooks.apply(record, ts_ms, &mut self.cardinality),
             Payload::OtlpLog(record) => self.otlp.apply_log(record, &mut self.cardinality),
-            Payload::OtlpMetrics(record) => self
-                .otlp
-                .apply_points(&record.points, &mut self.cardinality),
+            Payload::OtlpMetrics(record) => {
+                self.otlp
+                    .apply_points(&record.points, ts_ms, &mut self.cardinality)
+            }
             Payload::Span(span) => self.spans.apply(span, &mut self.cardinality),
         }
     }
 
-    /// Ends sessions idle at `now_ms` and forgets silent OTLP streams (called
-    /// periodically, and after a replay).
+    /// Ends sessions idle at `now_ms` (called periodically, and after a replay). OTLP
+    /// streams are forgotten in the events' own time, as they are applied.
     pub fn sweep(&mut self, now_ms: i64) {
         self.hooks.sweep(now_ms, &mut self.cardinality);
-        self.otlp.expire_streams(now_ms);
     }
 
-    /// Every family's values, for the store's baseline.
-    pub fn snapshot(&self) -> Vec<FamilySnapshot> {
-        self.families()
-            .filter(|f| !f.is_empty())
-            .map(FamilySnapshot::from)
-            .collect()
+    /// Every family's values and the state behind them, for the store's baseline.
+    pub fn snapshot(&self) -> Baseline {
+        Baseline {
+            families: self
+                .families()
+                .filter(|f| !f.is_empty())
+                .map(FamilySnapshot::from)
+                .collect(),
+            state: Some(Box::new(State {
+                hooks: self.hooks.state(),
+                otlp: self.otlp.state(),
+            })),
+        }
     }
 
-    /// Starts from a baseline: the families of events no longer in the store.
-    pub fn restore(&mut self, snapshot: Vec<FamilySnapshot>) {
-        for family in snapshot.into_iter().map(Family::from) {
+    /// Starts from a baseline: the families and state of events no longer in the store.
+    pub fn restore(&mut self, baseline: Baseline) {
+        if let Some(state) = baseline.state {
+            self.hooks.restore_state(state.hooks);
+            self.otlp.restore_state(state.otlp);
+        }
+        for family in baseline.families.into_iter().map(Family::from) {
             if family.name == self.cardinality.dropped.name {
                 self.cardinality.dropped = family;
             } else if let Some(mine) = self.hooks.family_mut(&family.name) {
@@ -145,9 +193,11 @@ impl Aggregator {
         self.families().find(|f| f.name == name)
     }
 
-    /// Number of sessions open.
-    pub fn open_sessions(&self) -> usize {
-        self.hooks.open_sessions()
+    /// Counts `series` of `metric` kept out elsewhere (pushes over a limit), in
+    /// `claude_telemetry_series_dropped_total` with the aggregator's own drops. They
+    /// count from the collector's start: pushes are not events, and are not replayed.
+    pub fn count_dropped(&mut self, metric: &str, series: usize) {
+        self.cardinality.count(metric, series);
     }
 }
 
@@ -312,16 +362,59 @@ mod tests {
     }
 
     #[test]
+    fn active_sessions_are_capped_and_what_is_dropped_is_counted() {
+        let mut agg = Aggregator::new(Limits {
+            series_per_metric: 2,
+            ..Limits::default()
+        });
+        let event = |name: &str, session: &str, user: &str| {
+            let mut payload =
+                ev(json!({"hook_event_name": name, "session_id": session, "source": "startup"}));
+            if let Payload::Hook(record) = &mut payload {
+                record.enrichment.user_name = user.to_owned();
+            }
+            payload
+        };
+        for user in ["a", "b", "c", "d"] {
+            agg.apply(0, &event("SessionStart", user, user));
+        }
+        let active = agg.family("claude_code_active_sessions").unwrap();
+        assert_eq!(active.len(), 2, "capped like every family");
+        let dropped = |agg: &Aggregator, metric: &str| {
+            agg.cardinality.dropped.get(&[("metric", metric)]).cloned()
+        };
+        assert_eq!(
+            dropped(&agg, "claude_code_active_sessions"),
+            Some(V::Scalar(2.0))
+        );
+        for user in ["a", "b", "c", "d"] {
+            agg.apply(1, &event("SessionEnd", user, user));
+        }
+        let active = agg.family("claude_code_active_sessions").unwrap();
+        assert!(
+            active.series().values().all(|v| *v == V::Scalar(0.0)),
+            "uncounted sessions end without taking a counted one away: {:?}",
+            active.series()
+        );
+        // The count of drops is bounded too.
+        for n in 0..limits::NAMED_METRICS + 3 {
+            agg.count_dropped(&format!("m{n}"), 1);
+        }
+        assert_eq!(agg.cardinality.dropped.len(), limits::NAMED_METRICS + 1);
+        assert!(dropped(&agg, limits::OTHER_METRICS).is_some());
+    }
+
+    #[test]
     fn a_baseline_written_by_earlier_versions_restores() {
         // As the collector wrote it before the kinds were one type (capitalised).
         let state = r#"[{"name":"claude_code_prompts_total","help":"Prompts submitted.","kind":"Counter","bounds":[],"series":[[[["user_name","jane"],["user_email","j@x"],["project","/p"]],{"Scalar":3.0}]]},{"name":"claude_code_cost_usage_USD_total","help":"","kind":"Counter","bounds":[],"series":[[[["model","m"]],{"Scalar":1.5}]]}]"#;
         let mut agg = Aggregator::new(Limits::default());
-        agg.restore(serde_json::from_str(state).unwrap());
+        agg.restore(Baseline::from_json(state).unwrap());
         assert_eq!(scalar(&agg, "claude_code_prompts_total", &[]), 3.0);
         let cost = agg.family("claude_code_cost_usage_USD_total").unwrap();
         assert_eq!(cost.get(&[("model", "m")]), Some(&V::Scalar(1.5)));
-        let again: Vec<FamilySnapshot> =
-            serde_json::from_str(&serde_json::to_string(&agg.snapshot()).unwrap()).unwrap();
-        assert_eq!(again.len(), 2, "and survives the next baseline");
+        let again = Baseline::from_json(&serde_json::to_string(&agg.snapshot()).unwrap()).unwrap();
+        assert_eq!(again.families.len(), 2, "and survives the next baseline");
+        assert!(again.state.is_some(), "now with the state behind them");
     }
 }

@@ -11,6 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use serde::{Deserialize, Serialize};
+
 use super::limits::Cardinality;
 use crate::event::{LogRecord, Point, PointValue, Temporality};
 use crate::exposition::{Family, Kind, Labels, Value as Series};
@@ -19,18 +21,32 @@ use crate::exposition::{Family, Kind, Labels, Value as Series};
 const SEEN_INTERVALS: usize = 256;
 /// A stream silent this long is forgotten (Claude Code keeps one per session; a retry
 /// comes within minutes, not hours). Bounds the memory of a long-running collector.
-const STREAM_IDLE_NS: u64 = 60 * 60 * 1_000_000_000;
+/// Measured in the stored events' own time, so a replay forgets exactly what the live
+/// run forgot.
+const STREAM_IDLE_MS: i64 = 60 * 60 * 1000;
+/// How often, in the events' time, silent streams are looked for.
+const EXPIRY_EVERY_MS: i64 = 60 * 1000;
+/// Streams remembered at most, whatever the rate they come at; beyond it the tenth
+/// touched longest ago is forgotten.
+const MAX_STREAMS: usize = 100_000;
+/// Metric names taken from OTLP at most (Claude Code sends about ten); points of further
+/// names are dropped and counted.
+pub(super) const MAX_OTLP_METRICS: usize = 1_000;
 /// Bucket bounds for API requests: 50 ms to 10 minutes.
 const API_SECONDS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Stream {
     last_time: u64,
     start: u64,
     last: Option<PointValue>,
     seen: VecDeque<(u64, u64)>,
+    /// The time of the stored event that last touched it (Unix ms).
+    touched_ms: i64,
+    /// The order it was last touched in, for forgetting the oldest at the cap.
+    touched: u64,
 }
 
 /// Why a stored point added nothing.
@@ -40,7 +56,8 @@ enum Refusal {
     TypeConflict,
     /// Its histogram buckets are not the family's.
     BucketsChanged,
-    /// Its series would pass the series limit (counted as a dropped series).
+    /// Its series would pass the series limit, or its name the limit on OTLP metric
+    /// names (counted as a dropped series).
     SeriesLimit,
 }
 
@@ -105,6 +122,16 @@ impl LogFamilies {
     }
 }
 
+/// The state behind the OTLP families, as the store's baseline keeps it: what each
+/// stream counted last, and when each gauge was last set.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct OtlpState {
+    streams: Vec<(String, Stream)>,
+    gauge_times: Vec<((String, Labels), u64)>,
+    next_expiry_ms: i64,
+    touches: u64,
+}
+
 /// Claude Code's metrics, and those derived from its events.
 pub(super) struct OtlpMetrics {
     log: LogFamilies,
@@ -114,6 +141,10 @@ pub(super) struct OtlpMetrics {
     points_dropped: Family,
     streams: HashMap<String, Stream>,
     gauge_times: HashMap<(String, Labels), u64>,
+    /// When (in the events' time) silent streams are next looked for.
+    next_expiry_ms: i64,
+    /// How many times streams were touched: the order of touches.
+    touches: u64,
 }
 
 impl OtlpMetrics {
@@ -128,6 +159,8 @@ impl OtlpMetrics {
             ),
             streams: HashMap::new(),
             gauge_times: HashMap::new(),
+            next_expiry_ms: i64::MIN,
+            touches: 0,
         }
     }
 
@@ -164,24 +197,76 @@ impl OtlpMetrics {
         }
     }
 
-    /// Forgets streams silent for an hour at `now_ms`.
-    pub(super) fn expire_streams(&mut self, now_ms: i64) {
-        let now_ns = u64::try_from(now_ms).unwrap_or(0).saturating_mul(1_000_000);
-        self.streams
-            .retain(|_, stream| now_ns.saturating_sub(stream.last_time) < STREAM_IDLE_NS);
+    /// The state behind the families, for the baseline.
+    pub(super) fn state(&self) -> OtlpState {
+        let mut streams: Vec<(String, Stream)> = self
+            .streams
+            .iter()
+            .map(|(key, stream)| (key.clone(), stream.clone()))
+            .collect();
+        streams.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut gauge_times: Vec<((String, Labels), u64)> = self
+            .gauge_times
+            .iter()
+            .map(|(key, time)| (key.clone(), *time))
+            .collect();
+        gauge_times.sort();
+        OtlpState {
+            streams,
+            gauge_times,
+            next_expiry_ms: self.next_expiry_ms,
+            touches: self.touches,
+        }
     }
 
-    /// Accumulates points; a point that adds nothing because it contradicts its family is
-    /// counted (retried duplicates are simply dropped).
-    pub(super) fn apply_points(&mut self, points: &[Point], limit: &mut Cardinality) {
+    /// Continues from a baseline's state.
+    pub(super) fn restore_state(&mut self, state: OtlpState) {
+        self.streams = state.streams.into_iter().collect();
+        self.gauge_times = state.gauge_times.into_iter().collect();
+        self.next_expiry_ms = state.next_expiry_ms;
+        self.touches = state.touches;
+    }
+
+    /// Forgets streams silent for an hour before `ts_ms` (looked for once a minute of
+    /// the events' time), and the tenth touched longest ago when there are too many.
+    fn expire_streams(&mut self, ts_ms: i64) {
+        if ts_ms >= self.next_expiry_ms {
+            self.next_expiry_ms = ts_ms.saturating_add(EXPIRY_EVERY_MS);
+            self.streams
+                .retain(|_, stream| ts_ms.saturating_sub(stream.touched_ms) < STREAM_IDLE_MS);
+        }
+        if self.streams.len() >= MAX_STREAMS {
+            let mut order: Vec<u64> = self.streams.values().map(|s| s.touched).collect();
+            let tenth = MAX_STREAMS / 10;
+            order.select_nth_unstable(tenth);
+            let oldest_kept = order[tenth];
+            self.streams
+                .retain(|_, stream| stream.touched >= oldest_kept);
+        }
+    }
+
+    /// Accumulates the points of an export stored at `ts_ms`; a point that adds nothing
+    /// because it contradicts its family is counted (retried duplicates are simply
+    /// dropped), as is one over a limit (by `limit`).
+    pub(super) fn apply_points(&mut self, points: &[Point], ts_ms: i64, limit: &mut Cardinality) {
+        self.expire_streams(ts_ms);
         for point in points {
-            let Some(increment) = self.increment(point) else {
-                continue;
+            let refusal = match self.family_for(point, limit) {
+                Ok(family) if limit.admit(family, &point.labels) => None,
+                Ok(_) | Err(Refusal::SeriesLimit) => continue,
+                Err(refusal) => Some(refusal),
             };
-            let reason = match self.add(point, increment, limit) {
-                Ok(()) | Err(Refusal::SeriesLimit) => continue,
-                Err(Refusal::TypeConflict) => "type_conflict",
-                Err(Refusal::BucketsChanged) => "buckets_changed",
+            let refusal = match refusal {
+                Some(refusal) => Some(refusal),
+                None => match self.increment(point, ts_ms) {
+                    Some(increment) => self.add(point, increment, limit).err(),
+                    None => continue,
+                },
+            };
+            let reason = match refusal {
+                None | Some(Refusal::SeriesLimit) => continue,
+                Some(Refusal::TypeConflict) => "type_conflict",
+                Some(Refusal::BucketsChanged) => "buckets_changed",
             };
             self.points_dropped
                 .add(vec![("reason".to_owned(), reason.to_owned())], 1.0);
@@ -190,8 +275,11 @@ impl OtlpMetrics {
 
     /// What a point adds to its series, judged against its stream; `None` when it adds
     /// nothing (a duplicate, an older cumulative value).
-    fn increment(&mut self, point: &Point) -> Option<PointValue> {
+    fn increment(&mut self, point: &Point, ts_ms: i64) -> Option<PointValue> {
+        self.touches += 1;
         let stream = self.streams.entry(point.stream.clone()).or_default();
+        stream.touched = self.touches;
+        stream.touched_ms = stream.touched_ms.max(ts_ms);
         match point.temporality {
             Temporality::Last => {
                 if point.time_ns < stream.last_time {
@@ -264,13 +352,23 @@ impl OtlpMetrics {
         }
     }
 
-    /// The family a point lands in, created on first sight.
-    fn family_for(&mut self, point: &Point) -> Result<&mut Family, Refusal> {
+    /// The family a point lands in, created on first sight (within the limit on names,
+    /// whose refusals `limit` counts).
+    fn family_for(
+        &mut self,
+        point: &Point,
+        limit: &mut Cardinality,
+    ) -> Result<&mut Family, Refusal> {
         let typed = self
             .log
             .all_mut()
             .into_iter()
             .find(|f| f.name == point.name);
+        let new_name = typed.is_none() && !self.metrics.contains_key(&point.name);
+        if new_name && self.metrics.len() >= MAX_OTLP_METRICS {
+            limit.count(&point.name, 1);
+            return Err(Refusal::SeriesLimit);
+        }
         let family = match typed {
             Some(family) => family,
             None => self
@@ -308,10 +406,7 @@ impl OtlpMetrics {
             }
             self.gauge_times.insert(key, time);
         }
-        let family = self.family_for(point)?;
-        if !limit.admit(family, &point.labels) {
-            return Err(Refusal::SeriesLimit);
-        }
+        let family = self.family_for(point, limit)?;
         match increment {
             PointValue::Number(v) if temporality == Temporality::Last => {
                 family.set(point.labels.clone(), v)
@@ -445,21 +540,31 @@ mod tests {
                 point(1.0, Temporality::Delta, 0, 10, "s1"),
                 point(2.0, Temporality::Delta, 0, 10, "s2"),
             ],
+            0,
             &mut limit,
         );
-        agg.apply_points(&[point(1.0, Temporality::Delta, 0, 10, "s1")], &mut limit); // retried export
+        agg.apply_points(
+            &[point(1.0, Temporality::Delta, 0, 10, "s1")],
+            0,
+            &mut limit,
+        ); // retried export
         agg.apply_points(
             &[
                 point(4.0, Temporality::Delta, 20, 30, "s1"),
                 point(8.0, Temporality::Delta, 10, 20, "s1"),
             ],
+            0,
             &mut limit,
         ); // out of order
         assert_eq!(total(&agg), 15.0);
-        agg.expire_streams(0);
+        agg.apply_points(&[], 30 * 60 * 1000, &mut limit);
         assert_eq!(agg.streams(), 2, "recent streams are kept");
-        agg.expire_streams(2 * 60 * 60 * 1000);
-        assert_eq!(agg.streams(), 0, "silent streams are forgotten");
+        agg.apply_points(&[], 2 * 60 * 60 * 1000, &mut limit);
+        assert_eq!(
+            agg.streams(),
+            0,
+            "streams silent for an hour of the events' time are forgotten"
+        );
         assert_eq!(total(&agg), 15.0, "their sums stay");
     }
 
@@ -468,26 +573,32 @@ mod tests {
         let (mut agg, mut limit) = (OtlpMetrics::new(), Cardinality::new(100));
         agg.apply_points(
             &[point(5.0, Temporality::Cumulative, 1, 10, "s")],
+            0,
             &mut limit,
         );
         agg.apply_points(
             &[point(7.0, Temporality::Cumulative, 1, 20, "s")],
+            0,
             &mut limit,
         );
         agg.apply_points(
             &[point(7.0, Temporality::Cumulative, 1, 20, "s")],
+            0,
             &mut limit,
         ); // duplicate
         agg.apply_points(
             &[point(6.0, Temporality::Cumulative, 1, 15, "s")],
+            0,
             &mut limit,
         ); // older
         agg.apply_points(
             &[point(3.0, Temporality::Cumulative, 1, 30, "s")],
+            0,
             &mut limit,
         ); // reset: went down
         agg.apply_points(
             &[point(2.0, Temporality::Cumulative, 40, 50, "s")],
+            0,
             &mut limit,
         ); // reset: new start
         assert_eq!(total(&agg), 5.0 + 2.0 + 3.0 + 2.0);
@@ -506,6 +617,7 @@ mod tests {
                 gauge,
                 other_series,
             ],
+            0,
             &mut limit,
         );
         assert_eq!(total(&agg), 1.0);
@@ -517,6 +629,30 @@ mod tests {
             limit.dropped.get(&[("metric", "c_total")]),
             Some(&Series::Scalar(1.0)),
             "a series over the limit is counted where every family's are"
+        );
+    }
+
+    #[test]
+    fn metric_names_are_capped_and_their_points_counted() {
+        let (mut agg, mut limit) = (OtlpMetrics::new(), Cardinality::new(MAX_OTLP_METRICS + 10));
+        let points: Vec<Point> = (0..=MAX_OTLP_METRICS)
+            .map(|n| {
+                let mut p = point(1.0, Temporality::Delta, 0, 10, &format!("s{n}"));
+                p.name = format!("m{n}_total");
+                p
+            })
+            .collect();
+        agg.apply_points(&points, 0, &mut limit);
+        assert_eq!(agg.metrics.len(), MAX_OTLP_METRICS);
+        let last = format!("m{MAX_OTLP_METRICS}_total");
+        assert_eq!(
+            limit.dropped.get(&[("metric", last.as_str())]),
+            Some(&Series::Scalar(1.0))
+        );
+        assert_eq!(
+            agg.streams(),
+            MAX_OTLP_METRICS,
+            "no stream kept for what was dropped"
         );
     }
 }

@@ -14,8 +14,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-/// Pending tool calls by `tool_use_id`, with their start time.
-#[derive(Debug)]
+use serde::{Deserialize, Serialize};
+
+/// Pending tool calls by `tool_use_id`, with their start time (kept in the store's
+/// baseline, so a call started before a pruning still pairs after it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct PendingTools {
     capacity: usize,
     /// id hash → (start time in Unix ms, arrival number).

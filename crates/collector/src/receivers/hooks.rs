@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -55,15 +55,18 @@ async fn receive(
                 .trim()
                 .to_ascii_lowercase()
         });
+    // Exactly these: a web page cannot send them without the browser asking first (a
+    // CORS preflight, which this collector never grants).
     let ndjson = match content_type.as_deref() {
-        None | Some("application/json") => false,
+        Some("application/json") => false,
         Some("application/x-ndjson" | "application/jsonl" | "application/ndjson") => true,
-        Some(other) => {
+        other => {
             return Err(ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Reason::ContentType,
                 format!(
-                    "unsupported content type {other:?}: send application/json or application/x-ndjson"
+                    "unsupported content type {}: send application/json or application/x-ndjson",
+                    other.map_or_else(|| "(none)".to_owned(), |t| format!("{t:?}"))
                 ),
             )
             .json());
@@ -90,18 +93,16 @@ async fn receive(
         if event.event_name().is_none() {
             return Err(malformed("no hook_event_name".to_owned()));
         }
-        let mut received = Some(received);
-        let enrichment = match event.enrichment() {
-            Some(Ok(enrichment)) => enrichment,
+        // What arrived, when it is what is stored (not when it is enriched here).
+        let (enrichment, received) = match event.enrichment() {
+            Some(Ok(enrichment)) => (enrichment, Some(received)),
             Some(Err(err)) => return Err(malformed(format!("bad {ENRICHMENT_KEY}: {err}"))),
             None if !ndjson => {
                 let (enrichment, answer) =
                     judge_and_enrich(&mut event, &state.guard, origin(peer, &headers))
                         .map_err(|err| malformed(err.to_string()))?;
                 raw_answer = Some(answer);
-                // Enriched here: what arrived is not what is stored.
-                received = None;
-                enrichment
+                (enrichment, None)
             }
             None => {
                 return Err(malformed(
@@ -175,7 +176,6 @@ fn origin(peer: SocketAddr, headers: &HeaderMap) -> RequestOrigin {
 mod tests {
     use super::*;
     use crate::testing::{call, post, state};
-    use axum::http::StatusCode;
 
     fn enriched(id: &str, name: &str) -> Value {
         json!({

@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use crate::aggregate::pushed::{GroupKey, Push, with_instance};
+use crate::aggregate::pushed::{GroupKey, Push, Refusal, with_instance};
 use crate::error::{ApiError, Reason};
 use crate::exposition::parse::{parse_text, valid_label_name};
 use crate::exposition::protobuf::parse_delimited;
@@ -138,24 +138,53 @@ async fn push(
         Push::Merge
     };
     let mut pushed = state.pushed();
-    let (group, valid) = pushed.groups.after_push(&key, how, &families, &owned, now);
-    tokio::task::block_in_place(|| pushed.table.save(&key, Some(&group))).map_err(|err| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Reason::Store,
-            format!("not pushed, retry later: {err}"),
-        )
-    })?;
-    pushed.groups.put(key, Some(group));
+    let (group, outcome) = pushed.groups.after_push(&key, how, &families, &owned, now);
+    if let Some(group) = group {
+        tokio::task::block_in_place(|| pushed.table.save(&key, Some(&group))).map_err(|err| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Reason::Store,
+                format!("not pushed, retry later: {err}"),
+            )
+        })?;
+        pushed.groups.put(key, Some(group));
+    }
     drop(pushed);
-    valid.map_err(|message| {
-        ApiError::bad_request(
-            Reason::Inconsistent,
-            format!("pushed metrics are invalid or inconsistent with existing metrics: {message}"),
-        )
-    })?;
+    outcome.map_err(|refusal| refused(&state, refusal))?;
     state.telemetry.received(Intake::Pushgateway, 1);
     Ok(StatusCode::OK.into_response())
+}
+
+/// The answer to a refused push; a push over a limit is counted as dropped series.
+fn refused(state: &AppState, refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Inconsistent(message) => ApiError::bad_request(
+            Reason::Inconsistent,
+            format!("pushed metrics are invalid or inconsistent with existing metrics: {message}"),
+        ),
+        Refusal::SeriesLimit { message, dropped } => {
+            over_limit(state, Reason::SeriesLimit, message, dropped)
+        }
+        Refusal::GroupLimit { message, dropped } => {
+            over_limit(state, Reason::GroupLimit, message, dropped)
+        }
+    }
+}
+
+fn over_limit(
+    state: &AppState,
+    reason: Reason,
+    message: String,
+    dropped: Vec<(String, usize)>,
+) -> ApiError {
+    let mut aggregator = state.aggregator.lock();
+    for (metric, series) in dropped {
+        aggregator.count_dropped(&metric, series);
+    }
+    ApiError::bad_request(
+        reason,
+        format!("push refused, nothing of it kept: {message}"),
+    )
 }
 
 /// `GET /api/v1/metrics`: every group, as the Pushgateway's API lists them.

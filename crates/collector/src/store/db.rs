@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use hook::private;
 use rusqlite::{Connection, OpenFlags};
 
 /// The store failed.
@@ -58,12 +59,31 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
 
 /// Creates the database in `data_dir` if needed, with its schema; returns the writer's
 /// connection (WAL, `synchronous = FULL`).
+///
+/// The store holds what Claude Code did and said: its directory and files are readable
+/// only by their owner (0700, 0600), narrowed when an earlier run left them wider. SQLite
+/// gives the WAL and shared-memory files the database file's mode.
 pub(super) fn create(data_dir: &Path) -> Result<Connection, StoreError> {
-    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Dir {
+    let dir_error = |source| StoreError::Dir {
         path: data_dir.to_owned(),
         source,
-    })?;
+    };
+    private::dir(data_dir).map_err(dir_error)?;
     let path = database_path(data_dir);
+    private::file_options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(dir_error)?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        private::narrow(
+            Path::new(&format!("{}{suffix}", path.display())),
+            private::FILE_MODE,
+        )
+        .map_err(dir_error)?;
+    }
     let conn = Connection::open(&path).map_err(sqlite(&path))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -145,4 +165,40 @@ pub fn size_bytes(data_dir: &Path) -> u64 {
         .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", base.display())).ok())
         .map(|meta| meta.len())
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_store_is_private_even_when_it_was_not() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let db = database_path(&data);
+        for suffix in ["", "-wal"] {
+            let file = format!("{}{suffix}", db.display());
+            std::fs::write(&file, "").unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let conn = create(&data).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        assert_eq!(mode(&data), 0o700);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", db.display());
+            assert_eq!(mode(Path::new(&file)), 0o600, "{file}");
+        }
+        let fresh = root.path().join("fresh/data");
+        drop(create(&fresh).unwrap());
+        assert_eq!(mode(&fresh), 0o700);
+        assert_eq!(mode(&database_path(&fresh)), 0o600);
+    }
 }

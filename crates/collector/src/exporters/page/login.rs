@@ -2,16 +2,19 @@
 //! token and sets the page cookie ([`crate::auth`] says what it opens); a browser refused
 //! a page gets the sign-in [`form`].
 
-use axum::Form;
-use axum::extract::State;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
 use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::view;
 use crate::auth::{is_page, is_token};
 use crate::error::{ApiError, Reason};
+use crate::server::too_many_attempts;
 use crate::state::AppState;
 
 /// The sign-in form, with status 401: what a browser without the cookie gets for a page.
@@ -31,8 +34,10 @@ pub struct SignIn {
 }
 
 /// `POST /login`: the right token sets the cookie and goes back to the page asked for.
+/// Wrong ones are answered ever later ([`crate::attempts`]).
 pub async fn sign_in(
     State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     form_data: Result<Form<SignIn>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let Form(form_data) = form_data?;
@@ -40,7 +45,17 @@ pub async fn sign_in(
         // No token, nothing to sign in to.
         return Ok(redirect("/", None));
     };
-    if !is_token(&form_data.token, token) {
+    // The server always says who the client is; in-process callers are on loopback.
+    let client = peer.map_or(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        |Extension(ConnectInfo(at))| at.ip(),
+    );
+    let right = app
+        .attempts
+        .attempt(client, || is_token(&form_data.token, token))
+        .await
+        .map_err(too_many_attempts)?;
+    if !right {
         return Err(form(
             &form_data.next,
             Some("That is not this collector's token."),

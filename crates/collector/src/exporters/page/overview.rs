@@ -16,7 +16,12 @@ const MINUTE_MS: i64 = 60_000;
 /// [`RECOMPUTE_FACTOR`] times its reading time, however many pages ask.
 const SLOW_OVERVIEW: Duration = Duration::from_millis(100);
 const RECOMPUTE_FACTOR: u32 = 4;
-pub(super) const SESSIONS_SHOWN: usize = 100;
+const SESSIONS_SHOWN: usize = 100;
+/// Rows of each other table the overview holds at most, whatever the store holds: the
+/// rest are in the JSON API's pages (`/api/v1/usage?by=user`), and [`Omitted`] says how
+/// many.
+const ROWS_SHOWN: usize = 50;
+const BLOCKS_SHOWN: usize = 50;
 
 /// Everything the overview shows.
 #[derive(Debug, Serialize)]
@@ -41,6 +46,30 @@ pub struct Overview {
     pub api: Vec<query::ApiRow>,
     /// Blocked operations over the last 7 days, most recent first.
     pub blocked: Vec<query::AuditRow>,
+    /// Rows of each table left out ([`ROWS_SHOWN`] at most are shown).
+    pub omitted: Omitted,
+}
+
+/// How many rows of each table the overview left out.
+#[derive(Debug, Default, Serialize)]
+pub struct Omitted {
+    /// Models (in `/api/v1/usage?by=model`).
+    pub by_model: usize,
+    /// Users (in `/api/v1/usage?by=user`).
+    pub by_user: usize,
+    /// Tools.
+    pub tools: usize,
+    /// Models in the API table.
+    pub api: usize,
+    /// Blocked operations (in `/api/v1/audit`).
+    pub blocked: usize,
+}
+
+/// Keeps the first `shown` rows; returns how many were left out.
+fn shorten<T>(rows: &mut Vec<T>, shown: usize) -> usize {
+    let left_out = rows.len().saturating_sub(shown);
+    rows.truncate(shown);
+    left_out
 }
 
 /// The last 7 days up to `now`.
@@ -67,10 +96,17 @@ pub fn read(dir: &std::path::Path, now: i64) -> Result<Overview, StoreError> {
     let (_, today_total) = split_total(query::usage(dir, today, GroupBy::Day)?);
     let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model)?);
     let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User)?);
-    let (tools, api) = query::activity(dir, week)?;
+    let (mut tools, mut api) = query::activity(dir, week)?;
     let mut blocked = query::audit(dir, week, &AuditFilter::default())?;
     blocked.reverse();
-    blocked.truncate(50);
+    let (mut by_model, mut by_user) = (by_model, by_user);
+    let omitted = Omitted {
+        by_model: shorten(&mut by_model, ROWS_SHOWN),
+        by_user: shorten(&mut by_user, ROWS_SHOWN),
+        tools: shorten(&mut tools, ROWS_SHOWN),
+        api: shorten(&mut api, ROWS_SHOWN),
+        blocked: shorten(&mut blocked, BLOCKS_SHOWN),
+    };
     Ok(Overview {
         now_ms: now,
         today: today_total,
@@ -82,6 +118,7 @@ pub fn read(dir: &std::path::Path, now: i64) -> Result<Overview, StoreError> {
         tools,
         api,
         blocked,
+        omitted,
     })
 }
 

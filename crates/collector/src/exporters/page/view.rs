@@ -10,7 +10,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::overview::Overview;
 use crate::query::{TimelineEntry, UsageRow};
 
-const STYLE: &str = r#"
+pub(super) const STYLE: &str = r#"
 :root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; --accent: #d97706; --deny: #dc2626; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1rem; max-width: 80rem; }
@@ -37,7 +37,7 @@ a { color: inherit; }
 /// reload, and without JavaScript the page is the same tables, current when loaded. The
 /// pause grows with how long the collector took to answer, so a large store is asked
 /// less often.
-const SCRIPT: &str = r#"
+pub(super) const SCRIPT: &str = r#"
 (function () {
   var pause = 2000;
   async function refresh() {
@@ -354,10 +354,12 @@ pub(crate) fn overview(data: &Overview) -> String {
             section {
                 h2 { "By model, 7 days" }
                 (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model)))
+                (omitted(data.omitted.by_model, "api/v1/usage?by=model"))
             }
             section {
                 h2 { "By user, 7 days" }
                 (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user)))
+                (omitted(data.omitted.by_user, "api/v1/usage?by=user"))
             }
         }
         h2 { "Sessions" }
@@ -371,16 +373,28 @@ pub(crate) fn overview(data: &Overview) -> String {
             section {
                 h2 { "Tools, 7 days" }
                 (table("tools", &["tool", "calls", "failed", "blocked", "p50", "p95"], &[1, 2, 3, 4, 5], &tools))
+                (omitted(data.omitted.tools, "api/v1/overview"))
             }
             section {
                 h2 { "API, 7 days" }
                 (table("api", &["model", "requests", "errors", "p50", "p95"], &[1, 2, 3, 4], &api))
+                (omitted(data.omitted.api, "api/v1/overview"))
             }
         }
         h2 { "Blocked operations" }
         (table("blocked", &["time", "user", "tool", "rule", "reason", "input"], &[], &blocked))
+        (omitted(data.omitted.blocked, "api/v1/audit"))
     };
     page("claude-telemetry", main, true)
+}
+
+/// How many rows a table of the overview left out, and where they all are.
+fn omitted(rows: usize, all_in: &str) -> Markup {
+    html! {
+        @if rows > 0 {
+            p.muted.omitted { (count(rows as u64)) " more rows: " a href=(all_in) { (all_in) } }
+        }
+    }
 }
 
 /// One session: its traces (the waterfall, made elsewhere), then its timeline.
