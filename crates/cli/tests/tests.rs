@@ -20,3 +20,4 @@ mod page;
 mod prometheus;
 mod pushgateway;
 mod report;
+mod sandbox;
