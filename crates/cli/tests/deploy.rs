@@ -111,6 +111,7 @@ fn shellcheck_is_clean_on_every_shell_script() {
         "deploy/claude-code/entrypoint.sh",
         "deploy/prometheus/with-token.sh",
         "scripts/test",
+        "scripts/test-stack",
         "scripts/build-release",
         "scripts/bench-hook",
         "scripts/bench-collector",
