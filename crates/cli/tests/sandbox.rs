@@ -1,5 +1,6 @@
 //! Claude Code's own sandbox as the second line behind the guard, with the real CLI (the
-//! newest release) and bubblewrap, offline against the fake Messages API: what the guard
+//! newest release and the oldest supported, `newest::…` and `oldest::…`) and bubblewrap,
+//! offline against the fake Messages API: what the guard
 //! is configured to let through still cannot delete outside the project, secrets reach
 //! the API neither by a recursive search, nor a skill's `!` preamble, nor a read through
 //! Bash, and the files the sandbox hides are the guard's secret files.
@@ -24,6 +25,30 @@ use crate::claude_code::{claude, scratch};
 use crate::support::collector::Collector;
 use crate::support::{Run, stderr, stdout};
 
+/// Each test once per release: `newest::NAME` and `oldest::NAME` call `NAME(version)`.
+macro_rules! on_both_releases {
+    ($($test:ident),+ $(,)?) => {
+        mod newest {
+            $(#[test]
+            fn $test() {
+                super::$test(&testkit::claude_code::newest());
+            })+
+        }
+        mod oldest {
+            $(#[test]
+            fn $test() {
+                super::$test(testkit::claude_code::OLDEST);
+            })+
+        }
+    };
+}
+
+on_both_releases!(
+    a_delete_the_guard_lets_through_cannot_leave_the_project_with_the_sandbox_on,
+    secrets_reach_the_api_by_no_route_with_the_guard_and_the_sandbox,
+    the_files_the_sandbox_hides_are_the_guards_secret_files,
+);
+
 /// One user's machine: a home with a project, a directory outside both, a collector.
 struct Machine {
     version: String,
@@ -38,7 +63,7 @@ struct Machine {
 }
 
 impl Machine {
-    fn new() -> Machine {
+    fn new(version: &str) -> Machine {
         sandbox_runs_here();
         let scratch = scratch();
         fs::create_dir_all(&scratch).unwrap();
@@ -50,7 +75,7 @@ impl Machine {
         fs::create_dir_all(&outside).unwrap();
         let data = root.path().join("data");
         Machine {
-            version: testkit::claude_code::newest(),
+            version: version.to_owned(),
             collector: Collector::start(&data),
             api: MessagesApi::start(Usage::default()),
             data,
@@ -194,9 +219,8 @@ fn sandbox_runs_here() {
     );
 }
 
-#[test]
-fn a_delete_the_guard_lets_through_cannot_leave_the_project_with_the_sandbox_on() {
-    let machine = Machine::new();
+fn a_delete_the_guard_lets_through_cannot_leave_the_project_with_the_sandbox_on(version: &str) {
+    let machine = Machine::new(version);
     let victim = machine.outside.join("data.txt");
     let target = machine.outside.display().to_string();
     // The person's own guard configuration lets deletes there through.
@@ -260,9 +284,8 @@ const SEARCH_SECRET: &str = "sk-live-found-by-a-recursive-search";
 const SKILL_SECRET: &str = "sk-live-read-by-a-skill-preamble";
 const BASH_SECRET: &str = "sk-live-read-through-bash";
 
-#[test]
-fn secrets_reach_the_api_by_no_route_with_the_guard_and_the_sandbox() {
-    let machine = Machine::new();
+fn secrets_reach_the_api_by_no_route_with_the_guard_and_the_sandbox(version: &str) {
+    let machine = Machine::new(version);
     fs::write(
         machine.project.join(".env"),
         format!(
@@ -283,7 +306,8 @@ fn secrets_reach_the_api_by_no_route_with_the_guard_and_the_sandbox() {
         machine.api.script(
             opening,
             vec![
-                // 2.1.332's grep is ugrep with --hidden: it reads dot files.
+                // Reads dot files: 2.1.332's grep is an embedded ugrep with --hidden, and
+                // GNU grep's -r reads them anyway.
                 Reply::bash("grep -rn SEARCH_TOKEN ."),
                 Reply::tool("Skill", json!({"skill": "env-probe"})),
                 // A name found at run time: no rule sees `.env` in the command.
@@ -327,9 +351,8 @@ impl Machine {
     }
 }
 
-#[test]
-fn the_files_the_sandbox_hides_are_the_guards_secret_files() {
-    let machine = Machine::new();
+fn the_files_the_sandbox_hides_are_the_guards_secret_files(version: &str) {
+    let machine = Machine::new(version);
     machine.install(&["--sandbox"]);
     // Hooks out: what is read here is decided by the sandbox alone.
     let settings = machine.home.join(".claude/settings.json");
