@@ -6,9 +6,9 @@
 //! receiver, the same with a command the guard denies, then the hook with no collector
 //! (the spool path); rounds interleave so all see the same machine state.
 //!
-//! Run: `scripts/bench-hook` (builds the shipped static binary and passes it as
-//! `HOOK_BIN_STATIC`), or `cargo bench -p claude-telemetry --bench hook_process` for the
-//! plain cargo build alone. `ROUNDS=n` changes the number of rounds (500).
+//! Run: `scripts/bench-hook` (installs the binary with the README's command and passes
+//! it as `HOOK_BIN_INSTALLED`), or `cargo bench -p claude-telemetry --bench hook_process`
+//! for the plain cargo build alone. `ROUNDS=n` changes the number of rounds (500).
 
 // A benchmark binary: a failed setup should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -64,10 +64,10 @@ fn main() {
         ),
     ];
     let bin_true = Path::new("/bin/true");
-    let static_bin = std::env::var_os("HOOK_BIN_STATIC").map(std::path::PathBuf::from);
+    let installed = std::env::var_os("HOOK_BIN_INSTALLED").map(std::path::PathBuf::from);
     let mut hooks: Vec<(&str, &Path)> = vec![("cargo build (dynamic glibc)", hook)];
-    if let Some(path) = &static_bin {
-        hooks.push(("shipped build (static glibc)", path));
+    if let Some(path) = &installed {
+        hooks.push(("README's install (static glibc, non-PIE)", path));
     }
 
     for _ in 0..20 {

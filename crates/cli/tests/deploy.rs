@@ -92,6 +92,15 @@ fn docker_compose_accepts_the_stack_in_every_profile() {
         &["--profile", "direct"][..],
         &["--profile", "remote-write"][..],
         &["--profile", "direct", "--profile", "remote-write"][..],
+        &["--profile", "tracing"][..],
+        &[
+            "--profile",
+            "direct",
+            "--profile",
+            "remote-write",
+            "--profile",
+            "tracing",
+        ][..],
     ] {
         let mut args = profiles.to_vec();
         args.extend_from_slice(&["config", "-q"]);

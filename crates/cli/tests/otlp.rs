@@ -25,11 +25,11 @@ fn captures(file: &str) -> Vec<(String, Value)> {
 /// The protobuf bytes of a captured export (the capture stores their OTLP-JSON form).
 fn protobuf(path: &str, body: &Value) -> Vec<u8> {
     if path == "/v1/metrics" {
-        collector::otlp::json::metrics_request(body)
+        collector::processors::otlp::json::metrics_request(body)
             .unwrap()
             .encode_to_vec()
     } else {
-        collector::otlp::json::logs_request(body)
+        collector::processors::otlp::json::logs_request(body)
             .unwrap()
             .encode_to_vec()
     }

@@ -21,3 +21,4 @@ mod prometheus;
 mod pushgateway;
 mod report;
 mod sandbox;
+mod traces;

@@ -52,6 +52,31 @@ pub struct CollectorConfig {
     pub otlp_drop_attributes: Vec<String>,
     /// OTLP resource attributes turned into labels on every series.
     pub otlp_promote_resource_attributes: Vec<String>,
+    /// Forward spans (and, with `forward_logs`, log events) to this OTLP/HTTP endpoint
+    /// (`http://tempo:4318`; `/v1/traces` and `/v1/logs` are appended), as stored: the
+    /// privacy mode applied. Off when unset.
+    pub forward_endpoint: Option<String>,
+    /// Headers sent with every forwarded request, `Name=value` (an `Authorization`).
+    pub forward_headers: Vec<String>,
+    /// Forward Claude Code's log events too.
+    pub forward_logs: bool,
+    /// Most spans (and, separately, log events) waiting to be forwarded; beyond it new
+    /// ones are dropped and counted.
+    pub forward_queue_size: usize,
+    /// Most spans or log events in one forwarded request.
+    pub forward_batch_size: usize,
+    /// Longest a span waits for its batch to fill.
+    #[serde(with = "humantime_serde_compat")]
+    pub forward_batch_timeout: Duration,
+    /// First pause after a failed forward; it doubles with each failure.
+    #[serde(with = "humantime_serde_compat")]
+    pub forward_retry_initial: Duration,
+    /// Longest pause between retries.
+    #[serde(with = "humantime_serde_compat")]
+    pub forward_retry_max: Duration,
+    /// Longest one forwarded request may take.
+    #[serde(with = "humantime_serde_compat")]
+    pub forward_timeout: Duration,
 }
 
 impl Default for CollectorConfig {
@@ -70,6 +95,15 @@ impl Default for CollectorConfig {
             retention: Duration::from_secs(30 * 24 * 60 * 60),
             otlp_drop_attributes: vec!["session.id".to_owned()],
             otlp_promote_resource_attributes: vec!["user.name".to_owned(), "user.email".to_owned()],
+            forward_endpoint: None,
+            forward_headers: Vec::new(),
+            forward_logs: false,
+            forward_queue_size: 10_000,
+            forward_batch_size: 512,
+            forward_batch_timeout: Duration::from_secs(1),
+            forward_retry_initial: Duration::from_secs(1),
+            forward_retry_max: Duration::from_secs(30),
+            forward_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -98,6 +132,9 @@ pub enum ConfigError {
     /// The token is too short to be one.
     #[error("the token must be at least 16 characters")]
     WeakToken,
+    /// A forwarding setting that cannot work.
+    #[error("forwarding: {0}")]
+    Forward(String),
 }
 
 impl CollectorConfig {
@@ -111,6 +148,35 @@ impl CollectorConfig {
         if !self.listen.ip().is_loopback() && self.token.is_none() && !self.insecure {
             return Err(ConfigError::TokenRequired(self.listen));
         }
+        if let Some(endpoint) = self.forward_endpoint() {
+            let forward = |message: String| Err(ConfigError::Forward(message));
+            if !endpoint.starts_with("http://") {
+                return forward(format!(
+                    "forward_endpoint {endpoint:?} must be an http:// URL (for https, forward to a local \
+                     OpenTelemetry Collector or agent that holds the TLS settings)"
+                ));
+            }
+            if self.forward_batch_size == 0 || self.forward_queue_size < self.forward_batch_size {
+                return forward(
+                    "forward_batch_size must be at least 1 and at most forward_queue_size"
+                        .to_owned(),
+                );
+            }
+            if let Some(bad) = self.forward_headers.iter().find(|h| {
+                h.split_once('=')
+                    .is_none_or(|(name, _)| name.trim().is_empty())
+            }) {
+                return forward(format!("forward_headers: {bad:?} is not Name=value"));
+            }
+        }
         Ok(())
+    }
+
+    /// The forwarding endpoint, when forwarding is on (an empty setting is off).
+    pub fn forward_endpoint(&self) -> Option<&str> {
+        self.forward_endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
     }
 }

@@ -1,27 +1,37 @@
-//! The HTTP server: routes, authentication, limits, self metrics, graceful shutdown.
+//! The HTTP server: opening the pipeline, binding the address, the middleware every
+//! request passes (limits, authentication, counting refusals), the periodic work
+//! (ending idle sessions, retention), and graceful shutdown.
+//!
+//! Routes are the receivers' and exporters' own; this module only composes them.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use subtle::ConstantTimeEq;
+use axum::routing::get;
+use guard::GuardConfig;
 use tokio::net::TcpListener;
 
-use crate::aggregate::{Aggregator, Limits};
+use crate::aggregate::pushed::PushedGroups;
+use crate::aggregate::{Aggregator, Limits, SharedAggregator};
+use crate::auth::{self, PageKey};
 use crate::config::{CollectorConfig, ConfigError};
-use crate::exposition::{Family, Format, Kind, render};
-use crate::progress::Progress;
-use crate::store::{self, Store, StoreError};
-use crate::{receivers, web};
+use crate::error::{ApiError, Reason, Rejected};
+use crate::exporters::forward::{ForwardSettings, Forwarder};
+use crate::exporters::{self, page::login};
+use crate::processors::privacy::PrivacyFilter;
+use crate::receivers;
+use crate::state::{AppState, Pushed, Shared};
+use crate::store::{self, GroupTable, StoreError};
+use crate::telemetry::Telemetry;
+use crate::time::{millis, now_ms};
 
 /// Why the collector cannot serve.
 #[derive(Debug, thiserror::Error)]
@@ -47,182 +57,100 @@ pub enum ServeError {
     /// No random bytes for the page's sign-in key.
     #[error("reading /dev/urandom for the page's sign-in key: {0}")]
     Random(#[source] std::io::Error),
+    /// The forwarding thread cannot start.
+    #[error("starting the forwarder: {0}")]
+    Forwarder(#[source] std::io::Error),
 }
 
-/// Counters about the collector itself (`claude_telemetry_*`).
-pub(crate) struct SelfMetrics {
-    pub received: Family,
-    pub rejected: Family,
-    pub duplicates: Family,
-}
-
-impl SelfMetrics {
-    fn new() -> SelfMetrics {
-        SelfMetrics {
-            received: Family::new(
-                "claude_telemetry_events_received_total",
-                "Events stored, by source.",
-                Kind::Counter,
-            ),
-            rejected: Family::new(
-                "claude_telemetry_requests_rejected_total",
-                "Requests refused, by reason.",
-                Kind::Counter,
-            ),
-            duplicates: Family::new(
-                "claude_telemetry_events_duplicate_total",
-                "Events dropped because their id was already stored.",
-                Kind::Counter,
-            ),
-        }
-    }
-
-    pub fn reject(&mut self, reason: &str) {
-        self.rejected
-            .add(vec![("reason".to_owned(), reason.to_owned())], 1.0);
-    }
-}
-
-/// What every request handler shares.
-pub(crate) struct App {
-    pub config: CollectorConfig,
-    pub store: Store,
-    pub aggregator: Arc<Mutex<Aggregator>>,
-    pub self_metrics: Mutex<SelfMetrics>,
-    pub pushed: Mutex<receivers::pushgateway::Pushed>,
-    pub data_dir: PathBuf,
-    /// What the page's sign-in cookie holds, when there is a token to sign in with.
-    pub page_key: Option<web::login::PageKey>,
-    /// The overview last read for the page.
-    pub overview_cache: web::OverviewCache,
-}
-
-/// Locks a mutex even if a previous holder panicked: the data is counters, still usable.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Unix time now, in milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Removes events older than `retention`, folding what they added up to into the
-/// store's baseline. The live counters do not change: they already count those events.
-fn prune(
-    data_dir: &std::path::Path,
-    limits: Limits,
-    retention: Duration,
-) -> Result<usize, StoreError> {
-    let cutoff = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-    store::prune(data_dir, cutoff, |previous, total, events| {
-        let mut aggregator = Aggregator::new(limits);
-        if let Some(state) = previous.and_then(|s| serde_json::from_str(s).ok()) {
-            aggregator.restore(state);
-        }
-        let mut progress =
-            Progress::stderr("folding expired events into the baseline", "events", total);
-        for event in events {
-            if let Ok(body) = serde_json::from_str(&event.body) {
-                aggregator.apply_stored(&event.source, &body, event.ts_ms);
-            }
-            progress.tick();
-        }
-        progress.finish();
-        // Sessions whose events are gone have ended by the cutoff.
-        aggregator.sweep(cutoff);
-        serde_json::to_string(&aggregator.snapshot()).unwrap_or_else(|_| "[]".to_owned())
-    })
-}
+/// How long a stopping collector keeps forwarding what it has queued.
+const FORWARD_GRACE: Duration = Duration::from_secs(5);
 
 /// A running collector.
 pub struct Server {
-    app: Arc<App>,
+    state: AppState,
     writer: store::Writer,
     listener: TcpListener,
     replayed: u64,
     limits: Limits,
 }
 
+fn limits(config: &CollectorConfig) -> Limits {
+    Limits {
+        session_idle_ms: millis(config.session_idle_timeout),
+        series_per_metric: config.series_limit,
+        label_value_bytes: config.label_value_bytes,
+    }
+}
+
+/// Opens the pipeline: the store (pruned to the retention), the counters rebuilt from
+/// it, the pushed groups. Returns the state, the store's writer and how many events
+/// were replayed.
+pub(crate) fn open(
+    config: CollectorConfig,
+    guard: GuardConfig,
+    data_dir: PathBuf,
+) -> Result<(AppState, store::Writer, u64), ServeError> {
+    config.validate()?;
+    let limits = limits(&config);
+    let aggregator = SharedAggregator::new(Aggregator::new(limits));
+    let (store, writer) = store::open(&data_dir, aggregator.clone())?;
+    // Events older than the retention are folded into the baseline and removed, then
+    // counters start from the baseline and the events that remain.
+    if !config.retention.is_zero() {
+        store::prune(&data_dir, now_ms() - millis(config.retention), limits)?;
+    }
+    let replayed = {
+        let mut aggregator = aggregator.lock();
+        let replayed = store::restore(&data_dir, &mut aggregator)?;
+        aggregator.sweep(now_ms());
+        replayed
+    };
+    let table = GroupTable::open(&data_dir)?;
+    let groups = PushedGroups::new(table.load()?);
+    let page_key = match config.token {
+        Some(_) => Some(PageKey::draw().map_err(ServeError::Random)?),
+        None => None,
+    };
+    let forwarder = match ForwardSettings::from_config(&config) {
+        Some(settings) => Some(Arc::new(
+            Forwarder::start(settings).map_err(ServeError::Forwarder)?,
+        )),
+        None => None,
+    };
+    let state = AppState::new(Shared {
+        privacy: PrivacyFilter::new(config.privacy),
+        config,
+        guard,
+        data_dir,
+        store,
+        aggregator,
+        telemetry: Telemetry::default(),
+        pushed: Mutex::new(Pushed { groups, table }),
+        page_key,
+        forwarder,
+    });
+    Ok((state, writer, replayed))
+}
+
 impl Server {
-    /// Opens the store, rebuilds the counters from it, and binds the address.
-    pub async fn bind(config: CollectorConfig, data_dir: PathBuf) -> Result<Server, ServeError> {
-        config.validate()?;
-        let limits = Limits {
-            session_idle_ms: i64::try_from(config.session_idle_timeout.as_millis())
-                .unwrap_or(i64::MAX),
-            series_per_metric: config.series_limit,
-            label_value_bytes: config.label_value_bytes,
-        };
-        let aggregator = Arc::new(Mutex::new(Aggregator::new(limits)));
-        let sink = aggregator.clone();
-        let (store, writer) = store::open(
-            &data_dir,
-            Box::new(move |events| {
-                let mut aggregator = lock(&sink);
-                for event in events {
-                    aggregator.apply_stored(event.source, &event.parsed, event.ts_ms);
-                }
-            }),
-        )?;
-        // Events older than the retention are folded into the baseline and removed, then
-        // counters start from the baseline and the events that remain.
-        if !config.retention.is_zero() {
-            prune(&data_dir, limits, config.retention)?;
-        }
-        let replayed = {
-            let mut aggregator = lock(&aggregator);
-            if let Some((_, state)) = store::baseline(&data_dir)? {
-                aggregator.restore(serde_json::from_str(&state).unwrap_or_default());
-            }
-            let mut progress = Progress::stderr(
-                "replaying the event store",
-                "events",
-                store::count(&data_dir)?,
-            );
-            let count = store::replay(&data_dir, |event| {
-                if let Ok(body) = serde_json::from_str(&event.body) {
-                    aggregator.apply_stored(&event.source, &body, event.ts_ms);
-                }
-                progress.tick();
-            })?;
-            progress.finish();
-            aggregator.sweep(now_ms());
-            count
-        };
-        let pushed = store::reader_writer(&data_dir).and_then(|db| {
-            receivers::pushgateway::Pushed::load(db).map_err(|source| StoreError::Sqlite {
-                path: store::database_path(&data_dir),
+    /// Opens the store, rebuilds the counters from it, and binds the address. Raw hook
+    /// events (Claude Code's `http` hooks) are judged with `guard`.
+    pub async fn bind(
+        config: CollectorConfig,
+        guard: GuardConfig,
+        data_dir: PathBuf,
+    ) -> Result<Server, ServeError> {
+        let limits = limits(&config);
+        let listen = config.listen;
+        let (state, writer, replayed) = open(config, guard, data_dir)?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: listen,
                 source,
-            })
-        })?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let page_key = match config.token {
-            Some(_) => Some(web::login::PageKey::draw().map_err(ServeError::Random)?),
-            None => None,
-        };
-        let app = Arc::new(App {
-            page_key,
-            overview_cache: web::OverviewCache::default(),
-            config,
-            store,
-            aggregator,
-            self_metrics: Mutex::new(SelfMetrics::new()),
-            pushed: Mutex::new(pushed),
-            data_dir,
-        });
+            })?;
         Ok(Server {
-            app,
+            state,
             writer,
             listener,
             replayed,
@@ -247,219 +175,288 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let Server {
-            app,
+            state,
             writer,
             listener,
             limits,
             ..
         } = self;
-        let pruner = {
-            let (data_dir, retention) = (app.data_dir.clone(), app.config.retention);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(3600));
-                tick.tick().await; // the first tick is now; start-up already pruned
-                loop {
-                    tick.tick().await;
-                    if retention.is_zero() {
-                        continue;
-                    }
-                    let data_dir = data_dir.clone();
-                    let pruned =
-                        tokio::task::spawn_blocking(move || prune(&data_dir, limits, retention))
-                            .await;
-                    if let Ok(Err(err)) = pruned {
-                        eprintln!(
-                            "claude-telemetry collector: pruning old events failed (kept, retried in an hour): {err}"
-                        );
-                    }
-                }
-            })
-        };
+        let forwarder = state.forwarder.clone();
+        let pruner = tokio::spawn(prune_hourly(state.clone(), limits));
         let sweeper = {
-            let app = app.clone();
+            let aggregator = state.aggregator.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(15));
                 loop {
                     tick.tick().await;
-                    lock(&app.aggregator).sweep(now_ms());
+                    aggregator.lock().sweep(now_ms());
                 }
             })
         };
-        let router = router(app.clone());
         axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            app(state).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await?;
         sweeper.abort();
         pruner.abort();
-        drop(app);
-        // Every Store handle is gone with the app: the writer drains its queue and stops.
+        // Every Store handle is gone with the state: the writer drains its queue and stops.
         tokio::task::spawn_blocking(move || writer.join())
             .await
             .ok();
+        // What the store took is forwarded for a few more seconds; the rest is counted.
+        if let Some(forwarder) = forwarder {
+            tokio::task::spawn_blocking(move || forwarder.shutdown(FORWARD_GRACE))
+                .await
+                .ok();
+        }
         Ok(())
     }
 }
 
-fn router(app: Arc<App>) -> Router {
-    let max_body = app.config.max_body_bytes;
-    let timeout = app.config.request_timeout;
-    Router::new()
-        .route("/v1/hooks", post(receivers::hooks::receive))
-        .route("/metrics", get(metrics))
-        .route(
-            "/metrics/{*grouping}",
-            axum::routing::put(receivers::pushgateway::push)
-                .post(receivers::pushgateway::push)
-                .delete(receivers::pushgateway::push),
-        )
-        .route("/api/v1/metrics", get(receivers::pushgateway::list))
-        .route("/v1/metrics", post(receivers::otlp::metrics))
-        .route("/v1/logs", post(receivers::otlp::logs))
-        .route("/", get(web::overview_page))
-        .route("/sessions/{id}", get(web::session_page))
-        .route("/api/v1/overview", get(web::overview_json))
-        .route("/api/v1/usage", get(web::usage))
-        .route("/api/v1/sessions", get(web::sessions))
-        .route("/api/v1/sessions/{id}/timeline", get(web::timeline))
-        .route("/api/v1/audit", get(web::audit))
-        .route("/login", post(web::login::sign_in))
-        .route("/-/healthy", get(|| async { "OK\n" }))
-        .route("/-/ready", get(|| async { "OK\n" }))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "no such endpoint\n") })
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(
-            app.clone(),
-            refuse_announced_oversize,
-        ))
-        .layer(middleware::from_fn_with_state(app.clone(), authenticate))
-        .layer(middleware::from_fn(
-            move |request: Request, next: Next| async move {
-                match tokio::time::timeout(timeout, next.run(request)).await {
-                    Ok(response) => response,
-                    Err(_) => {
-                        (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response()
-                    }
-                }
-            },
-        ))
-        .with_state(app)
+/// Removes events past the retention every hour (start-up already did once).
+async fn prune_hourly(state: AppState, limits: Limits) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.tick().await; // the first tick is now
+    loop {
+        tick.tick().await;
+        let retention = state.config.retention;
+        if retention.is_zero() {
+            continue;
+        }
+        let data_dir = state.data_dir.clone();
+        let pruned = tokio::task::spawn_blocking(move || {
+            store::prune(&data_dir, now_ms() - millis(retention), limits)
+        })
+        .await;
+        if let Ok(Err(err)) = pruned {
+            eprintln!(
+                "claude-telemetry collector: pruning old events failed (kept, retried in an hour): {err}"
+            );
+        }
+    }
 }
 
-/// Refuses a body whose announced length is over the limit before reading any of it
-/// (the body limit alone only trips once that much has been read).
-async fn refuse_announced_oversize(
-    State(app): State<Arc<App>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Every route, with the middleware every request passes.
+pub(crate) fn app(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .merge(receivers::router(state.clone()))
+        .merge(exporters::router(state.clone()))
+        .route("/-/healthy", get(|| async { "OK\n" }))
+        .route("/-/ready", get(|| async { "OK\n" }))
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, Reason::NotFound, "no such endpoint")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Reason::MethodNotAllowed,
+                "this endpoint does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state, gate))
+}
+
+/// What every request passes, in one layer: the token, the announced size, the time
+/// limit, and the count of every refusal by its reason — the one place rejections are
+/// counted.
+async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = match admit(&state, &request) {
+        Err(refused) => refused.into_response(),
+        Ok(()) => match tokio::time::timeout(state.config.request_timeout, next.run(request)).await
+        {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Reason::Timeout,
+                "request took too long",
+            )
+            .into_response(),
+        },
+    };
+    if let Some(Rejected(reason)) = response.extensions().get::<Rejected>() {
+        state.telemetry.rejected(*reason);
+    }
+    response
+}
+
+/// Refuses a request without the token (when one is configured), then one whose body is
+/// announced over the limit, before any of it is read (the body limit alone only trips
+/// once that much has been read).
+fn admit(state: &AppState, request: &Request) -> Result<(), ApiError> {
+    authenticate(state, request)?;
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let limit = app.config.max_body_bytes;
+    let limit = state.config.max_body_bytes;
     if announced.is_some_and(|length| length > limit as u64) {
-        lock(&app.self_metrics).reject("too_large");
-        return (
+        return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body larger than {limit} bytes\n"),
-        )
-            .into_response();
+            Reason::TooLarge,
+            format!("body larger than {limit} bytes"),
+        ));
     }
-    next.run(request).await
+    Ok(())
 }
 
 /// Requires the bearer token, when one is configured, on everything but the probes and
 /// the sign-in; the page's cookie stands in for it where a browser reads the page.
-async fn authenticate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let Some(token) = &app.config.token else {
-        return next.run(request).await;
+fn authenticate(state: &AppState, request: &Request) -> Result<(), ApiError> {
+    let Some(token) = &state.config.token else {
+        return Ok(());
     };
     let path = request.uri().path();
-    let open = matches!(path, "/-/healthy" | "/-/ready" | "/login");
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let bearer = bool::from(presented.as_bytes().ct_eq(token.as_bytes()));
-    let signed_in = web::login::cookie_may_open(request.method(), path)
-        && app
+    let signed_in = auth::cookie_may_open(request.method(), path)
+        && state
             .page_key
             .as_ref()
-            .is_some_and(|key| web::login::has_cookie(request.headers(), key));
-    let browser_page = request.method() == Method::GET && web::login::is_page(path);
-    if open || bearer || signed_in {
-        return next.run(request).await;
+            .is_some_and(|key| auth::has_cookie(request.headers(), key));
+    if auth::is_open(path) || auth::has_bearer(request.headers(), token) || signed_in {
+        return Ok(());
     }
-    lock(&app.self_metrics).reject("unauthorized");
-    if browser_page {
+    if request.method() == Method::GET && auth::is_page(path) {
         let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        return web::login::form(asked, None);
+        return Err(login::form(asked, None));
     }
-    let mut response = (
-        StatusCode::UNAUTHORIZED,
-        "a valid bearer token is required\n",
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
+    Err(ApiError::unauthorized())
 }
 
-async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-    let mut own = Vec::new();
-    let mut store_bytes = Family::new(
-        "claude_telemetry_store_bytes",
-        "Size of the event store on disk.",
-        Kind::Gauge,
-    );
-    store_bytes.set(Vec::new(), store::size_bytes(&app.data_dir) as f64);
-    own.push(store_bytes);
-    let mut build = Family::new(
-        "claude_telemetry_build_info",
-        "Version of the collector.",
-        Kind::Gauge,
-    );
-    build.set(
-        vec![("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned())],
-        1.0,
-    );
-    own.push(build);
-    let pushed = lock(&app.pushed).families();
-    let text = {
-        let aggregator = lock(&app.aggregator);
-        let self_metrics = lock(&app.self_metrics);
-        // A pushed family with the name of one of ours (same type: pushes of another
-        // type are refused) is rendered inside ours, so each name appears once.
-        let mut ours: Vec<Family> = aggregator
-            .families()
-            .chain([
-                &self_metrics.received,
-                &self_metrics.rejected,
-                &self_metrics.duplicates,
-            ])
-            .cloned()
-            .chain(own)
-            .collect();
-        let mut rest = Vec::new();
-        for family in pushed {
-            match ours.iter_mut().find(|f| f.name == family.name) {
-                Some(mine) => mine.series.extend(family.series),
-                None => rest.push(family),
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{call, get, post, sample, state_with};
+    use axum::body::Body;
+    use axum::http::Request;
+
+    const TOKEN: &str = "a-long-enough-test-token";
+
+    async fn rejected(app: &Router, reason: &str) -> Option<f64> {
+        let request = Request::builder()
+            .uri("/metrics")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
+        let (_, text) = call(app.clone(), request).await;
+        sample(
+            &text,
+            &format!("claude_telemetry_requests_rejected_total{{reason=\"{reason}\"}}"),
+        )
+    }
+
+    #[tokio::test]
+    async fn every_refusal_is_answered_and_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectorConfig {
+            token: Some(TOKEN.to_owned()),
+            max_body_bytes: 1024,
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let (status, _) = call(
+            app.clone(),
+            post("POST", "/v1/hooks", "application/json", "{}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, page) = call(app.clone(), get("/")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(
+            page.contains("id=\"sign-in\""),
+            "a browser gets the form: {page}"
+        );
+        assert_eq!(rejected(&app, "unauthorized").await, Some(2.0));
+
+        let authorized = |method: &str, path: &str, body: &'static str| {
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let (status, _) = call(app.clone(), authorized("GET", "/nowhere", "")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(rejected(&app, "not_found").await, Some(1.0));
+        let (status, _) = call(app.clone(), authorized("GET", "/v1/hooks", "")).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(rejected(&app, "method_not_allowed").await, Some(1.0));
+        let (status, _) = call(app.clone(), authorized("POST", "/v1/hooks", "{")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(rejected(&app, "malformed").await, Some(1.0));
+        let mut oversized = authorized("POST", "/v1/hooks", "{}");
+        oversized
+            .headers_mut()
+            .insert("content-length", "4096".parse().unwrap());
+        let (status, _) = call(app.clone(), oversized).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(rejected(&app, "too_large").await, Some(1.0));
+        let (status, body) = call(app.clone(), get("/-/healthy")).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "OK\n"),
+            "probes are open"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_store_written_by_0_1_0_opens_and_still_drops_re_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        rusqlite::Connection::open(store::database_path(dir.path()))
+            .unwrap()
+            .execute_batch(include_str!("../testdata/store-0.1.0/store.sql"))
+            .unwrap();
+        let exports: serde_json::Value =
+            serde_json::from_str(include_str!("../testdata/store-0.1.0/exports.json")).unwrap();
+        let config = CollectorConfig {
+            retention: Duration::ZERO,
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let scrape = || async { call(app.clone(), get("/metrics")).await.1 };
+        let requests = "claude_code_api_requests_total{user_name=\"jane\",user_email=\"jane@example.com\",model=\"claude-sonnet-4-5\"}";
+        let cost = "claude_code_cost_usage_USD_total{model=\"claude-sonnet-4-5\",user_email=\"jane@example.com\"}";
+        let text = scrape().await;
+        assert_eq!(
+            sample(&text, requests),
+            Some(2.0),
+            "baseline and events: {text}"
+        );
+        assert_eq!(sample(&text, cost), Some(0.025), "{text}");
+        assert_eq!(
+            sample(
+                &text,
+                "builds_total{instance=\"ci\",job=\"build\",result=\"ok\"}"
+            ),
+            Some(3.0)
+        );
+        for (name, path) in [
+            ("logs_kept", "/v1/logs"),
+            ("metrics_kept", "/v1/metrics"),
+            ("hook_kept", "/v1/hooks"),
+        ] {
+            let body = exports[name].to_string();
+            let (status, answer) =
+                call(app.clone(), post("POST", path, "application/json", body)).await;
+            assert_eq!(status, StatusCode::OK, "{name}: {answer}");
         }
-        render(ours.iter().chain(rest.iter()), format)
-    };
-    (
-        [(header::CONTENT_TYPE, format.content_type())],
-        Body::from(text),
-    )
-        .into_response()
+        let stored: i64 = store::reader(dir.path())
+            .unwrap()
+            .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, 6, "every re-export was recognised as stored");
+        let text = scrape().await;
+        assert_eq!(sample(&text, requests), Some(2.0), "{text}");
+        assert_eq!(sample(&text, cost), Some(0.025), "{text}");
+        assert_eq!(
+            sample(&text, "claude_telemetry_events_duplicate_total"),
+            Some(5.0),
+            "4 log events and the hook event: {text}"
+        );
+    }
 }

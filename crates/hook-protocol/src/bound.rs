@@ -5,9 +5,9 @@
 //! still too large, the largest top-level fields are replaced by a note of their size.
 //! Every cut is recorded so nobody mistakes a truncated copy for the original.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::enrichment::Truncation;
 use crate::event::HookEvent;
 
 /// Size limits for the delivered copy of an event.
@@ -26,15 +26,6 @@ impl Default for Bounds {
             max_event_bytes: 256 * 1024,
         }
     }
-}
-
-/// One cut: where, and how large the original was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Truncation {
-    /// JSON Pointer (RFC 6901) to the field that was cut.
-    pub path: String,
-    /// Size of the original value in bytes (its JSON text for non-strings).
-    pub original_bytes: usize,
 }
 
 impl HookEvent {

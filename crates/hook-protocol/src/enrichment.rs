@@ -6,8 +6,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::bound::Truncation;
-
 /// The key under which the enrichment travels inside the event object.
 ///
 /// A single namespaced key keeps Claude Code's own fields untouched and cannot collide
@@ -57,6 +55,15 @@ pub struct Enrichment {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+/// One cut: where, and how large the original was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncation {
+    /// JSON Pointer (RFC 6901) to the field that was cut.
+    pub path: String,
+    /// Size of the original value in bytes (its JSON text for non-strings).
+    pub original_bytes: usize,
 }
 
 /// A guard decision as recorded with the event: the audit trail.

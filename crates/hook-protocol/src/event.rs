@@ -99,6 +99,31 @@ impl HookEvent {
         self.fields.get("tool_input")
     }
 
+    /// `duration_ms` on PostToolUse and PostToolUseFailure, when Claude Code measured it.
+    pub fn duration_ms(&self) -> Option<f64> {
+        self.fields.get("duration_ms").and_then(Value::as_f64)
+    }
+
+    /// `source` on SessionStart: `startup`, `resume`, `clear` or `compact`.
+    pub fn start_source(&self) -> Option<&str> {
+        self.str_field("source")
+    }
+
+    /// `reason` on SessionEnd: `clear`, `logout`, `prompt_input_exit`, `other`, ….
+    pub fn end_reason(&self) -> Option<&str> {
+        self.str_field("reason")
+    }
+
+    /// `agent_type` on SubagentStart.
+    pub fn agent_type(&self) -> Option<&str> {
+        self.str_field("agent_type")
+    }
+
+    /// `trigger` on PreCompact: `manual` or `auto`.
+    pub fn trigger(&self) -> Option<&str> {
+        self.str_field("trigger")
+    }
+
     /// The enrichment a hook added, if this event went through one.
     ///
     /// `None` means the body is a raw Claude Code event (an `http` hook, or a foreign sender).
@@ -120,7 +145,9 @@ impl HookEvent {
         &self.fields
     }
 
-    pub(crate) fn fields_mut(&mut self) -> &mut Map<String, Value> {
+    /// All fields, for code that must change what is kept of an event (redaction,
+    /// bounds, privacy filtering).
+    pub fn fields_mut(&mut self) -> &mut Map<String, Value> {
         &mut self.fields
     }
 

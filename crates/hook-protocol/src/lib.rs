@@ -15,8 +15,10 @@ mod redact;
 mod release;
 
 pub use answer::{HookAnswer, PermissionDecision};
-pub use bound::{Bounds, Truncation};
-pub use enrichment::{ENRICHMENT_KEY, Enrichment, GuardRecord, GuardSpan, new_event_id};
+pub use bound::Bounds;
+pub use enrichment::{
+    ENRICHMENT_KEY, Enrichment, GuardRecord, GuardSpan, Truncation, new_event_id,
+};
 pub use event::{EventError, HookEvent, KNOWN_EVENTS, KnownEvent};
 pub use redact::{REDACTED, redact_text};
 pub use release::{NEWEST_TESTED, OLDEST_SUPPORTED, Release, ReleaseError};

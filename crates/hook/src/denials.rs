@@ -23,7 +23,7 @@ use hook_protocol::{GuardRecord, HookEvent, KnownEvent};
 use serde_json::{Map, Value, json};
 
 use crate::config::HookConfig;
-use crate::enrich::enrich;
+use crate::enrich::{Origin, enrich};
 use crate::run::send_or_spool;
 
 use cursor::{Cursor, fnv1a, forget_old, read_before};
@@ -208,10 +208,8 @@ fn deliver(
     };
     let encoded = enrich(
         &mut event,
-        config,
-        false,
+        Origin::of_hook(config, false, 0),
         Some(record(rule, reason)),
-        0,
         started,
     )
     .and_then(|_| identify(&mut event, session, denial))

@@ -24,9 +24,9 @@ mod spool;
 pub use config::{
     ConfigError, DEFAULT_URL, Env, HookConfig, collector_token, collector_url, state_dir,
 };
-pub use decide::{Judged, context_for, judge};
+pub use decide::{Judged, Place, context, context_for, judge, judge_with};
 pub use deliver::{Collector, DeliveryError};
-pub use enrich::enrich;
+pub use enrich::{Origin, enrich};
 pub use guard_config::{GuardConfigError, config_path, load_guard_config};
 pub use run::{HookOutcome, run};
 pub use spool::{DrainReport, Spool, SpoolError};

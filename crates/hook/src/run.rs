@@ -8,7 +8,7 @@ use crate::config::{Env, HookConfig};
 use crate::decide::{Judged, judge};
 use crate::deliver::{Collector, DeliveryError};
 use crate::denials;
-use crate::enrich::enrich;
+use crate::enrich::{Origin, enrich};
 use crate::spool::Spool;
 
 /// What the hook process prints and how it exits.
@@ -82,17 +82,12 @@ fn deliver(
     stderr: &mut Vec<String>,
 ) -> Option<String> {
     let spool = Spool::in_state_dir(&config.state_dir);
-    let event_id = match enrich(
-        event,
-        config,
-        lossy,
-        judged
-            .map(Judged::record)
-            .or_else(|| denials::auto_mode_record(event)),
-        spool.pending_count(),
-        started,
-    ) {
-        Ok(id) => id,
+    let origin = Origin::of_hook(config, lossy, spool.pending_count());
+    let guard = judged
+        .map(Judged::record)
+        .or_else(|| denials::auto_mode_record(event));
+    let event_id = match enrich(event, origin, guard, started) {
+        Ok(enrichment) => enrichment.event_id,
         Err(err) => {
             let message = format!("claude-telemetry hook: cannot encode the event: {err}");
             stderr.push(message.clone());

@@ -48,9 +48,18 @@ pub struct Install {
     pub user_name: Option<String>,
     /// `user.email` resource attribute (personal scopes only).
     pub user_email: Option<String>,
+    /// Turn on Claude Code's traces (beta) and export them to the collector too.
+    pub traces: bool,
     /// Claude Code's own OS sandbox, when asked for (`install --sandbox`).
     pub sandbox: Option<Sandbox>,
 }
+
+/// What Claude Code needs to export spans (its traces beta), with the common OTLP
+/// settings install already writes (endpoint, protocol, headers helper).
+pub const TRACES_ENV: &[(&str, &str)] = &[
+    ("CLAUDE_CODE_ENHANCED_TELEMETRY_BETA", "1"),
+    ("OTEL_TRACES_EXPORTER", "otlp"),
+];
 
 /// What an install changed besides adding.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -159,6 +168,9 @@ impl Install {
         }
         if let Some(email) = &self.user_email {
             pairs.push(("USER_EMAIL", email.clone()));
+        }
+        if self.traces {
+            pairs.extend(TRACES_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())));
         }
         pairs
     }
@@ -483,8 +495,45 @@ mod tests {
             url: "http://127.0.0.1:9091".into(),
             user_name: Some("Jane Doe".into()),
             user_email: Some("jane@example.com".into()),
+            traces: false,
             sandbox: None,
         }
+    }
+
+    #[test]
+    fn traces_are_turned_on_and_off_with_the_rest() {
+        let original = busy_document();
+        let mut doc = original.clone();
+        install(
+            &mut doc,
+            &Install {
+                traces: true,
+                ..spec()
+            },
+        )
+        .unwrap();
+        assert_eq!(doc["env"]["CLAUDE_CODE_ENHANCED_TELEMETRY_BETA"], "1");
+        assert_eq!(doc["env"]["OTEL_TRACES_EXPORTER"], "otlp");
+        assert_eq!(
+            doc["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"],
+            "http://127.0.0.1:9091"
+        );
+        // Installing again without --traces turns them off.
+        install(&mut doc, &spec()).unwrap();
+        assert!(doc["env"].get("OTEL_TRACES_EXPORTER").is_none());
+        install(
+            &mut doc,
+            &Install {
+                traces: true,
+                ..spec()
+            },
+        )
+        .unwrap();
+        uninstall(&mut doc).unwrap();
+        assert_eq!(
+            doc, original,
+            "uninstall removes exactly what install added"
+        );
     }
 
     fn busy_document() -> Value {

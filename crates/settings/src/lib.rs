@@ -18,7 +18,7 @@ mod validate;
 
 pub use edit::{
     HEADERS_HELPER_KEY, Install, InstallReport, Installed, MARKER_ENV, SECRET_DENY_RULES,
-    headers_helper_for, hook_command_for, install, installed, program_of, uninstall,
+    TRACES_ENV, headers_helper_for, hook_command_for, install, installed, program_of, uninstall,
 };
 pub use file::{FileError, SettingsFile, unified_diff};
 pub use sandbox::{SANDBOX_KEY, Sandbox, sandbox_enabled};

@@ -66,6 +66,10 @@ pub struct InstallArgs {
     /// `user.email` on Claude Code's metrics [default: $USER_EMAIL]; personal scopes only.
     #[arg(long)]
     user_email: Option<String>,
+    /// Also turn on Claude Code's traces (beta: CLAUDE_CODE_ENHANCED_TELEMETRY_BETA=1,
+    /// OTEL_TRACES_EXPORTER=otlp), exported to the collector with its metrics and events.
+    #[arg(long, env = "CLAUDE_TELEMETRY_TRACES", value_parser = clap::builder::BoolishValueParser::new())]
+    traces: bool,
     /// Turn on Claude Code's own OS sandbox too (bubblewrap and socat on Linux, Seatbelt on
     /// macOS): no way out of it, `.env` files unreadable inside, writes in the project and
     /// /tmp only.
@@ -122,6 +126,7 @@ pub fn install(args: &InstallArgs) -> Result<()> {
                     .or_else(|| process_env("USER_EMAIL"))
             })
             .flatten(),
+        traces: args.traces,
         sandbox: args.sandbox.then(|| Sandbox::for_scope(&scope)),
     };
     edit(&scope, args.dry_run, "installed into", |document| {

@@ -48,8 +48,21 @@ const ENV_KEYS: &[&str] = &[
     "retention",
     "otlp_drop_attributes",
     "otlp_promote_resource_attributes",
+    "forward_endpoint",
+    "forward_headers",
+    "forward_logs",
+    "forward_queue_size",
+    "forward_batch_size",
+    "forward_batch_timeout",
+    "forward_retry_initial",
+    "forward_retry_max",
+    "forward_timeout",
 ];
-const LIST_KEYS: &[&str] = &["otlp_drop_attributes", "otlp_promote_resource_attributes"];
+const LIST_KEYS: &[&str] = &[
+    "otlp_drop_attributes",
+    "otlp_promote_resource_attributes",
+    "forward_headers",
+];
 
 /// Runs the collector until SIGTERM or SIGINT.
 pub fn serve(args: &ServeArgs) -> Result<()> {
@@ -71,8 +84,9 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let guard = guard_config(args)?;
     runtime.block_on(async move {
-        let server = Server::bind(config, data_dir.clone()).await?;
+        let server = Server::bind(config, guard, data_dir.clone()).await?;
         let addr = server.local_addr()?;
         eprintln!(
             "claude-telemetry collector listening on http://{addr} (store {}, {} events replayed)",
@@ -83,6 +97,18 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         eprintln!("claude-telemetry collector stopped; every acknowledged event is stored");
         Ok(())
     })
+}
+
+/// The `[guard]` table of the same config file, with the same environment overrides the
+/// hook reads: raw hook events (Claude Code's `http` hooks) are judged by it. An invalid
+/// one stops the collector rather than judging with another policy.
+fn guard_config(args: &ServeArgs) -> Result<guard::GuardConfig> {
+    let file = args.config.as_ref().map(|path| path.display().to_string());
+    let env = |name: &str| match (name, &file) {
+        ("CLAUDE_TELEMETRY_CONFIG", Some(file)) => Some(file.clone()),
+        _ => process_env(name),
+    };
+    hook::load_guard_config(&env).context("invalid guard configuration")
 }
 
 fn load_config(args: &ServeArgs) -> Result<CollectorConfig> {

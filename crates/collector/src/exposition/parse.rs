@@ -89,14 +89,8 @@ pub fn parse_text(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
             if keyword == "HELP" {
                 family.help = unescape_help(rest);
             } else {
-                family.kind = match rest {
-                    "counter" => Kind::Counter,
-                    "gauge" => Kind::Gauge,
-                    "histogram" => Kind::Histogram,
-                    "summary" => Kind::Summary,
-                    "untyped" => Kind::Untyped,
-                    other => return Err(err(format!("unknown metric type {other:?}"))),
-                };
+                family.kind = Kind::from_name(rest)
+                    .ok_or_else(|| err(format!("unknown metric type {rest:?}")))?;
                 if !family.samples.is_empty() {
                     return Err(err(format!("TYPE of {name} after its samples")));
                 }
