@@ -466,4 +466,38 @@ fn the_sandbox_and_what_it_needs_are_named_with_their_fixes() {
             && bwrap.contains("CAP_SETFCAP"),
         "{bwrap}"
     );
+
+    // A /proc with a masked path, as Docker leaves it: no fresh /proc can be mounted,
+    // until the settings bind the one there is (enableWeakerNestedSandbox).
+    let in_a_masked_proc = || {
+        let doctor = format!(
+            "mount --bind /dev/null /proc/timer_list && exec '{}' doctor --project '{}'",
+            crate::support::bin().display(),
+            setup.project.path().display()
+        );
+        let output = std::process::Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "--pid", "--fork"])
+            .args(["--mount-proc", "sh", "-c", &doctor])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", setup.home.path())
+            .output()
+            .expect("unshare (util-linux)");
+        stdout(&output)
+    };
+    let out = in_a_masked_proc();
+    let bwrap = line(&out, "bubblewrap /");
+    assert!(
+        bwrap.starts_with("FAIL")
+            && bwrap.contains("Can't mount proc")
+            && bwrap.contains("sandbox.enableWeakerNestedSandbox"),
+        "{out}"
+    );
+    setup.edit(|doc| doc["sandbox"]["enableWeakerNestedSandbox"] = json!(true));
+    let out = in_a_masked_proc();
+    assert!(
+        line(&out, "bubblewrap /").starts_with("ok")
+            && line(&out, "sets sandbox.enableWeakerNestedSandbox").starts_with("warn"),
+        "{out}"
+    );
 }

@@ -25,6 +25,8 @@ pub(super) struct SandboxSettings {
     enabled: Setting,
     allow_unsandboxed: Setting,
     filesystem_disabled: Setting,
+    /// `enableWeakerNestedSandbox`: the host's `/proc` instead of a fresh one.
+    weaker_nested: Setting,
     /// Files whose `sandbox` Claude Code ignores whole, with why.
     invalid: Vec<(PathBuf, String)>,
 }
@@ -48,6 +50,10 @@ impl SandboxSettings {
         take(
             &mut self.filesystem_disabled,
             sandbox.get("filesystem").and_then(|f| f.get("disabled")),
+        );
+        take(
+            &mut self.weaker_nested,
+            sandbox.get("enableWeakerNestedSandbox"),
         );
     }
 
@@ -96,10 +102,14 @@ pub(super) fn check_sandbox(settings: &SandboxSettings, report: &mut Report) {
         if let Some((true, path)) = &settings.filesystem_disabled {
             report.add(Level::Warn, format!("{} sets sandbox.filesystem.disabled: sandboxed commands read and write every file you can, .env files included. Fix: remove it", path.display()));
         }
+        if let Some((true, path)) = &settings.weaker_nested {
+            report.add(Level::Warn, format!("{} sets sandbox.enableWeakerNestedSandbox: sandboxed commands see this machine's /proc (other processes, and the environment of your own) rather than a fresh one. Needed where /proc cannot be mounted (a Docker container); elsewhere, remove it", path.display()));
+        }
     }
+    let weaker = matches!(settings.weaker_nested, Some((true, _)));
     let missing = if on { Level::Fail } else { Level::Warn };
     match std::env::consts::OS {
-        "linux" => check_linux(on, missing, report),
+        "linux" => check_linux(on, weaker, missing, report),
         "macos" => check_macos(missing, report),
         other => report.add(
             missing,
@@ -108,7 +118,7 @@ pub(super) fn check_sandbox(settings: &SandboxSettings, report: &mut Report) {
     }
 }
 
-fn check_linux(on: bool, missing: Level, report: &mut Report) {
+fn check_linux(on: bool, weaker: bool, missing: Level, report: &mut Report) {
     let purpose = if on {
         "Claude Code cannot start its sandbox"
     } else {
@@ -122,7 +132,7 @@ fn check_linux(on: bool, missing: Level, report: &mut Report) {
                 install_fix("bubblewrap")
             ),
         ),
-        Some(bwrap) => match try_bwrap(&bwrap) {
+        Some(bwrap) => match try_bwrap(&bwrap, weaker) {
             Ok(()) => report.add(
                 Level::Fine,
                 format!(
@@ -164,7 +174,7 @@ fn check_linux(on: bool, missing: Level, report: &mut Report) {
     }
 }
 
-/// The trivial command bubblewrap is tried with.
+/// The trivial command bubblewrap is tried with, `/proc` aside.
 const BWRAP_PROBE: &[&str] = &[
     "--new-session",
     "--die-with-parent",
@@ -176,18 +186,25 @@ const BWRAP_PROBE: &[&str] = &[
     "--unshare-user",
     "--unshare-pid",
     "--unshare-net",
-    "--proc",
-    "/proc",
-    "--",
-    "true",
 ];
 
+/// How the probe gets `/proc`: fresh, or the host's with `enableWeakerNestedSandbox`.
+fn proc_args(weaker: bool) -> &'static [&'static str] {
+    if weaker {
+        &["--bind", "/proc", "/proc"]
+    } else {
+        &["--proc", "/proc"]
+    }
+}
+
 /// Runs `true` the way Claude Code runs a sandboxed command: read-only root, fresh
-/// `/dev` and `/proc`, new user, PID and network namespaces. The first line bubblewrap
-/// printed when it failed.
-fn try_bwrap(bwrap: &Path) -> Result<(), String> {
+/// `/dev` and `/proc` (or the host's `/proc`, as `enableWeakerNestedSandbox` asks), new
+/// user, PID and network namespaces. The first line bubblewrap printed when it failed.
+fn try_bwrap(bwrap: &Path, weaker: bool) -> Result<(), String> {
     let output = Command::new(bwrap)
         .args(BWRAP_PROBE)
+        .args(proc_args(weaker))
+        .args(["--", "true"])
         .output()
         .map_err(|err| err.to_string())?;
     if output.status.success() {
@@ -208,7 +225,7 @@ fn bwrap_fix(said: &str) -> String {
     if said.contains("uid map") {
         "As root, bubblewrap needs CAP_SETFCAP to map uid 0 into its namespace. Fix: run Claude Code as a non-root user, or grant CAP_SETFCAP (docker run --cap-add SETFCAP)".to_owned()
     } else if said.contains("proc") {
-        "This container cannot mount a fresh /proc. Fix: run it with --security-opt systempaths=unconfined, or set sandbox.enableWeakerNestedSandbox to true (weaker: the container's /proc stays readable)".to_owned()
+        "The kernel refuses a fresh /proc here (a container masks parts of its own). Fix: set sandbox.enableWeakerNestedSandbox to true in the user or managed settings (weaker: sandboxed commands see the container's /proc)".to_owned()
     } else if said.contains("namespace")
         || said.contains("permission")
         || said.contains("not permitted")
@@ -216,7 +233,7 @@ fn bwrap_fix(said: &str) -> String {
         "User namespaces are not allowed here. Fix: sudo sysctl -w kernel.unprivileged_userns_clone=1 (Debian), or kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 23.10 and later); in a container, docker run --security-opt seccomp=unconfined --security-opt apparmor=unconfined".to_owned()
     } else {
         format!(
-            "Fix: run `bwrap {}` by hand to see why",
+            "Fix: run `bwrap {} --proc /proc -- true` by hand to see why",
             BWRAP_PROBE.join(" ")
         )
     }
