@@ -1,5 +1,5 @@
 //! Claude Code's own OS sandbox (the `sandbox` settings): what `install --sandbox` adds,
-//! how uninstall takes exactly that back out, and whether a document turns it on.
+//! and how uninstall takes exactly that back out.
 //!
 //! The sandbox runs every Bash command (and a skill's `!` preamble) under bubblewrap on
 //! Linux or Seatbelt on macOS: writes only in the working directory and the paths listed,
@@ -210,12 +210,6 @@ pub(crate) fn remove(root: &mut Map<String, Value>, added: &Added, created: impl
     }
 }
 
-/// Whether a document turns the sandbox on (`sandbox.enabled: true`), off (`false`), or
-/// says nothing (`None`), read loosely: it is read, not trusted.
-pub fn sandbox_enabled(doc: &Value) -> Option<bool> {
-    doc.get(SANDBOX_KEY)?.get("enabled")?.as_bool()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,19 +279,5 @@ mod tests {
         root["sandbox"]["allowUnsandboxedCommands"] = json!(true);
         remove(root, &added, |path| !kept.iter().any(|k| k == path));
         assert_eq!(doc, json!({"sandbox": {"allowUnsandboxedCommands": true}}));
-    }
-
-    #[test]
-    fn enabled_is_read_loosely() {
-        assert_eq!(
-            sandbox_enabled(&json!({"sandbox": {"enabled": true}})),
-            Some(true)
-        );
-        assert_eq!(
-            sandbox_enabled(&json!({"sandbox": {"enabled": "yes"}})),
-            None
-        );
-        assert_eq!(sandbox_enabled(&json!({"sandbox": []})), None);
-        assert_eq!(sandbox_enabled(&json!([])), None);
     }
 }
