@@ -65,7 +65,7 @@ fn the_newest_release_pinned_is_the_one_the_project_knows() {
 
 /// The `claude` binary of `version`, installed into `target/claude-code` once and shared
 /// by every test.
-fn claude(version: &str) -> PathBuf {
+pub(crate) fn claude(version: &str) -> PathBuf {
     let cache = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../target/claude-code"
@@ -259,7 +259,7 @@ fn total(metrics: &std::collections::BTreeMap<String, f64>, name: &str, labels: 
 /// Where the scenarios' users live: not under a temp dir (the guard lets deletes inside
 /// temp dirs through, and these users' files must look like anyone's). The build's
 /// target dir, unless the checkout itself is under /tmp, then the runner's cache.
-fn scratch() -> PathBuf {
+pub(crate) fn scratch() -> PathBuf {
     let target = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target"));
     let target = target.canonicalize().unwrap_or(target);
     if !(target.starts_with("/tmp") || target.starts_with("/var/tmp")) {

@@ -196,6 +196,9 @@ fn the_container_entrypoint_wires_hooks_telemetry_and_git_for_the_user() {
             .unwrap()
             .ends_with("claude-telemetry hook")
     );
+    // Claude Code's own sandbox, with no way out of it.
+    assert_eq!(settings["sandbox"]["enabled"], true);
+    assert_eq!(settings["sandbox"]["allowUnsandboxedCommands"], false);
     let gitconfig = std::fs::read_to_string(home.path().join(".gitconfig")).unwrap();
     assert!(
         gitconfig.contains("name = Jane Doe") && gitconfig.contains("email = jane@example.com"),

@@ -21,4 +21,5 @@ mod page;
 mod prometheus;
 mod pushgateway;
 mod report;
+mod sandbox;
 mod traces;
