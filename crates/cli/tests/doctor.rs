@@ -44,16 +44,49 @@ impl Setup {
     }
 
     fn doctor(&self, env: &[(&str, &str)]) -> (i32, String) {
-        let mut run = Run::new(
+        let run = Run::new(
             &["doctor", "--project", self.project.path().to_str().unwrap()],
             self.home.path(),
         );
+        self.doctor_with(run, env)
+    }
+
+    /// `doctor` with the real Claude Code `version` as the `claude` on PATH.
+    fn doctor_beside(&self, version: &str, env: &[(&str, &str)]) -> (i32, String) {
+        let bin = self.home.path().join(format!("bin-{version}"));
+        if !bin.exists() {
+            fs::create_dir_all(&bin).unwrap();
+            std::os::unix::fs::symlink(claude_code(version), bin.join("claude")).unwrap();
+        }
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let run = Run::new(
+            &["doctor", "--project", self.project.path().to_str().unwrap()],
+            self.home.path(),
+        )
+        .env("PATH", path);
+        self.doctor_with(run, env)
+    }
+
+    fn doctor_with(&self, mut run: Run, env: &[(&str, &str)]) -> (i32, String) {
         for (k, v) in env {
             run = run.env(k, v);
         }
         let output = run.output();
         (output.status.code().unwrap(), stdout(&output))
     }
+}
+
+/// The real `claude` of `version`, shared with the end-to-end tests.
+fn claude_code(version: &str) -> std::path::PathBuf {
+    let cache = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/claude-code"
+    ));
+    testkit::claude_code::installed(&cache, version)
 }
 
 fn collector_in(dir: &Path) -> Collector {
@@ -67,7 +100,7 @@ fn a_healthy_setup_passes() {
     setup.install(&["--url", &collector.url]);
     let (code, out) = setup.doctor(&[]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("claude-telemetry hook on 29 events"), "{out}");
+    assert!(out.contains("claude-telemetry hook on 32 events"), "{out}");
     assert!(
         out.contains("telemetry on, OTLP over http/protobuf"),
         "{out}"
@@ -198,4 +231,140 @@ fn a_collector_with_a_token_is_checked_with_it() {
     });
     let (code, out) = setup.doctor(&[("CLAUDE_TELEMETRY_TOKEN", token)]);
     assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn the_events_the_installed_claude_code_fires_and_the_settings_miss_are_named() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url]);
+    let newest = testkit::claude_code::newest();
+    let oldest = testkit::claude_code::OLDEST;
+    for version in [newest.as_str(), oldest] {
+        let (code, out) = setup.doctor_beside(version, &[]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains(&format!("Claude Code {version} (Claude Code)")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "the claude-telemetry hook is on every event Claude Code {version} fires"
+            )),
+            "{out}"
+        );
+    }
+
+    // Settings written by an install that knew only 2.1.197's events.
+    let newer = [
+        "PreSkillShellCommand",
+        "PreModelSwitch",
+        "PostModelSwitch",
+        "DirectoryAdded",
+    ];
+    setup.edit(|doc| {
+        for event in newer {
+            doc["hooks"].as_object_mut().unwrap().remove(event).unwrap();
+        }
+    });
+    let (code, out) = setup.doctor_beside(&newest, &[]);
+    assert_eq!(code, 0, "missing events are a warning: {out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("hook event(s) no settings file runs the claude-telemetry hook on"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.starts_with("warn"), "{line}");
+    assert!(
+        line.contains(&format!("Claude Code {newest} fires 4 hook event(s)")),
+        "{line}"
+    );
+    for event in newer {
+        assert!(line.contains(event), "{line}");
+    }
+    assert!(
+        line.contains("the guard never sees PreSkillShellCommand")
+            && line.ends_with("Fix: claude-telemetry install"),
+        "{line}"
+    );
+    // 2.1.197 fires none of them: nothing is missing there.
+    let (_, out) = setup.doctor_beside(oldest, &[]);
+    assert!(
+        out.contains(&format!(
+            "the claude-telemetry hook is on every event Claude Code {oldest} fires"
+        )),
+        "{out}"
+    );
+    // The fix it names fixes it.
+    setup.install(&["--url", &collector.url]);
+    let (_, out) = setup.doctor_beside(&newest, &[]);
+    assert!(!out.contains("hook event(s) no settings file"), "{out}");
+}
+
+#[test]
+fn settings_that_make_content_flow_are_named_with_where_they_are_set() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url]);
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "ok    no setting makes Claude Code send prompts, answers, commands or file content"
+        ),
+        "{out}"
+    );
+
+    setup.edit(|doc| {
+        doc["env"]["OTEL_LOG_USER_PROMPTS"] = json!("1");
+        doc["env"]["OTEL_LOG_TOOL_DETAILS"] = json!("true");
+        doc["env"]["OTEL_LOG_ASSISTANT_RESPONSES"] = json!("0");
+    });
+    let project_settings = setup.project.path().join(".claude/settings.json");
+    fs::create_dir_all(project_settings.parent().unwrap()).unwrap();
+    fs::write(
+        &project_settings,
+        r#"{"env": {"OTEL_LOG_RAW_API_BODIES": "file:/var/tmp/bodies"}}"#,
+    )
+    .unwrap();
+    let (code, out) = setup.doctor(&[("OTEL_LOG_TOOL_CONTENT", "1")]);
+    assert_eq!(code, 0, "content is the user's choice, a warning: {out}");
+    let user_file = setup.settings().display().to_string();
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no line for {name}: {out}"))
+            .to_owned()
+    };
+    let prompts = line("OTEL_LOG_USER_PROMPTS");
+    assert!(
+        prompts.starts_with("warn")
+            && prompts.contains(&user_file)
+            && prompts.contains("prompt text flows")
+            && prompts.ends_with("Fix: delete \"OTEL_LOG_USER_PROMPTS\" from that file's \"env\""),
+        "{prompts}"
+    );
+    let details = line("OTEL_LOG_TOOL_DETAILS");
+    assert!(
+        details.contains(&user_file) && details.contains("Bash commands, file paths"),
+        "{details}"
+    );
+    let bodies = line("OTEL_LOG_RAW_API_BODIES");
+    assert!(
+        bodies.contains(&project_settings.display().to_string())
+            && bodies.contains("whole conversations flow"),
+        "{bodies}"
+    );
+    let content = line("OTEL_LOG_TOOL_CONTENT");
+    assert!(
+        content.contains("in the environment")
+            && content.contains("tool content flows")
+            && content.contains("Fix: unset OTEL_LOG_TOOL_CONTENT"),
+        "{content}"
+    );
+    assert!(
+        !out.lines()
+            .any(|l| l.contains("  OTEL_LOG_ASSISTANT_RESPONSES=")),
+        "a switch set to 0 is off: {out}"
+    );
+    assert!(!out.contains("no setting makes Claude Code send"), "{out}");
 }

@@ -8,6 +8,7 @@ mod support;
 mod claude_code;
 mod collector;
 mod dashboards;
+mod denials;
 mod deploy;
 mod doctor;
 mod guard_corpus;

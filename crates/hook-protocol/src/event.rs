@@ -159,7 +159,7 @@ impl HookEvent {
 
 macro_rules! known_events {
     ($($variant:ident),+ $(,)?) => {
-        /// The hook events Claude Code documents today.
+        /// The hook events Claude Code fires today (2.1.332).
         ///
         /// Events not listed still flow through the hook untouched; this list decides only
         /// what `install` registers and how the hook answers.
@@ -192,6 +192,7 @@ known_events!(
     UserPromptExpansion,
     MessageDisplay,
     PreToolUse,
+    PreSkillShellCommand,
     PermissionRequest,
     PermissionDenied,
     PostToolUse,
@@ -213,6 +214,8 @@ known_events!(
     WorktreeRemove,
     PreCompact,
     PostCompact,
+    PreModelSwitch,
+    PostModelSwitch,
     Elicitation,
     ElicitationResult,
     SessionEnd,
@@ -224,16 +227,22 @@ impl KnownEvent {
     ///
     /// `WorktreeCreate` replaces git's worktree creation with the hook's stdout, so an
     /// observer there would break worktrees; `FileChanged` fires only for file names listed
-    /// in its matcher, so it has nothing general to observe.
+    /// in its matcher, so it has nothing general to observe. The events a hook may veto
+    /// (`PreToolUse`, `PreSkillShellCommand`, `PreModelSwitch`, …) are observable: a hook
+    /// that prints nothing lets them through.
     pub fn is_observable(self) -> bool {
         !matches!(self, KnownEvent::WorktreeCreate | KnownEvent::FileChanged)
     }
 
     /// Whether the event's matcher filters on the tool name (so `"*"` means every tool).
+    ///
+    /// `PreSkillShellCommand` is one: it names the shell tool (`Bash`, `PowerShell`) that
+    /// would run a skill's `!` command.
     pub fn matches_tools(self) -> bool {
         matches!(
             self,
             KnownEvent::PreToolUse
+                | KnownEvent::PreSkillShellCommand
                 | KnownEvent::PostToolUse
                 | KnownEvent::PostToolUseFailure
                 | KnownEvent::PermissionRequest

@@ -12,6 +12,7 @@ mod bound;
 mod enrichment;
 mod event;
 mod redact;
+mod release;
 
 pub use answer::{HookAnswer, PermissionDecision};
 pub use bound::Bounds;
@@ -20,3 +21,4 @@ pub use enrichment::{
 };
 pub use event::{EventError, HookEvent, KNOWN_EVENTS, KnownEvent};
 pub use redact::{REDACTED, redact_text};
+pub use release::{NEWEST_TESTED, OLDEST_SUPPORTED, Release, ReleaseError};

@@ -13,6 +13,7 @@
 mod config;
 mod decide;
 mod deliver;
+mod denials;
 mod enrich;
 mod guard_config;
 mod run;
