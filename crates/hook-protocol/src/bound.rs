@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::enrichment::Truncation;
 use crate::event::HookEvent;
+use crate::privacy::{is_size_note, size_note};
 
 /// Size limits for the delivered copy of an event.
 #[derive(Debug, Clone, Copy)]
@@ -91,13 +92,13 @@ fn elide_largest_fields(fields: &mut Map<String, Value>, max: usize, cuts: &mut 
     while total > max {
         let Some((key, size)) = fields
             .iter()
-            .filter(|(_, v)| !is_elided(v))
+            .filter(|(_, v)| !is_size_note(v))
             .map(|(k, v)| (k.clone(), size_of(v)))
             .max_by_key(|(_, size)| *size)
         else {
             break;
         };
-        let note = serde_json::json!({ "elided_bytes": size });
+        let note = size_note(size);
         let note_size = size_of(&note);
         if note_size >= size {
             break;
@@ -109,12 +110,6 @@ fn elide_largest_fields(fields: &mut Map<String, Value>, max: usize, cuts: &mut 
             original_bytes: size,
         });
     }
-}
-
-fn is_elided(value: &Value) -> bool {
-    value
-        .as_object()
-        .is_some_and(|map| map.len() == 1 && map.contains_key("elided_bytes"))
 }
 
 #[cfg(test)]
