@@ -5,18 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hook_protocol::privacy::Level;
 use serde::Deserialize;
-
-/// What the store keeps of each event's payload.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Privacy {
-    /// Names, ids, commands and decisions; no file contents, no tool output, no prompts.
-    #[default]
-    Metadata,
-    /// Everything the hook delivered (already redacted and bounded by the hook).
-    Full,
-}
 
 /// Collector settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,8 +20,8 @@ pub struct CollectorConfig {
     pub token: Option<String>,
     /// Listen beyond loopback without a token (not recommended).
     pub insecure: bool,
-    /// What the store keeps of payloads.
-    pub privacy: Privacy,
+    /// What the store keeps of payloads: `metadata` (the default), `prompts` or `full`.
+    pub privacy: Level,
     /// A session with no event for this long has ended (`30m`, `2h`).
     #[serde(with = "humantime_serde_compat")]
     pub session_idle_timeout: Duration,
@@ -61,7 +51,7 @@ impl Default for CollectorConfig {
             data_dir: None,
             token: None,
             insecure: false,
-            privacy: Privacy::Metadata,
+            privacy: Level::Metadata,
             session_idle_timeout: Duration::from_secs(30 * 60),
             max_body_bytes: 8 * 1024 * 1024,
             series_limit: 10_000,

@@ -36,5 +36,5 @@ pub mod time;
 #[cfg(test)]
 mod testing;
 
-pub use config::{CollectorConfig, ConfigError, Privacy};
+pub use config::{CollectorConfig, ConfigError};
 pub use server::{ServeError, Server};

@@ -24,5 +24,5 @@ pub use enrichment::{
     ENRICHMENT_KEY, Enrichment, GuardRecord, GuardSpan, Truncation, new_event_id,
 };
 pub use event::{EventError, HookEvent, KNOWN_EVENTS, KnownEvent};
-pub use redact::{REDACTED, redact_text};
+pub use redact::{REDACTED, redact_text, redact_value};
 pub use release::{NEWEST_TESTED, OLDEST_SUPPORTED, Release, ReleaseError};

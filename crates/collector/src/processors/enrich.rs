@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use guard::GuardConfig;
 use hook::{Judged, Origin, Place};
+use hook_protocol::privacy::Level;
 use hook_protocol::{Enrichment, HookEvent};
 use serde_json::{Value, json};
 
@@ -24,12 +25,14 @@ pub struct RequestOrigin {
     pub project_dir: Option<String>,
 }
 
-/// Judges (a PreToolUse) and enriches a raw event. Returns its enrichment and the
-/// hook-protocol answer for Claude Code (`{}` when there is nothing to say).
+/// Judges (a PreToolUse) and enriches a raw event, keeping what `privacy` keeps of it.
+/// Returns its enrichment and the hook-protocol answer for Claude Code (`{}` when there is
+/// nothing to say).
 pub fn judge_and_enrich(
     event: &mut HookEvent,
     guard: &GuardConfig,
     origin: RequestOrigin,
+    privacy: Level,
 ) -> Result<(Enrichment, Value), serde_json::Error> {
     let started = Instant::now();
     let place = Place {
@@ -51,6 +54,7 @@ pub fn judge_and_enrich(
         handled_by: format!("collector/{}", env!("CARGO_PKG_VERSION")),
         lossy_utf8: false,
         spool_pending: 0,
+        privacy,
     };
     let enrichment = hook::enrich(event, origin, judged.as_ref().map(Judged::record), started)?;
     Ok((enrichment, answer))

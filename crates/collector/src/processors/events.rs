@@ -50,7 +50,10 @@ pub fn hook(
         rule: enrichment.guard.as_ref().map(|g| g.rule.clone()),
     };
     let name = event.event_name().unwrap_or("unknown").to_owned();
-    privacy.hook_event(&mut event);
+    privacy.hook_event(
+        &mut event,
+        enrichment.guard.as_ref().map(|g| g.decision.as_str()),
+    );
     let body = event.to_json()?;
     Ok(Event {
         id: enrichment.event_id.clone(),

@@ -7,7 +7,7 @@
 //! content, whatever their keys say.
 
 use super::Node::{self, Fields, Meta, Prompt, ToolInput, ToolResponse};
-use super::{Level, judge};
+use super::{Call, Level, judge};
 use crate::enrichment::ENRICHMENT_KEY;
 use crate::event::HookEvent;
 
@@ -212,9 +212,16 @@ fn tool_table(
         .map_or(&[], |(_, fields)| *fields)
 }
 
+/// The input of a shell call the guard denied or asked about: the command is the audit
+/// trail's evidence of what was stopped, kept (redacted) at every level.
+const BLOCKED_SHELL: &[(&str, Node)] = &[("command", Meta)];
+
 /// What of a tool's input is metadata.
-pub(super) fn tool_input(tool: &str) -> &'static [(&'static str, Node)] {
-    tool_table(TOOL_INPUTS, tool)
+pub(super) fn tool_input(call: Call<'_>) -> &'static [(&'static str, Node)] {
+    if call.blocked && matches!(call.tool, "Bash" | "PowerShell") {
+        return BLOCKED_SHELL;
+    }
+    tool_table(TOOL_INPUTS, call.tool)
 }
 
 /// What of a tool's response is metadata.
@@ -232,13 +239,19 @@ fn top_level(event: &str, key: &str) -> Option<Node> {
 
 impl HookEvent {
     /// Keeps what `level` keeps of the event, its enrichment included, and replaces the
-    /// rest by size notes; returns how many values were replaced.
-    pub fn keep(&mut self, level: Level) -> usize {
+    /// rest by size notes; returns how many values were replaced. `decision` is the
+    /// guard's on this call (`allow`, `ask`, `deny`), if it judged it: the command of a
+    /// call it stopped is kept as the audit trail's evidence.
+    pub fn keep(&mut self, level: Level, decision: Option<&str>) -> usize {
         let event = self.event_name().unwrap_or("").to_owned();
         let tool = self.tool_name().unwrap_or("").to_owned();
+        let call = Call {
+            tool: &tool,
+            blocked: decision.is_some_and(|decision| decision != "allow"),
+        };
         self.fields_mut()
             .iter_mut()
-            .map(|(key, value)| judge(value, top_level(&event, key), &tool, level))
+            .map(|(key, value)| judge(value, top_level(&event, key), call, level))
             .sum()
     }
 }
@@ -251,7 +264,7 @@ mod tests {
 
     fn kept(level: Level, value: Value) -> Value {
         let mut event = HookEvent::from_value(value).unwrap();
-        event.keep(level);
+        event.keep(level, None);
         Value::Object(event.fields().clone())
     }
 
@@ -290,6 +303,33 @@ mod tests {
         assert_eq!(
             kept(Level::Metadata, event)["tool_input"],
             json!({"command": {"elided_bytes": 2}, "description": {"elided_bytes": 4}, "timeout": 5})
+        );
+    }
+
+    #[test]
+    fn the_command_of_a_call_the_guard_stopped_is_the_audit_trails_evidence() {
+        let event = json!({"hook_event_name": "PreToolUse", "tool_name": "Bash",
+            "tool_input": {"command": "rm -rf ~", "description": "clean"}});
+        for (decision, kept) in [
+            (Some("deny"), true),
+            (Some("ask"), true),
+            (Some("allow"), false),
+            (None, false),
+        ] {
+            let mut judged = HookEvent::from_value(event.clone()).unwrap();
+            judged.keep(Level::Metadata, decision);
+            let input = &judged.fields()["tool_input"];
+            assert_eq!(input["command"] == "rm -rf ~", kept, "{decision:?}");
+            assert_eq!(input["description"], json!({"elided_bytes": 5}));
+        }
+        // A stopped Write keeps its path, never its content.
+        let mut write = HookEvent::from_value(json!({"hook_event_name": "PreToolUse",
+            "tool_name": "Write", "tool_input": {"file_path": "/p/.env", "content": "A=1"}}))
+        .unwrap();
+        write.keep(Level::Metadata, Some("deny"));
+        assert_eq!(
+            write.fields()["tool_input"],
+            json!({"file_path": "/p/.env", "content": {"elided_bytes": 3}})
         );
     }
 

@@ -120,7 +120,24 @@ pub fn is_size_note(value: &Value) -> bool {
 /// were replaced (0 or 1). For content that has no place in the allowlist at all, such as
 /// an OTLP record's free-form body.
 pub fn keep_content(level: Level, value: &mut Value) -> usize {
-    judge(value, None, "", level)
+    judge(value, None, Call::NONE, level)
+}
+
+/// The tool call a value belongs to, as far as the allowlist cares.
+#[derive(Debug, Clone, Copy)]
+struct Call<'a> {
+    /// The tool's name (empty when the event is not a tool call).
+    tool: &'a str,
+    /// Whether the guard denied the call or asked about it: what it judged is then the
+    /// audit trail's evidence.
+    blocked: bool,
+}
+
+impl Call<'_> {
+    const NONE: Call<'static> = Call {
+        tool: "",
+        blocked: false,
+    };
 }
 
 /// What the allowlist says a value is.
@@ -146,9 +163,10 @@ fn field(fields: &[(&'static str, Node)], key: &str) -> Option<Node> {
 }
 
 /// Keeps or replaces `value` as `node` says (`None`: not in the allowlist, content), for
-/// a call of `tool`; returns how many values were replaced by size notes.
-fn judge(value: &mut Value, node: Option<Node>, tool: &str, level: Level) -> usize {
-    if level == Level::Full {
+/// `call`; returns how many values were replaced by size notes.
+fn judge(value: &mut Value, node: Option<Node>, call: Call<'_>, level: Level) -> usize {
+    // Full keeps all; a size note is what an earlier pass (the hook's) left.
+    if level == Level::Full || is_size_note(value) {
         return 0;
     }
     let kept = match (&*value, node) {
@@ -157,19 +175,19 @@ fn judge(value: &mut Value, node: Option<Node>, tool: &str, level: Level) -> usi
             let Value::Array(items) = value else { return 0 };
             return items
                 .iter_mut()
-                .map(|item| judge(item, node, tool, level))
+                .map(|item| judge(item, node, call, level))
                 .sum();
         }
         (Value::String(_), Some(Node::Meta)) => true,
         (Value::String(_), Some(Node::Prompt)) => level >= Level::Prompts,
         (Value::Object(_), Some(Node::Fields(fields))) => {
-            return judge_fields(value, fields, tool, level);
+            return judge_fields(value, fields, call, level);
         }
         (Value::Object(_), Some(Node::ToolInput)) => {
-            return judge_fields(value, hook::tool_input(tool), tool, level);
+            return judge_fields(value, hook::tool_input(call), call, level);
         }
         (Value::Object(_), Some(Node::ToolResponse)) => {
-            return judge_fields(value, hook::tool_response(tool), tool, level);
+            return judge_fields(value, hook::tool_response(call.tool), call, level);
         }
         _ => false,
     };
@@ -184,11 +202,12 @@ fn judge(value: &mut Value, node: Option<Node>, tool: &str, level: Level) -> usi
     1
 }
 
-/// Judges each field of an object; the nearest `tool_name` names the tool below it.
+/// Judges each field of an object; an object with its own `tool_name` (a call of a
+/// PostToolBatch) is a call of that tool, which the guard never judged.
 fn judge_fields(
     value: &mut Value,
     fields: &'static [(&'static str, Node)],
-    tool: &str,
+    call: Call<'_>,
     level: Level,
 ) -> usize {
     let Value::Object(map) = value else { return 0 };
@@ -196,9 +215,15 @@ fn judge_fields(
         .get("tool_name")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let tool = own_tool.as_deref().unwrap_or(tool);
+    let call = match &own_tool {
+        Some(tool) => Call {
+            tool,
+            blocked: false,
+        },
+        None => call,
+    };
     map.iter_mut()
-        .map(|(key, item)| judge(item, field(fields, key), tool, level))
+        .map(|(key, item)| judge(item, field(fields, key), call, level))
         .sum()
 }
 
@@ -254,6 +279,9 @@ mod tests {
         assert!(is_size_note(&text));
         let mut object = json!({"a": [1, "b"]});
         keep_content(Level::Metadata, &mut object);
+        assert_eq!(object, json!({"elided_bytes": 13}));
+        // Applied twice (hook, then collector), the note stays the first one's.
+        assert_eq!(keep_content(Level::Metadata, &mut object), 0);
         assert_eq!(object, json!({"elided_bytes": 13}));
         let mut number = json!(42);
         assert_eq!(keep_content(Level::Metadata, &mut number), 0);

@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use super::Node::{self, Meta, Prompt};
-use super::{Level, judge};
+use super::{Call, Level, judge};
 
 /// Attributes that are metadata on every event and span: the standard attributes, ids,
 /// names, models, decisions, sizes, counts and durations.
@@ -247,7 +247,7 @@ pub fn keep_attributes(
             } else {
                 node(name, key)
             };
-            judge(value, node, "", level)
+            judge(value, node, Call::NONE, level)
         })
         .sum()
 }

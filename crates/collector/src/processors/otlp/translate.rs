@@ -570,10 +570,9 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
                         event_name: name,
                         attributes,
                         resource: resource.clone(),
-                        body: (!body_text.is_empty()).then_some(body_text),
+                        body: (!body_text.is_empty()).then_some(Value::String(body_text)),
                         severity: (!record.severity_text.is_empty())
                             .then(|| record.severity_text.clone()),
-                        elided: Vec::new(),
                     },
                 });
             }
