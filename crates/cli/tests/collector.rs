@@ -833,6 +833,27 @@ fn a_raw_http_hook_is_judged_with_the_configured_guard_and_resolved_paths() {
 }
 
 #[test]
+fn a_store_that_cannot_be_read_stops_start_up_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    hook(&collector, dir.path(), &sample("UserPromptSubmit"));
+    collector.stop();
+    rusqlite::Connection::open(data.join("events.sqlite3"))
+        .unwrap()
+        .execute(
+            "INSERT INTO baseline (id, through_id, state) VALUES (1, 0, 'not a baseline')",
+            [],
+        )
+        .unwrap();
+    let message = spawn(&data, &[], &[]).expect_err("refuses to start with zeroed counters");
+    assert!(
+        message.contains("baseline") && message.contains("events.sqlite3"),
+        "{message}"
+    );
+}
+
+#[test]
 fn the_store_keeps_metadata_only_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -393,4 +393,60 @@ mod tests {
             "probes are open"
         );
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_store_written_by_0_1_0_opens_and_still_drops_re_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        rusqlite::Connection::open(store::database_path(dir.path()))
+            .unwrap()
+            .execute_batch(include_str!("../testdata/store-0.1.0/store.sql"))
+            .unwrap();
+        let exports: serde_json::Value =
+            serde_json::from_str(include_str!("../testdata/store-0.1.0/exports.json")).unwrap();
+        let config = CollectorConfig {
+            retention: Duration::ZERO,
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let scrape = || async { call(app.clone(), get("/metrics")).await.1 };
+        let requests = "claude_code_api_requests_total{user_name=\"jane\",user_email=\"jane@example.com\",model=\"claude-sonnet-4-5\"}";
+        let cost = "claude_code_cost_usage_USD_total{model=\"claude-sonnet-4-5\",user_email=\"jane@example.com\"}";
+        let text = scrape().await;
+        assert_eq!(
+            sample(&text, requests),
+            Some(2.0),
+            "baseline and events: {text}"
+        );
+        assert_eq!(sample(&text, cost), Some(0.025), "{text}");
+        assert_eq!(
+            sample(
+                &text,
+                "builds_total{instance=\"ci\",job=\"build\",result=\"ok\"}"
+            ),
+            Some(3.0)
+        );
+        for (name, path) in [
+            ("logs_kept", "/v1/logs"),
+            ("metrics_kept", "/v1/metrics"),
+            ("hook_kept", "/v1/hooks"),
+        ] {
+            let body = exports[name].to_string();
+            let (status, answer) =
+                call(app.clone(), post("POST", path, "application/json", body)).await;
+            assert_eq!(status, StatusCode::OK, "{name}: {answer}");
+        }
+        let stored: i64 = store::reader(dir.path())
+            .unwrap()
+            .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, 6, "every re-export was recognised as stored");
+        let text = scrape().await;
+        assert_eq!(sample(&text, requests), Some(2.0), "{text}");
+        assert_eq!(sample(&text, cost), Some(0.025), "{text}");
+        assert_eq!(
+            sample(&text, "claude_telemetry_events_duplicate_total"),
+            Some(5.0),
+            "4 log events and the hook event: {text}"
+        );
+    }
 }

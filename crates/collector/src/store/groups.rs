@@ -85,3 +85,30 @@ impl GroupTable {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::{Aggregator, Limits, SharedAggregator};
+
+    #[test]
+    fn groups_are_kept_and_an_unreadable_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let aggregator = SharedAggregator::new(Aggregator::new(Limits::default()));
+        let (store, writer) = crate::store::open(dir.path(), aggregator).unwrap();
+        drop(store);
+        writer.join();
+        let table = GroupTable::open(dir.path()).unwrap();
+        let key: GroupKey = vec![("job".to_owned(), "j".to_owned())];
+        table.save(&key, Some(&Group::default())).unwrap();
+        assert_eq!(table.load().unwrap(), vec![(key.clone(), Group::default())]);
+        table
+            .conn
+            .execute("UPDATE pushed_groups SET body = '{'", [])
+            .unwrap();
+        let err = table.load().unwrap_err();
+        assert!(err.to_string().contains("pushed group"), "{err}");
+        table.save(&key, None).unwrap();
+        assert!(table.load().unwrap().is_empty());
+    }
+}

@@ -153,3 +153,81 @@ fn each_event(
     }
     Ok(count)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::SharedAggregator;
+    use crate::store::{open, reader};
+
+    /// A store in `dir` with `rows` (ts_ms, body) of hook events, written as the writer
+    /// would (the writer is stopped again).
+    fn store_with(dir: &Path, rows: &[(i64, &str)]) {
+        let aggregator = SharedAggregator::new(Aggregator::new(Limits::default()));
+        let (store, writer) = open(dir, aggregator).unwrap();
+        drop(store);
+        writer.join();
+        let conn = reader_writer(dir).unwrap();
+        for (n, (ts_ms, body)) in rows.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO events (event_id, source, ts_ms, name, body) VALUES (?1, 'hook', ?2, 'Stop', ?3)",
+                params![format!("e{n}"), ts_ms, body],
+            )
+            .unwrap();
+        }
+    }
+
+    const GOOD: &str = r#"{"hook_event_name":"UserPromptSubmit","claude_telemetry":{"event_id":"e","received_at":"2026-11-24T05:00:00.000Z","host":"h","user_name":"jane","hook_latency_us":1,"hook_version":"t"}}"#;
+
+    fn rows(dir: &Path) -> i64 {
+        reader(dir)
+            .unwrap()
+            .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_baseline_that_cannot_be_read_is_an_error_not_zeroed_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        store_with(dir.path(), &[(1, GOOD)]);
+        reader_writer(dir.path())
+            .unwrap()
+            .execute(
+                "INSERT INTO baseline (id, through_id, state) VALUES (1, 0, '[{\"name\":')",
+                [],
+            )
+            .unwrap();
+        let err = restore(dir.path(), &mut Aggregator::new(Limits::default())).unwrap_err();
+        assert!(err.to_string().contains("baseline"), "{err}");
+    }
+
+    #[test]
+    fn an_event_that_cannot_be_read_is_an_error_on_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        store_with(dir.path(), &[(1, GOOD), (2, "{\"hook_event_name\":")]);
+        let err = restore(dir.path(), &mut Aggregator::new(Limits::default())).unwrap_err();
+        assert!(err.to_string().contains("event 2"), "{err}");
+    }
+
+    #[test]
+    fn pruning_folds_everything_it_removes_or_removes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        store_with(dir.path(), &[(1, GOOD), (2, "not json"), (3, GOOD)]);
+        let err = prune(dir.path(), 10, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("event 2"), "{err}");
+        assert_eq!(rows(dir.path()), 3, "nothing removed");
+
+        let dir = tempfile::tempdir().unwrap();
+        store_with(dir.path(), &[(1, GOOD), (2, GOOD), (30, GOOD)]);
+        assert_eq!(prune(dir.path(), 10, Limits::default()).unwrap(), 2);
+        assert_eq!(rows(dir.path()), 1);
+        let mut aggregator = Aggregator::new(Limits::default());
+        assert_eq!(restore(dir.path(), &mut aggregator).unwrap(), 1);
+        let prompts = aggregator.family("claude_code_prompts_total").unwrap();
+        assert_eq!(
+            prompts.series().values().next(),
+            Some(&crate::exposition::Value::Scalar(3.0)),
+            "the baseline holds what was removed"
+        );
+    }
+}

@@ -25,7 +25,7 @@ use crate::query::{self, AuditFilter, GroupBy, Window};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::time::now_ms;
-use overview::{DAY_MS, OverviewCache, SESSIONS_SHOWN};
+use overview::{OverviewCache, SESSIONS_SHOWN};
 
 const TIMELINE_SHOWN: usize = 5_000;
 
@@ -131,31 +131,12 @@ fn params(params: Params) -> Result<HashMap<String, String>, ApiError> {
         .map_err(|err| ApiError::bad_request(Reason::BadParameter, err.body_text()))
 }
 
-/// `since`/`until`: RFC 3339 (`2026-11-01`, `2026-11-01T12:00:00Z`) or a duration ago
-/// (`7d`, `90m`). The default window is the last 7 days.
+/// `since`/`until`: a duration ago (`7d`, `90m`), a date or an RFC 3339 time; the
+/// default window is the last 7 days.
 fn window(params: &HashMap<String, String>, now: i64) -> Result<Window, ApiError> {
-    let at = |name: &str, default: i64| -> Result<i64, ApiError> {
-        let Some(text) = params.get(name) else {
-            return Ok(default);
-        };
-        if let Ok(ago) = humantime::parse_duration(text) {
-            return Ok(now - i64::try_from(ago.as_millis()).unwrap_or(i64::MAX / 2));
-        }
-        let text = if text.len() == 10 {
-            format!("{text}T00:00:00Z")
-        } else {
-            text.clone()
-        };
-        humantime::parse_rfc3339_weak(&text)
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_millis()).ok())
-            .ok_or_else(|| ApiError::bad_request(Reason::BadParameter, format!("{name}: expected a date (2026-11-01), a time (2026-11-01T12:00:00Z) or a duration ago (7d), got {text:?}")))
-    };
-    Ok(Window {
-        since_ms: at("since", now - 7 * DAY_MS)?,
-        until_ms: at("until", now + 1)?,
-    })
+    let end = |name: &str| params.get(name).map(String::as_str);
+    Window::parse(end("since"), end("until"), now)
+        .map_err(|err| ApiError::bad_request(Reason::BadParameter, err.to_string()))
 }
 
 /// `GET /api/v1/usage?by=day|model|user|project|session&since=&until=`

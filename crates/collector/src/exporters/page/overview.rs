@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::query::{self, AuditFilter, GroupBy, Window};
 use crate::store::StoreError;
 
-pub(super) const DAY_MS: i64 = 86_400_000;
+const DAY_MS: i64 = 86_400_000;
 const MINUTE_MS: i64 = 60_000;
 /// An overview slower than this to read is not read again sooner than
 /// [`RECOMPUTE_FACTOR`] times its reading time, however many pages ask.

@@ -1,7 +1,11 @@
 //! HTML for the built-in page: plain server-rendered tables, inline SVG charts, one
 //! stylesheet and a few lines of script, all in the binary.
+//!
+//! Written with maud: the markup is Rust, compiled into the binary and checked by the
+//! compiler, and every value spliced into it is escaped by construction. The only markup
+//! not escaped is this file's own stylesheet and script (`PreEscaped`).
 
-use std::fmt::Write;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::overview::Overview;
 use crate::query::{TimelineEntry, UsageRow};
@@ -59,21 +63,6 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Percent-encodes a path segment.
 fn segment(text: &str) -> String {
     text.bytes()
@@ -129,175 +118,135 @@ fn millis(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_owned(), |v| format!("{v:.0} ms"))
 }
 
-/// A page that keeps itself current.
-fn document(title: &str, main: &str) -> String {
-    html_page(title, main, SCRIPT)
-}
-
-fn html_page(title: &str, main: &str, script: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head>\
-         <body><main>{main}</main><script>{script}</script></body></html>\n",
-        escape(title)
-    )
-}
-
-fn card(out: &mut String, id: &str, label: &str, value: &str) {
-    let _ = write!(
-        out,
-        "<div class=\"card\"><div class=\"muted\">{}</div><div class=\"figure\" data-figure=\"{id}\">{}</div></div>",
-        escape(label),
-        escape(value)
-    );
-}
-
-/// A table with a header row; `numeric` columns are right-aligned.
-fn table(
-    out: &mut String,
-    id: &str,
-    headers: &[&str],
-    numeric: &[usize],
-    rows: &[(String, Vec<String>)],
-) {
-    let _ = write!(out, "<div class=\"scroll\"><table id=\"{id}\"><thead><tr>");
-    for (i, h) in headers.iter().enumerate() {
-        let class = if numeric.contains(&i) {
-            " class=\"num\""
-        } else {
-            ""
-        };
-        let _ = write!(out, "<th{class}>{}</th>", escape(h));
-    }
-    out.push_str("</tr></thead><tbody>");
-    if rows.is_empty() {
-        let _ = write!(
-            out,
-            "<tr><td colspan=\"{}\" class=\"muted\">nothing yet</td></tr>",
-            headers.len()
-        );
-    }
-    for (class, cells) in rows {
-        let _ = write!(out, "<tr class=\"{class}\">");
-        for (i, cell) in cells.iter().enumerate() {
-            // Cells arrive escaped: some hold a link.
-            let class = if numeric.contains(&i) {
-                " class=\"num\""
-            } else if headers.get(i) == Some(&"detail") || headers.get(i) == Some(&"input") {
-                " class=\"detail\""
-            } else {
-                ""
-            };
-            let _ = write!(out, "<td{class}>{cell}</td>");
+/// A whole page; `refresh` adds the script that keeps it current.
+fn page(title: &str, main: Markup, refresh: bool) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                main { (main) }
+                @if refresh {
+                    script { (PreEscaped(SCRIPT)) }
+                }
+            }
         }
-        out.push_str("</tr>");
     }
-    out.push_str("</tbody></table></div>");
+    .into_string()
+}
+
+fn card(id: &str, label: &str, value: &str) -> Markup {
+    html! {
+        div.card {
+            div.muted { (label) }
+            div.figure data-figure=(id) { (value) }
+        }
+    }
+}
+
+/// A table row: its class (`deny` for blocked calls) and its cells.
+struct Row {
+    class: Option<&'static str>,
+    cells: Vec<Markup>,
+}
+
+impl Row {
+    fn of(cells: Vec<Markup>) -> Row {
+        Row { class: None, cells }
+    }
+}
+
+/// A table with a header row; `numeric` columns are right-aligned, `detail` and `input`
+/// columns wrap.
+fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup {
+    let class = |i: usize| {
+        if numeric.contains(&i) {
+            Some("num")
+        } else if matches!(headers.get(i), Some(&"detail" | &"input")) {
+            Some("detail")
+        } else {
+            None
+        }
+    };
+    html! {
+        div.scroll {
+            table id=(id) {
+                thead {
+                    tr {
+                        @for (i, header) in headers.iter().enumerate() {
+                            th class=[numeric.contains(&i).then_some("num")] { (header) }
+                        }
+                    }
+                }
+                tbody {
+                    @if rows.is_empty() {
+                        tr { td colspan=(headers.len()) class="muted" { "nothing yet" } }
+                    }
+                    @for row in rows {
+                        tr class=[row.class] {
+                            @for (i, cell) in row.cells.iter().enumerate() {
+                                td class=[class(i)] { (cell) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Vertical bars with labels under them, scaled to the largest value.
-fn bars(out: &mut String, id: &str, title: &str, points: &[(String, f64, String)]) {
+fn bars(id: &str, title: &str, points: &[(String, f64, String)]) -> Markup {
     let width = 640.0;
     let height = 180.0;
     let max = points.iter().map(|(_, v, _)| *v).fold(0.0_f64, f64::max);
     let slot = width / points.len().max(1) as f64;
-    let _ = write!(
-        out,
-        "<svg id=\"{id}\" viewBox=\"0 0 {width} {}\" role=\"img\" aria-label=\"{}\">",
-        height + 34.0,
-        escape(title)
-    );
-    for (i, (label, value, shown)) in points.iter().enumerate() {
-        let h = if max > 0.0 {
-            value / max * (height - 16.0)
-        } else {
-            0.0
-        };
-        let x = i as f64 * slot + slot * 0.15;
-        let w = slot * 0.7;
-        let _ = write!(
-            out,
-            "<rect class=\"bar\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{h:.1}\"><title>{} {}</title></rect>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            height - h,
-            escape(label),
-            escape(shown),
-            x + w / 2.0,
-            height - h - 3.0,
-            escape(shown),
-            x + w / 2.0,
-            height + 16.0,
-            escape(label)
-        );
+    let view_box = format!("0 0 {width} {}", height + 34.0);
+    html! {
+        svg id=(id) viewBox=(view_box) role="img" aria-label=(title) {
+            @for (i, (label, value, shown)) in points.iter().enumerate() {
+                @let h = if max > 0.0 { value / max * (height - 16.0) } else { 0.0 };
+                @let x = i as f64 * slot + slot * 0.15;
+                @let w = slot * 0.7;
+                rect class="bar" x=(format!("{x:.1}")) y=(format!("{:.1}", height - h))
+                    width=(format!("{w:.1}")) height=(format!("{h:.1}")) {
+                    title { (label) " " (shown) }
+                }
+                text x=(format!("{:.1}", x + w / 2.0)) y=(format!("{:.1}", height - h - 3.0))
+                    text-anchor="middle" { (shown) }
+                text x=(format!("{:.1}", x + w / 2.0)) y=(format!("{:.1}", height + 16.0))
+                    text-anchor="middle" { (label) }
+            }
+        }
     }
-    out.push_str("</svg>");
 }
 
-fn usage_rows(rows: &[UsageRow]) -> Vec<(String, Vec<String>)> {
+fn text(value: impl AsRef<str>) -> Markup {
+    html! { (value.as_ref()) }
+}
+
+fn usage_rows(rows: &[UsageRow]) -> Vec<Row> {
     rows.iter()
         .map(|r| {
-            (
-                String::new(),
-                vec![
-                    escape(&r.key),
-                    count(r.sessions),
-                    count(r.requests),
-                    count(tokens(r)),
-                    dollars(r.cost_usd),
-                ],
-            )
+            Row::of(vec![
+                text(&r.key),
+                text(count(r.sessions)),
+                text(count(r.requests)),
+                text(count(tokens(r))),
+                text(dollars(r.cost_usd)),
+            ])
         })
         .collect()
 }
 
 /// The overview page.
 pub(crate) fn overview(data: &Overview) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<header><h1>claude-telemetry</h1><span class=\"muted\">as of {} UTC · refreshes itself</span></header>",
-        time(data.now_ms)
-    );
-    out.push_str("<div class=\"cards\">");
-    card(
-        &mut out,
-        "cost-today",
-        "cost today",
-        &dollars(data.today.cost_usd),
-    );
-    card(
-        &mut out,
-        "tokens-today",
-        "tokens today",
-        &count(tokens(&data.today)),
-    );
-    card(
-        &mut out,
-        "cost-week",
-        "cost, 7 days",
-        &dollars(data.week.cost_usd),
-    );
-    card(
-        &mut out,
-        "tokens-week",
-        "tokens, 7 days",
-        &count(tokens(&data.week)),
-    );
-    card(
-        &mut out,
-        "sessions-week",
-        "sessions, 7 days",
-        &count(data.week.sessions),
-    );
-    card(
-        &mut out,
-        "blocks-week",
-        "blocked, 7 days",
-        &count(data.week.blocks),
-    );
-    out.push_str("</div><div class=\"grid\"><section><h2>Cost by day</h2>");
+    let week = &data.week;
     // Every one of the 7 days, quiet ones too, so the bars line up with the calendar.
     let days: Vec<(String, f64, String)> = (0..7)
         .rev()
@@ -312,223 +261,180 @@ pub(crate) fn overview(data: &Overview) -> String {
             (day.get(5..).unwrap_or(day).to_owned(), cost, dollars(cost))
         })
         .collect();
-    bars(&mut out, "chart-cost-by-day", "cost by day", &days);
-    out.push_str("</section><section><h2>Tokens by type, 7 days</h2>");
-    let w = &data.week;
-    let kinds = [
-        ("input", w.input_tokens),
-        ("output", w.output_tokens),
-        ("cache read", w.cache_read_tokens),
-        ("cache write", w.cache_creation_tokens),
-    ];
-    let kinds: Vec<(String, f64, String)> = kinds
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), *v as f64, count(*v)))
-        .collect();
-    bars(&mut out, "chart-tokens-by-type", "tokens by type", &kinds);
-    out.push_str("</section></div><div class=\"grid\"><section><h2>By model, 7 days</h2>");
-    let headers = ["model", "sessions", "requests", "tokens", "cost"];
-    table(
-        &mut out,
-        "by-model",
-        &headers,
-        &[1, 2, 3, 4],
-        &usage_rows(&data.by_model),
-    );
-    out.push_str("</section><section><h2>By user, 7 days</h2>");
-    let headers = ["user", "sessions", "requests", "tokens", "cost"];
-    table(
-        &mut out,
-        "by-user",
-        &headers,
-        &[1, 2, 3, 4],
-        &usage_rows(&data.by_user),
-    );
-    out.push_str("</section></div><h2>Sessions</h2>");
-    let sessions: Vec<(String, Vec<String>)> = data
+    let kinds: Vec<(String, f64, String)> = [
+        ("input", week.input_tokens),
+        ("output", week.output_tokens),
+        ("cache read", week.cache_read_tokens),
+        ("cache write", week.cache_creation_tokens),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), *v as f64, count(*v)))
+    .collect();
+    let usage_headers = |first| [first, "sessions", "requests", "tokens", "cost"];
+    let sessions: Vec<Row> = data
         .sessions
         .iter()
         .map(|s| {
-            let link = format!(
-                "<a href=\"sessions/{}\">{}</a>",
-                segment(&s.session_id),
-                escape(&s.session_id)
-            );
-            (
-                String::new(),
-                vec![
-                    link,
-                    escape(&s.user),
-                    escape(&s.project),
-                    time(s.start_ms),
-                    duration(s.duration_ms),
-                    count(s.usage.prompts),
-                    count(s.usage.tool_calls),
-                    dollars(s.usage.cost_usd),
-                    count(s.usage.blocks),
-                ],
-            )
+            let link = html! { a href={ "sessions/" (segment(&s.session_id)) } { (s.session_id) } };
+            Row::of(vec![
+                link,
+                text(&s.user),
+                text(&s.project),
+                text(time(s.start_ms)),
+                text(duration(s.duration_ms)),
+                text(count(s.usage.prompts)),
+                text(count(s.usage.tool_calls)),
+                text(dollars(s.usage.cost_usd)),
+                text(count(s.usage.blocks)),
+            ])
         })
         .collect();
-    table(
-        &mut out,
-        "sessions",
-        &[
-            "session",
-            "user",
-            "project",
-            "start",
-            "duration",
-            "prompts",
-            "tool calls",
-            "cost",
-            "blocks",
-        ],
-        &[5, 6, 7, 8],
-        &sessions,
-    );
-    out.push_str("<div class=\"grid\"><section><h2>Tools, 7 days</h2>");
-    let tools: Vec<(String, Vec<String>)> = data
+    let tools: Vec<Row> = data
         .tools
         .iter()
         .map(|t| {
-            (
-                String::new(),
-                vec![
-                    escape(&t.tool),
-                    count(t.calls),
-                    count(t.failures),
-                    count(t.blocks),
-                    millis(t.p50_ms),
-                    millis(t.p95_ms),
-                ],
-            )
+            Row::of(vec![
+                text(&t.tool),
+                text(count(t.calls)),
+                text(count(t.failures)),
+                text(count(t.blocks)),
+                text(millis(t.p50_ms)),
+                text(millis(t.p95_ms)),
+            ])
         })
         .collect();
-    table(
-        &mut out,
-        "tools",
-        &["tool", "calls", "failed", "blocked", "p50", "p95"],
-        &[1, 2, 3, 4, 5],
-        &tools,
-    );
-    out.push_str("</section><section><h2>API, 7 days</h2>");
-    let api: Vec<(String, Vec<String>)> = data
+    let api: Vec<Row> = data
         .api
         .iter()
         .map(|a| {
-            (
-                String::new(),
-                vec![
-                    escape(&a.model),
-                    count(a.requests),
-                    count(a.errors),
-                    millis(a.p50_ms),
-                    millis(a.p95_ms),
-                ],
-            )
+            Row::of(vec![
+                text(&a.model),
+                text(count(a.requests)),
+                text(count(a.errors)),
+                text(millis(a.p50_ms)),
+                text(millis(a.p95_ms)),
+            ])
         })
         .collect();
-    table(
-        &mut out,
-        "api",
-        &["model", "requests", "errors", "p50", "p95"],
-        &[1, 2, 3, 4],
-        &api,
-    );
-    out.push_str("</section></div><h2>Blocked operations</h2>");
-    let blocked: Vec<(String, Vec<String>)> = data
+    let blocked: Vec<Row> = data
         .blocked
         .iter()
-        .map(|b| {
-            (
-                "deny".to_owned(),
-                vec![
-                    escape(&b.time),
-                    escape(&b.user),
-                    escape(&b.tool),
-                    escape(&b.rule),
-                    escape(&b.reason),
-                    escape(&b.input),
-                ],
-            )
+        .map(|b| Row {
+            class: Some("deny"),
+            cells: [&b.time, &b.user, &b.tool, &b.rule, &b.reason, &b.input]
+                .into_iter()
+                .map(text)
+                .collect(),
         })
         .collect();
-    table(
-        &mut out,
-        "blocked",
-        &["time", "user", "tool", "rule", "reason", "input"],
-        &[],
-        &blocked,
-    );
-    document("claude-telemetry", &out)
+    let main = html! {
+        header {
+            h1 { "claude-telemetry" }
+            span.muted { "as of " (time(data.now_ms)) " UTC · refreshes itself" }
+        }
+        div.cards {
+            (card("cost-today", "cost today", &dollars(data.today.cost_usd)))
+            (card("tokens-today", "tokens today", &count(tokens(&data.today))))
+            (card("cost-week", "cost, 7 days", &dollars(week.cost_usd)))
+            (card("tokens-week", "tokens, 7 days", &count(tokens(week))))
+            (card("sessions-week", "sessions, 7 days", &count(week.sessions)))
+            (card("blocks-week", "blocked, 7 days", &count(week.blocks)))
+        }
+        div.grid {
+            section {
+                h2 { "Cost by day" }
+                (bars("chart-cost-by-day", "cost by day", &days))
+            }
+            section {
+                h2 { "Tokens by type, 7 days" }
+                (bars("chart-tokens-by-type", "tokens by type", &kinds))
+            }
+        }
+        div.grid {
+            section {
+                h2 { "By model, 7 days" }
+                (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model)))
+            }
+            section {
+                h2 { "By user, 7 days" }
+                (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user)))
+            }
+        }
+        h2 { "Sessions" }
+        (table(
+            "sessions",
+            &["session", "user", "project", "start", "duration", "prompts", "tool calls", "cost", "blocks"],
+            &[5, 6, 7, 8],
+            &sessions,
+        ))
+        div.grid {
+            section {
+                h2 { "Tools, 7 days" }
+                (table("tools", &["tool", "calls", "failed", "blocked", "p50", "p95"], &[1, 2, 3, 4, 5], &tools))
+            }
+            section {
+                h2 { "API, 7 days" }
+                (table("api", &["model", "requests", "errors", "p50", "p95"], &[1, 2, 3, 4], &api))
+            }
+        }
+        h2 { "Blocked operations" }
+        (table("blocked", &["time", "user", "tool", "rule", "reason", "input"], &[], &blocked))
+    };
+    page("claude-telemetry", main, true)
 }
 
 /// One session's timeline.
 pub(crate) fn session(id: &str, entries: &[TimelineEntry]) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<header><h1>Session {}</h1><a href=\"../\">overview</a></header>",
-        escape(id)
-    );
-    let rows: Vec<(String, Vec<String>)> = entries
+    let rows: Vec<Row> = entries
         .iter()
-        .map(|e| {
-            let class = if e.decision == "deny" { "deny" } else { "" };
-            (
-                class.to_owned(),
-                vec![
-                    time(e.ts_ms),
-                    escape(&e.source),
-                    escape(&e.name),
-                    escape(&e.tool),
-                    escape(&e.decision),
-                    escape(&e.detail),
-                ],
-            )
+        .map(|e| Row {
+            class: (e.decision == "deny").then_some("deny"),
+            cells: vec![
+                text(time(e.ts_ms)),
+                text(&e.source),
+                text(&e.name),
+                text(&e.tool),
+                text(&e.decision),
+                text(&e.detail),
+            ],
         })
         .collect();
-    table(
-        &mut out,
-        "timeline",
-        &["time", "source", "event", "tool", "decision", "detail"],
-        &[],
-        &rows,
-    );
-    document(&format!("session {id}"), &out)
+    let main = html! {
+        header {
+            h1 { "Session " (id) }
+            a href="../" { "overview" }
+        }
+        (table("timeline", &["time", "source", "event", "tool", "decision", "detail"], &[], &rows))
+    };
+    page(&format!("session {id}"), main, true)
 }
 
 /// The sign-in form of a collector with a token; `next` is where to go afterwards.
 pub(crate) fn sign_in(next: &str, message: Option<&str>) -> String {
-    let message = message.map_or_else(String::new, |m| {
-        format!("<p class=\"deny\" role=\"alert\">{}</p>", escape(m))
-    });
+    let main = html! {
+        h1 { "claude-telemetry" }
+        p { "This collector asks for its token (" code { "CLAUDE_TELEMETRY_TOKEN" } ")." }
+        @if let Some(message) = message {
+            p.deny role="alert" { (message) }
+        }
+        form method="post" action="/login" id="sign-in" {
+            input type="hidden" name="next" value=(next);
+            label { "Token " input type="password" name="token" autocomplete="current-password" required autofocus; }
+            " "
+            button type="submit" { "Sign in" }
+        }
+    };
     // No refreshing script: it would only be refused every few seconds.
-    html_page(
-        "sign in",
-        &format!(
-            "<h1>claude-telemetry</h1>\
-             <p>This collector asks for its token (<code>CLAUDE_TELEMETRY_TOKEN</code>).</p>{message}\
-             <form method=\"post\" action=\"/login\" id=\"sign-in\">\
-             <input type=\"hidden\" name=\"next\" value=\"{}\">\
-             <label>Token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" required autofocus></label> \
-             <button type=\"submit\">Sign in</button></form>",
-            escape(next)
-        ),
-        "",
-    )
+    page("sign in", main, false)
 }
 
 /// A session the store does not know.
 pub(crate) fn not_found(id: &str) -> String {
-    document(
-        "not found",
-        &format!(
-            "<h1>No session {}</h1><p><a href=\"../\">overview</a></p>",
-            escape(id)
-        ),
-    )
+    let main = html! {
+        h1 { "No session " (id) }
+        p { a href="../" { "overview" } }
+    };
+    page("not found", main, true)
 }
 
 #[cfg(test)]
@@ -537,10 +443,6 @@ mod tests {
 
     #[test]
     fn markup_in_data_is_escaped() {
-        assert_eq!(
-            escape("<script>\"a\" & 'b'</script>"),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
         let page = session(
             "<x>",
             &[TimelineEntry {
@@ -554,6 +456,14 @@ mod tests {
         );
         assert!(!page.contains("<img"), "{page}");
         assert!(!page.contains("<x>"), "{page}");
+        assert!(
+            page.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{page}"
+        );
+        let form = sign_in("/\"><script>alert(1)</script>", Some("<b>no</b>"));
+        assert!(!form.contains("<script>alert"), "{form}");
+        assert!(!form.contains("<b>"), "{form}");
+        assert!(form.contains("value=\"/&quot;&gt;&lt;script&gt;"), "{form}");
     }
 
     #[test]
