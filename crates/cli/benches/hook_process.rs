@@ -13,32 +13,11 @@
 // A benchmark binary: a failed setup should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use testkit::process::spawn_once;
 use testkit::{Receiver, closed_port_url};
-
-fn spawn_once(program: &Path, args: &[&str], envs: &[(&str, &str)], input: &[u8]) -> Duration {
-    let started = Instant::now();
-    let mut child = Command::new(program)
-        .args(args)
-        .envs(envs.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
-    // /bin/true exits without reading: a broken pipe is expected there.
-    let _ = stdin.write_all(input);
-    drop(stdin);
-    let status = child.wait().expect("wait");
-    let elapsed = started.elapsed();
-    assert!(status.success(), "{} failed", program.display());
-    elapsed
-}
 
 struct Summary {
     median: f64,

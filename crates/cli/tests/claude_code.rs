@@ -408,6 +408,20 @@ impl World {
         }
     }
 
+    /// The audit trail: every denied or asked tool call, all time.
+    fn audit(&self) -> Vec<collector::query::AuditRow> {
+        let all_time = collector::query::Window {
+            since_ms: 0,
+            until_ms: i64::MAX,
+        };
+        collector::query::audit(
+            &self.data,
+            all_time,
+            &collector::query::AuditFilter::default(),
+        )
+        .unwrap()
+    }
+
     /// Waits for Claude Code's last export, then the metrics.
     fn metrics_with_cost(&self, cost: f64) -> std::collections::BTreeMap<String, f64> {
         metrics_until(&self.collector, |m| {
@@ -420,7 +434,6 @@ fn scenario(version: &str, protocol: &str) {
     let world = World::new(version);
     let World {
         root,
-        data,
         collector,
         api,
         ..
@@ -621,12 +634,7 @@ fn scenario(version: &str, protocol: &str) {
     );
 
     // The audit trail lists each block with its rule; the store holds one joined timeline.
-    let all_time = collector::query::Window {
-        since_ms: 0,
-        until_ms: i64::MAX,
-    };
-    let audit =
-        collector::query::audit(data, all_time, &collector::query::AuditFilter::default()).unwrap();
+    let audit = world.audit();
     let rules: Vec<&str> = audit.iter().map(|a| a.rule.as_str()).collect();
     assert!(audit.iter().all(|a| a.decision == "deny"), "{audit:#?}");
     let mut audited_tools: Vec<String> = audit.iter().map(|a| a.tool.clone()).collect();
@@ -792,16 +800,7 @@ fn a_session_that_cannot_ask_counts_each_refusal(version: &str) {
             "{tool}"
         );
     }
-    let all_time = collector::query::Window {
-        since_ms: 0,
-        until_ms: i64::MAX,
-    };
-    let audit = collector::query::audit(
-        &world.data,
-        all_time,
-        &collector::query::AuditFilter::default(),
-    )
-    .unwrap();
+    let audit = world.audit();
     let mut rules: Vec<(&str, &str)> = audit
         .iter()
         .map(|a| (a.tool.as_str(), a.rule.as_str()))
@@ -832,11 +831,14 @@ fn every_event_the_release_fires_is_hooked_and_counted(version: &str) {
             Reply::text("Done."),
         ],
     );
-    // Through the SDK's stream: switch the model (PreModelSwitch, PostModelSwitch), then
-    // the prompt.
+    // Through the SDK's stream: switch the model (PreModelSwitch, PostModelSwitch), add a
+    // working directory (DirectoryAdded), then the prompt.
+    let added = machine.project.join("sub");
+    std::fs::create_dir_all(&added).unwrap();
     let input = [
         json!({"type": "control_request", "request_id": "1", "request": {"subtype": "initialize"}}),
         json!({"type": "control_request", "request_id": "2", "request": {"subtype": "set_model", "model": "claude-opus-4-1"}}),
+        json!({"type": "control_request", "request_id": "3", "request": {"subtype": "register_repo_root", "directory": added}}),
         json!({"type": "user", "message": {"role": "user", "content": "use the skill"}}),
     ];
     let mut child = machine
@@ -883,6 +885,7 @@ fn every_event_the_release_fires_is_hooked_and_counted(version: &str) {
         hook_protocol::KnownEvent::PreSkillShellCommand,
         hook_protocol::KnownEvent::PreModelSwitch,
         hook_protocol::KnownEvent::PostModelSwitch,
+        hook_protocol::KnownEvent::DirectoryAdded,
     ] {
         let expected = if fired.contains(&event) { 1.0 } else { 0.0 };
         assert_eq!(
@@ -1067,16 +1070,7 @@ fn a_subagent_and_a_resumed_session_are_counted(version: &str) {
         1.0,
         "{metrics:#?}"
     );
-    let all_time = collector::query::Window {
-        since_ms: 0,
-        until_ms: i64::MAX,
-    };
-    let audit = collector::query::audit(
-        &world.data,
-        all_time,
-        &collector::query::AuditFilter::default(),
-    )
-    .unwrap();
+    let audit = world.audit();
     assert_eq!(audit.len(), 1, "{audit:#?}");
     assert_eq!(
         (audit[0].tool.as_str(), audit[0].rule.as_str()),

@@ -264,3 +264,22 @@ fn many_hooks_reading_one_transcript_at_once_count_each_denial_once() {
     assert_eq!(blocked(&collector), 20.0);
     assert_eq!(audit(&setup.data).len(), 20);
 }
+
+#[test]
+fn a_transcript_full_of_denials_is_reported_in_bounded_steps() {
+    let setup = Setup::new();
+    let collector = Collector::start(&setup.data);
+    for n in 0..250 {
+        setup.append(&denied_read(
+            &format!("toolu_{n}"),
+            "/home/dev/project/.env",
+        ));
+    }
+    let here = setup.dir.path();
+    collector.hook(here, "Jane Doe", &closing("Stop", &setup.transcript));
+    assert_eq!(blocked(&collector), 200.0, "at most 200 after one event");
+    collector.hook(here, "Jane Doe", &closing("SessionEnd", &setup.transcript));
+    assert_eq!(blocked(&collector), 250.0, "the rest after the next");
+    collector.hook(here, "Jane Doe", &closing("Stop", &setup.transcript));
+    assert_eq!(blocked(&collector), 250.0);
+}

@@ -33,7 +33,7 @@ use transcript::{Denial, DenialKind, calls_in, denials_in};
 const CATEGORY: &str = "permission";
 
 /// Most denials reported after one event, so a hostile transcript cannot make a hook run
-/// long; the rest waits for the next event (the cursor stops before them).
+/// long; the rest waits for the next event (the cursor stops just past the last one).
 const MAX_PER_LOOK: usize = 200;
 
 /// The audit record for Claude Code's own `PermissionDenied` events (auto mode), which
@@ -116,7 +116,7 @@ pub(crate) fn report_after(event: &HookEvent, config: &HookConfig, stderr: &mut 
         forget_old(&config.state_dir);
     }
     let cursor = Cursor::for_transcript(&config.state_dir, path);
-    let (bytes, start, end) = match cursor.unread(path) {
+    let (bytes, start, mut end) = match cursor.unread(path) {
         Ok(read) => read,
         // A session Claude Code does not keep on disk has no transcript: nothing to read.
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return,
@@ -129,6 +129,11 @@ pub(crate) fn report_after(event: &HookEvent, config: &HookConfig, stderr: &mut 
         }
     };
     let mut denials = denials_in(&bytes);
+    if denials.len() > MAX_PER_LOOK {
+        // The rest is read again next time, from just past the last one reported now.
+        denials.truncate(MAX_PER_LOOK);
+        end = start + denials.last().map_or(0, |d| d.end as u64);
+    }
     // Claude Code writes its transcript as it goes: a denied call may have been written
     // before the last look, and its denial after.
     let unmatched: Vec<&str> = denials
@@ -147,21 +152,13 @@ pub(crate) fn report_after(event: &HookEvent, config: &HookConfig, stderr: &mut 
             }
         }
     }
-    let (denials, end) = if denials.len() > MAX_PER_LOOK {
-        // Stop before the first denial left over; it is read again next time.
-        (&denials[..MAX_PER_LOOK], None)
-    } else {
-        (&denials[..], Some(end))
-    };
-    for denial in denials {
+    for denial in &denials {
         if !deliver(event, denial, config, stderr) {
             // Not delivered nor spooled: keep the cursor so the next look retries.
             return;
         }
     }
-    if let Some(end) = end
-        && let Err(err) = cursor.advance(end)
-    {
+    if let Err(err) = cursor.advance(end) {
         stderr.push(format!(
             "claude-telemetry hook: remembering how far {} was read: {err}",
             path.display()

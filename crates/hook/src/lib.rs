@@ -3,7 +3,9 @@
 //! Owns the path from one hook event on stdin to its acknowledged delivery: enrichment
 //! (id, time, host, user, project, latency), a bounded copy for storage, blocking HTTP
 //! delivery to the collector with a tight time budget, and a spool on local disk for
-//! everything the collector did not acknowledge, drained by later invocations.
+//! everything the collector did not acknowledge, drained by later invocations. When a turn
+//! ends it also reports the tool calls Claude Code denied without a hook seeing them,
+//! read from the session's transcript.
 //!
 //! Claude Code runs this once per event, so it must stay small and synchronous: no async
 //! runtime, no work an event does not need (the guard's configuration is read only for

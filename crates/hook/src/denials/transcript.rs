@@ -49,6 +49,8 @@ pub(crate) struct Denial {
     pub timestamp: Option<String>,
     /// Why.
     pub kind: DenialKind,
+    /// The offset, in the slice read, just past the line that holds the denial.
+    pub end: usize,
 }
 
 /// Whether `haystack` contains `needle` (a cheap test before parsing a line as JSON).
@@ -61,12 +63,18 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// A tool call: its tool and input, by call id.
 pub(crate) type Calls = HashMap<String, (String, Value)>;
 
-/// The transcript lines that may hold a tool call or result, parsed.
-fn entries(lines: &[u8]) -> impl Iterator<Item = Value> + '_ {
+/// The transcript lines that may hold a tool call or result, parsed, each with the
+/// offset just past its line.
+fn entries(lines: &[u8]) -> impl Iterator<Item = (Value, usize)> + '_ {
+    let mut end = 0;
     lines
         .split(|&b| b == b'\n')
-        .filter(|line| contains(line, b"\"tool_use\"") || contains(line, b"\"tool_result\""))
-        .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
+        .map(move |line| {
+            end += line.len() + 1;
+            (line, end)
+        })
+        .filter(|(line, _)| contains(line, b"\"tool_use\"") || contains(line, b"\"tool_result\""))
+        .filter_map(|(line, end)| Some((serde_json::from_slice::<Value>(line).ok()?, end)))
 }
 
 /// Adds the tool calls of an assistant entry to `calls`.
@@ -86,7 +94,7 @@ fn add_calls(entry: &Value, calls: &mut Calls) {
 /// part of the transcript being read.
 pub(crate) fn calls_in(lines: &[u8], ids: &[&str]) -> Calls {
     let mut calls = Calls::new();
-    for entry in entries(lines) {
+    for (entry, _) in entries(lines) {
         add_calls(&entry, &mut calls);
     }
     calls.retain(|id, _| ids.contains(&id.as_str()));
@@ -99,7 +107,7 @@ pub(crate) fn calls_in(lines: &[u8], ids: &[&str]) -> Calls {
 pub(crate) fn denials_in(lines: &[u8]) -> Vec<Denial> {
     let mut calls = Calls::new();
     let mut denials = Vec::new();
-    for entry in entries(lines) {
+    for (entry, end) in entries(lines) {
         let Some(blocks) = entry["message"]["content"].as_array() else {
             continue;
         };
@@ -126,6 +134,7 @@ pub(crate) fn denials_in(lines: &[u8]) -> Vec<Denial> {
                         prompt_id: entry["promptId"].as_str().map(str::to_owned),
                         timestamp: entry["timestamp"].as_str().map(str::to_owned),
                         kind,
+                        end,
                     });
                 }
             }
