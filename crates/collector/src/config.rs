@@ -38,7 +38,10 @@ pub struct CollectorConfig {
     /// baseline and removed. `0s` keeps everything.
     #[serde(with = "humantime_serde_compat")]
     pub retention: Duration,
-    /// OTLP attributes never turned into labels (cardinality).
+    /// OTLP attributes never turned into labels: `session.id` (cardinality), and the
+    /// provider attributes newer Claude Code releases add (`anthropic.provider`,
+    /// `anthropic.custom_base_url`), so a fleet mixing releases keeps one series per
+    /// label set. Setting the list replaces these defaults.
     pub otlp_drop_attributes: Vec<String>,
     /// OTLP resource attributes turned into labels on every series.
     pub otlp_promote_resource_attributes: Vec<String>,
@@ -58,7 +61,7 @@ impl Default for CollectorConfig {
             label_value_bytes: 256,
             request_timeout: Duration::from_secs(30),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
-            otlp_drop_attributes: vec!["session.id".to_owned()],
+            otlp_drop_attributes: crate::processors::otlp::translate::LabelPolicy::default().drop,
             otlp_promote_resource_attributes: vec!["user.name".to_owned(), "user.email".to_owned()],
         }
     }

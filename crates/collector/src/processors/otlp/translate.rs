@@ -23,7 +23,9 @@ use crate::ids::stable_id;
 /// What attributes become labels.
 #[derive(Debug, Clone)]
 pub struct LabelPolicy {
-    /// Attributes never turned into labels (cardinality): `session.id` by default.
+    /// Attributes never turned into labels: by default `session.id` (cardinality) and
+    /// the provider attributes 2.1.330 added, which would split every series of a fleet
+    /// mixing releases.
     pub drop: Vec<String>,
     /// Resource attributes turned into labels on every point (`user.name`, `user.email`).
     pub promote: Vec<String>,
@@ -32,7 +34,11 @@ pub struct LabelPolicy {
 impl Default for LabelPolicy {
     fn default() -> Self {
         LabelPolicy {
-            drop: vec!["session.id".to_owned()],
+            drop: vec![
+                "session.id".to_owned(),
+                "anthropic.provider".to_owned(),
+                "anthropic.custom_base_url".to_owned(),
+            ],
             promote: vec!["user.name".to_owned(), "user.email".to_owned()],
         }
     }
