@@ -295,7 +295,11 @@ fn todays_events_and_attributes_from_claude_code_2_1_332_are_counted() {
     );
     let seconds: f64 = ttft.iter().map(number).sum::<f64>() / 1000.0;
     assert!(
-        (family_sum(&metrics, "claude_code_api_time_to_first_token_seconds_sum", model) - seconds)
+        (family_sum(
+            &metrics,
+            "claude_code_api_time_to_first_token_seconds_sum",
+            model
+        ) - seconds)
             .abs()
             < 1e-9
     );
@@ -368,19 +372,22 @@ fn todays_events_and_attributes_from_claude_code_2_1_332_are_counted() {
             .keys()
             .any(|k| k.contains("anthropic_provider") || k.contains("anthropic_custom_base_url")),
         "{:#?}",
-        metrics.keys().filter(|k| k.contains("anthropic")).collect::<Vec<_>>()
+        metrics
+            .keys()
+            .filter(|k| k.contains("anthropic"))
+            .collect::<Vec<_>>()
     );
 
     // Cache writes by time to live (the captured session wrote none: one request that did).
     let request = json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{
-        "timeUnixNano": "1795491296263000000",
-        "attributes": [
-            {"key": "event.name", "value": {"stringValue": "api_request"}},
-            {"key": "model", "value": {"stringValue": "claude-sonnet-4-5"}},
-            {"key": "cache_creation_5m_tokens", "value": {"intValue": 300}},
-            {"key": "cache_creation_1h_tokens", "value": {"stringValue": "700"}},
-            {"key": "ttft_ms", "value": {"stringValue": "250"}}
-        ]}]}]}]});
+    "timeUnixNano": "1795491296263000000",
+    "attributes": [
+        {"key": "event.name", "value": {"stringValue": "api_request"}},
+        {"key": "model", "value": {"stringValue": "claude-sonnet-4-5"}},
+        {"key": "cache_creation_5m_tokens", "value": {"intValue": 300}},
+        {"key": "cache_creation_1h_tokens", "value": {"stringValue": "700"}},
+        {"key": "ttft_ms", "value": {"stringValue": "250"}}
+    ]}]}]}]});
     let (status, _) = post(
         &collector,
         "/v1/logs",

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use hook_protocol::KNOWN_EVENTS;
+use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, Level, PRIVACY_ENV};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -46,6 +47,9 @@ pub struct Install {
     pub user_name: Option<String>,
     /// `user.email` resource attribute (personal scopes only).
     pub user_email: Option<String>,
+    /// Prompt logging: Claude Code puts prompt text in its telemetry (and not its answers),
+    /// and the hook keeps prompts at the `prompts` privacy level.
+    pub log_prompts: bool,
 }
 
 /// What an install changed besides adding.
@@ -149,6 +153,13 @@ impl Install {
         }
         if let Some(email) = &self.user_email {
             pairs.push(("USER_EMAIL", email.clone()));
+        }
+        if self.log_prompts {
+            // Prompt text, and not the answers, which Claude Code would otherwise send
+            // along once prompt logging is on.
+            pairs.push((LOG_USER_PROMPTS_ENV, "1".to_owned()));
+            pairs.push(("OTEL_LOG_ASSISTANT_RESPONSES", "0".to_owned()));
+            pairs.push((PRIVACY_ENV, Level::Prompts.as_str().to_owned()));
         }
         pairs
     }
@@ -458,6 +469,7 @@ mod tests {
             url: "http://127.0.0.1:9091".into(),
             user_name: Some("Jane Doe".into()),
             user_email: Some("jane@example.com".into()),
+            log_prompts: false,
         }
     }
 
@@ -507,6 +519,30 @@ mod tests {
         );
         uninstall(&mut doc).unwrap();
         assert_eq!(doc, json!({}));
+    }
+
+    #[test]
+    fn prompt_logging_sets_claude_codes_switch_and_the_hooks_level_together() {
+        let mut doc = json!({"env": {"OTEL_LOG_ASSISTANT_RESPONSES": "1"}});
+        let report = install(
+            &mut doc,
+            &Install {
+                log_prompts: true,
+                ..spec()
+            },
+        )
+        .unwrap();
+        assert_eq!(doc["env"]["OTEL_LOG_USER_PROMPTS"], "1");
+        assert_eq!(doc["env"]["OTEL_LOG_ASSISTANT_RESPONSES"], "0");
+        assert_eq!(doc["env"]["CLAUDE_TELEMETRY_PRIVACY"], "prompts");
+        assert_eq!(report.replaced_env, ["OTEL_LOG_ASSISTANT_RESPONSES"]);
+        // Installing again without it takes it back, and the user's own value returns.
+        install(&mut doc, &spec()).unwrap();
+        assert!(doc["env"].get("OTEL_LOG_USER_PROMPTS").is_none());
+        assert!(doc["env"].get("CLAUDE_TELEMETRY_PRIVACY").is_none());
+        assert_eq!(doc["env"]["OTEL_LOG_ASSISTANT_RESPONSES"], "1");
+        uninstall(&mut doc).unwrap();
+        assert_eq!(doc, json!({"env": {"OTEL_LOG_ASSISTANT_RESPONSES": "1"}}));
     }
 
     #[test]

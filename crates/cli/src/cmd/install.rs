@@ -9,6 +9,8 @@ use claude_settings::{
     unified_diff,
 };
 
+use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, is_on};
+
 use super::process_env;
 
 /// Which settings file to edit. Defaults to `--user`.
@@ -66,6 +68,13 @@ pub struct InstallArgs {
     /// `user.email` on Claude Code's metrics [default: $USER_EMAIL]; personal scopes only.
     #[arg(long)]
     user_email: Option<String>,
+    /// Keep the text of prompts: sets Claude Code's OTEL_LOG_USER_PROMPTS=1 (and
+    /// OTEL_LOG_ASSISTANT_RESPONSES=0, so its answers stay out) and the hook's privacy
+    /// level to `prompts` (CLAUDE_TELEMETRY_PRIVACY); run the collector at the same level.
+    /// Prompts are kept redacted, nothing else of content [default: on when
+    /// $OTEL_LOG_USER_PROMPTS is on].
+    #[arg(long)]
+    log_prompts: bool,
     /// Show the change as a diff and write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -117,6 +126,8 @@ pub fn install(args: &InstallArgs) -> Result<()> {
                     .or_else(|| process_env("USER_EMAIL"))
             })
             .flatten(),
+        log_prompts: args.log_prompts
+            || process_env(LOG_USER_PROMPTS_ENV).is_some_and(|value| is_on(&value)),
     };
     edit(&scope, args.dry_run, "installed into", |document| {
         let report = claude_settings::install(document, &spec)?;

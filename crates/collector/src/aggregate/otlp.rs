@@ -426,7 +426,8 @@ impl OtlpMetrics {
                 for (ttl, attribute) in CACHE_TTLS {
                     // Counted when sent, zero too, so the series exist from the first request.
                     if let Some(tokens) = number(record, attribute).filter(|n| *n >= 0.0) {
-                        let labels = who(&[("model", record.text("model")), ("ttl", (*ttl).to_owned())]);
+                        let labels =
+                            who(&[("model", record.text("model")), ("ttl", (*ttl).to_owned())]);
                         limit.add(&mut log.api_cache_creation, labels, tokens);
                     }
                 }
