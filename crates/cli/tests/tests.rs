@@ -17,6 +17,7 @@ mod hook;
 mod install;
 mod otlp;
 mod page;
+mod privacy;
 mod prometheus;
 mod pushgateway;
 mod report;

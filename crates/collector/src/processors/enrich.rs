@@ -56,7 +56,12 @@ pub fn judge_and_enrich(
         spool_pending: 0,
         privacy,
     };
-    let enrichment = hook::enrich(event, origin, judged.as_ref().map(Judged::record), started)?;
+    // Claude Code's auto mode denials are audited as the command hook audits them.
+    let record = judged
+        .as_ref()
+        .map(Judged::record)
+        .or_else(|| hook::auto_mode_record(event));
+    let enrichment = hook::enrich(event, origin, record, started)?;
     Ok((enrichment, answer))
 }
 
