@@ -64,13 +64,18 @@ fn main() {
     let state_dir = state.path().to_str().unwrap();
     let up = receiver.url();
     let down = closed_port_url();
+    // One acknowledgement slower than the 200 ms budget on a busy machine would spool the
+    // rest of the run (the hook then skips the collector for 5 s), and the rows would
+    // measure the spool: the budget is raised; a delivery takes what it takes.
     let delivered_env = [
         ("CLAUDE_TELEMETRY_URL", up.as_str()),
         ("CLAUDE_TELEMETRY_STATE_DIR", state_dir),
+        ("CLAUDE_TELEMETRY_TIMEOUT_MS", "5000"),
     ];
     let full_env = [
         ("CLAUDE_TELEMETRY_URL", up.as_str()),
         ("CLAUDE_TELEMETRY_STATE_DIR", state_dir),
+        ("CLAUDE_TELEMETRY_TIMEOUT_MS", "5000"),
         ("CLAUDE_TELEMETRY_PRIVACY", "full"),
     ];
     let down_state = tempfile::tempdir().unwrap();

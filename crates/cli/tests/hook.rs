@@ -475,6 +475,25 @@ fn input_that_is_not_a_hook_event_is_a_clear_non_blocking_error() {
 }
 
 #[test]
+fn a_privacy_level_that_is_not_one_records_nothing_and_says_so() {
+    let receiver = Receiver::start();
+    let home = Home::new();
+    let output = home
+        .hook(&receiver.url())
+        .env("CLAUDE_TELEMETRY_PRIVACY", "everything")
+        .stdin(sample("UserPromptSubmit").to_string());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let answer: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let message = answer["systemMessage"].as_str().unwrap();
+    assert!(
+        message.contains("CLAUDE_TELEMETRY_PRIVACY") && message.contains("not recorded"),
+        "{message}"
+    );
+    assert!(receiver.requests().is_empty());
+    assert!(home.pending().is_empty(), "nor spooled");
+}
+
+#[test]
 fn invalid_utf8_inside_a_string_is_kept_and_flagged() {
     let receiver = Receiver::start();
     let home = Home::new();

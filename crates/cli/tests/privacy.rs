@@ -604,7 +604,12 @@ fn at_the_full_level_content_is_kept_and_every_secret_shape_redacted() {
         {"timeUnixNano": "1795491296264000000", "attributes": [
             {"key": "event.name", "value": {"stringValue": "user_prompt"}},
             {"key": "session.id", "value": {"stringValue": session}},
-            {"key": "prompt", "value": {"stringValue": SECRET_SHAPES[3].0}}]}
+            {"key": "prompt", "value": {"stringValue": SECRET_SHAPES[3].0}}]},
+        {"timeUnixNano": "1795491296265000000", "attributes": [
+            {"key": "event.name", "value": {"stringValue": "tool_decision"}},
+            {"key": "session.id", "value": {"stringValue": session}},
+            {"key": "tool_parameters", "value": {"stringValue": serde_json::to_string(
+                &json!({"bash_command": "sshpass", "full_command": SECRET_SHAPES[5].0})).unwrap()}}]}
     ]}]}]});
     let (status, _) = collector.post("/v1/logs", "application/json", logs.to_string().as_bytes());
     assert_eq!(status, 200);

@@ -438,11 +438,12 @@ fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .map(move |word| (word.as_ptr() as usize - text.as_ptr() as usize, word))
 }
 
-/// Where a word's value lies without the quotes around it.
+/// Where a word's value lies without the quotes around it (and what closes the JSON text
+/// a command may be quoted in).
 fn unquoted(at: usize, word: &str) -> Range<usize> {
     let stripped = word.trim_start_matches(['"', '\'']);
     let start = at + word.len() - stripped.len();
-    let inner = stripped.trim_end_matches(['"', '\'', ';', ')']);
+    let inner = stripped.trim_end_matches(['"', '\'', ';', ')', '}', ']', ',', '\\']);
     start..start + inner.len()
 }
 
@@ -471,11 +472,14 @@ fn secret_options(text: &str, found: &mut Vec<Range<usize>>) {
     }
 }
 
+/// The program a word names: its file name, after whatever quotes or JSON punctuation it
+/// follows (`"full_command":"sshpass` names `sshpass`).
 fn program_name(word: &str) -> &str {
-    word.trim_matches(['"', '\''])
-        .rsplit('/')
-        .next()
-        .unwrap_or(word)
+    let word = word
+        .rsplit(['"', '\'', '=', ':', '(', '{', '[', ','])
+        .find(|part| !part.is_empty())
+        .unwrap_or(word);
+    word.rsplit('/').next().unwrap_or(word)
 }
 
 /// The password flags of programs that take one on the command line.
@@ -793,6 +797,21 @@ mod tests {
         assert_eq!(
             r("printf '%s' hunter22 | docker login --password-stdin -u me r.io"),
             "printf '[REDACTED] | docker login --password-stdin -u me r.io"
+        );
+    }
+
+    #[test]
+    fn commands_quoted_inside_json_text() {
+        // Claude Code's tool_parameters: the command as a JSON string inside a string.
+        let parameters = r#"{"bash_command":"sshpass","full_command":"sshpass -p hunter22 ssh me@h","timeout":5}"#;
+        assert_eq!(
+            r(parameters),
+            r#"{"bash_command":"sshpass","full_command":"sshpass -p [REDACTED] ssh me@h","timeout":5}"#
+        );
+        let parameters = r#"{"full_command":"mysql -u root -phunter22"}"#;
+        assert_eq!(
+            r(parameters),
+            r#"{"full_command":"mysql -u root -p[REDACTED]"}"#
         );
     }
 

@@ -63,8 +63,7 @@ pub fn enrich(
         origin.privacy,
         guard.as_ref().map(|guard| guard.decision.as_str()),
     );
-    let redacted = event.redact();
-    let truncated = event.bound(Bounds::default());
+    let (redacted, truncated) = event.redact_and_bound(Bounds::default());
     let project = origin
         .project_dir
         .or_else(|| event.cwd().map(str::to_owned));

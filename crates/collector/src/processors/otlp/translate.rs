@@ -495,6 +495,17 @@ fn number_point(
     });
 }
 
+/// Whether a record's body is one of Claude Code's event names (`claude_code.user_prompt`).
+fn names_an_event(body: &str) -> bool {
+    body.strip_prefix("claude_code.").is_some_and(|name| {
+        !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    })
+}
+
 /// One OTLP log record, translated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEvent {
@@ -548,7 +559,9 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
                     Some(name) if name.contains('.') => name.to_owned(),
                     Some(name) => format!("claude_code.{name}"),
                     None if !record.event_name.is_empty() => record.event_name.clone(),
-                    None if !body_text.is_empty() => body_text.clone(),
+                    // Claude Code's bodies name the event; another sender's may be any
+                    // text, which must not become a name (names are metadata).
+                    None if names_an_event(&body_text) => body_text.clone(),
                     None => "otlp.log".to_owned(),
                 };
                 let time_ns = if record.time_unix_nano > 0 {
