@@ -650,4 +650,34 @@ mod tests {
         assert_eq!(label_name("user.email"), "user_email");
         assert_eq!(label_name("9lives"), "key_9lives");
     }
+
+    #[test]
+    fn only_a_body_that_names_an_event_names_the_event() {
+        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        let record = |body: &str| LogRecord {
+            time_unix_nano: 1,
+            body: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(body.to_owned())),
+            }),
+            ..Default::default()
+        };
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![
+                        record("claude_code.user_prompt"),
+                        record("the user typed hunter2 here"),
+                        record("claude_code.has space"),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let names: Vec<String> = logs(&request)
+            .into_iter()
+            .map(|event| event.record.event_name)
+            .collect();
+        assert_eq!(names, ["claude_code.user_prompt", "otlp.log", "otlp.log"]);
+    }
 }
