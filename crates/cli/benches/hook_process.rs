@@ -7,9 +7,9 @@
 //! (the spool path), then a PostToolUse of a 71 KiB file read at the `full` privacy level
 //! (the most there is to redact); rounds interleave so all see the same machine state.
 //!
-//! Run: `scripts/bench-hook` (builds the shipped static binary and passes it as
-//! `HOOK_BIN_STATIC`), or `cargo bench -p claude-telemetry --bench hook_process` for the
-//! plain cargo build alone. `ROUNDS=n` changes the number of rounds (500);
+//! Run: `scripts/bench-hook` (installs the binary with the README's command and passes
+//! it as `HOOK_BIN_INSTALLED`), or `cargo bench -p claude-telemetry --bench hook_process`
+//! for the plain cargo build alone. `ROUNDS=n` changes the number of rounds (500);
 //! `HOOK_BIN_BASELINE=path` adds an earlier build beside them, for a before/after in one run.
 
 // A benchmark binary: a failed setup should stop it loudly.
@@ -87,11 +87,11 @@ fn main() {
         ),
     ];
     let bin_true = Path::new("/bin/true");
-    let static_bin = std::env::var_os("HOOK_BIN_STATIC").map(std::path::PathBuf::from);
+    let installed = std::env::var_os("HOOK_BIN_INSTALLED").map(std::path::PathBuf::from);
     let baseline_bin = std::env::var_os("HOOK_BIN_BASELINE").map(std::path::PathBuf::from);
     let mut hooks: Vec<(&str, &Path)> = vec![("cargo build (dynamic glibc)", hook)];
-    if let Some(path) = &static_bin {
-        hooks.push(("shipped build (static glibc)", path));
+    if let Some(path) = &installed {
+        hooks.push(("README's install (static glibc, non-PIE)", path));
     }
     if let Some(path) = &baseline_bin {
         hooks.push(("baseline build (HOOK_BIN_BASELINE)", path));

@@ -468,10 +468,18 @@ fn the_overview_is_read_once_while_nothing_is_stored_and_again_after() {
         }
     };
     assert_eq!(first["now_ms"], second["now_ms"], "read twice");
-    // A new event is a new read, with it counted.
+    // A new event is a new read, with it counted: at once, or — when the first read was
+    // slow (a loaded machine), which the overview reuses for a few times its reading
+    // time by design — once that pause is over.
     deny(&collector, dir.path(), "late-session");
-    let third = overview();
-    assert_ne!(third["now_ms"], first["now_ms"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let third = loop {
+        let third = overview();
+        if third["now_ms"] != first["now_ms"] {
+            break third;
+        }
+        assert!(Instant::now() < deadline, "never read again after an event");
+    };
     assert_eq!(
         third["week"]["blocks"].as_u64().unwrap(),
         first["week"]["blocks"].as_u64().unwrap() + 1

@@ -41,15 +41,6 @@ impl Source {
             .into_iter()
             .find(|source| source.as_str() == text)
     }
-
-    /// The `source` label of `claude_telemetry_events_received_total`.
-    pub fn received_label(self) -> &'static str {
-        match self {
-            Source::Hook => "hook",
-            Source::OtlpLog => "otlp_logs",
-            Source::OtlpMetrics => "otlp_metrics",
-        }
-    }
 }
 
 /// One event on its way through the pipeline: the store's indexed columns, the body as

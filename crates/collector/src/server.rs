@@ -220,7 +220,6 @@ async fn prune_hourly(state: AppState, limits: Limits) {
 /// Every route, with the middleware every request passes.
 pub(crate) fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    let timeout = state.config.request_timeout;
     Router::new()
         .merge(receivers::router(state.clone()))
         .merge(exporters::router(state.clone()))
@@ -237,43 +236,37 @@ pub(crate) fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            refuse_announced_oversize,
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .layer(middleware::from_fn(
-            move |request: Request, next: Next| async move {
-                match tokio::time::timeout(timeout, next.run(request)).await {
-                    Ok(response) => response,
-                    Err(_) => ApiError::new(
-                        StatusCode::REQUEST_TIMEOUT,
-                        Reason::Timeout,
-                        "request took too long",
-                    )
-                    .into_response(),
-                }
-            },
-        ))
-        .layer(middleware::from_fn_with_state(state, count_rejections))
+        .layer(middleware::from_fn_with_state(state, gate))
 }
 
-/// Counts every refused request by its reason: the one place rejections are counted.
-async fn count_rejections(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// What every request passes, in one layer: the token, the announced size, the time
+/// limit, and the count of every refusal by its reason — the one place rejections are
+/// counted.
+async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = match admit(&state, &request) {
+        Err(refused) => refused.into_response(),
+        Ok(()) => match tokio::time::timeout(state.config.request_timeout, next.run(request)).await
+        {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Reason::Timeout,
+                "request took too long",
+            )
+            .into_response(),
+        },
+    };
     if let Some(Rejected(reason)) = response.extensions().get::<Rejected>() {
         state.telemetry.rejected(*reason);
     }
     response
 }
 
-/// Refuses a body whose announced length is over the limit before reading any of it
-/// (the body limit alone only trips once that much has been read).
-async fn refuse_announced_oversize(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+/// Refuses a request without the token (when one is configured), then one whose body is
+/// announced over the limit, before any of it is read (the body limit alone only trips
+/// once that much has been read).
+fn admit(state: &AppState, request: &Request) -> Result<(), ApiError> {
+    authenticate(state, request)?;
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -287,18 +280,14 @@ async fn refuse_announced_oversize(
             format!("body larger than {limit} bytes"),
         ));
     }
-    Ok(next.run(request).await)
+    Ok(())
 }
 
 /// Requires the bearer token, when one is configured, on everything but the probes and
 /// the sign-in; the page's cookie stands in for it where a browser reads the page.
-async fn authenticate(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+fn authenticate(state: &AppState, request: &Request) -> Result<(), ApiError> {
     let Some(token) = &state.config.token else {
-        return Ok(next.run(request).await);
+        return Ok(());
     };
     let path = request.uri().path();
     let signed_in = auth::cookie_may_open(request.method(), path)
@@ -307,7 +296,7 @@ async fn authenticate(
             .as_ref()
             .is_some_and(|key| auth::has_cookie(request.headers(), key));
     if auth::is_open(path) || auth::has_bearer(request.headers(), token) || signed_in {
-        return Ok(next.run(request).await);
+        return Ok(());
     }
     if request.method() == Method::GET && auth::is_page(path) {
         let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());

@@ -10,6 +10,30 @@ use crate::error::Reason;
 use crate::exposition::{Encoded, Family, Kind};
 use crate::sync::lock;
 
+/// What took events in: the `source` label of `claude_telemetry_events_received_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intake {
+    /// `POST /v1/hooks`.
+    Hooks,
+    /// `POST /v1/logs`.
+    OtlpLogs,
+    /// `POST /v1/metrics` (counted in data points).
+    OtlpMetrics,
+    /// The Pushgateway API (counted in pushes).
+    Pushgateway,
+}
+
+impl Intake {
+    fn label(self) -> &'static str {
+        match self {
+            Intake::Hooks => "hook",
+            Intake::OtlpLogs => "otlp_logs",
+            Intake::OtlpMetrics => "otlp_metrics",
+            Intake::Pushgateway => "push",
+        }
+    }
+}
+
 struct Families {
     received: Family,
     rejected: Family,
@@ -48,13 +72,12 @@ impl Default for Telemetry {
 }
 
 impl Telemetry {
-    /// `count` events taken from `source` (`hook`, `otlp_logs`, `otlp_metrics`, `push`).
-    pub fn received(&self, source: &str, count: usize) {
-        if count > 0 {
-            lock(&self.0)
-                .received
-                .add(vec![("source".to_owned(), source.to_owned())], count as f64);
-        }
+    /// `count` events taken in by `intake`.
+    pub fn received(&self, intake: Intake, count: usize) {
+        lock(&self.0).received.add(
+            vec![("source".to_owned(), intake.label().to_owned())],
+            count as f64,
+        );
     }
 
     /// `count` events that were already stored.

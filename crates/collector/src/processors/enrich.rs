@@ -72,3 +72,88 @@ fn home_of(event: &HookEvent) -> Option<PathBuf> {
     let (home, _) = transcript.split_once("/.claude/")?;
     (!home.is_empty()).then(|| PathBuf::from(home))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(command: &str) -> HookEvent {
+        HookEvent::from_value(json!({
+            "hook_event_name": "PreToolUse", "session_id": "s", "cwd": "/home/jane/project",
+            "transcript_path": "/home/jane/.claude/projects/p/s.jsonl",
+            "tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "t"
+        }))
+        .unwrap()
+    }
+
+    fn origin() -> RequestOrigin {
+        RequestOrigin {
+            host: "laptop".to_owned(),
+            user_name: Some("jane".to_owned()),
+            user_email: None,
+            project_dir: Some("/home/jane/project".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_raw_event_is_judged_with_the_configuration_given_and_enriched() {
+        let git = with_packs(&["git"]);
+        let mut event = raw("git reset --hard HEAD~3");
+        let (enrichment, answer) =
+            judge_and_enrich(&mut event, &git, origin(), Level::Metadata).unwrap();
+        assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+        let guard = enrichment.guard.as_ref().unwrap();
+        assert_eq!(
+            (guard.decision.as_str(), guard.rule.as_str()),
+            ("deny", "git.reset_hard")
+        );
+        assert_eq!(enrichment.host, "laptop");
+        assert_eq!(enrichment.user_name, "jane");
+        assert_eq!(enrichment.project.as_deref(), Some("/home/jane/project"));
+        assert!(enrichment.hook_version.starts_with("collector/"));
+        assert_eq!(
+            event.enrichment().unwrap().unwrap(),
+            enrichment,
+            "attached to the event"
+        );
+        // The command of a call the guard stopped is the audit trail's evidence; the
+        // rest of the input is kept as the level says.
+        assert_eq!(
+            event.tool_input().unwrap(),
+            &json!({"command": "git reset --hard HEAD~3"})
+        );
+
+        let mut event = raw("git reset --hard HEAD~3");
+        let (_, answer) = judge_and_enrich(
+            &mut event,
+            &GuardConfig::default(),
+            origin(),
+            Level::Metadata,
+        )
+        .unwrap();
+        assert_eq!(answer, json!({}), "without the pack, nothing to say");
+        assert_eq!(
+            event.tool_input().unwrap()["command"],
+            json!({"elided_bytes": 23}),
+            "an allowed command is content"
+        );
+    }
+
+    #[test]
+    fn home_comes_from_the_transcript_path() {
+        let mut event = raw("rm -rf ~");
+        let (_, answer) = judge_and_enrich(
+            &mut event,
+            &GuardConfig::default(),
+            origin(),
+            Level::Metadata,
+        )
+        .unwrap();
+        assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+        assert_eq!(home_of(&raw("ls")), Some(PathBuf::from("/home/jane")));
+    }
+
+    fn with_packs(packs: &[&str]) -> GuardConfig {
+        serde_json::from_value(json!({ "packs": packs })).unwrap()
+    }
+}

@@ -23,11 +23,14 @@ pub enum EventError {
     Encode(#[from] serde_json::Error),
 }
 
-/// An enriched hook event, ready to store.
+/// An enriched hook event, ready to store. `received` is the event's JSON as it
+/// arrived, when it arrived enriched: stored as it is when the privacy mode leaves
+/// everything in (the same JSON, not written out again).
 pub fn hook(
     mut event: HookEvent,
     enrichment: Enrichment,
     privacy: &PrivacyFilter,
+    received: Option<&str>,
 ) -> Result<Event, EventError> {
     if enrichment.event_id.is_empty() || enrichment.event_id.len() > 128 {
         return Err(EventError::BadId);
@@ -50,11 +53,14 @@ pub fn hook(
         rule: enrichment.guard.as_ref().map(|g| g.rule.clone()),
     };
     let name = event.event_name().unwrap_or("unknown").to_owned();
-    privacy.hook_event(
+    let filtered = privacy.hook_event(
         &mut event,
         enrichment.guard.as_ref().map(|g| g.decision.as_str()),
     );
-    let body = event.to_json()?;
+    let body = match received {
+        Some(text) if !filtered => text.to_owned(),
+        _ => event.to_json()?,
+    };
     Ok(Event {
         id: enrichment.event_id.clone(),
         ts_ms,
@@ -126,5 +132,41 @@ fn millis_or_now(time_ns: u64) -> i64 {
         i64::try_from(time_ns / 1_000_000).unwrap_or(i64::MAX)
     } else {
         now_ms()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hook_protocol::privacy::Level;
+
+    fn enriched(extra: &str) -> (String, HookEvent, Enrichment) {
+        let text = format!(
+            r#"{{"hook_event_name":"PreToolUse","tool_name":"Bash",{extra}"claude_telemetry":{{"event_id":"e","received_at":"2026-11-24T05:00:00.000Z","host":"h","user_name":"jane","hook_latency_us":1,"hook_version":"t"}}}}"#
+        );
+        let event = HookEvent::parse(text.as_bytes()).unwrap().0;
+        let enrichment = event.enrichment().unwrap().unwrap();
+        (text, event, enrichment)
+    }
+
+    #[test]
+    fn an_event_kept_whole_is_stored_as_it_came_and_a_filtered_one_as_filtered() {
+        let privacy = PrivacyFilter::new(Level::Metadata);
+        let (text, event, enrichment) = enriched(r#""tool_use_id":"t1","cwd":"/p","#);
+        let stored = hook(event, enrichment, &privacy, Some(&text)).unwrap();
+        assert_eq!(stored.body, text);
+        let (text, event, enrichment) = enriched(r#""tool_response":{"stdout":"secret"},"#);
+        let stored = hook(event, enrichment, &privacy, Some(&text)).unwrap();
+        assert!(!stored.body.contains("secret"), "{}", stored.body);
+        assert!(
+            stored.body.contains(r#""stdout":{"elided_bytes":6}"#),
+            "{}",
+            stored.body
+        );
+        // Nothing to leave out, a credential to redact: stored as redacted.
+        let (text, event, enrichment) = enriched(r#""cwd":"/p/TOKEN=abcd1234efgh","#);
+        let stored = hook(event, enrichment, &privacy, Some(&text)).unwrap();
+        assert!(stored.body.contains("TOKEN=[REDACTED]"), "{}", stored.body);
+        assert_eq!(stored.ts_ms, 1_795_496_400_000);
     }
 }

@@ -33,10 +33,12 @@ impl PrivacyFilter {
     }
 
     /// Keeps what the level keeps of a hook event (its enrichment included) and redacts
-    /// what is kept.
-    pub fn hook_event(&self, event: &mut HookEvent, decision: Option<&str>) {
-        event.keep(self.level, decision);
-        event.redact();
+    /// what is kept; `decision` is the guard's on the call. Returns whether anything
+    /// changed (an event from the hook at the same level arrives as it will be stored).
+    pub fn hook_event(&self, event: &mut HookEvent, decision: Option<&str>) -> bool {
+        let elided = event.keep(self.level, decision);
+        let redacted = event.redact();
+        elided + redacted > 0
     }
 
     /// Keeps what the level keeps of an OTLP log event and redacts what is kept. The body
@@ -130,7 +132,7 @@ mod tests {
             "tool_response": {"ok": true},
             "claude_telemetry": {"event_id": "e"}
         }));
-        PrivacyFilter::new(Level::Metadata).hook_event(&mut event, None);
+        assert!(PrivacyFilter::new(Level::Metadata).hook_event(&mut event, None));
         let fields = event.fields();
         assert_eq!(
             fields["tool_input"],

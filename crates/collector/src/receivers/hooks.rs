@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -19,10 +19,10 @@ use serde_json::{Value, json};
 
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::Source;
 use crate::processors::enrich::{RequestOrigin, judge_and_enrich};
 use crate::processors::events;
 use crate::state::AppState;
+use crate::telemetry::Intake;
 
 /// Most events in one batch.
 const MAX_BATCH_EVENTS: usize = 10_000;
@@ -60,7 +60,7 @@ async fn receive(
         Some("application/x-ndjson" | "application/jsonl" | "application/ndjson") => true,
         Some(other) => {
             return Err(ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Reason::ContentType,
                 format!(
                     "unsupported content type {other:?}: send application/json or application/x-ndjson"
@@ -74,25 +74,25 @@ async fn receive(
     let values = if ndjson {
         lines(text)?
     } else {
-        vec![
-            serde_json::from_str(text)
-                .map_err(|err| bad(Reason::Malformed, format!("not JSON: {err}")))?,
-        ]
+        let value = serde_json::from_str(text)
+            .map_err(|err| bad(Reason::Malformed, format!("not JSON: {err}")))?;
+        vec![(text, value)]
     };
     if values.is_empty() {
         return Err(bad(Reason::Empty, "no events in the body".to_owned()));
     }
     let mut stored = Vec::with_capacity(values.len());
     let mut raw_answer = None;
-    for (index, value) in values.into_iter().enumerate() {
+    for (index, (received, value)) in values.into_iter().enumerate() {
         let malformed =
             |message: String| bad(Reason::Malformed, format!("event {}: {message}", index + 1));
         let mut event = HookEvent::from_value(value).map_err(|err| malformed(err.to_string()))?;
         if event.event_name().is_none() {
             return Err(malformed("no hook_event_name".to_owned()));
         }
-        let enrichment = match event.enrichment() {
-            Some(Ok(enrichment)) => enrichment,
+        // What arrived, when it is what is stored (not when it is enriched here).
+        let (enrichment, received) = match event.enrichment() {
+            Some(Ok(enrichment)) => (enrichment, Some(received)),
             Some(Err(err)) => return Err(malformed(format!("bad {ENRICHMENT_KEY}: {err}"))),
             None if !ndjson => {
                 let (enrichment, answer) = judge_and_enrich(
@@ -103,7 +103,7 @@ async fn receive(
                 )
                 .map_err(|err| malformed(err.to_string()))?;
                 raw_answer = Some(answer);
-                enrichment
+                (enrichment, None)
             }
             None => {
                 return Err(malformed(
@@ -111,7 +111,7 @@ async fn receive(
                 ));
             }
         };
-        let event = events::hook(event, enrichment, &state.privacy)
+        let event = events::hook(event, enrichment, &state.privacy, received)
             .map_err(|err| bad(Reason::Malformed, err.to_string()))?;
         stored.push(event);
     }
@@ -122,9 +122,7 @@ async fn receive(
         .await
         .map_err(|err| ApiError::store(err).json())?;
     let duplicates = flags.iter().filter(|new| !**new).count();
-    state
-        .telemetry
-        .received(Source::Hook.received_label(), count - duplicates);
+    state.telemetry.received(Intake::Hooks, count - duplicates);
     state.telemetry.duplicates(duplicates);
     Ok(match raw_answer {
         Some(answer) => Json(answer).into_response(),
@@ -133,8 +131,8 @@ async fn receive(
     })
 }
 
-/// An NDJSON batch's events.
-fn lines(text: &str) -> Result<Vec<Value>, ApiError> {
+/// An NDJSON batch's events, each with its line.
+fn lines(text: &str) -> Result<Vec<(&str, Value)>, ApiError> {
     let mut values = Vec::new();
     for (index, line) in text
         .lines()
@@ -153,7 +151,7 @@ fn lines(text: &str) -> Result<Vec<Value>, ApiError> {
                 format!("line {}: not JSON: {err}", index + 1),
             )
         })?;
-        values.push(value);
+        values.push((line, value));
     }
     Ok(values)
 }
@@ -179,7 +177,6 @@ fn origin(peer: SocketAddr, headers: &HeaderMap) -> RequestOrigin {
 mod tests {
     use super::*;
     use crate::testing::{call, post, state};
-    use axum::http::StatusCode;
 
     fn enriched(id: &str, name: &str) -> Value {
         json!({

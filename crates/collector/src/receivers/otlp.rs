@@ -27,11 +27,12 @@ use serde_json::{Value, json};
 
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::{Event, Source};
+use crate::event::Event;
 use crate::processors::events;
 use crate::processors::otlp::json;
 use crate::processors::otlp::translate::{self, LabelPolicy};
 use crate::state::AppState;
+use crate::telemetry::Intake;
 
 /// The OTLP/HTTP endpoints.
 pub fn router(state: AppState) -> Router {
@@ -151,26 +152,36 @@ async fn store(state: &AppState, events: Vec<Event>) -> Result<usize, ApiError> 
     Ok(flags.iter().filter(|n| **n).count())
 }
 
+/// A request's encoding and its body, inflated.
+fn request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Encoding, Vec<u8>), ApiError> {
+    let body = body.map_err(|e| ApiError::from(e).rpc_status())?;
+    let encoding = encoding(headers)?;
+    let bytes = inflate(state.config.max_body_bytes, headers, &body)
+        .map_err(|error| encoding.error(error))?;
+    Ok((encoding, bytes))
+}
+
 async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| ApiError::from(e).rpc_status())?;
-    let encoding = encoding(&headers)?;
-    let result = export_metrics(&state, encoding, &headers, &body).await;
+    let (encoding, bytes) = request(&state, &headers, body)?;
+    let result = export_metrics(&state, encoding, &bytes).await;
     result.map_err(|error| encoding.error(error))
 }
 
 async fn export_metrics(
     state: &AppState,
     encoding: Encoding,
-    headers: &HeaderMap,
-    body: &[u8],
+    bytes: &[u8],
 ) -> Result<Response, ApiError> {
-    let bytes = inflate(state.config.max_body_bytes, headers, body)?;
     let request: ExportMetricsServiceRequest =
-        decode(encoding, &bytes, "metrics", json::metrics_request)?;
+        decode(encoding, bytes, "metrics", json::metrics_request)?;
     let policy = LabelPolicy {
         drop: state.config.otlp_drop_attributes.clone(),
         promote: state.config.otlp_promote_resource_attributes.clone(),
@@ -194,9 +205,7 @@ async fn export_metrics(
         .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
     if let Some(event) = event {
         store(state, vec![event]).await?;
-        state
-            .telemetry
-            .received(Source::OtlpMetrics.received_label(), accepted);
+        state.telemetry.received(Intake::OtlpMetrics, accepted);
     }
     let partial = (rejected > 0).then(|| ExportMetricsPartialSuccess {
         rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
@@ -219,20 +228,17 @@ async fn logs(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| ApiError::from(e).rpc_status())?;
-    let encoding = encoding(&headers)?;
-    let result = export_logs(&state, encoding, &headers, &body).await;
+    let (encoding, bytes) = request(&state, &headers, body)?;
+    let result = export_logs(&state, encoding, &bytes).await;
     result.map_err(|error| encoding.error(error))
 }
 
 async fn export_logs(
     state: &AppState,
     encoding: Encoding,
-    headers: &HeaderMap,
-    body: &[u8],
+    bytes: &[u8],
 ) -> Result<Response, ApiError> {
-    let bytes = inflate(state.config.max_body_bytes, headers, body)?;
-    let request: ExportLogsServiceRequest = decode(encoding, &bytes, "logs", json::logs_request)?;
+    let request: ExportLogsServiceRequest = decode(encoding, bytes, "logs", json::logs_request)?;
     let events = translate::logs(&request)
         .into_iter()
         .map(|event| events::log(event, &state.privacy))
@@ -240,9 +246,7 @@ async fn export_logs(
         .map_err(|err| ApiError::bad_request(Reason::Malformed, err.to_string()))?;
     let count = events.len();
     let new = store(state, events).await?;
-    state
-        .telemetry
-        .received(Source::OtlpLog.received_label(), new);
+    state.telemetry.received(Intake::OtlpLogs, new);
     state.telemetry.duplicates(count - new);
     let protobuf = ExportLogsServiceResponse {
         partial_success: None::<ExportLogsPartialSuccess>,

@@ -26,6 +26,7 @@ use crate::exposition::parse::{parse_text, valid_label_name};
 use crate::exposition::protobuf::parse_delimited;
 use crate::exposition::{Kind, Labels, format_float};
 use crate::state::AppState;
+use crate::telemetry::Intake;
 use crate::time::now_ms;
 
 /// The push API and its listing.
@@ -153,7 +154,7 @@ async fn push(
             format!("pushed metrics are invalid or inconsistent with existing metrics: {message}"),
         )
     })?;
-    state.telemetry.received("push", 1);
+    state.telemetry.received(Intake::Pushgateway, 1);
     Ok(StatusCode::OK.into_response())
 }
 

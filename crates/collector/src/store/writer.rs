@@ -17,9 +17,16 @@ use crate::event::Event;
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 4096;
 
+/// What the writer answers a job: per event whether it was new (or why nothing was
+/// stored), and the events themselves.
+type Answer = (Result<Vec<bool>, String>, Vec<Event>);
+
 struct Job {
     events: Vec<Event>,
-    reply: oneshot::Sender<Result<Vec<bool>, String>>,
+    /// Per event whether it was new, and the events themselves: they are dropped by
+    /// the request that sent them, not on the writer's thread, which every request waits
+    /// for.
+    reply: oneshot::Sender<Answer>,
 }
 
 /// A handle for appending events; cheap to clone.
@@ -79,13 +86,13 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
                             }
                         }
                         for (job, flags) in batch.into_iter().zip(flags) {
-                            let _ = job.reply.send(Ok(flags));
+                            let _ = job.reply.send((Ok(flags), job.events));
                         }
                     }
                     Err(err) => {
                         let message = format!("event store {}: {err}", writer_path.display());
                         for job in batch {
-                            let _ = job.reply.send(Err(message.clone()));
+                            let _ = job.reply.send((Err(message.clone()), job.events));
                         }
                     }
                 }
@@ -148,8 +155,8 @@ impl Consumer for Store {
             .send(Job { events, reply })
             .map_err(|_| closed())?;
         match answer.await {
-            Ok(Ok(flags)) => Ok(flags),
-            Ok(Err(message)) => Err(ConsumeError(message)),
+            Ok((Ok(flags), _events)) => Ok(flags),
+            Ok((Err(message), _events)) => Err(ConsumeError(message)),
             Err(_) => Err(closed()),
         }
     }

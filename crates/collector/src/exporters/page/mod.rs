@@ -232,6 +232,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn signing_in_takes_the_token_and_sets_the_cookie() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = "a-long-enough-test-token";
+        let config = crate::CollectorConfig {
+            token: Some(token.to_owned()),
+            ..crate::CollectorConfig::default()
+        };
+        let state = crate::testing::state_with(dir.path(), config);
+        let form = "application/x-www-form-urlencoded";
+        let (status, page) = call(
+            router(state.clone()),
+            crate::testing::post("POST", "/login", form, "token=wrong&next=/sessions/a"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(page.contains("not this collector"), "{page}");
+        let request = crate::testing::post(
+            "POST",
+            "/login",
+            form,
+            format!("token={token}&next=/sessions/a"),
+        );
+        let response = tower::ServiceExt::oneshot(router(state), request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], "/sessions/a");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.starts_with("claude_telemetry_page=") && cookie.contains("HttpOnly"));
+        assert!(!cookie.contains(token), "the cookie is never the token");
+    }
+
+    #[tokio::test]
     async fn bad_parameters_and_unknown_sessions_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let state = state(dir.path());
