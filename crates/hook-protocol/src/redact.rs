@@ -160,11 +160,11 @@ impl HookEvent {
 /// many were replaced.
 pub fn redact_value(value: &mut Value) -> usize {
     match value {
+        // Most strings hold nothing: only those that do are copied.
+        Value::String(text) if secrets(text).is_empty() => 0,
         Value::String(text) => {
             let (redacted, count) = redact_text(text);
-            if count > 0 {
-                *text = redacted;
-            }
+            *text = redacted;
             count
         }
         Value::Array(items) => items.iter_mut().map(redact_value).sum(),
@@ -215,15 +215,48 @@ fn redact_keys(map: &mut Map<String, Value>) -> usize {
 /// Whether a name says its value is a secret; names of a secret's file, path, id or name
 /// (`TOKEN_FILE`, `private_key_id`, `SharedAccessKeyName`) do not.
 fn is_secret_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase().replace('-', "_");
-    SECRET_NAMES.iter().any(|word| lower.contains(word))
+    // Compared without allocating: every `=` and `:` of every string asks.
+    let name = name.as_bytes();
+    let folded = |byte: u8| {
+        if byte == b'-' {
+            b'_'
+        } else {
+            byte.to_ascii_lowercase()
+        }
+    };
+    let same =
+        |part: &[u8], word: &str| part.iter().zip(word.bytes()).all(|(a, b)| folded(*a) == b);
+    let contains = |word: &str| name.windows(word.len()).any(|part| same(part, word));
+    let ends_with = |suffix: &str| {
+        name.len() >= suffix.len() && same(&name[name.len() - suffix.len()..], suffix)
+    };
+    SECRET_NAMES.iter().any(|word| contains(word))
         && !["_file", "_path", "_stdin", "_id", "name"]
             .iter()
-            .any(|suffix| lower.ends_with(suffix))
+            .any(|suffix| ends_with(suffix))
 }
 
-fn token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '+' | '=')
+fn token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/' | b'+' | b'=')
+}
+
+/// Texts shorter than this are not scanned: the shortest credential any scanner finds is
+/// in `mysql -pX` or `a://:pw@`.
+const SHORTEST_SECRET_TEXT: usize = "a://:pw@".len();
+
+/// Where `needle` first is in `text`. For the short needles here and the short strings
+/// most fields are, looking for its first character (std's memchr) beats setting up
+/// `str::find`'s searcher for the whole needle.
+fn find(text: &str, needle: &str) -> Option<usize> {
+    let first = needle.chars().next()?;
+    let mut from = 0;
+    loop {
+        let at = from + text[from..].find(first)?;
+        if text[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + first.len_utf8();
+    }
 }
 
 /// Redacts credentials in one string; returns the text and how many were replaced.
@@ -248,6 +281,10 @@ pub fn redact_text(text: &str) -> (String, usize) {
 /// the collector's) replaced is not found again.
 fn secrets(text: &str) -> Vec<Range<usize>> {
     let mut found = Vec::new();
+    // Names, enums and short ids (most of an event's strings) need no scan.
+    if text.len() < SHORTEST_SECRET_TEXT {
+        return found;
+    }
     private_key_blocks(text, &mut found);
     prefixed_tokens(text, &mut found);
     jwts(text, &mut found);
@@ -274,7 +311,7 @@ fn secrets(text: &str) -> Vec<Range<usize>> {
 /// body and the end line are the secret.
 fn private_key_blocks(text: &str, found: &mut Vec<Range<usize>>) {
     let mut from = 0;
-    while let Some(at) = text[from..].find("-----BEGIN ") {
+    while let Some(at) = find(&text[from..], "-----BEGIN ") {
         let label_start = from + at + "-----BEGIN ".len();
         from = label_start;
         let Some(label_len) = text[label_start..].find("-----") else {
@@ -299,44 +336,61 @@ fn private_key_blocks(text: &str, found: &mut Vec<Range<usize>>) {
     }
 }
 
-fn is_boundary_before(text: &str, at: usize) -> bool {
-    text[..at]
-        .chars()
-        .next_back()
-        .is_none_or(|c| !token_char(c) || c == '=' || c == '/')
+/// Whether a token may start at `at`: after a character that is not part of one, or
+/// after `=` or `/` (`TOKEN=ghp_…`, `…/token/ghp_…`). Non-ASCII bytes are never part of one.
+fn is_boundary_before(bytes: &[u8], at: usize) -> bool {
+    at == 0 || {
+        let before = bytes[at - 1];
+        !token_byte(before) || before == b'=' || before == b'/'
+    }
 }
 
 /// How long the run of token characters that starts at `at` is.
 fn token_len(text: &str, at: usize) -> usize {
-    text[at..]
-        .chars()
-        .take_while(|c| token_char(*c))
-        .map(char::len_utf8)
-        .sum()
+    text.as_bytes()[at..]
+        .iter()
+        .take_while(|byte| token_byte(**byte))
+        .count()
 }
 
+/// Which bytes a token prefix starts with, to pass over every other position at once.
+const PREFIX_STARTS: [bool; 256] = {
+    let mut starts = [false; 256];
+    let mut index = 0;
+    while index < TOKEN_PREFIXES.len() {
+        starts[TOKEN_PREFIXES[index].as_bytes()[0] as usize] = true;
+        index += 1;
+    }
+    starts
+};
+
+/// Tokens that start with a known prefix and run 16 characters past it, in one pass.
 fn prefixed_tokens(text: &str, found: &mut Vec<Range<usize>>) {
-    for prefix in TOKEN_PREFIXES {
-        let mut from = 0;
-        while let Some(at) = text[from..].find(prefix) {
-            let start = from + at;
-            let len = token_len(text, start);
-            from = start + prefix.len();
-            if is_boundary_before(text, start) && len >= prefix.len() + 16 {
-                found.push(start..start + len);
-                from = start + len;
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if PREFIX_STARTS[usize::from(bytes[at])] && is_boundary_before(bytes, at) {
+            let len = token_len(text, at);
+            let long_enough = TOKEN_PREFIXES.iter().any(|prefix| {
+                bytes[at..].starts_with(prefix.as_bytes()) && len >= prefix.len() + 16
+            });
+            if long_enough {
+                found.push(at..at + len);
+                at += len;
+                continue;
             }
         }
+        at += 1;
     }
 }
 
 /// JSON Web Tokens: three base64url parts, the first two JSON objects (`eyJ` is `{"`).
 fn jwts(text: &str, found: &mut Vec<Range<usize>>) {
     let mut from = 0;
-    while let Some(at) = text[from..].find("eyJ") {
+    while let Some(at) = find(&text[from..], "eyJ") {
         let start = from + at;
         from = start + 3;
-        if !is_boundary_before(text, start) {
+        if !is_boundary_before(text.as_bytes(), start) {
             continue;
         }
         let token = text[start..]
@@ -360,16 +414,20 @@ fn jwts(text: &str, found: &mut Vec<Range<usize>>) {
 
 /// `Bearer …` and `Basic …`, as in an `Authorization` header.
 fn bearers(text: &str, found: &mut Vec<Range<usize>>) {
-    let lower = text.to_ascii_lowercase();
-    for word in ["bearer ", "basic "] {
-        let mut from = 0;
-        while let Some(at) = lower[from..].find(word) {
-            let start = from + at + word.len();
-            from = start;
-            let len = token_len(text, start);
-            if len >= 8 {
-                found.push(start..start + len);
-                from = start + len;
+    let bytes = text.as_bytes();
+    for (at, byte) in bytes.iter().enumerate() {
+        if !byte.eq_ignore_ascii_case(&b'b') {
+            continue;
+        }
+        for word in [&b"bearer "[..], b"basic "] {
+            if bytes[at..].len() >= word.len()
+                && bytes[at..at + word.len()].eq_ignore_ascii_case(word)
+            {
+                let start = at + word.len();
+                let len = token_len(text, start);
+                if len >= 8 {
+                    found.push(start..start + len);
+                }
             }
         }
     }
@@ -378,7 +436,7 @@ fn bearers(text: &str, found: &mut Vec<Range<usize>>) {
 /// `scheme://user:password@host`.
 fn url_passwords(text: &str, found: &mut Vec<Range<usize>>) {
     let mut from = 0;
-    while let Some(at) = text[from..].find("://") {
+    while let Some(at) = find(&text[from..], "://") {
         let authority_start = from + at + 3;
         from = authority_start;
         let authority = &text[authority_start..];
@@ -475,20 +533,38 @@ fn secret_options(text: &str, found: &mut Vec<Range<usize>>) {
 /// The program a word names: its file name, after whatever quotes or JSON punctuation it
 /// follows (`"full_command":"sshpass` names `sshpass`).
 fn program_name(word: &str) -> &str {
-    let word = word
-        .rsplit(['"', '\'', '=', ':', '(', '{', '[', ','])
-        .find(|part| !part.is_empty())
-        .unwrap_or(word);
-    word.rsplit('/').next().unwrap_or(word)
+    let separator = |c: char| matches!(c, '"' | '\'' | '=' | ':' | '(' | '{' | '[' | ',' | '/');
+    let word = word.trim_end_matches(separator);
+    // Only the end of a long word can name a program: what is past the last separator
+    // there, or nothing when the last name is longer than any program's.
+    let mut tail = word.len().saturating_sub(LONGEST_PROGRAM + 1);
+    while !word.is_char_boundary(tail) {
+        tail += 1;
+    }
+    match word[tail..].rfind(separator) {
+        Some(at) => &word[tail + at + 1..],
+        None if tail == 0 => word,
+        None => "",
+    }
+}
+
+/// The longest program name in [`SECRET_FLAGS`]: longer words are not looked up.
+const LONGEST_PROGRAM: usize = 13;
+
+/// The rule for a program that takes a password flag, if `program` is one.
+fn flag_rule(program: &str) -> Option<&'static SecretFlag> {
+    if program.len() < 4 || program.len() > LONGEST_PROGRAM {
+        return None;
+    }
+    SECRET_FLAGS
+        .iter()
+        .find(|rule| rule.programs.contains(&program))
 }
 
 /// The password flags of programs that take one on the command line.
 fn secret_flags(text: &str, found: &mut Vec<Range<usize>>) {
     for (at, word) in words(text) {
-        let Some(rule) = SECRET_FLAGS
-            .iter()
-            .find(|rule| rule.programs.contains(&program_name(word)))
-        else {
+        let Some(rule) = flag_rule(program_name(word)) else {
             continue;
         };
         let segment_end = text[at..]
@@ -540,6 +616,12 @@ fn secret_value(text: &str, mut span: Range<usize>, after_colon: bool) -> Option
 /// `echo TOKEN | gh auth login --with-token`, `docker login --password-stdin <<< PASS`:
 /// what is echoed or given as a here-string on a line that feeds such a flag.
 fn stdin_secrets(text: &str, found: &mut Vec<Range<usize>>) {
+    if !STDIN_SECRET_FLAGS
+        .iter()
+        .any(|flag| find(text, flag).is_some())
+    {
+        return;
+    }
     let mut line_start = 0;
     for line in text.split('\n') {
         if STDIN_SECRET_FLAGS.iter().any(|flag| line.contains(flag))
@@ -634,6 +716,20 @@ mod tests {
             "--password-file /run/secret",
         ] {
             assert_eq!(r(text), text, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_shortest_secrets_are_still_found() {
+        assert_eq!(r("mysql -pX"), "mysql -p[REDACTED]");
+        assert_eq!(r("a://:pw@"), "a://:[REDACTED]@");
+        assert_eq!(r("mysql -p"), "mysql -p");
+    }
+
+    #[test]
+    fn every_program_with_a_password_flag_is_looked_up() {
+        for program in SECRET_FLAGS.iter().flat_map(|rule| rule.programs) {
+            assert!(program.len() <= LONGEST_PROGRAM, "{program}");
         }
     }
 
