@@ -203,10 +203,6 @@ impl HookMetrics {
         self.families.all_mut().into_iter().find(|f| f.name == name)
     }
 
-    pub(super) fn open_sessions(&self) -> usize {
-        self.sessions.len()
-    }
-
     fn cap(&self, value: &str) -> String {
         let max = self.label_value_bytes;
         if value.len() <= max {

@@ -125,11 +125,6 @@ impl Aggregator {
     pub fn family(&self, name: &str) -> Option<&Family> {
         self.families().find(|f| f.name == name)
     }
-
-    /// Number of sessions open.
-    pub fn open_sessions(&self) -> usize {
-        self.hooks.open_sessions()
-    }
 }
 
 #[cfg(test)]

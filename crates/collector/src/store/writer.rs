@@ -2,7 +2,7 @@
 //! commit), feeds the aggregator what is new, then acknowledges; and the [`Store`]
 //! handle receivers hand events to, as their consumer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
 
@@ -33,7 +33,6 @@ struct Job {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
-    path: PathBuf,
 }
 
 /// The writer thread, to wait for on shutdown.
@@ -52,10 +51,9 @@ impl Writer {
 /// Opens (creating if needed) the store in `data_dir` and starts its writer, which feeds
 /// `aggregator` every event it stores for the first time.
 pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Writer), StoreError> {
-    let path = database_path(data_dir);
+    let writer_path = database_path(data_dir);
     let mut conn = db::create(data_dir)?;
     let (jobs, queue) = mpsc::channel::<Job>();
-    let writer_path = path.clone();
     let thread = thread::Builder::new()
         .name("store-writer".to_owned())
         .spawn(move || {
@@ -102,7 +100,7 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
             path: data_dir.to_owned(),
             source,
         })?;
-    Ok((Store { jobs, path }, Writer { thread }))
+    Ok((Store { jobs }, Writer { thread }))
 }
 
 fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Vec<bool>>> {
@@ -159,13 +157,6 @@ impl Consumer for Store {
             Ok((Err(message), _events)) => Err(ConsumeError(message)),
             Err(_) => Err(closed()),
         }
-    }
-}
-
-impl Store {
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
