@@ -367,6 +367,64 @@ fn settings_that_make_content_flow_are_named_with_where_they_are_set() {
         "a switch set to 0 is off: {out}"
     );
     assert!(!out.contains("no setting makes Claude Code send"), "{out}");
+    assert!(
+        out.contains("ok    privacy level metadata: hook events keep ids, names, paths"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_privacy_level_is_named_and_prompt_logging_with_it_is_no_leak() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url, "--log-prompts"]);
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    let user_file = setup.settings().display().to_string();
+    assert!(
+        out.contains(&format!(
+            "ok    privacy level prompts (CLAUDE_TELEMETRY_PRIVACY in {user_file}): hook events keep the text of prompts, redacted, and no other content"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "ok    OTEL_LOG_USER_PROMPTS=1 in {user_file}: prompt logging is on (claude-telemetry install --log-prompts)"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("warn  OTEL_LOG"), "answers stay off: {out}");
+
+    // Prompt logging without the level: the text flows and is dropped.
+    setup.edit(|doc| {
+        doc["env"]
+            .as_object_mut()
+            .unwrap()
+            .remove("CLAUDE_TELEMETRY_PRIVACY");
+    });
+    let (_, out) = setup.doctor(&[]);
+    let prompts = out
+        .lines()
+        .find(|l| l.contains("OTEL_LOG_USER_PROMPTS="))
+        .unwrap();
+    assert!(
+        prompts.starts_with("warn") && prompts.contains("keeps only its size"),
+        "{prompts}"
+    );
+
+    setup.edit(|doc| doc["env"]["CLAUDE_TELEMETRY_PRIVACY"] = json!("full"));
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warn  privacy level full"), "{out}");
+
+    setup.edit(|doc| doc["env"]["CLAUDE_TELEMETRY_PRIVACY"] = json!("everything"));
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL  CLAUDE_TELEMETRY_PRIVACY=everything in")
+            && out.contains("the hook records no event"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -201,6 +201,47 @@ fn installing_twice_changes_nothing_the_second_time() {
 }
 
 #[test]
+fn log_prompts_turns_on_prompt_logging_and_the_prompts_level_together() {
+    let home = tempfile::tempdir().unwrap();
+    let install = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec!["install", "--url", "http://127.0.0.1:9999"];
+        args.extend_from_slice(extra);
+        let mut run = Run::new(&args, home.path());
+        for (key, value) in env {
+            run = run.env(key, value);
+        }
+        let output = run.output();
+        assert!(output.status.success(), "{}", stderr(&output));
+        read(&user_settings(home.path()))["env"].clone()
+    };
+    let prompts = [
+        ("OTEL_LOG_USER_PROMPTS", json!("1")),
+        ("OTEL_LOG_ASSISTANT_RESPONSES", json!("0")),
+        ("CLAUDE_TELEMETRY_PRIVACY", json!("prompts")),
+    ];
+    let env = install(&[], &[]);
+    for (key, _) in &prompts {
+        assert!(env.get(key).is_none(), "off by default: {key}");
+    }
+    let env = install(&["--log-prompts"], &[]);
+    for (key, value) in &prompts {
+        assert_eq!(&env[key], value, "{key}");
+    }
+    // Installed again without it, prompt logging is off again.
+    let env = install(&[], &[]);
+    assert!(env.get("OTEL_LOG_USER_PROMPTS").is_none(), "{env}");
+    assert!(env.get("CLAUDE_TELEMETRY_PRIVACY").is_none(), "{env}");
+    // Prompt logging on where install runs (the compose stack passes it through) means
+    // the same as the flag.
+    let env = install(&[], &[("OTEL_LOG_USER_PROMPTS", "1")]);
+    for (key, value) in &prompts {
+        assert_eq!(&env[key], value, "{key}");
+    }
+    let env = install(&[], &[("OTEL_LOG_USER_PROMPTS", "0")]);
+    assert!(env.get("CLAUDE_TELEMETRY_PRIVACY").is_none(), "{env}");
+}
+
+#[test]
 fn install_backs_the_file_up_first() {
     let home = tempfile::tempdir().unwrap();
     let path = user_settings(home.path());

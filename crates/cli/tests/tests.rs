@@ -18,6 +18,7 @@ mod hostile;
 mod install;
 mod otlp;
 mod page;
+mod privacy;
 mod prometheus;
 mod pushgateway;
 mod report;

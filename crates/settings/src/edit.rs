@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use hook_protocol::KNOWN_EVENTS;
+use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, Level, PRIVACY_ENV};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -52,6 +53,9 @@ pub struct Install {
     pub traces: bool,
     /// Claude Code's own OS sandbox, when asked for (`install --sandbox`).
     pub sandbox: Option<Sandbox>,
+    /// Prompt logging: Claude Code puts prompt text in its telemetry (and not its answers),
+    /// and the hook keeps prompts at the `prompts` privacy level.
+    pub log_prompts: bool,
 }
 
 /// What Claude Code needs to export spans (its traces beta), with the common OTLP
@@ -171,6 +175,13 @@ impl Install {
         }
         if self.traces {
             pairs.extend(TRACES_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        }
+        if self.log_prompts {
+            // Prompt text, and not the answers, which Claude Code would otherwise send
+            // along once prompt logging is on.
+            pairs.push((LOG_USER_PROMPTS_ENV, "1".to_owned()));
+            pairs.push(("OTEL_LOG_ASSISTANT_RESPONSES", "0".to_owned()));
+            pairs.push((PRIVACY_ENV, Level::Prompts.as_str().to_owned()));
         }
         pairs
     }
@@ -497,6 +508,7 @@ mod tests {
             user_email: Some("jane@example.com".into()),
             traces: false,
             sandbox: None,
+            log_prompts: false,
         }
     }
 
@@ -582,6 +594,30 @@ mod tests {
         );
         uninstall(&mut doc).unwrap();
         assert_eq!(doc, json!({}));
+    }
+
+    #[test]
+    fn prompt_logging_sets_claude_codes_switch_and_the_hooks_level_together() {
+        let mut doc = json!({"env": {"OTEL_LOG_ASSISTANT_RESPONSES": "1"}});
+        let report = install(
+            &mut doc,
+            &Install {
+                log_prompts: true,
+                ..spec()
+            },
+        )
+        .unwrap();
+        assert_eq!(doc["env"]["OTEL_LOG_USER_PROMPTS"], "1");
+        assert_eq!(doc["env"]["OTEL_LOG_ASSISTANT_RESPONSES"], "0");
+        assert_eq!(doc["env"]["CLAUDE_TELEMETRY_PRIVACY"], "prompts");
+        assert_eq!(report.replaced_env, ["OTEL_LOG_ASSISTANT_RESPONSES"]);
+        // Installing again without it takes it back, and the user's own value returns.
+        install(&mut doc, &spec()).unwrap();
+        assert!(doc["env"].get("OTEL_LOG_USER_PROMPTS").is_none());
+        assert!(doc["env"].get("CLAUDE_TELEMETRY_PRIVACY").is_none());
+        assert_eq!(doc["env"]["OTEL_LOG_ASSISTANT_RESPONSES"], "1");
+        uninstall(&mut doc).unwrap();
+        assert_eq!(doc, json!({"env": {"OTEL_LOG_ASSISTANT_RESPONSES": "1"}}));
     }
 
     #[test]

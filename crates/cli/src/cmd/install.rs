@@ -9,6 +9,8 @@ use claude_settings::{
     hook_command_for, unified_diff,
 };
 
+use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, is_on};
+
 use super::process_env;
 
 /// Which settings file to edit. Defaults to `--user`.
@@ -75,6 +77,13 @@ pub struct InstallArgs {
     /// /tmp only.
     #[arg(long)]
     sandbox: bool,
+    /// Keep the text of prompts: sets Claude Code's OTEL_LOG_USER_PROMPTS=1 (and
+    /// OTEL_LOG_ASSISTANT_RESPONSES=0, so its answers stay out) and the hook's privacy
+    /// level to `prompts` (CLAUDE_TELEMETRY_PRIVACY); run the collector at the same level.
+    /// Prompts are kept redacted, nothing else of content [default: on when
+    /// $OTEL_LOG_USER_PROMPTS is on].
+    #[arg(long)]
+    log_prompts: bool,
     /// Show the change as a diff and write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -128,6 +137,8 @@ pub fn install(args: &InstallArgs) -> Result<()> {
             .flatten(),
         traces: args.traces,
         sandbox: args.sandbox.then(|| Sandbox::for_scope(&scope)),
+        log_prompts: args.log_prompts
+            || process_env(LOG_USER_PROMPTS_ENV).is_some_and(|value| is_on(&value)),
     };
     edit(&scope, args.dry_run, "installed into", |document| {
         let report = claude_settings::install(document, &spec)?;
