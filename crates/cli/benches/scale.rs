@@ -103,7 +103,7 @@ fn hook(n: u64, ts: i64, s: &Session, fields: Value, guard: Option<GuardRecord>)
     events::hook(
         event,
         enrichment,
-        &PrivacyFilter::new(collector::Privacy::Metadata),
+        &PrivacyFilter::new(hook_protocol::privacy::Level::Metadata),
         None,
     )
     .unwrap()
@@ -136,18 +136,21 @@ fn api_request(n: u64, ts: i64, s: &Session, dice: &mut Dice) -> Event {
         .as_object()
         .cloned()
         .unwrap(),
-        body: Some("claude_code.api_request".to_owned()),
+        body: Some(Value::from("claude_code.api_request")),
         severity: None,
         trace_id: None,
         span_id: None,
-        elided: Vec::new(),
     };
     let event = LogEvent {
         time_ns: u64::try_from(ts).unwrap() * 1_000_000,
         id: format!("log-{n:012x}"),
         record,
     };
-    events::log(event, &PrivacyFilter::new(collector::Privacy::Metadata)).unwrap()
+    events::log(
+        event,
+        &PrivacyFilter::new(hook_protocol::privacy::Level::Metadata),
+    )
+    .unwrap()
 }
 
 /// One session's events, from `start` on: prompts, tool calls (one in a hundred denied),

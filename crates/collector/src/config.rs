@@ -5,18 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hook_protocol::privacy::Level;
 use serde::Deserialize;
-
-/// What the store keeps of each event's payload.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Privacy {
-    /// Names, ids, commands and decisions; no file contents, no tool output, no prompts.
-    #[default]
-    Metadata,
-    /// Everything the hook delivered (already redacted and bounded by the hook).
-    Full,
-}
 
 /// Collector settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,8 +20,8 @@ pub struct CollectorConfig {
     pub token: Option<String>,
     /// Listen beyond loopback without a token (not recommended).
     pub insecure: bool,
-    /// What the store keeps of payloads.
-    pub privacy: Privacy,
+    /// What the store keeps of payloads: `metadata` (the default), `prompts` or `full`.
+    pub privacy: Level,
     /// A session with no event for this long has ended (`30m`, `2h`).
     #[serde(with = "humantime_serde_compat")]
     pub session_idle_timeout: Duration,
@@ -69,7 +59,10 @@ pub struct CollectorConfig {
     /// baseline and removed. `0s` keeps everything.
     #[serde(with = "humantime_serde_compat")]
     pub retention: Duration,
-    /// OTLP attributes never turned into labels (cardinality).
+    /// OTLP attributes never turned into labels: `session.id` (cardinality), and the
+    /// provider attributes newer Claude Code releases add (`anthropic.provider`,
+    /// `anthropic.custom_base_url`), so a fleet mixing releases keeps one series per
+    /// label set. Setting the list replaces these defaults.
     pub otlp_drop_attributes: Vec<String>,
     /// OTLP resource attributes turned into labels on every series.
     pub otlp_promote_resource_attributes: Vec<String>,
@@ -107,7 +100,7 @@ impl Default for CollectorConfig {
             data_dir: None,
             token: None,
             insecure: false,
-            privacy: Privacy::Metadata,
+            privacy: Level::Metadata,
             session_idle_timeout: Duration::from_secs(30 * 60),
             max_body_bytes: 8 * 1024 * 1024,
             // Four of the largest bodies at once: each takes about three times its size
@@ -123,7 +116,7 @@ impl Default for CollectorConfig {
             project_label_limit: 200,
             request_timeout: Duration::from_secs(30),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
-            otlp_drop_attributes: vec!["session.id".to_owned()],
+            otlp_drop_attributes: crate::processors::otlp::translate::LabelPolicy::default().drop,
             otlp_promote_resource_attributes: vec!["user.name".to_owned(), "user.email".to_owned()],
             forward_endpoint: None,
             forward_headers: Vec::new(),
@@ -160,9 +153,6 @@ pub enum ConfigError {
          listen on 127.0.0.1, or pass --insecure"
     )]
     TokenRequired(SocketAddr),
-    /// A forwarding setting that cannot work.
-    #[error("forwarding: {0}")]
-    Forward(String),
     /// The token is too easy to guess, or cannot be sent in a header.
     #[error(
         "the token is too weak: {0}. Use at least {MIN_TOKEN_CHARS} printable characters \
@@ -170,6 +160,9 @@ pub enum ConfigError {
          for example the output of `openssl rand -hex 32`"
     )]
     WeakToken(&'static str),
+    /// A forwarding setting that cannot work.
+    #[error("forwarding: {0}")]
+    Forward(String),
     /// A limit that leaves nothing to serve with.
     #[error("{0}")]
     Limit(String),

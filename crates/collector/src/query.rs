@@ -9,6 +9,7 @@ mod rollups;
 
 use std::path::Path;
 
+use hook_protocol::privacy::{ELIDED_KEY, is_size_note};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -121,14 +122,33 @@ fn body(data_dir: &Path, id: i64, text: &str) -> Result<Value, StoreError> {
     })
 }
 
-/// What a tool call works on, in a line: the command, the file or the pattern.
+/// What a tool call works on, in a line: the command, the file or the pattern (or its
+/// size, when the privacy level did not keep it).
 fn input_of(body: &Value) -> Option<String> {
     let input = &body["tool_input"];
-    input["command"]
-        .as_str()
-        .or_else(|| input["file_path"].as_str())
-        .or_else(|| input["pattern"].as_str())
-        .map(str::to_owned)
+    ["command", "file_path", "pattern"]
+        .iter()
+        .find_map(|key| match &input[*key] {
+            Value::String(text) => Some(text.clone()),
+            note if is_size_note(note) => Some(format!("({} bytes, not kept)", note[ELIDED_KEY])),
+            _ => None,
+        })
+}
+
+/// The text of the prompt an event carries, when the privacy level kept it: a hook
+/// event's `prompt`, a `user_prompt` event's `prompt_text` or `prompt` (`<REDACTED>` from
+/// Claude Code unless prompt logging is on).
+fn prompt_of(body: &Value) -> Option<String> {
+    let attributes = &body["attributes"];
+    [
+        &body["prompt"],
+        &attributes["prompt_text"],
+        &attributes["prompt"],
+    ]
+    .into_iter()
+    .filter_map(Value::as_str)
+    .find(|text| !text.is_empty() && *text != "<REDACTED>")
+    .map(str::to_owned)
 }
 
 /// One guard decision.
@@ -315,7 +335,9 @@ pub fn timeline(
         let (ts_ms, source, name, tool, decision, rule, text, id) = row.map_err(&err)?;
         let body = body(data_dir, id, &text)?;
         let attrs = &body["attributes"];
-        let detail = if source == Source::OtlpLog.as_str() {
+        let detail = if let Some(prompt) = prompt_of(&body) {
+            prompt
+        } else if source == Source::OtlpLog.as_str() {
             [
                 "model",
                 "tool_name",
@@ -337,7 +359,6 @@ pub fn timeline(
             .join(" ")
         } else {
             let what: String = input_of(&body)
-                .or_else(|| body["prompt"].as_str().map(str::to_owned))
                 .unwrap_or_default()
                 .chars()
                 .take(200)

@@ -105,11 +105,11 @@ pub mod workload {
     use hook_protocol::{Enrichment, GuardRecord, HookEvent};
     use serde_json::{Value, json};
 
-    use crate::config::Privacy;
     use crate::event::{Event, LogRecord};
     use crate::processors::events;
     use crate::processors::otlp::translate::LogEvent;
     use crate::processors::privacy::PrivacyFilter;
+    use hook_protocol::privacy::Level;
 
     /// A hook event of `session` by `user` in `project` at `ts_ms`.
     pub fn hook(
@@ -150,7 +150,7 @@ pub mod workload {
         events::hook(
             event,
             enrichment,
-            &PrivacyFilter::new(Privacy::Metadata),
+            &PrivacyFilter::new(Level::Metadata),
             None,
         )
         .expect("stored")
@@ -172,14 +172,13 @@ pub mod workload {
             severity: None,
             trace_id: None,
             span_id: None,
-            elided: Vec::new(),
         };
         let event = LogEvent {
             time_ns: u64::try_from(ts_ms).unwrap_or(0) * 1_000_000,
             id: id.to_owned(),
             record,
         };
-        events::log(event, &PrivacyFilter::new(Privacy::Metadata)).expect("stored")
+        events::log(event, &PrivacyFilter::new(Level::Metadata)).expect("stored")
     }
 
     /// A deterministic mix of sessions from `start_ms` on: `sessions` sessions of users

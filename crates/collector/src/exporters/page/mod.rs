@@ -76,8 +76,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The Content-Security-Policy of every answer: nothing loads but the page's own
-/// stylesheet and script (inline, so allowed by their hashes), it talks only to this
-/// collector, posts forms only here, and no site may frame it.
+/// stylesheets and script (inline, so allowed by their hashes), it talks only to this
+/// collector, posts forms only here, and no site may frame it. Inline `style`
+/// attributes are allowed (`style-src-attr`): the waterfall places its bars with them,
+/// everything in them is escaped markup of our own, and with `default-src 'none'` a
+/// style can fetch nothing.
 pub fn content_security_policy() -> &'static HeaderValue {
     static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
         let hash = |text: &str| {
@@ -86,10 +89,11 @@ pub fn content_security_policy() -> &'static HeaderValue {
             format!("'sha256-{digest}'")
         };
         let policy = format!(
-            "default-src 'none'; script-src {}; style-src {}; img-src 'self' data:; \
+            "default-src 'none'; script-src {script}; style-src {styles}; \
+             style-src-elem {styles}; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
              connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            hash(view::SCRIPT),
-            hash(view::STYLE)
+            script = hash(view::SCRIPT),
+            styles = format!("{} {}", hash(view::STYLE), hash(waterfall::STYLE)),
         );
         HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
     });

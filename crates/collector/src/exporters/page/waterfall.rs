@@ -17,7 +17,7 @@ use crate::query::traces::{SessionTraces, SpanNode, Trace};
 /// JSON). Keeps the page, which refreshes itself, small.
 const TRACES_SHOWN: usize = 20;
 
-const STYLE: &str = r#"
+pub(super) const STYLE: &str = r#"
 .traces { --bar: #2563eb; --sub: #7c3aed; --fail: #dc2626; }
 .trace { border: 1px solid var(--line); border-radius: .5rem; margin: .75rem 0; padding: .5rem .75rem; }
 .trace > header { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; justify-content: flex-start; }
