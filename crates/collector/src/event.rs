@@ -182,7 +182,7 @@ impl HookRecord {
             .fields()
             .get("reason")
             .and_then(Value::as_str)
-            .unwrap_or("Claude Code denied the call.");
+            .unwrap_or(PERMISSION_DENIED_REASON);
         Some(Cow::Owned(GuardRecord {
             decision: "deny".to_owned(),
             rule: PERMISSION_DENIED_RULE.to_owned(),
@@ -202,6 +202,9 @@ impl HookRecord {
 
 /// The rule of a `PermissionDenied` event no decision of ours came with.
 pub const PERMISSION_DENIED_RULE: &str = "claude_code.permission_denied";
+/// The reason of Claude Code's denial when its own is not at hand: an older release, or
+/// a privacy level that does not keep it (the classifier's explanation is content).
+pub const PERMISSION_DENIED_REASON: &str = "Claude Code denied the call.";
 /// The family of every denial Claude Code made itself (as the hook files them).
 pub const PERMISSION_CATEGORY: &str = "permission";
 

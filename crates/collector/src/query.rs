@@ -256,11 +256,13 @@ pub fn audit(
             row.map_err(&err)?;
         let body = body(data_dir, id, &text)?;
         let guard = &body["claude_telemetry"]["guard"];
-        // Claude Code's own denial, when no decision of ours came with it.
-        let reason = guard["reason"]
-            .as_str()
-            .or_else(|| body["reason"].as_str())
-            .unwrap_or("");
+        // Claude Code's own denial, when no decision of ours came with it (its reason
+        // when the privacy level kept it).
+        let reason = guard["reason"].as_str().unwrap_or_else(|| {
+            body["reason"]
+                .as_str()
+                .unwrap_or(crate::event::PERMISSION_DENIED_REASON)
+        });
         let input = input_of(&body).unwrap_or_else(|| body["tool_input"].to_string());
         let time = std::time::UNIX_EPOCH
             + std::time::Duration::from_millis(u64::try_from(ts).unwrap_or(0));
@@ -568,7 +570,8 @@ mod tests {
         assert_eq!(
             reasons,
             [
-                ("claude_code.permission_denied", "Blocked by classifier"),
+                // The classifier's explanation is content: not kept at the metadata level.
+                ("claude_code.permission_denied", "Claude Code denied the call."),
                 (
                     "claude_code.permission_rule",
                     "A permissions.deny rule stopped it."
