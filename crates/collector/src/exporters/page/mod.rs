@@ -276,8 +276,8 @@ impl Page {
     }
 }
 
-/// `GET /api/v1/usage?by=day|model|user|project|session&since=&until=&user=&project=&model=`:
-/// a page of the groups, then the TOTAL row of the whole window.
+/// `GET /api/v1/usage?by=day|week|month|model|user|project|session&since=&until=&user=&project=&model=&breakdown=true`:
+/// a page of the groups, then the TOTAL row of the whole window (on every page).
 async fn usage(
     State(page): State<PageState>,
     uri: Uri,
@@ -286,21 +286,33 @@ async fn usage(
     let params = params(query)?;
     let window = window(&params, now_ms())?;
     let rows_page = Page::from(&params)?;
-    let by = match params.get("by").map_or("day", String::as_str) {
-        "day" => GroupBy::Day,
-        "model" => GroupBy::Model,
-        "user" => GroupBy::User,
-        "project" => GroupBy::Project,
-        "session" => GroupBy::Session,
-        other => {
+    let by_name = params.get("by").map_or("day", String::as_str);
+    let Some(by) = GroupBy::from_name(by_name) else {
+        let names: Vec<&str> = GroupBy::ALL.iter().map(|by| by.name()).collect();
+        return Err(ApiError::bad_request(
+            Reason::BadParameter,
+            format!("by: expected one of {}, got {by_name:?}", names.join(", ")),
+        ));
+    };
+    let breakdown = match params.get("breakdown").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
             return Err(ApiError::bad_request(
                 Reason::BadParameter,
-                format!("by: expected day, model, user, project or session, got {other:?}"),
+                format!("breakdown: expected true or false, got {other:?}"),
             ));
         }
     };
     let filter = filter(&params);
-    let mut rows = read(&page.app, move |dir| query::usage(dir, window, by, &filter)).await?;
+    let mut rows = read(&page.app, move |dir| {
+        if breakdown {
+            query::usage_by_model(dir, window, by, &filter)
+        } else {
+            query::usage(dir, window, by, &filter)
+        }
+    })
+    .await?;
     let total = rows.pop();
     Ok(rows_page.answer(&uri, rows, total))
 }
