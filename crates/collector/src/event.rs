@@ -196,7 +196,10 @@ impl HookRecord {
 
     /// Whether the guard itself decided (a verdict of Claude Code's own is not timed).
     pub fn judged_by_guard(&self) -> bool {
+        // A PermissionDenied's record is the hook's account of Claude Code's decision,
+        // read from the transcript: no guard ran on it.
         self.enrichment.guard.is_some()
+            && self.event.known_event() != Some(KnownEvent::PermissionDenied)
     }
 }
 

@@ -22,8 +22,8 @@ pub mod traces;
 
 pub use crate::time::DAY_MS;
 pub use rollups::{
-    ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, ToolRow, UsageRow, activity, blocks, cells,
-    day, sessions, usage, usage_by_model,
+    ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, ToolRow, USAGE_WINDOW_MS, UsageRow,
+    activity, blocks, cells, day, projection, sessions, usage, usage_by_model, usage_windows,
 };
 
 /// A time window, Unix milliseconds, `since` included, `until` excluded: the one
@@ -571,7 +571,10 @@ mod tests {
             reasons,
             [
                 // The classifier's explanation is content: not kept at the metadata level.
-                ("claude_code.permission_denied", "Claude Code denied the call."),
+                (
+                    "claude_code.permission_denied",
+                    "Claude Code denied the call."
+                ),
                 (
                     "claude_code.permission_rule",
                     "A permissions.deny rule stopped it."

@@ -105,6 +105,9 @@ pub enum By {
     Project,
     /// Session, in the order they started, with their user and project.
     Session,
+    /// Claude's 5-hour usage windows, as ccusage's `blocks`: one opens at the hour of the
+    /// first activity and lasts 5 hours; the open one with its projected cost.
+    Block,
 }
 
 impl By {
@@ -117,6 +120,7 @@ impl By {
             By::User => GroupBy::User,
             By::Project => GroupBy::Project,
             By::Session => GroupBy::Session,
+            By::Block => GroupBy::Block,
         }
     }
 }
@@ -247,7 +251,9 @@ impl Origin {
                 request = request.header("Authorization", format!("Bearer {token}"));
             }
             let mut response = request.call().with_context(|| {
-                format!("cannot reach the collector at {url} (pass --data-dir to read a local store)")
+                format!(
+                    "cannot reach the collector at {url} (pass --data-dir to read a local store)"
+                )
             })?;
             let status = response.status();
             let next = response
@@ -261,11 +267,9 @@ impl Origin {
                 .read_to_string()
                 .with_context(|| format!("reading the answer of {url}{path}"))?;
             match status.as_u16() {
-                200 => rows.extend(
-                    serde_json::from_str::<Vec<T>>(&body).with_context(|| {
-                        format!("{url}{path} did not answer with the expected JSON")
-                    })?,
-                ),
+                200 => rows.extend(serde_json::from_str::<Vec<T>>(&body).with_context(|| {
+                    format!("{url}{path} did not answer with the expected JSON")
+                })?),
                 401 => bail!(
                     "the collector at {url} wants its token: set CLAUDE_TELEMETRY_TOKEN to the collector's token"
                 ),
@@ -469,6 +473,12 @@ fn usage_table(by: GroupBy, rows: &[UsageRow], width: Option<usize>, colour: boo
         Column::number("cache write", 11),
         Column::number("tokens", 0),
         Column::number("cost", 0),
+    ]);
+    let blocks = by == GroupBy::Block;
+    if blocks {
+        columns.push(Column::number("projected", 2));
+    }
+    columns.extend([
         Column::number("prompts", 6),
         Column::number("tools", 6),
         Column::number("blocks", 1),
@@ -476,7 +486,13 @@ fn usage_table(by: GroupBy, rows: &[UsageRow], width: Option<usize>, colour: boo
     let cells = |key: String, r: &UsageRow, described: bool| {
         let mut cells = vec![key];
         if sessions {
-            let known = |v: &Option<String>| if described { v.clone().unwrap_or_default() } else { String::new() };
+            let known = |v: &Option<String>| {
+                if described {
+                    v.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            };
             cells.push(match (described, r.start_ms) {
                 (true, Some(ms)) => timestamp(ms).get(..16).unwrap_or_default().to_owned(),
                 _ => String::new(),
@@ -494,10 +510,11 @@ fn usage_table(by: GroupBy, rows: &[UsageRow], width: Option<usize>, colour: boo
             count(r.cache_creation_tokens),
             count(r.tokens()),
             money(r.cost_usd),
-            count(r.prompts),
-            count(r.tool_calls),
-            count(r.blocks),
         ]);
+        if blocks {
+            cells.push(r.projected_cost_usd.map(money).unwrap_or_default());
+        }
+        cells.extend([count(r.prompts), count(r.tool_calls), count(r.blocks)]);
         cells
     };
     let mut lines = Vec::new();

@@ -79,7 +79,7 @@ impl Families {
             ),
             security_blocks: Family::new(
                 "claude_code_security_blocks_total",
-                "Tool calls the guard denied, by category and rule.",
+                "Tool calls denied, by the guard or by Claude Code (category permission), by category and rule.",
                 Kind::Counter,
             ),
             session_duration: Family::histogram(

@@ -36,11 +36,18 @@ pub enum GroupBy {
     Project,
     /// Session.
     Session,
+    /// Claude's 5-hour usage window, as ccusage's `blocks` shows it: a window opens at
+    /// the hour of the first activity and lasts 5 hours; the first activity after it
+    /// opens the next. Named by its start, `2026-11-24 09:00`.
+    Block,
 }
+
+/// How long one of Claude's usage windows lasts.
+pub const USAGE_WINDOW_MS: i64 = 5 * HOUR_MS;
 
 impl GroupBy {
     /// Every grouping, as `by=` and `--by` name them.
-    pub const ALL: [GroupBy; 7] = [
+    pub const ALL: [GroupBy; 8] = [
         GroupBy::Day,
         GroupBy::Week,
         GroupBy::Month,
@@ -48,6 +55,7 @@ impl GroupBy {
         GroupBy::User,
         GroupBy::Project,
         GroupBy::Session,
+        GroupBy::Block,
     ];
 
     /// Its name: `day`, `week`, ….
@@ -60,6 +68,7 @@ impl GroupBy {
             GroupBy::User => "user",
             GroupBy::Project => "project",
             GroupBy::Session => "session",
+            GroupBy::Block => "block",
         }
     }
 
@@ -76,6 +85,7 @@ impl GroupBy {
             GroupBy::User => Dim::User,
             GroupBy::Project => Dim::Project,
             GroupBy::Session => Dim::Session,
+            GroupBy::Block => Dim::Hour,
         }
     }
 
@@ -105,6 +115,8 @@ pub enum Dim {
     Model,
     /// The session.
     Session,
+    /// The hour, as Unix milliseconds of its start (`1795000000000`).
+    Hour,
 }
 
 impl Dim {
@@ -116,6 +128,7 @@ impl Dim {
             Dim::Project => "project",
             Dim::Model => "model",
             Dim::Session => "session_id",
+            Dim::Hour => "hour_ms",
         }
     }
 
@@ -127,6 +140,7 @@ impl Dim {
             Dim::Project => or_unknown(&key.project),
             Dim::Model => or_unknown(&key.model),
             Dim::Session => session.unwrap_or("unknown").to_owned(),
+            Dim::Hour => key.hour_ms.to_string(),
         }
     }
 }
@@ -203,12 +217,18 @@ pub struct UsageRow {
     /// A session's project (rows by session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
-    /// A session's first event, Unix ms (rows by session).
+    /// A session's first event, or a usage window's start, Unix ms (rows by session,
+    /// by block).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_ms: Option<i64>,
-    /// A session's latest event, Unix ms (rows by session).
+    /// A session's latest event, or a usage window's end, Unix ms (rows by session, by
+    /// block).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_ms: Option<i64>,
+    /// The usage window still open: its cost at its end at the pace so far (rows by
+    /// block).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projected_cost_usd: Option<f64>,
 }
 
 impl UsageRow {
@@ -391,6 +411,7 @@ pub fn cells(
                 let mut key = Vec::with_capacity(dims.len());
                 for i in 0..dims.len() {
                     key.push(match r.get::<_, Sql>(i)? {
+                        Sql::Integer(ms) if dims[i] == Dim::Hour => ms.to_string(),
                         Sql::Integer(day_ms) => day(day_ms),
                         Sql::Text(text) => or_unknown(&text),
                         _ => "unknown".to_owned(),
@@ -455,8 +476,21 @@ fn table(
         &[by.dim()]
     };
     let mut groups: BTreeMap<String, (Figures, BTreeMap<String, Figures>)> = BTreeMap::new();
-    for (cell, figures) in cells(data_dir, window, dims, filter)? {
-        let group = groups.entry(by.group(&cell[0])).or_default();
+    let cells = cells(data_dir, window, dims, filter)?;
+    let blocks = (by == GroupBy::Block).then(|| {
+        let hours = cells.keys().filter_map(|cell| cell[0].parse::<i64>().ok());
+        usage_windows(hours)
+    });
+    for (cell, figures) in cells {
+        let key = match &blocks {
+            Some(blocks) => cell[0]
+                .parse::<i64>()
+                .ok()
+                .and_then(|hour| blocks.get(&hour))
+                .map_or_else(|| "unknown".to_owned(), |start| block_name(*start)),
+            None => by.group(&cell[0]),
+        };
+        let group = groups.entry(key).or_default();
         group.0.add(&figures, 1);
         if let Some(model) = cell.get(1) {
             group.1.entry(model.clone()).or_default().add(&figures, 1);
@@ -479,6 +513,9 @@ fn table(
     if by == GroupBy::Session {
         describe_sessions(data_dir, &mut out)?;
     }
+    if by == GroupBy::Block {
+        describe_blocks(&mut out, time::now_ms());
+    }
     let mut last = UsageRow::total_of(&total);
     last.models = total_models
         .into_iter()
@@ -486,6 +523,59 @@ fn table(
         .collect();
     out.push(last);
     Ok(out)
+}
+
+/// The usage window each of `hours` (starts of hours with activity, any order) falls in,
+/// by the start of its window: the first hour opens a window of [`USAGE_WINDOW_MS`];
+/// the first hour at or past its end opens the next.
+pub fn usage_windows(hours: impl IntoIterator<Item = i64>) -> BTreeMap<i64, i64> {
+    let mut hours: Vec<i64> = hours.into_iter().collect();
+    hours.sort_unstable();
+    let mut out = BTreeMap::new();
+    let mut open: Option<i64> = None;
+    for hour in hours {
+        let start = match open {
+            Some(start) if hour < start + USAGE_WINDOW_MS => start,
+            _ => hour,
+        };
+        open = Some(start);
+        out.insert(hour, start);
+    }
+    out
+}
+
+/// A usage window's name: its start, `2026-11-24 09:00` (UTC).
+fn block_name(start_ms: i64) -> String {
+    time::timestamp(start_ms)
+        .get(..16)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// What `spent` over `[from, now)` comes to at `until` at the same pace; `spent` when
+/// no time has passed yet (a pace of one instant says nothing).
+pub fn projection(spent: f64, from_ms: i64, now_ms: i64, until_ms: i64) -> f64 {
+    let elapsed = now_ms.saturating_sub(from_ms);
+    if elapsed <= 0 || now_ms >= until_ms {
+        return spent;
+    }
+    spent * (until_ms - from_ms) as f64 / elapsed as f64
+}
+
+/// Gives rows by usage window their start and end (`start_ms`, `last_ms`: the end),
+/// and the window still open at `now_ms` its projected cost at its end.
+fn describe_blocks(rows: &mut [UsageRow], now_ms: i64) {
+    for row in rows.iter_mut() {
+        let Ok(start) = time::parse_instant(&format!("{}:00Z", row.key.replace(' ', "T")), 0)
+        else {
+            continue;
+        };
+        let end = start + USAGE_WINDOW_MS;
+        (row.start_ms, row.last_ms) = (Some(start), Some(end));
+        if (start..end).contains(&now_ms) {
+            row.projected_cost_usd = Some(projection(row.cost_usd, start, now_ms, end));
+        }
+    }
 }
 
 /// Gives rows by session their user, project and times, and orders them by start.
@@ -811,6 +901,52 @@ mod tests {
     use crate::aggregate::usage::Row;
     use crate::testing::{feed, workload};
 
+    const H: i64 = HOUR_MS;
+
+    #[test]
+    fn usage_windows_open_at_the_first_activity_and_last_five_hours() {
+        // A day starting at 0: activity at hours 9, 10, 13 (one window from 9), 14 (the
+        // window from 9 ends at 14: a new one), 15, 18 (still 14's), 19 (new), then after
+        // a quiet night, 8 the next day; unordered, as cells come.
+        let day = 1_795_000_000_000 - 1_795_000_000_000 % (24 * H);
+        let hours = [13, 9, 14, 10, 15, 18, 19, 32].map(|h| day + h * H);
+        let windows = usage_windows(hours);
+        let start_of = |h: i64| (windows[&(day + h * H)] - day) / H;
+        let got: Vec<(i64, i64)> = [9, 10, 13, 14, 15, 18, 19, 32]
+            .iter()
+            .map(|&h| (h, start_of(h)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (9, 9),
+                (10, 9),
+                (13, 9),
+                (14, 14),
+                (15, 14),
+                (18, 14),
+                (19, 19),
+                (32, 32)
+            ]
+        );
+        assert!(usage_windows([]).is_empty());
+        assert_eq!(block_name(day + 9 * H).len(), "2026-11-24 09:00".len());
+        assert!(block_name(day + 9 * H).ends_with(" 09:00"));
+    }
+
+    #[test]
+    fn a_projection_carries_the_pace_so_far_to_the_end() {
+        let month = 30 * 24 * H;
+        // $100 in the first 10 days of a 30-day month: $300 at its end.
+        assert!((projection(100.0, 0, month / 3, month) - 300.0).abs() < 1e-9);
+        // $12 in the first hour of a 5-hour window: $60.
+        assert!((projection(12.0, 0, H, 5 * H) - 60.0).abs() < 1e-9);
+        // No time passed, or the period over: what was spent.
+        assert_eq!(projection(7.0, 0, 0, month), 7.0);
+        assert_eq!(projection(7.0, 0, month, month), 7.0);
+        assert_eq!(projection(7.0, 0, month + H, month), 7.0);
+    }
+
     const START: i64 = 1_795_000_000_000;
 
     fn rows(dir: &Path) -> Vec<Row> {
@@ -856,6 +992,7 @@ mod tests {
                     Some(s) => s.clone(),
                     None => continue,
                 },
+                GroupBy::Block => block_by_hand(rows, window, filter, row.ts_ms),
             };
             for group in [groups.entry(key).or_default(), &mut total] {
                 group.0.add(&row.figures(), 1);
@@ -884,6 +1021,31 @@ mod tests {
             ..row_of("TOTAL".to_owned(), &total)
         });
         out
+    }
+
+    /// The usage window of an event at `ts_ms`, found as a person would: walking the
+    /// events in time, a window opens at the hour of the first and closes 5 hours later.
+    fn block_by_hand(rows: &[Row], window: Window, filter: &Filter, ts_ms: i64) -> String {
+        let mut times: Vec<i64> = rows
+            .iter()
+            .filter(|r| {
+                (window.since_ms..window.until_ms).contains(&r.ts_ms)
+                    && filter.admits(&r.user, &r.project, &r.model)
+                    && !r.figures().is_zero()
+            })
+            .map(|r| r.ts_ms)
+            .collect();
+        times.sort_unstable();
+        let mut start = i64::MIN;
+        for t in times {
+            if t >= start.saturating_add(5 * 3_600_000) {
+                start = t - t.rem_euclid(3_600_000);
+            }
+            if t == ts_ms {
+                break;
+            }
+        }
+        block_name(start)
     }
 
     /// Rows by session as the store describes them, ordered by key as `by_hand` counts.

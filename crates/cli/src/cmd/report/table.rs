@@ -103,7 +103,9 @@ pub fn render(columns: &[Column], lines: &[Line], width: Option<usize>, colour: 
             .rev()
             .find(|&&i| !columns[i].numeric && columns[i].drop_rank == 0);
         if let (true, Some(&key)) = (over > 0, key) {
-            widths[key] = widths[key].saturating_sub(over).max(KEY_MIN.min(widths[key]));
+            widths[key] = widths[key]
+                .saturating_sub(over)
+                .max(KEY_MIN.min(widths[key]));
         }
     }
     let mut out = String::new();

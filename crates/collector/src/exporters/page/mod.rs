@@ -276,7 +276,7 @@ impl Page {
     }
 }
 
-/// `GET /api/v1/usage?by=day|week|month|model|user|project|session&since=&until=&user=&project=&model=&breakdown=true`:
+/// `GET /api/v1/usage?by=day|week|month|model|user|project|session|block&since=&until=&user=&project=&model=&breakdown=true`:
 /// a page of the groups, then the TOTAL row of the whole window (on every page).
 async fn usage(
     State(page): State<PageState>,
