@@ -532,6 +532,32 @@ fn report_groups_filters_and_breaks_down_a_constructed_history_to_its_known_answ
         1_200 + 2_500 + 900 + 1_000_000 + 3_000 + 10
     );
 
+    // Claude's 5-hour windows: one opens at the hour of the first activity; the request
+    // at 00:01 on the 10th falls in the window opened at 23:00 the day before.
+    let blocks = rows_of(&report_on(dir.path(), &["--by", "block", "--json"], &[]));
+    let keys: Vec<&str> = blocks.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "2025-03-03 09:00",
+            "2025-03-04 14:00",
+            "2025-03-09 23:00",
+            "2025-03-12 10:00",
+            "2025-04-01 08:00",
+            "TOTAL"
+        ]
+    );
+    assert!(close(blocks[2].cost_usd, 1_234.565 + 0.05));
+    assert_eq!((blocks[2].requests, blocks[2].sessions), (2, 2));
+    assert_eq!(
+        blocks[2].last_ms.unwrap() - blocks[2].start_ms.unwrap(),
+        5 * 3_600_000
+    );
+    assert!(
+        blocks.iter().all(|b| b.projected_cost_usd.is_none()),
+        "all closed"
+    );
+
     // Filters: a user, a model, both.
     for (args, keep) in [
         (
@@ -736,4 +762,64 @@ fn report_over_http_reads_every_page_of_a_collector_that_pages() {
     assert_eq!(rows.len(), 1_206, "every session and one TOTAL");
     assert_eq!(rows.iter().filter(|r| r.total).count(), 1);
     assert_eq!(stdout(&over_http), local);
+}
+
+#[test]
+fn the_budget_reaches_the_api_and_prometheus_and_a_bad_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start_with(
+        &dir.path().join("data"),
+        &[],
+        &[("CLAUDE_TELEMETRY_MONTHLY_BUDGET_USD", "2500")],
+    );
+    // Spent an hour ago: this month's, unless the month began within the hour.
+    let now = std::time::SystemTime::now();
+    let at =
+        humantime::format_rfc3339_seconds(now - std::time::Duration::from_secs(3_600)).to_string();
+    let (status, body) = collector.post(
+        "/v1/logs",
+        "application/json",
+        &logs(vec![api_request(
+            &at,
+            "s-1",
+            "ana@example.com",
+            SONNET,
+            [1, 1, 0, 0],
+            42.0,
+        )]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = collector.get("/api/v1/budget");
+    assert_eq!(status, 200, "{body}");
+    let budget: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(budget["monthly_budget_usd"], 2500.0);
+    let this_month = collector::time::date(collector::time::now_ms())[..7].to_owned();
+    assert_eq!(budget["month"], this_month.as_str());
+    if at[..7] == this_month {
+        assert_eq!(budget["month_to_date_usd"], 42.0, "{budget}");
+        let projected = budget["projected_usd"].as_f64().unwrap();
+        assert!(projected >= 42.0, "{budget}");
+        assert!((budget["projected_share"].as_f64().unwrap() - projected / 2500.0).abs() < 1e-9);
+    }
+    let metrics = crate::support::collector::parse_metrics(&collector.metrics());
+    assert_eq!(metrics["claude_telemetry_monthly_budget_usd"], 2500.0);
+    collector.stop();
+
+    for bad in ["0", "-5", "NaN", "lots"] {
+        match crate::support::collector::spawn(
+            &dir.path().join("other"),
+            &[],
+            &[("CLAUDE_TELEMETRY_MONTHLY_BUDGET_USD", bad)],
+        ) {
+            Ok((mut child, _)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("a budget of {bad} was taken");
+            }
+            Err(output) => assert!(
+                output.to_lowercase().contains("monthly_budget_usd"),
+                "{bad}: {output}"
+            ),
+        }
+    }
 }

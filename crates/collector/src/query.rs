@@ -5,6 +5,7 @@
 //! Read-only, on its own connection (WAL lets it read while the collector writes), so
 //! `claude-telemetry report` and `audit` work beside a running collector or without one.
 
+mod budget;
 mod rollups;
 
 use std::path::Path;
@@ -21,6 +22,7 @@ use crate::time;
 pub mod traces;
 
 pub use crate::time::DAY_MS;
+pub use budget::{BudgetStatus, budget};
 pub use rollups::{
     ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, ToolRow, USAGE_WINDOW_MS, UsageRow,
     activity, blocks, cells, day, projection, sessions, usage, usage_by_model, usage_windows,

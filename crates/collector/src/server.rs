@@ -132,6 +132,10 @@ pub(crate) fn open(
         )),
         None => None,
     };
+    let telemetry = Telemetry::default();
+    if let Some(usd) = config.monthly_budget_usd {
+        telemetry.monthly_budget(usd);
+    }
     let state = AppState::new(Shared {
         privacy: PrivacyFilter::new(config.privacy),
         config,
@@ -139,7 +143,7 @@ pub(crate) fn open(
         data_dir,
         store,
         aggregator,
-        telemetry: Telemetry::default(),
+        telemetry,
         pushed: Mutex::new(Pushed { groups, table }),
         page_key,
         forwarder,

@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}", get(session_page))
         .route("/api/v1/overview", get(overview_json))
         .route("/api/v1/usage", get(usage))
+        .route("/api/v1/budget", get(budget))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{id}/timeline", get(timeline))
         .route("/api/v1/sessions/{id}/traces", get(session_traces))
@@ -315,6 +316,20 @@ async fn usage(
     .await?;
     let total = rows.pop();
     Ok(rows_page.answer(&uri, rows, total))
+}
+
+/// `GET /api/v1/budget?user=&project=&model=`: this month's spending against
+/// `monthly_budget_usd` and its projection to the month's end.
+async fn budget(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let filter = filter(&params);
+    let budget_usd = page.app.config.monthly_budget_usd;
+    let now = now_ms();
+    let status = read(&page.app, move |dir| {
+        query::budget(dir, now, budget_usd, &filter)
+    })
+    .await?;
+    Ok(Json(status).into_response())
 }
 
 /// `GET /api/v1/overview`: what the overview page shows.
