@@ -529,3 +529,80 @@ fn the_page_json_answers_and_bad_parameters_are_refused() {
     assert_eq!(status, 404);
     assert!(!body.contains("<script>alert"), "{body}");
 }
+
+/// Every table cell or header whose content overflows it, or that reaches past its
+/// table's container, as `table: text` — what a person would see clipped or off-screen.
+const OVERFLOWS: &str = r#"(() => {
+  const out = [];
+  for (const table of document.querySelectorAll('table')) {
+    const box = table.parentElement.getBoundingClientRect();
+    if (table.parentElement.scrollWidth > table.parentElement.clientWidth + 1) {
+      out.push(`${table.id}: scrolls sideways`);
+    }
+    for (const cell of table.querySelectorAll('th, td')) {
+      // Left out on this screen (display: none): nothing to overflow.
+      if (cell.getClientRects().length === 0) continue;
+      const r = cell.getBoundingClientRect();
+      if (cell.scrollWidth > cell.clientWidth + 1 || r.right > box.right + 1 || r.left < box.left - 1) {
+        out.push(`${table.id}: ${cell.textContent.slice(0, 40)}`);
+      }
+    }
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth) out.push('the page scrolls sideways');
+  return out;
+})()"#;
+
+#[test]
+fn at_1440_and_390_pixels_no_table_overflows_its_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+    feed(&collector, dir.path(), 1);
+    // Long names where people have them: a path-like project, a long command.
+    let mut long = sample("PreToolUse:Bash");
+    long["session_id"] = json!("a-session-with-a-rather-long-identifier-0123456789");
+    long["tool_input"]["command"] =
+        json!("rm -rf ~/projects/some-organisation/a-repository-with-a-long-name/build/artifacts");
+    collector.hook(dir.path(), "Maximiliana Wolfeschlegelsteinhausen", &long);
+    let sessions = query::sessions(&data, week(), 100, &Filter::default()).unwrap();
+    let session = sessions
+        .iter()
+        .find(|s| s.usage.blocks > 0)
+        .unwrap()
+        .session_id
+        .clone();
+
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    for (width, height, mobile) in [(1440, 900, false), (390, 844, true)] {
+        tab.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+        for (name, path) in [
+            ("overview", "/".to_owned()),
+            ("session", format!("/sessions/{}", encode(&session))),
+        ] {
+            tab.open(&format!("{}{path}", collector.url));
+            let tables = tab.eval("document.querySelectorAll('table tbody tr').length");
+            assert!(tables.as_u64() >= Some(1), "{name}: tables with rows");
+            tab.screenshot(&format!("page-{name}-{width}px.png"));
+            let overflows = tab.eval(OVERFLOWS);
+            assert_eq!(overflows, json!([]), "{name} at {width} px");
+            if name == "overview" {
+                // The key columns stay at every width.
+                let shown = tab.eval(
+                    "[...document.querySelectorAll('#sessions th')].filter(c => c.getClientRects().length).map(c => c.textContent)",
+                );
+                for key in ["session", "user", "project", "cost", "blocks"] {
+                    assert!(
+                        shown.as_array().unwrap().contains(&json!(key)),
+                        "{key} at {width} px: {shown}"
+                    );
+                }
+            }
+        }
+    }
+}

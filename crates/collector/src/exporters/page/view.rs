@@ -23,10 +23,11 @@ h1 { font-size: 1.3rem; margin: 0; } h2 { font-size: 1.05rem; margin: 1.6rem 0 .
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 0 1.5rem; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 td.num, th.num { text-align: right; }
-td:first-child { max-width: 18rem; overflow: hidden; text-overflow: ellipsis; }
-td.detail { white-space: normal; word-break: break-all; font-family: ui-monospace, monospace; font-size: 12px; }
+td.num { white-space: nowrap; } th { overflow-wrap: normal; }
+td.detail { font-family: ui-monospace, monospace; font-size: 12px; }
+@media (max-width: 40rem) { body { padding: .5rem; } th, td { padding: .25rem .3rem; } .wide { display: none; } }
 tr.deny td, p.deny { color: var(--deny); }
 svg { width: 100%; height: auto; max-height: 14rem; }
 svg .bar { fill: var(--accent); } svg text { fill: currentColor; font-size: 11px; }
@@ -162,16 +163,32 @@ impl Row {
 }
 
 /// A table with a header row; `numeric` columns are right-aligned, `detail` and `input`
-/// columns wrap.
+/// columns in a monospace font; text wraps wherever it must, so the table never
+/// overflows its container.
 fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup {
+    table_keeping(id, headers, numeric, &[], rows)
+}
+
+/// [`table`], with the `wide_only` columns left out on a narrow screen, so the key
+/// columns keep their room.
+fn table_keeping(
+    id: &str,
+    headers: &[&str],
+    numeric: &[usize],
+    wide_only: &[usize],
+    rows: &[Row],
+) -> Markup {
     let class = |i: usize| {
+        let mut classes = Vec::new();
         if numeric.contains(&i) {
-            Some("num")
+            classes.push("num");
         } else if matches!(headers.get(i), Some(&"detail" | &"input")) {
-            Some("detail")
-        } else {
-            None
+            classes.push("detail");
         }
+        if wide_only.contains(&i) {
+            classes.push("wide");
+        }
+        (!classes.is_empty()).then(|| classes.join(" "))
     };
     html! {
         div.scroll {
@@ -179,7 +196,7 @@ fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup 
                 thead {
                     tr {
                         @for (i, header) in headers.iter().enumerate() {
-                            th class=[numeric.contains(&i).then_some("num")] { (header) }
+                            th class=[class(i)] { (header) }
                         }
                     }
                 }
@@ -364,10 +381,11 @@ pub(crate) fn overview(data: &Overview) -> String {
             }
         }
         h2 { "Sessions" }
-        (table(
+        (table_keeping(
             "sessions",
             &["session", "user", "project", "start", "duration", "prompts", "tool calls", "cost", "blocks"],
             &[5, 6, 7, 8],
+            &[3, 4, 5, 6],
             &sessions,
         ))
         div.grid {
