@@ -606,3 +606,98 @@ fn at_1440_and_390_pixels_no_table_overflows_its_container() {
         }
     }
 }
+
+#[test]
+fn a_new_event_appears_in_the_live_stream_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    tab.open(&format!("{}/", collector.url));
+    tab.eval_until("document.body.dataset.live", |v| v == "open");
+    assert_eq!(rows(&mut tab, "live").len(), 1, "only the empty row yet");
+
+    // One user's stream leaves the other's events out.
+    let mut filtered = browser.tab();
+    filtered.open(&format!("{}/?user=Late%20Comer", collector.url));
+    filtered.eval_until("document.body.dataset.live", |v| v == "open");
+    let mut other = sample("UserPromptSubmit");
+    other["session_id"] = json!("someone-else");
+    collector.hook(dir.path(), "Someone Else", &other);
+
+    // The hook has its answer once the event is durable: from then on, a second.
+    deny(&collector, dir.path(), "live-session");
+    let stored = Instant::now();
+    let row = |tab: &mut Tab| {
+        rows(tab, "live")
+            .into_iter()
+            .find(|r| r.get(3).map(String::as_str) == Some("PreToolUse"))
+    };
+    let shown = loop {
+        if let Some(row) = row(&mut tab) {
+            break row;
+        }
+        assert!(
+            stored.elapsed() < Duration::from_secs(1),
+            "not in the live list within a second: {:?}",
+            rows(&mut tab, "live")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(shown[1], "Late Comer");
+    assert_eq!((shown[4].as_str(), shown[5].as_str()), ("Bash", "deny"));
+    let mine = filtered.eval_until(
+        "[...document.querySelectorAll('#live tbody tr')].map(r => r.cells[1].textContent)",
+        |v| {
+            v.as_array()
+                .is_some_and(|a| a.iter().any(|u| u == "Late Comer"))
+        },
+    );
+    assert!(
+        !mine.as_array().unwrap().iter().any(|u| u == "Someone Else"),
+        "{mine}"
+    );
+    tab.screenshot("page-live.png");
+
+    // The stream itself, as JSON: an event of the session asked for, and nothing of its
+    // content (the command the guard stopped is in the audit trail, not here).
+    let address = collector.url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    use std::io::Write as _;
+    write!(
+        stream,
+        "GET /api/v1/events/stream?session=json-session HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    while reader.read_line(&mut head).unwrap() > 2 && !head.ends_with("\r\n\r\n") {}
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{head}"
+    );
+    deny(&collector, dir.path(), "another-session");
+    deny(&collector, dir.path(), "json-session");
+    let data = loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended");
+        if let Some(data) = line.trim_end().strip_prefix("data:") {
+            break data.trim().to_owned();
+        }
+    };
+    let event: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(event["session_id"], "json-session", "{event}");
+    assert_eq!(event["name"], "PreToolUse");
+    assert_eq!(event["decision"], "deny");
+    assert_eq!(event["user"], "Late Comer");
+    assert!(!data.contains("rm -rf"), "{data}");
+}

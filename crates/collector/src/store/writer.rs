@@ -3,7 +3,7 @@
 //! handle receivers hand events to, as their consumer.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use rusqlite::{Connection, params_from_iter};
@@ -15,6 +15,7 @@ use crate::aggregate::Joined;
 use crate::aggregate::SharedAggregator;
 use crate::consumer::{ConsumeError, Consumer};
 use crate::event::Event;
+use crate::live::{LIVE_BACKLOG, LiveEvent};
 
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -35,6 +36,15 @@ struct Job {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
+    /// Each new event's summary, once durable, to the live stream's listeners.
+    live: tokio::sync::broadcast::Sender<Arc<LiveEvent>>,
+}
+
+impl Store {
+    /// The live stream: a summary of each new event once it is durable, from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<LiveEvent>> {
+        self.live.subscribe()
+    }
 }
 
 /// The writer thread, to wait for on shutdown.
@@ -116,7 +126,8 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
             path: data_dir.to_owned(),
             source,
         })?;
-    Ok((Store { jobs }, Writer { thread }))
+    let (live, _) = tokio::sync::broadcast::channel(LIVE_BACKLOG);
+    Ok((Store { jobs, live }, Writer { thread }))
 }
 
 /// Per job, per event: what the session join said of it when it was new (`None`: a
@@ -202,7 +213,14 @@ impl Consumer for Store {
             .send(Job { events, reply })
             .map_err(|_| closed())?;
         match answer.await {
-            Ok((Ok(flags), _events)) => Ok(flags),
+            Ok((Ok(flags), events)) => {
+                if self.live.receiver_count() > 0 {
+                    for (event, _) in events.iter().zip(&flags).filter(|(_, new)| **new) {
+                        let _ = self.live.send(Arc::new(LiveEvent::of(event)));
+                    }
+                }
+                Ok(flags)
+            }
             Ok((Err(message), _events)) => Err(ConsumeError(message)),
             Err(_) => Err(closed()),
         }

@@ -22,14 +22,16 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::Uri;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Response, sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::{ApiError, Reason};
+use crate::live::LiveFilter;
 use crate::query::{self, AuditFilter, Filter, GroupBy, Window};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/overview", get(overview_json))
         .route("/api/v1/usage", get(usage))
         .route("/api/v1/budget", get(budget))
+        .route("/api/v1/events/stream", get(live_stream))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{id}/timeline", get(timeline))
         .route("/api/v1/sessions/{id}/traces", get(session_traces))
@@ -330,6 +333,38 @@ async fn budget(State(page): State<PageState>, query: Params) -> Result<Response
     })
     .await?;
     Ok(Json(status).into_response())
+}
+
+/// `GET /api/v1/events/stream?user=&project=&session=`: server-sent events, one `event`
+/// (JSON: [`LiveEvent`]) per event stored from now on; a listener that falls behind is
+/// told how many it missed (`lagged`).
+async fn live_stream(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let filter = LiveFilter {
+        user: params.get("user").cloned(),
+        project: params.get("project").cloned(),
+        session_id: params.get("session").cloned(),
+    };
+    let receiver = page.app.store.subscribe();
+    let events =
+        futures_util::stream::unfold((receiver, filter), |(mut receiver, filter)| async move {
+            loop {
+                let message = match receiver.recv().await {
+                    Ok(event) if event.admits(&filter) => {
+                        sse::Event::default().event("event").json_data(&*event)
+                    }
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(missed)) => Ok(sse::Event::default()
+                        .event("lagged")
+                        .data(missed.to_string())),
+                    Err(RecvError::Closed) => return None,
+                };
+                return Some((message, (receiver, filter)));
+            }
+        });
+    Ok(sse::Sse::new(events)
+        .keep_alive(sse::KeepAlive::default())
+        .into_response())
 }
 
 /// `GET /api/v1/overview`: what the overview page shows.

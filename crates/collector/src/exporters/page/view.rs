@@ -38,7 +38,7 @@ a { color: inherit; }
 /// reload, and without JavaScript the page is the same tables, current when loaded. The
 /// pause grows with how long the collector took to answer, so a large store is asked
 /// less often.
-pub(super) const SCRIPT: &str = r#"
+pub(super) const SCRIPT: &str = r##"
 (function () {
   var pause = 2000;
   async function refresh() {
@@ -49,6 +49,9 @@ pub(super) const SCRIPT: &str = r#"
       if (response.ok) {
         var next = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
         var main = document.querySelector("main");
+        // The live list is the stream's, not the server's: keep it as it is.
+        var kept = main && main.querySelector("#live"), slot = next && next.querySelector("#live");
+        if (kept && slot) slot.replaceWith(kept.cloneNode(true));
         if (next && main && next.innerHTML !== main.innerHTML) main.innerHTML = next.innerHTML;
         document.body.dataset.refreshed = String(Date.now());
       }
@@ -61,8 +64,31 @@ pub(super) const SCRIPT: &str = r#"
     setTimeout(refresh, Math.max(pause, 10 * (Date.now() - started)));
   }
   setTimeout(refresh, pause);
+
+  // The live list: each event as it is stored (server-sent events), newest first.
+  if (document.getElementById("live") && window.EventSource) {
+    var stream = new EventSource("api/v1/events/stream" + location.search);
+    stream.onopen = function () { document.body.dataset.live = "open"; };
+    stream.addEventListener("event", function (message) {
+      var e = JSON.parse(message.data);
+      var body = document.querySelector("#live tbody");
+      if (!body) return;
+      var empty = body.querySelector("td.muted");
+      if (empty) empty.parentElement.remove();
+      var row = document.createElement("tr");
+      if (e.decision === "deny") row.className = "deny";
+      var time = new Date(e.ts_ms).toISOString().slice(0, 19).replace("T", " ");
+      [time, e.user, e.project.split("/").pop(), e.name, e.tool, e.decision].forEach(function (text) {
+        var cell = document.createElement("td");
+        cell.textContent = text;
+        row.appendChild(cell);
+      });
+      body.insertBefore(row, body.firstChild);
+      while (body.rows.length > 50) body.deleteRow(-1);
+    });
+  }
 })();
-"#;
+"##;
 
 /// Percent-encodes a path segment.
 pub(crate) fn segment(text: &str) -> String {
@@ -380,6 +406,8 @@ pub(crate) fn overview(data: &Overview) -> String {
                 (omitted(data.omitted.by_user, "api/v1/usage?by=user"))
             }
         }
+        h2 { "Live" }
+        (table("live", &["time", "user", "project", "event", "tool", "decision"], &[], &[]))
         h2 { "Sessions" }
         (table_keeping(
             "sessions",
