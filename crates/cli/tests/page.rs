@@ -701,3 +701,112 @@ fn a_new_event_appears_in_the_live_stream_within_a_second() {
     assert_eq!(event["user"], "Late Comer");
     assert!(!data.contains("rm -rf"), "{data}");
 }
+
+#[test]
+fn every_filter_shows_the_stores_figures_for_it_and_names_narrow_the_page_when_clicked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+    feed(&collector, dir.path(), 1);
+    deny(&collector, dir.path(), "late-session");
+
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    let filters = [
+        (
+            "user=Jane%20Doe",
+            Filter {
+                user: Some("Jane Doe".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "user=Late%20Comer",
+            Filter {
+                user: Some("Late Comer".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "project=project",
+            Filter {
+                project: Some("project".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "model=claude-sonnet-4-5",
+            Filter {
+                model: Some("claude-sonnet-4-5".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "user=Jane%20Doe&model=claude-sonnet-4-5",
+            Filter {
+                user: Some("Jane Doe".into()),
+                model: Some("claude-sonnet-4-5".into()),
+                ..Filter::default()
+            },
+        ),
+    ];
+    let mut distinct = std::collections::BTreeSet::new();
+    for (query_string, filter) in &filters {
+        tab.open(&format!("{}/?{query_string}", collector.url));
+        let total = query::usage(&data, week(), GroupBy::Day, filter)
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert!(
+            (figure(&mut tab, "cost-week") - total.cost_usd).abs() < 0.000_05,
+            "{query_string}"
+        );
+        assert_eq!(
+            figure(&mut tab, "tokens-week"),
+            tokens(&total),
+            "{query_string}"
+        );
+        assert_eq!(
+            figure(&mut tab, "sessions-week"),
+            total.sessions as f64,
+            "{query_string}"
+        );
+        assert_eq!(
+            figure(&mut tab, "blocks-week"),
+            total.blocks as f64,
+            "{query_string}"
+        );
+        let sessions = query::sessions(&data, week(), 100, filter).unwrap();
+        let shown = rows(&mut tab, "sessions");
+        assert_eq!(
+            shown.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+            sessions
+                .iter()
+                .map(|s| s.session_id.clone())
+                .collect::<Vec<_>>(),
+            "{query_string}"
+        );
+        // The JSON says the same.
+        let (status, body) = collector.get(&format!("/api/v1/overview?{query_string}"));
+        assert_eq!(status, 200);
+        let overview: Value = serde_json::from_str(&body).unwrap();
+        assert!((overview["week"]["cost_usd"].as_f64().unwrap() - total.cost_usd).abs() < 1e-9);
+        distinct.insert((total.sessions, total.blocks, (total.cost_usd * 1e6) as u64));
+    }
+    assert!(
+        distinct.len() >= 3,
+        "the filters tell the figures apart: {distinct:?}"
+    );
+
+    // A user's name narrows the page to that user, in the address (a view to share).
+    tab.open(&format!("{}/", collector.url));
+    tab.eval("[...document.querySelectorAll('#by-user a.filter')].find(a => a.textContent === 'Jane Doe').click()");
+    tab.eval_until("location.search", |v| v == "?user=Jane%20Doe");
+    tab.eval_until(
+        "document.querySelector('#filter') && document.querySelector('#filter').textContent",
+        |v| v.as_str().is_some_and(|t| t.contains("Jane Doe")),
+    );
+    tab.screenshot("page-filtered.png");
+}

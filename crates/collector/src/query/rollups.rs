@@ -146,7 +146,7 @@ impl Dim {
 }
 
 /// Whose usage, where and with which model (`None`: everyone's, everywhere, any).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Filter {
     /// Only this user.
     pub user: Option<String>,
@@ -157,6 +157,11 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Whether it leaves nothing out.
+    pub fn is_everything(&self) -> bool {
+        self.user.is_none() && self.project.is_none() && self.model.is_none()
+    }
+
     /// ` AND user = ?n …` for the rollups' columns, and its values.
     fn sql(&self, first: usize) -> (String, Vec<Sql>) {
         let mut clause = String::new();

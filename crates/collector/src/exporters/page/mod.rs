@@ -134,20 +134,31 @@ fn html(body: String) -> Response {
         .into_response()
 }
 
-async fn current_overview(page: &PageState) -> Result<Arc<overview::Overview>, ApiError> {
+/// The overview of what `filter` admits: everyone's is read once for every page that
+/// asks ([`overview::OverviewCache`]); a filtered one (a few buckets) each time.
+async fn current_overview(
+    page: &PageState,
+    filter: Filter,
+) -> Result<Arc<overview::Overview>, ApiError> {
     let now = now_ms();
+    if !filter.is_everything() {
+        return read(&page.app, move |dir| overview::read(dir, now, &filter))
+            .await
+            .map(Arc::new);
+    }
     page.overview
         .current(
             now,
             read(&page.app, crate::store::high_water_mark),
-            read(&page.app, move |dir| overview::read(dir, now)),
+            read(&page.app, move |dir| overview::read(dir, now, &filter)),
         )
         .await
 }
 
-/// `GET /`: the overview page.
-async fn overview_page(State(page): State<PageState>) -> Result<Response, ApiError> {
-    let data = current_overview(&page).await?;
+/// `GET /?user=&project=&model=`: the overview page, of what the filters admit.
+async fn overview_page(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let data = current_overview(&page, filter(&params)).await?;
     Ok(html(view::overview(&data)))
 }
 
@@ -367,9 +378,10 @@ async fn live_stream(State(page): State<PageState>, query: Params) -> Result<Res
         .into_response())
 }
 
-/// `GET /api/v1/overview`: what the overview page shows.
-async fn overview_json(State(page): State<PageState>) -> Result<Response, ApiError> {
-    let data = current_overview(&page).await?;
+/// `GET /api/v1/overview?user=&project=&model=`: what the overview page shows.
+async fn overview_json(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let data = current_overview(&page, filter(&params)).await?;
     Ok(Json(&*data).into_response())
 }
 

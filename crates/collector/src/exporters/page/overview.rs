@@ -27,6 +27,9 @@ const BLOCKS_SHOWN: usize = 50;
 pub struct Overview {
     /// When this was read, Unix milliseconds.
     pub now_ms: i64,
+    /// Whose usage, where, with which model: every figure is of these (blocked
+    /// operations by user and project; they have no model).
+    pub filter: Filter,
     /// The window every "7 days" figure covers: the last 7 × 24 hours.
     pub week_window: Window,
     /// Totals since midnight UTC.
@@ -78,25 +81,31 @@ fn split_total(mut rows: Vec<query::UsageRow>) -> (Vec<query::UsageRow>, query::
     (rows, total)
 }
 
-/// Reads the overview as of `now`.
-pub fn read(dir: &std::path::Path, now: i64) -> Result<Overview, StoreError> {
+/// Reads the overview as of `now`, of what `filter` admits.
+pub fn read(dir: &std::path::Path, now: i64, filter: &Filter) -> Result<Overview, StoreError> {
     let week = Window::last_days(7, now);
-    let everyone = Filter::default();
-    let (by_day, week_total) = split_total(query::usage(dir, week, GroupBy::Day, &everyone)?);
+    let everyone = filter;
+    let (by_day, week_total) = split_total(query::usage(dir, week, GroupBy::Day, everyone)?);
     let (_, today_total) = split_total(query::usage(
         dir,
         Window::today(now),
         GroupBy::Day,
-        &everyone,
+        everyone,
     )?);
-    let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model, &everyone)?);
-    let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User, &everyone)?);
-    let (tools, api) = query::activity(dir, week, &everyone)?;
+    let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model, everyone)?);
+    let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User, everyone)?);
+    let (tools, api) = query::activity(dir, week, everyone)?;
     let recent = AuditFilter {
         last: Some(50),
+        user: filter.user.clone(),
         ..AuditFilter::default()
     };
     let mut blocked = query::audit(dir, week, &recent)?;
+    if let Some(project) = &filter.project {
+        // The audit trail holds the project's path; a filter names the project.
+        blocked
+            .retain(|row| row.project == *project || row.project.ends_with(&format!("/{project}")));
+    }
     blocked.reverse();
     let (mut by_model, mut by_user, mut tools, mut api) = (by_model, by_user, tools, api);
     let omitted = Omitted {
@@ -108,13 +117,14 @@ pub fn read(dir: &std::path::Path, now: i64) -> Result<Overview, StoreError> {
     };
     Ok(Overview {
         now_ms: now,
+        filter: filter.clone(),
         week_window: week,
         today: today_total,
         week: week_total,
         by_day,
         by_model,
         by_user,
-        sessions: query::sessions(dir, week, SESSIONS_SHOWN, &everyone)?,
+        sessions: query::sessions(dir, week, SESSIONS_SHOWN, everyone)?,
         tools,
         api,
         blocked,

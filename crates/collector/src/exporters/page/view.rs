@@ -8,7 +8,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::overview::Overview;
-use crate::query::{TimelineEntry, UsageRow};
+use crate::query::{Filter, TimelineEntry, UsageRow};
 
 pub(super) const STYLE: &str = r#"
 :root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; --accent: #d97706; --deny: #dc2626; }
@@ -273,11 +273,39 @@ fn text(value: impl AsRef<str>) -> Markup {
     html! { (value.as_ref()) }
 }
 
-fn usage_rows(rows: &[UsageRow]) -> Vec<Row> {
+/// The overview's address with `filter` and `key=value` on top: a name that narrows the
+/// page to it when clicked.
+fn narrowed(filter: &Filter, key: &str, value: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = [
+        ("user", filter.user.as_deref()),
+        ("project", filter.project.as_deref()),
+        ("model", filter.model.as_deref()),
+    ]
+    .into_iter()
+    .filter(|(name, _)| *name != key)
+    .filter_map(|(name, value)| value.map(|v| (name, v)))
+    .collect();
+    pairs.push((key, value));
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={}", segment(value)))
+        .collect();
+    format!("?{}", query.join("&"))
+}
+
+/// A name that narrows the overview to it.
+fn filter_link(filter: &Filter, key: &str, value: &str) -> Markup {
+    if value.is_empty() || value == "unknown" {
+        return text(value);
+    }
+    html! { a.filter href=(narrowed(filter, key, value)) { (value) } }
+}
+
+fn usage_rows(rows: &[UsageRow], filter: &Filter, key: &str) -> Vec<Row> {
     rows.iter()
         .map(|r| {
             Row::of(vec![
-                text(&r.key),
+                filter_link(filter, key, &r.key),
                 text(count(r.sessions)),
                 text(count(r.requests)),
                 text(count(tokens(r))),
@@ -322,8 +350,8 @@ pub(crate) fn overview(data: &Overview) -> String {
             let link = html! { a href={ "sessions/" (segment(&s.session_id)) } { (s.session_id) } };
             Row::of(vec![
                 link,
-                text(&s.user),
-                text(&s.project),
+                filter_link(&data.filter, "user", &s.user),
+                filter_link(&data.filter, "project", &s.project),
                 text(time(s.start_ms)),
                 text(duration(s.duration_ms)),
                 text(count(s.usage.prompts)),
@@ -376,6 +404,15 @@ pub(crate) fn overview(data: &Overview) -> String {
             h1 { "claude-telemetry" }
             span.muted { "as of " (time(data.now_ms)) " UTC · refreshes itself" }
         }
+        @if !data.filter.is_everything() {
+            p id="filter" {
+                "Showing only "
+                @for (name, value) in [("user", &data.filter.user), ("project", &data.filter.project), ("model", &data.filter.model)] {
+                    @if let Some(value) = value { (name) " " strong { (value) } " " }
+                }
+                "· " a href="./" { "everyone" }
+            }
+        }
         div.cards {
             (card("cost-today", "cost today", &dollars(data.today.cost_usd)))
             (card("tokens-today", "tokens today", &count(tokens(&data.today))))
@@ -397,12 +434,12 @@ pub(crate) fn overview(data: &Overview) -> String {
         div.grid {
             section {
                 h2 { "By model, 7 days" }
-                (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model)))
+                (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model, &data.filter, "model")))
                 (omitted(data.omitted.by_model, "api/v1/usage?by=model"))
             }
             section {
                 h2 { "By user, 7 days" }
-                (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user)))
+                (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user, &data.filter, "user")))
                 (omitted(data.omitted.by_user, "api/v1/usage?by=user"))
             }
         }
