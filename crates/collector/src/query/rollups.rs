@@ -414,9 +414,9 @@ pub fn cells(
         let rows = statement
             .query_map(params_from_iter(values), |r| {
                 let mut key = Vec::with_capacity(dims.len());
-                for i in 0..dims.len() {
+                for (i, dim) in dims.iter().enumerate() {
                     key.push(match r.get::<_, Sql>(i)? {
-                        Sql::Integer(ms) if dims[i] == Dim::Hour => ms.to_string(),
+                        Sql::Integer(ms) if *dim == Dim::Hour => ms.to_string(),
                         Sql::Integer(day_ms) => day(day_ms),
                         Sql::Text(text) => or_unknown(&text),
                         _ => "unknown".to_owned(),

@@ -150,7 +150,7 @@ pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(money(0.0), "$0.00");
         assert_eq!(money(0.046_367_85), "$0.05");
-        assert_eq!(money(1234.565_1), "$1,234.57");
+        assert_eq!(money(1_234.565_1), "$1,234.57");
         assert_eq!(money(-2.5), "-$2.50");
     }
 

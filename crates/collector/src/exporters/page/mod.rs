@@ -661,7 +661,7 @@ mod windows {
             ],
         )
         .await;
-        let data = overview::read(dir.path(), now).unwrap();
+        let data = overview::read(dir.path(), now, &Filter::default()).unwrap();
         assert!((data.week.cost_usd - 0.75).abs() < 1e-9, "{:?}", data.week);
         let page = view::overview(&data);
         let chart = &page[page.find("id=\"chart-cost-by-day\"").unwrap()..];
