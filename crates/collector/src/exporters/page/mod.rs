@@ -540,7 +540,19 @@ mod tests {
         let state = state(dir.path());
         let (status, message) = call(router(state.clone()), get("/api/v1/usage?by=planet")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(message.contains("by: expected day"), "{message}");
+        assert!(
+            message.contains(
+                "by: expected one of day, week, month, model, user, project, session, block"
+            ),
+            "{message}"
+        );
+        let (status, message) = call(
+            router(state.clone()),
+            get("/api/v1/usage?by=day&breakdown=maybe"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message.contains("breakdown"), "{message}");
         let (status, message) =
             call(router(state.clone()), get("/api/v1/audit?since=yesterday")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
