@@ -23,12 +23,13 @@ use tokio::net::TcpListener;
 
 use crate::aggregate::pushed::{PushLimits, PushedGroups};
 use crate::aggregate::{Aggregator, Limits, SharedAggregator};
-use crate::attempts::{Attempts, ComeBackLater};
+use crate::attempts::Attempts;
 use crate::auth::{self, PageKey};
 use crate::browser;
 use crate::budget::{BodyBudget, Reserved};
 use crate::config::{CollectorConfig, ConfigError};
 use crate::connections::{self, ConnectionLimits};
+use crate::consumer::Onward;
 use crate::error::{ApiError, Reason, Rejected};
 use crate::exporters::forward::{ForwardSettings, Forwarder};
 use crate::exporters::{self, page::login};
@@ -124,9 +125,9 @@ pub(crate) fn open(
         None => None,
     };
     let forwarder = match ForwardSettings::from_config(&config) {
-        Some(settings) => Some(Arc::new(
-            Forwarder::start(settings).map_err(ServeError::Forwarder)?,
-        )),
+        Some(settings) => Some(
+            Arc::new(Forwarder::start(settings).map_err(ServeError::Forwarder)?) as Arc<dyn Onward>,
+        ),
         None => None,
     };
     let state = AppState::new(Shared {
@@ -300,7 +301,10 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
             answer
         }
     };
-    browser::add_security_headers(response.headers_mut());
+    browser::add_security_headers(
+        response.headers_mut(),
+        exporters::page::content_security_policy(),
+    );
     if let Some(Rejected(reason)) = response.extensions().get::<Rejected>() {
         state.telemetry.rejected(*reason);
     }
@@ -384,7 +388,7 @@ async fn verify(state: &AppState, attempt: Attempt) -> Result<(), ApiError> {
         .attempts
         .attempt(attempt.client, || auth::is_token(presented, token))
         .await
-        .map_err(too_many_attempts)?;
+        .map_err(ApiError::from)?;
     if right {
         Ok(())
     } else {
@@ -398,16 +402,6 @@ pub(crate) fn client_ip(request: &Request) -> IpAddr {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip())
-}
-
-/// 429 for an attempt that could not have its turn.
-pub(crate) fn too_many_attempts(ComeBackLater(wait): ComeBackLater) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        Reason::Throttled,
-        "too many wrong tokens from this address: wait before trying again",
-    )
-    .retry_after(wait.as_secs().max(1))
 }
 
 #[cfg(test)]

@@ -30,8 +30,7 @@ use serde_json::{Value, json};
 
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::{Event, Payload, SpanRecord};
-use crate::exporters::forward::encode::TimedLog;
+use crate::event::{Event, Payload, SpanRecord, TimedLog};
 use crate::processors::events;
 use crate::processors::otlp::translate::{self, LabelPolicy};
 use crate::processors::otlp::{json, spans};
