@@ -17,7 +17,9 @@ git config --global user.email "$USER_EMAIL"
 
 url="${CLAUDE_TELEMETRY_URL:-${PROMETHEUS_PUSH_GATEWAY:-http://pushgateway:9091}}"
 # What install wires into the user's settings; a new option of install goes here.
-install_args=(--user --url "$url" --user-name "$USER_NAME" --user-email "$USER_EMAIL")
+# --sandbox: Claude Code's own sandbox (bubblewrap) confines every command the model runs;
+# inside it the passwordless sudo does nothing (no new privileges).
+install_args=(--user --url "$url" --user-name "$USER_NAME" --user-email "$USER_EMAIL" --sandbox)
 claude-telemetry install "${install_args[@]}" >/dev/null
 
 # ./workspace is mounted from the host with the host's owner: say so when claude-user

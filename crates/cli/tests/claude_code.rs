@@ -49,6 +49,7 @@ on_both_releases!(
     with_a_token_hooks_claude_codes_export_and_prometheus_all_get_in,
     a_session_that_cannot_ask_counts_each_refusal,
     every_event_the_release_fires_is_hooked_and_counted,
+    prompts_are_kept_redacted_only_with_log_prompts,
 );
 
 #[test]
@@ -65,7 +66,7 @@ fn the_newest_release_pinned_is_the_one_the_project_knows() {
 
 /// The `claude` binary of `version`, installed into `target/claude-code` once and shared
 /// by every test.
-fn claude(version: &str) -> PathBuf {
+pub(crate) fn claude(version: &str) -> PathBuf {
     let cache = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../target/claude-code"
@@ -90,6 +91,7 @@ impl Machine {
         collector: &Collector,
         protocol: &str,
         claude: PathBuf,
+        install_args: &[&str],
     ) -> Machine {
         let home = root.join(format!("home-{}", user.replace(' ', "-")));
         let project = home.join("project");
@@ -107,7 +109,10 @@ impl Machine {
                 user,
                 "--user-email",
                 "dev@example.com",
-            ],
+            ]
+            .into_iter()
+            .chain(install_args.iter().copied())
+            .collect::<Vec<_>>(),
             &home,
         )
         .output();
@@ -259,7 +264,7 @@ fn total(metrics: &std::collections::BTreeMap<String, f64>, name: &str, labels: 
 /// Where the scenarios' users live: not under a temp dir (the guard lets deletes inside
 /// temp dirs through, and these users' files must look like anyone's). The build's
 /// target dir, unless the checkout itself is under /tmp, then the runner's cache.
-fn scratch() -> PathBuf {
+pub(crate) fn scratch() -> PathBuf {
     let target = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target"));
     let target = target.canonicalize().unwrap_or(target);
     if !(target.starts_with("/tmp") || target.starts_with("/var/tmp")) {
@@ -295,6 +300,11 @@ impl World {
     /// A world whose collector requires `token`: the machines have it in their
     /// environment, Prometheus in its token file.
     fn with_token(version: &str, token: Option<&str>) -> World {
+        World::with_env(version, token, &[])
+    }
+
+    /// A world whose collector has `env` besides the token, if any.
+    fn with_env(version: &str, token: Option<&str>, env: &[(&str, &str)]) -> World {
         let scratch = scratch();
         std::fs::create_dir_all(&scratch).unwrap();
         let root = tempfile::tempdir_in(&scratch).unwrap();
@@ -302,6 +312,7 @@ impl World {
         let env: Vec<(&str, &str)> = token
             .iter()
             .map(|token| ("CLAUDE_TELEMETRY_TOKEN", *token))
+            .chain(env.iter().copied())
             .collect();
         let collector = Collector::start_with(&data, &[], &env);
         let prometheus =
@@ -317,12 +328,18 @@ impl World {
     }
 
     fn machine(&self, user: &str, protocol: &str) -> Machine {
+        self.machine_with(user, protocol, &[])
+    }
+
+    /// A machine where `install` ran with `install_args` besides the usual ones.
+    fn machine_with(&self, user: &str, protocol: &str, install_args: &[&str]) -> Machine {
         Machine::new(
             self.root.path(),
             user,
             &self.collector,
             protocol,
             claude(&self.version),
+            install_args,
         )
     }
 
@@ -1266,4 +1283,85 @@ fn with_a_token_hooks_claude_codes_export_and_prometheus_all_get_in(version: &st
         "{metrics:#?}"
     );
     world.finish(&metrics);
+}
+
+/// With `install --log-prompts` (and the collector at the `prompts` level), a real
+/// session's prompt is in its timeline and JSON, redacted, from the hook and from Claude
+/// Code's own `user_prompt` event, and its answers nowhere; without it, nothing of the
+/// prompt is on disk. Store, WAL, spool and state are searched byte by byte.
+fn prompts_are_kept_redacted_only_with_log_prompts(version: &str) {
+    const PROMPT: &str = "PROMPTKEPTMARK tidy up";
+    const ANSWER: &str = "ANSWERNEVERKEPTMARK";
+    const PASSWORD: &str = "promptdbpassword01";
+    let prompt = format!("{PROMPT}; the db is mysql -u root -p{PASSWORD} shop");
+    let redacted = format!("{PROMPT}; the db is mysql -u root -p[REDACTED] shop");
+    for log_prompts in [true, false] {
+        let (collector_env, install_args): (&[(&str, &str)], &[&str]) = if log_prompts {
+            (
+                &[("CLAUDE_TELEMETRY_PRIVACY", "prompts")],
+                &["--log-prompts"],
+            )
+        } else {
+            (&[], &[])
+        };
+        let world = World::with_env(version, None, collector_env);
+        let machine = world.machine_with("Jane Doe", "http/json", install_args);
+        world.api.script(
+            PROMPT,
+            vec![
+                Reply::bash("echo tidy > tidy.txt"),
+                Reply::text(&format!("{ANSWER}: all tidy.")),
+            ],
+        );
+        let state = world.state("Jane Doe");
+        let result = machine.claude(&world.api, &prompt, &state);
+        let session = result["session_id"].as_str().unwrap().to_owned();
+        let cost = result["total_cost_usd"].as_f64().unwrap();
+        let requests = world.api.successes() as f64;
+        let metrics = metrics_until(&world.collector, |m| {
+            (total(m, "claude_code_cost_usage_USD_total", &[]) - cost).abs() < 1e-9
+                && total(m, "claude_code_api_requests_total", &[]) == requests
+        });
+        world.finish(&metrics);
+
+        let timeline = collector::query::timeline(&world.data, &session, 100_000).unwrap();
+        let shown: Vec<(String, String)> = timeline
+            .iter()
+            .filter(|entry| entry.detail == redacted)
+            .map(|entry| (entry.source.clone(), entry.name.clone()))
+            .collect();
+        let (status, json) = world
+            .collector
+            .get(&format!("/api/v1/sessions/{session}/timeline"));
+        assert_eq!(status, 200, "{json}");
+        let in_json = json.contains(&serde_json::to_string(&redacted).unwrap());
+        if log_prompts {
+            for from in [
+                ("hook", "UserPromptSubmit"),
+                ("otlp", "claude_code.user_prompt"),
+            ] {
+                assert!(
+                    shown.contains(&(from.0.to_owned(), from.1.to_owned())),
+                    "{from:?} not in the timeline: {timeline:#?}"
+                );
+            }
+            assert!(in_json, "{json}");
+        } else {
+            assert!(shown.is_empty() && !in_json, "{timeline:#?}");
+        }
+
+        let mut on_disk = Vec::new();
+        let mut pending = vec![world.data.clone(), state.clone()];
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                on_disk.extend(bytes);
+            }
+        }
+        let on_disk = String::from_utf8_lossy(&on_disk);
+        assert_eq!(on_disk.contains(PROMPT), log_prompts, "the prompt on disk");
+        assert!(!on_disk.contains(PASSWORD), "the password in the prompt");
+        assert!(!on_disk.contains(ANSWER), "the answer");
+    }
 }

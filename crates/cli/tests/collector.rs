@@ -872,14 +872,28 @@ fn the_store_keeps_metadata_only_by_default() {
         .as_str()
         .unwrap()
         .to_owned();
+    let read = sample("PostToolUse:Read");
+    let content = read["tool_response"]["file"]["content"].as_str().unwrap();
+    assert_eq!(bodies.len(), 2);
     for body in &bodies {
         let event: Value = serde_json::from_str(body).unwrap();
-        assert!(
-            event.get("prompt").is_none() && event.get("tool_response").is_none(),
-            "{body}"
-        );
         assert!(!body.contains(&format!("\"{prompt}\"")), "{body}");
-        assert!(event["claude_telemetry"]["elided"].is_array(), "{body}");
+        assert!(!body.contains(content), "{body}");
+        match event["hook_event_name"].as_str() {
+            Some("UserPromptSubmit") => {
+                assert_eq!(event["prompt"], json!({"elided_bytes": prompt.len()}))
+            }
+            Some("PostToolUse") => {
+                let file = &event["tool_response"]["file"];
+                assert_eq!(file["content"], json!({"elided_bytes": content.len()}));
+                assert_eq!(file["filePath"], read["tool_response"]["file"]["filePath"]);
+                assert_eq!(
+                    event["tool_input"], read["tool_input"],
+                    "paths are metadata"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
 

@@ -367,4 +367,195 @@ fn settings_that_make_content_flow_are_named_with_where_they_are_set() {
         "a switch set to 0 is off: {out}"
     );
     assert!(!out.contains("no setting makes Claude Code send"), "{out}");
+    assert!(
+        out.contains("ok    privacy level metadata: hook events keep ids, names, paths"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_privacy_level_is_named_and_prompt_logging_with_it_is_no_leak() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url, "--log-prompts"]);
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    let user_file = setup.settings().display().to_string();
+    assert!(
+        out.contains(&format!(
+            "ok    privacy level prompts (CLAUDE_TELEMETRY_PRIVACY in {user_file}): hook events keep the text of prompts, redacted, and no other content"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "ok    OTEL_LOG_USER_PROMPTS=1 in {user_file}: prompt logging is on (claude-telemetry install --log-prompts)"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("warn  OTEL_LOG"), "answers stay off: {out}");
+
+    // Prompt logging without the level: the text flows and is dropped.
+    setup.edit(|doc| {
+        doc["env"]
+            .as_object_mut()
+            .unwrap()
+            .remove("CLAUDE_TELEMETRY_PRIVACY");
+    });
+    let (_, out) = setup.doctor(&[]);
+    let prompts = out
+        .lines()
+        .find(|l| l.contains("OTEL_LOG_USER_PROMPTS="))
+        .unwrap();
+    assert!(
+        prompts.starts_with("warn") && prompts.contains("keeps only its size"),
+        "{prompts}"
+    );
+
+    setup.edit(|doc| doc["env"]["CLAUDE_TELEMETRY_PRIVACY"] = json!("full"));
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warn  privacy level full"), "{out}");
+
+    setup.edit(|doc| doc["env"]["CLAUDE_TELEMETRY_PRIVACY"] = json!("everything"));
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL  CLAUDE_TELEMETRY_PRIVACY=everything in")
+            && out.contains("the hook records no event"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_sandbox_and_what_it_needs_are_named_with_their_fixes() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url]);
+    let line = |out: &str, words: &str| {
+        out.lines()
+            .find(|l| l.contains(words))
+            .unwrap_or_else(|| panic!("no line with {words:?}: {out}"))
+            .to_owned()
+    };
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "the sandbox is the user's choice: {out}");
+    assert!(
+        line(&out, "sandbox is off").starts_with("warn")
+            && out.contains("Fix: claude-telemetry install --sandbox"),
+        "{out}"
+    );
+
+    setup.install(&["--url", &collector.url, "--sandbox"]);
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        line(&out, "Claude Code's sandbox is on").starts_with("ok")
+            && line(&out, "bubblewrap /")
+                .ends_with("runs a command in new user, PID and network namespaces")
+            && line(&out, "socat /").starts_with("ok"),
+        "{out}"
+    );
+    assert!(!out.contains("can be left"), "{out}");
+
+    // A way out of it.
+    setup.edit(|doc| doc["sandbox"]["allowUnsandboxedCommands"] = json!(true));
+    let (_, out) = setup.doctor(&[]);
+    assert!(
+        line(&out, "the sandbox can be left").starts_with("warn")
+            && out.contains("dangerouslyDisableSandbox"),
+        "{out}"
+    );
+
+    // One bad field, and Claude Code drops the sandbox (not the hooks).
+    setup.edit(|doc| doc["sandbox"]["enabled"] = json!("yes"));
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        line(&out, "ignores the whole `sandbox` setting").contains("/sandbox/enabled"),
+        "{out}"
+    );
+    assert!(!out.contains("ignores every hook"), "{out}");
+    assert!(out.contains("claude-telemetry hook on 32 events"), "{out}");
+
+    // Turned on, and nothing it needs on PATH: Claude Code cannot start it.
+    setup.install(&["--url", &collector.url, "--sandbox"]);
+    let empty = tempfile::tempdir().unwrap();
+    let (code, out) = setup.doctor(&[("PATH", empty.path().to_str().unwrap())]);
+    assert_eq!(code, 1, "{out}");
+    let bwrap = line(&out, "bubblewrap (bwrap) is not on PATH");
+    assert!(
+        bwrap.starts_with("FAIL") && bwrap.contains("Fix: sudo apt-get install bubblewrap"),
+        "{bwrap}"
+    );
+    assert!(
+        line(&out, "socat is not on PATH").contains("sudo apt-get install socat"),
+        "{out}"
+    );
+
+    // Bubblewrap there but unable to make its namespaces: as uid 0 without CAP_SETFCAP
+    // (a user namespace of its own makes this so whoever runs the test).
+    let output = std::process::Command::new("unshare")
+        .args([
+            "--user",
+            "--map-root-user",
+            "setpriv",
+            "--bounding-set",
+            "-setfcap",
+            "--",
+        ])
+        .arg(crate::support::bin())
+        .args([
+            "doctor",
+            "--project",
+            setup.project.path().to_str().unwrap(),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", setup.home.path())
+        .output()
+        .expect("unshare and setpriv (util-linux)");
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    let bwrap = line(&out, "cannot sandbox a command here");
+    assert!(
+        bwrap.starts_with("FAIL")
+            && bwrap.contains("setting up uid map")
+            && bwrap.contains("CAP_SETFCAP"),
+        "{bwrap}"
+    );
+
+    // A /proc with a masked path, as Docker leaves it: no fresh /proc can be mounted,
+    // until the settings bind the one there is (enableWeakerNestedSandbox).
+    let in_a_masked_proc = || {
+        let doctor = format!(
+            "mount --bind /dev/null /proc/timer_list && exec '{}' doctor --project '{}'",
+            crate::support::bin().display(),
+            setup.project.path().display()
+        );
+        let output = std::process::Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "--pid", "--fork"])
+            .args(["--mount-proc", "sh", "-c", &doctor])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", setup.home.path())
+            .output()
+            .expect("unshare (util-linux)");
+        stdout(&output)
+    };
+    let out = in_a_masked_proc();
+    let bwrap = line(&out, "bubblewrap /");
+    assert!(
+        bwrap.starts_with("FAIL")
+            && bwrap.contains("Can't mount proc")
+            && bwrap.contains("sandbox.enableWeakerNestedSandbox"),
+        "{out}"
+    );
+    setup.edit(|doc| doc["sandbox"]["enableWeakerNestedSandbox"] = json!(true));
+    let out = in_a_masked_proc();
+    assert!(
+        line(&out, "bubblewrap /").starts_with("ok")
+            && line(&out, "sets sandbox.enableWeakerNestedSandbox").starts_with("warn"),
+        "{out}"
+    );
 }

@@ -72,6 +72,8 @@ fn run_case(home: &std::path::Path, url: &str, group: &Group, case: &Case) -> Ou
         .env("CLAUDE_PROJECT_DIR", PROJECT)
         .env("CLAUDE_TELEMETRY_URL", url)
         .env("CLAUDE_TELEMETRY_STATE_DIR", home.join("state"))
+        // The delivered events are matched to the cases by their input: keep it whole.
+        .env("CLAUDE_TELEMETRY_PRIVACY", "full")
         .env("XDG_CONFIG_HOME", home.join("config"))
         .stdin(event.to_string());
     assert_eq!(

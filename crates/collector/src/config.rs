@@ -5,18 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hook_protocol::privacy::Level;
 use serde::Deserialize;
-
-/// What the store keeps of each event's payload.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Privacy {
-    /// Names, ids, commands and decisions; no file contents, no tool output, no prompts.
-    #[default]
-    Metadata,
-    /// Everything the hook delivered (already redacted and bounded by the hook).
-    Full,
-}
 
 /// Collector settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,8 +20,8 @@ pub struct CollectorConfig {
     pub token: Option<String>,
     /// Listen beyond loopback without a token (not recommended).
     pub insecure: bool,
-    /// What the store keeps of payloads.
-    pub privacy: Privacy,
+    /// What the store keeps of payloads: `metadata` (the default), `prompts` or `full`.
+    pub privacy: Level,
     /// A session with no event for this long has ended (`30m`, `2h`).
     #[serde(with = "humantime_serde_compat")]
     pub session_idle_timeout: Duration,
@@ -66,7 +56,10 @@ pub struct CollectorConfig {
     /// baseline and removed. `0s` keeps everything.
     #[serde(with = "humantime_serde_compat")]
     pub retention: Duration,
-    /// OTLP attributes never turned into labels (cardinality).
+    /// OTLP attributes never turned into labels: `session.id` (cardinality), and the
+    /// provider attributes newer Claude Code releases add (`anthropic.provider`,
+    /// `anthropic.custom_base_url`), so a fleet mixing releases keeps one series per
+    /// label set. Setting the list replaces these defaults.
     pub otlp_drop_attributes: Vec<String>,
     /// OTLP resource attributes turned into labels on every series.
     pub otlp_promote_resource_attributes: Vec<String>,
@@ -104,7 +97,7 @@ impl Default for CollectorConfig {
             data_dir: None,
             token: None,
             insecure: false,
-            privacy: Privacy::Metadata,
+            privacy: Level::Metadata,
             session_idle_timeout: Duration::from_secs(30 * 60),
             max_body_bytes: 8 * 1024 * 1024,
             // Four of the largest bodies at once: each takes about three times its size
@@ -119,7 +112,7 @@ impl Default for CollectorConfig {
             label_value_bytes: 256,
             request_timeout: Duration::from_secs(30),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
-            otlp_drop_attributes: vec!["session.id".to_owned()],
+            otlp_drop_attributes: crate::processors::otlp::translate::LabelPolicy::default().drop,
             otlp_promote_resource_attributes: vec!["user.name".to_owned(), "user.email".to_owned()],
             forward_endpoint: None,
             forward_headers: Vec::new(),

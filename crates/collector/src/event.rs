@@ -174,15 +174,13 @@ pub struct LogRecord {
     pub attributes: Map<String, Value>,
     /// The resource's attributes.
     pub resource: Map<String, Value>,
-    /// The record's body, as text.
+    /// The record's body: text (Claude Code's name the event), or the size note of a body
+    /// the privacy level did not keep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
+    pub body: Option<Value>,
     /// Its severity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
-    /// Attributes the privacy mode left out.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub elided: Vec<String>,
     /// The trace it was recorded in (hex), when Claude Code had an interaction going:
     /// how a prompt id finds its trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]

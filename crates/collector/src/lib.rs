@@ -40,5 +40,5 @@ pub mod time;
 #[cfg(test)]
 mod testing;
 
-pub use config::{CollectorConfig, ConfigError, Privacy};
+pub use config::{CollectorConfig, ConfigError};
 pub use server::{ServeError, Server};

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use hook_protocol::privacy::{ELIDED_KEY, is_size_note};
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
@@ -146,14 +147,33 @@ fn day(ts_ms: i64) -> String {
     humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
 }
 
-/// What a tool call works on, in a line: the command, the file or the pattern.
+/// What a tool call works on, in a line: the command, the file or the pattern (or its
+/// size, when the privacy level did not keep it).
 fn input_of(body: &Value) -> Option<String> {
     let input = &body["tool_input"];
-    input["command"]
-        .as_str()
-        .or_else(|| input["file_path"].as_str())
-        .or_else(|| input["pattern"].as_str())
-        .map(str::to_owned)
+    ["command", "file_path", "pattern"]
+        .iter()
+        .find_map(|key| match &input[*key] {
+            Value::String(text) => Some(text.clone()),
+            note if is_size_note(note) => Some(format!("({} bytes, not kept)", note[ELIDED_KEY])),
+            _ => None,
+        })
+}
+
+/// The text of the prompt an event carries, when the privacy level kept it: a hook
+/// event's `prompt`, a `user_prompt` event's `prompt_text` or `prompt` (`<REDACTED>` from
+/// Claude Code unless prompt logging is on).
+fn prompt_of(body: &Value) -> Option<String> {
+    let attributes = &body["attributes"];
+    [
+        &body["prompt"],
+        &attributes["prompt_text"],
+        &attributes["prompt"],
+    ]
+    .into_iter()
+    .filter_map(Value::as_str)
+    .find(|text| !text.is_empty() && *text != "<REDACTED>")
+    .map(str::to_owned)
 }
 
 /// Usage in `window`, grouped, sorted by key, with a `TOTAL` row last.
@@ -494,7 +514,9 @@ pub fn timeline(
         let (ts_ms, source, name, tool, decision, rule, text, id) = row.map_err(&err)?;
         let body = body(data_dir, id, &text)?;
         let attrs = &body["attributes"];
-        let detail = if source == Source::OtlpLog.as_str() {
+        let detail = if let Some(prompt) = prompt_of(&body) {
+            prompt
+        } else if source == Source::OtlpLog.as_str() {
             [
                 "model",
                 "tool_name",
@@ -516,7 +538,6 @@ pub fn timeline(
             .join(" ")
         } else {
             let what: String = input_of(&body)
-                .or_else(|| body["prompt"].as_str().map(str::to_owned))
                 .unwrap_or_default()
                 .chars()
                 .take(200)

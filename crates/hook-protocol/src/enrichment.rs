@@ -99,6 +99,18 @@ pub struct GuardSpan {
     pub text: String,
 }
 
+impl GuardRecord {
+    /// The record with credentials redacted in its reason and the text it points at
+    /// (which quote the input).
+    pub fn redacted(mut self) -> GuardRecord {
+        self.reason = crate::redact_text(&self.reason).0;
+        if let Some(span) = &mut self.span {
+            span.text = crate::redact_text(&span.text).0;
+        }
+        self
+    }
+}
+
 impl Enrichment {
     pub(crate) fn deserialize_from(value: &Value) -> Result<Enrichment, serde_json::Error> {
         Enrichment::deserialize(value)

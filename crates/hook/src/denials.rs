@@ -38,7 +38,7 @@ const MAX_PER_LOOK: usize = 200;
 
 /// The audit record for Claude Code's own `PermissionDenied` events (auto mode), which
 /// no guard judged: a denial a person sees belongs in the audit trail too.
-pub(crate) fn auto_mode_record(event: &HookEvent) -> Option<GuardRecord> {
+pub fn auto_mode_record(event: &HookEvent) -> Option<GuardRecord> {
     if event.known_event() != Some(KnownEvent::PermissionDenied) {
         return None;
     }

@@ -3,11 +3,13 @@
 
 use std::time::{Instant, SystemTime};
 
+use hook_protocol::privacy::Level;
 use hook_protocol::{Bounds, Enrichment, GuardRecord, HookEvent, new_event_id};
 
 use crate::config::HookConfig;
 
-/// Who and where an event comes from: what its enrichment says besides the event itself.
+/// Who and where an event comes from (what its enrichment says besides the event itself),
+/// and what of it the one handling it keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     /// The machine the event happened on.
@@ -24,6 +26,9 @@ pub struct Origin {
     pub lossy_utf8: bool,
     /// Events waiting in the hook's spool.
     pub spool_pending: usize,
+    /// The privacy level: what of the event is kept before it leaves (is delivered,
+    /// spooled or stored).
+    pub privacy: Level,
 }
 
 impl Origin {
@@ -37,12 +42,14 @@ impl Origin {
             handled_by: env!("CARGO_PKG_VERSION").to_owned(),
             lossy_utf8,
             spool_pending,
+            privacy: config.privacy,
         }
     }
 }
 
-/// Redacts credentials, bounds the event for storage and attaches the enrichment (with
-/// the guard's decision, if any); returns the enrichment.
+/// Keeps what the privacy level keeps, redacts credentials in that, bounds the event for
+/// storage and attaches the enrichment (with the guard's decision, if any); returns the
+/// enrichment. The guard has judged the whole event before.
 ///
 /// `started` is when handling began, so the recorded latency covers reading, parsing and
 /// (for PreToolUse) the guard.
@@ -52,8 +59,11 @@ pub fn enrich(
     guard: Option<GuardRecord>,
     started: Instant,
 ) -> Result<Enrichment, serde_json::Error> {
-    let redacted = event.redact();
-    let truncated = event.bound(Bounds::default());
+    event.keep(
+        origin.privacy,
+        guard.as_ref().map(|guard| guard.decision.as_str()),
+    );
+    let (redacted, truncated) = event.redact_and_bound(Bounds::default());
     let project = origin
         .project_dir
         .or_else(|| event.cwd().map(str::to_owned));
@@ -70,7 +80,7 @@ pub fn enrich(
         lossy_utf8: origin.lossy_utf8,
         redacted,
         spool_pending: origin.spool_pending,
-        guard,
+        guard: guard.map(GuardRecord::redacted),
     };
     event.set_enrichment(&enrichment)?;
     Ok(enrichment)

@@ -27,6 +27,7 @@ pub use config::{
 };
 pub use decide::{Judged, Place, context, context_for, judge, judge_with};
 pub use deliver::{Collector, DeliveryError};
+pub use denials::auto_mode_record;
 pub use enrich::{Origin, enrich};
 pub use guard_config::{GuardConfigError, config_path, load_guard_config};
 pub use run::{HookOutcome, run};

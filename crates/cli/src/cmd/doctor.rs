@@ -2,6 +2,7 @@
 
 mod content;
 mod events;
+mod sandbox;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -78,6 +79,7 @@ pub fn doctor(args: &DoctorArgs) -> Result<ExitCode> {
     }
     check_telemetry_env(&merged.env, &mut report);
     content::check_content(&merged, &mut report);
+    sandbox::check_sandbox(&merged.sandbox, &mut report);
     check_collector(&merged, &mut report);
     check_spool(&mut report);
     let release = check_claude_code(&mut report);
@@ -110,6 +112,8 @@ struct Merged {
     headers_helper: Option<String>,
     /// Events some valid settings file runs the claude-telemetry hook on.
     hooked_events: BTreeSet<String>,
+    /// The `sandbox` settings.
+    sandbox: sandbox::SandboxSettings,
 }
 
 fn check_settings(
@@ -128,11 +132,18 @@ fn check_settings(
         }
     };
     let doc = &file.document;
-    let errors: Vec<String> = validate(doc)
+    // A bad `sandbox` field costs the sandbox, not the hooks: said with the sandbox.
+    let (sandbox_errors, errors): (Vec<_>, Vec<_>) = validate(doc)
         .into_iter()
         .filter(|p| p.severity == Severity::Error)
-        .map(|p| p.to_string())
-        .collect();
+        .partition(|p| p.path.starts_with("/sandbox"));
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    if sandbox_errors.is_empty() {
+        merged.sandbox.read(path, doc);
+    } else {
+        let said: Vec<String> = sandbox_errors.iter().map(ToString::to_string).collect();
+        merged.sandbox.invalid(path, said.join("; "));
+    }
     if !errors.is_empty() {
         report.add(
             Level::Fail,

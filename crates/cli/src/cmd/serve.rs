@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use collector::{CollectorConfig, Server};
+use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, Level};
 use serde::Deserialize;
 
 use super::process_env;
@@ -92,11 +93,12 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     let guard = guard_config(args)?;
+    let privacy = config.privacy;
     runtime.block_on(async move {
         let server = Server::bind(config, guard, data_dir.clone()).await?;
         let addr = server.local_addr()?;
         eprintln!(
-            "claude-telemetry collector listening on http://{addr} (store {}, {} events replayed)",
+            "claude-telemetry collector listening on http://{addr} (store {}, {} events replayed, privacy {privacy})",
             data_dir.display(),
             server.replayed()
         );
@@ -164,6 +166,15 @@ fn merged_config(mut table: toml::Table) -> Result<CollectorConfig> {
             toml::Value::String(raw)
         };
         table.insert((*key).to_owned(), value);
+    }
+    // Prompt logging turned on for Claude Code, and no level said: keep the prompts it
+    // sends (the compose stack passes OTEL_LOG_USER_PROMPTS to both).
+    if !table.contains_key("privacy") {
+        let level = Level::from_settings(None, process_env(LOG_USER_PROMPTS_ENV).as_deref())?;
+        table.insert(
+            "privacy".to_owned(),
+            toml::Value::String(level.as_str().to_owned()),
+        );
     }
     toml::Value::Table(table)
         .try_into()

@@ -36,6 +36,15 @@ pub(super) const MAX_OTLP_METRICS: usize = 1_000;
 const API_SECONDS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
+/// Bucket bounds for the time to a response's first token: 50 ms to 2 minutes.
+const FIRST_TOKEN_SECONDS: &[f64] = &[
+    0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
+];
+/// The prompt cache's times to live, and the `api_request` attribute counting each.
+const CACHE_TTLS: &[(&str, &str)] = &[
+    ("5m", "cache_creation_5m_tokens"),
+    ("1h", "cache_creation_1h_tokens"),
+];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Stream {
@@ -61,13 +70,27 @@ enum Refusal {
     SeriesLimit,
 }
 
+/// A numeric attribute of a log event: Claude Code sends some as numbers, some as text.
+fn number(record: &LogRecord, key: &str) -> Option<f64> {
+    record
+        .attributes
+        .get(key)
+        .and_then(serde_json::Value::as_f64)
+        .or_else(|| record.text(key).parse().ok())
+        .filter(|n: &f64| n.is_finite())
+}
+
 /// The families derived from Claude Code's log events.
 struct LogFamilies {
     api_requests: Family,
     api_request_duration: Family,
+    api_first_token: Family,
+    api_cache_creation: Family,
     api_errors: Family,
     tool_results: Family,
     tool_decisions: Family,
+    plugins_loaded: Family,
+    managed_settings_resolved: Family,
 }
 
 impl LogFamilies {
@@ -83,6 +106,16 @@ impl LogFamilies {
                 "API request duration, by model (from api_request events).",
                 API_SECONDS,
             ),
+            api_first_token: Family::histogram(
+                "claude_code_api_time_to_first_token_seconds",
+                "Time from an API request to the first token of its response, by model (from api_request events' ttft_ms).",
+                FIRST_TOKEN_SECONDS,
+            ),
+            api_cache_creation: Family::new(
+                "claude_code_api_cache_creation_tokens_total",
+                "Tokens written to the prompt cache, by model and time to live (from api_request events' cache_creation_5m_tokens and cache_creation_1h_tokens).",
+                Kind::Counter,
+            ),
             api_errors: Family::new(
                 "claude_code_api_errors_total",
                 "Failed API requests, by model and status code (from api_error events).",
@@ -95,29 +128,47 @@ impl LogFamilies {
             ),
             tool_decisions: Family::new(
                 "claude_code_tool_decisions_total",
-                "Permission decisions on tool calls, by tool, decision and source (from tool_decision events).",
+                "Permission decisions on tool calls, by tool, decision, source, permission mode and the tool's provenance (from tool_decision events).",
+                Kind::Counter,
+            ),
+            plugins_loaded: Family::new(
+                "claude_code_plugins_loaded_total",
+                "Plugins Claude Code loaded, by plugin, marketplace, scope and how it was enabled (from plugin_loaded events; third-party names arrive as third-party).",
+                Kind::Counter,
+            ),
+            managed_settings_resolved: Family::new(
+                "claude_code_managed_settings_resolved_total",
+                "Times Claude Code resolved its managed settings, by trigger, source behavior and settings helper state (from managed_settings_resolved events).",
                 Kind::Counter,
             ),
         }
     }
 
-    fn all(&self) -> [&Family; 5] {
+    fn all(&self) -> [&Family; 9] {
         [
             &self.api_requests,
             &self.api_request_duration,
+            &self.api_first_token,
+            &self.api_cache_creation,
             &self.api_errors,
             &self.tool_results,
             &self.tool_decisions,
+            &self.plugins_loaded,
+            &self.managed_settings_resolved,
         ]
     }
 
-    fn all_mut(&mut self) -> [&mut Family; 5] {
+    fn all_mut(&mut self) -> [&mut Family; 9] {
         [
             &mut self.api_requests,
             &mut self.api_request_duration,
+            &mut self.api_first_token,
+            &mut self.api_cache_creation,
             &mut self.api_errors,
             &mut self.tool_results,
             &mut self.tool_decisions,
+            &mut self.plugins_loaded,
+            &mut self.managed_settings_resolved,
         ]
     }
 }
@@ -461,13 +512,19 @@ impl OtlpMetrics {
             "claude_code.api_request" => {
                 let labels = who(&[("model", record.text("model"))]);
                 limit.add(&mut log.api_requests, labels.clone(), 1.0);
-                let ms = record
-                    .attributes
-                    .get("duration_ms")
-                    .and_then(serde_json::Value::as_f64)
-                    .or_else(|| record.text("duration_ms").parse().ok());
-                if let Some(ms) = ms {
-                    limit.observe(&mut log.api_request_duration, labels, ms / 1000.0);
+                if let Some(ms) = number(record, "duration_ms") {
+                    limit.observe(&mut log.api_request_duration, labels.clone(), ms / 1000.0);
+                }
+                if let Some(ms) = number(record, "ttft_ms").filter(|ms| *ms >= 0.0) {
+                    limit.observe(&mut log.api_first_token, labels, ms / 1000.0);
+                }
+                for (ttl, attribute) in CACHE_TTLS {
+                    // Counted when sent, zero too, so the series exist from the first request.
+                    if let Some(tokens) = number(record, attribute).filter(|n| *n >= 0.0) {
+                        let labels =
+                            who(&[("model", record.text("model")), ("ttl", (*ttl).to_owned())]);
+                        limit.add(&mut log.api_cache_creation, labels, tokens);
+                    }
                 }
             }
             "claude_code.api_error" => {
@@ -489,8 +546,34 @@ impl OtlpMetrics {
                     ("tool", record.text("tool_name")),
                     ("decision", record.text("decision")),
                     ("source", record.text("source")),
+                    ("permission_mode", record.text("permission_mode")),
+                    ("tool_source", record.text("tool_source")),
                 ]);
                 limit.add(&mut log.tool_decisions, labels, 1.0);
+            }
+            "claude_code.plugin_loaded" => {
+                let labels = who(&[
+                    ("plugin", record.text("plugin.name")),
+                    ("marketplace", record.text("marketplace.name")),
+                    ("scope", record.text("plugin.scope")),
+                    ("enabled_via", record.text("enabled_via")),
+                ]);
+                limit.add(&mut log.plugins_loaded, labels, 1.0);
+            }
+            "claude_code.managed_settings_resolved" => {
+                let labels = who(&[
+                    ("trigger", record.text("managed_settings.trigger")),
+                    (
+                        "source_behavior",
+                        record.text("managed_settings.source_behavior"),
+                    ),
+                    ("helper_state", record.text("managed_settings.helper.state")),
+                    (
+                        "helper_applied",
+                        record.text("managed_settings.helper.applied"),
+                    ),
+                ]);
+                limit.add(&mut log.managed_settings_resolved, labels, 1.0);
             }
             _ => {}
         }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use guard::GuardConfig;
 use hook::{Judged, Origin, Place};
+use hook_protocol::privacy::Level;
 use hook_protocol::{Enrichment, HookEvent};
 use serde_json::{Value, json};
 
@@ -24,12 +25,14 @@ pub struct RequestOrigin {
     pub project_dir: Option<String>,
 }
 
-/// Judges (a PreToolUse) and enriches a raw event. Returns its enrichment and the
-/// hook-protocol answer for Claude Code (`{}` when there is nothing to say).
+/// Judges (a PreToolUse) and enriches a raw event, keeping what `privacy` keeps of it.
+/// Returns its enrichment and the hook-protocol answer for Claude Code (`{}` when there is
+/// nothing to say).
 pub fn judge_and_enrich(
     event: &mut HookEvent,
     guard: &GuardConfig,
     origin: RequestOrigin,
+    privacy: Level,
 ) -> Result<(Enrichment, Value), serde_json::Error> {
     let started = Instant::now();
     let place = Place {
@@ -51,8 +54,14 @@ pub fn judge_and_enrich(
         handled_by: format!("collector/{}", env!("CARGO_PKG_VERSION")),
         lossy_utf8: false,
         spool_pending: 0,
+        privacy,
     };
-    let enrichment = hook::enrich(event, origin, judged.as_ref().map(Judged::record), started)?;
+    // Claude Code's auto mode denials are audited as the command hook audits them.
+    let record = judged
+        .as_ref()
+        .map(Judged::record)
+        .or_else(|| hook::auto_mode_record(event));
+    let enrichment = hook::enrich(event, origin, record, started)?;
     Ok((enrichment, answer))
 }
 
@@ -90,7 +99,8 @@ mod tests {
     fn a_raw_event_is_judged_with_the_configuration_given_and_enriched() {
         let git = with_packs(&["git"]);
         let mut event = raw("git reset --hard HEAD~3");
-        let (enrichment, answer) = judge_and_enrich(&mut event, &git, origin()).unwrap();
+        let (enrichment, answer) =
+            judge_and_enrich(&mut event, &git, origin(), Level::Metadata).unwrap();
         assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
         let guard = enrichment.guard.as_ref().unwrap();
         assert_eq!(
@@ -106,16 +116,39 @@ mod tests {
             enrichment,
             "attached to the event"
         );
+        // The command of a call the guard stopped is the audit trail's evidence; the
+        // rest of the input is kept as the level says.
+        assert_eq!(
+            event.tool_input().unwrap(),
+            &json!({"command": "git reset --hard HEAD~3"})
+        );
 
         let mut event = raw("git reset --hard HEAD~3");
-        let (_, answer) = judge_and_enrich(&mut event, &GuardConfig::default(), origin()).unwrap();
+        let (_, answer) = judge_and_enrich(
+            &mut event,
+            &GuardConfig::default(),
+            origin(),
+            Level::Metadata,
+        )
+        .unwrap();
         assert_eq!(answer, json!({}), "without the pack, nothing to say");
+        assert_eq!(
+            event.tool_input().unwrap()["command"],
+            json!({"elided_bytes": 23}),
+            "an allowed command is content"
+        );
     }
 
     #[test]
     fn home_comes_from_the_transcript_path() {
         let mut event = raw("rm -rf ~");
-        let (_, answer) = judge_and_enrich(&mut event, &GuardConfig::default(), origin()).unwrap();
+        let (_, answer) = judge_and_enrich(
+            &mut event,
+            &GuardConfig::default(),
+            origin(),
+            Level::Metadata,
+        )
+        .unwrap();
         assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
         assert_eq!(home_of(&raw("ls")), Some(PathBuf::from("/home/jane")));
     }

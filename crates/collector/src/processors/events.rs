@@ -55,7 +55,10 @@ pub fn hook(
         rule: enrichment.guard.as_ref().map(|g| g.rule.clone()),
     };
     let name = event.event_name().unwrap_or("unknown").to_owned();
-    let filtered = privacy.hook_event(&mut event);
+    let filtered = privacy.hook_event(
+        &mut event,
+        enrichment.guard.as_ref().map(|g| g.decision.as_str()),
+    );
     let body = match received {
         Some(text) if !filtered => text.to_owned(),
         _ => event.to_json()?,
@@ -164,7 +167,7 @@ fn millis_or_now(time_ns: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Privacy;
+    use hook_protocol::privacy::Level;
 
     fn enriched(extra: &str) -> (String, HookEvent, Enrichment) {
         let text = format!(
@@ -177,18 +180,22 @@ mod tests {
 
     #[test]
     fn an_event_kept_whole_is_stored_as_it_came_and_a_filtered_one_as_filtered() {
-        let privacy = PrivacyFilter::new(Privacy::Metadata);
-        let (text, event, enrichment) = enriched(r#""tool_input":{"command":"ls"},"#);
+        let privacy = PrivacyFilter::new(Level::Metadata);
+        let (text, event, enrichment) = enriched(r#""tool_use_id":"t1","cwd":"/p","#);
         let stored = hook(event, enrichment, &privacy, Some(&text)).unwrap();
         assert_eq!(stored.body, text);
         let (text, event, enrichment) = enriched(r#""tool_response":{"stdout":"secret"},"#);
         let stored = hook(event, enrichment, &privacy, Some(&text)).unwrap();
         assert!(!stored.body.contains("secret"), "{}", stored.body);
         assert!(
-            stored.body.contains(r#""elided":["tool_response"]"#),
+            stored.body.contains(r#""stdout":{"elided_bytes":6}"#),
             "{}",
             stored.body
         );
+        // Nothing to leave out, a credential to redact: stored as redacted.
+        let (text, event, enrichment) = enriched(r#""cwd":"/p/TOKEN=abcd1234efgh","#);
+        let stored = hook(event, enrichment, &privacy, Some(&text)).unwrap();
+        assert!(stored.body.contains("TOKEN=[REDACTED]"), "{}", stored.body);
         assert_eq!(stored.ts_ms, 1_795_496_400_000);
     }
 }

@@ -1,49 +1,19 @@
-//! What of each event the store keeps: the one place that decides, for every source.
+//! What of each event the store keeps: the one place in the collector that decides, for
+//! every source — hook events, OTLP log events, OTLP metric points, and attribute maps of
+//! any other OTLP signal (spans, span events) through [`PrivacyFilter::attributes`].
 //!
-//! In the `metadata` mode (the default) content is left out — prompts, tool output,
-//! file contents, edit strings, assistant messages — and what was left out is listed
-//! with the event (`claude_telemetry.elided` on hook events, `elided` on OTLP events),
-//! so nobody mistakes a filtered copy for the original. `full` keeps everything the
-//! sender delivered (the hook has already redacted credentials and bounded sizes).
-//! OTLP metric points carry only labels, whose attributes the label policy of the
-//! translation chooses.
-//!
-//! Spans ([`PrivacyFilter::span`], the one entry point for span attributes and events)
-//! keep, in `metadata`, only the attributes known to be metadata; any other string,
-//! list or map is left out and named in `elided` (numbers and flags say nothing of
-//! content and stay). In every mode the strings kept have their credentials redacted.
+//! The privacy level's allowlist (`hook_protocol::privacy`, shared with the hook) keeps
+//! metadata and, from the `prompts` level up, prompt text; everything else is replaced by
+//! its size. Every string that is kept then has its credentials redacted, at every level,
+//! OTLP attributes and label values included. The hook has applied its own level before
+//! delivering; the collector applies its own again, so what it stores never exceeds its
+//! level whatever a sender did.
 
-use hook_protocol::{ENRICHMENT_KEY, HookEvent, redact_text};
+use hook_protocol::privacy::{Level, keep_attributes, keep_content};
+use hook_protocol::{HookEvent, redact_text};
 use serde_json::{Map, Value};
 
-use crate::config::Privacy;
-use crate::event::{LogRecord, SpanRecord};
-
-/// Hook event fields that hold content: prompts, output, prose.
-const HOOK_CONTENT_FIELDS: &[&str] = &[
-    "prompt",
-    "tool_response",
-    "last_assistant_message",
-    "compact_summary",
-    "error",
-];
-/// `tool_input` fields that hold content: what is written, edited or asked.
-const HOOK_CONTENT_INPUT_FIELDS: &[&str] = &[
-    "content",
-    "old_string",
-    "new_string",
-    "edits",
-    "new_source",
-    "prompt",
-];
-/// OTLP log attributes that hold content: prompt and response text, tool inputs.
-const LOG_CONTENT_ATTRIBUTES: &[&str] = &[
-    "prompt",
-    "response",
-    "tool_input",
-    "tool_parameters",
-    "body",
-];
+use crate::event::{LogRecord, Point, SpanRecord};
 
 /// Span attributes known to be metadata (Claude Code's span schema: ids, names, models,
 /// counts, timings, decisions; commands and file paths are metadata, as in hook events).
@@ -135,67 +105,89 @@ const SPAN_METADATA_ATTRIBUTES: &[&str] = &[
 /// number and request id); any other event keeps its name and time only.
 const SPAN_METADATA_EVENTS: &[&str] = &["gen_ai.request.attempt"];
 
-/// The privacy mode, applied to each event before it is stored.
+/// The privacy level, applied to each event before it is stored.
 #[derive(Debug, Clone, Copy)]
 pub struct PrivacyFilter {
-    mode: Privacy,
+    level: Level,
 }
 
 impl PrivacyFilter {
-    /// A filter for `mode`.
-    pub fn new(mode: Privacy) -> PrivacyFilter {
-        PrivacyFilter { mode }
+    /// A filter for `level`.
+    pub fn new(level: Level) -> PrivacyFilter {
+        PrivacyFilter { level }
     }
 
-    /// Leaves out what a hook event must not keep; lists it in its enrichment. Returns
-    /// whether anything was left out.
-    pub fn hook_event(&self, event: &mut HookEvent) -> bool {
-        if self.mode == Privacy::Full {
-            return false;
+    /// The level.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// Keeps what the level keeps of a hook event (its enrichment included) and redacts
+    /// what is kept; `decision` is the guard's on the call. Returns whether anything
+    /// changed (an event from the hook at the same level arrives as it will be stored).
+    pub fn hook_event(&self, event: &mut HookEvent, decision: Option<&str>) -> bool {
+        let elided = event.keep(self.level, decision);
+        let redacted = event.redact();
+        elided + redacted > 0
+    }
+
+    /// Keeps what the level keeps of an OTLP log event and redacts what is kept. The body
+    /// is kept when it only names the event, as Claude Code's do.
+    pub fn log_record(&self, record: &mut LogRecord) {
+        self.attributes(&record.event_name, &mut record.attributes, &record.resource);
+        if let Some(body) = &mut record.body
+            && !names_event(body, &record.event_name)
+        {
+            keep_content(self.level, body);
+            redact(body);
         }
-        let fields = event.fields_mut();
-        let mut elided = Vec::new();
-        for field in HOOK_CONTENT_FIELDS {
-            if fields.remove(*field).is_some() {
-                elided.push(Value::String((*field).to_owned()));
-            }
+        for value in record.resource.values_mut() {
+            redact(value);
         }
-        if let Some(Value::Object(input)) = fields.get_mut("tool_input") {
-            for field in HOOK_CONTENT_INPUT_FIELDS {
-                if input.remove(*field).is_some() {
-                    elided.push(Value::String(format!("tool_input.{field}")));
+    }
+
+    /// Keeps what the level keeps of the attributes of an OTLP log event or span named
+    /// `name` and redacts what is kept. `resource` is the resource's attributes: their
+    /// copies on the record are configuration, kept.
+    pub fn attributes(
+        &self,
+        name: &str,
+        attributes: &mut Map<String, Value>,
+        resource: &Map<String, Value>,
+    ) {
+        keep_attributes(self.level, name, attributes, resource);
+        for value in attributes.values_mut() {
+            redact(value);
+        }
+    }
+
+    /// Redacts credentials in the labels of translated metric points (and in the stream
+    /// they are judged by, made of the same attributes). Metric attributes are
+    /// dimensions, metadata by nature, and are kept.
+    pub fn points(&self, points: &mut [Point]) {
+        for point in points {
+            for (_, value) in &mut point.labels {
+                let (redacted, found) = redact_text(value);
+                if found > 0 {
+                    *value = redacted;
                 }
             }
-        }
-        if elided.is_empty() {
-            return false;
-        }
-        if let Some(Value::Object(enrichment)) = fields.get_mut(ENRICHMENT_KEY) {
-            enrichment.insert("elided".to_owned(), Value::Array(elided));
-        }
-        true
-    }
-
-    /// Leaves out what an OTLP log event must not keep; lists it in the record.
-    pub fn log_record(&self, record: &mut LogRecord) {
-        if self.mode == Privacy::Full {
-            return;
-        }
-        for key in LOG_CONTENT_ATTRIBUTES {
-            if record.attributes.remove(*key).is_some() {
-                record.elided.push((*key).to_owned());
+            let (stream, found) = redact_text(&point.stream);
+            if found > 0 {
+                point.stream = stream;
             }
         }
     }
-}
 
-impl PrivacyFilter {
-    /// Leaves out what a span must not keep (its attributes', events' and status's
-    /// content) and lists it in the span; redacts credentials in what stays.
+    /// Keeps what the level keeps of a span: below `full`, only the attributes known to
+    /// be metadata (numbers and flags say nothing of content and stay), events other than
+    /// the known metadata ones lose their attributes, and the status message (the error's
+    /// own text when tool details are on) goes; what went is named in `elided`. Credentials
+    /// are redacted in what stays, at every level.
     pub fn span(&self, span: &mut SpanRecord) {
-        let metadata = self.mode == Privacy::Metadata;
+        let metadata = self.level != Level::Full;
         let mut elided = Vec::new();
-        keep_metadata(&mut span.attributes, metadata, "", &mut elided);
+        keep_span_metadata(&mut span.attributes, metadata, "", &mut elided);
         for event in &mut span.events {
             let known = SPAN_METADATA_EVENTS.contains(&event.name.as_str());
             if metadata && !known && !event.attributes.is_empty() {
@@ -203,27 +195,39 @@ impl PrivacyFilter {
                 elided.push(format!("events.{}", event.name));
             } else {
                 let prefix = format!("events.{}.", event.name);
-                keep_metadata(&mut event.attributes, metadata, &prefix, &mut elided);
+                keep_span_metadata(&mut event.attributes, metadata, &prefix, &mut elided);
             }
         }
         for link in &mut span.links {
-            keep_metadata(&mut link.attributes, metadata, "links.", &mut elided);
+            keep_span_metadata(&mut link.attributes, metadata, "links.", &mut elided);
         }
-        // With tool details on, the status message is the error's own text.
         if metadata && !span.status_message.is_empty() {
             span.status_message.clear();
             elided.push("status.message".to_owned());
         } else {
-            redact(&mut span.status_message);
+            let (redacted, found) = redact_text(&span.status_message);
+            if found > 0 {
+                span.status_message = redacted;
+            }
         }
         elided.dedup();
         span.elided = elided;
     }
 }
 
-/// In `metadata`, removes what is not known metadata (strings, lists and maps under other
-/// keys) and names it in `elided`; in every mode redacts credentials in what stays.
-fn keep_metadata(
+fn names_event(body: &Value, event_name: &str) -> bool {
+    body.as_str().is_some_and(|body| {
+        body == event_name || event_name.strip_prefix("claude_code.") == Some(body)
+    })
+}
+
+fn redact(value: &mut Value) {
+    hook_protocol::redact_value(value);
+}
+
+/// Below `full`, removes what is not known span metadata (strings, lists and maps under
+/// other keys) and names it in `elided`; at every level redacts credentials in what stays.
+fn keep_span_metadata(
     attributes: &mut Map<String, Value>,
     metadata: bool,
     prefix: &str,
@@ -238,23 +242,7 @@ fn keep_metadata(
         keep
     });
     for value in attributes.values_mut() {
-        redact_json(value);
-    }
-}
-
-fn redact(text: &mut String) {
-    let (redacted, count) = redact_text(text);
-    if count > 0 {
-        *text = redacted;
-    }
-}
-
-fn redact_json(value: &mut Value) {
-    match value {
-        Value::String(text) => redact(text),
-        Value::Array(items) => items.iter_mut().for_each(redact_json),
-        Value::Object(map) => map.values_mut().for_each(redact_json),
-        _ => {}
+        redact(value);
     }
 }
 
@@ -268,54 +256,110 @@ mod tests {
         HookEvent::from_value(value).unwrap()
     }
 
+    fn log(name: &str, attributes: Value, body: Option<&str>) -> LogRecord {
+        LogRecord {
+            event_name: name.to_owned(),
+            attributes: attributes.as_object().unwrap().clone(),
+            resource: json!({"service.name": "claude-code", "team.id": "token=s3cr3tv4lue"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            body: body.map(Value::from),
+            severity: None,
+            trace_id: None,
+            span_id: None,
+        }
+    }
+
     #[test]
-    fn metadata_leaves_content_out_of_hook_events_and_says_so() {
+    fn metadata_sizes_content_of_hook_events_and_redacts_what_is_kept() {
         let mut event = hook(json!({
             "hook_event_name": "PostToolUse",
             "tool_name": "Write",
+            "cwd": "/p/api_key=abcd1234efgh",
             "tool_input": {"file_path": "/p/a.rs", "content": "secret code"},
             "tool_response": {"ok": true},
             "claude_telemetry": {"event_id": "e"}
         }));
-        assert!(PrivacyFilter::new(Privacy::Metadata).hook_event(&mut event));
+        assert!(PrivacyFilter::new(Level::Metadata).hook_event(&mut event, None));
         let fields = event.fields();
-        assert_eq!(fields["tool_input"], json!({"file_path": "/p/a.rs"}));
-        assert!(!fields.contains_key("tool_response"));
         assert_eq!(
-            fields["claude_telemetry"]["elided"],
-            json!(["tool_response", "tool_input.content"])
+            fields["tool_input"],
+            json!({"file_path": "/p/a.rs", "content": {"elided_bytes": 11}})
         );
+        assert_eq!(fields["tool_response"], json!({"ok": true}));
+        assert_eq!(fields["cwd"], "/p/api_key=[REDACTED]");
     }
 
     #[test]
-    fn full_keeps_everything() {
-        let original = json!({"hook_event_name": "UserPromptSubmit", "prompt": "hi"});
-        let mut event = hook(original.clone());
-        assert!(!PrivacyFilter::new(Privacy::Full).hook_event(&mut event));
-        assert_eq!(Value::Object(event.fields().clone()), original);
+    fn full_keeps_content_and_still_redacts() {
+        let mut event = hook(
+            json!({"hook_event_name": "PostToolUse", "tool_name": "Bash",
+            "tool_input": {"command": "mysql -u root -phunter22 shop"},
+            "tool_response": {"stdout": "ok"}}),
+        );
+        PrivacyFilter::new(Level::Full).hook_event(&mut event, None);
+        assert_eq!(
+            event.fields()["tool_input"]["command"],
+            "mysql -u root -p[REDACTED] shop"
+        );
+        assert_eq!(event.fields()["tool_response"]["stdout"], "ok");
     }
 
     #[test]
-    fn metadata_leaves_content_out_of_log_events() {
-        let mut record = LogRecord {
-            event_name: "claude_code.user_prompt".to_owned(),
-            attributes: json!({"prompt": "hi", "prompt_length": 2})
-                .as_object()
-                .unwrap()
-                .clone(),
-            resource: Default::default(),
-            body: None,
-            severity: None,
-            elided: Vec::new(),
-            trace_id: None,
-            span_id: None,
-        };
-        PrivacyFilter::new(Privacy::Metadata).log_record(&mut record);
-        assert_eq!(
-            Value::Object(record.attributes.clone()),
-            json!({"prompt_length": 2})
+    fn otlp_attributes_are_sized_or_redacted_at_every_level() {
+        let attributes = json!({"model": "m", "status_code": "401",
+            "error": "401 invalid x-api-key sk-ant-api03-abcdefghijklmnopqrstuvwxyz; Authorization: Bearer abcdefgh12345678"});
+        let mut metadata = log(
+            "claude_code.api_error",
+            attributes.clone(),
+            Some("claude_code.api_error"),
         );
-        assert_eq!(record.elided, ["prompt"]);
+        PrivacyFilter::new(Level::Metadata).log_record(&mut metadata);
+        assert_eq!(metadata.attributes["error"], json!({"elided_bytes": 101}));
+        assert_eq!(metadata.body, Some(json!("claude_code.api_error")));
+        assert_eq!(metadata.resource["team.id"], "token=[REDACTED]");
+
+        let mut full = log("claude_code.api_error", attributes, None);
+        PrivacyFilter::new(Level::Full).log_record(&mut full);
+        let error = full.attributes["error"].as_str().unwrap();
+        assert!(
+            !error.contains("sk-ant") && !error.contains("abcdefgh1234"),
+            "{error}"
+        );
+        assert!(error.contains("401 invalid"), "{error}");
+    }
+
+    #[test]
+    fn a_body_that_is_not_the_events_name_is_content() {
+        let mut record = log(
+            "claude_code.user_prompt",
+            json!({}),
+            Some("the prompt text"),
+        );
+        PrivacyFilter::new(Level::Prompts).log_record(&mut record);
+        assert_eq!(record.body, Some(json!({"elided_bytes": 15})));
+        let mut named = log("claude_code.user_prompt", json!({}), Some("user_prompt"));
+        PrivacyFilter::new(Level::Metadata).log_record(&mut named);
+        assert_eq!(named.body, Some(json!("user_prompt")));
+    }
+
+    #[test]
+    fn metric_labels_are_redacted() {
+        let mut points = vec![Point {
+            name: "c_total".to_owned(),
+            help: String::new(),
+            kind: crate::exposition::Kind::Counter,
+            temporality: crate::event::Temporality::Delta,
+            labels: vec![("team".to_owned(), "token=abcd1234efgh".to_owned())],
+            stream: r#"["c",{"team":"token=abcd1234efgh"}]"#.to_owned(),
+            start_ns: 0,
+            time_ns: 1,
+            value: crate::event::PointValue::Number(1.0),
+        }];
+        PrivacyFilter::new(Level::Metadata).points(&mut points);
+        assert_eq!(points[0].labels[0].1, "token=[REDACTED]");
+        assert!(!points[0].stream.contains("abcd1234efgh"));
     }
 
     fn span(attributes: Value) -> SpanRecord {
@@ -363,7 +407,7 @@ mod tests {
             "full_command": "curl -H 'Authorization: Bearer sk-ant-abcdefghijklmnop' x",
             "something_new": "unknown text", "something_numeric": 3
         }));
-        PrivacyFilter::new(Privacy::Metadata).span(&mut record);
+        PrivacyFilter::new(Level::Metadata).span(&mut record);
         let kept: Vec<&str> = record.attributes.keys().map(String::as_str).collect();
         assert_eq!(
             kept,
@@ -402,7 +446,7 @@ mod tests {
     #[test]
     fn full_keeps_span_content_but_not_credentials() {
         let mut record = span(json!({"user_prompt": "token=ghp_abcdefghijklmnopqrstuvwx please"}));
-        PrivacyFilter::new(Privacy::Full).span(&mut record);
+        PrivacyFilter::new(Level::Full).span(&mut record);
         assert!(record.elided.is_empty());
         let prompt = record.attributes["user_prompt"].as_str().unwrap();
         assert!(

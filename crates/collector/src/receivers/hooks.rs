@@ -98,9 +98,13 @@ async fn receive(
             Some(Ok(enrichment)) => (enrichment, Some(received)),
             Some(Err(err)) => return Err(malformed(format!("bad {ENRICHMENT_KEY}: {err}"))),
             None if !ndjson => {
-                let (enrichment, answer) =
-                    judge_and_enrich(&mut event, &state.guard, origin(peer, &headers))
-                        .map_err(|err| malformed(err.to_string()))?;
+                let (enrichment, answer) = judge_and_enrich(
+                    &mut event,
+                    &state.guard,
+                    origin(peer, &headers),
+                    state.privacy.level(),
+                )
+                .map_err(|err| malformed(err.to_string()))?;
                 raw_answer = Some(answer);
                 (enrichment, None)
             }

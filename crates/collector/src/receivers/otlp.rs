@@ -228,7 +228,8 @@ async fn export_metrics(
         drop: state.config.otlp_drop_attributes.clone(),
         promote: state.config.otlp_promote_resource_attributes.clone(),
     };
-    let translated = translate::metrics(&request, &policy);
+    let mut translated = translate::metrics(&request, &policy);
+    state.privacy.points(&mut translated.points);
     let rejected = translated.rejected_points();
     let message = translated
         .rejected
@@ -490,7 +491,10 @@ mod tests {
             .query_row("SELECT body FROM events", [], |row| row.get(0))
             .unwrap();
         assert!(!stored.contains("secret"), "{stored}");
-        assert!(stored.contains(r#""elided":["prompt"]"#), "{stored}");
+        assert!(
+            stored.contains(r#""prompt":{"elided_bytes":15}"#),
+            "{stored}"
+        );
     }
 
     #[tokio::test]

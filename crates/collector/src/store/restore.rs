@@ -297,7 +297,7 @@ mod tests {
             events::hook(
                 event,
                 enrichment,
-                &PrivacyFilter::new(crate::Privacy::Metadata),
+                &PrivacyFilter::new(hook_protocol::privacy::Level::Metadata),
                 None,
             )
             .unwrap()

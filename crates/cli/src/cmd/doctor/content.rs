@@ -3,8 +3,12 @@
 //! By default Claude Code's OTLP events carry metadata only. A handful of variables make
 //! them carry what people typed, what the model answered, the commands and files tools
 //! worked on, or whole conversations. Each one found on is named with the file (or the
-//! environment) that sets it and how to turn it off. This module reads what `doctor`
-//! gathered; it judges nothing else.
+//! environment) that sets it and how to turn it off, and the privacy level the hook keeps
+//! events at (`CLAUDE_TELEMETRY_PRIVACY`) is named with what it keeps: prompt logging with
+//! the `prompts` level is what `install --log-prompts` sets, not a leak. This module reads
+//! what `doctor` gathered; it judges nothing else.
+
+use hook_protocol::privacy::{self, LOG_USER_PROMPTS_ENV, PRIVACY_ENV, is_on};
 
 use super::{Level, Merged, Report, process_env};
 
@@ -32,29 +36,94 @@ const CONTENT_FLAGS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Whether a variable's value turns its switch on (Claude Code reads `1`, `true` or, for
-/// raw bodies, `file:DIR`; an empty value, `0` or `false` is off).
-fn is_on(value: &str) -> bool {
-    let value = value.trim().to_ascii_lowercase();
-    !matches!(value.as_str(), "" | "0" | "false" | "no" | "off")
+/// A variable as Claude Code (and the hook) sees it, and the settings file that sets it
+/// (`None`: the environment). Claude Code takes the settings' env over its own.
+fn lookup<'a>(merged: &'a Merged, name: &str) -> Option<(String, Option<&'a std::path::PathBuf>)> {
+    match merged.env.get(name) {
+        Some(value) => Some((value.clone(), merged.env_origin.get(name))),
+        None => process_env(name).map(|value| (value, None)),
+    }
 }
 
-/// One line per content switch that is on; one line saying none is, otherwise.
+fn where_set(origin: Option<&std::path::PathBuf>) -> String {
+    origin.map_or_else(
+        || "in the environment".to_owned(),
+        |file| format!("in {}", file.display()),
+    )
+}
+
+/// The hook's privacy level, named with what it keeps; `None` when it is not one.
+fn check_level(merged: &Merged, report: &mut Report) -> Option<privacy::Level> {
+    let set = lookup(merged, PRIVACY_ENV).filter(|(value, _)| !value.trim().is_empty());
+    let level = match &set {
+        None => privacy::Level::Metadata,
+        Some((value, origin)) => match privacy::Level::parse(value) {
+            Ok(level) => level,
+            Err(err) => {
+                report.add(
+                    Level::Fail,
+                    format!(
+                        "{PRIVACY_ENV}={value} {}: {err}, so the hook records no event. Fix: set it to metadata, prompts or full, or delete it",
+                        where_set(*origin)
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let said = set
+        .as_ref()
+        .map(|(_, origin)| format!(" ({PRIVACY_ENV} {})", where_set(*origin)))
+        .unwrap_or_default();
+    match level {
+        privacy::Level::Metadata => report.add(
+            Level::Fine,
+            format!("privacy level metadata{said}: hook events keep ids, names, paths, sizes, durations and decisions; any other text is replaced by its size"),
+        ),
+        privacy::Level::Prompts => report.add(
+            Level::Fine,
+            format!("privacy level prompts{said}: hook events keep the text of prompts, redacted, and no other content"),
+        ),
+        privacy::Level::Full => report.add(
+            Level::Warn,
+            format!("privacy level full{said}: prompts, commands, file contents and tool output reach the collector (redacted). Fix: delete {PRIVACY_ENV} unless content is wanted"),
+        ),
+    }
+    Some(level)
+}
+
+/// The privacy level, then one line per content switch that is on; one line saying none
+/// is, otherwise.
 pub(super) fn check_content(merged: &Merged, report: &mut Report) {
+    let level = check_level(merged, report);
     let mut any = false;
     for (name, effect) in CONTENT_FLAGS {
-        // Claude Code takes the settings' env over its own environment.
-        let (value, origin) = match merged.env.get(*name) {
-            Some(value) => (value.clone(), merged.env_origin.get(*name)),
-            None => match process_env(name) {
-                Some(value) => (value, None),
-                None => continue,
-            },
+        let Some((value, origin)) = lookup(merged, name) else {
+            continue;
         };
         if !is_on(&value) {
             continue;
         }
         any = true;
+        if *name == LOG_USER_PROMPTS_ENV
+            && level.is_some_and(|level| level >= privacy::Level::Prompts)
+        {
+            report.add(
+                Level::Fine,
+                format!(
+                    "{name}={value} {}: prompt logging is on (claude-telemetry install --log-prompts): Claude Code sends the text of prompts, which the privacy level keeps, redacted",
+                    where_set(origin)
+                ),
+            );
+            continue;
+        }
+        let effect = if *name == LOG_USER_PROMPTS_ENV {
+            format!(
+                "{effect}; the privacy level (metadata) keeps only its size, so it flows for nothing (to keep prompts: claude-telemetry install --log-prompts)"
+            )
+        } else {
+            (*effect).to_owned()
+        };
         match origin {
             Some(file) => report.add(
                 Level::Warn,
@@ -76,20 +145,5 @@ pub(super) fn check_content(merged: &Merged, report: &mut Report) {
             Level::Fine,
             "no setting makes Claude Code send prompts, answers, commands or file content in its telemetry",
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn off_spellings_are_off_and_the_rest_is_on() {
-        for off in ["", " ", "0", "false", "FALSE", "no", "off"] {
-            assert!(!is_on(off), "{off:?}");
-        }
-        for on in ["1", "true", "yes", "file:/tmp/bodies"] {
-            assert!(is_on(on), "{on:?}");
-        }
     }
 }

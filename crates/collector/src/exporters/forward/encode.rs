@@ -178,10 +178,7 @@ pub fn logs(records: &[TimedLog]) -> ExportLogsServiceRequest {
             time_unix_nano: *time_ns,
             observed_time_unix_nano: *time_ns,
             severity_text: record.severity.clone().unwrap_or_default(),
-            body: record
-                .body
-                .as_ref()
-                .map(|body| any_value(&Value::String(body.clone()))),
+            body: record.body.as_ref().map(any_value),
             attributes: key_values(&record.attributes),
             trace_id: record.trace_id.as_deref().map(bytes).unwrap_or_default(),
             span_id: record.span_id.as_deref().map(bytes).unwrap_or_default(),

@@ -23,7 +23,9 @@ use crate::ids::stable_id;
 /// What attributes become labels.
 #[derive(Debug, Clone)]
 pub struct LabelPolicy {
-    /// Attributes never turned into labels (cardinality): `session.id` by default.
+    /// Attributes never turned into labels: by default `session.id` (cardinality) and
+    /// the provider attributes 2.1.330 added, which would split every series of a fleet
+    /// mixing releases.
     pub drop: Vec<String>,
     /// Resource attributes turned into labels on every point (`user.name`, `user.email`).
     pub promote: Vec<String>,
@@ -32,7 +34,11 @@ pub struct LabelPolicy {
 impl Default for LabelPolicy {
     fn default() -> Self {
         LabelPolicy {
-            drop: vec!["session.id".to_owned()],
+            drop: vec![
+                "session.id".to_owned(),
+                "anthropic.provider".to_owned(),
+                "anthropic.custom_base_url".to_owned(),
+            ],
             promote: vec!["user.name".to_owned(), "user.email".to_owned()],
         }
     }
@@ -513,6 +519,17 @@ fn number_point(
     });
 }
 
+/// Whether a record's body is one of Claude Code's event names (`claude_code.user_prompt`).
+fn names_an_event(body: &str) -> bool {
+    body.strip_prefix("claude_code.").is_some_and(|name| {
+        !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    })
+}
+
 /// One OTLP log record, translated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEvent {
@@ -541,7 +558,9 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
                     Some(name) if name.contains('.') => name.to_owned(),
                     Some(name) => format!("claude_code.{name}"),
                     None if !record.event_name.is_empty() => record.event_name.clone(),
-                    None if !body_text.is_empty() => body_text.clone(),
+                    // Claude Code's bodies name the event; another sender's may be any
+                    // text, which must not become a name (names are metadata).
+                    None if names_an_event(&body_text) => body_text.clone(),
                     None => "otlp.log".to_owned(),
                 };
                 let time_ns = if record.time_unix_nano > 0 {
@@ -569,10 +588,9 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
                         event_name: name,
                         attributes,
                         resource: resource.clone(),
-                        body: (!body_text.is_empty()).then_some(body_text),
+                        body: (!body_text.is_empty()).then_some(Value::String(body_text)),
                         severity: (!record.severity_text.is_empty())
                             .then(|| record.severity_text.clone()),
-                        elided: Vec::new(),
                         trace_id: nonzero_hex(&record.trace_id),
                         span_id: nonzero_hex(&record.span_id),
                     },
@@ -632,5 +650,35 @@ mod tests {
         );
         assert_eq!(label_name("user.email"), "user_email");
         assert_eq!(label_name("9lives"), "key_9lives");
+    }
+
+    #[test]
+    fn only_a_body_that_names_an_event_names_the_event() {
+        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        let record = |body: &str| LogRecord {
+            time_unix_nano: 1,
+            body: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(body.to_owned())),
+            }),
+            ..Default::default()
+        };
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![
+                        record("claude_code.user_prompt"),
+                        record("the user typed hunter2 here"),
+                        record("claude_code.has space"),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let names: Vec<String> = logs(&request)
+            .into_iter()
+            .map(|event| event.record.event_name)
+            .collect();
+        assert_eq!(names, ["claude_code.user_prompt", "otlp.log", "otlp.log"]);
     }
 }
