@@ -353,8 +353,9 @@ fn all_at_once(posts: Vec<(Post, usize)>, source: &str) -> Outcome {
         answered
             .iter()
             .filter(|(a, _)| {
-                !a.starts_with("http/1.1 200")
-                    && !(a.starts_with("http/1.1 503") && a.contains("retry-after: 1"))
+                let answered_as_meant = a.starts_with("http/1.1 200")
+                    || (a.starts_with("http/1.1 503") && a.contains("retry-after: 1"));
+                !answered_as_meant
             })
             .map(|(a, _)| a.as_str())
             .collect::<Vec<_>>()
