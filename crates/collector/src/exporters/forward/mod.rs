@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 use prost::Message;
 
 use crate::config::CollectorConfig;
-use crate::event::SpanRecord;
+use crate::consumer::Onward;
+use crate::event::{SpanRecord, TimedLog};
 use crate::exposition::{Encoded, Family, Kind};
 use crate::sync::lock;
-use encode::TimedLog;
 
 /// The OTLP signals forwarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,28 +194,6 @@ impl Forwarder {
         })
     }
 
-    /// Queues spans the store just took, in order; what does not fit is dropped.
-    pub fn spans(&self, spans: Vec<SpanRecord>) {
-        self.enqueue(Signal::Traces, spans.len(), |queues, room| {
-            queues.spans.extend(spans.into_iter().take(room));
-        });
-    }
-
-    /// Queues log events the store just took (when log forwarding is on).
-    pub fn logs(&self, logs: Vec<TimedLog>) {
-        if !self.shared.settings.logs {
-            return;
-        }
-        self.enqueue(Signal::Logs, logs.len(), |queues, room| {
-            queues.logs.extend(logs.into_iter().take(room));
-        });
-    }
-
-    /// Whether log events are wanted (so receivers skip the copy when they are not).
-    pub fn wants_logs(&self) -> bool {
-        self.shared.settings.logs
-    }
-
     fn enqueue(&self, signal: Signal, count: usize, push: impl FnOnce(&mut Queues, usize)) {
         if count == 0 {
             return;
@@ -237,10 +215,29 @@ impl Forwarder {
                 .count_dropped(signal, "queue_full", dropped as u64);
         }
     }
+}
 
-    /// Sends what is queued for at most `grace`, then stops; what is left is counted as
-    /// dropped.
-    pub fn shutdown(&self, grace: Duration) {
+impl Onward for Forwarder {
+    fn spans(&self, spans: Vec<SpanRecord>) {
+        self.enqueue(Signal::Traces, spans.len(), |queues, room| {
+            queues.spans.extend(spans.into_iter().take(room));
+        });
+    }
+
+    fn logs(&self, logs: Vec<TimedLog>) {
+        if !self.shared.settings.logs {
+            return;
+        }
+        self.enqueue(Signal::Logs, logs.len(), |queues, room| {
+            queues.logs.extend(logs.into_iter().take(room));
+        });
+    }
+
+    fn wants_logs(&self) -> bool {
+        self.shared.settings.logs
+    }
+
+    fn shutdown(&self, grace: Duration) {
         {
             let mut queues = lock(&self.shared.queues);
             queues.closing = Some(Instant::now() + grace);
@@ -251,8 +248,7 @@ impl Forwarder {
         }
     }
 
-    /// The forwarder's metrics, for `/metrics`.
-    pub fn encoded(&self) -> Vec<Encoded> {
+    fn encoded(&self) -> Vec<Encoded> {
         let (spans, logs) = {
             let queues = lock(&self.shared.queues);
             (queues.spans.len(), queues.logs.len())
@@ -509,4 +505,84 @@ fn refused_in(signal: Signal, answer: &[u8]) -> u64 {
             .map(|p| p.rejected_log_records),
     };
     refused.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::{Format, write};
+
+    fn span(id: u8) -> SpanRecord {
+        SpanRecord {
+            trace_id: "01".repeat(16),
+            span_id: format!("{id:016x}"),
+            parent_span_id: String::new(),
+            name: "claude_code.tool".to_owned(),
+            kind: 1,
+            start_ns: 1_000,
+            end_ns: 2_000,
+            status_code: 0,
+            status_message: String::new(),
+            flags: 0,
+            trace_state: String::new(),
+            attributes: Default::default(),
+            events: Vec::new(),
+            links: Vec::new(),
+            resource: Default::default(),
+            scope_name: String::new(),
+            scope_version: String::new(),
+            elided: Vec::new(),
+        }
+    }
+
+    /// A backend nobody listens on: connections are refused, so every batch is retried.
+    fn away() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{address}")
+    }
+
+    fn metrics(forwarder: &dyn Onward) -> String {
+        write(&forwarder.encoded(), Format::Text)
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_and_a_stop_counts_what_was_left() {
+        let forwarder = Forwarder::start(ForwardSettings {
+            endpoint: away(),
+            headers: Vec::new(),
+            logs: false,
+            queue_size: 3,
+            batch_size: 10,
+            batch_timeout: Duration::from_millis(1),
+            retry_initial: Duration::from_secs(60),
+            retry_max: Duration::from_secs(60),
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap();
+        assert!(!forwarder.wants_logs());
+        forwarder.spans((0..5).map(span).collect());
+        // Log events are not wanted: nothing is queued or dropped for them.
+        forwarder.logs(Vec::new());
+        let text = metrics(&forwarder);
+        assert!(
+            text.contains(
+                r#"claude_telemetry_forward_dropped_total{signal="traces",reason="queue_full"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"claude_telemetry_forward_queue_size{signal="traces"} 3"#),
+            "{text}"
+        );
+        forwarder.shutdown(Duration::ZERO);
+        let text = metrics(&forwarder);
+        assert!(
+            text.contains(
+                r#"claude_telemetry_forward_dropped_total{signal="traces",reason="shutdown"} 3"#
+            ),
+            "{text}"
+        );
+    }
 }
