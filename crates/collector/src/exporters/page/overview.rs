@@ -42,6 +42,8 @@ pub struct Overview {
     pub by_model: Vec<query::UsageRow>,
     /// The last 7 days, by user.
     pub by_user: Vec<query::UsageRow>,
+    /// The last 7 days, by project (its name).
+    pub by_project: Vec<query::UsageRow>,
     /// Recent sessions.
     pub sessions: Vec<query::SessionRow>,
     /// Tool usage over the last 7 days.
@@ -61,6 +63,8 @@ pub struct Omitted {
     pub by_model: usize,
     /// Users (in `/api/v1/usage?by=user`).
     pub by_user: usize,
+    /// Projects (in `/api/v1/usage?by=project`).
+    pub by_project: usize,
     /// Tools.
     pub tools: usize,
     /// Models in the API table.
@@ -94,6 +98,7 @@ pub fn read(dir: &std::path::Path, now: i64, filter: &Filter) -> Result<Overview
     )?);
     let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model, everyone)?);
     let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User, everyone)?);
+    let (mut by_project, _) = split_total(query::usage(dir, week, GroupBy::Project, everyone)?);
     let (tools, api) = query::activity(dir, week, everyone)?;
     let recent = AuditFilter {
         last: Some(50),
@@ -111,6 +116,7 @@ pub fn read(dir: &std::path::Path, now: i64, filter: &Filter) -> Result<Overview
     let omitted = Omitted {
         by_model: shorten(&mut by_model, ROWS_SHOWN),
         by_user: shorten(&mut by_user, ROWS_SHOWN),
+        by_project: shorten(&mut by_project, ROWS_SHOWN),
         tools: shorten(&mut tools, ROWS_SHOWN),
         api: shorten(&mut api, ROWS_SHOWN),
         blocked: shorten(&mut blocked, BLOCKS_SHOWN),
@@ -124,6 +130,7 @@ pub fn read(dir: &std::path::Path, now: i64, filter: &Filter) -> Result<Overview
         by_day,
         by_model,
         by_user,
+        by_project,
         sessions: query::sessions(dir, week, SESSIONS_SHOWN, everyone)?,
         tools,
         api,

@@ -420,6 +420,11 @@ pub(crate) fn overview(data: &Overview) -> String {
             (card("tokens-week", "tokens, 7 days", &count(tokens(week))))
             (card("sessions-week", "sessions, 7 days", &count(week.sessions)))
             (card("blocks-week", "blocked, 7 days", &count(week.blocks)))
+            (card(
+                "cache-hit-week",
+                "cache hit rate, 7 days",
+                &week.cache_hit_rate().map_or_else(|| "–".to_owned(), |rate| format!("{:.1}%", rate * 100.0)),
+            ))
         }
         div.grid {
             section {
@@ -441,6 +446,11 @@ pub(crate) fn overview(data: &Overview) -> String {
                 h2 { "By user, 7 days" }
                 (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user, &data.filter, "user")))
                 (omitted(data.omitted.by_user, "api/v1/usage?by=user"))
+            }
+            section {
+                h2 { "By project, 7 days" }
+                (table("by-project", &usage_headers("project"), &[1, 2, 3, 4], &usage_rows(&data.by_project, &data.filter, "project")))
+                (omitted(data.omitted.by_project, "api/v1/usage?by=project"))
             }
         }
         h2 { "Live" }
