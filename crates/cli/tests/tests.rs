@@ -25,3 +25,4 @@ mod pushgateway;
 mod report;
 mod sandbox;
 mod traces;
+mod usage;
