@@ -5,6 +5,8 @@ use std::time::Duration;
 use hook_protocol::{GuardRecord, GuardSpan, HookAnswer, PermissionDecision, redact_text};
 use serde::Serialize;
 
+use crate::rules::Rule;
+
 /// The verdict on a tool call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -105,13 +107,31 @@ impl Decision {
         }
     }
 
+    /// A decision that could not be reached (the configuration, or the guard itself,
+    /// failed): the user is asked.
+    pub fn uncertain(rule: Rule, reason: impl Into<String>) -> Decision {
+        Decision {
+            verdict: Verdict::Ask,
+            rule: rule.id(),
+            category: rule.category(),
+            reason: reason.into(),
+            span: None,
+        }
+    }
+
     /// The text Claude Code shows: for a deny, it goes to the model, so it names the rule
-    /// and sends the agent to the user instead of around the block.
+    /// and sends the agent to the user instead of around the block (or, where the reason
+    /// gives one, to the allowed way forward).
     pub fn message(&self) -> String {
         match self.verdict {
             Verdict::Allow => self.reason.clone(),
             Verdict::Ask => format!(
                 "claude-telemetry guard ({}): {} Confirm only if you intended this.",
+                self.rule, self.reason
+            ),
+            Verdict::Deny if self.reason.contains("ask the user") => format!(
+                "Blocked by claude-telemetry guard, rule {}: {} Do not reach the secret files \
+                 another way (other commands, scripts or tools).",
                 self.rule, self.reason
             ),
             Verdict::Deny => format!(

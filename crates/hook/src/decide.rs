@@ -1,14 +1,19 @@
-//! Asking the guard about a PreToolUse event.
+//! Asking the guard about an event that would run something: `PreToolUse`, a skill's
+//! shell preamble (`PreSkillShellCommand`), and any other `Pre…` event carrying a
+//! command. Callable by anyone holding an event (the hook process, the collector's HTTP
+//! hook): no process-global state, and the look at the disk is a parameter.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use guard::{Category, Context, Decision, Verdict};
+use guard::{Context, Decision, Explained, GuardConfig, Rule};
 use hook_protocol::{GuardRecord, HookAnswer, HookEvent, KnownEvent};
+use serde_json::Value;
 
 use crate::config::Env;
 use crate::guard_config::load_guard_config;
+use crate::look::Looker;
 
 /// A decision and how long it took.
 #[derive(Debug, Clone)]
@@ -73,42 +78,69 @@ pub fn context_for(event: &HookEvent, env: &impl Env) -> Context {
     }
 }
 
-/// Judges a PreToolUse event; `None` for every other event.
-pub fn judge(event: &HookEvent, env: &impl Env) -> Option<Judged> {
-    if event.known_event() != Some(KnownEvent::PreToolUse) {
+/// The events the guard judges: `PreToolUse`, `PreSkillShellCommand`, and any other
+/// event named `Pre…` (one Claude Code adds later) whose input carries a command.
+pub fn is_judged(event: &HookEvent) -> bool {
+    let Some(name) = event.event_name() else {
+        return false;
+    };
+    if event.known_event() == Some(KnownEvent::PreToolUse) || name == "PreSkillShellCommand" {
+        return true;
+    }
+    event.known_event().is_none()
+        && name.starts_with("Pre")
+        && event
+            .tool_input()
+            .and_then(|input| input.get("command"))
+            .is_some_and(Value::is_string)
+}
+
+/// Judges an event that would run something; `None` for every other event.
+pub fn judge(event: &HookEvent, env: &impl Env, looker: &dyn Looker) -> Option<Judged> {
+    if !is_judged(event) {
         return None;
     }
-    let tool = event.tool_name()?;
+    let tool = event.tool_name().unwrap_or("Bash");
     let input = event.tool_input()?;
     let started = Instant::now();
     let decision = match load_guard_config(env) {
-        Err(err) => Decision {
-            verdict: Verdict::Ask,
-            rule: "guard.config_error",
-            category: Category::Uncertain,
-            reason: format!(
-                "the guard's configuration is invalid ({err}), so it cannot judge this call."
-            ),
-            span: None,
-        },
+        Err(err) => Decision::uncertain(
+            Rule::GuardConfigError,
+            format!("the guard's configuration is invalid ({err}), so it cannot judge this call."),
+        ),
         Ok(config) => {
             let ctx = context_for(event, env);
-            // The guard is pure and tested against arbitrary input; should it still
-            // panic, the call is not silently allowed.
-            catch_unwind(AssertUnwindSafe(|| {
-                guard::decide(tool, input, &ctx, &config)
-            }))
-            .unwrap_or_else(|_| Decision {
-                verdict: Verdict::Ask,
-                rule: "guard.internal_error",
-                category: Category::Uncertain,
-                reason: "the guard failed on this input, so it cannot judge it.".to_owned(),
-                span: None,
-            })
+            decide(tool, input, &ctx, &config, looker, false).decision
         }
     };
     Some(Judged {
         decision,
         latency: started.elapsed(),
+    })
+}
+
+/// The guard's decision on one tool input, with the look at the disk it asks for.
+pub fn decide(
+    tool: &str,
+    input: &Value,
+    ctx: &Context,
+    config: &GuardConfig,
+    looker: &dyn Looker,
+    trace: bool,
+) -> Explained {
+    // The guard is pure and tested against arbitrary input; should it still panic, the
+    // call is not silently allowed.
+    catch_unwind(AssertUnwindSafe(|| {
+        let prepared = guard::prepare(tool, input, ctx, config, trace);
+        let seen = looker.look(prepared.looks(), config);
+        prepared.finish(&seen)
+    }))
+    .unwrap_or_else(|_| Explained {
+        decision: Decision::uncertain(
+            Rule::GuardInternalError,
+            "the guard failed on this input, so it cannot judge it.",
+        ),
+        findings: Vec::new(),
+        trace: Vec::new(),
     })
 }
