@@ -128,6 +128,23 @@ impl Prepared {
                 let at = looks.iter().position(|l| l == look)?;
                 seen.get(at)?.as_ref()
             });
+            if !trace.is_empty()
+                && let Some(look) = &check.look
+            {
+                trace.push(match found {
+                    Some(seen) => format!(
+                        "looked at {}: {} secret file(s){}",
+                        look.root.display(),
+                        seen.secrets.len(),
+                        if seen.complete {
+                            ""
+                        } else {
+                            ", not all of it (a bound was hit)"
+                        }
+                    ),
+                    None => format!("{}: not looked at", look.root.display()),
+                });
+            }
             if let Some(finding) = check.resolve(found, &config) {
                 if !trace.is_empty() {
                     trace.push(format!(

@@ -279,7 +279,7 @@ impl SearchCheck {
             _ => Vec::new(),
         };
         let complete = seen.is_some_and(|seen| seen.complete) && root.is_some();
-        if matched.is_empty() && complete {
+        if matched.is_empty() && (complete || self.excludes_every_secret_name(config)) {
             return None;
         }
         let finding = |verdict, rule, reason| Finding {
@@ -374,6 +374,39 @@ impl SearchCheck {
                 self.way_forward(&globs)
             ),
         ))
+    }
+
+    /// Whether no secret file name could be selected, wherever it lies: then what was not
+    /// seen does not matter.
+    fn excludes_every_secret_name(&self, config: &GuardConfig) -> bool {
+        let mut names: Vec<String> = [
+            ".env",
+            ".env.local",
+            ".env.production",
+            "prod.env",
+            ".envrc",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        names.extend(
+            config
+                .secret_patterns
+                .iter()
+                .map(|p| p.replace(['*', '?'], "x")),
+        );
+        if config.has(crate::config::Pack::Secrets) {
+            names.extend(
+                ["id_rsa", "server.pem", "tls.key", "credentials"]
+                    .iter()
+                    .map(|s| (*s).to_owned()),
+            );
+        }
+        names.iter().all(|name| {
+            [name.clone(), format!("a/{name}"), format!("a/b/{name}")]
+                .iter()
+                .all(|rel| !self.selection.selects(rel, name))
+        })
     }
 
     /// The same search without secret files: the command to run instead, or what to add.

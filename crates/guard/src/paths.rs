@@ -129,9 +129,13 @@ impl Placement {
             )
     }
 
-    /// Whether one file there may be deleted (or truncated, or moved away).
+    /// Whether one file there may be deleted (or truncated): not in the system, a
+    /// protected path, or home outside the project.
     pub fn allows_file_delete(&self) -> bool {
-        !matches!(self.zone, Zone::Root | Zone::System | Zone::Protected)
+        !matches!(
+            self.zone,
+            Zone::Root | Zone::System | Zone::Protected | Zone::Home
+        )
     }
 
     /// The rule for a delete that is not allowed here.

@@ -83,6 +83,8 @@ pub(crate) struct Scope {
     arrays: HashMap<String, Vec<Value>>,
     /// `$1`, `$2`, … inside a function or a `bash -c` script given arguments.
     positional: Option<Vec<Arg>>,
+    /// `$0` of a `bash -c` script given one.
+    arg0: Option<Arg>,
     /// Functions defined so far: run when called.
     functions: HashMap<String, Rc<ast::FunctionBody>>,
     /// Aliases defined so far (Claude Code's shell expands aliases).

@@ -73,8 +73,7 @@ impl Walker<'_> {
                 for redirect in redirects.iter().flat_map(|r| r.0.iter()) {
                     self.walk_redirect(redirect, scope);
                 }
-                self.walk_compound(compound, scope);
-                Stdin::Output { safe: false }
+                self.walk_compound(compound, scope)
             }
             Command::Function(function) => {
                 let name = function.fname.value.clone();
@@ -93,15 +92,16 @@ impl Walker<'_> {
         }
     }
 
-    pub(super) fn walk_compound(&mut self, compound: &CompoundCommand, scope: &mut Scope) {
+    /// Walks a compound command; returns what it writes to stdout when that is known
+    /// (a brace group or subshell of `echo`s).
+    pub(super) fn walk_compound(&mut self, compound: &CompoundCommand, scope: &mut Scope) -> Stdin {
         match compound {
-            CompoundCommand::BraceGroup(group) => {
-                self.walk_list(&group.list, scope);
-            }
+            CompoundCommand::BraceGroup(group) => return self.walk_list(&group.list, scope),
             CompoundCommand::Subshell(subshell) => {
                 let mut inner = scope.clone();
-                self.walk_list(&subshell.list, &mut inner);
+                let out = self.walk_list(&subshell.list, &mut inner);
                 scope.written.extend(inner.written);
+                return out;
             }
             CompoundCommand::ForClause(clause) => {
                 let mut values = Vec::new();
@@ -120,7 +120,7 @@ impl Walker<'_> {
                             .insert(name.clone(), Value::Known(value.text.clone()));
                         self.walk_list(&clause.body.list, scope);
                     }
-                    return;
+                    return Stdin::Output { safe: false };
                 }
                 scope.vars.insert(name, loop_value(&values, self.config));
                 self.walk_list(&clause.body.list, scope);
@@ -155,6 +155,7 @@ impl Walker<'_> {
             }
             CompoundCommand::Arithmetic(_) => {}
         }
+        Stdin::Output { safe: false }
     }
 
     fn walk_simple(
@@ -197,6 +198,7 @@ impl Walker<'_> {
             scope.vars.entry(name).or_insert(value);
         }
         scope.arrays = local.arrays;
+        scope.positional = local.positional;
         scope.functions = local.functions;
         scope.aliases = local.aliases;
         scope.git_aliases = local.git_aliases;
@@ -290,8 +292,9 @@ impl Walker<'_> {
     fn eval_assignment(&mut self, assignment: &ast::Assignment, scope: &mut Scope) -> Value {
         match &assignment.value {
             ast::AssignmentValue::Scalar(word) => {
-                let args = self.eval_word(word, scope);
+                let args = self.eval_value(word, scope);
                 match args.as_slice() {
+                    [] => Value::Known(String::new()),
                     [arg] => arg.value(),
                     _ => Value::Unknown {
                         runtime: args.iter().any(|a| a.runtime),

@@ -140,6 +140,15 @@ impl Fields {
 impl Walker<'_> {
     /// Evaluates a word into the arguments the program would receive.
     pub(super) fn eval_word(&mut self, word: &ast::Word, scope: &mut Scope) -> Vec<Arg> {
+        self.eval_word_split(word, scope, true)
+    }
+
+    /// Evaluates an assignment's value: no word splitting, no braces.
+    pub(super) fn eval_value(&mut self, word: &ast::Word, scope: &mut Scope) -> Vec<Arg> {
+        self.eval_word_split(word, scope, false)
+    }
+
+    fn eval_word_split(&mut self, word: &ast::Word, scope: &mut Scope, split: bool) -> Vec<Arg> {
         let span = self.span_of(scope, word.loc.as_ref());
         let mut fields = Fields {
             done: Vec::new(),
@@ -152,7 +161,8 @@ impl Walker<'_> {
                 if let Some(all) = self.all_elements(&pieces, scope, span) {
                     return all;
                 }
-                self.eval_pieces(&pieces, false, scope, &mut fields, span);
+                // Without splitting, expansions behave as if quoted.
+                self.eval_pieces(&pieces, !split, scope, &mut fields, span);
             }
             Err(_) => {
                 // Not a word brush can take apart: judge the raw text, but never as known.
@@ -168,7 +178,8 @@ impl Walker<'_> {
         }
         fields.split(span);
         let args = fields.done;
-        let unquoted_braces = word.value.contains('{') && !word.value.contains(['\'', '"', '\\']);
+        let unquoted_braces =
+            split && word.value.contains('{') && !word.value.contains(['\'', '"', '\\']);
         if !unquoted_braces {
             return args;
         }
@@ -309,10 +320,15 @@ impl Walker<'_> {
                     }
                 }
                 WordPiece::ParameterExpansion(expr) => {
-                    let value = self.parameter_value(expr, scope).unwrap_or(Value::Unknown {
-                        runtime: false,
-                        safe: false,
-                    });
+                    let value = match self.parameter_value(expr, scope) {
+                        Some(value) => value,
+                        // `${X:-default}` with X not set in the command: what a clean
+                        // environment gives.
+                        None => self.default_value(expr, scope).unwrap_or(Value::Unknown {
+                            runtime: false,
+                            safe: false,
+                        }),
+                    };
                     self.push_expansion(&value, quoted, scope, fields, span);
                 }
                 WordPiece::CommandSubstitution(script)
@@ -335,8 +351,8 @@ impl Walker<'_> {
                     self.push_expansion(&value, quoted, scope, fields, span);
                 }
                 WordPiece::ArithmeticExpression(_) => {
-                    // A number: never a path that matters, never a secret name.
-                    fields.current.push_unknown(false, true);
+                    // A number: a representative one places a path the same way.
+                    fields.current.push_known("0");
                     fields.started = true;
                 }
             }
@@ -407,7 +423,19 @@ impl Walker<'_> {
         };
         let value = match parameter {
             Parameter::Named(name) => self.named_value(name, scope),
-            Parameter::Positional(0) => Some(Value::Known("bash".to_owned())),
+            Parameter::Positional(0) | Parameter::Special(SpecialParameter::ShellName) => Some(
+                scope
+                    .arg0
+                    .as_ref()
+                    .map_or(Value::Known("bash".to_owned()), Arg::value),
+            ),
+            // Numbers: a representative one places a path the same way.
+            Parameter::Special(
+                SpecialParameter::ProcessId
+                | SpecialParameter::LastBackgroundProcessId
+                | SpecialParameter::LastExitStatus
+                | SpecialParameter::PositionalParameterCount,
+            ) => Some(Value::Known("0".to_owned())),
             Parameter::Positional(n) => scope.positional.as_ref().map(|args| {
                 args.get(*n as usize - 1)
                     .map_or(Value::Known(String::new()), Arg::value)
@@ -436,6 +464,30 @@ impl Walker<'_> {
             (value, _) => value,
         }
     }
+    /// The default of `${X:-default}` / `${X:=default}`, evaluated as a word.
+    fn default_value(&mut self, expr: &ParameterExpr, scope: &mut Scope) -> Option<Value> {
+        let (ParameterExpr::UseDefaultValues {
+            default_value: Some(default),
+            ..
+        }
+        | ParameterExpr::AssignDefaultValues {
+            default_value: Some(default),
+            ..
+        }) = expr
+        else {
+            return None;
+        };
+        let word = ast::Word {
+            value: default.clone(),
+            loc: None,
+        };
+        let args = self.eval_value(&word, scope);
+        match args.as_slice() {
+            [] => Some(Value::Known(String::new())),
+            [arg] => Some(arg.value()),
+            _ => None,
+        }
+    }
 
     fn named_value(&self, name: &str, scope: &Scope) -> Option<Value> {
         if let Some(value) = scope.vars.get(name) {
@@ -444,6 +496,9 @@ impl Walker<'_> {
         let known =
             |path: &std::path::Path| Some(Value::Known(path.to_string_lossy().into_owned()));
         match name {
+            "RANDOM" | "SECONDS" | "LINENO" | "EPOCHSECONDS" | "UID" | "EUID" | "PPID" => {
+                Some(Value::Known("0".to_owned()))
+            }
             "HOME" => known(&self.ctx.home),
             "PWD" => scope.cwd.as_deref().and_then(known),
             "CLAUDE_PROJECT_DIR" => known(&self.ctx.project_dir),

@@ -191,6 +191,8 @@ const DELETERS: &[(&str, bool)] = &[
     ("Files.deleteIfExists", false),
     ("os.remove", false),
     ("delete-directory", true),
+    ("delete-directory.files", true),
+    ("delete-directory-tree", true),
     ("delete-file", false),
     ("uiop.delete-directory-tree", true),
     ("delete-directory-tree", true),
@@ -223,6 +225,18 @@ const SHELL_RUNNERS: &[&str] = &[
     "subprocess.getstatusoutput",
     "commands.getoutput",
     "pty.spawn",
+    "os.execv",
+    "os.execvp",
+    "os.execve",
+    "os.execvpe",
+    "os.execl",
+    "os.execlp",
+    "os.spawnv",
+    "os.spawnvp",
+    "os.spawnl",
+    "os.spawnlp",
+    "os.posix_spawn",
+    "os.posix_spawnp",
     "execSync",
     "exec",
     "child_process.exec",
@@ -281,23 +295,37 @@ const SHELL_RUNNERS: &[&str] = &[
     "execute",
 ];
 
-/// Functions that run code of the same language given as text.
-const EVALUATORS: &[&str] = &[
-    "eval",
-    "exec",
-    "compile",
-    "Function",
-    "vm.runInThisContext",
-    "vm.runInNewContext",
-    "instance_eval",
-    "class_eval",
-    "module_eval",
-    "load",
-    "loadstring",
-    "Code.eval_string",
-    "Meta.parse",
-    "evalq",
-];
+/// Functions that run code of the same language given as text, by language (matched by
+/// their exact name: `json.load` is not Lua's `load`).
+fn is_evaluator(language: Language, name: &str) -> bool {
+    let names: &[&str] = match language {
+        Language::Python => &["eval", "exec", "compile", "builtins.exec", "builtins.eval"],
+        Language::Node => &[
+            "eval",
+            "Function",
+            "vm.runInThisContext",
+            "vm.runInNewContext",
+            "vm.Script",
+        ],
+        Language::Ruby => &[
+            "eval",
+            "instance_eval",
+            "class_eval",
+            "module_eval",
+            "binding.eval",
+            "Kernel.eval",
+        ],
+        Language::Perl | Language::Php => &["eval"],
+        Language::Lua => &["load", "loadstring"],
+        Language::R => &["eval", "evalq"],
+        Language::Julia => &["eval", "include_string", "Meta.parse"],
+        Language::Elixir => &["Code.eval_string"],
+        Language::Groovy => &["evaluate", "Eval.me"],
+        Language::Lisp => &["eval"],
+        _ => &[],
+    };
+    names.contains(&name)
+}
 
 /// Functions that read a file named by their argument.
 const READERS: &[&str] = &[
@@ -400,9 +428,8 @@ fn name_effects(
         effects.push(Effect::Read(".env".to_owned()));
     }
     // `eval { … }` (Perl) and `exec` as a shell runner in other languages.
-    let evaluator = EVALUATORS.iter().any(|known| name_matches(name, known))
-        && !(name == "exec" && language != Language::Python)
-        && !matches!(tokens.get(index + 1), Some(Token::Punct('{')));
+    let evaluator =
+        is_evaluator(language, name) && !matches!(tokens.get(index + 1), Some(Token::Punct('{')));
     if evaluator {
         match first_argument(tokens, index + 1) {
             Some(inner) => effects.extend(self::effects(language, &inner, &[])),
@@ -420,6 +447,16 @@ fn name_effects(
     if let Some((_, recursive)) = DELETERS.iter().find(|(known, _)| name_matches(name, known)) {
         // Node's fs.rm and friends without `recursive` still delete files: recursive
         // only when the code says so.
+        let named_recursive = tokens
+            .iter()
+            .any(|t| matches!(t, Token::Name(n) if n == "recursive"));
+        if language == Language::R && name == "unlink" {
+            effects.push(Effect::Delete {
+                target: first_argument(tokens, index + 1),
+                recursive: named_recursive,
+            });
+            return;
+        }
         let recursive = *recursive
             && (!matches!(language, Language::Node | Language::R | Language::Julia)
                 || name.contains("rimraf")
@@ -429,9 +466,20 @@ fn name_effects(
                 || tokens
                     .iter()
                     .any(|t| matches!(t, Token::Name(n) if n == "recursive")));
+        // `unlink(glob(…))`, `[os.remove(f) for f in os.listdir(…)]`: many files.
+        let target = first_argument(tokens, index + 1);
+        let recursive = recursive || (target.is_none() && lists_files(tokens));
+        effects.push(Effect::Delete { target, recursive });
+        return;
+    }
+    // PHP's `array_map("unlink", glob(…))`: a deleting function as a callback.
+    if matches!(name, "array_map" | "array_walk")
+        && let Some(Token::Str(Some(callback))) = call_arguments(tokens, index + 1).first()
+        && DELETERS.iter().any(|(known, _)| known == callback)
+    {
         effects.push(Effect::Delete {
-            target: first_argument(tokens, index + 1),
-            recursive,
+            target: None,
+            recursive: true,
         });
         return;
     }
@@ -459,12 +507,27 @@ fn name_effects(
         return;
     }
     if READERS.iter().any(|known| name_matches(name, known)) {
-        let literal = call_arguments(tokens, index + 1)
-            .iter()
-            .any(|t| matches!(t, Token::Str(Some(_))));
-        let receiver_literal = index >= 2
+        // The file is the first argument: a literal, or a name made at run time.
+        let arguments = call_arguments(tokens, index + 1);
+        let first = split_top_level(arguments)
+            .first()
+            .copied()
+            .unwrap_or_default();
+        let literal = matches!(first, [Token::Str(Some(_))])
+            || matches!(
+                first,
+                [
+                    Token::Name(_),
+                    Token::Punct('('),
+                    Token::Str(Some(_)),
+                    Token::Punct(')')
+                ]
+            );
+        // `Path('x').read_text()`: the file is the receiver.
+        let receiver_literal = matches!(name, "read_text" | "read_bytes")
+            && index >= 2
             && matches!(tokens[index - 1], Token::Punct('.'))
-            && matches!(tokens[index - 2], Token::Str(Some(_)) | Token::Punct(')'));
+            && matches!(tokens[index - 2], Token::Punct(')'));
         if !literal && !receiver_literal {
             effects.push(Effect::UnknownRead(name.to_owned()));
         }
@@ -588,6 +651,35 @@ fn tcl_effects(code: &str) -> Vec<Effect> {
     effects
 }
 
+/// Whether the code lists directory entries (glob, readdir, listdir, walk, …): a
+/// delete over what it lists reaches many files.
+fn lists_files(tokens: &[Token]) -> bool {
+    tokens.iter().any(|t| match t {
+        Token::Name(name) => {
+            let last = name.rsplit('.').next().unwrap_or(name);
+            matches!(
+                last,
+                "glob"
+                    | "iglob"
+                    | "rglob"
+                    | "listdir"
+                    | "scandir"
+                    | "walk"
+                    | "readdir"
+                    | "readdirSync"
+                    | "iterdir"
+                    | "entries"
+                    | "children"
+                    | "each_child"
+                    | "opendir"
+                    | "list_dir"
+                    | "walkdir"
+            )
+        }
+        _ => false,
+    })
+}
+
 /// The tokens of a call's arguments: from after `(` to its matching `)`, or (without
 /// parentheses) to the end of the statement.
 fn call_arguments(tokens: &[Token], at: usize) -> &[Token] {
@@ -685,11 +777,11 @@ fn runner_effect(language: Language, tokens: &[Token], index: usize, name: &str)
         if name.ends_with("start-process") && strings.len() >= 2 {
             strings.drain(..2);
         }
-        let argv = name.ends_with("call-process")
-            || name.ends_with("process-lines")
-            || name.ends_with("start-process")
-            || name == "sh"
-            || name.ends_with("run-program") && strings.len() > 1;
+        let last = name.rsplit('.').next().unwrap_or(name);
+        let argv = matches!(
+            last,
+            "call-process" | "process-lines" | "start-process" | "sh"
+        ) || last == "run-program" && strings.len() > 1;
         return match strings.iter().cloned().collect::<Option<Vec<String>>>() {
             Some(words) if words.is_empty() => Effect::Unknown("a command"),
             Some(words) if argv && !(words.len() == 1 && words[0].contains(' ')) => {
@@ -1061,6 +1153,10 @@ fn lex(language: Language, code: &str) -> Vec<Token> {
                 } else {
                     break;
                 }
+            }
+            // Lisp's `namespace/name` reads as `namespace.name`.
+            if lisp {
+                name = name.replace('/', ".");
             }
             tokens.push(Token::Name(name));
             continue;

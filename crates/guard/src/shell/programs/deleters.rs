@@ -100,12 +100,24 @@ impl Walker<'_> {
             _ if RECURSIVE_DELETERS.contains(&name) => {
                 const SPEC: OptSpec = OptSpec {
                     short: "",
-                    long: &["glob", "preserve-root", "filter"],
-                    flags: &[],
+                    long: &["filter"],
+                    flags: &[
+                        "glob",
+                        "preserve-root",
+                        "no-preserve-root",
+                        "verbose",
+                        "dry-run",
+                    ],
                 };
-                for target in operands(&parse_opts(rest, &SPEC, false).0) {
-                    self.check_secret(target, scope, Access::Write);
-                    self.judge_removal(target, Removal::Recursive, scope, &format!(" ({name})"));
+                let (items, _) = parse_opts(rest, &SPEC, false);
+                // `rimraf --glob 'pattern'` (and del, always) expand patterns themselves.
+                let expands = name != "rimraf" || items.iter().any(|i| i.is(&["--glob"]));
+                for target in operands(&items) {
+                    let mut target = target.clone();
+                    target.glob |=
+                        expands && target.known && crate::secrets::has_glob(&target.text);
+                    self.check_secret(&target, scope, Access::Write);
+                    self.judge_removal(&target, Removal::Recursive, scope, &format!(" ({name})"));
                 }
             }
             _ => return None,
@@ -525,14 +537,25 @@ impl Walker<'_> {
                 None => (Vec::new(), None),
             },
         };
-        for source in sources {
+        for source in &sources {
             self.check_secret(source, scope, Access::Read);
             self.judge_move_source(source, scope);
         }
         if let Some(destination) = destination {
             self.check_secret(&destination, scope, Access::Write);
-            if destination.known && destination.text == "/dev/null" {
-                return;
+            // What is moved is then found under its new name.
+            if let ([source], Some(to)) = (
+                sources.as_slice(),
+                destination
+                    .known
+                    .then(|| self.host_path(&destination.text, scope))
+                    .flatten(),
+            ) && let Some(from) = source
+                .known
+                .then(|| self.host_path(&source.text, scope))
+                .flatten()
+            {
+                scope.links.push((to, from));
             }
         }
     }
@@ -597,17 +620,20 @@ impl Walker<'_> {
             }
             // A literal directory inside the project before the unknown part: ask.
             let prefix = target.known_prefix.as_str();
+            // `/tmp/work.$X` is a child of /tmp; `build/$X` is inside build.
             let inside = !prefix.is_empty()
                 && prefix.contains('/')
-                && self
-                    .host_path(
-                        prefix.rsplit_once('/').map_or(prefix, |(dir, _)| dir),
-                        scope,
-                    )
-                    .is_some_and(|base| {
+                && prefix.rsplit_once('/').is_some_and(|(dir, name)| {
+                    let dir = if dir.is_empty() { "/" } else { dir };
+                    self.host_path(dir, scope).is_some_and(|base| {
                         let placed = classify(&base, self.ctx, self.config);
-                        placed.allows_recursive_delete()
-                    });
+                        if name.is_empty() || name == "." || name == ".." {
+                            placed.allows_recursive_delete()
+                        } else {
+                            placed.allows_selected_delete()
+                        }
+                    })
+                });
             let (verdict, reason) = if inside {
                 (
                     Verdict::Ask,

@@ -282,6 +282,10 @@ impl Walker<'_> {
                 self.judge_dd(rest, scope);
                 Stdin::Output { safe: false }
             }
+            "curl" | "wget" | "wget2" | "aria2c" | "http" | "https" | "xh" => {
+                self.judge_download(name, rest, scope);
+                Stdin::Output { safe: false }
+            }
             "mkfs" | "mke2fs" | "mkswap" | "wipefs" | "fdisk" | "sfdisk" | "gdisk" | "sgdisk"
             | "parted" | "cfdisk" | "blkdiscard" => {
                 self.judge_disk_tool(name, rest);
@@ -290,6 +294,18 @@ impl Walker<'_> {
             _ if name.starts_with("mkfs.") => {
                 self.judge_disk_tool(name, rest);
                 Stdin::None
+            }
+            // Filters: what they print comes from what they read.
+            "head" | "tail" | "sort" | "uniq" | "cut" | "tr" | "fold" | "column" | "nl" | "fmt" => {
+                self.check_file_operands(rest, scope, Access::Read);
+                if rest
+                    .iter()
+                    .any(|a| !super::is_option(a) && !(a.known && a.text == "-"))
+                {
+                    Stdin::Output { safe: false }
+                } else {
+                    passthrough(stdin, self.config)
+                }
             }
             _ if METADATA.contains(&name) => Stdin::Output { safe: true },
             _ => return None,
@@ -311,6 +327,170 @@ impl Walker<'_> {
             _ => None,
         };
         scope.written.insert(path, text);
+    }
+
+    /// curl, wget and friends: files they upload are read (`-T .env`, `-d @.env`,
+    /// `-F f=@.env`); files they download are written with content not known until
+    /// they run (a later command that runs one is asked about).
+    fn judge_download(&mut self, name: &str, rest: &[Arg], scope: &mut Scope) {
+        const CURL: OptSpec = OptSpec {
+            short: "oTdFHuXAeEbcCrwmKDYyzQxtUP",
+            long: &[
+                "output",
+                "upload-file",
+                "data",
+                "data-binary",
+                "data-raw",
+                "data-ascii",
+                "data-urlencode",
+                "form",
+                "form-string",
+                "header",
+                "user",
+                "request",
+                "user-agent",
+                "referer",
+                "cert",
+                "cookie",
+                "cookie-jar",
+                "continue-at",
+                "write-out",
+                "max-time",
+                "config",
+                "dump-header",
+                "speed-limit",
+                "speed-time",
+                "time-cond",
+                "quote",
+                "proxy",
+                "telnet-option",
+                "output-dir",
+                "json",
+                "output-document",
+                "post-file",
+                "body-file",
+                "input-file",
+                "directory-prefix",
+                "netrc-file",
+                "key",
+                "cacert",
+                "retry",
+                "connect-timeout",
+                "url",
+            ],
+            flags: &[
+                "remote-name",
+                "remote-name-all",
+                "silent",
+                "location",
+                "fail",
+                "show-error",
+                "insecure",
+                "verbose",
+                "include",
+                "head",
+                "compressed",
+            ],
+        };
+        const WGET: OptSpec = OptSpec {
+            short: "OoaeiBtTwQPUlARDIX",
+            long: CURL.long,
+            flags: CURL.flags,
+        };
+        let spec = if name.starts_with("wget") {
+            &WGET
+        } else {
+            &CURL
+        };
+        let (items, _) = parse_opts(rest, spec, false);
+        let mut downloads: Vec<Arg> = Vec::new();
+        for item in &items {
+            let super::Opt::Flag {
+                name: flag,
+                value: Some(value),
+                ..
+            } = item
+            else {
+                continue;
+            };
+            match flag.as_str() {
+                "-T" | "--upload-file" | "--post-file" | "--body-file" | "-i" | "--input-file"
+                | "-K" | "--config" | "--netrc-file" => {
+                    self.check_secret(value, scope, Access::Read);
+                }
+                "-d" | "--data" | "--data-binary" | "--data-ascii" | "--data-urlencode" | "-F"
+                | "--form" | "--json" => {
+                    // `@file` (and `name@file`, `name=@file`, `name=<file`) reads a file.
+                    let text = value.text.as_str();
+                    let file = text
+                        .split_once("=@")
+                        .or_else(|| text.split_once("=<"))
+                        .map(|(_, f)| f)
+                        .or_else(|| text.split_once('@').map(|(_, f)| f));
+                    if let Some(file) = file {
+                        let file = file.split(';').next().unwrap_or(file);
+                        self.check_secret(&Arg::literal(file, value.span), scope, Access::Read);
+                    }
+                }
+                "-o" | "--output" | "--output-document" if name != "wget" || flag != "-o" => {
+                    if value.text != "-" {
+                        downloads.push(value.clone());
+                    }
+                }
+                "-O" if name == "wget" => {
+                    if value.text != "-" {
+                        downloads.push(value.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        // `curl -O URL`, `wget URL`: saved under the URL's last part.
+        // A local server's file by URL is the file (`curl localhost:8000/.env`).
+        for url in operands(&items).iter().filter(|a| a.known) {
+            let local = ["localhost", "127.0.0.1", "0.0.0.0", "[::1]"]
+                .iter()
+                .any(|host| {
+                    url.text
+                        .split("://")
+                        .last()
+                        .is_some_and(|rest| rest.starts_with(host))
+                });
+            if local {
+                let path = url.text.split(['?', '#']).next().unwrap_or_default();
+                let file = Arg::literal(path.rsplit('/').next().unwrap_or_default(), url.span);
+                self.check_secret(&file, scope, Access::Read);
+            }
+        }
+        let names_from_url = (name == "curl"
+            && items
+                .iter()
+                .any(|i| i.is(&["-O", "--remote-name", "--remote-name-all"])))
+            || (name == "wget" && !items.iter().any(|i| i.is(&["-O", "--output-document"])));
+        if names_from_url {
+            for url in operands(&items)
+                .iter()
+                .filter(|a| a.known && a.text.contains("://"))
+            {
+                let file = url
+                    .text
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("index.html");
+                downloads.push(Arg::literal(file, url.span));
+            }
+        }
+        for file in downloads {
+            self.check_secret(&file, scope, Access::Write);
+            if let Some(path) = file
+                .known
+                .then(|| self.host_path(&file.text, scope))
+                .flatten()
+            {
+                scope.written.insert(path, None);
+            }
+        }
     }
 
     fn judge_copy(&mut self, name: &str, rest: &[Arg], scope: &mut Scope) {
@@ -365,7 +545,9 @@ impl Walker<'_> {
         if let Some(destination) = destination {
             self.check_secret(&destination, scope, Access::Write);
             // `cp /dev/null FILE` empties FILE.
-            if name == "cp" && sources.iter().any(|s| s.known && s.text == "/dev/null") {
+            if matches!(name, "cp" | "install")
+                && sources.iter().any(|s| s.known && s.text == "/dev/null")
+            {
                 self.judge_file_loss(&destination, scope, " (overwritten with nothing)");
             }
             if let (Some(source), 1) = (sources.first(), sources.len())
@@ -374,13 +556,20 @@ impl Walker<'_> {
                     .then(|| self.host_path(&destination.text, scope))
                     .flatten()
             {
-                let text = source
+                let source_path = source
                     .known
                     .then(|| self.host_path(&source.text, scope))
-                    .flatten()
-                    .and_then(|p| scope.written.get(&p).cloned())
                     .flatten();
-                scope.written.insert(path, text);
+                let text = source_path
+                    .as_ref()
+                    .and_then(|p| scope.written.get(p).cloned())
+                    .flatten();
+                scope.written.insert(path.clone(), text);
+                // A tree copied in this command: looking at the copy is looking at the
+                // original (`cp -r . /tmp/c && grep -r KEY /tmp/c`).
+                if let Some(source_path) = source_path {
+                    scope.links.push((path, source_path));
+                }
             }
         }
     }
@@ -456,6 +645,17 @@ impl Walker<'_> {
     }
 
     fn judge_disk_tool(&mut self, name: &str, rest: &[Arg]) {
+        // Formatting or wiping a device destroys its files, pack or not.
+        let formats = name.starts_with("mk") || matches!(name, "wipefs" | "blkdiscard");
+        if formats && !self.config.has(Pack::Disk) {
+            for device in rest
+                .iter()
+                .filter(|a| a.known && a.text.starts_with("/dev/"))
+            {
+                self.check_device_write(device);
+            }
+            return;
+        }
         if self.config.has(Pack::Disk) {
             let span = rest
                 .iter()
@@ -474,6 +674,20 @@ impl Walker<'_> {
                 span,
             );
         }
+    }
+}
+
+/// What a filter reading stdin prints, as far as names go: no secret name unless its
+/// input had one.
+pub(super) fn passthrough(stdin: &Stdin, config: &crate::config::GuardConfig) -> Stdin {
+    match stdin {
+        Stdin::Text(text, _) => Stdin::Output {
+            safe: !text
+                .split_whitespace()
+                .any(|word| crate::secrets::secret_file(word, config).is_some()),
+        },
+        Stdin::Output { safe } => Stdin::Output { safe: *safe },
+        Stdin::File(_) | Stdin::None => Stdin::Output { safe: false },
     }
 }
 

@@ -505,11 +505,13 @@ impl Walker<'_> {
         if scope.container.is_some() && look.is_none() {
             return; // the container's own files
         }
-        self.note(|| {
-            format!(
-                "search by {what} over `{}`: looked at on disk ({look:?})",
-                root.text
-            )
+        self.note(|| match &look {
+            Some(look) => format!(
+                "search by {what} over `{}`: {} is looked at on disk",
+                root.text,
+                look.root.display()
+            ),
+            None => format!("search by {what} over `{}`: where is not known", root.text),
         });
         self.checks.push(SearchCheck {
             look,

@@ -253,6 +253,17 @@ impl Walker<'_> {
             }
             _ => {}
         }
+        // Listings of tracked files name nothing secret that is not already in git.
+        let listing = match sub {
+            "ls-files" => !args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "-o" | "--others")),
+            "ls-tree" => true,
+            "diff" | "show" | "log" => args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "--name-only" | "--name-status")),
+            _ => false,
+        };
         // Secret files named as operands (`git show HEAD:.env`, `git diff .env`).
         let harmless = matches!(
             sub,
@@ -293,7 +304,7 @@ impl Walker<'_> {
         if self.config.has(Pack::Git) {
             self.judge_git_pack(sub, args, span);
         }
-        Stdin::Output { safe: false }
+        Stdin::Output { safe: listing }
     }
 
     /// `git grep`: tracked files only, unless `--untracked` or `--no-index`, which read
@@ -303,14 +314,28 @@ impl Walker<'_> {
             .iter()
             .any(|a| a.known && matches!(a.text.as_str(), "--untracked" | "--no-index"));
         let split = args.iter().position(|a| a.known && a.text == "--");
-        let explicit_pattern = args
-            .iter()
-            .any(|a| a.known && matches!(a.text.as_str(), "-e" | "-f"));
-        let mut operands: Vec<&Arg> = match split {
-            Some(at) => args[at + 1..].iter().collect(),
-            None => args.iter().filter(|a| !super::is_option(a)).collect(),
+        const GIT_GREP: super::OptSpec = super::OptSpec {
+            short: "efABCm",
+            long: &[
+                "max-depth",
+                "after-context",
+                "before-context",
+                "context",
+                "max-count",
+                "threads",
+                "open-files-in-pager",
+                "parent-basename",
+            ],
+            flags: &[],
         };
-        if split.is_none() && !explicit_pattern && !operands.is_empty() {
+        let before = &args[..split.unwrap_or(args.len())];
+        let (items, _) = super::parse_opts(before, &GIT_GREP, false);
+        let explicit_pattern = items.iter().any(|i| i.is(&["-e", "-f"]));
+        let mut operands: Vec<&Arg> = super::operands(&items);
+        if let Some(at) = split {
+            operands.extend(args[at + 1..].iter());
+        }
+        if !explicit_pattern && !operands.is_empty() {
             operands.remove(0);
         }
         for operand in &operands {

@@ -192,11 +192,19 @@ impl Walker<'_> {
             }
             if spec.file.contains(&flag) {
                 if let Some(file) = value(&mut index) {
+                    // `node -r dotenv/config` loads .env before the code runs.
+                    if file.known && file.text.starts_with("dotenv") {
+                        self.check_secret(&Arg::literal(".env", file.span), scope, Access::Read);
+                    }
                     self.judge_code_file(name, spec.language, &file, &[], scope);
                 }
                 continue;
             }
             if spec.module.contains(&flag) {
+                // `python -m dotenv run -- …` loads .env.
+                if let Some(module) = rest.get(index).filter(|m| m.known && m.text == "dotenv") {
+                    self.check_secret(&Arg::literal(".env", module.span), scope, Access::Read);
+                }
                 module = true;
                 index += 1; // the module's name; the rest are its arguments
                 break;
@@ -238,7 +246,7 @@ impl Walker<'_> {
         // What the code may read: the operands after the code or script.
         for operand in &operands {
             if !is_option(operand) {
-                self.check_secret(operand, scope, Access::Read);
+                self.check_secret(operand, scope, Access::Mention);
             }
         }
         if module {
@@ -316,8 +324,7 @@ impl Walker<'_> {
         operands: &[String],
         scope: &mut Scope,
     ) {
-        self.check_secret(file, scope, Access::Read);
-        if file.process_substitution || (!file.known && file.runtime) {
+        if file.process_substitution || super::wrappers::produced_content(file) {
             self.find(
                 Verdict::Ask,
                 Rule::ShellUnresolvedScript,
@@ -326,6 +333,7 @@ impl Walker<'_> {
             );
             return;
         }
+        self.check_secret(file, scope, Access::Read);
         let Some(path) = file
             .known
             .then(|| self.host_path(&file.text, scope))

@@ -225,7 +225,7 @@ impl Walker<'_> {
         let Some(target) = rest.get(start) else {
             return Stdin::None;
         };
-        if target.known && is_js_file(&target.text) {
+        if target.known && (is_js_file(&target.text) || target.text == "-") {
             let mut args = vec![Arg::literal("node", target.span)];
             args.extend_from_slice(&rest[start..]);
             return self.judge(&args, scope, stdin);
@@ -464,6 +464,13 @@ impl Walker<'_> {
         for line in text.lines() {
             if let Some(recipe) = line.strip_prefix('\t') {
                 let recipe = recipe.trim_start_matches(['@', '-', '+']);
+                self.walk_nested_script(recipe, scope, span, "a make recipe");
+            } else if let Some((rule, recipe)) = line.split_once(';')
+                && rule.contains(':')
+                && !rule.contains('=')
+            {
+                // `target: prerequisites ; recipe`
+                let recipe = recipe.trim().trim_start_matches(['@', '-', '+']);
                 self.walk_nested_script(recipe, scope, span, "a make recipe");
             }
             let mut rest = line;

@@ -15,6 +15,7 @@ mod find;
 mod git;
 mod interpreters;
 mod launchers;
+mod multiplexers;
 mod search;
 mod shells;
 mod wrappers;
@@ -33,10 +34,67 @@ use crate::secrets::{Secret, pattern_may_match_secret, pattern_targets_secret, s
 /// What a program does to a file it is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
+    /// Reads the file, and may show its content (cat, head, an interpreter's code).
     Read,
+    /// Is given the file by name; not known to show its content (a formatter, a linter,
+    /// a script's argument). A secret file named is still denied; a name produced at run
+    /// time is not asked about.
+    Mention,
     Write,
     Search,
 }
+
+/// Programs that print what they read: given a file whose name is produced at run time,
+/// they may print a secret one.
+const PRINTERS: &[&str] = &[
+    "head",
+    "tail",
+    "nl",
+    "od",
+    "hexdump",
+    "hd",
+    "strings",
+    "sort",
+    "uniq",
+    "cut",
+    "paste",
+    "column",
+    "fold",
+    "fmt",
+    "pr",
+    "expand",
+    "unexpand",
+    "comm",
+    "join",
+    "look",
+    "iconv",
+    "jq",
+    "yq",
+    "xq",
+    "bat",
+    "batcat",
+    "view",
+    "zless",
+    "zmore",
+    "tr",
+    "csvlook",
+    "glow",
+    "diff",
+    "sdiff",
+    "cmp",
+    "vimdiff",
+    "colordiff",
+    "diff3",
+    "openssl",
+    "gpg",
+    "age",
+    "sops",
+    "xmllint",
+    "python-json",
+    "json_pp",
+    "highlight",
+    "pygmentize",
+];
 
 /// Which of a program's options take a value.
 #[derive(Debug, Clone, Copy, Default)]
@@ -260,7 +318,12 @@ impl Walker<'_> {
         if let Some(out) = self.judge_family(&name, args, scope, stdin) {
             return out;
         }
-        self.check_file_operands(rest, scope, Access::Read);
+        let access = if PRINTERS.contains(&name.as_str()) {
+            Access::Read
+        } else {
+            Access::Mention
+        };
+        self.check_file_operands(rest, scope, access);
         Stdin::Output { safe: false }
     }
 
@@ -280,6 +343,9 @@ impl Walker<'_> {
             return Some(out);
         }
         if let Some(out) = self.judge_launcher(name, rest, scope, stdin) {
+            return Some(out);
+        }
+        if let Some(out) = self.judge_multiplexer(name, rest, scope, stdin) {
             return Some(out);
         }
         if let Some(out) = self.judge_interpreter(name, rest, scope, stdin) {
@@ -425,7 +491,13 @@ impl Walker<'_> {
     /// A file name not known until the command runs: asked about when it is produced by
     /// the command itself and may be a secret file's name.
     fn check_unknown_name(&mut self, arg: &Arg, access: Access) {
-        if !arg.runtime || arg.safe || access == Access::Write {
+        // A process substitution read as a file is the output of a command judged on
+        // its own, not a file name.
+        if !arg.runtime
+            || arg.safe
+            || arg.process_substitution
+            || matches!(access, Access::Write | Access::Mention)
+        {
             return;
         }
         // A known final name after the unknown part decides: `"$d/config.json"`.
@@ -463,7 +535,17 @@ impl Walker<'_> {
             root,
             recursive: glob.contains('/'),
         });
-        self.note(|| format!("glob `{}` is looked at on disk: {look:?}", arg.text));
+        if look.is_none() && scope.container.is_some() {
+            return; // the container's own files
+        }
+        self.note(|| match &look {
+            Some(look) => format!(
+                "glob `{}` expands in {}: looked at on disk",
+                arg.text,
+                look.root.display()
+            ),
+            None => format!("glob `{}`: where is not known", arg.text),
+        });
         self.checks.push(SearchCheck {
             look,
             selection: Selection::Glob(glob),
@@ -486,10 +568,10 @@ impl Walker<'_> {
         span: Option<ByteSpan>,
     ) {
         let rule = match (secret, access) {
-            (Secret::Env, Access::Read) => Rule::EnvRead,
+            (Secret::Env, Access::Read | Access::Mention) => Rule::EnvRead,
             (Secret::Env, Access::Write) => Rule::EnvWrite,
             (Secret::Env, Access::Search) => Rule::EnvSearch,
-            (Secret::Other, Access::Read) => Rule::SecretRead,
+            (Secret::Other, Access::Read | Access::Mention) => Rule::SecretRead,
             (Secret::Other, Access::Write) => Rule::SecretWrite,
             (Secret::Other, Access::Search) => Rule::SecretSearch,
         };
@@ -516,16 +598,23 @@ impl Walker<'_> {
         const DEVICES: &[&str] = &[
             "sd", "hd", "vd", "xvd", "nvme", "mmcblk", "disk", "md", "dm-", "mapper/", "loop",
         ];
-        if !self.config.has(Pack::Disk) {
-            return;
-        }
         if let Some(device) = arg.text.strip_prefix("/dev/")
             && DEVICES.iter().any(|prefix| device.starts_with(prefix))
         {
+            // The `disk` pack names it; without it, a device is a system file whose
+            // loss takes every file on it.
+            let rule = if self.config.has(Pack::Disk) {
+                Rule::DiskWriteDevice
+            } else {
+                Rule::RmSystemDir
+            };
             self.find(
                 Verdict::Deny,
-                Rule::DiskWriteDevice,
-                format!("this writes straight to the block device {}.", arg.text),
+                rule,
+                format!(
+                    "this writes straight to the block device {}, destroying the file systems on it.",
+                    arg.text
+                ),
                 arg.span,
             );
         }
@@ -576,7 +665,7 @@ impl Walker<'_> {
 /// "reads", "writes", "searches".
 pub(crate) fn access_verb(access: Access) -> &'static str {
     match access {
-        Access::Read => "reads",
+        Access::Read | Access::Mention => "reads",
         Access::Write => "writes",
         Access::Search => "searches",
     }

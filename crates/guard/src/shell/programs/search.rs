@@ -192,7 +192,7 @@ impl Walker<'_> {
         match name {
             "grep" | "egrep" | "fgrep" | "zgrep" | "zegrep" | "zfgrep" | "xzgrep" | "bzgrep"
             | "lzgrep" | "zstdgrep" | "ugrep" | "ug" | "ggrep" | "pcregrep" | "pcre2grep" => {
-                self.judge_grep(name, args, scope, stdin)
+                return Some(self.judge_grep(name, args, scope, stdin));
             }
             "rg" | "ripgrep" | "rga" => self.judge_rg(name, args, scope, stdin, SearchTool::Rg),
             "ag" | "pt" | "sift" => self.judge_rg(name, args, scope, stdin, SearchTool::Ag),
@@ -222,7 +222,7 @@ impl Walker<'_> {
         args: &[Arg],
         scope: &mut Scope,
         stdin: &Stdin,
-    ) {
+    ) -> Stdin {
         let rest = &args[1..];
         let (items, _) = parse_opts(rest, &GREP, false);
         let recursive = items
@@ -256,8 +256,9 @@ impl Walker<'_> {
             if recursive && matches!(stdin, Stdin::None) || name == "ug" {
                 let dot = Arg::literal(".", args[0].span);
                 self.grep_tree(name, args, &dot, &items, scope);
+                return Stdin::Output { safe: false };
             }
-            return;
+            return super::files::passthrough(stdin, self.config);
         }
         for file in files {
             if recursive && !file.glob {
@@ -267,6 +268,7 @@ impl Walker<'_> {
                 self.check_secret(file, scope, Access::Read);
             }
         }
+        Stdin::Output { safe: false }
     }
 
     fn grep_tree(

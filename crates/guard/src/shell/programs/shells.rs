@@ -212,6 +212,7 @@ impl Walker<'_> {
                 let mut inner = scope.clone();
                 // `bash -c 'script' name a b`: $0 is name, $1… the rest.
                 inner.positional = Some(rest.get(index + 2..).unwrap_or_default().to_vec());
+                inner.arg0 = rest.get(index + 1).cloned();
                 if script.known {
                     return self.walk_nested_in(
                         &script.text,

@@ -493,7 +493,16 @@ impl Walker<'_> {
                 self.check_secret(value, scope, super::Access::Read);
             }
         }
-        let inner = rest.get(start..).unwrap_or_default();
+        let mut inner = rest.get(start..).unwrap_or_default();
+        // `rr record cmd`, `uftrace record cmd`: a subcommand before the program.
+        if matches!(name, "rr" | "uftrace")
+            && inner
+                .first()
+                .is_some_and(|a| matches!(a.text.as_str(), "record" | "live" | "replay"))
+        {
+            let (_, at) = parse_opts(&inner[1..], &OptSpec::default(), true);
+            inner = inner.get(1 + at..).unwrap_or_default();
+        }
         let skip = wrapper.positionals.min(inner.len());
         Some(self.judge_inner(name, &inner[skip..], scope, stdin))
     }
@@ -1198,8 +1207,7 @@ impl Walker<'_> {
     /// lldb, vim, …): judged when it was written earlier in this command, asked about
     /// when its content is produced at run time, else only its name is checked.
     pub(super) fn judge_script_file(&mut self, file: &Arg, scope: &mut Scope, what: &str) {
-        self.check_secret(file, scope, super::Access::Read);
-        if file.process_substitution || (!file.known && file.runtime) {
+        if file.process_substitution || produced_content(file) {
             self.find(
                 crate::decision::Verdict::Ask,
                 crate::rules::Rule::ShellUnresolvedScript,
@@ -1208,6 +1216,7 @@ impl Walker<'_> {
             );
             return;
         }
+        self.check_secret(file, scope, super::Access::Read);
         let Some(path) = file
             .known
             .then(|| self.host_path(&file.text, scope))
@@ -1250,4 +1259,17 @@ impl RootedBy {
             RootedBy::Nsenter => "nsenter",
         }
     }
+}
+
+/// Whether a script file's content is produced while the command runs: a name entirely
+/// produced at run time. `"$(conda info --base)/etc/profile.d/conda.sh"` is a file on
+/// disk whose directory is computed; its content is not produced by the command.
+pub(super) fn produced_content(file: &Arg) -> bool {
+    if file.known || !file.runtime {
+        return false;
+    }
+    !file
+        .known_suffix
+        .rsplit_once('/')
+        .is_some_and(|(_, name)| !name.is_empty())
 }
