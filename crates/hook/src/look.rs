@@ -84,7 +84,8 @@ impl Budget {
     /// Counts one entry; false once a bound is reached.
     fn spend(&mut self) -> bool {
         self.entries += 1;
-        self.entries <= MAX_ENTRIES && (self.entries % 64 != 0 || Instant::now() < self.deadline)
+        self.entries <= MAX_ENTRIES
+            && (!self.entries.is_multiple_of(64) || Instant::now() < self.deadline)
     }
 }
 

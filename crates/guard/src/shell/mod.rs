@@ -13,10 +13,11 @@
 
 mod fallback;
 mod programs;
+mod simple;
 mod walk;
 mod word;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -129,7 +130,7 @@ pub(crate) struct Walker<'a> {
     steps: usize,
     trace: Option<Vec<String>>,
     /// Functions called so far; the others are judged at the end with unknown arguments.
-    called: HashSet<String>,
+    called: Vec<String>,
     defined: Vec<(String, Rc<ast::FunctionBody>, Scope)>,
 }
 
@@ -156,7 +157,7 @@ pub(crate) fn analyse(
         checks: Vec::new(),
         steps: 0,
         trace: explain.then(Vec::new),
-        called: HashSet::new(),
+        called: Vec::new(),
         defined: Vec::new(),
     };
     if command.len() > MAX_COMMAND_BYTES {
@@ -178,10 +179,18 @@ pub(crate) fn analyse(
         walker.judge_uncalled_functions();
     }
     let trace = walker.trace.take().unwrap_or_default();
-    let mut findings = walker.findings;
+    let findings = walker.findings;
     // The same finding reached twice (a heredoc walked as text and as a script) once.
-    let mut seen = HashSet::new();
-    findings.retain(|f| seen.insert((f.rule, f.span, f.reason.clone())));
+    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
+    for finding in findings {
+        let seen = kept.iter().any(|k| {
+            k.rule == finding.rule && k.span == finding.span && k.reason == finding.reason
+        });
+        if !seen {
+            kept.push(finding);
+        }
+    }
+    let findings = kept;
     Analysis {
         findings,
         checks: walker.checks,
@@ -253,6 +262,10 @@ impl Walker<'_> {
                 scope.origin.or(Some((0, self.source.len()))),
             );
             return Stdin::Output { safe: false };
+        }
+        if let Some(pipelines) = simple::simple_pipelines(script, &self.ctx.home) {
+            self.note(|| format!("read as simple commands: {}", script.replace('\n', "\\n")));
+            return self.walk_pipelines(pipelines, scope);
         }
         let mut parser = brush_parser::Parser::new(
             std::io::Cursor::new(script.as_bytes()),

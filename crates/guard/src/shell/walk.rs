@@ -10,6 +10,7 @@ use brush_parser::ast::{self, Command, CompoundCommand, IoFileRedirectTarget, Io
 use brush_parser::word::{WordPiece, WordPieceWithSource};
 
 use super::programs::Access;
+use super::simple::Pipelines;
 use super::word::Arg;
 use super::{Scope, Stdin, Value, Walker, show_args};
 use crate::paths::resolve;
@@ -25,6 +26,41 @@ struct SimpleParts {
 }
 
 impl Walker<'_> {
+    /// Walks pipelines of simple commands read without the full parser
+    /// ([`super::simple`]); returns what the last writes to stdout.
+    pub(super) fn walk_pipelines(&mut self, pipelines: Pipelines, scope: &mut Scope) -> Stdin {
+        let mut out = Stdin::None;
+        for pipeline in pipelines {
+            if pipeline.len() == 1 {
+                for words in pipeline {
+                    out = self.walk_words(words, scope, Stdin::None);
+                }
+                continue;
+            }
+            let mut stdin = Stdin::None;
+            for words in pipeline {
+                let mut part = scope.clone();
+                stdin = self.walk_words(words, &mut part, stdin);
+                scope.written.extend(part.written);
+            }
+            out = stdin;
+        }
+        out
+    }
+
+    fn walk_words(&mut self, mut args: Vec<Arg>, scope: &mut Scope, stdin: Stdin) -> Stdin {
+        if !self.step() {
+            return Stdin::Output { safe: false };
+        }
+        if scope.depth > 0 {
+            for arg in &mut args {
+                arg.span = scope.origin;
+            }
+        }
+        self.note(|| format!("command: {}", show_args(&args)));
+        self.judge(&args, scope, &stdin)
+    }
+
     /// Walks a list; returns what its last pipeline writes to stdout.
     pub(super) fn walk_list(&mut self, list: &ast::CompoundList, scope: &mut Scope) -> Stdin {
         let mut out = Stdin::None;

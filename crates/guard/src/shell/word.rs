@@ -155,6 +155,9 @@ impl Walker<'_> {
             current: Arg::empty(span),
             started: false,
         };
+        if let Some(arg) = plain_word(&word.value, &self.ctx.home, span) {
+            return vec![arg];
+        }
         match brush_parser::word::parse(&word.value, &self.parser_options) {
             Ok(pieces) => {
                 // `"$@"` and `"${a[@]}"` alone: one argument per element.
@@ -506,6 +509,29 @@ impl Walker<'_> {
             _ => None,
         }
     }
+}
+
+/// A word with no quoting, expansion or operator: the argument it is, without the word
+/// parser. `~` and `~/…` expand to home; `~` elsewhere (`a=~/x` expands too) and every
+/// other form go to the full parser.
+fn plain_word(text: &str, home: &std::path::Path, span: Option<ByteSpan>) -> Option<Arg> {
+    if text.is_empty() || !text.chars().all(super::simple::plain_char) {
+        return None;
+    }
+    let text = match text.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{}{rest}", home.display())
+        }
+        Some(_) => return None,
+        None => text.to_owned(),
+    };
+    if text.contains('~') {
+        return None;
+    }
+    Some(Arg {
+        glob: has_glob(&text),
+        ..Arg::literal(text, span)
+    })
 }
 
 /// `$*` / `${a[*]}`: the elements joined by spaces.

@@ -38,7 +38,7 @@ impl Removal {
 }
 
 /// Programs that are `rm -r` by nature (they take directories whole).
-const RECURSIVE_DELETERS: &[&str] = &[
+pub(super) const RECURSIVE_DELETERS: &[&str] = &[
     "rimraf",
     "del",
     "del-cli",

@@ -80,7 +80,7 @@ impl Walker<'_> {
                 }
                 for file in values_of(&items, &["-f", "--file"])
                     .iter()
-                    .chain(operands(&items).into_iter())
+                    .chain(operands(&items))
                 {
                     self.check_secret(file, scope, Access::Read);
                 }
@@ -633,14 +633,12 @@ impl Walker<'_> {
                         arg.span,
                     ));
                 }
-                _ if !super::is_option(arg) => {
-                    if name == "sqlite3" || name == "duckdb" {
-                        if database_seen {
-                            texts.push((arg.text.clone(), arg.span));
-                        } else {
-                            self.check_secret(arg, scope, Access::Read);
-                            database_seen = true;
-                        }
+                _ if !super::is_option(arg) && (name == "sqlite3" || name == "duckdb") => {
+                    if database_seen {
+                        texts.push((arg.text.clone(), arg.span));
+                    } else {
+                        self.check_secret(arg, scope, Access::Read);
+                        database_seen = true;
                     }
                 }
                 _ => {}

@@ -20,7 +20,7 @@ use crate::shell::{Scope, Stdin, Walker};
 
 /// Programs that only look at a file's name or metadata, never its contents, or touch
 /// no file at all.
-const METADATA: &[&str] = &[
+pub(super) const METADATA: &[&str] = &[
     "ls",
     "stat",
     "file",
@@ -300,7 +300,7 @@ impl Walker<'_> {
                 self.check_file_operands(rest, scope, Access::Read);
                 if rest
                     .iter()
-                    .any(|a| !super::is_option(a) && !(a.known && a.text == "-"))
+                    .any(|a| !(super::is_option(a) || a.known && a.text == "-"))
                 {
                     Stdin::Output { safe: false }
                 } else {
@@ -432,15 +432,13 @@ impl Walker<'_> {
                         self.check_secret(&Arg::literal(file, value.span), scope, Access::Read);
                     }
                 }
-                "-o" | "--output" | "--output-document" if name != "wget" || flag != "-o" => {
-                    if value.text != "-" {
-                        downloads.push(value.clone());
-                    }
+                "-o" | "--output" | "--output-document"
+                    if (name != "wget" || flag != "-o") && value.text != "-" =>
+                {
+                    downloads.push(value.clone());
                 }
-                "-O" if name == "wget" => {
-                    if value.text != "-" {
-                        downloads.push(value.clone());
-                    }
+                "-O" if name == "wget" && value.text != "-" => {
+                    downloads.push(value.clone());
                 }
                 _ => {}
             }

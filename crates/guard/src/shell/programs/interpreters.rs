@@ -137,6 +137,11 @@ fn interpreter(program: &str) -> Option<Interpreter> {
     })
 }
 
+/// Whether a program name is an interpreter of the catalogue.
+pub(super) fn is_interpreter(program: &str) -> bool {
+    interpreter(program).is_some()
+}
+
 impl Walker<'_> {
     /// An interpreter; `None` when `name` is not one.
     pub(super) fn judge_interpreter(
@@ -217,25 +222,25 @@ impl Walker<'_> {
             }
             // Short flags joined with the code flag: `python -Bc`, `perl -ne`, `ruby -pe`;
             // or with its value: `perl -MFile::Path`, `python -c'code'`.
-            if !flag.starts_with("--") {
-                if let Some(code_flag) = spec.code.iter().find(|c| {
+            if !flag.starts_with("--")
+                && let Some(code_flag) = spec.code.iter().find(|c| {
                     c.len() == 2 && {
                         let letter = c.chars().nth(1).unwrap_or_default();
                         flag[1..].contains(letter)
                     }
-                }) {
-                    let letter = code_flag.chars().nth(1).unwrap_or_default();
-                    let after = flag
-                        .split_once(letter)
-                        .map(|(_, after)| after)
-                        .unwrap_or_default();
-                    if after.is_empty() {
-                        codes.extend(value(&mut index));
-                    } else if !spec.value.iter().any(|v| flag.starts_with(v)) {
-                        codes.push(Arg::literal(after, arg.span));
-                    }
-                    continue;
+                })
+            {
+                let letter = code_flag.chars().nth(1).unwrap_or_default();
+                let after = flag
+                    .split_once(letter)
+                    .map(|(_, after)| after)
+                    .unwrap_or_default();
+                if after.is_empty() {
+                    codes.extend(value(&mut index));
+                } else if !spec.value.iter().any(|v| flag.starts_with(v)) {
+                    codes.push(Arg::literal(after, arg.span));
                 }
+                continue;
             }
         }
         let operands: Vec<Arg> = rest

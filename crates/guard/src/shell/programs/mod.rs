@@ -296,7 +296,7 @@ impl Walker<'_> {
         let rest = &args[1..];
         // Aliases and functions of this command come first, as in the shell.
         if let Some(text) = scope.aliases.get(&program.text).cloned() {
-            let tail: Vec<String> = rest.iter().map(|a| shell_word(a)).collect();
+            let tail: Vec<String> = rest.iter().map(shell_word).collect();
             let script = format!("{text} {}", tail.join(" "));
             self.note(|| format!("alias `{}` expands to `{script}`", program.text));
             let mut inner = scope.clone();
@@ -304,7 +304,7 @@ impl Walker<'_> {
             return self.walk_nested_in(&script, &mut inner, program.span, "alias");
         }
         if let Some(body) = scope.functions.get(&program.text).cloned() {
-            self.called.insert(program.text.clone());
+            self.called.push(program.text.clone());
             self.note(|| format!("function `{}` called", program.text));
             let mut inner = scope.clone();
             inner.positional = Some(rest.to_vec());
@@ -327,7 +327,8 @@ impl Walker<'_> {
         Stdin::Output { safe: false }
     }
 
-    /// The families, by program name; `None` for a program none of them knows.
+    /// The family of a program, by the catalogue's index ([`family`]); `None` for a
+    /// program none of them knows, or a form its family does not take (`npm test`).
     fn judge_family(
         &mut self,
         name: &str,
@@ -336,40 +337,20 @@ impl Walker<'_> {
         stdin: &Stdin,
     ) -> Option<Stdin> {
         let rest = &args[1..];
-        if let Some(out) = self.judge_wrapper(name, rest, scope, stdin) {
-            return Some(out);
+        match family(name)? {
+            Family::Wrapper => self.judge_wrapper(name, rest, scope, stdin),
+            Family::Shell => self.judge_shell_family(name, rest, scope, stdin),
+            Family::Launcher => self.judge_launcher(name, rest, scope, stdin),
+            Family::Multiplexer => self.judge_multiplexer(name, rest, scope, stdin),
+            Family::Interpreter => self.judge_interpreter(name, rest, scope, stdin),
+            Family::Deleter => self.judge_deleter(name, rest, scope, stdin),
+            Family::Find => self.judge_find_family(name, rest, scope, stdin),
+            Family::Search => self.judge_search(name, args, scope, stdin),
+            Family::Git => Some(self.judge_git(args, scope, stdin)),
+            Family::Container => self.judge_container(name, rest, scope, stdin),
+            Family::Editor => self.judge_editor(name, rest, scope, stdin),
+            Family::File => self.judge_file_program(name, rest, scope, stdin),
         }
-        if let Some(out) = self.judge_shell_family(name, rest, scope, stdin) {
-            return Some(out);
-        }
-        if let Some(out) = self.judge_launcher(name, rest, scope, stdin) {
-            return Some(out);
-        }
-        if let Some(out) = self.judge_multiplexer(name, rest, scope, stdin) {
-            return Some(out);
-        }
-        if let Some(out) = self.judge_interpreter(name, rest, scope, stdin) {
-            return Some(out);
-        }
-        if let Some(out) = self.judge_deleter(name, rest, scope, stdin) {
-            return Some(out);
-        }
-        if let Some(out) = self.judge_find_family(name, rest, scope, stdin) {
-            return Some(out);
-        }
-        if let Some(out) = self.judge_search(name, args, scope, stdin) {
-            return Some(out);
-        }
-        if name == "git" {
-            return Some(self.judge_git(args, scope, stdin));
-        }
-        if let Some(out) = self.judge_container(name, rest, scope, stdin) {
-            return Some(out);
-        }
-        if let Some(out) = self.judge_editor(name, rest, scope, stdin) {
-            return Some(out);
-        }
-        self.judge_file_program(name, rest, scope, stdin)
     }
 
     /// `$CMD -rf /`: the program is not known. A command substitution in the program's
@@ -662,6 +643,86 @@ impl Walker<'_> {
     }
 }
 
+/// The families of the catalogue, one module each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    Wrapper,
+    Shell,
+    Launcher,
+    Multiplexer,
+    Interpreter,
+    Deleter,
+    Find,
+    Search,
+    Git,
+    Container,
+    Editor,
+    File,
+}
+
+/// The catalogue's index: which family a program belongs to. One lookup, so judging a
+/// program touches its own family's code only (in a fresh process, code touched for the
+/// first time is most of a decision's cost).
+pub(crate) fn family(name: &str) -> Option<Family> {
+    Some(match name {
+        "sudo" | "doas" | "env" | "flock" | "chroot" | "unshare" | "nsenter" | "bwrap"
+        | "proot" | "gdb" | "cgdb" | "lldb" | "perf" | "busybox" | "toybox" | "capsh"
+        | "runuser" | "start-stop-daemon" | "command" | "nice" | "builtin" | "nohup"
+        | "eatmydata" | "catchsegv" | "tsocks" | "linux32" | "linux64" | "i386" | "x86_64"
+        | "valgrind" | "firejail" | "flatpak-spawn" | "retry" | "setsid" | "chronic" | "ifne"
+        | "unbuffer" | "nq" | "tini" | "dumb-init" | "catatonit" | "exec" | "time" | "stdbuf"
+        | "ionice" | "caffeinate" | "heaptrack" | "proxychains" | "proxychains4" | "torsocks"
+        | "rlwrap" | "xvfb-run" | "systemd-inhibit" | "dbus-run-session" | "pkexec" | "setpriv"
+        | "prlimit" | "cgexec" | "numactl" | "rr" | "uftrace" | "timeout" | "chrt" | "taskset"
+        | "faketime" | "setarch" | "gosu" | "su-exec" | "s6-setuidgid" | "setuidgid" | "lckdo"
+        | "with-lock-ex" | "envchain" | "strace" | "ltrace" | "trickle" | "chpst" | "daemonize"
+        | "fakeroot" | "fakechroot" | "systemd-run" | "dotenv" | "dotenvx" | "doppler" | "op"
+        | "aws-vault" | "infisical" | "devcontainer" => Family::Wrapper,
+        "eval" | "source" | "." | "su" | "trap" | "watch" | "ssh" | "autossh" | "script" | "sg"
+        | "at" | "batch" | "crontab" | "alias" | "unalias" | "cd" | "pushd" | "chdir" | "popd"
+        | "export" | "declare" | "typeset" | "local" | "readonly" | "read" | "mapfile"
+        | "readarray" | "set" => Family::Shell,
+        _ if shells::SHELLS.contains(&name) => Family::Shell,
+        "npx" | "bunx" | "pnpx" | "npm" | "pnpm" | "yarn" | "bun" | "deno" | "uvx" | "pipx"
+        | "uv" | "poetry" | "pdm" | "rye" | "pipenv" | "hatch" | "bundle" | "devbox" | "rbenv"
+        | "pyenv" | "nodenv" | "goenv" | "jenv" | "asdf" | "volta" | "pixi" | "mise" | "rtx"
+        | "fnm" | "distrobox" | "toolbox" | "conda" | "mamba" | "micromamba" | "direnv" | "nvm"
+        | "nix" | "devenv" | "nix-shell" | "vagrant" | "mix" | "entr" | "watchexec" | "nodemon"
+        | "make" | "gmake" | "remake" => Family::Launcher,
+        "tmux" | "byobu" | "byobu-tmux" | "screen" | "zellij" | "dtach" | "abduco"
+        | "hyperfine" => Family::Multiplexer,
+        "rm" | "unlink" | "srm" | "wipe" | "shred" | "rmdir" | "truncate" | "tar" | "bsdtar"
+        | "gtar" | "zip" | "7z" | "7za" | "7zz" | "rsync" | "rclone" | "mv" | "gio"
+        | "kioclient" | "kioclient5" | "trash-empty" | "shx" => Family::Deleter,
+        _ if deleters::RECURSIVE_DELETERS.contains(&name) => Family::Deleter,
+        "find" | "bfs" | "gfind" | "xargs" | "parallel" | "fd" | "fdfind" => Family::Find,
+        "grep" | "egrep" | "fgrep" | "zgrep" | "zegrep" | "zfgrep" | "xzgrep" | "bzgrep"
+        | "lzgrep" | "zstdgrep" | "ugrep" | "ug" | "ggrep" | "pcregrep" | "pcre2grep" | "rg"
+        | "ripgrep" | "rga" | "ag" | "pt" | "sift" | "ack" | "ack-grep" | "diff" | "colordiff" => {
+            Family::Search
+        }
+        "git" => Family::Git,
+        "docker" | "podman" | "nerdctl" | "finch" | "kubectl" | "oc" => Family::Container,
+        "vi" | "vim" | "nvim" | "gvim" | "view" | "vimdiff" | "nvi" | "vim.basic" | "vim.tiny"
+        | "ex" | "rvim" | "emacs" | "emacsclient" | "emacs-nox" | "ed" | "red" | "sed" | "gsed"
+        | "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" | "m4" | "dc" | "sqlite3" | "psql"
+        | "mysql" | "mariadb" | "duckdb" | "gnuplot" | "man" | "less" | "more" | "most" => {
+            Family::Editor
+        }
+        "echo" | "printf" | "which" | "pwd" | "basename" | "dirname" | "realpath" | "ls"
+        | "exa" | "eza" | "lsd" | "cat" | "tac" | "zcat" | "bzcat" | "xzcat" | "zstdcat"
+        | "tee" | "sponge" | "base64" | "base32" | "basenc" | "xxd" | "rev" | "cp" | "install"
+        | "scp" | "sftp" | "ditto" | "ln" | "mount" | "bindfs" | "dd" | "curl" | "wget"
+        | "wget2" | "aria2c" | "http" | "https" | "xh" | "mkfs" | "mke2fs" | "mkswap"
+        | "wipefs" | "fdisk" | "sfdisk" | "gdisk" | "sgdisk" | "parted" | "cfdisk"
+        | "blkdiscard" | "head" | "tail" | "sort" | "uniq" | "cut" | "tr" | "fold" | "column"
+        | "nl" | "fmt" => Family::File,
+        _ if name.starts_with("mkfs.") || files::METADATA.contains(&name) => Family::File,
+        _ if interpreters::is_interpreter(name) => Family::Interpreter,
+        _ => return None,
+    })
+}
+
 /// "reads", "writes", "searches".
 pub(crate) fn access_verb(access: Access) -> &'static str {
     match access {
@@ -713,5 +774,40 @@ pub(crate) fn shell_word(arg: &Arg) -> String {
         text.clone()
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_of_a_family_table_is_in_the_index() {
+        for wrapper in wrappers::WRAPPERS {
+            for name in wrapper.names {
+                assert_eq!(family(name), Some(Family::Wrapper), "{name}");
+            }
+        }
+        for name in shells::SHELLS {
+            assert_eq!(family(name), Some(Family::Shell), "{name}");
+        }
+        for name in deleters::RECURSIVE_DELETERS {
+            assert_eq!(family(name), Some(Family::Deleter), "{name}");
+        }
+        for name in files::METADATA {
+            assert!(family(name).is_some(), "{name}");
+        }
+        for name in [
+            "python3.12",
+            "pypy3",
+            "node",
+            "Rscript",
+            "perl",
+            "osascript",
+            "bb",
+        ] {
+            assert_eq!(family(name), Some(Family::Interpreter), "{name}");
+        }
+        assert_eq!(family("cargo"), None, "not catalogued: reads its operands");
     }
 }

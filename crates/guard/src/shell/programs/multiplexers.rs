@@ -229,17 +229,15 @@ impl Walker<'_> {
         if let Some(command) = value_of(&items, &["-X"]) {
             let after = rest.get(start..).unwrap_or_default();
             match command.text.as_str() {
-                "stuff" => {
-                    if !after.is_empty() {
-                        let typed: Vec<Arg> = after
-                            .iter()
-                            .map(|a| Arg {
-                                text: a.text.replace("\\n", "\n").replace("^M", "\n"),
-                                ..a.clone()
-                            })
-                            .collect();
-                        self.run_words_as_script(&typed, scope, "screen -X stuff");
-                    }
+                "stuff" if !after.is_empty() => {
+                    let typed: Vec<Arg> = after
+                        .iter()
+                        .map(|a| Arg {
+                            text: a.text.replace("\\n", "\n").replace("^M", "\n"),
+                            ..a.clone()
+                        })
+                        .collect();
+                    self.run_words_as_script(&typed, scope, "screen -X stuff");
                 }
                 "exec" | "screen" => {
                     let argv: Vec<Arg> = after

@@ -12,8 +12,8 @@ use crate::shell::word::Arg;
 use crate::shell::{Scope, Stdin, Walker};
 
 /// A wrapper: its options, and how many operands come before the command it runs.
-struct Wrapper {
-    names: &'static [&'static str],
+pub(super) struct Wrapper {
+    pub(super) names: &'static [&'static str],
     opts: OptSpec,
     /// Operands before the command (timeout's duration, flock's lock file, gosu's user).
     positionals: usize,
@@ -36,7 +36,7 @@ const fn flagged(
 }
 
 /// The catalogue of argv wrappers with nothing special about them.
-const WRAPPERS: &[Wrapper] = &[
+pub(super) const WRAPPERS: &[Wrapper] = &[
     Wrapper {
         names: &["doas"],
         opts: spec("uC", &[]),
@@ -456,7 +456,8 @@ impl Walker<'_> {
                 .take_while(|a| super::is_option(a))
                 .any(|a| a.text.contains(['v', 'V']))
         {
-            return None; // `command -v rm` only prints where rm is (like `which`).
+            // `command -v rm` only prints where rm is, like `which`.
+            return self.judge_file_program("which", rest, scope, stdin);
         }
         // `nice -5 cmd`: the old form of the adjustment.
         if name == "nice"
@@ -1268,8 +1269,7 @@ pub(super) fn produced_content(file: &Arg) -> bool {
     if file.known || !file.runtime {
         return false;
     }
-    !file
-        .known_suffix
+    file.known_suffix
         .rsplit_once('/')
-        .is_some_and(|(_, name)| !name.is_empty())
+        .is_none_or(|(_, name)| name.is_empty())
 }
