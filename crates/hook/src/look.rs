@@ -91,6 +91,9 @@ impl Budget {
 
 impl Looker for Disk {
     fn look(&self, looks: &[Look], config: &GuardConfig) -> Vec<Option<Seen>> {
+        if looks.is_empty() {
+            return Vec::new();
+        }
         let mut budget = Budget {
             deadline: Instant::now() + BUDGET,
             entries: 0,

@@ -142,6 +142,12 @@ impl Walker<'_> {
             ("watchexec", _) => self.judge_watchexec(rest, scope, stdin),
             ("nodemon", _) => self.judge_nodemon(rest, scope, stdin),
             ("make" | "gmake" | "remake", _) => self.judge_make(rest, scope, stdin),
+            // `yarn rimraf ~`, `pnpm rimraf ~`: a package's program by name.
+            ("yarn" | "pnpm", Some(first))
+                if !first.starts_with('-') && !PACKAGE_MANAGER_COMMANDS.contains(&first) =>
+            {
+                self.judge_inner(name, rest, scope, stdin)
+            }
             _ => return None,
         })
     }
@@ -199,7 +205,22 @@ impl Walker<'_> {
             return Stdin::Output { safe: false };
         }
         // With `-p`/`--from`, the first word is the command; else the package names it.
-        let named = !values_of(&items, &["-p", "--package", "--from", "--spec"]).is_empty();
+        let sources = values_of(&items, &["-p", "--package", "--from", "--spec"]);
+        // A package fetched from a URL is code nobody has seen until it runs.
+        if let Some(remote) = sources
+            .iter()
+            .chain(std::iter::once(package))
+            .find(|a| is_remote(&a.text))
+        {
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!("`{name}` runs a package fetched from `{}`, whose code is not known until it runs.", remote.text),
+                remote.span,
+            );
+            return Stdin::Output { safe: false };
+        }
+        let named = !sources.is_empty();
         let program = if named {
             package.text.clone()
         } else {
@@ -225,6 +246,18 @@ impl Walker<'_> {
         let Some(target) = rest.get(start) else {
             return Stdin::None;
         };
+        if target.known && is_remote(&target.text) {
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!(
+                    "`{name}` runs code fetched from `{}`, not known until it runs.",
+                    target.text
+                ),
+                target.span,
+            );
+            return Stdin::Output { safe: false };
+        }
         if target.known && (is_js_file(&target.text) || target.text == "-") {
             let mut args = vec![Arg::literal("node", target.span)];
             args.extend_from_slice(&rest[start..]);
@@ -584,6 +617,86 @@ fn package_program(package: &str) -> String {
         .next()
         .unwrap_or(without_scope);
     name.to_owned()
+}
+
+/// yarn's and pnpm's own subcommands; any other first word runs a package.json script
+/// or a package's program.
+const PACKAGE_MANAGER_COMMANDS: &[&str] = &[
+    "add",
+    "audit",
+    "autoclean",
+    "bin",
+    "build",
+    "cache",
+    "check",
+    "config",
+    "create",
+    "dedupe",
+    "deploy",
+    "dlx",
+    "env",
+    "exec",
+    "fetch",
+    "generate-lock-entry",
+    "global",
+    "help",
+    "import",
+    "info",
+    "init",
+    "install",
+    "i",
+    "licenses",
+    "link",
+    "list",
+    "ls",
+    "login",
+    "logout",
+    "node",
+    "outdated",
+    "owner",
+    "pack",
+    "patch",
+    "patch-commit",
+    "plugin",
+    "prune",
+    "publish",
+    "rebuild",
+    "remove",
+    "rm",
+    "root",
+    "run",
+    "server",
+    "set",
+    "setup",
+    "store",
+    "tag",
+    "team",
+    "test",
+    "unlink",
+    "unplug",
+    "up",
+    "update",
+    "upgrade",
+    "upgrade-interactive",
+    "version",
+    "versions",
+    "why",
+    "workspace",
+    "workspaces",
+    "start",
+    "dev",
+    "lint",
+    "format",
+    "typecheck",
+    "preview",
+];
+
+/// A URL or VCS reference (code fetched from elsewhere when it runs).
+fn is_remote(text: &str) -> bool {
+    text.contains("://")
+        || text.starts_with("git+")
+        || text.starts_with("github:")
+        || text.starts_with("gitlab:")
 }
 
 fn is_js_file(text: &str) -> bool {
