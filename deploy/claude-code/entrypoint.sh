@@ -16,7 +16,19 @@ git config --global user.name "$USER_NAME"
 git config --global user.email "$USER_EMAIL"
 
 url="${CLAUDE_TELEMETRY_URL:-${PROMETHEUS_PUSH_GATEWAY:-http://pushgateway:9091}}"
-claude-telemetry install --user --url "$url" --user-name "$USER_NAME" --user-email "$USER_EMAIL" >/dev/null
+# What install wires into the user's settings; a new option of install goes here.
+# --sandbox: Claude Code's own sandbox (bubblewrap) confines every command the model runs;
+# inside it the passwordless sudo does nothing (no new privileges).
+install_args=(--user --url "$url" --user-name "$USER_NAME" --user-email "$USER_EMAIL" --sandbox)
+claude-telemetry install "${install_args[@]}" >/dev/null
+
+# ./workspace is mounted from the host with the host's owner: say so when claude-user
+# (uid set at build time, USER_UID) cannot write there, instead of failing later.
+workspace="$HOME/workspace"
+if [ -d "$workspace" ] && [ ! -w "$workspace" ]; then
+  printf 'claude-code container: %s is not writable by uid %s: chown it on the host, or build the image with --build-arg USER_UID=<your uid>\n' \
+    "$workspace" "$(id -u)" >&2
+fi
 
 if [ "$#" -eq 0 ]; then
   set -- claude --dangerously-skip-permissions

@@ -4,11 +4,15 @@
 //!   (group commit), realistic enriched PreToolUse bodies, every id unique;
 //! - the real Pushgateway: the same `wrk` pushing one sample per request (the original
 //!   stack's pattern);
-//! - `GET /metrics` render time with 10,000 series in one metric;
+//! - `/v1/traces`: OTLP/JSON exports of 10 spans shaped like Claude Code's, then reading
+//!   one busy session's traces as trees (`/api/v1/sessions/{id}/traces`) and its page;
+//! - `GET /metrics` with the same 10,000 pushed series on the collector and on the real
+//!   Pushgateway, and with 10,000 hook-derived series in one metric;
 //! - the collector's resident memory afterwards.
 //!
 //! Run: `cargo bench -p claude-telemetry --bench collector_load`
-//! (CLIENTS=n connections, SECONDS=n; defaults 16 and 5). Needs `wrk`.
+//! (CLIENTS=n connections, SECONDS=n; defaults 32 and 5). Needs `wrk` and
+//! `prometheus-pushgateway` (scripts/bench-collector installs them).
 
 // A benchmark binary: a failed setup should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -146,6 +150,38 @@ function request()
 end
 "#;
 
+/// An OTLP/JSON traces export shaped like Claude Code's: an interaction, model requests,
+/// tool calls with their permission wait and execution; a new trace per request, spread
+/// over 20 sessions per thread.
+const TRACES_LUA: &str = r#"
+local counter = 0
+local threads = 0
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+function init(args) wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json" end
+local names = {"claude_code.interaction", "claude_code.llm_request", "claude_code.tool", "claude_code.tool.blocked_on_user", "claude_code.tool.execution",
+               "claude_code.llm_request", "claude_code.tool", "claude_code.tool.blocked_on_user", "claude_code.tool.execution", "claude_code.llm_request"}
+local parents = {0, 1, 1, 3, 3, 1, 1, 7, 7, 1}
+function request()
+  counter = counter + 1
+  local trace = string.format("%016x%016x", id + 1, counter)
+  local session = string.format("trace-s-%d-%d", id, counter % 20)
+  local start = 1795491289000000000 + counter * 10000000
+  local spans = {}
+  for i = 1, 10 do
+    local parent = ""
+    if parents[i] > 0 then parent = string.format(',"parentSpanId":"%016x"', counter * 16 + parents[i]) end
+    spans[i] = string.format('{"traceId":"%s","spanId":"%016x"%s,"name":"%s","kind":1,"startTimeUnixNano":"%d","endTimeUnixNano":"%d","status":{"code":0},"attributes":[{"key":"session.id","value":{"stringValue":"%s"}},{"key":"model","value":{"stringValue":"claude-sonnet-4-5"}},{"key":"tool_name","value":{"stringValue":"Bash"}},{"key":"tool_use_id","value":{"stringValue":"toolu_%d_%d_%d"}},{"key":"duration_ms","value":{"intValue":"%d"}}]}',
+      trace, counter * 16 + i, parent, names[i], start + i * 100000, start + i * 100000 + 50000 + (11 - i) * 10000, session, id, counter, i, 1 + i)
+  end
+  local body = '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"claude-code"}}]},"scopeSpans":[{"scope":{"name":"com.anthropic.claude_code.tracing","version":"1.0.0"},"spans":['
+    .. table.concat(spans, ",") .. ']}]}]}'
+  return wrk.format(nil, "/v1/traces", nil, body)
+end
+"#;
+
+/// Spans in each TRACES_LUA request.
+const SPANS_PER_REQUEST: f64 = 10.0;
+
 /// Data points in each OTLP_LUA request.
 const OTLP_POINTS_PER_REQUEST: f64 = 20.0;
 
@@ -195,11 +231,39 @@ fn rss_mb(pid: u32) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// The store's disk as the run found it: fsync of a 4 KiB write, median and 90th
+/// percentile, in ms. With one request in flight per connection, a commit serves at most
+/// one event per connection, so `connections / fsync time` bounds the event rate.
+fn fsync_ms(dir: &std::path::Path) -> (f64, f64) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(dir.join("fsync.probe")).unwrap();
+    let mut times: Vec<Duration> = (0..200)
+        .map(|_| {
+            file.write_all(&[0u8; 4096]).unwrap();
+            let started = Instant::now();
+            file.sync_all().unwrap();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    (ms(times[100]), ms(times[180]))
+}
+
+/// The machine's load average over the last minute.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_owned()
+}
+
 fn main() {
     let clients: usize = std::env::var("CLIENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+        .unwrap_or(32);
     let seconds: u64 = std::env::var("SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -232,10 +296,15 @@ fn main() {
     let collector_url = format!("http://127.0.0.1:{collector_port}");
     let gateway_url = format!("http://127.0.0.1:{gateway_port}");
 
+    let (fsync_p50, fsync_p90) = fsync_ms(data.path());
+    let load = load_average();
     let hooks = wrk(&collector_url, clients, seconds, HOOKS_LUA);
     let pushes = wrk(&gateway_url, clients, seconds, PUSH_LUA);
     println!(
         "collector load: wrk, 2 threads, {clients} keep-alive connections, {seconds} s each, same machine, same run"
+    );
+    println!(
+        "machine before the run: load average {load}; the store's disk: fsync of 4 KiB p50 {fsync_p50:.2} ms, p90 {fsync_p90:.2} ms"
     );
     println!("| what | requests/s | p50 ms | p99 ms | max ms |");
     println!("|---|---|---|---|---|");
@@ -263,6 +332,49 @@ fn main() {
         otlp.p99_ms
     );
 
+    let traces = wrk(&collector_url, clients, seconds, TRACES_LUA);
+    println!("\n| OTLP/HTTP JSON traces exports | requests/s | spans/s | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| collector POST /v1/traces (10 spans each, stored before the answer) | {:.0} | {:.0} | {:.2} | {:.2} |",
+        traces.requests_per_second,
+        traces.requests_per_second * SPANS_PER_REQUEST,
+        traces.p50_ms,
+        traces.p99_ms
+    );
+    // One busy session (thread 0, every 20th export): its trees and its page.
+    let mut tree_reads = Vec::new();
+    let mut page_reads = Vec::new();
+    let mut spans_read = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let text = ureq::get(format!(
+            "{collector_url}/api/v1/sessions/trace-s-0-1/traces"
+        ))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+        tree_reads.push(started.elapsed());
+        spans_read = text.matches("\"span_id\"").count();
+        let started = Instant::now();
+        ureq::get(format!("{collector_url}/sessions/trace-s-0-1"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        page_reads.push(started.elapsed());
+    }
+    tree_reads.sort();
+    page_reads.sort();
+    println!(
+        "\n| one session's traces ({spans_read} spans) | median ms |\n|---|---|\n| `GET /api/v1/sessions/{{id}}/traces` | {:.1} |\n| `GET /sessions/{{id}}` (the latest 20 drawn) | {:.1} |",
+        ms(tree_reads[2]),
+        ms(page_reads[2])
+    );
+
     // The page's overview over everything the runs stored: the first read scans the
     // week's events; the next ones, with nothing new stored, reuse it.
     let mut reads = Vec::new();
@@ -281,8 +393,58 @@ fn main() {
         ms(reads[1])
     );
 
-    // 10,000 series in one metric (distinct tool names), then time the scrape.
+    // The same 10,000 pushed series (100 groups of 100) on both, then each scraped in
+    // turn, so both are timed under the same load.
     let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    for url in [&collector_url, &gateway_url] {
+        for group in 0..100 {
+            let body: String = (0..100)
+                .map(|n| format!("bench_pushed_total{{series=\"{n}\"}} {}\n", group * n))
+                .collect();
+            agent
+                .put(format!("{url}/metrics/job/bench/instance/i{group}"))
+                .header("content-type", "text/plain; version=0.0.4")
+                .send(format!("# TYPE bench_pushed_total counter\n{body}"))
+                .unwrap();
+        }
+    }
+    let scrape = |url: &str| {
+        let started = Instant::now();
+        let text = agent
+            .get(format!("{url}/metrics"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .unwrap();
+        (started.elapsed(), text)
+    };
+    let series = |text: &str, name: &str| text.lines().filter(|l| l.starts_with(name)).count();
+    let mut pushed = [Vec::new(), Vec::new()];
+    let mut shown = [0, 0];
+    for _ in 0..20 {
+        for (index, url) in [&collector_url, &gateway_url].iter().enumerate() {
+            let (took, text) = scrape(url);
+            pushed[index].push(took);
+            shown[index] = series(&text, "bench_pushed_total{");
+        }
+    }
+    println!("\n| /metrics, 10,000 pushed series | series shown | median ms | max ms |");
+    println!("|---|---|---|---|");
+    for (index, name) in ["collector", "real Pushgateway"].iter().enumerate() {
+        let times = &mut pushed[index];
+        times.sort();
+        println!(
+            "| {name} | {} | {:.1} | {:.1} |",
+            shown[index],
+            ms(times[times.len() / 2]),
+            ms(times[times.len() - 1])
+        );
+    }
+
+    // 10,000 hook-derived series in one metric (distinct tool names), then the scrape.
     for n in 0..10_000 {
         let (path, body) = wide_event(n);
         agent
@@ -293,25 +455,20 @@ fn main() {
     }
     let mut renders = Vec::new();
     let mut size = 0;
-    let mut series = 0;
+    let mut lines = 0;
     for _ in 0..20 {
-        let started = Instant::now();
-        let text = agent
-            .get(format!("{collector_url}/metrics"))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap();
-        renders.push(started.elapsed());
+        let (took, text) = scrape(&collector_url);
+        renders.push(took);
         size = text.len();
-        series = text.lines().filter(|l| !l.starts_with('#')).count();
+        lines = text.lines().filter(|l| !l.starts_with('#')).count();
     }
     renders.sort();
-    println!("\n| /metrics | series | bytes | median ms | max ms |");
+    println!(
+        "\n| /metrics, all of the above and 10,000 hook-derived series in one metric | lines | bytes | median ms | max ms |"
+    );
     println!("|---|---|---|---|---|");
     println!(
-        "| collector, text format | {series} | {size} | {:.1} | {:.1} |",
+        "| collector, text format | {lines} | {size} | {:.1} | {:.1} |",
         ms(renders[renders.len() / 2]),
         ms(renders[renders.len() - 1])
     );

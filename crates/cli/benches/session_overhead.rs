@@ -18,7 +18,6 @@ use serde_json::json;
 use testkit::messages_api::{MessagesApi, Reply, Usage};
 use testkit::process::{free_port, start};
 
-const CLAUDE_CODE_VERSION: &str = "2.1.197";
 /// The variants, by the HOME they run in.
 const VARIANTS: [&str; 3] = ["without hooks", "/bin/true hooks", "claude-telemetry"];
 
@@ -91,7 +90,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
     let target = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target"));
-    let claude = testkit::claude_code::installed(&target.join("claude-code"), CLAUDE_CODE_VERSION);
+    // The newest release the project supports (`CLAUDE_CODE_VERSION` picks another).
+    let version = testkit::claude_code::newest();
+    let claude = testkit::claude_code::installed(&target.join("claude-code"), &version);
     let scratch = tempfile::tempdir_in(&target).unwrap();
     let port = free_port();
     let mut collector = start(
@@ -153,7 +154,7 @@ fn main() {
     }
     let medians: Vec<Duration> = times.iter_mut().map(|t| median(t)).collect();
     println!(
-        "session_overhead: Claude Code {CLAUDE_CODE_VERSION}, {TOOL_CALLS} tool calls, {runs} runs per variant (median wall time)"
+        "session_overhead: Claude Code {version}, {TOOL_CALLS} tool calls, {runs} runs per variant (median wall time)"
     );
     for (name, took) in VARIANTS.iter().zip(&medians) {
         let extra = took.saturating_sub(medians[0]);

@@ -775,6 +775,84 @@ fn a_raw_claude_code_http_hook_is_judged_and_answered() {
     );
 }
 
+/// Claude Code's `http` hooks are judged on the hook's own path: with the configured
+/// `[guard]`, and with the places resolved as the hook resolves them.
+#[test]
+fn a_raw_http_hook_is_judged_with_the_configured_guard_and_resolved_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[guard]\npacks = [\"git\"]\n").unwrap();
+    let collector = Collector::start_with(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+        &[],
+    );
+    let judge = |command: &str, project_dir: &str| -> Value {
+        let mut event = sample("PreToolUse:Bash");
+        event["tool_input"]["command"] = json!(command);
+        let (status, answer) = request(
+            "POST",
+            &format!("{}/v1/hooks", collector.url),
+            Some(event.to_string().as_bytes()),
+            &[
+                ("content-type", "application/json"),
+                ("x-claude-project-dir", project_dir),
+            ],
+        );
+        assert_eq!(status, 200, "{command}: {answer}");
+        serde_json::from_str(&answer).unwrap()
+    };
+    let project = "/home/dev/project";
+    let answer = judge("git reset --hard HEAD~3", project);
+    assert_eq!(
+        answer["hookSpecificOutput"]["permissionDecision"], "deny",
+        "the configured git pack applies: {answer}"
+    );
+    // Spelled with `..` and a trailing slash, the project is still where `build` is.
+    assert_eq!(
+        judge("rm -rf build", "/home/dev/elsewhere/../project/"),
+        json!({}),
+        "a delete inside the project is allowed"
+    );
+    assert_eq!(judge("rm -rf build", project), json!({}));
+    let answer = judge("rm -rf ~", project);
+    assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+
+    // A guard configuration that cannot be used stops the collector.
+    std::fs::write(&config, "[guard]\nstrikt = true\n").unwrap();
+    let refused = spawn(
+        &dir.path().join("other"),
+        &["--config", config.to_str().unwrap()],
+        &[],
+    );
+    let message = refused.expect_err("refuses to start");
+    assert!(
+        message.contains("guard") && message.contains("strikt"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_store_that_cannot_be_read_stops_start_up_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    hook(&collector, dir.path(), &sample("UserPromptSubmit"));
+    collector.stop();
+    rusqlite::Connection::open(data.join("events.sqlite3"))
+        .unwrap()
+        .execute(
+            "INSERT INTO baseline (id, through_id, state) VALUES (1, 0, 'not a baseline')",
+            [],
+        )
+        .unwrap();
+    let message = spawn(&data, &[], &[]).expect_err("refuses to start with zeroed counters");
+    assert!(
+        message.contains("baseline") && message.contains("events.sqlite3"),
+        "{message}"
+    );
+}
+
 #[test]
 fn the_store_keeps_metadata_only_by_default() {
     let dir = tempfile::tempdir().unwrap();
@@ -794,14 +872,28 @@ fn the_store_keeps_metadata_only_by_default() {
         .as_str()
         .unwrap()
         .to_owned();
+    let read = sample("PostToolUse:Read");
+    let content = read["tool_response"]["file"]["content"].as_str().unwrap();
+    assert_eq!(bodies.len(), 2);
     for body in &bodies {
         let event: Value = serde_json::from_str(body).unwrap();
-        assert!(
-            event.get("prompt").is_none() && event.get("tool_response").is_none(),
-            "{body}"
-        );
         assert!(!body.contains(&format!("\"{prompt}\"")), "{body}");
-        assert!(event["claude_telemetry"]["elided"].is_array(), "{body}");
+        assert!(!body.contains(content), "{body}");
+        match event["hook_event_name"].as_str() {
+            Some("UserPromptSubmit") => {
+                assert_eq!(event["prompt"], json!({"elided_bytes": prompt.len()}))
+            }
+            Some("PostToolUse") => {
+                let file = &event["tool_response"]["file"];
+                assert_eq!(file["content"], json!({"elided_bytes": content.len()}));
+                assert_eq!(file["filePath"], read["tool_response"]["file"]["filePath"]);
+                assert_eq!(
+                    event["tool_input"], read["tool_input"],
+                    "paths are metadata"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
 
@@ -914,7 +1006,10 @@ fn retention_removes_old_events_but_not_what_they_counted() {
     for _ in 0..2 {
         let collector = Collector::start_with(&data, &[], &[("CLAUDE_TELEMETRY_RETENTION", "1d")]);
         let after = parse_metrics(&collector.metrics());
-        assert_eq!(rows(&data), 2, "only the recent events are kept");
+        // The old events that arrived first are removed; the old export that arrived
+        // after the recent events waits until they expire too (folding it out of the
+        // order it came in could change what it counted).
+        assert_eq!(rows(&data), 3, "the old events that came first are gone");
         assert_eq!(series(&after), series(&before), "every counter as it was");
         assert_eq!(
             value(

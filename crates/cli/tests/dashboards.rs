@@ -150,10 +150,10 @@ pub fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
         let mut record: Value = serde_json::from_str(line).unwrap();
         shift_times(&mut record["body"], u64::from(wave) * 60_000_000_000);
         let body = match record["path"].as_str().unwrap() {
-            "/v1/metrics" => collector::otlp::json::metrics_request(&record["body"])
+            "/v1/metrics" => collector::processors::otlp::json::metrics_request(&record["body"])
                 .unwrap()
                 .encode_to_vec(),
-            "/v1/logs" => collector::otlp::json::logs_request(&record["body"])
+            "/v1/logs" => collector::processors::otlp::json::logs_request(&record["body"])
                 .unwrap()
                 .encode_to_vec(),
             _ => continue,

@@ -92,6 +92,15 @@ fn docker_compose_accepts_the_stack_in_every_profile() {
         &["--profile", "direct"][..],
         &["--profile", "remote-write"][..],
         &["--profile", "direct", "--profile", "remote-write"][..],
+        &["--profile", "tracing"][..],
+        &[
+            "--profile",
+            "direct",
+            "--profile",
+            "remote-write",
+            "--profile",
+            "tracing",
+        ][..],
     ] {
         let mut args = profiles.to_vec();
         args.extend_from_slice(&["config", "-q"]);
@@ -106,11 +115,71 @@ fn docker_compose_accepts_the_stack_in_every_profile() {
 }
 
 #[test]
+fn prompt_logging_on_the_host_reaches_claude_code_the_hook_and_the_collector() {
+    let config = |value: &str| {
+        let output = Command::new("docker-compose")
+            .args(["--profile", "direct", "config"])
+            .current_dir(repo())
+            .env("OTEL_LOG_USER_PROMPTS", value)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // The lines of one service's section of `docker-compose config`.
+    let section = |text: &str, service: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| *l != format!("  {service}:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("    "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let on = config("1");
+    for service in ["pushgateway", "claude-code", "claude-code-direct"] {
+        assert!(
+            section(&on, service)
+                .iter()
+                .any(|l| l.trim() == "OTEL_LOG_USER_PROMPTS: '1'"),
+            "{service}: {on}"
+        );
+    }
+    let off = config("");
+    assert!(
+        !section(&off, "claude-code")
+            .iter()
+            .any(|l| l.contains("OTEL_LOG_USER_PROMPTS: '1'")),
+        "{off}"
+    );
+
+    // In the container, install takes it as --log-prompts: the hook keeps prompts too.
+    let home = tempfile::tempdir().unwrap();
+    let output = entrypoint(
+        home.path(),
+        &[
+            ("USER_NAME", "Jane Doe"),
+            ("USER_EMAIL", "jane@example.com"),
+            ("OTEL_LOG_USER_PROMPTS", "1"),
+        ],
+        &[],
+    );
+    assert!(output.status.success());
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(home.path().join(".claude/settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["env"]["CLAUDE_TELEMETRY_PRIVACY"], "prompts");
+    assert_eq!(settings["env"]["OTEL_LOG_USER_PROMPTS"], "1");
+    assert_eq!(settings["env"]["OTEL_LOG_ASSISTANT_RESPONSES"], "0");
+}
+
+#[test]
 fn shellcheck_is_clean_on_every_shell_script() {
     let scripts = [
         "deploy/claude-code/entrypoint.sh",
         "deploy/prometheus/with-token.sh",
         "scripts/test",
+        "scripts/test-stack",
         "scripts/build-release",
         "scripts/bench-hook",
         "scripts/bench-collector",
@@ -186,6 +255,9 @@ fn the_container_entrypoint_wires_hooks_telemetry_and_git_for_the_user() {
             .unwrap()
             .ends_with("claude-telemetry hook")
     );
+    // Claude Code's own sandbox, with no way out of it.
+    assert_eq!(settings["sandbox"]["enabled"], true);
+    assert_eq!(settings["sandbox"]["allowUnsandboxedCommands"], false);
     let gitconfig = std::fs::read_to_string(home.path().join(".gitconfig")).unwrap();
     assert!(
         gitconfig.contains("name = Jane Doe") && gitconfig.contains("email = jane@example.com"),

@@ -44,16 +44,49 @@ impl Setup {
     }
 
     fn doctor(&self, env: &[(&str, &str)]) -> (i32, String) {
-        let mut run = Run::new(
+        let run = Run::new(
             &["doctor", "--project", self.project.path().to_str().unwrap()],
             self.home.path(),
         );
+        self.doctor_with(run, env)
+    }
+
+    /// `doctor` with the real Claude Code `version` as the `claude` on PATH.
+    fn doctor_beside(&self, version: &str, env: &[(&str, &str)]) -> (i32, String) {
+        let bin = self.home.path().join(format!("bin-{version}"));
+        if !bin.exists() {
+            fs::create_dir_all(&bin).unwrap();
+            std::os::unix::fs::symlink(claude_code(version), bin.join("claude")).unwrap();
+        }
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let run = Run::new(
+            &["doctor", "--project", self.project.path().to_str().unwrap()],
+            self.home.path(),
+        )
+        .env("PATH", path);
+        self.doctor_with(run, env)
+    }
+
+    fn doctor_with(&self, mut run: Run, env: &[(&str, &str)]) -> (i32, String) {
         for (k, v) in env {
             run = run.env(k, v);
         }
         let output = run.output();
         (output.status.code().unwrap(), stdout(&output))
     }
+}
+
+/// The real `claude` of `version`, shared with the end-to-end tests.
+fn claude_code(version: &str) -> std::path::PathBuf {
+    let cache = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/claude-code"
+    ));
+    testkit::claude_code::installed(&cache, version)
 }
 
 fn collector_in(dir: &Path) -> Collector {
@@ -67,7 +100,7 @@ fn a_healthy_setup_passes() {
     setup.install(&["--url", &collector.url]);
     let (code, out) = setup.doctor(&[]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("claude-telemetry hook on 29 events"), "{out}");
+    assert!(out.contains("claude-telemetry hook on 32 events"), "{out}");
     assert!(
         out.contains("telemetry on, OTLP over http/protobuf"),
         "{out}"
@@ -198,4 +231,331 @@ fn a_collector_with_a_token_is_checked_with_it() {
     });
     let (code, out) = setup.doctor(&[("CLAUDE_TELEMETRY_TOKEN", token)]);
     assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn the_events_the_installed_claude_code_fires_and_the_settings_miss_are_named() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url]);
+    let newest = testkit::claude_code::newest();
+    let oldest = testkit::claude_code::OLDEST;
+    for version in [newest.as_str(), oldest] {
+        let (code, out) = setup.doctor_beside(version, &[]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains(&format!("Claude Code {version} (Claude Code)")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "the claude-telemetry hook is on every event Claude Code {version} fires"
+            )),
+            "{out}"
+        );
+    }
+
+    // Settings written by an install that knew only 2.1.197's events.
+    let newer = [
+        "PreSkillShellCommand",
+        "PreModelSwitch",
+        "PostModelSwitch",
+        "DirectoryAdded",
+    ];
+    setup.edit(|doc| {
+        for event in newer {
+            doc["hooks"].as_object_mut().unwrap().remove(event).unwrap();
+        }
+    });
+    let (code, out) = setup.doctor_beside(&newest, &[]);
+    assert_eq!(code, 0, "missing events are a warning: {out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("hook event(s) no settings file runs the claude-telemetry hook on"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.starts_with("warn"), "{line}");
+    assert!(
+        line.contains(&format!("Claude Code {newest} fires 4 hook event(s)")),
+        "{line}"
+    );
+    for event in newer {
+        assert!(line.contains(event), "{line}");
+    }
+    assert!(
+        line.contains("the guard never sees PreSkillShellCommand")
+            && line.ends_with("Fix: claude-telemetry install"),
+        "{line}"
+    );
+    // 2.1.197 fires none of them: nothing is missing there.
+    let (_, out) = setup.doctor_beside(oldest, &[]);
+    assert!(
+        out.contains(&format!(
+            "the claude-telemetry hook is on every event Claude Code {oldest} fires"
+        )),
+        "{out}"
+    );
+    // The fix it names fixes it.
+    setup.install(&["--url", &collector.url]);
+    let (_, out) = setup.doctor_beside(&newest, &[]);
+    assert!(!out.contains("hook event(s) no settings file"), "{out}");
+}
+
+#[test]
+fn settings_that_make_content_flow_are_named_with_where_they_are_set() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url]);
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "ok    no setting makes Claude Code send prompts, answers, commands or file content"
+        ),
+        "{out}"
+    );
+
+    setup.edit(|doc| {
+        doc["env"]["OTEL_LOG_USER_PROMPTS"] = json!("1");
+        doc["env"]["OTEL_LOG_TOOL_DETAILS"] = json!("true");
+        doc["env"]["OTEL_LOG_ASSISTANT_RESPONSES"] = json!("0");
+    });
+    let project_settings = setup.project.path().join(".claude/settings.json");
+    fs::create_dir_all(project_settings.parent().unwrap()).unwrap();
+    fs::write(
+        &project_settings,
+        r#"{"env": {"OTEL_LOG_RAW_API_BODIES": "file:/var/tmp/bodies"}}"#,
+    )
+    .unwrap();
+    let (code, out) = setup.doctor(&[("OTEL_LOG_TOOL_CONTENT", "1")]);
+    assert_eq!(code, 0, "content is the user's choice, a warning: {out}");
+    let user_file = setup.settings().display().to_string();
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no line for {name}: {out}"))
+            .to_owned()
+    };
+    let prompts = line("OTEL_LOG_USER_PROMPTS");
+    assert!(
+        prompts.starts_with("warn")
+            && prompts.contains(&user_file)
+            && prompts.contains("prompt text flows")
+            && prompts.ends_with("Fix: delete \"OTEL_LOG_USER_PROMPTS\" from that file's \"env\""),
+        "{prompts}"
+    );
+    let details = line("OTEL_LOG_TOOL_DETAILS");
+    assert!(
+        details.contains(&user_file) && details.contains("Bash commands, file paths"),
+        "{details}"
+    );
+    let bodies = line("OTEL_LOG_RAW_API_BODIES");
+    assert!(
+        bodies.contains(&project_settings.display().to_string())
+            && bodies.contains("whole conversations flow"),
+        "{bodies}"
+    );
+    let content = line("OTEL_LOG_TOOL_CONTENT");
+    assert!(
+        content.contains("in the environment")
+            && content.contains("tool content flows")
+            && content.contains("Fix: unset OTEL_LOG_TOOL_CONTENT"),
+        "{content}"
+    );
+    assert!(
+        !out.lines()
+            .any(|l| l.contains("  OTEL_LOG_ASSISTANT_RESPONSES=")),
+        "a switch set to 0 is off: {out}"
+    );
+    assert!(!out.contains("no setting makes Claude Code send"), "{out}");
+    assert!(
+        out.contains("ok    privacy level metadata: hook events keep ids, names, paths"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_privacy_level_is_named_and_prompt_logging_with_it_is_no_leak() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url, "--log-prompts"]);
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    let user_file = setup.settings().display().to_string();
+    assert!(
+        out.contains(&format!(
+            "ok    privacy level prompts (CLAUDE_TELEMETRY_PRIVACY in {user_file}): hook events keep the text of prompts, redacted, and no other content"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "ok    OTEL_LOG_USER_PROMPTS=1 in {user_file}: prompt logging is on (claude-telemetry install --log-prompts)"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("warn  OTEL_LOG"), "answers stay off: {out}");
+
+    // Prompt logging without the level: the text flows and is dropped.
+    setup.edit(|doc| {
+        doc["env"]
+            .as_object_mut()
+            .unwrap()
+            .remove("CLAUDE_TELEMETRY_PRIVACY");
+    });
+    let (_, out) = setup.doctor(&[]);
+    let prompts = out
+        .lines()
+        .find(|l| l.contains("OTEL_LOG_USER_PROMPTS="))
+        .unwrap();
+    assert!(
+        prompts.starts_with("warn") && prompts.contains("keeps only its size"),
+        "{prompts}"
+    );
+
+    setup.edit(|doc| doc["env"]["CLAUDE_TELEMETRY_PRIVACY"] = json!("full"));
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warn  privacy level full"), "{out}");
+
+    setup.edit(|doc| doc["env"]["CLAUDE_TELEMETRY_PRIVACY"] = json!("everything"));
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL  CLAUDE_TELEMETRY_PRIVACY=everything in")
+            && out.contains("the hook records no event"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_sandbox_and_what_it_needs_are_named_with_their_fixes() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url]);
+    let line = |out: &str, words: &str| {
+        out.lines()
+            .find(|l| l.contains(words))
+            .unwrap_or_else(|| panic!("no line with {words:?}: {out}"))
+            .to_owned()
+    };
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "the sandbox is the user's choice: {out}");
+    assert!(
+        line(&out, "sandbox is off").starts_with("warn")
+            && out.contains("Fix: claude-telemetry install --sandbox"),
+        "{out}"
+    );
+
+    setup.install(&["--url", &collector.url, "--sandbox"]);
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        line(&out, "Claude Code's sandbox is on").starts_with("ok")
+            && line(&out, "bubblewrap /")
+                .ends_with("runs a command in new user, PID and network namespaces")
+            && line(&out, "socat /").starts_with("ok"),
+        "{out}"
+    );
+    assert!(!out.contains("can be left"), "{out}");
+
+    // A way out of it.
+    setup.edit(|doc| doc["sandbox"]["allowUnsandboxedCommands"] = json!(true));
+    let (_, out) = setup.doctor(&[]);
+    assert!(
+        line(&out, "the sandbox can be left").starts_with("warn")
+            && out.contains("dangerouslyDisableSandbox"),
+        "{out}"
+    );
+
+    // One bad field, and Claude Code drops the sandbox (not the hooks).
+    setup.edit(|doc| doc["sandbox"]["enabled"] = json!("yes"));
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        line(&out, "ignores the whole `sandbox` setting").contains("/sandbox/enabled"),
+        "{out}"
+    );
+    assert!(!out.contains("ignores every hook"), "{out}");
+    assert!(out.contains("claude-telemetry hook on 32 events"), "{out}");
+
+    // Turned on, and nothing it needs on PATH: Claude Code cannot start it.
+    setup.install(&["--url", &collector.url, "--sandbox"]);
+    let empty = tempfile::tempdir().unwrap();
+    let (code, out) = setup.doctor(&[("PATH", empty.path().to_str().unwrap())]);
+    assert_eq!(code, 1, "{out}");
+    let bwrap = line(&out, "bubblewrap (bwrap) is not on PATH");
+    assert!(
+        bwrap.starts_with("FAIL") && bwrap.contains("Fix: sudo apt-get install bubblewrap"),
+        "{bwrap}"
+    );
+    assert!(
+        line(&out, "socat is not on PATH").contains("sudo apt-get install socat"),
+        "{out}"
+    );
+
+    // Bubblewrap there but unable to make its namespaces: as uid 0 without CAP_SETFCAP
+    // (a user namespace of its own makes this so whoever runs the test).
+    let output = std::process::Command::new("unshare")
+        .args([
+            "--user",
+            "--map-root-user",
+            "setpriv",
+            "--bounding-set",
+            "-setfcap",
+            "--",
+        ])
+        .arg(crate::support::bin())
+        .args([
+            "doctor",
+            "--project",
+            setup.project.path().to_str().unwrap(),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", setup.home.path())
+        .output()
+        .expect("unshare and setpriv (util-linux)");
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    let bwrap = line(&out, "cannot sandbox a command here");
+    assert!(
+        bwrap.starts_with("FAIL")
+            && bwrap.contains("setting up uid map")
+            && bwrap.contains("CAP_SETFCAP"),
+        "{bwrap}"
+    );
+
+    // A /proc with a masked path, as Docker leaves it: no fresh /proc can be mounted,
+    // until the settings bind the one there is (enableWeakerNestedSandbox).
+    let in_a_masked_proc = || {
+        let doctor = format!(
+            "mount --bind /dev/null /proc/timer_list && exec '{}' doctor --project '{}'",
+            crate::support::bin().display(),
+            setup.project.path().display()
+        );
+        let output = std::process::Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "--pid", "--fork"])
+            .args(["--mount-proc", "sh", "-c", &doctor])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", setup.home.path())
+            .output()
+            .expect("unshare (util-linux)");
+        stdout(&output)
+    };
+    let out = in_a_masked_proc();
+    let bwrap = line(&out, "bubblewrap /");
+    assert!(
+        bwrap.starts_with("FAIL")
+            && bwrap.contains("Can't mount proc")
+            && bwrap.contains("sandbox.enableWeakerNestedSandbox"),
+        "{out}"
+    );
+    setup.edit(|doc| doc["sandbox"]["enableWeakerNestedSandbox"] = json!(true));
+    let out = in_a_masked_proc();
+    assert!(
+        line(&out, "bubblewrap /").starts_with("ok")
+            && line(&out, "sets sandbox.enableWeakerNestedSandbox").starts_with("warn"),
+        "{out}"
+    );
 }

@@ -178,7 +178,10 @@ fn credentials_in_the_input_never_reach_the_collector() {
     let command = format!(
         "GITHUB_TOKEN={token} gh pr list && curl -H 'Authorization: Bearer sk-live-0123456789abcdef' x"
     );
-    hook(home.path(), &receiver).stdin(pre_tool_use("Bash", json!({"command": command})));
+    // At the full level the command is delivered, redacted (at metadata, only its size).
+    hook(home.path(), &receiver)
+        .env("CLAUDE_TELEMETRY_PRIVACY", "full")
+        .stdin(pre_tool_use("Bash", json!({"command": command})));
     let body = String::from_utf8(receiver.requests()[0].body.clone()).unwrap();
     assert!(!body.contains(token), "{body}");
     assert!(!body.contains("sk-live-0123456789abcdef"), "{body}");
@@ -198,8 +201,9 @@ fn the_guard_sees_the_whole_command_even_when_the_stored_copy_is_cut() {
     let home = tempfile::tempdir().unwrap();
     // The dangerous part sits past the 16 KiB the stored copy keeps.
     let command = format!("echo {} ; rm -rf ~", "x".repeat(20_000));
-    let output =
-        hook(home.path(), &receiver).stdin(pre_tool_use("Bash", json!({"command": command})));
+    let output = hook(home.path(), &receiver)
+        .env("CLAUDE_TELEMETRY_PRIVACY", "full")
+        .stdin(pre_tool_use("Bash", json!({"command": command})));
     let answer: Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
     let event = &receiver.events()[0];

@@ -97,8 +97,10 @@ fn every_captured_payload_arrives_intact_and_enriched() {
     let host = gethostname();
     for (index, (name, payload)) in samples.iter().enumerate() {
         // Half the events run with CLAUDE_PROJECT_DIR, half fall back to the event's cwd.
+        // Transport, not privacy: at the full level every field arrives as sent.
         let mut run = home
             .hook(&receiver.url())
+            .env("CLAUDE_TELEMETRY_PRIVACY", "full")
             .env("USER_NAME", "Jane Doe")
             .env("USER_EMAIL", "jane@example.com");
         if index % 2 == 0 {
@@ -160,7 +162,7 @@ fn gethostname() -> String {
 }
 
 #[test]
-fn unknown_events_and_fields_pass_through_untouched() {
+fn unknown_events_pass_through_with_their_fields_kept_as_the_level_says() {
     let receiver = Receiver::start();
     let home = Home::new();
     let payload = json!({
@@ -169,7 +171,11 @@ fn unknown_events_and_fields_pass_through_untouched() {
         "brand_new": {"nested": [1, 2.5, null, "x"], "flag": true},
         "unicode": "日本語 ✓ \u{1F600}"
     });
-    let output = home.hook(&receiver.url()).stdin(payload.to_string());
+    // At the full level, untouched.
+    let output = home
+        .hook(&receiver.url())
+        .env("CLAUDE_TELEMETRY_PRIVACY", "full")
+        .stdin(payload.to_string());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stdout(&output), "");
     let events = receiver.events();
@@ -177,6 +183,19 @@ fn unknown_events_and_fields_pass_through_untouched() {
     // Older Claude Code versions omit cwd and more: the hook still enriches.
     assert_eq!(events[0]["claude_telemetry"]["user_name"], "tester");
     assert!(events[0]["claude_telemetry"].get("project").is_none());
+
+    // At the default metadata level, a field nobody knows yet is only its size.
+    home.hook(&receiver.url()).stdin(payload.to_string());
+    let events = receiver.events();
+    assert_eq!(
+        without_enrichment(&events[1]),
+        json!({
+            "hook_event_name": "SomethingNew",
+            "session_id": "s-1",
+            "brand_new": {"elided_bytes": payload["brand_new"].to_string().len()},
+            "unicode": {"elided_bytes": "日本語 ✓ \u{1F600}".len()}
+        })
+    );
 }
 
 #[test]
@@ -456,13 +475,35 @@ fn input_that_is_not_a_hook_event_is_a_clear_non_blocking_error() {
 }
 
 #[test]
+fn a_privacy_level_that_is_not_one_records_nothing_and_says_so() {
+    let receiver = Receiver::start();
+    let home = Home::new();
+    let output = home
+        .hook(&receiver.url())
+        .env("CLAUDE_TELEMETRY_PRIVACY", "everything")
+        .stdin(sample("UserPromptSubmit").to_string());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let answer: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let message = answer["systemMessage"].as_str().unwrap();
+    assert!(
+        message.contains("CLAUDE_TELEMETRY_PRIVACY") && message.contains("not recorded"),
+        "{message}"
+    );
+    assert!(receiver.requests().is_empty());
+    assert!(home.pending().is_empty(), "nor spooled");
+}
+
+#[test]
 fn invalid_utf8_inside_a_string_is_kept_and_flagged() {
     let receiver = Receiver::start();
     let home = Home::new();
     let mut input =
         br#"{"hook_event_name":"UserPromptSubmit","session_id":"s","prompt":"caf"#.to_vec();
     input.extend_from_slice(b"\xe9 \xff ok\"}");
-    let output = home.hook(&receiver.url()).stdin(input);
+    let output = home
+        .hook(&receiver.url())
+        .env("CLAUDE_TELEMETRY_PRIVACY", "prompts")
+        .stdin(input);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let event = &receiver.events()[0];
     assert_eq!(event["prompt"], "caf\u{FFFD} \u{FFFD} ok");
@@ -477,7 +518,11 @@ fn a_fifty_megabyte_payload_is_delivered_as_a_bounded_copy_that_says_so() {
     let content = "x".repeat(50 * 1024 * 1024);
     payload["tool_response"] =
         json!({"type": "text", "file": {"filePath": "/big.log", "content": content}});
-    let output = home.hook(&receiver.url()).stdin(payload.to_string());
+    // At the full level the content is kept, as much of it as the bounds allow.
+    let output = home
+        .hook(&receiver.url())
+        .env("CLAUDE_TELEMETRY_PRIVACY", "full")
+        .stdin(payload.to_string());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stdout(&output), "");
 

@@ -201,6 +201,47 @@ fn installing_twice_changes_nothing_the_second_time() {
 }
 
 #[test]
+fn log_prompts_turns_on_prompt_logging_and_the_prompts_level_together() {
+    let home = tempfile::tempdir().unwrap();
+    let install = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec!["install", "--url", "http://127.0.0.1:9999"];
+        args.extend_from_slice(extra);
+        let mut run = Run::new(&args, home.path());
+        for (key, value) in env {
+            run = run.env(key, value);
+        }
+        let output = run.output();
+        assert!(output.status.success(), "{}", stderr(&output));
+        read(&user_settings(home.path()))["env"].clone()
+    };
+    let prompts = [
+        ("OTEL_LOG_USER_PROMPTS", json!("1")),
+        ("OTEL_LOG_ASSISTANT_RESPONSES", json!("0")),
+        ("CLAUDE_TELEMETRY_PRIVACY", json!("prompts")),
+    ];
+    let env = install(&[], &[]);
+    for (key, _) in &prompts {
+        assert!(env.get(key).is_none(), "off by default: {key}");
+    }
+    let env = install(&["--log-prompts"], &[]);
+    for (key, value) in &prompts {
+        assert_eq!(&env[key], value, "{key}");
+    }
+    // Installed again without it, prompt logging is off again.
+    let env = install(&[], &[]);
+    assert!(env.get("OTEL_LOG_USER_PROMPTS").is_none(), "{env}");
+    assert!(env.get("CLAUDE_TELEMETRY_PRIVACY").is_none(), "{env}");
+    // Prompt logging on where install runs (the compose stack passes it through) means
+    // the same as the flag.
+    let env = install(&[], &[("OTEL_LOG_USER_PROMPTS", "1")]);
+    for (key, value) in &prompts {
+        assert_eq!(&env[key], value, "{key}");
+    }
+    let env = install(&[], &[("OTEL_LOG_USER_PROMPTS", "0")]);
+    assert!(env.get("CLAUDE_TELEMETRY_PRIVACY").is_none(), "{env}");
+}
+
+#[test]
 fn install_backs_the_file_up_first() {
     let home = tempfile::tempdir().unwrap();
     let path = user_settings(home.path());
@@ -388,4 +429,135 @@ fn scopes_are_mutually_exclusive() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn install_sandbox_turns_claude_codes_sandbox_on_and_uninstall_takes_exactly_that_out() {
+    let home = tempfile::tempdir().unwrap();
+    let path = user_settings(home.path());
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    // A sandbox of the person's own: a switch install changes, a list it adds to.
+    let mut doc: Value = serde_json::from_str(&busy_settings()).unwrap();
+    doc["sandbox"] = json!({
+        "enabled": false,
+        "excludedCommands": ["docker *"],
+        "filesystem": {"allowWrite": ["~/.cargo"]}
+    });
+    let original = format!("{}\n", serde_json::to_string_pretty(&doc).unwrap());
+    fs::write(&path, &original).unwrap();
+
+    let dry = install(home.path(), &["--sandbox", "--dry-run"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let diff = stdout(&dry);
+    assert!(
+        diff.contains("-    \"enabled\": false,") && diff.contains("+    \"enabled\": true,"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+    \"allowUnsandboxedCommands\": false"),
+        "{diff}"
+    );
+    assert!(diff.contains("~/**/.[eE][nN][vV]"), "{diff}");
+    assert_eq!(fs::read_to_string(&path).unwrap(), original, "dry run");
+
+    let output = install(home.path(), &["--sandbox"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("sandbox is on"),
+        "{}",
+        stdout(&output)
+    );
+    let installed = read(&path);
+    assert!(
+        validate(&installed).is_empty(),
+        "{:?}",
+        validate(&installed)
+    );
+    let sandbox = &installed["sandbox"];
+    assert_eq!(sandbox["enabled"], true);
+    assert_eq!(sandbox["failIfUnavailable"], true);
+    assert_eq!(sandbox["allowUnsandboxedCommands"], false);
+    assert_eq!(sandbox["excludedCommands"], json!(["docker *"]));
+    assert_eq!(
+        sandbox["filesystem"]["allowWrite"],
+        json!(["~/.cargo", "/tmp"])
+    );
+    let denied = sandbox["filesystem"]["denyRead"].as_array().unwrap();
+    for glob in [
+        "~/**/.[eE][nN][vV]",
+        "~/**/.[eE][nN][vV][rR][cC]",
+        "~/**/.[eE][nN][vV].*",
+        "~/**/*.[eE][nN][vV]",
+    ] {
+        assert!(denied.contains(&json!(glob)), "{glob}: {denied:?}");
+    }
+    assert!(
+        sandbox["filesystem"]["allowRead"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("~/**/.[eE][nN][vV].[eE][xX][aA][mM][pP][lL][eE]"))
+    );
+
+    // Installing again without it takes the sandbox out, and says so.
+    let output = install(home.path(), &[]);
+    assert!(
+        stdout(&output).contains("is off now: pass --sandbox to keep it"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(read(&path)["sandbox"], doc["sandbox"]);
+
+    install(home.path(), &["--sandbox"]);
+    let output = Run::new(&["uninstall", "--user"], home.path()).output();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        original,
+        "byte for byte"
+    );
+}
+
+#[test]
+fn a_project_sandbox_is_anchored_at_the_project_and_does_not_stop_a_teammate() {
+    let home = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path().to_str().unwrap();
+    let output = install(home.path(), &["--project", dir, "--sandbox"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let doc = read(&project.path().join(".claude/settings.json"));
+    assert_eq!(doc["sandbox"]["enabled"], true);
+    // A teammate without bubblewrap gets Claude Code's warning, not a refusal to start.
+    assert!(doc["sandbox"].get("failIfUnavailable").is_none(), "{doc}");
+    let denied = doc["sandbox"]["filesystem"]["denyRead"].as_array().unwrap();
+    assert!(
+        denied
+            .iter()
+            .all(|glob| glob.as_str().unwrap().starts_with("**/")),
+        "{denied:?}"
+    );
+}
+
+#[test]
+fn a_sandbox_claude_code_would_ignore_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let path = user_settings(home.path());
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    // One wrong field and Claude Code drops the whole sandbox, silently: a field install
+    // would add to, and one it leaves alone.
+    for (original, field) in [
+        (
+            "{\"sandbox\": {\"filesystem\": {\"denyRead\": \"~/.env\"}}}\n",
+            "sandbox/filesystem/denyRead",
+        ),
+        (
+            "{\"sandbox\": {\"network\": {\"allowedDomains\": \"github.com\"}}}\n",
+            "/sandbox/network/allowedDomains",
+        ),
+    ] {
+        fs::write(&path, original).unwrap();
+        let output = install(home.path(), &["--sandbox"]);
+        assert!(!output.status.success());
+        assert!(stderr(&output).contains(field), "{}", stderr(&output));
+        assert_eq!(fs::read_to_string(&path).unwrap(), original);
+    }
 }

@@ -337,3 +337,101 @@ fn protobuf_pushes_as_the_go_client_sends_them_match_the_real_pushgateway() {
     );
     assert_eq!(ours, theirs);
 }
+
+/// Pushes that would break the exposition for Prometheus (or silently overwrite another
+/// group) are refused as the real Pushgateway refuses them, and what both keep is the
+/// same; `promtool` then finds nothing wrong with the collector's `/metrics`.
+#[test]
+fn hostile_pushes_are_refused_as_the_real_pushgateway_refuses_them() {
+    let pushgateway = Pushgateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    let text = "text/plain; version=0.0.4";
+    let steps: Vec<(&str, &str, &str, &str)> = vec![
+        ("PUT", "/metrics/job/a", text, "m{__name__=\"x\"} 1\n"),
+        ("PUT", "/metrics/job/a", text, "m{__reserved=\"x\"} 1\n"),
+        ("PUT", "/metrics/job/a", text, "m{a=\"1\",a=\"2\"} 1\n"),
+        (
+            "PUT",
+            "/metrics/job/h",
+            text,
+            "# TYPE h histogram\nh_bucket{le=\"abc\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
+        ),
+        (
+            "PUT",
+            "/metrics/job/s",
+            text,
+            "# TYPE s summary\ns{quantile=\"half\"} 1\ns_sum 1\ns_count 1\n",
+        ),
+        // Only a histogram's `le` is a bound: elsewhere it is a label like any other.
+        ("PUT", "/metrics/job/l", text, "m{le=\"abc\"} 1\n"),
+        ("PUT", "/metrics/job/b", text, "c{instance=\"i\"} 1\n"),
+        ("PUT", "/metrics/job/b/instance/i", text, "c 2\n"),
+        (
+            "PUT",
+            "/metrics/job/hist",
+            text,
+            "# TYPE lat histogram\nlat_bucket{le=\"1\"} 1\nlat_bucket{le=\"+Inf\"} 2\nlat_sum 3\nlat_count 2\n",
+        ),
+        (
+            "PUT",
+            "/metrics/job/count",
+            text,
+            "# TYPE lat_count gauge\nlat_count 1\n",
+        ),
+        ("PUT", "/metrics/job/dup", text, "x 1\ny 2\nx 3\n"),
+        // The formats a Pushgateway client may send, as the Pushgateway takes them.
+        (
+            "POST",
+            "/metrics/job/form",
+            "application/x-www-form-urlencoded",
+            "f 1\n",
+        ),
+        ("POST", "/metrics/job/plain", "text/plain", "p 1\n"),
+    ];
+    for (method, path, content_type, body) in &steps {
+        let send = |base: &str| {
+            request(
+                method,
+                &format!("{base}{path}"),
+                Some(body.as_bytes()),
+                &[("content-type", content_type)],
+            )
+        };
+        let (theirs, their_message) = send(&pushgateway.url);
+        let (ours, our_message) = send(&collector.url);
+        assert_eq!(
+            ours, theirs,
+            "{method} {path} {body:?}: collector {ours} {our_message:?}, pushgateway {theirs} {their_message:?}"
+        );
+    }
+    let theirs =
+        pushed_series(&request("GET", &format!("{}/metrics", pushgateway.url), None, &[]).1);
+    let text = collector.metrics();
+    let ours = pushed_series(&text);
+    assert_eq!(ours, theirs);
+    assert_eq!(
+        ours.get("c{instance=\"i\",job=\"b\"}").map(String::as_str),
+        Some("1"),
+        "the first group's series is not overwritten"
+    );
+    let file = dir.path().join("metrics.txt");
+    std::fs::write(&file, &text).unwrap();
+    let output = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
+        .expect("promtool is needed (Debian package `prometheus`; scripts/test installs it)");
+    // Pushed families carry no HELP (as pushed): that lint is all there may be.
+    let complaints = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        complaints
+            .lines()
+            .all(|line| line.ends_with("no help text")),
+        "promtool: {complaints}"
+    );
+}

@@ -38,7 +38,7 @@ fn filled() -> Filled {
         if record["path"] != "/v1/logs" {
             continue;
         }
-        let body = collector::otlp::json::logs_request(&record["body"])
+        let body = collector::processors::otlp::json::logs_request(&record["body"])
             .unwrap()
             .encode_to_vec();
         assert_eq!(

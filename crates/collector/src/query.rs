@@ -1,4 +1,5 @@
-//! Reading the event store for people: usage tables and the audit trail.
+//! Reading the event store for people: usage tables, the audit trail, and each
+//! session's traces ([`traces`]).
 //!
 //! Read-only, on its own connection (WAL lets it read while the collector writes), so
 //! `claude-telemetry report` and `audit` work beside a running collector or without one.
@@ -6,19 +7,60 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use hook_protocol::privacy::{ELIDED_KEY, is_size_note};
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::event::Source;
 use crate::store::{self, StoreError};
+use crate::time;
+
+pub mod traces;
 
 /// A time window, Unix milliseconds, `since` included, `until` excluded.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     /// Start.
     pub since_ms: i64,
     /// End.
     pub until_ms: i64,
+}
+
+impl Window {
+    /// The window between `since` and `until` as people write them
+    /// ([`time::parse_instant`]); by default the last 7 days up to `now_ms`.
+    pub fn parse(
+        since: Option<&str>,
+        until: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Window, WindowError> {
+        let end = |name: &'static str, text: Option<&str>, default: i64| match text {
+            Some(text) => time::parse_instant(text, now_ms)
+                .map_err(|source| WindowError { end: name, source }),
+            None => Ok(default),
+        };
+        Ok(Window {
+            since_ms: end("since", since, now_ms - 7 * 86_400_000)?,
+            until_ms: end("until", until, now_ms + 1)?,
+        })
+    }
+
+    /// Whether nothing can fall in it.
+    pub fn is_empty(&self) -> bool {
+        self.since_ms >= self.until_ms
+    }
+}
+
+/// An end of a window that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{end}: {source}")]
+pub struct WindowError {
+    /// `since` or `until`.
+    pub end: &'static str,
+    /// Why.
+    #[source]
+    pub source: time::TimeError,
 }
 
 /// What a usage table is grouped by.
@@ -73,6 +115,7 @@ struct Row {
     project: Option<String>,
     decision: Option<String>,
     body: String,
+    id: i64,
 }
 
 fn sqlite(data_dir: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -80,6 +123,15 @@ fn sqlite(data_dir: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         path: store::database_path(data_dir),
         source,
     }
+}
+
+/// A stored body, parsed; one that cannot be is an error naming its event, never skipped.
+fn body(data_dir: &Path, id: i64, text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt {
+        path: store::database_path(data_dir),
+        what: format!("event {id}"),
+        message: err.to_string(),
+    })
 }
 
 fn number(value: &Value) -> f64 {
@@ -95,14 +147,33 @@ fn day(ts_ms: i64) -> String {
     humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
 }
 
-/// What a tool call works on, in a line: the command, the file or the pattern.
+/// What a tool call works on, in a line: the command, the file or the pattern (or its
+/// size, when the privacy level did not keep it).
 fn input_of(body: &Value) -> Option<String> {
     let input = &body["tool_input"];
-    input["command"]
-        .as_str()
-        .or_else(|| input["file_path"].as_str())
-        .or_else(|| input["pattern"].as_str())
-        .map(str::to_owned)
+    ["command", "file_path", "pattern"]
+        .iter()
+        .find_map(|key| match &input[*key] {
+            Value::String(text) => Some(text.clone()),
+            note if is_size_note(note) => Some(format!("({} bytes, not kept)", note[ELIDED_KEY])),
+            _ => None,
+        })
+}
+
+/// The text of the prompt an event carries, when the privacy level kept it: a hook
+/// event's `prompt`, a `user_prompt` event's `prompt_text` or `prompt` (`<REDACTED>` from
+/// Claude Code unless prompt logging is on).
+fn prompt_of(body: &Value) -> Option<String> {
+    let attributes = &body["attributes"];
+    [
+        &body["prompt"],
+        &attributes["prompt_text"],
+        &attributes["prompt"],
+    ]
+    .into_iter()
+    .filter_map(Value::as_str)
+    .find(|text| !text.is_empty() && *text != "<REDACTED>")
+    .map(str::to_owned)
 }
 
 /// Usage in `window`, grouped, sorted by key, with a `TOTAL` row last.
@@ -113,36 +184,44 @@ pub fn usage(data_dir: &Path, window: Window, by: GroupBy) -> Result<Vec<UsageRo
     let mut project_of: HashMap<String, String> = HashMap::new();
     {
         let mut statement = conn
-            .prepare("SELECT session_id, project FROM events WHERE source = 'hook' AND session_id IS NOT NULL AND project IS NOT NULL GROUP BY session_id")
+            .prepare("SELECT session_id, project FROM events WHERE source = ?1 AND session_id IS NOT NULL AND project IS NOT NULL GROUP BY session_id")
             .map_err(&err)?;
         let rows = statement
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .query_map(params![Source::Hook.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(&err)?;
-        for (session, project) in rows.flatten() {
+        for row in rows {
+            let (session, project) = row.map_err(&err)?;
             project_of.insert(session, project);
         }
     }
     let mut statement = conn
         .prepare(
             "SELECT source, name, ts_ms, session_id, user_name, user_email, project, decision, \
-             CASE WHEN name = 'claude_code.api_request' THEN body ELSE '' END \
-             FROM events WHERE ts_ms >= ?1 AND ts_ms < ?2 AND source IN ('hook', 'otlp') ORDER BY id",
+             CASE WHEN name = 'claude_code.api_request' THEN body ELSE '' END, id \
+             FROM events WHERE ts_ms >= ?1 AND ts_ms < ?2 AND source IN (?3, ?4) ORDER BY id",
         )
         .map_err(&err)?;
+    let sources = (Source::Hook.as_str(), Source::OtlpLog.as_str());
     let rows = statement
-        .query_map(params![window.since_ms, window.until_ms], |r| {
-            Ok(Row {
-                source: r.get(0)?,
-                name: r.get(1)?,
-                ts_ms: r.get(2)?,
-                session_id: r.get(3)?,
-                user_name: r.get(4)?,
-                user_email: r.get(5)?,
-                project: r.get(6)?,
-                decision: r.get(7)?,
-                body: r.get(8)?,
-            })
-        })
+        .query_map(
+            params![window.since_ms, window.until_ms, sources.0, sources.1],
+            |r| {
+                Ok(Row {
+                    source: r.get(0)?,
+                    name: r.get(1)?,
+                    ts_ms: r.get(2)?,
+                    session_id: r.get(3)?,
+                    user_name: r.get(4)?,
+                    user_email: r.get(5)?,
+                    project: r.get(6)?,
+                    decision: r.get(7)?,
+                    body: r.get(8)?,
+                    id: r.get(9)?,
+                })
+            },
+        )
         .map_err(&err)?;
     let mut table: BTreeMap<String, UsageRow> = BTreeMap::new();
     let mut sessions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -151,10 +230,11 @@ pub fn usage(data_dir: &Path, window: Window, by: GroupBy) -> Result<Vec<UsageRo
         key: "TOTAL".to_owned(),
         ..UsageRow::default()
     };
-    for row in rows.flatten() {
+    for row in rows {
+        let row = row.map_err(&err)?;
         let api = row.name == "claude_code.api_request";
         let body: Value = if api {
-            serde_json::from_str(&row.body).unwrap_or(Value::Null)
+            body(data_dir, row.id, &row.body)?
         } else {
             Value::Null
         };
@@ -201,7 +281,7 @@ pub fn usage(data_dir: &Path, window: Window, by: GroupBy) -> Result<Vec<UsageRo
                 target.cache_read_tokens += number(&attrs["cache_read_tokens"]) as u64;
                 target.cache_creation_tokens += number(&attrs["cache_creation_tokens"]) as u64;
                 target.cost_usd += number(&attrs["cost_usd"]);
-            } else if row.source == "hook" {
+            } else if row.source == Source::Hook.as_str() {
                 match row.name.as_str() {
                     "UserPromptSubmit" => target.prompts += 1,
                     "PostToolUse" | "PostToolUseFailure" => target.tool_calls += 1,
@@ -268,8 +348,8 @@ pub fn audit(
     let err = sqlite(data_dir);
     let mut statement = conn
         .prepare(
-            "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body FROM events \
-             WHERE source = 'hook' AND decision IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
+            "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body, id FROM events \
+             WHERE source = ?6 AND decision IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
              AND (?3 OR decision != 'allow') AND (?4 IS NULL OR user_name = ?4) AND (?5 IS NULL OR rule LIKE ?5 || '%') \
              ORDER BY ts_ms, id",
         )
@@ -281,7 +361,8 @@ pub fn audit(
                 window.until_ms,
                 filter.include_allowed,
                 filter.user,
-                filter.rule
+                filter.rule,
+                Source::Hook.as_str()
             ],
             |r| {
                 Ok((
@@ -293,13 +374,15 @@ pub fn audit(
                     r.get::<_, String>(5)?,
                     r.get::<_, Option<String>>(6)?,
                     r.get::<_, String>(7)?,
+                    r.get::<_, i64>(8)?,
                 ))
             },
         )
         .map_err(&err)?;
     let mut out = Vec::new();
-    for (ts, user, project, session, tool, decision, rule, body) in rows.flatten() {
-        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    for row in rows {
+        let (ts, user, project, session, tool, decision, rule, text, id) = row.map_err(&err)?;
+        let body = body(data_dir, id, &text)?;
         let guard = &body["claude_telemetry"]["guard"];
         let input = input_of(&body).unwrap_or_else(|| body["tool_input"].to_string());
         let time = std::time::UNIX_EPOCH
@@ -353,7 +436,7 @@ pub fn sessions(
         )
         .map_err(&err)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut found: Vec<SessionRow> = statement
+    let found: Result<Vec<SessionRow>, _> = statement
         .query_map(params![window.since_ms, window.until_ms, limit], |r| {
             let start_ms: i64 = r.get(1)?;
             Ok(SessionRow {
@@ -366,8 +449,8 @@ pub fn sessions(
             })
         })
         .map_err(&err)?
-        .flatten()
         .collect();
+    let mut found = found.map_err(&err)?;
     let mut figures: HashMap<String, UsageRow> = usage(data_dir, window, GroupBy::Session)?
         .into_iter()
         .map(|row| (row.key.clone(), row))
@@ -405,13 +488,15 @@ pub fn timeline(
     let err = sqlite(data_dir);
     let mut statement = conn
         .prepare(
-            "SELECT ts_ms, source, name, tool_name, decision, rule, body FROM events \
-             WHERE session_id = ?1 ORDER BY ts_ms, id LIMIT ?2",
+            "SELECT ts_ms, source, name, tool_name, decision, rule, body, id FROM events \
+             WHERE session_id = ?1 AND source != ?3 ORDER BY ts_ms, id LIMIT ?2",
         )
         .map_err(&err)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // Spans are shown as traces, not one by one.
+    let spans = Source::Span.as_str();
     let rows = statement
-        .query_map(params![session_id, limit], |r| {
+        .query_map(params![session_id, limit, spans], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -420,14 +505,18 @@ pub fn timeline(
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, Option<String>>(5)?,
                 r.get::<_, String>(6)?,
+                r.get::<_, i64>(7)?,
             ))
         })
         .map_err(&err)?;
     let mut out = Vec::new();
-    for (ts_ms, source, name, tool, decision, rule, body) in rows.flatten() {
-        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    for row in rows {
+        let (ts_ms, source, name, tool, decision, rule, text, id) = row.map_err(&err)?;
+        let body = body(data_dir, id, &text)?;
         let attrs = &body["attributes"];
-        let detail = if source == "otlp" {
+        let detail = if let Some(prompt) = prompt_of(&body) {
+            prompt
+        } else if source == Source::OtlpLog.as_str() {
             [
                 "model",
                 "tool_name",
@@ -449,7 +538,6 @@ pub fn timeline(
             .join(" ")
         } else {
             let what: String = input_of(&body)
-                .or_else(|| body["prompt"].as_str().map(str::to_owned))
                 .unwrap_or_default()
                 .chars()
                 .take(200)
@@ -542,25 +630,28 @@ pub fn activity(
     let mut statement = conn
         .prepare(
             "SELECT source, name, tool_name, decision, \
-             CASE WHEN source = 'otlp' THEN body ELSE '' END FROM events \
-             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (source = 'otlp' OR tool_name IS NOT NULL) ORDER BY id",
+             CASE WHEN source = ?3 THEN body ELSE '' END, id FROM events \
+             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (source = ?3 OR tool_name IS NOT NULL) ORDER BY id",
         )
         .map_err(&err)?;
+    let otlp = Source::OtlpLog.as_str();
     let rows = statement
-        .query_map(params![window.since_ms, window.until_ms], |r| {
+        .query_map(params![window.since_ms, window.until_ms, otlp], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, Option<String>>(2)?,
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
             ))
         })
         .map_err(&err)?;
     let mut tools: BTreeMap<String, (ToolRow, Vec<f64>)> = BTreeMap::new();
     let mut api: BTreeMap<String, (ApiRow, Vec<f64>)> = BTreeMap::new();
-    for (source, name, tool, decision, body) in rows.flatten() {
-        if source == "hook" {
+    for row in rows {
+        let (source, name, tool, decision, text, id) = row.map_err(&err)?;
+        if source == Source::Hook.as_str() {
             let Some(tool) = tool else { continue };
             let (row, _) = tool_entry(&mut tools, tool);
             match name.as_str() {
@@ -576,7 +667,7 @@ pub fn activity(
             }
             continue;
         }
-        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let body = body(data_dir, id, &text)?;
         let attrs = &body["attributes"];
         let duration = attrs.get("duration_ms").map(number);
         match name.as_str() {
@@ -625,4 +716,80 @@ pub fn activity(
         })
         .collect();
     Ok((tools, api))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::{Aggregator, Limits, SharedAggregator};
+
+    fn store_with(dir: &Path, inserts: &[&str]) {
+        let (store, writer) = store::open(
+            dir,
+            SharedAggregator::new(Aggregator::new(Limits::default())),
+        )
+        .unwrap();
+        drop(store);
+        writer.join();
+        let conn = rusqlite::Connection::open(store::database_path(dir)).unwrap();
+        for insert in inserts {
+            conn.execute(insert, []).unwrap();
+        }
+    }
+
+    const ALL_TIME: Window = Window {
+        since_ms: 0,
+        until_ms: i64::MAX,
+    };
+
+    #[test]
+    fn a_row_that_cannot_be_read_is_an_error_not_a_smaller_figure() {
+        let dir = tempfile::tempdir().unwrap();
+        store_with(
+            dir.path(),
+            &[
+                "INSERT INTO events (event_id, source, ts_ms, name, session_id, body) VALUES ('a', 'hook', 1, 'UserPromptSubmit', 's', '{}')",
+                "INSERT INTO events (event_id, source, ts_ms, name, session_id, body) VALUES ('b', 'hook', 2, 'UserPromptSubmit', x'00ff', '{}')",
+            ],
+        );
+        for by in [GroupBy::Day, GroupBy::Session] {
+            let err = usage(dir.path(), ALL_TIME, by).unwrap_err();
+            assert!(err.to_string().contains("event store"), "{err}");
+        }
+        assert!(sessions(dir.path(), ALL_TIME, 10).is_err());
+        assert!(
+            timeline(dir.path(), "s", 10).is_ok(),
+            "the readable session reads"
+        );
+    }
+
+    #[test]
+    fn a_body_that_cannot_be_read_is_an_error_naming_its_event() {
+        let dir = tempfile::tempdir().unwrap();
+        store_with(
+            dir.path(),
+            &[
+                "INSERT INTO events (event_id, source, ts_ms, name, session_id, decision, body) VALUES ('a', 'hook', 1, 'PreToolUse', 's', 'deny', '{\"tool_input\":')",
+            ],
+        );
+        let err = audit(dir.path(), ALL_TIME, &AuditFilter::default()).unwrap_err();
+        assert!(err.to_string().contains("event 1"), "{err}");
+        assert!(timeline(dir.path(), "s", 10).is_err());
+    }
+
+    #[test]
+    fn windows_from_what_people_write() {
+        let now = 1_795_500_000_000;
+        assert_eq!(
+            Window::parse(None, None, now),
+            Ok(Window {
+                since_ms: now - 7 * 86_400_000,
+                until_ms: now + 1
+            })
+        );
+        let window = Window::parse(Some("2026-11-02"), Some("2026-11-01"), now).unwrap();
+        assert!(window.is_empty());
+        let err = Window::parse(Some("1d"), Some("soon"), now).unwrap_err();
+        assert_eq!(err.end, "until");
+    }
 }

@@ -1,27 +1,43 @@
-//! The HTTP server: routes, authentication, limits, self metrics, graceful shutdown.
+//! The HTTP server: opening the pipeline, binding the address, the middleware every
+//! request passes (security headers, the host and origin checks, authentication, the
+//! body budget and limits, counting refusals), the periodic work (ending idle sessions,
+//! retention), and graceful shutdown.
+//!
+//! Routes are the receivers' and exporters' own; this module only composes them, and
+//! every route gets every check: a new route needs nothing more than its router.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use subtle::ConstantTimeEq;
+use axum::routing::get;
+use guard::GuardConfig;
 use tokio::net::TcpListener;
 
-use crate::aggregate::{Aggregator, Limits};
+use crate::aggregate::pushed::{PushLimits, PushedGroups};
+use crate::aggregate::{Aggregator, Limits, SharedAggregator};
+use crate::attempts::{Attempts, ComeBackLater};
+use crate::auth::{self, PageKey};
+use crate::browser;
+use crate::budget::{BodyBudget, Reserved};
 use crate::config::{CollectorConfig, ConfigError};
-use crate::exposition::{Family, Format, Kind, render};
-use crate::progress::Progress;
-use crate::store::{self, Store, StoreError};
-use crate::{receivers, web};
+use crate::connections::{self, ConnectionLimits};
+use crate::error::{ApiError, Reason, Rejected};
+use crate::exporters::forward::{ForwardSettings, Forwarder};
+use crate::exporters::{self, page::login};
+use crate::processors::privacy::PrivacyFilter;
+use crate::receivers;
+use crate::state::{AppState, Pushed, Shared};
+use crate::store::{self, GroupTable, StoreError};
+use crate::telemetry::Telemetry;
+use crate::time::{millis, now_ms};
 
 /// Why the collector cannot serve.
 #[derive(Debug, thiserror::Error)]
@@ -47,182 +63,108 @@ pub enum ServeError {
     /// No random bytes for the page's sign-in key.
     #[error("reading /dev/urandom for the page's sign-in key: {0}")]
     Random(#[source] std::io::Error),
+    /// The forwarding thread cannot start.
+    #[error("starting the forwarder: {0}")]
+    Forwarder(#[source] std::io::Error),
 }
 
-/// Counters about the collector itself (`claude_telemetry_*`).
-pub(crate) struct SelfMetrics {
-    pub received: Family,
-    pub rejected: Family,
-    pub duplicates: Family,
-}
-
-impl SelfMetrics {
-    fn new() -> SelfMetrics {
-        SelfMetrics {
-            received: Family::new(
-                "claude_telemetry_events_received_total",
-                "Events stored, by source.",
-                Kind::Counter,
-            ),
-            rejected: Family::new(
-                "claude_telemetry_requests_rejected_total",
-                "Requests refused, by reason.",
-                Kind::Counter,
-            ),
-            duplicates: Family::new(
-                "claude_telemetry_events_duplicate_total",
-                "Events dropped because their id was already stored.",
-                Kind::Counter,
-            ),
-        }
-    }
-
-    pub fn reject(&mut self, reason: &str) {
-        self.rejected
-            .add(vec![("reason".to_owned(), reason.to_owned())], 1.0);
-    }
-}
-
-/// What every request handler shares.
-pub(crate) struct App {
-    pub config: CollectorConfig,
-    pub store: Store,
-    pub aggregator: Arc<Mutex<Aggregator>>,
-    pub self_metrics: Mutex<SelfMetrics>,
-    pub pushed: Mutex<receivers::pushgateway::Pushed>,
-    pub data_dir: PathBuf,
-    /// What the page's sign-in cookie holds, when there is a token to sign in with.
-    pub page_key: Option<web::login::PageKey>,
-    /// The overview last read for the page.
-    pub overview_cache: web::OverviewCache,
-}
-
-/// Locks a mutex even if a previous holder panicked: the data is counters, still usable.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Unix time now, in milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Removes events older than `retention`, folding what they added up to into the
-/// store's baseline. The live counters do not change: they already count those events.
-fn prune(
-    data_dir: &std::path::Path,
-    limits: Limits,
-    retention: Duration,
-) -> Result<usize, StoreError> {
-    let cutoff = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-    store::prune(data_dir, cutoff, |previous, total, events| {
-        let mut aggregator = Aggregator::new(limits);
-        if let Some(state) = previous.and_then(|s| serde_json::from_str(s).ok()) {
-            aggregator.restore(state);
-        }
-        let mut progress =
-            Progress::stderr("folding expired events into the baseline", "events", total);
-        for event in events {
-            if let Ok(body) = serde_json::from_str(&event.body) {
-                aggregator.apply_stored(&event.source, &body, event.ts_ms);
-            }
-            progress.tick();
-        }
-        progress.finish();
-        // Sessions whose events are gone have ended by the cutoff.
-        aggregator.sweep(cutoff);
-        serde_json::to_string(&aggregator.snapshot()).unwrap_or_else(|_| "[]".to_owned())
-    })
-}
+/// How long a stopping collector keeps forwarding what it has queued.
+const FORWARD_GRACE: Duration = Duration::from_secs(5);
 
 /// A running collector.
 pub struct Server {
-    app: Arc<App>,
+    state: AppState,
     writer: store::Writer,
     listener: TcpListener,
     replayed: u64,
     limits: Limits,
 }
 
+fn limits(config: &CollectorConfig) -> Limits {
+    Limits {
+        session_idle_ms: millis(config.session_idle_timeout),
+        series_per_metric: config.series_limit,
+        label_value_bytes: config.label_value_bytes,
+    }
+}
+
+/// Opens the pipeline: the store (pruned to the retention), the counters rebuilt from
+/// it, the pushed groups. Returns the state, the store's writer and how many events
+/// were replayed.
+pub(crate) fn open(
+    config: CollectorConfig,
+    guard: GuardConfig,
+    data_dir: PathBuf,
+) -> Result<(AppState, store::Writer, u64), ServeError> {
+    config.validate()?;
+    let limits = limits(&config);
+    let aggregator = SharedAggregator::new(Aggregator::new(limits));
+    let (store, writer) = store::open(&data_dir, aggregator.clone())?;
+    // Events older than the retention are folded into the baseline and removed, then
+    // counters start from the baseline and the events that remain.
+    if !config.retention.is_zero() {
+        store::prune(&data_dir, now_ms() - millis(config.retention), limits)?;
+    }
+    let replayed = {
+        let mut aggregator = aggregator.lock();
+        let replayed = store::restore(&data_dir, &mut aggregator)?;
+        aggregator.sweep(now_ms());
+        replayed
+    };
+    let table = GroupTable::open(&data_dir)?;
+    let push_limits = PushLimits {
+        groups: config.push_groups_limit,
+        series: config.pushed_series_limit,
+        series_per_metric: config.series_limit,
+    };
+    let groups = PushedGroups::new(table.load()?, push_limits);
+    let config_budget = config.bodies_in_flight_bytes;
+    let page_key = match config.token {
+        Some(_) => Some(PageKey::draw().map_err(ServeError::Random)?),
+        None => None,
+    };
+    let forwarder = match ForwardSettings::from_config(&config) {
+        Some(settings) => Some(Arc::new(
+            Forwarder::start(settings).map_err(ServeError::Forwarder)?,
+        )),
+        None => None,
+    };
+    let state = AppState::new(Shared {
+        privacy: PrivacyFilter::new(config.privacy),
+        config,
+        guard,
+        data_dir,
+        store,
+        aggregator,
+        telemetry: Telemetry::default(),
+        pushed: Mutex::new(Pushed { groups, table }),
+        page_key,
+        forwarder,
+        attempts: Attempts::default(),
+        budget: BodyBudget::new(config_budget),
+    });
+    Ok((state, writer, replayed))
+}
+
 impl Server {
-    /// Opens the store, rebuilds the counters from it, and binds the address.
-    pub async fn bind(config: CollectorConfig, data_dir: PathBuf) -> Result<Server, ServeError> {
-        config.validate()?;
-        let limits = Limits {
-            session_idle_ms: i64::try_from(config.session_idle_timeout.as_millis())
-                .unwrap_or(i64::MAX),
-            series_per_metric: config.series_limit,
-            label_value_bytes: config.label_value_bytes,
-        };
-        let aggregator = Arc::new(Mutex::new(Aggregator::new(limits)));
-        let sink = aggregator.clone();
-        let (store, writer) = store::open(
-            &data_dir,
-            Box::new(move |events| {
-                let mut aggregator = lock(&sink);
-                for event in events {
-                    aggregator.apply_stored(event.source, &event.parsed, event.ts_ms);
-                }
-            }),
-        )?;
-        // Events older than the retention are folded into the baseline and removed, then
-        // counters start from the baseline and the events that remain.
-        if !config.retention.is_zero() {
-            prune(&data_dir, limits, config.retention)?;
-        }
-        let replayed = {
-            let mut aggregator = lock(&aggregator);
-            if let Some((_, state)) = store::baseline(&data_dir)? {
-                aggregator.restore(serde_json::from_str(&state).unwrap_or_default());
-            }
-            let mut progress = Progress::stderr(
-                "replaying the event store",
-                "events",
-                store::count(&data_dir)?,
-            );
-            let count = store::replay(&data_dir, |event| {
-                if let Ok(body) = serde_json::from_str(&event.body) {
-                    aggregator.apply_stored(&event.source, &body, event.ts_ms);
-                }
-                progress.tick();
-            })?;
-            progress.finish();
-            aggregator.sweep(now_ms());
-            count
-        };
-        let pushed = store::reader_writer(&data_dir).and_then(|db| {
-            receivers::pushgateway::Pushed::load(db).map_err(|source| StoreError::Sqlite {
-                path: store::database_path(&data_dir),
+    /// Opens the store, rebuilds the counters from it, and binds the address. Raw hook
+    /// events (Claude Code's `http` hooks) are judged with `guard`.
+    pub async fn bind(
+        config: CollectorConfig,
+        guard: GuardConfig,
+        data_dir: PathBuf,
+    ) -> Result<Server, ServeError> {
+        let limits = limits(&config);
+        let listen = config.listen;
+        let (state, writer, replayed) = open(config, guard, data_dir)?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: listen,
                 source,
-            })
-        })?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let page_key = match config.token {
-            Some(_) => Some(web::login::PageKey::draw().map_err(ServeError::Random)?),
-            None => None,
-        };
-        let app = Arc::new(App {
-            page_key,
-            overview_cache: web::OverviewCache::default(),
-            config,
-            store,
-            aggregator,
-            self_metrics: Mutex::new(SelfMetrics::new()),
-            pushed: Mutex::new(pushed),
-            data_dir,
-        });
+            })?;
         Ok(Server {
-            app,
+            state,
             writer,
             listener,
             replayed,
@@ -247,219 +189,600 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let Server {
-            app,
+            state,
             writer,
             listener,
             limits,
             ..
         } = self;
-        let pruner = {
-            let (data_dir, retention) = (app.data_dir.clone(), app.config.retention);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(3600));
-                tick.tick().await; // the first tick is now; start-up already pruned
-                loop {
-                    tick.tick().await;
-                    if retention.is_zero() {
-                        continue;
-                    }
-                    let data_dir = data_dir.clone();
-                    let pruned =
-                        tokio::task::spawn_blocking(move || prune(&data_dir, limits, retention))
-                            .await;
-                    if let Ok(Err(err)) = pruned {
-                        eprintln!(
-                            "claude-telemetry collector: pruning old events failed (kept, retried in an hour): {err}"
-                        );
-                    }
-                }
-            })
-        };
+        let forwarder = state.forwarder.clone();
+        let pruner = tokio::spawn(prune_hourly(state.clone(), limits));
         let sweeper = {
-            let app = app.clone();
+            let aggregator = state.aggregator.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(15));
                 loop {
                     tick.tick().await;
-                    lock(&app.aggregator).sweep(now_ms());
+                    aggregator.lock().sweep(now_ms());
                 }
             })
         };
-        let router = router(app.clone());
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let connection_limits = ConnectionLimits {
+            max_connections: state.config.max_connections,
+            header_timeout: state.config.header_timeout,
+        };
+        connections::serve(listener, app(state), connection_limits, shutdown).await;
         sweeper.abort();
         pruner.abort();
-        drop(app);
-        // Every Store handle is gone with the app: the writer drains its queue and stops.
+        // Every Store handle is gone with the state: the writer drains its queue and stops.
         tokio::task::spawn_blocking(move || writer.join())
             .await
             .ok();
+        // What the store took is forwarded for a few more seconds; the rest is counted.
+        if let Some(forwarder) = forwarder {
+            tokio::task::spawn_blocking(move || forwarder.shutdown(FORWARD_GRACE))
+                .await
+                .ok();
+        }
         Ok(())
     }
 }
 
-fn router(app: Arc<App>) -> Router {
-    let max_body = app.config.max_body_bytes;
-    let timeout = app.config.request_timeout;
-    Router::new()
-        .route("/v1/hooks", post(receivers::hooks::receive))
-        .route("/metrics", get(metrics))
-        .route(
-            "/metrics/{*grouping}",
-            axum::routing::put(receivers::pushgateway::push)
-                .post(receivers::pushgateway::push)
-                .delete(receivers::pushgateway::push),
-        )
-        .route("/api/v1/metrics", get(receivers::pushgateway::list))
-        .route("/v1/metrics", post(receivers::otlp::metrics))
-        .route("/v1/logs", post(receivers::otlp::logs))
-        .route("/", get(web::overview_page))
-        .route("/sessions/{id}", get(web::session_page))
-        .route("/api/v1/overview", get(web::overview_json))
-        .route("/api/v1/usage", get(web::usage))
-        .route("/api/v1/sessions", get(web::sessions))
-        .route("/api/v1/sessions/{id}/timeline", get(web::timeline))
-        .route("/api/v1/audit", get(web::audit))
-        .route("/login", post(web::login::sign_in))
-        .route("/-/healthy", get(|| async { "OK\n" }))
-        .route("/-/ready", get(|| async { "OK\n" }))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "no such endpoint\n") })
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(
-            app.clone(),
-            refuse_announced_oversize,
-        ))
-        .layer(middleware::from_fn_with_state(app.clone(), authenticate))
-        .layer(middleware::from_fn(
-            move |request: Request, next: Next| async move {
-                match tokio::time::timeout(timeout, next.run(request)).await {
-                    Ok(response) => response,
-                    Err(_) => {
-                        (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response()
-                    }
-                }
-            },
-        ))
-        .with_state(app)
+/// Removes events past the retention every hour (start-up already did once).
+async fn prune_hourly(state: AppState, limits: Limits) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.tick().await; // the first tick is now
+    loop {
+        tick.tick().await;
+        let retention = state.config.retention;
+        if retention.is_zero() {
+            continue;
+        }
+        let data_dir = state.data_dir.clone();
+        let pruned = tokio::task::spawn_blocking(move || {
+            store::prune(&data_dir, now_ms() - millis(retention), limits)
+        })
+        .await;
+        if let Ok(Err(err)) = pruned {
+            eprintln!(
+                "claude-telemetry collector: pruning old events failed (kept, retried in an hour): {err}"
+            );
+        }
+    }
 }
 
-/// Refuses a body whose announced length is over the limit before reading any of it
-/// (the body limit alone only trips once that much has been read).
-async fn refuse_announced_oversize(
-    State(app): State<Arc<App>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Every route, with the middleware every request passes.
+pub(crate) fn app(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .merge(receivers::router(state.clone()))
+        .merge(exporters::router(state.clone()))
+        .route("/-/healthy", get(|| async { "OK\n" }))
+        .route("/-/ready", get(|| async { "OK\n" }))
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, Reason::NotFound, "no such endpoint")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Reason::MethodNotAllowed,
+                "this endpoint does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state, gate))
+}
+
+/// What every request passes, in one layer: the checks of [`admit`] and [`limit`], the
+/// time limit, the security headers on every answer, and the count of every refusal by
+/// its reason — the one place rejections are counted.
+async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let admitted = match admit(&state, &request) {
+        Ok(Some(attempt)) => verify(&state, attempt).await,
+        Ok(None) => Ok(()),
+        Err(refused) => Err(refused),
+    };
+    let mut response = match admitted.and_then(|()| limit(&state, &request)) {
+        Err(refused) => refused.into_response(),
+        Ok(reserved) => {
+            let timeout = state.config.request_timeout;
+            let answer = match tokio::time::timeout(timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Reason::Timeout,
+                    "request took too long",
+                )
+                .into_response(),
+            };
+            // The body and what was made of it are gone once answered.
+            drop(reserved);
+            answer
+        }
+    };
+    browser::add_security_headers(response.headers_mut());
+    if let Some(Rejected(reason)) = response.extensions().get::<Rejected>() {
+        state.telemetry.rejected(*reason);
+    }
+    response
+}
+
+/// A bearer token to compare, from a client.
+struct Attempt {
+    authorization: axum::http::HeaderValue,
+    client: IpAddr,
+}
+
+/// Refuses a request addressed by a name this collector is not known by, a write a
+/// browser says another site sent, and one without the token when one is configured;
+/// returns the token presented, when there is one to compare.
+fn admit(state: &AppState, request: &Request) -> Result<Option<Attempt>, ApiError> {
+    browser::require_known_host(&state.config.allowed_hosts, request)?;
+    browser::refuse_cross_site_writes(request)?;
+    authenticate(state, request)
+}
+
+/// Refuses, before any of it is read, a body announced over the limit (the body limit
+/// alone only trips once that much has been read) and one that does not fit the budget
+/// of bodies in flight now; returns the body's reservation in that budget.
+fn limit(state: &AppState, request: &Request) -> Result<Option<Reserved>, ApiError> {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let limit = app.config.max_body_bytes;
+    let limit = state.config.max_body_bytes;
     if announced.is_some_and(|length| length > limit as u64) {
-        lock(&app.self_metrics).reject("too_large");
-        return (
+        return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body larger than {limit} bytes\n"),
-        )
-            .into_response();
+            Reason::TooLarge,
+            format!("body larger than {limit} bytes"),
+        ));
     }
-    next.run(request).await
+    state.budget.reserve_for(request, limit)
 }
 
 /// Requires the bearer token, when one is configured, on everything but the probes and
-/// the sign-in; the page's cookie stands in for it where a browser reads the page.
-async fn authenticate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let Some(token) = &app.config.token else {
-        return next.run(request).await;
-    };
+/// the sign-in; the page's cookie stands in for it where a browser reads the page. A
+/// presented token is compared by [`verify`].
+fn authenticate(state: &AppState, request: &Request) -> Result<Option<Attempt>, ApiError> {
+    if state.config.token.is_none() {
+        return Ok(None);
+    }
     let path = request.uri().path();
-    let open = matches!(path, "/-/healthy" | "/-/ready" | "/login");
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let bearer = bool::from(presented.as_bytes().ct_eq(token.as_bytes()));
-    let signed_in = web::login::cookie_may_open(request.method(), path)
-        && app
+    let signed_in = auth::cookie_may_open(request.method(), path)
+        && state
             .page_key
             .as_ref()
-            .is_some_and(|key| web::login::has_cookie(request.headers(), key));
-    let browser_page = request.method() == Method::GET && web::login::is_page(path);
-    if open || bearer || signed_in {
-        return next.run(request).await;
+            .is_some_and(|key| auth::has_cookie(request.headers(), key));
+    if auth::is_open(path) || signed_in {
+        return Ok(None);
     }
-    lock(&app.self_metrics).reject("unauthorized");
-    if browser_page {
+    if auth::bearer(request.headers()).is_some()
+        && let Some(authorization) = request.headers().get(header::AUTHORIZATION)
+    {
+        return Ok(Some(Attempt {
+            authorization: authorization.clone(),
+            client: client_ip(request),
+        }));
+    }
+    if request.method() == Method::GET && auth::is_page(path) {
         let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        return web::login::form(asked, None);
+        return Err(login::form(asked, None));
     }
-    let mut response = (
-        StatusCode::UNAUTHORIZED,
-        "a valid bearer token is required\n",
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
+    Err(ApiError::unauthorized())
 }
 
-async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-    let mut own = Vec::new();
-    let mut store_bytes = Family::new(
-        "claude_telemetry_store_bytes",
-        "Size of the event store on disk.",
-        Kind::Gauge,
-    );
-    store_bytes.set(Vec::new(), store::size_bytes(&app.data_dir) as f64);
-    own.push(store_bytes);
-    let mut build = Family::new(
-        "claude_telemetry_build_info",
-        "Version of the collector.",
-        Kind::Gauge,
-    );
-    build.set(
-        vec![("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned())],
-        1.0,
-    );
-    own.push(build);
-    let pushed = lock(&app.pushed).families();
-    let text = {
-        let aggregator = lock(&app.aggregator);
-        let self_metrics = lock(&app.self_metrics);
-        // A pushed family with the name of one of ours (same type: pushes of another
-        // type are refused) is rendered inside ours, so each name appears once.
-        let mut ours: Vec<Family> = aggregator
-            .families()
-            .chain([
-                &self_metrics.received,
-                &self_metrics.rejected,
-                &self_metrics.duplicates,
-            ])
-            .cloned()
-            .chain(own)
-            .collect();
-        let mut rest = Vec::new();
-        for family in pushed {
-            match ours.iter_mut().find(|f| f.name == family.name) {
-                Some(mine) => mine.series.extend(family.series),
-                None => rest.push(family),
+/// Compares a presented token: wrong ones are answered ever later, one at a time per
+/// client ([`crate::attempts`]).
+async fn verify(state: &AppState, attempt: Attempt) -> Result<(), ApiError> {
+    let Some(token) = &state.config.token else {
+        return Ok(());
+    };
+    let presented = auth::bearer_in(&attempt.authorization).unwrap_or("");
+    let right = state
+        .attempts
+        .attempt(attempt.client, || auth::is_token(presented, token))
+        .await
+        .map_err(too_many_attempts)?;
+    if right {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+/// The client's address (loopback when the server did not say, as in-process tests).
+pub(crate) fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip())
+}
+
+/// 429 for an attempt that could not have its turn.
+pub(crate) fn too_many_attempts(ComeBackLater(wait): ComeBackLater) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        Reason::Throttled,
+        "too many wrong tokens from this address: wait before trying again",
+    )
+    .retry_after(wait.as_secs().max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{call, get, post, respond, sample, state, state_with};
+    use axum::body::Body;
+    use axum::http::Request;
+
+    const TOKEN: &str = "a-long-enough-test-token";
+
+    async fn rejected(app: &Router, reason: &str) -> Option<f64> {
+        let request = Request::builder()
+            .uri("/metrics")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
+        let (_, text) = call(app.clone(), request).await;
+        sample(
+            &text,
+            &format!("claude_telemetry_requests_rejected_total{{reason=\"{reason}\"}}"),
+        )
+    }
+
+    #[tokio::test]
+    async fn every_refusal_is_answered_and_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectorConfig {
+            token: Some(TOKEN.to_owned()),
+            max_body_bytes: 1024,
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let (status, _) = call(
+            app.clone(),
+            post("POST", "/v1/hooks", "application/json", "{}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, page) = call(app.clone(), get("/")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(
+            page.contains("id=\"sign-in\""),
+            "a browser gets the form: {page}"
+        );
+        assert_eq!(rejected(&app, "unauthorized").await, Some(2.0));
+
+        let authorized = |method: &str, path: &str, body: &'static str| {
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let (status, _) = call(app.clone(), authorized("GET", "/nowhere", "")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(rejected(&app, "not_found").await, Some(1.0));
+        let (status, _) = call(app.clone(), authorized("GET", "/v1/hooks", "")).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(rejected(&app, "method_not_allowed").await, Some(1.0));
+        let (status, _) = call(app.clone(), authorized("POST", "/v1/hooks", "{")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(rejected(&app, "malformed").await, Some(1.0));
+        let mut oversized = authorized("POST", "/v1/hooks", "{}");
+        oversized
+            .headers_mut()
+            .insert("content-length", "4096".parse().unwrap());
+        let (status, _) = call(app.clone(), oversized).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(rejected(&app, "too_large").await, Some(1.0));
+        let (status, body) = call(app.clone(), get("/-/healthy")).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "OK\n"),
+            "probes are open"
+        );
+    }
+
+    fn with_headers(mut request: Request<Body>, headers: &[(&str, &str)]) -> Request<Body> {
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                axum::http::HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        request
+    }
+
+    const EVENT: &str = r#"{"hook_event_name":"UserPromptSubmit","session_id":"s","claude_telemetry":{"event_id":"e1","received_at":"2026-11-24T05:00:00.000Z","host":"h","user_name":"mallory","hook_latency_us":1,"hook_version":"t"}}"#;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_page_on_another_site_cannot_write_by_any_method() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(state(dir.path()));
+        let writes = [
+            ("POST", "/v1/hooks", "application/json"),
+            ("POST", "/v1/metrics", "application/json"),
+            ("POST", "/v1/logs", "application/x-protobuf"),
+            ("PUT", "/metrics/job/x", "text/plain"),
+            ("POST", "/metrics/job/x", "text/plain"),
+            ("DELETE", "/metrics/job/x", "text/plain"),
+            ("POST", "/login", "application/x-www-form-urlencoded"),
+            ("PATCH", "/v1/hooks", "application/json"),
+        ];
+        let hostile: [&[(&str, &str)]; 4] = [
+            &[("sec-fetch-site", "cross-site")],
+            &[("sec-fetch-site", "same-site")],
+            &[
+                ("origin", "http://evil.example"),
+                ("host", "127.0.0.1:9091"),
+            ],
+            &[("origin", "null"), ("host", "127.0.0.1:9091")],
+        ];
+        for (method, path, content_type) in writes {
+            for headers in hostile {
+                let request = with_headers(post(method, path, content_type, EVENT), headers);
+                let (status, body) = call(app.clone(), request).await;
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} {headers:?}: {body}"
+                );
             }
         }
-        render(ours.iter().chain(rest.iter()), format)
-    };
-    (
-        [(header::CONTENT_TYPE, format.content_type())],
-        Body::from(text),
-    )
-        .into_response()
+        let (_, metrics) = call(app.clone(), get("/metrics")).await;
+        assert_eq!(
+            sample(
+                &metrics,
+                "claude_telemetry_requests_rejected_total{reason=\"cross_origin\"}"
+            ),
+            Some((writes.len() * hostile.len()) as f64)
+        );
+        assert!(
+            !metrics.contains("claude_code_prompts_total"),
+            "nothing was stored"
+        );
+        // The collector's own page, and clients that are not browsers, still write.
+        let own = [
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "http://127.0.0.1:9091"),
+            ("host", "127.0.0.1:9091"),
+        ];
+        let request = with_headers(post("POST", "/v1/hooks", "application/json", EVENT), &own);
+        assert_eq!(call(app.clone(), request).await.0, StatusCode::OK);
+        let request = post("PUT", "/metrics/job/x", "text/plain", "x 1\n");
+        assert_eq!(call(app.clone(), request).await.0, StatusCode::OK);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_blob_or_text_body_is_not_an_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(state(dir.path()));
+        // What a page can send without asking the browser first: no type, or text/plain.
+        let untyped = Request::builder()
+            .method("POST")
+            .uri("/v1/hooks")
+            .body(Body::from(EVENT))
+            .unwrap();
+        assert_eq!(
+            call(app.clone(), untyped).await.0,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        for content_type in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ] {
+            let (status, _) =
+                call(app.clone(), post("POST", "/v1/hooks", content_type, EVENT)).await;
+            assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+            let (status, _) =
+                call(app.clone(), post("POST", "/v1/metrics", content_type, "{}")).await;
+            assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_foreign_host_name_is_refused_everywhere_but_the_probes() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectorConfig {
+            allowed_hosts: vec!["pushgateway".to_owned()],
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let named = |path: &str, host: &str| with_headers(get(path), &[("host", host)]);
+        for path in [
+            "/api/v1/audit",
+            "/",
+            "/metrics",
+            "/api/v1/overview",
+            "/api/v1/metrics",
+        ] {
+            let (status, body) = call(app.clone(), named(path, "attacker.example:9091")).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+            assert!(!body.contains('['), "nothing of the store: {body}");
+        }
+        let (status, _) = call(app.clone(), named("/-/healthy", "attacker.example")).await;
+        assert_eq!(status, StatusCode::OK, "probes answer any name");
+        for host in [
+            "localhost:9091",
+            "127.0.0.1:9091",
+            "[::1]:9091",
+            "pushgateway:9091",
+        ] {
+            assert_eq!(
+                call(app.clone(), named("/api/v1/audit", host)).await.0,
+                StatusCode::OK,
+                "{host}"
+            );
+        }
+        let absolute = Request::builder()
+            .uri("http://attacker.example:9091/api/v1/audit")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(call(app.clone(), absolute).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_answer_carries_the_security_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectorConfig {
+            token: Some(TOKEN.to_owned()),
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let requests = [
+            get("/"),
+            get("/sessions/x"),
+            get("/api/v1/overview"),
+            get("/nowhere"),
+            get("/-/healthy"),
+            with_headers(get("/"), &[("host", "evil.example")]),
+        ];
+        for request in requests {
+            let path = request.uri().to_string();
+            let (_, headers, _) = respond(app.clone(), request).await;
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+            };
+            assert!(
+                header("content-security-policy").contains("frame-ancestors 'none'"),
+                "{path}"
+            );
+            assert!(
+                header("content-security-policy").contains("script-src 'sha256-"),
+                "{path}"
+            );
+            assert_eq!(header("x-frame-options"), "DENY", "{path}");
+            assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+            assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_bearer_scheme_may_be_written_in_any_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectorConfig {
+            token: Some(TOKEN.to_owned()),
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            let request = with_headers(
+                get("/metrics"),
+                &[("authorization", &format!("{scheme} {TOKEN}"))],
+            );
+            assert_eq!(
+                call(app.clone(), request).await.0,
+                StatusCode::OK,
+                "{scheme}"
+            );
+        }
+    }
+
+    #[test]
+    fn weak_tokens_and_impossible_limits_stop_the_start() {
+        let with_token = |token: &str| CollectorConfig {
+            token: Some(token.to_owned()),
+            ..CollectorConfig::default()
+        };
+        for weak in [
+            " ".repeat(16),
+            "a".repeat(40),
+            "abababababababab".to_owned(),
+            "short-token".to_owned(),
+            "correct horse battery staple".to_owned(),
+            "tab\tseparated-token-here".to_owned(),
+        ] {
+            let err = with_token(&weak).validate().unwrap_err();
+            assert!(matches!(err, ConfigError::WeakToken(_)), "{weak:?}");
+            assert!(err.to_string().contains("openssl rand -hex 32"), "{err}");
+        }
+        assert!(with_token(TOKEN).validate().is_ok());
+        assert!(
+            with_token("3f9c2a7be1d04c58a6e2b7c9d1f08e4a")
+                .validate()
+                .is_ok()
+        );
+        let open = CollectorConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 9091)),
+            ..CollectorConfig::default()
+        };
+        let message = open.validate().unwrap_err().to_string();
+        assert!(!message.contains("--token"), "no such flag: {message}");
+        assert!(message.contains("CLAUDE_TELEMETRY_TOKEN"), "{message}");
+        let tight = CollectorConfig {
+            bodies_in_flight_bytes: 1024,
+            ..CollectorConfig::default()
+        };
+        assert!(tight.validate().is_err());
+        let odd_host = CollectorConfig {
+            allowed_hosts: vec!["http://pushgateway:9091".to_owned()],
+            ..CollectorConfig::default()
+        };
+        assert!(odd_host.validate().is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_store_written_by_0_1_0_opens_and_still_drops_re_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        rusqlite::Connection::open(store::database_path(dir.path()))
+            .unwrap()
+            .execute_batch(include_str!("../testdata/store-0.1.0/store.sql"))
+            .unwrap();
+        let exports: serde_json::Value =
+            serde_json::from_str(include_str!("../testdata/store-0.1.0/exports.json")).unwrap();
+        let config = CollectorConfig {
+            retention: Duration::ZERO,
+            ..CollectorConfig::default()
+        };
+        let app = app(state_with(dir.path(), config));
+        let scrape = || async { call(app.clone(), get("/metrics")).await.1 };
+        let requests = "claude_code_api_requests_total{user_name=\"jane\",user_email=\"jane@example.com\",model=\"claude-sonnet-4-5\"}";
+        let cost = "claude_code_cost_usage_USD_total{model=\"claude-sonnet-4-5\",user_email=\"jane@example.com\"}";
+        let text = scrape().await;
+        assert_eq!(
+            sample(&text, requests),
+            Some(2.0),
+            "baseline and events: {text}"
+        );
+        assert_eq!(sample(&text, cost), Some(0.025), "{text}");
+        assert_eq!(
+            sample(
+                &text,
+                "builds_total{instance=\"ci\",job=\"build\",result=\"ok\"}"
+            ),
+            Some(3.0)
+        );
+        for (name, path) in [
+            ("logs_kept", "/v1/logs"),
+            ("metrics_kept", "/v1/metrics"),
+            ("hook_kept", "/v1/hooks"),
+        ] {
+            let body = exports[name].to_string();
+            let (status, answer) =
+                call(app.clone(), post("POST", path, "application/json", body)).await;
+            assert_eq!(status, StatusCode::OK, "{name}: {answer}");
+        }
+        let stored: i64 = store::reader(dir.path())
+            .unwrap()
+            .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, 6, "every re-export was recognised as stored");
+        let text = scrape().await;
+        assert_eq!(sample(&text, requests), Some(2.0), "{text}");
+        assert_eq!(sample(&text, cost), Some(0.025), "{text}");
+        assert_eq!(
+            sample(&text, "claude_telemetry_events_duplicate_total"),
+            Some(5.0),
+            "4 log events and the hook event: {text}"
+        );
+    }
 }

@@ -5,10 +5,11 @@
 //! still too large, the largest top-level fields are replaced by a note of their size.
 //! Every cut is recorded so nobody mistakes a truncated copy for the original.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::enrichment::Truncation;
 use crate::event::HookEvent;
+use crate::privacy::{is_size_note, size_note};
 
 /// Size limits for the delivered copy of an event.
 #[derive(Debug, Clone, Copy)]
@@ -28,16 +29,30 @@ impl Default for Bounds {
     }
 }
 
-/// One cut: where, and how large the original was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Truncation {
-    /// JSON Pointer (RFC 6901) to the field that was cut.
-    pub path: String,
-    /// Size of the original value in bytes (its JSON text for non-strings).
-    pub original_bytes: usize,
-}
+/// How far past what a string keeps it is scanned for credentials: far enough that one
+/// starting before the cut is recognised whole (a 4096-bit private key is 3.3 KB).
+const REDACTION_MARGIN: usize = 4 * 1024;
 
 impl HookEvent {
+    /// Redacts credentials and cuts the event down to `bounds`; returns how many
+    /// credentials were replaced and what was cut. Strings are first cut to a little more
+    /// than they keep, so redacting costs the same for a 50 MB file as for a 20 KB one,
+    /// and a credential across the cut is still seen whole.
+    pub fn redact_and_bound(&mut self, bounds: Bounds) -> (usize, Vec<Truncation>) {
+        let mut cuts = self.bound(Bounds {
+            max_string_bytes: bounds.max_string_bytes.saturating_add(REDACTION_MARGIN),
+            max_event_bytes: usize::MAX,
+        });
+        let redacted = self.redact();
+        for cut in self.bound(bounds) {
+            // The first cut knew the original size.
+            if !cuts.iter().any(|earlier| earlier.path == cut.path) {
+                cuts.push(cut);
+            }
+        }
+        (redacted, cuts)
+    }
+
     /// Cuts the event down to `bounds`, returning what was cut (empty when nothing was).
     pub fn bound(&mut self, bounds: Bounds) -> Vec<Truncation> {
         let mut cuts = Vec::new();
@@ -100,13 +115,13 @@ fn elide_largest_fields(fields: &mut Map<String, Value>, max: usize, cuts: &mut 
     while total > max {
         let Some((key, size)) = fields
             .iter()
-            .filter(|(_, v)| !is_elided(v))
+            .filter(|(_, v)| !is_size_note(v))
             .map(|(k, v)| (k.clone(), size_of(v)))
             .max_by_key(|(_, size)| *size)
         else {
             break;
         };
-        let note = serde_json::json!({ "elided_bytes": size });
+        let note = size_note(size);
         let note_size = size_of(&note);
         if note_size >= size {
             break;
@@ -118,12 +133,6 @@ fn elide_largest_fields(fields: &mut Map<String, Value>, max: usize, cuts: &mut 
             original_bytes: size,
         });
     }
-}
-
-fn is_elided(value: &Value) -> bool {
-    value
-        .as_object()
-        .is_some_and(|map| map.len() == 1 && map.contains_key("elided_bytes"))
 }
 
 #[cfg(test)]
@@ -172,6 +181,31 @@ mod tests {
             e.fields()["tool_response"]["file"]["content"],
             "é".repeat(5)
         );
+    }
+
+    #[test]
+    fn a_credential_across_the_cut_is_redacted_and_the_original_size_recorded() {
+        let text = format!(
+            "{}TOKEN=hunter22hunter22 {}",
+            "x".repeat(10),
+            "y".repeat(1_000_000)
+        );
+        let mut e = event(json!({"tool_response": {"stdout": text}}));
+        let (redacted, cuts) = e.redact_and_bound(Bounds {
+            max_string_bytes: 20,
+            max_event_bytes: 1 << 20,
+        });
+        assert_eq!(redacted, 1);
+        assert_eq!(
+            cuts,
+            vec![Truncation {
+                path: "/tool_response/stdout".into(),
+                original_bytes: text.len()
+            }]
+        );
+        let kept = e.fields()["tool_response"]["stdout"].as_str().unwrap();
+        assert_eq!(kept, "xxxxxxxxxxTOKEN=[RED");
+        assert!(!kept.contains("hunter"));
     }
 
     #[test]

@@ -6,8 +6,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::bound::Truncation;
-
 /// The key under which the enrichment travels inside the event object.
 ///
 /// A single namespaced key keeps Claude Code's own fields untouched and cannot collide
@@ -59,6 +57,15 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// One cut: where, and how large the original was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncation {
+    /// JSON Pointer (RFC 6901) to the field that was cut.
+    pub path: String,
+    /// Size of the original value in bytes (its JSON text for non-strings).
+    pub original_bytes: usize,
+}
+
 /// A guard decision as recorded with the event: the audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuardRecord {
@@ -90,6 +97,18 @@ pub struct GuardSpan {
     pub end: usize,
     /// The text.
     pub text: String,
+}
+
+impl GuardRecord {
+    /// The record with credentials redacted in its reason and the text it points at
+    /// (which quote the input).
+    pub fn redacted(mut self) -> GuardRecord {
+        self.reason = crate::redact_text(&self.reason).0;
+        if let Some(span) = &mut self.span {
+            span.text = crate::redact_text(&span.text).0;
+        }
+        self
+    }
 }
 
 impl Enrichment {

@@ -99,6 +99,31 @@ impl HookEvent {
         self.fields.get("tool_input")
     }
 
+    /// `duration_ms` on PostToolUse and PostToolUseFailure, when Claude Code measured it.
+    pub fn duration_ms(&self) -> Option<f64> {
+        self.fields.get("duration_ms").and_then(Value::as_f64)
+    }
+
+    /// `source` on SessionStart: `startup`, `resume`, `clear` or `compact`.
+    pub fn start_source(&self) -> Option<&str> {
+        self.str_field("source")
+    }
+
+    /// `reason` on SessionEnd: `clear`, `logout`, `prompt_input_exit`, `other`, ….
+    pub fn end_reason(&self) -> Option<&str> {
+        self.str_field("reason")
+    }
+
+    /// `agent_type` on SubagentStart.
+    pub fn agent_type(&self) -> Option<&str> {
+        self.str_field("agent_type")
+    }
+
+    /// `trigger` on PreCompact: `manual` or `auto`.
+    pub fn trigger(&self) -> Option<&str> {
+        self.str_field("trigger")
+    }
+
     /// The enrichment a hook added, if this event went through one.
     ///
     /// `None` means the body is a raw Claude Code event (an `http` hook, or a foreign sender).
@@ -120,7 +145,9 @@ impl HookEvent {
         &self.fields
     }
 
-    pub(crate) fn fields_mut(&mut self) -> &mut Map<String, Value> {
+    /// All fields, for code that must change what is kept of an event (redaction,
+    /// bounds, privacy filtering).
+    pub fn fields_mut(&mut self) -> &mut Map<String, Value> {
         &mut self.fields
     }
 
@@ -132,7 +159,7 @@ impl HookEvent {
 
 macro_rules! known_events {
     ($($variant:ident),+ $(,)?) => {
-        /// The hook events Claude Code documents today.
+        /// The hook events Claude Code fires today (2.1.332).
         ///
         /// Events not listed still flow through the hook untouched; this list decides only
         /// what `install` registers and how the hook answers.
@@ -165,6 +192,7 @@ known_events!(
     UserPromptExpansion,
     MessageDisplay,
     PreToolUse,
+    PreSkillShellCommand,
     PermissionRequest,
     PermissionDenied,
     PostToolUse,
@@ -186,6 +214,8 @@ known_events!(
     WorktreeRemove,
     PreCompact,
     PostCompact,
+    PreModelSwitch,
+    PostModelSwitch,
     Elicitation,
     ElicitationResult,
     SessionEnd,
@@ -197,16 +227,22 @@ impl KnownEvent {
     ///
     /// `WorktreeCreate` replaces git's worktree creation with the hook's stdout, so an
     /// observer there would break worktrees; `FileChanged` fires only for file names listed
-    /// in its matcher, so it has nothing general to observe.
+    /// in its matcher, so it has nothing general to observe. The events a hook may veto
+    /// (`PreToolUse`, `PreSkillShellCommand`, `PreModelSwitch`, …) are observable: a hook
+    /// that prints nothing lets them through.
     pub fn is_observable(self) -> bool {
         !matches!(self, KnownEvent::WorktreeCreate | KnownEvent::FileChanged)
     }
 
     /// Whether the event's matcher filters on the tool name (so `"*"` means every tool).
+    ///
+    /// `PreSkillShellCommand` is one: it names the shell tool (`Bash`, `PowerShell`) that
+    /// would run a skill's `!` command.
     pub fn matches_tools(self) -> bool {
         matches!(
             self,
             KnownEvent::PreToolUse
+                | KnownEvent::PreSkillShellCommand
                 | KnownEvent::PostToolUse
                 | KnownEvent::PostToolUseFailure
                 | KnownEvent::PermissionRequest

@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, Level, LevelError, PRIVACY_ENV};
+
 /// Where the hook sends events when nothing says otherwise: the collector's default port,
 /// which is also the Pushgateway's, so the original stack's URL keeps working.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:9091";
@@ -43,6 +45,9 @@ pub struct HookConfig {
     pub user_email: Option<String>,
     /// `CLAUDE_PROJECT_DIR`.
     pub project_dir: Option<String>,
+    /// What of each event is delivered or spooled: `CLAUDE_TELEMETRY_PRIVACY`, which
+    /// `install` writes (`metadata` unless said otherwise).
+    pub privacy: Level,
 }
 
 /// A setting that cannot be used.
@@ -56,6 +61,9 @@ pub enum ConfigError {
         /// What it held.
         value: String,
     },
+    /// The privacy level is not one: nothing is recorded rather than more than asked.
+    #[error("{PRIVACY_ENV}: {0}")]
+    Privacy(#[from] LevelError),
     /// No state directory could be derived.
     #[error(
         "cannot find a state directory: set CLAUDE_TELEMETRY_STATE_DIR, XDG_STATE_HOME or HOME"
@@ -79,6 +87,10 @@ impl HookConfig {
                 .unwrap_or_else(os_user),
             user_email: env.var("USER_EMAIL"),
             project_dir: env.var("CLAUDE_PROJECT_DIR"),
+            privacy: Level::from_settings(
+                env.var(PRIVACY_ENV).as_deref(),
+                env.var(LOG_USER_PROMPTS_ENV).as_deref(),
+            )?,
         })
     }
 }
@@ -205,6 +217,29 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("CLAUDE_TELEMETRY_TIMEOUT_MS"));
+    }
+
+    #[test]
+    fn the_privacy_level_is_metadata_unless_said_and_a_bad_one_is_refused() {
+        let level = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("HOME", "/h")];
+            all.extend_from_slice(pairs);
+            HookConfig::from_env(&env(&all)).map(|config| config.privacy)
+        };
+        assert_eq!(level(&[]).unwrap(), Level::Metadata);
+        assert_eq!(
+            level(&[("CLAUDE_TELEMETRY_PRIVACY", "prompts")]).unwrap(),
+            Level::Prompts
+        );
+        assert_eq!(
+            level(&[("CLAUDE_TELEMETRY_PRIVACY", "full")]).unwrap(),
+            Level::Full
+        );
+        let err = level(&[("CLAUDE_TELEMETRY_PRIVACY", "everything")]).unwrap_err();
+        assert!(
+            err.to_string().contains("CLAUDE_TELEMETRY_PRIVACY"),
+            "{err}"
+        );
     }
 
     #[test]

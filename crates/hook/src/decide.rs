@@ -1,7 +1,8 @@
 //! Asking the guard about an event that would run something: `PreToolUse`, a skill's
 //! shell preamble (`PreSkillShellCommand`), and any other `Pre…` event carrying a
-//! command. Callable by anyone holding an event (the hook process, the collector's HTTP
-//! hook): no process-global state, and the look at the disk is a parameter.
+//! command. The one judging path, shared by the hook and the collector (for Claude
+//! Code's `http` hooks): no process-global state, and the look at the disk is a
+//! parameter.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -36,16 +37,43 @@ impl Judged {
     }
 }
 
-/// The guard's context for an event: its cwd, the project, home and temp dirs.
+/// Where a call happens, as whoever runs the guard knows it. The hook reads it from its
+/// environment ([`Place::from_env`]); the collector, judging a Claude Code `http` hook,
+/// from the request (its own environment is not the user's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    /// The project root (`CLAUDE_PROJECT_DIR`); the event's `cwd` when unknown.
+    pub project_dir: Option<PathBuf>,
+    /// The user's home; `/root` when unknown.
+    pub home: Option<PathBuf>,
+    /// The user's `TMPDIR`, a temp dir besides `/tmp` and `/var/tmp`.
+    pub temp_dir: Option<PathBuf>,
+}
+
+impl Place {
+    /// `CLAUDE_PROJECT_DIR`, `HOME` and `TMPDIR` of the hook's environment.
+    pub fn from_env(env: &impl Env) -> Place {
+        Place {
+            project_dir: env.var("CLAUDE_PROJECT_DIR").map(PathBuf::from),
+            home: env.var("HOME").map(PathBuf::from),
+            temp_dir: env.var("TMPDIR").map(PathBuf::from),
+        }
+    }
+}
+
+/// The guard's context for an event in the hook's environment.
 pub fn context_for(event: &HookEvent, env: &impl Env) -> Context {
+    context(event, &Place::from_env(env))
+}
+
+/// The guard's context for an event: its cwd, the project, home and temp dirs, each
+/// absolute and resolved; relative paths are ignored.
+pub fn context(event: &HookEvent, place: &Place) -> Context {
     // Spelled as the environment gives them (`/home/dev/`, `/a/b/../dev`), these are
     // compared with resolved targets: resolve them the same way first.
     let clean = |path: PathBuf| guard::paths::resolve(std::path::Path::new("/"), &path);
-    let project = env
-        .var("CLAUDE_PROJECT_DIR")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .map(clean);
+    let absolute = |path: &Option<PathBuf>| path.clone().filter(|p| p.is_absolute());
+    let project = absolute(&place.project_dir).map(clean);
     let cwd = event
         .cwd()
         .map(PathBuf::from)
@@ -53,18 +81,9 @@ pub fn context_for(event: &HookEvent, env: &impl Env) -> Context {
         .map(clean)
         .or_else(|| project.clone())
         .unwrap_or_else(|| PathBuf::from("/"));
-    let home = clean(
-        env.var("HOME")
-            .map(PathBuf::from)
-            .filter(|h| h.is_absolute())
-            .unwrap_or_else(|| PathBuf::from("/root")),
-    );
+    let home = clean(absolute(&place.home).unwrap_or_else(|| PathBuf::from("/root")));
     let mut temp_dirs = vec![PathBuf::from("/tmp"), PathBuf::from("/var/tmp")];
-    if let Some(tmp) = env
-        .var("TMPDIR")
-        .map(PathBuf::from)
-        .filter(|t| t.is_absolute())
-    {
+    if let Some(tmp) = absolute(&place.temp_dir) {
         let tmp = guard::paths::resolve(&tmp, std::path::Path::new("."));
         if !temp_dirs.contains(&tmp) && tmp != std::path::Path::new("/") {
             temp_dirs.insert(0, tmp);
@@ -95,13 +114,10 @@ pub fn is_judged(event: &HookEvent) -> bool {
             .is_some_and(Value::is_string)
 }
 
-/// Judges an event that would run something; `None` for every other event.
+/// Judges an event that would run something with the guard's configuration from the
+/// hook's environment; `None` for every other event.
 pub fn judge(event: &HookEvent, env: &impl Env, looker: &dyn Looker) -> Option<Judged> {
-    if !is_judged(event) {
-        return None;
-    }
-    let tool = event.tool_name().unwrap_or("Bash");
-    let input = event.tool_input()?;
+    let (tool, input) = judged_call(event)?;
     let started = Instant::now();
     let decision = match load_guard_config(env) {
         Err(err) => Decision::uncertain(
@@ -117,6 +133,33 @@ pub fn judge(event: &HookEvent, env: &impl Env, looker: &dyn Looker) -> Option<J
         decision,
         latency: started.elapsed(),
     })
+}
+
+/// Judges an event that would run something with a configuration already loaded, for a
+/// call at `place`; `None` for every other event. What the collector runs for Claude
+/// Code's `http` hooks (with [`crate::NothingKnown`]: its disk is not the user's).
+pub fn judge_with(
+    event: &HookEvent,
+    config: &GuardConfig,
+    place: &Place,
+    looker: &dyn Looker,
+) -> Option<Judged> {
+    let (tool, input) = judged_call(event)?;
+    let started = Instant::now();
+    let decision = decide(tool, input, &context(event, place), config, looker, false).decision;
+    Some(Judged {
+        decision,
+        latency: started.elapsed(),
+    })
+}
+
+/// The tool call of an event the guard judges (a skill's preamble has no tool name: it
+/// runs in the shell, as Bash does).
+fn judged_call(event: &HookEvent) -> Option<(&str, &Value)> {
+    if !is_judged(event) {
+        return None;
+    }
+    Some((event.tool_name().unwrap_or("Bash"), event.tool_input()?))
 }
 
 /// The guard's decision on one tool input, with the look at the disk it asks for.

@@ -7,7 +7,8 @@ use hook_protocol::{HookAnswer, HookEvent};
 use crate::config::{Env, HookConfig};
 use crate::decide::{Judged, judge};
 use crate::deliver::{Collector, DeliveryError};
-use crate::enrich::enrich;
+use crate::denials;
+use crate::enrich::{Origin, enrich};
 use crate::look::Disk;
 use crate::spool::Spool;
 
@@ -63,6 +64,11 @@ pub fn run(input: &[u8], env: &impl Env, started: Instant) -> HookOutcome {
             answer.with_system_message(message)
         }
     };
+    if denials::closes_turn(&event)
+        && let Ok(config) = HookConfig::from_env(env)
+    {
+        denials::report_after(&event, &config, &mut outcome.stderr);
+    }
     let event_name = event.event_name().unwrap_or("");
     outcome.stdout = answer.to_json(event_name).map(|json| json.to_string());
     outcome
@@ -78,15 +84,12 @@ fn deliver(
     stderr: &mut Vec<String>,
 ) -> Option<String> {
     let spool = Spool::in_state_dir(&config.state_dir);
-    let event_id = match enrich(
-        event,
-        config,
-        lossy,
-        judged.map(Judged::record),
-        spool.pending_count(),
-        started,
-    ) {
-        Ok(id) => id,
+    let origin = Origin::of_hook(config, lossy, spool.pending_count());
+    let guard = judged
+        .map(Judged::record)
+        .or_else(|| denials::auto_mode_record(event));
+    let event_id = match enrich(event, origin, guard, started) {
+        Ok(enrichment) => enrichment.event_id,
         Err(err) => {
             let message = format!("claude-telemetry hook: cannot encode the event: {err}");
             stderr.push(message.clone());
@@ -101,6 +104,18 @@ fn deliver(
             return Some(message);
         }
     };
+    send_or_spool(&event_id, &line, config, stderr)
+}
+
+/// Sends one enriched event, or spools it when the collector is away (then drains the
+/// spool after a success); returns a warning for the user when it was lost.
+pub(crate) fn send_or_spool(
+    event_id: &str,
+    line: &str,
+    config: &HookConfig,
+    stderr: &mut Vec<String>,
+) -> Option<String> {
+    let spool = Spool::in_state_dir(&config.state_dir);
     let collector = Collector::new(config);
 
     let down_for = spool.collector_down_for();
@@ -111,7 +126,7 @@ fn deliver(
         ));
         Err(None)
     } else {
-        collector.send_one(&line).map_err(Some)
+        collector.send_one(line).map_err(Some)
     };
     let stored = match result {
         Ok(()) => {
@@ -136,7 +151,7 @@ fn deliver(
                 "claude-telemetry hook: {err}; kept in {}",
                 spool.rejected_dir().display()
             ));
-            spool.put_rejected(&event_id, &line)
+            spool.put_rejected(event_id, line)
         }
         Err(failure) => {
             if let Some(err) = &failure {
@@ -149,7 +164,7 @@ fn deliver(
                     stderr.push(format!("claude-telemetry hook: {err}"));
                 }
             }
-            spool.put(&event_id, &line)
+            spool.put(event_id, line)
         }
     };
     match stored {

@@ -5,13 +5,17 @@
 //! leaves half an event, and sorting the names gives the oldest first. Draining takes an
 //! advisory lock so two hooks do not send the same files at once; if a crash still causes a
 //! second delivery, the collector drops the duplicate id.
+//!
+//! Events hold prompts and tool output before the collector filters them: the spool, its
+//! files and the state directory holding it are private to their owner ([`private`]).
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::deliver::{Collector, DeliveryError};
+use crate::private;
 
 /// Most events one drain sends, so a hook invocation does bounded work.
 pub const DRAIN_MAX_EVENTS: usize = 200;
@@ -73,13 +77,24 @@ impl Spool {
         self.dir.join(".collector-down")
     }
 
+    /// The state directory and the spool in it, private (an earlier version, or the
+    /// user's umask, may have left them readable by others).
+    fn private_dirs(&self) -> Result<(), SpoolError> {
+        if let Some(state) = self.dir.parent() {
+            private::dir(state).map_err(at(state))?;
+        }
+        private::dir(&self.dir).map_err(at(&self.dir))
+    }
+
     /// Stores one event durably; returns its file.
     pub fn put(&self, event_id: &str, line: &str) -> Result<PathBuf, SpoolError> {
+        self.private_dirs()?;
         write_durably(&self.dir, event_id, line)
     }
 
     /// Keeps an event the collector refused for good, with nothing lost.
     pub fn put_rejected(&self, event_id: &str, line: &str) -> Result<PathBuf, SpoolError> {
+        self.private_dirs()?;
         write_durably(&self.rejected_dir(), event_id, line)
     }
 
@@ -119,8 +134,8 @@ impl Spool {
     /// Records that the collector just timed out.
     pub fn mark_collector_down(&self) -> Result<(), SpoolError> {
         let marker = self.down_marker();
-        fs::create_dir_all(&self.dir).map_err(at(&self.dir))?;
-        File::create(&marker).map(drop).map_err(at(&marker))
+        self.private_dirs()?;
+        private::create(&marker).map(drop).map_err(at(&marker))
     }
 
     /// How long ago the collector last timed out, if it did and nobody has heard from it
@@ -141,7 +156,7 @@ impl Spool {
     /// Sends pending events, oldest first, in one batch of bounded size.
     pub fn drain(&self, collector: &Collector) -> Result<DrainReport, SpoolError> {
         let lock_path = self.dir.join(".drain.lock");
-        let lock = OpenOptions::new()
+        let lock = private::file_options()
             .create(true)
             .truncate(false)
             .write(true)
@@ -214,7 +229,7 @@ impl Spool {
 
     fn quarantine(&self, path: &Path) -> Result<(), SpoolError> {
         let rejected = self.rejected_dir();
-        fs::create_dir_all(&rejected).map_err(at(&rejected))?;
+        private::dir(&rejected).map_err(at(&rejected))?;
         let target = rejected.join(path.file_name().unwrap_or_default());
         fs::rename(path, &target).map_err(at(path))
     }
@@ -235,11 +250,11 @@ fn remove(path: &Path) -> Result<(), SpoolError> {
 }
 
 fn write_durably(dir: &Path, event_id: &str, line: &str) -> Result<PathBuf, SpoolError> {
-    fs::create_dir_all(dir).map_err(at(dir))?;
+    private::dir(dir).map_err(at(dir))?;
     let target = dir.join(format!("{event_id}.json"));
     let temp = dir.join(format!(".tmp-{event_id}-{}", std::process::id()));
     let write = || -> io::Result<()> {
-        let mut file = File::create(&temp)?;
+        let mut file = private::create(&temp)?;
         file.write_all(line.as_bytes())?;
         file.write_all(b"\n")?;
         file.sync_all()?;

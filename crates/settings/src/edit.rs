@@ -3,8 +3,11 @@
 use std::path::Path;
 
 use hook_protocol::KNOWN_EVENTS;
+use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, Level, PRIVACY_ENV};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+
+use crate::sandbox::{self, Sandbox};
 
 /// The env entry that records what install added, so uninstall removes exactly that.
 ///
@@ -46,7 +49,21 @@ pub struct Install {
     pub user_name: Option<String>,
     /// `user.email` resource attribute (personal scopes only).
     pub user_email: Option<String>,
+    /// Turn on Claude Code's traces (beta) and export them to the collector too.
+    pub traces: bool,
+    /// Claude Code's own OS sandbox, when asked for (`install --sandbox`).
+    pub sandbox: Option<Sandbox>,
+    /// Prompt logging: Claude Code puts prompt text in its telemetry (and not its answers),
+    /// and the hook keeps prompts at the `prompts` privacy level.
+    pub log_prompts: bool,
 }
+
+/// What Claude Code needs to export spans (its traces beta), with the common OTLP
+/// settings install already writes (endpoint, protocol, headers helper).
+pub const TRACES_ENV: &[(&str, &str)] = &[
+    ("CLAUDE_CODE_ENHANCED_TELEMETRY_BETA", "1"),
+    ("OTEL_TRACES_EXPORTER", "otlp"),
+];
 
 /// What an install changed besides adding.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -55,6 +72,9 @@ pub struct InstallReport {
     pub replaced_env: Vec<String>,
     /// Whether another [`HEADERS_HELPER_KEY`] was there; uninstall restores it.
     pub replaced_headers_helper: bool,
+    /// Whether an earlier install had turned the sandbox on and this one, without it,
+    /// took it out.
+    pub dropped_sandbox: bool,
 }
 
 /// What install did, kept in the document under [`MARKER_ENV`].
@@ -81,6 +101,9 @@ struct Marker {
     /// it is empty again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     kept: Vec<String>,
+    /// What `--sandbox` added under `sandbox`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sandbox: Option<sandbox::Added>,
 }
 
 /// Why a document cannot be edited.
@@ -150,6 +173,16 @@ impl Install {
         if let Some(email) = &self.user_email {
             pairs.push(("USER_EMAIL", email.clone()));
         }
+        if self.traces {
+            pairs.extend(TRACES_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        }
+        if self.log_prompts {
+            // Prompt text, and not the answers, which Claude Code would otherwise send
+            // along once prompt logging is on.
+            pairs.push((LOG_USER_PROMPTS_ENV, "1".to_owned()));
+            pairs.push(("OTEL_LOG_ASSISTANT_RESPONSES", "0".to_owned()));
+            pairs.push((PRIVACY_ENV, Level::Prompts.as_str().to_owned()));
+        }
         pairs
     }
 }
@@ -170,7 +203,7 @@ fn baggage_encode(value: &str) -> String {
     out
 }
 
-fn object_at<'a>(
+pub(crate) fn object_at<'a>(
     parent: &'a mut Map<String, Value>,
     key: &str,
     path: &str,
@@ -186,7 +219,7 @@ fn object_at<'a>(
         .ok_or_else(|| EditError::WrongType(path.to_owned()))
 }
 
-fn array_at<'a>(
+pub(crate) fn array_at<'a>(
     parent: &'a mut Map<String, Value>,
     key: &str,
     path: &str,
@@ -207,13 +240,17 @@ fn array_at<'a>(
 /// Idempotent: an earlier install is removed first, so installing twice gives the same
 /// document as installing once.
 pub fn install(doc: &mut Value, spec: &Install) -> Result<InstallReport, EditError> {
+    let had_sandbox = marker_of(doc).is_some_and(|marker| marker.sandbox.is_some());
     uninstall(doc)?;
     let root = doc.as_object_mut().ok_or(EditError::NotAnObject)?;
     let mut marker = Marker {
         hook_command: spec.hook_command.clone(),
         ..Marker::default()
     };
-    let mut report = InstallReport::default();
+    let mut report = InstallReport {
+        dropped_sandbox: had_sandbox && spec.sandbox.is_none(),
+        ..InstallReport::default()
+    };
 
     let hooks = object_at(root, "hooks", "hooks", &mut marker.kept)?;
     for event in KNOWN_EVENTS.iter().filter(|event| event.is_observable()) {
@@ -264,6 +301,10 @@ pub fn install(doc: &mut Value, spec: &Install) -> Result<InstallReport, EditErr
         }
     }
 
+    if let Some(spec) = &spec.sandbox {
+        marker.sandbox = Some(sandbox::add(root, spec, &mut marker.kept)?);
+    }
+
     let marker_text = serde_json::to_string(&marker).map_err(|_| EditError::NotAnObject)?;
     // `env` exists by now; this lookup records nothing.
     let env = object_at(root, "env", "env", &mut Vec::new())?;
@@ -274,12 +315,8 @@ pub fn install(doc: &mut Value, spec: &Install) -> Result<InstallReport, EditErr
 /// Removes what install added and restores what it replaced. Returns whether anything
 /// changed.
 pub fn uninstall(doc: &mut Value) -> Result<bool, EditError> {
+    let marker = marker_of(doc);
     let root = doc.as_object_mut().ok_or(EditError::NotAnObject)?;
-    let marker: Option<Marker> = root
-        .get("env")
-        .and_then(|env| env.get(MARKER_ENV))
-        .and_then(Value::as_str)
-        .and_then(|text| serde_json::from_str(text).ok());
     // Without a marker nothing says which containers install created: keep them all.
     let created = |path: &str| {
         marker
@@ -353,7 +390,18 @@ pub fn uninstall(doc: &mut Value) -> Result<bool, EditError> {
             root.shift_remove("permissions");
         }
     }
+    if let Some(added) = &marker.sandbox {
+        sandbox::remove(root, added, created);
+    }
     Ok(true)
+}
+
+/// The record an earlier install left in the document, if any.
+fn marker_of(doc: &Value) -> Option<Marker> {
+    doc.get("env")
+        .and_then(|env| env.get(MARKER_ENV))
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str(text).ok())
 }
 
 /// What of ours a settings document holds.
@@ -458,7 +506,46 @@ mod tests {
             url: "http://127.0.0.1:9091".into(),
             user_name: Some("Jane Doe".into()),
             user_email: Some("jane@example.com".into()),
+            traces: false,
+            sandbox: None,
+            log_prompts: false,
         }
+    }
+
+    #[test]
+    fn traces_are_turned_on_and_off_with_the_rest() {
+        let original = busy_document();
+        let mut doc = original.clone();
+        install(
+            &mut doc,
+            &Install {
+                traces: true,
+                ..spec()
+            },
+        )
+        .unwrap();
+        assert_eq!(doc["env"]["CLAUDE_CODE_ENHANCED_TELEMETRY_BETA"], "1");
+        assert_eq!(doc["env"]["OTEL_TRACES_EXPORTER"], "otlp");
+        assert_eq!(
+            doc["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"],
+            "http://127.0.0.1:9091"
+        );
+        // Installing again without --traces turns them off.
+        install(&mut doc, &spec()).unwrap();
+        assert!(doc["env"].get("OTEL_TRACES_EXPORTER").is_none());
+        install(
+            &mut doc,
+            &Install {
+                traces: true,
+                ..spec()
+            },
+        )
+        .unwrap();
+        uninstall(&mut doc).unwrap();
+        assert_eq!(
+            doc, original,
+            "uninstall removes exactly what install added"
+        );
     }
 
     fn busy_document() -> Value {
@@ -507,6 +594,30 @@ mod tests {
         );
         uninstall(&mut doc).unwrap();
         assert_eq!(doc, json!({}));
+    }
+
+    #[test]
+    fn prompt_logging_sets_claude_codes_switch_and_the_hooks_level_together() {
+        let mut doc = json!({"env": {"OTEL_LOG_ASSISTANT_RESPONSES": "1"}});
+        let report = install(
+            &mut doc,
+            &Install {
+                log_prompts: true,
+                ..spec()
+            },
+        )
+        .unwrap();
+        assert_eq!(doc["env"]["OTEL_LOG_USER_PROMPTS"], "1");
+        assert_eq!(doc["env"]["OTEL_LOG_ASSISTANT_RESPONSES"], "0");
+        assert_eq!(doc["env"]["CLAUDE_TELEMETRY_PRIVACY"], "prompts");
+        assert_eq!(report.replaced_env, ["OTEL_LOG_ASSISTANT_RESPONSES"]);
+        // Installing again without it takes it back, and the user's own value returns.
+        install(&mut doc, &spec()).unwrap();
+        assert!(doc["env"].get("OTEL_LOG_USER_PROMPTS").is_none());
+        assert!(doc["env"].get("CLAUDE_TELEMETRY_PRIVACY").is_none());
+        assert_eq!(doc["env"]["OTEL_LOG_ASSISTANT_RESPONSES"], "1");
+        uninstall(&mut doc).unwrap();
+        assert_eq!(doc, json!({"env": {"OTEL_LOG_ASSISTANT_RESPONSES": "1"}}));
     }
 
     #[test]
@@ -561,6 +672,48 @@ mod tests {
             .map(|h| h["command"].as_str().unwrap())
             .collect();
         assert_eq!(commands, ["./lint.sh", "/usr/bin/claude-telemetry hook"]);
+    }
+
+    #[test]
+    fn the_sandbox_goes_in_with_the_rest_and_comes_out_exactly() {
+        let mut original = busy_document();
+        original["sandbox"] = json!({"filesystem": {"denyWrite": ["/srv"]}});
+        let mut doc = original.clone();
+        let with_sandbox = Install {
+            sandbox: Some(Sandbox::for_scope(&crate::Scope::Managed)),
+            ..spec()
+        };
+        install(&mut doc, &with_sandbox).unwrap();
+        assert_eq!(doc["sandbox"]["enabled"], json!(true));
+        assert_eq!(doc["sandbox"]["failIfUnavailable"], json!(true));
+        assert_eq!(doc["sandbox"]["filesystem"]["denyWrite"], json!(["/srv"]));
+        assert!(
+            doc["sandbox"]["filesystem"]["denyRead"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("~/**/.[eE][nN][vV]"))
+        );
+        let mut twice = doc.clone();
+        install(&mut twice, &with_sandbox).unwrap();
+        assert_eq!(twice, doc, "idempotent");
+        uninstall(&mut doc).unwrap();
+        assert_eq!(
+            serde_json::to_string(&doc).unwrap(),
+            serde_json::to_string(&original).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_install_without_the_sandbox_says_it_took_an_earlier_one_out() {
+        let mut doc = json!({});
+        let with_sandbox = Install {
+            sandbox: Some(Sandbox::for_scope(&crate::Scope::Managed)),
+            ..spec()
+        };
+        assert!(!install(&mut doc, &with_sandbox).unwrap().dropped_sandbox);
+        assert!(install(&mut doc, &spec()).unwrap().dropped_sandbox);
+        assert!(doc.get("sandbox").is_none());
+        assert!(!install(&mut doc, &spec()).unwrap().dropped_sandbox);
     }
 
     #[test]

@@ -106,11 +106,19 @@ impl SettingsFile {
     }
 
     /// Copies the current file into `backup_dir` (if it exists); returns the copy's path.
+    /// Settings may hold tokens: the directory and the copy are readable only by their
+    /// owner (0700, 0600), the directory narrowed if it was wider.
     pub fn backup(&self, backup_dir: &Path) -> Result<Option<PathBuf>, FileError> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
         let Some(original) = &self.original else {
             return Ok(None);
         };
-        fs::create_dir_all(backup_dir).map_err(io_at(backup_dir))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(backup_dir)
+            .and_then(|()| fs::set_permissions(backup_dir, fs::Permissions::from_mode(0o700)))
+            .map_err(io_at(backup_dir))?;
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis());
@@ -121,7 +129,14 @@ impl SettingsFile {
             .map(|c| if c == '/' || c == '\\' { '_' } else { c })
             .collect();
         let target = backup_dir.join(format!("{}.{stamp}", flat.trim_start_matches('_')));
-        fs::write(&target, original).map_err(io_at(&target))?;
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&target)
+            .and_then(|mut file| file.write_all(original.as_bytes()))
+            .map_err(io_at(&target))?;
         Ok(Some(target))
     }
 
@@ -199,6 +214,10 @@ mod tests {
         fs::write(&path, "{\"old\": true}\n").unwrap();
         let file = SettingsFile::load(&path).unwrap();
         let backup = file.backup(&dir.path().join("backups")).unwrap().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&backup), 0o600, "settings may hold tokens");
+        assert_eq!(mode(&dir.path().join("backups")), 0o700);
         file.write("{}\n").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "{}\n");
         assert_eq!(fs::read_to_string(backup).unwrap(), "{\"old\": true}\n");

@@ -1,8 +1,10 @@
 //! Checking a settings document against the parts of Claude Code's format that matter.
 //!
-//! Claude Code drops a whole file's hooks when one field is invalid, silently. This checks
-//! the structure of `hooks`, `env` and `permissions` the way the settings reference
-//! describes them, so `install` never writes such a file and `doctor` can point at one.
+//! Claude Code drops a whole file's hooks when one field is invalid, silently, and drops
+//! the whole `sandbox` setting (the sandbox is then off) when one of its fields is. This
+//! checks the structure of `hooks`, `env`, `permissions` and `sandbox` the way the
+//! settings reference and Claude Code's own schema describe them, so `install` never
+//! writes such a file and `doctor` can point at one.
 
 use hook_protocol::KnownEvent;
 use serde_json::{Map, Value};
@@ -120,10 +122,83 @@ pub fn validate(doc: &Value) -> Vec<Problem> {
         }
         Some(_) => check.error("/permissions", "must be an object"),
     }
+    if let Some(sandbox) = root.get(crate::SANDBOX_KEY) {
+        check_sandbox(&mut check, sandbox);
+    }
     if root.get("disableAllHooks") == Some(&Value::Bool(true)) {
         check.warning("/disableAllHooks", "every hook in this scope is disabled");
     }
     check.problems
+}
+
+/// What Claude Code's schema says of each `sandbox` field it knows (2.1.332); fields it
+/// does not know pass, as they do there.
+const SANDBOX_SWITCHES: &[&str] = &[
+    "enabled",
+    "failIfUnavailable",
+    "autoAllowBashIfSandboxed",
+    "allowUnsandboxedCommands",
+    "enableWeakerNestedSandbox",
+    "allowNestedUserNamespaces",
+    "enableWeakerNetworkIsolation",
+    "allowAppleEvents",
+];
+const SANDBOX_FILESYSTEM_LISTS: &[&str] = &["allowWrite", "denyWrite", "denyRead", "allowRead"];
+const SANDBOX_FILESYSTEM_SWITCHES: &[&str] = &["allowManagedReadPathsOnly", "disabled"];
+const SANDBOX_NETWORK_LISTS: &[&str] = &[
+    "allowedDomains",
+    "deniedDomains",
+    "allowUnixSockets",
+    "allowMachLookup",
+];
+const SANDBOX_NETWORK_SWITCHES: &[&str] = &[
+    "strictAllowlist",
+    "allowManagedDomainsOnly",
+    "allowAllUnixSockets",
+    "allowLocalBinding",
+];
+
+fn check_sandbox(check: &mut Checker, sandbox: &Value) {
+    let Some(sandbox) = sandbox.as_object() else {
+        check.error(
+            "/sandbox",
+            "must be an object (Claude Code ignores it, and the sandbox is off)",
+        );
+        return;
+    };
+    for key in SANDBOX_SWITCHES {
+        check.expect_bool(sandbox, key, "/sandbox");
+    }
+    check.expect_strings(sandbox.get("excludedCommands"), "/sandbox/excludedCommands");
+    for (section, lists, switches) in [
+        (
+            "filesystem",
+            SANDBOX_FILESYSTEM_LISTS,
+            SANDBOX_FILESYSTEM_SWITCHES,
+        ),
+        ("network", SANDBOX_NETWORK_LISTS, SANDBOX_NETWORK_SWITCHES),
+    ] {
+        let path = format!("/sandbox/{section}");
+        match sandbox.get(section) {
+            None => {}
+            Some(Value::Object(fields)) => {
+                for key in lists {
+                    check.expect_strings(fields.get(*key), &format!("{path}/{key}"));
+                }
+                for key in switches {
+                    check.expect_bool(fields, key, &path);
+                }
+            }
+            Some(_) => check.error(&path, "must be an object"),
+        }
+    }
+    if let Some(network) = sandbox.get("network").and_then(Value::as_object) {
+        for key in ["httpProxyPort", "socksProxyPort"] {
+            if network.get(key).is_some_and(|port| !port.is_number()) {
+                check.error(&format!("/sandbox/network/{key}"), "must be a number");
+            }
+        }
+    }
 }
 
 fn check_hooks(check: &mut Checker, hooks: &Value) {
@@ -286,6 +361,32 @@ mod tests {
             ["/permissions/deny"]
         );
         assert_eq!(errors(json!(["not", "an", "object"])), [""]);
+    }
+
+    #[test]
+    fn each_sandbox_field_that_turns_the_sandbox_off_is_found() {
+        assert!(errors(json!({"sandbox": {"enabled": true, "someday": 1}})).is_empty());
+        assert_eq!(errors(json!({"sandbox": true})), ["/sandbox"]);
+        assert_eq!(
+            errors(json!({"sandbox": {"enabled": "yes"}})),
+            ["/sandbox/enabled"]
+        );
+        assert_eq!(
+            errors(json!({"sandbox": {"filesystem": {"denyRead": "~/.env"}}})),
+            ["/sandbox/filesystem/denyRead"]
+        );
+        assert_eq!(
+            errors(json!({"sandbox": {"filesystem": {"allowWrite": [1]}}})),
+            ["/sandbox/filesystem/allowWrite/0"]
+        );
+        assert_eq!(
+            errors(json!({"sandbox": {"network": {"httpProxyPort": "3128"}}})),
+            ["/sandbox/network/httpProxyPort"]
+        );
+        assert_eq!(
+            errors(json!({"sandbox": {"network": []}})),
+            ["/sandbox/network"]
+        );
     }
 
     #[test]

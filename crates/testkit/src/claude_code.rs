@@ -1,8 +1,29 @@
 //! The real Claude Code CLI for tests and benchmarks: installed from npm, pinned, once.
+//!
+//! Two releases are pinned: the newest this project supports ([`NEWEST`], which the
+//! `CLAUDE_CODE_VERSION` environment variable replaces, so the suite can try another
+//! release without an edit) and the oldest ([`OLDEST`]). The real-CLI tests run on both.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// The newest Claude Code release the project is tested against (a native binary that
+/// npm's postinstall links from `@anthropic-ai/claude-code-linux-x64`; it runs on Node 20
+/// after an engines warning).
+pub const NEWEST: &str = "2.1.332";
+
+/// The oldest Claude Code release the project supports.
+pub const OLDEST: &str = "2.1.197";
+
+/// The release the suite runs as the newest: `CLAUDE_CODE_VERSION` when set, else
+/// [`NEWEST`].
+pub fn newest() -> String {
+    std::env::var("CLAUDE_CODE_VERSION")
+        .ok()
+        .filter(|version| !version.trim().is_empty())
+        .map_or_else(|| NEWEST.to_owned(), |version| version.trim().to_owned())
+}
 
 /// The `claude` binary of `@anthropic-ai/claude-code@version`, installed under
 /// `cache/version` on first use. Concurrent callers (nextest runs tests as separate

@@ -116,8 +116,13 @@ pub struct MessagesApi {
 impl MessagesApi {
     /// Starts with no scripts: every conversation gets text.
     pub fn start(usage: Usage) -> MessagesApi {
-        let server =
-            Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind the fake Messages API"));
+        MessagesApi::start_on("127.0.0.1:0", usage)
+    }
+
+    /// Starts on `listen` (`IP:PORT`, port 0 for any free one): a container reaches it
+    /// on its network's gateway address.
+    pub fn start_on(listen: &str, usage: Usage) -> MessagesApi {
+        let server = Arc::new(tiny_http::Server::http(listen).expect("bind the fake Messages API"));
         let addr = server
             .server_addr()
             .to_ip()
@@ -163,7 +168,7 @@ impl MessagesApi {
         }
     }
 
-    /// `http://127.0.0.1:PORT`, for `ANTHROPIC_BASE_URL`.
+    /// `http://IP:PORT`, for `ANTHROPIC_BASE_URL`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

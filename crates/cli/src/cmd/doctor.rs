@@ -1,6 +1,10 @@
 //! `claude-telemetry doctor`: checks what can silently break, and says what to fix.
 
-use std::collections::BTreeMap;
+mod content;
+mod events;
+mod sandbox;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,6 +14,7 @@ use clap::Args;
 use claude_settings::{
     HEADERS_HELPER_KEY, Scope, SettingsFile, Severity, installed, program_of, validate,
 };
+use hook_protocol::Release;
 use serde_json::Value;
 
 use super::process_env;
@@ -73,9 +78,12 @@ pub fn doctor(args: &DoctorArgs) -> Result<ExitCode> {
         report.add(Level::Fail, "no settings file runs the claude-telemetry hook: nothing is recorded or guarded. Fix: claude-telemetry install");
     }
     check_telemetry_env(&merged.env, &mut report);
+    content::check_content(&merged, &mut report);
+    sandbox::check_sandbox(&merged.sandbox, &mut report);
     check_collector(&merged, &mut report);
     check_spool(&mut report);
-    check_claude_code(&mut report);
+    let release = check_claude_code(&mut report);
+    events::check_events(release, &merged.hooked_events, &mut report);
 
     for (level, text) in &report.lines {
         let mark = match level {
@@ -99,7 +107,13 @@ pub fn doctor(args: &DoctorArgs) -> Result<ExitCode> {
 #[derive(Default)]
 struct Merged {
     env: BTreeMap<String, String>,
+    /// Which settings file set each `env` value.
+    env_origin: BTreeMap<String, PathBuf>,
     headers_helper: Option<String>,
+    /// Events some valid settings file runs the claude-telemetry hook on.
+    hooked_events: BTreeSet<String>,
+    /// The `sandbox` settings.
+    sandbox: sandbox::SandboxSettings,
 }
 
 fn check_settings(
@@ -118,11 +132,18 @@ fn check_settings(
         }
     };
     let doc = &file.document;
-    let errors: Vec<String> = validate(doc)
+    // A bad `sandbox` field costs the sandbox, not the hooks: said with the sandbox.
+    let (sandbox_errors, errors): (Vec<_>, Vec<_>) = validate(doc)
         .into_iter()
         .filter(|p| p.severity == Severity::Error)
-        .map(|p| p.to_string())
-        .collect();
+        .partition(|p| p.path.starts_with("/sandbox"));
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    if sandbox_errors.is_empty() {
+        merged.sandbox.read(path, doc);
+    } else {
+        let said: Vec<String> = sandbox_errors.iter().map(ToString::to_string).collect();
+        merged.sandbox.invalid(path, said.join("; "));
+    }
     if !errors.is_empty() {
         report.add(
             Level::Fail,
@@ -138,17 +159,19 @@ fn check_settings(
             ),
         );
     }
+    let ours = installed(doc);
     if let Some(vars) = doc.get("env").and_then(Value::as_object) {
         for (key, value) in vars {
             if let Some(value) = value.as_str() {
                 merged.env.insert(key.clone(), value.to_owned());
+                merged.env_origin.insert(key.clone(), path.to_owned());
             }
         }
     }
     if let Some(helper) = doc.get(HEADERS_HELPER_KEY).and_then(Value::as_str) {
         merged.headers_helper = Some(helper.to_owned());
     }
-    let ours = installed(doc);
+    merged.hooked_events.extend(ours.events.iter().cloned());
     if ours.events.is_empty() {
         report.add(
             Level::Fine,
@@ -300,20 +323,20 @@ fn check_spool(report: &mut Report) {
     }
 }
 
-fn check_claude_code(report: &mut Report) {
+/// The installed Claude Code's release, when `claude --version` says one.
+fn check_claude_code(report: &mut Report) -> Option<Release> {
     match std::process::Command::new("claude")
         .arg("--version")
         .output()
     {
         Ok(output) if output.status.success() => {
-            report.add(
-                Level::Fine,
-                format!(
-                    "Claude Code {}",
-                    String::from_utf8_lossy(&output.stdout).trim()
-                ),
-            );
+            let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            report.add(Level::Fine, format!("Claude Code {said}"));
+            Release::parse(&said).ok()
         }
-        _ => report.add(Level::Warn, "Claude Code (`claude`) is not on PATH here"),
+        _ => {
+            report.add(Level::Warn, "Claude Code (`claude`) is not on PATH here");
+            None
+        }
     }
 }

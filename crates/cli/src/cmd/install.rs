@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use claude_settings::{
-    HEADERS_HELPER_KEY, Install, Scope, SettingsFile, headers_helper_for, hook_command_for,
-    unified_diff,
+    HEADERS_HELPER_KEY, Install, Sandbox, Scope, SettingsFile, headers_helper_for,
+    hook_command_for, unified_diff,
 };
+
+use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, is_on};
 
 use super::process_env;
 
@@ -66,6 +68,22 @@ pub struct InstallArgs {
     /// `user.email` on Claude Code's metrics [default: $USER_EMAIL]; personal scopes only.
     #[arg(long)]
     user_email: Option<String>,
+    /// Also turn on Claude Code's traces (beta: CLAUDE_CODE_ENHANCED_TELEMETRY_BETA=1,
+    /// OTEL_TRACES_EXPORTER=otlp), exported to the collector with its metrics and events.
+    #[arg(long, env = "CLAUDE_TELEMETRY_TRACES", value_parser = clap::builder::BoolishValueParser::new())]
+    traces: bool,
+    /// Turn on Claude Code's own OS sandbox too (bubblewrap and socat on Linux, Seatbelt on
+    /// macOS): no way out of it, `.env` files unreadable inside, writes in the project and
+    /// /tmp only.
+    #[arg(long)]
+    sandbox: bool,
+    /// Keep the text of prompts: sets Claude Code's OTEL_LOG_USER_PROMPTS=1 (and
+    /// OTEL_LOG_ASSISTANT_RESPONSES=0, so its answers stay out) and the hook's privacy
+    /// level to `prompts` (CLAUDE_TELEMETRY_PRIVACY); run the collector at the same level.
+    /// Prompts are kept redacted, nothing else of content [default: on when
+    /// $OTEL_LOG_USER_PROMPTS is on].
+    #[arg(long)]
+    log_prompts: bool,
     /// Show the change as a diff and write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -117,6 +135,10 @@ pub fn install(args: &InstallArgs) -> Result<()> {
                     .or_else(|| process_env("USER_EMAIL"))
             })
             .flatten(),
+        traces: args.traces,
+        sandbox: args.sandbox.then(|| Sandbox::for_scope(&scope)),
+        log_prompts: args.log_prompts
+            || process_env(LOG_USER_PROMPTS_ENV).is_some_and(|value| is_on(&value)),
     };
     edit(&scope, args.dry_run, "installed into", |document| {
         let report = claude_settings::install(document, &spec)?;
@@ -129,6 +151,12 @@ pub fn install(args: &InstallArgs) -> Result<()> {
             notes.push(format!(
                 "replaced {HEADERS_HELPER_KEY} (uninstall restores it)"
             ));
+        }
+        if args.sandbox {
+            notes.push("Claude Code's sandbox is on; `claude-telemetry doctor` checks what it needs on this machine".to_owned());
+        }
+        if report.dropped_sandbox {
+            notes.push("Claude Code's sandbox, which an earlier install --sandbox turned on, is off now: pass --sandbox to keep it".to_owned());
         }
         Ok(notes)
     })
@@ -188,6 +216,7 @@ fn edit(
     }
     let state =
         hook::state_dir(&process_env).context("no state directory for backups; set HOME")?;
+    hook::private::dir(&state).with_context(|| format!("state directory {}", state.display()))?;
     let backup = file.backup(&state.join("backups"))?;
     file.write(&after)?;
     println!("claude-telemetry {verb} {}", path.display());

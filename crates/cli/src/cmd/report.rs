@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use collector::query::{AuditFilter, AuditRow, GroupBy, UsageRow, Window, audit, usage};
+use collector::time::now_ms;
 
 use super::process_env;
 
@@ -84,43 +84,13 @@ pub struct AuditArgs {
     rule: Option<String>,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// `7d` (back from now), `2026-11-01`, or an RFC 3339 time, as Unix milliseconds.
-fn instant(text: &str) -> Result<i64> {
-    if let Ok(ago) = humantime::parse_duration(text) {
-        return Ok(now_ms() - i64::try_from(ago.as_millis()).unwrap_or(i64::MAX));
-    }
-    let full = if text.len() == 10 {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_owned()
-    };
-    let time = humantime::parse_rfc3339_weak(&full)
-        .with_context(|| format!("{text:?} is neither a duration (7d) nor a date (2026-11-01)"))?;
-    Ok(i64::try_from(
-        time.duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_millis(),
-    )
-    .unwrap_or(i64::MAX))
-}
-
 impl Scope {
     fn window(&self) -> Result<Window> {
-        let since_ms = instant(&self.since)?;
-        let until_ms = match &self.until {
-            Some(until) => instant(until)?,
-            None => now_ms() + 1,
-        };
-        if since_ms >= until_ms {
+        let window = Window::parse(Some(&self.since), self.until.as_deref(), now_ms())?;
+        if window.is_empty() {
             bail!("--since must be before --until");
         }
-        Ok(Window { since_ms, until_ms })
+        Ok(window)
     }
 
     fn data_dir(&self) -> Result<PathBuf> {
@@ -162,26 +132,21 @@ fn emit(text: &str) {
         .and_then(|()| stdout.flush());
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
+/// RFC 4180 CSV: a header line, then the rows; a field with a comma, a quote or a line
+/// break (`\n` or `\r`) is quoted.
+fn csv(header: &[&str], rows: &[Vec<String>]) -> Result<String> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    writer.write_record(header)?;
+    for row in rows {
+        writer.write_record(row)?;
     }
+    let bytes = writer.into_inner().context("writing CSV")?;
+    String::from_utf8(bytes).context("CSV of text is text")
 }
 
 /// Columns as left-aligned text, numbers right-aligned.
-/// RFC 4180 CSV: a header line, then the rows.
-fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = header.join(",") + "\n";
-    for row in rows {
-        let fields: Vec<String> = row.iter().map(|c| csv_field(c)).collect();
-        out.push_str(&fields.join(","));
-        out.push('\n');
-    }
-    out
-}
-
 fn table(header: &[&str], rows: &[Vec<String>], numeric: &[bool]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
@@ -260,7 +225,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     };
     let text = match args.scope.format() {
         Format::Json => serde_json::to_string_pretty(&rows).context("encoding the report")? + "\n",
-        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>()),
+        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>())?,
         Format::Table => {
             let mut numeric = vec![true; header.len()];
             numeric[0] = false;
@@ -302,7 +267,7 @@ pub fn audit_trail(args: &AuditArgs) -> Result<()> {
         Format::Json => {
             serde_json::to_string_pretty(&rows).context("encoding the audit trail")? + "\n"
         }
-        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>()),
+        Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>())?,
         Format::Table if rows.is_empty() => "no guard decisions in this window\n".to_owned(),
         Format::Table => table(
             &header,
@@ -312,4 +277,24 @@ pub fn audit_trail(args: &AuditArgs) -> Result<()> {
     };
     emit(&text);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_would_break_a_row() {
+        let rows = vec![vec![
+            "plain".to_owned(),
+            "a,b".to_owned(),
+            "say \"hi\"".to_owned(),
+            "line\nbreak".to_owned(),
+            "carriage\rreturn".to_owned(),
+        ]];
+        assert_eq!(
+            csv(&["a", "b", "c", "d", "e"], &rows).unwrap(),
+            "a,b,c,d,e\nplain,\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",\"carriage\rreturn\"\n"
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use collector::{CollectorConfig, Server};
+use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, Level};
 use serde::Deserialize;
 
 use super::process_env;
@@ -42,14 +43,34 @@ const ENV_KEYS: &[&str] = &[
     "privacy",
     "session_idle_timeout",
     "max_body_bytes",
+    "bodies_in_flight_bytes",
+    "max_connections",
+    "header_timeout",
+    "allowed_hosts",
     "series_limit",
+    "push_groups_limit",
+    "pushed_series_limit",
     "label_value_bytes",
     "request_timeout",
     "retention",
     "otlp_drop_attributes",
     "otlp_promote_resource_attributes",
+    "forward_endpoint",
+    "forward_headers",
+    "forward_logs",
+    "forward_queue_size",
+    "forward_batch_size",
+    "forward_batch_timeout",
+    "forward_retry_initial",
+    "forward_retry_max",
+    "forward_timeout",
 ];
-const LIST_KEYS: &[&str] = &["otlp_drop_attributes", "otlp_promote_resource_attributes"];
+const LIST_KEYS: &[&str] = &[
+    "allowed_hosts",
+    "otlp_drop_attributes",
+    "otlp_promote_resource_attributes",
+    "forward_headers",
+];
 
 /// Runs the collector until SIGTERM or SIGINT.
 pub fn serve(args: &ServeArgs) -> Result<()> {
@@ -71,11 +92,13 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let guard = guard_config(args)?;
+    let privacy = config.privacy;
     runtime.block_on(async move {
-        let server = Server::bind(config, data_dir.clone()).await?;
+        let server = Server::bind(config, guard, data_dir.clone()).await?;
         let addr = server.local_addr()?;
         eprintln!(
-            "claude-telemetry collector listening on http://{addr} (store {}, {} events replayed)",
+            "claude-telemetry collector listening on http://{addr} (store {}, {} events replayed, privacy {privacy})",
             data_dir.display(),
             server.replayed()
         );
@@ -83,6 +106,18 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         eprintln!("claude-telemetry collector stopped; every acknowledged event is stored");
         Ok(())
     })
+}
+
+/// The `[guard]` table of the same config file, with the same environment overrides the
+/// hook reads: raw hook events (Claude Code's `http` hooks) are judged by it. An invalid
+/// one stops the collector rather than judging with another policy.
+fn guard_config(args: &ServeArgs) -> Result<guard::GuardConfig> {
+    let file = args.config.as_ref().map(|path| path.display().to_string());
+    let env = |name: &str| match (name, &file) {
+        ("CLAUDE_TELEMETRY_CONFIG", Some(file)) => Some(file.clone()),
+        _ => process_env(name),
+    };
+    hook::load_guard_config(&env).context("invalid guard configuration")
 }
 
 fn load_config(args: &ServeArgs) -> Result<CollectorConfig> {
@@ -131,6 +166,15 @@ fn merged_config(mut table: toml::Table) -> Result<CollectorConfig> {
             toml::Value::String(raw)
         };
         table.insert((*key).to_owned(), value);
+    }
+    // Prompt logging turned on for Claude Code, and no level said: keep the prompts it
+    // sends (the compose stack passes OTEL_LOG_USER_PROMPTS to both).
+    if !table.contains_key("privacy") {
+        let level = Level::from_settings(None, process_env(LOG_USER_PROMPTS_ENV).as_deref())?;
+        table.insert(
+            "privacy".to_owned(),
+            toml::Value::String(level.as_str().to_owned()),
+        );
     }
     toml::Value::Table(table)
         .try_into()

@@ -40,6 +40,11 @@ impl Collector {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// Stops with SIGTERM and waits for it to finish.
     pub fn stop(mut self) {
         terminate(self.child.take(), "TERM");
@@ -75,7 +80,11 @@ impl Collector {
             Some(token) => run.env("CLAUDE_TELEMETRY_TOKEN", token),
             None => run,
         };
+        // Tests share two cores with builds and each other: the hook's 200 ms delivery
+        // budget would make what is delivered (rather than spooled) depend on the load.
+        // Tests of the budget itself set their own.
         run.env("CLAUDE_TELEMETRY_URL", &self.url)
+            .env("CLAUDE_TELEMETRY_TIMEOUT_MS", "5000")
             .env("CLAUDE_TELEMETRY_STATE_DIR", dir.join("state"))
             .env("USER_NAME", user)
             .env("HOME", "/home/dev")

@@ -1,483 +1,227 @@
-//! The aggregator: hook events in, Prometheus families out.
+//! The aggregator: stored events in, Prometheus families out.
 //!
-//! Owns every hook-derived metric of the contract, with exactly its name and labels, and
-//! the state behind them: sessions (started, active, ended, idle), pending tool calls
-//! (to pair PreToolUse with PostToolUse when there is no `duration_ms`). It is fed only
-//! events the store has just stored for the first time, in order, and the same events
-//! again on restart, so counters continue instead of resetting. Time comes from the
-//! events themselves, which makes a replay reach the same state as the live run.
+//! Owns every metric the collector derives from events — the hook-derived ones
+//! ([`hooks`]), Claude Code's own ([`otlp`]) and the span-derived ones ([`spans`]) — each a typed field with exactly its
+//! contract name and labels, and the state behind them. It is fed only events the store
+//! has just stored for the first time, in commit order, and the same events again on
+//! restart, so counters continue instead of resetting; time comes from the events
+//! themselves, which makes a replay reach the same state as the live run.
+//!
+//! It must not read the store or the clock: whoever owns it passes events and time in.
 
-pub mod otlp;
+mod hooks;
+mod limits;
+mod otlp;
 mod pending;
+pub mod pushed;
+mod spans;
 
-use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use crate::exposition::{Family, FamilySnapshot, Kind, Labels};
-use crate::otlp::translate::Point;
-use pending::PendingTools;
+use crate::event::Payload;
+use crate::exposition::{Encoded, Family, FamilySnapshot};
+use crate::sync::lock;
+use hooks::{HookMetrics, HookState};
+use limits::Cardinality;
+pub use limits::Limits;
+use otlp::{OtlpMetrics, OtlpState};
+use spans::SpanMetrics;
 
-/// Bucket bounds for tool calls: milliseconds to tens of minutes.
-const TOOL_SECONDS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
-    1800.0,
-];
-/// Bucket bounds for sessions: seconds to a working day.
-const SESSION_SECONDS: &[f64] = &[
-    10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
-];
-/// Bucket bounds for guard decisions: microseconds to tens of milliseconds.
-const GUARD_SECONDS: &[f64] = &[
-    0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05,
-];
-/// Pending PreToolUse events kept for pairing; beyond this the first received are forgotten.
-const MAX_PENDING_TOOLS: usize = 100_000;
-
-/// Limits the aggregator enforces.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// A session with no event for this long has ended.
-    pub session_idle_ms: i64,
-    /// Most series per metric; further series are dropped and counted.
-    pub series_per_metric: usize,
-    /// Longest label value kept; longer ones are cut.
-    pub label_value_bytes: usize,
+/// Events turned into metrics.
+pub struct Aggregator {
+    hooks: HookMetrics,
+    otlp: OtlpMetrics,
+    spans: SpanMetrics,
+    cardinality: Cardinality,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            session_idle_ms: 30 * 60 * 1000,
-            series_per_metric: 10_000,
-            label_value_bytes: 256,
+/// What the store keeps of the aggregator when it prunes events: every family's values
+/// and the state behind them (open sessions, tool calls waiting for their end, what each
+/// OTLP stream counted last), so counters continue from it exactly as they would have
+/// from the events it replaces.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Every family with series.
+    families: Vec<FamilySnapshot>,
+    /// The state behind them; none in baselines versions before 0.2 wrote (a stream or
+    /// session continued across that pruning may count differently once).
+    state: Option<Box<State>>,
+}
+
+impl Baseline {
+    /// Reads a baseline as this version writes it (an object), or as versions before 0.2
+    /// wrote it (the families alone, an array).
+    pub fn from_json(text: &str) -> serde_json::Result<Baseline> {
+        if text.trim_start().starts_with('[') {
+            let families = serde_json::from_str(text)?;
+            return Ok(Baseline {
+                families,
+                state: None,
+            });
         }
+        serde_json::from_str(text)
     }
 }
 
-#[derive(Debug, Clone)]
-struct Session {
-    start_ms: i64,
-    last_ms: i64,
-    who: Labels,
+/// The state behind the families.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct State {
+    hooks: HookState,
+    otlp: OtlpState,
 }
 
-/// Hook events turned into metrics.
-pub struct Aggregator {
-    limits: Limits,
-    families: BTreeMap<String, Family>,
-    sessions: HashMap<String, Session>,
-    pending_tools: PendingTools,
-    dropped: Family,
-    otlp: otlp::OtlpAggregator,
+/// The aggregator as the store (which feeds it) and `/metrics` (which reads it) share it.
+#[derive(Clone)]
+pub struct SharedAggregator(Arc<Mutex<Aggregator>>);
+
+impl SharedAggregator {
+    /// Shares `aggregator`.
+    pub fn new(aggregator: Aggregator) -> SharedAggregator {
+        SharedAggregator(Arc::new(Mutex::new(aggregator)))
+    }
+
+    /// Locks it (a panicked holder leaves counters that are still usable).
+    pub fn lock(&self) -> MutexGuard<'_, Aggregator> {
+        lock(&self.0)
+    }
 }
 
 impl Aggregator {
     /// An aggregator with every family registered (empty families are not rendered).
     pub fn new(limits: Limits) -> Aggregator {
-        let mut families = BTreeMap::new();
-        let mut register = |family: Family| {
-            families.insert(family.name.clone(), family);
-        };
-        register(Family::new(
-            "claude_code_hook_events_total",
-            "Hook events received, by event and tool.",
-            Kind::Counter,
-        ));
-        register(Family::new(
-            "claude_code_tool_calls_total",
-            "Tool calls by outcome: success, failure, or blocked (by the guard or a permission denial).",
-            Kind::Counter,
-        ));
-        register(Family::histogram(
-            "claude_code_tool_duration_seconds",
-            "Tool call duration.",
-            TOOL_SECONDS,
-        ));
-        register(Family::new(
-            "claude_code_security_blocks_total",
-            "Tool calls the guard denied, by category and rule.",
-            Kind::Counter,
-        ));
-        register(Family::new(
-            "claude_code_sessions_started_total",
-            "Sessions started, by source (startup, resume, clear, compact).",
-            Kind::Counter,
-        ));
-        register(Family::new(
-            "claude_code_sessions_ended_total",
-            "Sessions ended, by reason (idle_timeout when no SessionEnd came).",
-            Kind::Counter,
-        ));
-        register(Family::new(
-            "claude_code_active_sessions",
-            "Sessions started and not yet ended.",
-            Kind::Gauge,
-        ));
-        register(Family::histogram(
-            "claude_code_session_duration_seconds",
-            "Session duration, start to end.",
-            SESSION_SECONDS,
-        ));
-        register(Family::new(
-            "claude_code_prompts_total",
-            "Prompts submitted.",
-            Kind::Counter,
-        ));
-        register(Family::new(
-            "claude_code_subagents_total",
-            "Subagents started, by agent type.",
-            Kind::Counter,
-        ));
-        register(Family::new(
-            "claude_code_compactions_total",
-            "Context compactions, by trigger.",
-            Kind::Counter,
-        ));
-        register(Family::new(
-            "claude_telemetry_hook_spool_pending",
-            "Events waiting in a hook's spool, as its latest event reported.",
-            Kind::Gauge,
-        ));
-        register(Family::histogram(
-            "claude_code_guard_latency_seconds",
-            "Time the guard took to decide.",
-            GUARD_SECONDS,
-        ));
         Aggregator {
-            limits,
-            families,
-            sessions: HashMap::new(),
-            pending_tools: PendingTools::new(MAX_PENDING_TOOLS),
-            dropped: Family::new(
-                "claude_telemetry_series_dropped_total",
-                "Series not created because a metric reached its series limit.",
-                Kind::Counter,
-            ),
-            otlp: otlp::OtlpAggregator::new(limits.series_per_metric),
+            hooks: HookMetrics::new(limits),
+            otlp: OtlpMetrics::new(),
+            spans: SpanMetrics::new(limits.label_value_bytes),
+            cardinality: Cardinality::new(limits.series_per_metric),
         }
     }
 
-    /// Applies a stored event of any source: how the store feeds the aggregator, live
-    /// and on replay.
-    pub fn apply_stored(&mut self, source: &str, body: &Value, ts_ms: i64) {
-        match source {
-            "hook" => self.apply(body, ts_ms),
-            "otlp" => self.otlp.apply_log(body),
-            "otlp_metrics" => {
-                if let Ok(points) = serde_json::from_value::<Vec<Point>>(body["points"].clone()) {
-                    self.otlp.apply_points(&points);
-                }
+    /// Applies one stored event that happened at `ts_ms`: how the store feeds the
+    /// aggregator, live and on replay.
+    pub fn apply(&mut self, ts_ms: i64, payload: &Payload) {
+        match payload {
+            Payload::Hook(record) => self.hooks.apply(record, ts_ms, &mut self.cardinality),
+            Payload::OtlpLog(record) => self.otlp.apply_log(record, &mut self.cardinality),
+            Payload::OtlpMetrics(record) => {
+                self.otlp
+                    .apply_points(&record.points, ts_ms, &mut self.cardinality)
             }
-            _ => {}
+            Payload::Span(span) => self.spans.apply(span, &mut self.cardinality),
         }
     }
 
-    /// Every family's values, for the store's baseline.
-    pub fn snapshot(&self) -> Vec<FamilySnapshot> {
-        self.families()
-            .filter(|f| !f.series.is_empty())
-            .map(FamilySnapshot::from)
-            .collect()
+    /// Ends sessions idle at `now_ms` (called periodically, and after a replay). OTLP
+    /// streams are forgotten in the events' own time, as they are applied.
+    pub fn sweep(&mut self, now_ms: i64) {
+        self.hooks.sweep(now_ms, &mut self.cardinality);
     }
 
-    /// Starts from a baseline: the families of events no longer in the store.
-    pub fn restore(&mut self, snapshot: Vec<FamilySnapshot>) {
-        for family in snapshot.into_iter().map(Family::from) {
-            if family.name == self.dropped.name {
-                self.dropped = family;
-            } else if self.families.contains_key(&family.name) {
-                self.families.insert(family.name.clone(), family);
+    /// Every family's values and the state behind them, for the store's baseline.
+    pub fn snapshot(&self) -> Baseline {
+        Baseline {
+            families: self
+                .families()
+                .filter(|f| !f.is_empty())
+                .map(FamilySnapshot::from)
+                .collect(),
+            state: Some(Box::new(State {
+                hooks: self.hooks.state(),
+                otlp: self.otlp.state(),
+            })),
+        }
+    }
+
+    /// Starts from a baseline: the families and state of events no longer in the store.
+    pub fn restore(&mut self, baseline: Baseline) {
+        if let Some(state) = baseline.state {
+            self.hooks.restore_state(state.hooks);
+            self.otlp.restore_state(state.otlp);
+        }
+        for family in baseline.families.into_iter().map(Family::from) {
+            if family.name == self.cardinality.dropped.name {
+                self.cardinality.dropped = family;
+            } else if let Some(mine) = self.hooks.family_mut(&family.name) {
+                *mine = family;
+            } else if let Some(mine) = self
+                .spans
+                .families_mut()
+                .into_iter()
+                .find(|f| f.name == family.name)
+            {
+                *mine = family;
             } else {
                 self.otlp.restore(family);
             }
         }
     }
 
-    /// The OTLP side (Claude Code's own metrics and events).
-    pub fn otlp(&self) -> &otlp::OtlpAggregator {
-        &self.otlp
-    }
-
-    /// Every family, including the collector's count of dropped series.
+    /// Every family, in the order `/metrics` shows them.
     pub fn families(&self) -> impl Iterator<Item = &Family> {
-        self.families
-            .values()
+        self.hooks
+            .families()
+            .into_iter()
             .chain(self.otlp.families())
-            .chain(std::iter::once(&self.dropped))
+            .chain(self.spans.families())
+            .chain(std::iter::once(&self.cardinality.dropped))
     }
 
-    /// A family by name (for tests and the JSON API).
-    pub fn family(&self, name: &str) -> Option<&Family> {
-        self.families.get(name)
-    }
-
-    fn cap(&self, value: &str) -> String {
-        let max = self.limits.label_value_bytes;
-        if value.len() <= max {
-            return value.to_owned();
-        }
-        let mut end = max;
-        while !value.is_char_boundary(end) {
-            end -= 1;
-        }
-        value[..end].to_owned()
-    }
-
-    /// Whether a new series may be created in `name` (existing ones always may).
-    fn admit(&mut self, name: &str, labels: &Labels) -> bool {
-        let Some(family) = self.families.get(name) else {
-            return false;
-        };
-        if family.series.contains_key(labels) || family.series.len() < self.limits.series_per_metric
-        {
-            return true;
-        }
-        self.dropped
-            .add(vec![("metric".to_owned(), name.to_owned())], 1.0);
-        false
-    }
-
-    fn add(&mut self, name: &str, labels: Labels, delta: f64) {
-        if self.admit(name, &labels)
-            && let Some(family) = self.families.get_mut(name)
-        {
-            family.add(labels, delta);
-        }
-    }
-
-    fn observe(&mut self, name: &str, labels: Labels, value: f64) {
-        if self.admit(name, &labels)
-            && let Some(family) = self.families.get_mut(name)
-        {
-            family.observe(labels, value);
-        }
-    }
-
-    /// `user_name`, `user_email`, `project` of an event, then `extra`.
-    fn labels_for(&self, event: &Value, extra: &[(&str, &str)]) -> Labels {
-        let enrichment = &event["claude_telemetry"];
-        let project = enrichment["project"]
-            .as_str()
-            .or_else(|| event["cwd"].as_str())
-            .unwrap_or("");
-        let mut out = vec![
-            (
-                "user_name".to_owned(),
-                self.cap(enrichment["user_name"].as_str().unwrap_or("")),
-            ),
-            (
-                "user_email".to_owned(),
-                self.cap(enrichment["user_email"].as_str().unwrap_or("")),
-            ),
-            ("project".to_owned(), self.cap(project)),
-        ];
-        out.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), self.cap(v))));
+    /// Every family with series, encoded for `/metrics` (only families changed since the
+    /// last call are encoded again).
+    pub fn encoded(&mut self) -> Vec<Encoded> {
+        let mut out: Vec<Encoded> = self
+            .hooks
+            .families_mut()
+            .into_iter()
+            .filter_map(Family::encoded)
+            .collect();
+        out.extend(self.otlp.families_mut().filter_map(Family::encoded));
+        out.extend(
+            self.spans
+                .families_mut()
+                .into_iter()
+                .filter_map(Family::encoded),
+        );
+        out.extend(self.cardinality.dropped.encoded());
         out
     }
 
-    /// Applies one stored hook event that happened at `ts_ms`.
-    pub fn apply(&mut self, event: &Value, ts_ms: i64) {
-        let name = event["hook_event_name"].as_str().unwrap_or("unknown");
-        let enrichment = &event["claude_telemetry"];
-        if let Some(host) = enrichment["host"].as_str() {
-            let labels = vec![
-                ("host".to_owned(), self.cap(host)),
-                (
-                    "user_name".to_owned(),
-                    self.cap(enrichment["user_name"].as_str().unwrap_or("")),
-                ),
-            ];
-            let pending = enrichment["spool_pending"].as_f64().unwrap_or(0.0);
-            if self.admit("claude_telemetry_hook_spool_pending", &labels)
-                && let Some(family) = self.families.get_mut("claude_telemetry_hook_spool_pending")
-            {
-                family.set(labels, pending);
-            }
-        }
-        let tool = event["tool_name"].as_str().unwrap_or("");
-        let hook_labels = self.labels_for(event, &[("event", name), ("tool", tool)]);
-        self.add("claude_code_hook_events_total", hook_labels, 1.0);
-        self.track_session(event, name, ts_ms);
-        match name {
-            "PreToolUse" => self.pre_tool_use(event, tool, ts_ms),
-            "PostToolUse" | "PostToolUseFailure" => {
-                let outcome = if name == "PostToolUse" {
-                    "success"
-                } else {
-                    "failure"
-                };
-                let labels = self.labels_for(event, &[("tool", tool), ("outcome", outcome)]);
-                self.add("claude_code_tool_calls_total", labels, 1.0);
-                let paired = event["tool_use_id"]
-                    .as_str()
-                    .and_then(|id| self.pending_tools.finish(id));
-                let seconds = match event["duration_ms"].as_f64() {
-                    Some(ms) => Some(ms / 1000.0),
-                    None => paired.map(|pre| (ts_ms - pre).max(0) as f64 / 1000.0),
-                };
-                if let Some(seconds) = seconds {
-                    let labels = self.labels_for(event, &[("tool", tool)]);
-                    self.observe("claude_code_tool_duration_seconds", labels, seconds);
-                }
-            }
-            "PermissionDenied" => {
-                let labels = self.labels_for(event, &[("tool", tool), ("outcome", "blocked")]);
-                self.add("claude_code_tool_calls_total", labels, 1.0);
-                if let Some(id) = event["tool_use_id"].as_str() {
-                    self.pending_tools.finish(id);
-                }
-            }
-            "UserPromptSubmit" => {
-                let labels = self.labels_for(event, &[]);
-                self.add("claude_code_prompts_total", labels, 1.0);
-            }
-            "SubagentStart" => {
-                let agent = event["agent_type"].as_str().unwrap_or("");
-                let labels = self.labels_for(event, &[("agent_type", agent)]);
-                self.add("claude_code_subagents_total", labels, 1.0);
-            }
-            "PreCompact" => {
-                let trigger = event["trigger"].as_str().unwrap_or("");
-                let labels = self.labels_for(event, &[("trigger", trigger)]);
-                self.add("claude_code_compactions_total", labels, 1.0);
-            }
-            _ => {}
-        }
+    /// A family by name (for tests and the Pushgateway's type checks).
+    pub fn family(&self, name: &str) -> Option<&Family> {
+        self.families().find(|f| f.name == name)
     }
 
-    fn pre_tool_use(&mut self, event: &Value, tool: &str, ts_ms: i64) {
-        let guard = &event["claude_telemetry"]["guard"];
-        if let Some(micros) = guard["latency_us"].as_f64() {
-            let labels = self.labels_for(event, &[]);
-            self.observe("claude_code_guard_latency_seconds", labels, micros / 1e6);
-        }
-        if guard["decision"].as_str() == Some("deny") {
-            let category = guard["category"].as_str().unwrap_or("");
-            let rule = guard["rule"].as_str().unwrap_or("");
-            let labels = self.labels_for(
-                event,
-                &[("category", category), ("rule", rule), ("tool", tool)],
-            );
-            self.add("claude_code_security_blocks_total", labels, 1.0);
-            let labels = self.labels_for(event, &[("tool", tool), ("outcome", "blocked")]);
-            self.add("claude_code_tool_calls_total", labels, 1.0);
-            return;
-        }
-        if let Some(id) = event["tool_use_id"].as_str() {
-            self.pending_tools.start(id, ts_ms);
-        }
-    }
-
-    fn track_session(&mut self, event: &Value, name: &str, ts_ms: i64) {
-        let Some(id) = event["session_id"].as_str() else {
-            return;
-        };
-        // A session silent for longer than the idle timeout ended back then.
-        if let Some(session) = self.sessions.get(id)
-            && ts_ms - session.last_ms > self.limits.session_idle_ms
-        {
-            self.end_session(id, "idle_timeout", None);
-        }
-        match name {
-            "SessionStart" => {
-                let source = event["source"].as_str().unwrap_or("");
-                let labels = self.labels_for(event, &[("source", source)]);
-                self.add("claude_code_sessions_started_total", labels, 1.0);
-                if self.sessions.contains_key(id) {
-                    // `resume` or `clear` of a session still open: one session, not two.
-                    if let Some(session) = self.sessions.get_mut(id) {
-                        session.last_ms = session.last_ms.max(ts_ms);
-                    }
-                } else {
-                    self.open_session(id, event, ts_ms);
-                }
-            }
-            "SessionEnd" => {
-                if !self.sessions.contains_key(id) {
-                    self.open_session(id, event, ts_ms);
-                }
-                if let Some(session) = self.sessions.get_mut(id) {
-                    session.last_ms = session.last_ms.max(ts_ms);
-                }
-                let reason = event["reason"].as_str().unwrap_or("other").to_owned();
-                self.end_session(id, &reason, Some(event));
-            }
-            _ => {
-                if let Some(session) = self.sessions.get_mut(id) {
-                    session.last_ms = session.last_ms.max(ts_ms);
-                } else {
-                    // Events of a session whose start we did not see (hooks installed
-                    // mid-session, or it resumed after an idle end): it is active.
-                    self.open_session(id, event, ts_ms);
-                }
-            }
-        }
-    }
-
-    fn open_session(&mut self, id: &str, event: &Value, ts_ms: i64) {
-        let who = self.labels_for(event, &[]);
-        if let Some(active) = self.families.get_mut("claude_code_active_sessions") {
-            active.add(who.clone(), 1.0);
-        }
-        self.sessions.insert(
-            id.to_owned(),
-            Session {
-                start_ms: ts_ms,
-                last_ms: ts_ms,
-                who,
-            },
-        );
-    }
-
-    fn end_session(&mut self, id: &str, reason: &str, event: Option<&Value>) {
-        let Some(session) = self.sessions.remove(id) else {
-            return;
-        };
-        if let Some(active) = self.families.get_mut("claude_code_active_sessions") {
-            active.add(session.who.clone(), -1.0);
-        }
-        let mut ended = match event {
-            Some(event) => self.labels_for(event, &[]),
-            None => session.who.clone(),
-        };
-        ended.push(("reason".to_owned(), reason.to_owned()));
-        self.add("claude_code_sessions_ended_total", ended, 1.0);
-        let seconds = (session.last_ms - session.start_ms).max(0) as f64 / 1000.0;
-        self.observe("claude_code_session_duration_seconds", session.who, seconds);
-    }
-
-    /// Ends sessions idle at `now_ms` (called periodically, and after a replay).
-    pub fn sweep(&mut self, now_ms: i64) {
-        let idle: Vec<String> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| now_ms - s.last_ms > self.limits.session_idle_ms)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in idle {
-            self.end_session(&id, "idle_timeout", None);
-        }
-        self.otlp.expire_streams(now_ms);
-    }
-
-    /// Number of sessions open.
-    pub fn open_sessions(&self) -> usize {
-        self.sessions.len()
+    /// Counts `series` of `metric` kept out elsewhere (pushes over a limit), in
+    /// `claude_telemetry_series_dropped_total` with the aggregator's own drops. They
+    /// count from the collector's start: pushes are not events, and are not replayed.
+    pub fn count_dropped(&mut self, metric: &str, series: usize) {
+        self.cardinality.count(metric, series);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::HookRecord;
     use crate::exposition::Value as V;
-    use serde_json::json;
+    use hook_protocol::HookEvent;
+    use serde_json::{Value, json};
 
-    fn ev(value: Value) -> Value {
-        let mut value = value;
-        value["claude_telemetry"] =
-            json!({"user_name": "jane", "user_email": "j@x", "project": "/p"});
-        value
+    /// A stored hook event by jane, in project /p.
+    fn ev(mut value: Value) -> Payload {
+        let guard = value.get("guard").cloned();
+        value["claude_telemetry"] = json!({
+            "event_id": "e", "received_at": "2026-11-24T05:00:00.000Z", "host": "h",
+            "user_name": "jane", "user_email": "j@x", "project": "/p",
+            "hook_latency_us": 1, "hook_version": "test"
+        });
+        if let Some(guard) = guard {
+            value["claude_telemetry"]["guard"] = guard;
+        }
+        let event = HookEvent::from_value(value).unwrap();
+        Payload::Hook(Box::new(HookRecord::new(event).unwrap()))
     }
 
     fn scalar(agg: &Aggregator, name: &str, extra: &[(&str, &str)]) -> f64 {
@@ -499,28 +243,25 @@ mod tests {
             session_idle_ms: 1000,
             ..Limits::default()
         });
-        agg.apply(
-            &ev(json!({"hook_event_name": "SessionStart", "session_id": "a", "source": "startup"})),
-            0,
-        );
-        agg.apply(
-            &ev(json!({"hook_event_name": "SessionStart", "session_id": "b", "source": "startup"})),
-            0,
-        );
+        let start = |id: &str| {
+            ev(json!({"hook_event_name": "SessionStart", "session_id": id, "source": "startup"}))
+        };
+        agg.apply(0, &start("a"));
+        agg.apply(0, &start("b"));
         assert_eq!(scalar(&agg, "claude_code_active_sessions", &[]), 2.0);
         agg.apply(
-            &ev(json!({"hook_event_name": "SessionEnd", "session_id": "a", "reason": "clear"})),
             500,
+            &ev(json!({"hook_event_name": "SessionEnd", "session_id": "a", "reason": "clear"})),
         );
         assert_eq!(scalar(&agg, "claude_code_active_sessions", &[]), 1.0);
-        assert_eq!(
+        let ended = |reason| {
             scalar(
                 &agg,
                 "claude_code_sessions_ended_total",
-                &[("reason", "clear")]
-            ),
-            1.0
-        );
+                &[("reason", reason)],
+            )
+        };
+        assert_eq!(ended("clear"), 1.0);
         agg.sweep(5000);
         assert_eq!(scalar(&agg, "claude_code_active_sessions", &[]), 0.0);
         assert_eq!(
@@ -550,38 +291,21 @@ mod tests {
     #[test]
     fn tool_outcomes_and_durations() {
         let mut agg = Aggregator::new(Limits::default());
-        agg.apply(&ev(json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"})), 1000);
-        agg.apply(&ev(json!({"hook_event_name": "PostToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"})), 1250);
-        agg.apply(&ev(json!({"hook_event_name": "PostToolUseFailure", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t2", "duration_ms": 58})), 2000);
-        let mut denied = ev(
-            json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t3"}),
-        );
-        denied["claude_telemetry"]["guard"] = json!({"decision": "deny", "rule": "rm.home", "category": "dangerous_rm", "latency_us": 12});
-        agg.apply(&denied, 3000);
-        assert_eq!(
+        agg.apply(1000, &ev(json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"})));
+        agg.apply(1250, &ev(json!({"hook_event_name": "PostToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"})));
+        agg.apply(2000, &ev(json!({"hook_event_name": "PostToolUseFailure", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t2", "duration_ms": 58})));
+        agg.apply(3000, &ev(json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t3",
+            "guard": {"decision": "deny", "rule": "rm.home", "category": "dangerous_rm", "reason": "r", "latency_us": 12, "version": "v"}})));
+        let calls = |tool, outcome| {
             scalar(
                 &agg,
                 "claude_code_tool_calls_total",
-                &[("tool", "Read"), ("outcome", "success")]
-            ),
-            1.0
-        );
-        assert_eq!(
-            scalar(
-                &agg,
-                "claude_code_tool_calls_total",
-                &[("tool", "Bash"), ("outcome", "failure")]
-            ),
-            1.0
-        );
-        assert_eq!(
-            scalar(
-                &agg,
-                "claude_code_tool_calls_total",
-                &[("tool", "Bash"), ("outcome", "blocked")]
-            ),
-            1.0
-        );
+                &[("tool", tool), ("outcome", outcome)],
+            )
+        };
+        assert_eq!(calls("Read", "success"), 1.0);
+        assert_eq!(calls("Bash", "failure"), 1.0);
+        assert_eq!(calls("Bash", "blocked"), 1.0);
         assert_eq!(
             scalar(
                 &agg,
@@ -606,6 +330,15 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let guard = agg.family("claude_code_guard_latency_seconds").unwrap();
+        assert!(matches!(
+            guard.get(&[
+                ("user_name", "jane"),
+                ("user_email", "j@x"),
+                ("project", "/p")
+            ]),
+            Some(V::Histogram { count: 1, .. })
+        ));
     }
 
     #[test]
@@ -616,20 +349,72 @@ mod tests {
         });
         for agent in ["a", "b", "c", "d"] {
             agg.apply(
-                &ev(json!({"hook_event_name": "SubagentStart", "agent_type": agent})),
                 0,
+                &ev(json!({"hook_event_name": "SubagentStart", "agent_type": agent})),
             );
         }
-        assert_eq!(
-            agg.family("claude_code_subagents_total")
-                .unwrap()
-                .series
-                .len(),
-            2
-        );
+        assert_eq!(agg.family("claude_code_subagents_total").unwrap().len(), 2);
         let dropped = agg
+            .cardinality
             .dropped
             .get(&[("metric", "claude_code_subagents_total")]);
         assert_eq!(dropped, Some(&V::Scalar(2.0)));
+    }
+
+    #[test]
+    fn active_sessions_are_capped_and_what_is_dropped_is_counted() {
+        let mut agg = Aggregator::new(Limits {
+            series_per_metric: 2,
+            ..Limits::default()
+        });
+        let event = |name: &str, session: &str, user: &str| {
+            let mut payload =
+                ev(json!({"hook_event_name": name, "session_id": session, "source": "startup"}));
+            if let Payload::Hook(record) = &mut payload {
+                record.enrichment.user_name = user.to_owned();
+            }
+            payload
+        };
+        for user in ["a", "b", "c", "d"] {
+            agg.apply(0, &event("SessionStart", user, user));
+        }
+        let active = agg.family("claude_code_active_sessions").unwrap();
+        assert_eq!(active.len(), 2, "capped like every family");
+        let dropped = |agg: &Aggregator, metric: &str| {
+            agg.cardinality.dropped.get(&[("metric", metric)]).cloned()
+        };
+        assert_eq!(
+            dropped(&agg, "claude_code_active_sessions"),
+            Some(V::Scalar(2.0))
+        );
+        for user in ["a", "b", "c", "d"] {
+            agg.apply(1, &event("SessionEnd", user, user));
+        }
+        let active = agg.family("claude_code_active_sessions").unwrap();
+        assert!(
+            active.series().values().all(|v| *v == V::Scalar(0.0)),
+            "uncounted sessions end without taking a counted one away: {:?}",
+            active.series()
+        );
+        // The count of drops is bounded too.
+        for n in 0..limits::NAMED_METRICS + 3 {
+            agg.count_dropped(&format!("m{n}"), 1);
+        }
+        assert_eq!(agg.cardinality.dropped.len(), limits::NAMED_METRICS + 1);
+        assert!(dropped(&agg, limits::OTHER_METRICS).is_some());
+    }
+
+    #[test]
+    fn a_baseline_written_by_earlier_versions_restores() {
+        // As the collector wrote it before the kinds were one type (capitalised).
+        let state = r#"[{"name":"claude_code_prompts_total","help":"Prompts submitted.","kind":"Counter","bounds":[],"series":[[[["user_name","jane"],["user_email","j@x"],["project","/p"]],{"Scalar":3.0}]]},{"name":"claude_code_cost_usage_USD_total","help":"","kind":"Counter","bounds":[],"series":[[[["model","m"]],{"Scalar":1.5}]]}]"#;
+        let mut agg = Aggregator::new(Limits::default());
+        agg.restore(Baseline::from_json(state).unwrap());
+        assert_eq!(scalar(&agg, "claude_code_prompts_total", &[]), 3.0);
+        let cost = agg.family("claude_code_cost_usage_USD_total").unwrap();
+        assert_eq!(cost.get(&[("model", "m")]), Some(&V::Scalar(1.5)));
+        let again = Baseline::from_json(&serde_json::to_string(&agg.snapshot()).unwrap()).unwrap();
+        assert_eq!(again.families.len(), 2, "and survives the next baseline");
+        assert!(again.state.is_some(), "now with the state behind them");
     }
 }

@@ -8,15 +8,17 @@
 //! calls) would show as latency on every request.
 //!
 //! Calls are keyed by a 64-bit hash of their id rather than the id itself: at capacity
-//! this holds about 5 MB instead of 15. The hash has fixed keys, so a replay pairs exactly
-//! as the live run did; two ids sharing a hash (odds about 1 in 10^9 at capacity) would
-//! only mis-time one call.
+//! this holds about 5 MB instead of 15. The hash is the fixed one of [`crate::ids`], so a
+//! replay pairs exactly as the live run did; two ids sharing a hash (odds about 1 in
+//! 10^9 at capacity) would only mis-time one call.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
-/// Pending tool calls by `tool_use_id`, with their start time.
-#[derive(Debug)]
+use serde::{Deserialize, Serialize};
+
+/// Pending tool calls by `tool_use_id`, with their start time (kept in the store's
+/// baseline, so a call started before a pruning still pairs after it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct PendingTools {
     capacity: usize,
     /// id hash → (start time in Unix ms, arrival number).
@@ -67,10 +69,7 @@ impl PendingTools {
 }
 
 fn key(id: &str) -> u64 {
-    // `DefaultHasher::new()` always uses the same keys (unlike `RandomState`).
-    let mut hasher = DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
+    crate::ids::key(id)
 }
 
 #[cfg(test)]

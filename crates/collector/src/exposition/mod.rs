@@ -3,29 +3,64 @@
 //!
 //! A small model rather than a metrics library: the collector's series are not known
 //! at compile time (pushed groups, OTLP metrics of any name), and the same families must
-//! render in both formats.
+//! render in both formats. Owns no state of its own and knows nothing of where series
+//! come from.
 
 pub mod parse;
 pub mod protobuf;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// A metric type.
+/// A metric type: the one representation of it, from a push, an OTLP point, the
+/// aggregator's own families and the store's baseline alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Only goes up; the name ends in `_total`.
+    #[serde(alias = "Counter")]
     Counter,
     /// Goes up and down.
+    #[serde(alias = "Gauge")]
     Gauge,
     /// Observations in cumulative buckets, with `_sum` and `_count`.
+    #[serde(alias = "Histogram")]
     Histogram,
     /// Quantiles, with `_sum` and `_count` (only ever pushed by clients).
+    #[serde(alias = "Summary")]
     Summary,
     /// Anything else a client pushed.
+    #[serde(alias = "Untyped")]
     Untyped,
+}
+
+impl Kind {
+    /// The name the text format's `# TYPE` line gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+            Kind::Summary => "summary",
+            Kind::Untyped => "untyped",
+        }
+    }
+
+    /// The kind a `# TYPE` line names.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [
+            Kind::Counter,
+            Kind::Gauge,
+            Kind::Histogram,
+            Kind::Summary,
+            Kind::Untyped,
+        ]
+        .into_iter()
+        .find(|kind| kind.name() == name)
+    }
 }
 
 /// Label pairs in the order they are rendered.
@@ -51,7 +86,10 @@ pub enum Value {
 }
 
 /// A metric family: one name, one type, many series.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Keeps its sample lines encoded until a series changes, so a scrape re-encodes only
+/// the families that changed since the last one.
+#[derive(Debug, Clone)]
 pub struct Family {
     /// The name as Prometheus shows it (counters include `_total`).
     pub name: String,
@@ -61,8 +99,8 @@ pub struct Family {
     pub kind: Kind,
     /// Histogram upper bounds (without +Inf).
     pub bounds: Vec<f64>,
-    /// The series, by labels.
-    pub series: BTreeMap<Labels, Value>,
+    series: BTreeMap<Labels, Value>,
+    encoded: Option<Arc<str>>,
 }
 
 /// A family as kept in the store's baseline (series as a list: JSON maps need string keys).
@@ -99,7 +137,15 @@ impl From<FamilySnapshot> for Family {
             kind: snapshot.kind,
             bounds: snapshot.bounds,
             series: snapshot.series.into_iter().collect(),
+            encoded: None,
         }
+    }
+}
+
+impl FamilySnapshot {
+    /// The family's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -112,6 +158,7 @@ impl Family {
             kind,
             bounds: Vec::new(),
             series: BTreeMap::new(),
+            encoded: None,
         }
     }
 
@@ -125,35 +172,59 @@ impl Family {
 
     /// Adds to a counter or gauge series, creating it at zero.
     pub fn add(&mut self, labels: Labels, delta: f64) {
-        let value = self.series.entry(labels).or_insert(Value::Scalar(0.0));
-        if let Value::Scalar(v) = value {
+        if let Value::Scalar(v) = self.series_mut(labels, || Value::Scalar(0.0)) {
             *v += delta;
         }
     }
 
     /// Sets a gauge series.
     pub fn set(&mut self, labels: Labels, value: f64) {
+        self.encoded = None;
         self.series.insert(labels, Value::Scalar(value));
     }
 
     /// Records one observation in a histogram series.
     pub fn observe(&mut self, labels: Labels, observation: f64) {
         let buckets = self.bounds.len();
-        let value = self
-            .series
-            .entry(labels)
-            .or_insert_with(|| Value::Histogram {
-                counts: vec![0; buckets],
-                sum: 0.0,
-                count: 0,
-            });
+        let index = self.bounds.iter().position(|bound| observation <= *bound);
+        let value = self.series_mut(labels, || Value::Histogram {
+            counts: vec![0; buckets],
+            sum: 0.0,
+            count: 0,
+        });
         if let Value::Histogram { counts, sum, count } = value {
-            if let Some(index) = self.bounds.iter().position(|bound| observation <= *bound) {
+            if let Some(index) = index {
                 counts[index] += 1;
             }
             *sum += observation;
             *count += 1;
         }
+    }
+
+    /// A series to change in place, created with `default` when new.
+    pub fn series_mut(&mut self, labels: Labels, default: impl FnOnce() -> Value) -> &mut Value {
+        self.encoded = None;
+        self.series.entry(labels).or_insert_with(default)
+    }
+
+    /// Every series, by labels.
+    pub fn series(&self) -> &BTreeMap<Labels, Value> {
+        &self.series
+    }
+
+    /// Whether a series with these labels exists.
+    pub fn contains(&self, labels: &Labels) -> bool {
+        self.series.contains_key(labels)
+    }
+
+    /// How many series there are.
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Whether there is no series (such a family is not rendered).
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
     }
 
     /// The value of a series, if it exists.
@@ -167,6 +238,43 @@ impl Family {
             same.then_some(value)
         })
     }
+
+    /// The family ready to write, its sample lines encoded once per change; `None` when
+    /// it has no series.
+    pub fn encoded(&mut self) -> Option<Encoded> {
+        if self.series.is_empty() {
+            return None;
+        }
+        let samples = match &self.encoded {
+            Some(samples) => samples.clone(),
+            None => {
+                let samples: Arc<str> = encode_samples(self).into();
+                self.encoded = Some(samples.clone());
+                samples
+            }
+        };
+        Some(Encoded {
+            name: self.name.clone(),
+            help: self.help.clone(),
+            kind: self.kind,
+            samples: vec![samples],
+        })
+    }
+}
+
+/// A family ready to write in either format: its name, help and type, and its sample
+/// lines (the same in both formats), possibly in several parts (a pushed family with the
+/// name of one of the collector's own is written inside it).
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// The name.
+    pub name: String,
+    /// HELP text.
+    pub help: String,
+    /// The type.
+    pub kind: Kind,
+    /// Sample lines, each part ending in a newline.
+    pub samples: Vec<Arc<str>>,
 }
 
 /// The exposition format a scraper asked for.
@@ -198,12 +306,32 @@ impl Format {
 
 /// Renders families, in order, in `format`. Families with no series are left out.
 pub fn render<'a>(families: impl IntoIterator<Item = &'a Family>, format: Format) -> String {
-    let mut out = String::with_capacity(64 * 1024);
+    let encoded: Vec<Encoded> = families
+        .into_iter()
+        .filter(|family| !family.is_empty())
+        .map(|family| Encoded {
+            name: family.name.clone(),
+            help: family.help.clone(),
+            kind: family.kind,
+            samples: vec![encode_samples(family).into()],
+        })
+        .collect();
+    write(&encoded, format)
+}
+
+/// Writes encoded families, in order, in `format`.
+pub fn write(families: &[Encoded], format: Format) -> String {
+    let size: usize = families
+        .iter()
+        .flat_map(|f| &f.samples)
+        .map(|s| s.len())
+        .sum();
+    let mut out = String::with_capacity(size + families.len() * 128 + 8);
     for family in families {
-        if family.series.is_empty() {
-            continue;
+        write_header(&mut out, family, format);
+        for part in &family.samples {
+            out.push_str(part);
         }
-        render_family(&mut out, family, format);
     }
     if format == Format::OpenMetrics {
         out.push_str("# EOF\n");
@@ -211,70 +339,93 @@ pub fn render<'a>(families: impl IntoIterator<Item = &'a Family>, format: Format
     out
 }
 
-fn render_family(out: &mut String, family: &Family, format: Format) {
+fn write_header(out: &mut String, family: &Encoded, format: Format) {
+    let name = family.name.as_str();
     let (type_name, kind) = match (format, family.kind) {
-        (Format::OpenMetrics, Kind::Counter) => (
-            family.name.strip_suffix("_total").unwrap_or(&family.name),
-            "counter",
-        ),
-        (Format::OpenMetrics, Kind::Untyped) => (family.name.as_str(), "unknown"),
-        (_, Kind::Counter) => (family.name.as_str(), "counter"),
-        (_, Kind::Gauge) => (family.name.as_str(), "gauge"),
-        (_, Kind::Histogram) => (family.name.as_str(), "histogram"),
-        (_, Kind::Summary) => (family.name.as_str(), "summary"),
-        (_, Kind::Untyped) => (family.name.as_str(), "untyped"),
+        (Format::OpenMetrics, Kind::Counter) => {
+            (name.strip_suffix("_total").unwrap_or(name), "counter")
+        }
+        (Format::OpenMetrics, Kind::Untyped) => (name, "unknown"),
+        (_, kind) => (name, kind.name()),
     };
     if !family.help.is_empty() {
         let _ = writeln!(out, "# HELP {type_name} {}", escape_help(&family.help));
     }
     let _ = writeln!(out, "# TYPE {type_name} {kind}");
+}
+
+/// A family's sample lines, the same in both formats.
+fn encode_samples(family: &Family) -> String {
+    let mut out = String::with_capacity(family.series.len() * 96);
     for (labels, value) in &family.series {
         match value {
-            Value::Scalar(v) => sample(out, &family.name, labels, None, *v),
+            Value::Scalar(v) => sample(&mut out, &family.name, "", labels, &[], None, *v),
             Value::Raw(samples) => {
                 for (suffix, extra, v) in samples {
-                    let mut all = labels.clone();
-                    all.extend(extra.iter().cloned());
-                    sample(out, &format!("{}{suffix}", family.name), &all, None, *v);
+                    sample(&mut out, &family.name, suffix, labels, extra, None, *v);
                 }
             }
             Value::Histogram { counts, sum, count } => {
-                let bucket = format!("{}_bucket", family.name);
                 let mut cumulative = 0;
                 for (bound, n) in family.bounds.iter().zip(counts) {
                     cumulative += n;
+                    let le = format_float(*bound);
                     sample(
-                        out,
-                        &bucket,
+                        &mut out,
+                        &family.name,
+                        "_bucket",
                         labels,
-                        Some(&format_float(*bound)),
+                        &[],
+                        Some(&le),
                         cumulative as f64,
                     );
                 }
-                sample(out, &bucket, labels, Some("+Inf"), *count as f64);
-                sample(out, &format!("{}_sum", family.name), labels, None, *sum);
                 sample(
-                    out,
-                    &format!("{}_count", family.name),
+                    &mut out,
+                    &family.name,
+                    "_bucket",
                     labels,
+                    &[],
+                    Some("+Inf"),
+                    *count as f64,
+                );
+                sample(&mut out, &family.name, "_sum", labels, &[], None, *sum);
+                sample(
+                    &mut out,
+                    &family.name,
+                    "_count",
+                    labels,
+                    &[],
                     None,
                     *count as f64,
                 );
             }
         }
     }
+    out
 }
 
-fn sample(out: &mut String, name: &str, labels: &Labels, le: Option<&str>, value: f64) {
+fn sample(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &[(String, String)],
+    extra: &[(String, String)],
+    le: Option<&str>,
+    value: f64,
+) {
     out.push_str(name);
-    if !labels.is_empty() || le.is_some() {
+    out.push_str(suffix);
+    let mut pairs = labels
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(le.map(|le| ("le", le)))
+        .peekable();
+    if pairs.peek().is_some() {
         out.push('{');
         let mut first = true;
-        for (key, val) in labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .chain(le.map(|le| ("le", le)))
-        {
+        for (key, val) in pairs {
             if !first {
                 out.push(',');
             }
@@ -287,20 +438,26 @@ fn sample(out: &mut String, name: &str, labels: &Labels, le: Option<&str>, value
         out.push('}');
     }
     out.push(' ');
-    out.push_str(&format_float(value));
+    write_float(out, value);
     out.push('\n');
 }
 
 /// A float as the exposition formats write it.
 pub fn format_float(value: f64) -> String {
+    let mut out = String::new();
+    write_float(&mut out, value);
+    out
+}
+
+fn write_float(out: &mut String, value: f64) {
     if value.is_nan() {
-        "NaN".to_owned()
+        out.push_str("NaN");
     } else if value == f64::INFINITY {
-        "+Inf".to_owned()
+        out.push_str("+Inf");
     } else if value == f64::NEG_INFINITY {
-        "-Inf".to_owned()
+        out.push_str("-Inf");
     } else {
-        format!("{value}")
+        let _ = write!(out, "{value}");
     }
 }
 

@@ -89,14 +89,8 @@ pub fn parse_text(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
             if keyword == "HELP" {
                 family.help = unescape_help(rest);
             } else {
-                family.kind = match rest {
-                    "counter" => Kind::Counter,
-                    "gauge" => Kind::Gauge,
-                    "histogram" => Kind::Histogram,
-                    "summary" => Kind::Summary,
-                    "untyped" => Kind::Untyped,
-                    other => return Err(err(format!("unknown metric type {other:?}"))),
-                };
+                family.kind = Kind::from_name(rest)
+                    .ok_or_else(|| err(format!("unknown metric type {rest:?}")))?;
                 if !family.samples.is_empty() {
                     return Err(err(format!("TYPE of {name} after its samples")));
                 }
@@ -111,6 +105,8 @@ pub fn parse_text(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
                     .iter()
                     .any(|s| sample.name.strip_suffix(s) == Some(f.name.as_str()))
         });
+        let kind = owner.map_or(Kind::Untyped, |at| families[at].kind);
+        check_bound_labels(kind, &sample.labels).map_err(err)?;
         match owner {
             Some(at) => families[at].samples.push(sample),
             None => {
@@ -120,6 +116,22 @@ pub fn parse_text(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
         }
     }
     Ok(families)
+}
+
+/// A histogram's `le` and a summary's `quantile` are numbers, as the Pushgateway's
+/// parser requires (anything else breaks whoever reads the exposition).
+fn check_bound_labels(kind: Kind, labels: &Labels) -> Result<(), String> {
+    let bound = match kind {
+        Kind::Histogram => "le",
+        Kind::Summary => "quantile",
+        _ => return Ok(()),
+    };
+    match labels.iter().find(|(name, _)| name == bound) {
+        Some((_, value)) if parse_float(value).is_none() => Err(format!(
+            "expected float as value for '{bound}' label, got {value:?}"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn family_for<'a>(families: &'a mut Vec<ParsedFamily>, name: &str) -> &'a mut ParsedFamily {
@@ -203,6 +215,9 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
             }
             if !valid_label_name(&label) {
                 return Err(format!("invalid label name {label:?}"));
+            }
+            if label == "__name__" {
+                return Err("label name \"__name__\" is reserved".to_owned());
             }
             while chars.peek().is_some_and(|(_, c)| c.is_whitespace()) {
                 chars.next();
@@ -288,6 +303,18 @@ mod tests {
         assert_eq!(families[1].samples.len(), 4);
         assert_eq!(families[2].kind, Kind::Untyped);
         assert_eq!(families[2].samples[0].value, 1000.0);
+    }
+
+    #[test]
+    fn reserved_names_and_bounds_that_are_not_numbers_are_refused() {
+        let refused = |text: &str| parse_text(text).unwrap_err().message;
+        assert!(refused("m{__name__=\"x\"} 1\n").contains("reserved"));
+        assert!(refused("# TYPE h histogram\nh_bucket{le=\"abc\"} 1\n").contains("'le' label"));
+        assert!(refused("# TYPE s summary\ns{quantile=\"half\"} 1\n").contains("'quantile' label"));
+        // As the Pushgateway reads them: only a histogram's `le` and a summary's
+        // `quantile` are bounds; elsewhere they are labels like any other.
+        assert!(parse_text("m{le=\"abc\",quantile=\"x\"} 1\n").is_ok());
+        assert!(parse_text("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\n").is_ok());
     }
 
     #[test]

@@ -1,86 +1,50 @@
 //! `POST /v1/hooks`: hook events from `claude-telemetry hook` (one JSON object, or an
 //! NDJSON batch from its spool), or a raw event from a Claude Code `type: "http"` hook,
-//! which is enriched here, judged by the guard and answered in the hook protocol.
+//! which is judged and enriched here and answered in the hook protocol.
+//!
+//! Parses and validates; the processors make stored events of what arrives, the store
+//! (as consumer) keeps them. Errors are answered as `{"error": …}`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Instant, SystemTime};
 
-use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hook_protocol::{Bounds, ENRICHMENT_KEY, Enrichment, HookEvent, KnownEvent, new_event_id};
+use axum::routing::post;
+use axum::{Json, Router};
+use hook_protocol::{ENRICHMENT_KEY, HookEvent};
 use serde_json::{Value, json};
 
-use crate::config::Privacy;
-use crate::server::{App, lock, now_ms};
-use crate::store::NewEvent;
+use crate::consumer::Consumer;
+use crate::error::{ApiError, Reason};
+use crate::processors::enrich::{RequestOrigin, judge_and_enrich};
+use crate::processors::events;
+use crate::state::AppState;
+use crate::telemetry::Intake;
 
 /// Most events in one batch.
 const MAX_BATCH_EVENTS: usize = 10_000;
 
-/// Payload fields the `metadata` privacy mode does not store: contents, output, prose.
-const CONTENT_FIELDS: &[&str] = &[
-    "prompt",
-    "tool_response",
-    "last_assistant_message",
-    "compact_summary",
-    "error",
-];
-const CONTENT_INPUT_FIELDS: &[&str] = &[
-    "content",
-    "old_string",
-    "new_string",
-    "edits",
-    "new_source",
-    "prompt",
-];
-
-/// A request this endpoint refuses, with the reason a client can act on.
-struct Rejection {
-    status: StatusCode,
-    reason: &'static str,
-    message: String,
+/// The hook endpoint.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/hooks", post(receive))
+        .with_state(state)
 }
 
-impl Rejection {
-    fn bad(reason: &'static str, message: String) -> Rejection {
-        Rejection {
-            status: StatusCode::BAD_REQUEST,
-            reason,
-            message,
-        }
-    }
+fn bad(reason: Reason, message: String) -> ApiError {
+    ApiError::bad_request(reason, message).json()
 }
 
-pub(crate) async fn receive(
-    State(app): State<Arc<App>>,
+async fn receive(
+    State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match handle(&app, peer, &headers, &body).await {
-        Ok(response) => response,
-        Err(rejection) => {
-            lock(&app.self_metrics).reject(rejection.reason);
-            (
-                rejection.status,
-                Json(json!({ "error": rejection.message })),
-            )
-                .into_response()
-        }
-    }
-}
-
-async fn handle(
-    app: &App,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Rejection> {
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| ApiError::from(e).json())?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -91,99 +55,78 @@ async fn handle(
                 .trim()
                 .to_ascii_lowercase()
         });
+    // Exactly these: a web page cannot send them without the browser asking first (a
+    // CORS preflight, which this collector never grants).
     let ndjson = match content_type.as_deref() {
-        None | Some("application/json") => false,
+        Some("application/json") => false,
         Some("application/x-ndjson" | "application/jsonl" | "application/ndjson") => true,
-        Some(other) => {
-            return Err(Rejection {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                reason: "content_type",
-                message: format!(
-                    "unsupported content type {other:?}: send application/json or application/x-ndjson"
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Reason::ContentType,
+                format!(
+                    "unsupported content type {}: send application/json or application/x-ndjson",
+                    other.map_or_else(|| "(none)".to_owned(), |t| format!("{t:?}"))
                 ),
-            });
+            )
+            .json());
         }
     };
-    let text = std::str::from_utf8(body)
-        .map_err(|err| Rejection::bad("encoding", format!("the body is not UTF-8: {err}")))?;
-    let values: Vec<Value> = if ndjson {
-        let mut values = Vec::new();
-        for (index, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            if values.len() == MAX_BATCH_EVENTS {
-                return Err(Rejection::bad(
-                    "batch_too_large",
-                    format!("more than {MAX_BATCH_EVENTS} events in one batch"),
-                ));
-            }
-            let value = serde_json::from_str(line).map_err(|err| {
-                Rejection::bad("malformed", format!("line {}: not JSON: {err}", index + 1))
-            })?;
-            values.push(value);
-        }
-        values
+    let text = std::str::from_utf8(&body)
+        .map_err(|err| bad(Reason::Encoding, format!("the body is not UTF-8: {err}")))?;
+    let values = if ndjson {
+        lines(text)?
     } else {
-        vec![
-            serde_json::from_str(text)
-                .map_err(|err| Rejection::bad("malformed", format!("not JSON: {err}")))?,
-        ]
+        let value = serde_json::from_str(text)
+            .map_err(|err| bad(Reason::Malformed, format!("not JSON: {err}")))?;
+        vec![(text, value)]
     };
     if values.is_empty() {
-        return Err(Rejection::bad("empty", "no events in the body".to_owned()));
+        return Err(bad(Reason::Empty, "no events in the body".to_owned()));
     }
-    let mut events = Vec::with_capacity(values.len());
+    let mut stored = Vec::with_capacity(values.len());
     let mut raw_answer = None;
-    for (index, value) in values.into_iter().enumerate() {
-        let mut event = HookEvent::from_value(value)
-            .map_err(|err| Rejection::bad("malformed", format!("event {}: {err}", index + 1)))?;
+    for (index, (received, value)) in values.into_iter().enumerate() {
+        let malformed =
+            |message: String| bad(Reason::Malformed, format!("event {}: {message}", index + 1));
+        let mut event = HookEvent::from_value(value).map_err(|err| malformed(err.to_string()))?;
         if event.event_name().is_none() {
-            return Err(Rejection::bad(
-                "malformed",
-                format!("event {}: no hook_event_name", index + 1),
-            ));
+            return Err(malformed("no hook_event_name".to_owned()));
         }
-        match event.enrichment() {
-            Some(Ok(enrichment)) => events.push(stored(app, &event, &enrichment)?),
-            Some(Err(err)) => {
-                return Err(Rejection::bad(
-                    "malformed",
-                    format!("event {}: bad {ENRICHMENT_KEY}: {err}", index + 1),
-                ));
-            }
+        // What arrived, when it is what is stored (not when it is enriched here).
+        let (enrichment, received) = match event.enrichment() {
+            Some(Ok(enrichment)) => (enrichment, Some(received)),
+            Some(Err(err)) => return Err(malformed(format!("bad {ENRICHMENT_KEY}: {err}"))),
             None if !ndjson => {
-                let (enrichment, answer) = enrich_raw(&mut event, peer, headers);
+                let (enrichment, answer) = judge_and_enrich(
+                    &mut event,
+                    &state.guard,
+                    origin(peer, &headers),
+                    state.privacy.level(),
+                )
+                .map_err(|err| malformed(err.to_string()))?;
                 raw_answer = Some(answer);
-                events.push(stored(app, &event, &enrichment)?);
+                (enrichment, None)
             }
             None => {
-                return Err(Rejection::bad(
-                    "malformed",
-                    format!(
-                        "event {}: batched events must come from claude-telemetry hook",
-                        index + 1
-                    ),
+                return Err(malformed(
+                    "batched events must come from claude-telemetry hook".to_owned(),
                 ));
             }
-        }
+        };
+        let event = events::hook(event, enrichment, &state.privacy, received)
+            .map_err(|err| bad(Reason::Malformed, err.to_string()))?;
+        stored.push(event);
     }
-    let count = events.len();
-    let flags = app.store.append(events).await.map_err(|err| Rejection {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        reason: "store",
-        message: format!("not stored, retry later: {err}"),
-    })?;
+    let count = stored.len();
+    let flags = state
+        .store
+        .consume(stored)
+        .await
+        .map_err(|err| ApiError::store(err).json())?;
     let duplicates = flags.iter().filter(|new| !**new).count();
-    {
-        let mut metrics = lock(&app.self_metrics);
-        metrics.received.add(
-            vec![("source".to_owned(), "hook".to_owned())],
-            (count - duplicates) as f64,
-        );
-        metrics.duplicates.add(Vec::new(), duplicates as f64);
-    }
+    state.telemetry.received(Intake::Hooks, count - duplicates);
+    state.telemetry.duplicates(duplicates);
     Ok(match raw_answer {
         Some(answer) => Json(answer).into_response(),
         None => Json(json!({ "accepted": count - duplicates, "duplicates": duplicates }))
@@ -191,70 +134,33 @@ async fn handle(
     })
 }
 
-/// The store's row for an event: indexed columns, and the body in the privacy mode.
-fn stored(app: &App, event: &HookEvent, enrichment: &Enrichment) -> Result<NewEvent, Rejection> {
-    if enrichment.event_id.is_empty() || enrichment.event_id.len() > 128 {
-        return Err(Rejection::bad(
-            "malformed",
-            "event_id must be 1 to 128 characters".to_owned(),
-        ));
+/// An NDJSON batch's events, each with its line.
+fn lines(text: &str) -> Result<Vec<(&str, Value)>, ApiError> {
+    let mut values = Vec::new();
+    for (index, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        if values.len() == MAX_BATCH_EVENTS {
+            return Err(bad(
+                Reason::BatchTooLarge,
+                format!("more than {MAX_BATCH_EVENTS} events in one batch"),
+            ));
+        }
+        let value = serde_json::from_str(line).map_err(|err| {
+            bad(
+                Reason::Malformed,
+                format!("line {}: not JSON: {err}", index + 1),
+            )
+        })?;
+        values.push((line, value));
     }
-    let ts_ms = humantime::parse_rfc3339_weak(&enrichment.received_at)
-        .ok()
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .and_then(|d| i64::try_from(d.as_millis()).ok())
-        .unwrap_or_else(now_ms);
-    let mut body = event.fields().clone();
-    if app.config.privacy == Privacy::Metadata {
-        let mut elided = Vec::new();
-        for field in CONTENT_FIELDS {
-            if body.remove(*field).is_some() {
-                elided.push(json!(field));
-            }
-        }
-        if let Some(Value::Object(input)) = body.get_mut("tool_input") {
-            for field in CONTENT_INPUT_FIELDS {
-                if input.remove(*field).is_some() {
-                    elided.push(json!(format!("tool_input.{field}")));
-                }
-            }
-        }
-        if !elided.is_empty()
-            && let Some(Value::Object(enrichment)) = body.get_mut(ENRICHMENT_KEY)
-        {
-            enrichment.insert("elided".to_owned(), Value::Array(elided));
-        }
-    }
-    let text = |key: &str| {
-        event
-            .fields()
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    Ok(NewEvent {
-        event_id: enrichment.event_id.clone(),
-        source: "hook",
-        ts_ms,
-        name: event.event_name().unwrap_or("unknown").to_owned(),
-        session_id: text("session_id"),
-        prompt_id: text("prompt_id"),
-        tool_use_id: text("tool_use_id"),
-        tool_name: text("tool_name"),
-        user_name: Some(enrichment.user_name.clone()),
-        user_email: enrichment.user_email.clone(),
-        project: enrichment.project.clone(),
-        decision: enrichment.guard.as_ref().map(|g| g.decision.clone()),
-        rule: enrichment.guard.as_ref().map(|g| g.rule.clone()),
-        body: serde_json::to_string(&body).unwrap_or_else(|_| "{}".to_owned()),
-        parsed: std::sync::Arc::new(Value::Object(body)),
-    })
+    Ok(values)
 }
 
-/// Enriches a raw Claude Code event (an `http` hook) here, and judges it if it is a
-/// PreToolUse. Returns the enrichment and the hook-protocol answer.
-fn enrich_raw(event: &mut HookEvent, peer: SocketAddr, headers: &HeaderMap) -> (Enrichment, Value) {
-    let started = Instant::now();
+/// What the request tells about a raw event's origin.
+fn origin(peer: SocketAddr, headers: &HeaderMap) -> RequestOrigin {
     let header = |name: &str| {
         headers
             .get(name)
@@ -262,63 +168,131 @@ fn enrich_raw(event: &mut HookEvent, peer: SocketAddr, headers: &HeaderMap) -> (
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
-    let cwd = event.cwd().map(PathBuf::from).filter(|p| p.is_absolute());
-    let project = header("x-claude-project-dir")
-        .map(PathBuf::from)
-        .or_else(|| cwd.clone());
-    let mut answer = json!({});
-    let mut guard_record = None;
-    if event.known_event() == Some(KnownEvent::PreToolUse)
-        && let (Some(tool), Some(input)) = (event.tool_name(), event.tool_input())
-    {
-        let cwd = cwd.clone().unwrap_or_else(|| PathBuf::from("/"));
-        let ctx = guard::Context {
-            project_dir: project.clone().unwrap_or_else(|| cwd.clone()),
-            home: home_of(event).unwrap_or_else(|| PathBuf::from("/root")),
-            temp_dirs: vec![PathBuf::from("/tmp"), PathBuf::from("/var/tmp")],
-            cwd,
-        };
-        let judged_at = Instant::now();
-        let decision = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            guard::decide(tool, input, &ctx, &guard::GuardConfig::default())
-        }))
-        .unwrap_or_else(|_| guard::Decision {
-            verdict: guard::Verdict::Ask,
-            rule: "guard.internal_error",
-            category: guard::Category::Uncertain,
-            reason: "the guard failed on this input, so it cannot judge it.".to_owned(),
-            span: None,
-        });
-        guard_record = Some(decision.record(judged_at.elapsed()));
-        if let Some(json) = decision.answer().to_json("PreToolUse") {
-            answer = json;
-        }
-    }
-    let redacted = event.redact();
-    let truncated = event.bound(Bounds::default());
-    let enrichment = Enrichment {
-        event_id: new_event_id(),
-        received_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+    RequestOrigin {
         host: header("x-claude-host").unwrap_or_else(|| peer.ip().to_string()),
-        user_name: header("x-claude-user-name").unwrap_or_default(),
+        user_name: header("x-claude-user-name"),
         user_email: header("x-claude-user-email"),
-        project: project.map(|p| p.to_string_lossy().into_owned()),
-        hook_latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        hook_version: format!("collector/{}", env!("CARGO_PKG_VERSION")),
-        truncated,
-        lossy_utf8: false,
-        redacted,
-        spool_pending: 0,
-        guard: guard_record,
-    };
-    let _ = event.set_enrichment(&enrichment);
-    (enrichment, answer)
+        project_dir: header("x-claude-project-dir"),
+    }
 }
 
-/// The user's home, from the transcript path Claude Code sends
-/// (`/home/jane/.claude/projects/…`): the collector's own HOME is not the user's.
-fn home_of(event: &HookEvent) -> Option<PathBuf> {
-    let transcript = event.fields().get("transcript_path")?.as_str()?;
-    let (home, _) = transcript.split_once("/.claude/")?;
-    (!home.is_empty()).then(|| PathBuf::from(home))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{call, post, state};
+
+    fn enriched(id: &str, name: &str) -> Value {
+        json!({
+            "hook_event_name": name, "session_id": "s", "cwd": "/home/dev/project",
+            "tool_name": "Read", "tool_use_id": "t", "prompt": "a secret prompt",
+            "claude_telemetry": {
+                "event_id": id, "received_at": "2026-11-24T05:00:00.000Z", "host": "h",
+                "user_name": "jane", "hook_latency_us": 1, "hook_version": "test"
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn events_are_stored_once_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let body = enriched("e1", "UserPromptSubmit").to_string();
+        for (attempt, expected) in [
+            (1, r#"{"accepted":1,"duplicates":0}"#),
+            (2, r#"{"accepted":0,"duplicates":1}"#),
+        ] {
+            let (status, answer) = call(
+                router(state.clone()),
+                post("POST", "/v1/hooks", "application/json", body.clone()),
+            )
+            .await;
+            assert_eq!(
+                (status, answer.as_str()),
+                (StatusCode::OK, expected),
+                "{attempt}"
+            );
+        }
+        let families = state.aggregator.lock();
+        let prompts = families.family("claude_code_prompts_total").unwrap();
+        assert_eq!(prompts.len(), 1, "counted once");
+    }
+
+    #[tokio::test]
+    async fn a_batch_from_the_spool_is_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let batch = format!("{}\n\n{}\n", enriched("b1", "Stop"), enriched("b2", "Stop"));
+        let (status, answer) = call(
+            router(state),
+            post("POST", "/v1/hooks", "application/x-ndjson", batch),
+        )
+        .await;
+        assert_eq!(
+            (status, answer.as_str()),
+            (StatusCode::OK, r#"{"accepted":2,"duplicates":0}"#)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_raw_event_is_judged_enriched_and_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let raw = json!({
+            "hook_event_name": "PreToolUse", "session_id": "s", "cwd": "/home/dev/project",
+            "transcript_path": "/home/dev/.claude/projects/p/s.jsonl",
+            "tool_name": "Bash", "tool_input": {"command": "rm -rf ~"}, "tool_use_id": "t"
+        });
+        let (status, answer) = call(
+            router(state.clone()),
+            post("POST", "/v1/hooks", "application/json", raw.to_string()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+        let aggregator = state.aggregator.lock();
+        let blocks = aggregator
+            .family("claude_code_security_blocks_total")
+            .unwrap();
+        assert_eq!(blocks.len(), 1, "stored with its decision and counted");
+    }
+
+    #[tokio::test]
+    async fn what_is_not_an_event_is_refused_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        for (content_type, body, status, reason) in [
+            ("application/json", "{", StatusCode::BAD_REQUEST, "not JSON"),
+            (
+                "application/json",
+                "{\"a\":1}",
+                StatusCode::BAD_REQUEST,
+                "no hook_event_name",
+            ),
+            (
+                "application/x-ndjson",
+                "",
+                StatusCode::BAD_REQUEST,
+                "no events",
+            ),
+            (
+                "text/html",
+                "<p>",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported content type",
+            ),
+        ] {
+            let (got, answer) = call(
+                router(state.clone()),
+                post("POST", "/v1/hooks", content_type, body),
+            )
+            .await;
+            assert_eq!(got, status, "{body}");
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            assert!(
+                answer["error"].as_str().unwrap().contains(reason),
+                "{answer}"
+            );
+        }
+    }
 }

@@ -4,184 +4,37 @@
 //! values; an empty `instance` label on every pushed series; `push_time_seconds` and
 //! `push_failure_time_seconds` per group; pushes with timestamps, duplicate series or a
 //! type that contradicts another group are refused (and recorded as a failed push).
-//! Groups persist in the store, so a restart keeps them as the Pushgateway's
-//! persistence file would.
+//! Also `GET /api/v1/metrics`, the groups as the Pushgateway lists them.
+//!
+//! Parses what is pushed; the groups' rules are [`crate::aggregate::pushed`]'s, and a
+//! group is kept in the store before it changes in memory, so an answered push survives
+//! a restart as the Pushgateway's persistence file would keep it.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
 use base64::Engine;
-use rusqlite::{Connection, params};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::exposition::parse::{ParsedFamily, parse_text, valid_label_name};
+use crate::aggregate::pushed::{GroupKey, Push, Refusal, with_instance};
+use crate::error::{ApiError, Reason};
+use crate::exposition::parse::{parse_text, valid_label_name};
 use crate::exposition::protobuf::parse_delimited;
-use crate::exposition::{Family, Kind, Labels, Value as Sample, format_float};
-use crate::server::{App, lock, now_ms};
+use crate::exposition::{Kind, Labels, format_float};
+use crate::state::AppState;
+use crate::telemetry::Intake;
+use crate::time::now_ms;
 
-/// Families the gateway itself maintains per group; pushed copies are ignored.
-const OWN_FAMILIES: &[&str] = &["push_time_seconds", "push_failure_time_seconds"];
-
-/// A group's grouping key: label pairs sorted by name, `job` among them.
-pub type GroupKey = Vec<(String, String)>;
-
-/// One group of pushed metrics.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Group {
-    families: BTreeMap<String, StoredFamily>,
-    push_time: f64,
-    failure_time: f64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredFamily {
-    help: String,
-    kind: String,
-    /// (sample name, labels sorted by name, value)
-    samples: Vec<(String, Labels, f64)>,
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Counter => "counter",
-        Kind::Gauge => "gauge",
-        Kind::Histogram => "histogram",
-        Kind::Summary => "summary",
-        Kind::Untyped => "untyped",
-    }
-}
-
-fn kind_of(name: &str) -> Kind {
-    match name {
-        "counter" => Kind::Counter,
-        "gauge" => Kind::Gauge,
-        "histogram" => Kind::Histogram,
-        "summary" => Kind::Summary,
-        _ => Kind::Untyped,
-    }
-}
-
-/// Every pushed group, and where they are kept.
-pub struct Pushed {
-    groups: BTreeMap<GroupKey, Group>,
-    db: Connection,
-}
-
-impl Pushed {
-    /// Loads the groups kept in the store.
-    pub fn load(db: Connection) -> rusqlite::Result<Pushed> {
-        let mut groups = BTreeMap::new();
-        {
-            let mut statement = db.prepare("SELECT grouping_key, body FROM pushed_groups")?;
-            let rows = statement.query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })?;
-            for row in rows {
-                let (key, body) = row?;
-                if let (Ok(key), Ok(group)) = (
-                    serde_json::from_str::<GroupKey>(&key),
-                    serde_json::from_str::<Group>(&body),
-                ) {
-                    groups.insert(key, group);
-                }
-            }
-        }
-        Ok(Pushed { groups, db })
-    }
-
-    fn persist(&self, key: &GroupKey) -> rusqlite::Result<()> {
-        let key_text = serde_json::to_string(key).unwrap_or_default();
-        match self.groups.get(key) {
-            Some(group) => {
-                let body = serde_json::to_string(group).unwrap_or_default();
-                self.db.execute(
-                    "INSERT INTO pushed_groups (grouping_key, body) VALUES (?1, ?2) \
-                     ON CONFLICT (grouping_key) DO UPDATE SET body = excluded.body",
-                    params![key_text, body],
-                )?;
-            }
-            None => {
-                self.db.execute(
-                    "DELETE FROM pushed_groups WHERE grouping_key = ?1",
-                    params![key_text],
-                )?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The pushed families as exposition families, merged across groups by name.
-    pub fn families(&self) -> Vec<Family> {
-        let mut merged: BTreeMap<String, Family> = BTreeMap::new();
-        let mut push_time = Family::new(
-            "push_time_seconds",
-            "Last Unix time when changing this group in the Pushgateway succeeded.",
-            Kind::Gauge,
-        );
-        let mut failure_time = Family::new(
-            "push_failure_time_seconds",
-            "Last Unix time when changing this group in the Pushgateway failed.",
-            Kind::Gauge,
-        );
-        for (key, group) in &self.groups {
-            let labels = with_instance(key.clone());
-            push_time.set(labels.clone(), group.push_time);
-            failure_time.set(labels, group.failure_time);
-            for (name, stored) in &group.families {
-                let kind = kind_of(&stored.kind);
-                let family = merged
-                    .entry(name.clone())
-                    .or_insert_with(|| Family::new(name.clone(), stored.help.clone(), kind));
-                for (sample_name, labels, value) in &stored.samples {
-                    if matches!(kind, Kind::Histogram | Kind::Summary) {
-                        let suffix = sample_name
-                            .strip_prefix(name.as_str())
-                            .unwrap_or("")
-                            .to_owned();
-                        let (base, extra): (Labels, Labels) = labels
-                            .iter()
-                            .cloned()
-                            .partition(|(k, _)| k != "le" && k != "quantile");
-                        let entry = family
-                            .series
-                            .entry(base)
-                            .or_insert_with(|| Sample::Raw(Vec::new()));
-                        if let Sample::Raw(samples) = entry {
-                            samples.push((suffix, extra, *value));
-                        }
-                    } else {
-                        family.series.insert(labels.clone(), Sample::Scalar(*value));
-                    }
-                }
-            }
-        }
-        merged.insert(push_time.name.clone(), push_time);
-        merged.insert(failure_time.name.clone(), failure_time);
-        merged.into_values().collect()
-    }
-
-    /// The type a family name has in any group other than `except`.
-    fn kind_elsewhere(&self, name: &str, except: &GroupKey) -> Option<String> {
-        self.groups
-            .iter()
-            .filter(|(key, _)| *key != except)
-            .find_map(|(_, group)| group.families.get(name).map(|f| f.kind.clone()))
-    }
-}
-
-/// Adds `instance=""` when the key has no instance, as the Pushgateway does.
-fn with_instance(mut labels: Labels) -> Labels {
-    if !labels.iter().any(|(k, _)| k == "instance") {
-        labels.push(("instance".to_owned(), String::new()));
-    }
-    labels.sort();
-    labels
+/// The push API and its listing.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics/{*grouping}", put(push).post(push).delete(push))
+        .route("/api/v1/metrics", get(list))
+        .with_state(state)
 }
 
 /// Parses `job/<job>{/<label>/<value>}` (after `/metrics/`), with `@base64` names.
@@ -235,35 +88,28 @@ fn decode_base64(text: &str) -> Option<String> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
-fn rejected(status: StatusCode, message: String) -> Response {
-    (status, format!("{message}\n")).into_response()
-}
-
 /// `PUT`, `POST`, `DELETE /metrics/job/…`.
-pub(crate) async fn push(
-    State(app): State<Arc<App>>,
+async fn push(
+    State(state): State<AppState>,
     method: Method,
     Path(path): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let key = match grouping_key(&path) {
-        Ok(key) => key,
-        Err(message) => {
-            lock(&app.self_metrics).reject("grouping_key");
-            return rejected(StatusCode::BAD_REQUEST, message);
-        }
-    };
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
+    let key = grouping_key(&path)
+        .map_err(|message| ApiError::bad_request(Reason::GroupingKey, message))?;
     if method == Method::DELETE {
-        let mut pushed = lock(&app.pushed);
-        pushed.groups.remove(&key);
-        return match tokio::task::block_in_place(|| pushed.persist(&key)) {
-            Ok(()) => StatusCode::ACCEPTED.into_response(),
-            Err(err) => rejected(
+        let mut pushed = state.pushed();
+        tokio::task::block_in_place(|| pushed.table.save(&key, None)).map_err(|err| {
+            ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
+                Reason::Store,
                 format!("not deleted, retry later: {err}"),
-            ),
-        };
+            )
+        })?;
+        pushed.groups.put(key, None);
+        return Ok(StatusCode::ACCEPTED.into_response());
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -278,148 +124,108 @@ pub(crate) async fn push(
             Err(err) => Err(format!("the body is not UTF-8: {err}")),
         }
     };
-    let families = match parsed {
-        Ok(families) => families,
-        Err(message) => {
-            lock(&app.self_metrics).reject("malformed");
-            return rejected(StatusCode::BAD_REQUEST, message);
-        }
-    };
+    let families = parsed.map_err(|message| ApiError::bad_request(Reason::Malformed, message))?;
     let now = now_ms() as f64 / 1000.0;
-    let owned: Vec<(String, Kind)> = lock(&app.aggregator)
+    let owned: Vec<(String, Kind)> = state
+        .aggregator
+        .lock()
         .families()
         .map(|f| (f.name.clone(), f.kind))
         .collect();
-    let mut pushed = lock(&app.pushed);
-    let outcome = validate(&pushed, &key, &families, &owned);
-    let group = pushed.groups.entry(key.clone()).or_default();
-    let status = match outcome {
-        Ok(new_families) => {
-            if method == Method::PUT {
-                group.families = new_families;
-            } else {
-                group.families.extend(new_families);
-            }
-            group.push_time = now;
-            Ok(())
-        }
-        Err(message) => {
-            group.failure_time = now;
-            Err(message)
-        }
+    let how = if method == Method::PUT {
+        Push::Replace
+    } else {
+        Push::Merge
     };
-    let persisted = tokio::task::block_in_place(|| pushed.persist(&key));
-    drop(pushed);
-    match (status, persisted) {
-        (Ok(()), Ok(())) => {
-            lock(&app.self_metrics)
-                .received
-                .add(vec![("source".to_owned(), "push".to_owned())], 1.0);
-            StatusCode::OK.into_response()
-        }
-        (Ok(()), Err(err)) => rejected(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("pushed but not persisted: {err}"),
-        ),
-        (Err(message), _) => {
-            lock(&app.self_metrics).reject("inconsistent");
-            rejected(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "pushed metrics are invalid or inconsistent with existing metrics: {message}"
-                ),
+    let mut pushed = state.pushed();
+    let (group, outcome) = pushed.groups.after_push(&key, how, &families, &owned, now);
+    if let Some(group) = group {
+        tokio::task::block_in_place(|| pushed.table.save(&key, Some(&group))).map_err(|err| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Reason::Store,
+                format!("not pushed, retry later: {err}"),
             )
+        })?;
+        pushed.groups.put(key, Some(group));
+    }
+    drop(pushed);
+    outcome.map_err(|refusal| refused(&state, refusal))?;
+    state.telemetry.received(Intake::Pushgateway, 1);
+    Ok(StatusCode::OK.into_response())
+}
+
+/// The answer to a refused push; a push over a limit is counted as dropped series.
+fn refused(state: &AppState, refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Inconsistent(message) => ApiError::bad_request(
+            Reason::Inconsistent,
+            format!("pushed metrics are invalid or inconsistent with existing metrics: {message}"),
+        ),
+        Refusal::SeriesLimit { message, dropped } => {
+            over_limit(state, Reason::SeriesLimit, message, dropped)
+        }
+        Refusal::GroupLimit { message, dropped } => {
+            over_limit(state, Reason::GroupLimit, message, dropped)
         }
     }
 }
 
-/// Checks a push against the Pushgateway's rules; returns the families to store.
-fn validate(
-    pushed: &Pushed,
-    key: &GroupKey,
-    families: &[ParsedFamily],
-    owned: &[(String, Kind)],
-) -> Result<BTreeMap<String, StoredFamily>, String> {
-    let mut out = BTreeMap::new();
-    let mut seen = std::collections::HashSet::new();
-    for family in families
-        .iter()
-        .filter(|f| !OWN_FAMILIES.contains(&f.name.as_str()))
-    {
-        let kind = kind_name(family.kind).to_owned();
-        if let Some(other) = pushed.kind_elsewhere(&family.name, key)
-            && other != kind
-        {
-            return Err(format!(
-                "collected metric {:?} is not a {}",
-                family.name,
-                other.to_uppercase()
-            ));
-        }
-        if let Some((_, owned_kind)) = owned.iter().find(|(name, _)| *name == family.name)
-            && *owned_kind != family.kind
-        {
-            return Err(format!(
-                "metric {:?} is the collector's own {}",
-                family.name,
-                kind_name(*owned_kind)
-            ));
-        }
-        let mut samples = Vec::with_capacity(family.samples.len());
-        for sample in &family.samples {
-            if sample.timestamp.is_some() {
-                return Err("pushed metrics must not have timestamps".to_owned());
-            }
-            let mut labels: Labels = sample
-                .labels
-                .iter()
-                .filter(|(k, _)| !key.iter().any(|(g, _)| g == k))
-                .cloned()
-                .collect();
-            labels.extend(key.iter().cloned());
-            let labels = with_instance(labels);
-            if !seen.insert((sample.name.clone(), labels.clone())) {
-                return Err(format!(
-                    "collected metric {:?} was collected before with the same name and label values",
-                    sample.name
-                ));
-            }
-            samples.push((sample.name.clone(), labels, sample.value));
-        }
-        out.insert(
-            family.name.clone(),
-            StoredFamily {
-                help: family.help.clone(),
-                kind,
-                samples,
-            },
-        );
+fn over_limit(
+    state: &AppState,
+    reason: Reason,
+    message: String,
+    dropped: Vec<(String, usize)>,
+) -> ApiError {
+    let mut aggregator = state.aggregator.lock();
+    for (metric, series) in dropped {
+        aggregator.count_dropped(&metric, series);
     }
-    Ok(out)
+    ApiError::bad_request(
+        reason,
+        format!("push refused, nothing of it kept: {message}"),
+    )
 }
 
 /// `GET /api/v1/metrics`: every group, as the Pushgateway's API lists them.
-pub(crate) async fn list(State(app): State<Arc<App>>) -> Response {
-    let pushed = lock(&app.pushed);
+async fn list(State(state): State<AppState>) -> Response {
+    let pushed = state.pushed();
+    let series_labels = |labels: &Labels| -> Value {
+        Value::Object(labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+    };
     let data: Vec<Value> = pushed
         .groups
-        .iter()
+        .groups()
         .map(|(key, group)| {
-            let labels: Map<String, Value> = key.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            let labels: Map<String, Value> =
+                key.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
             let mut entry = Map::new();
             entry.insert("labels".to_owned(), Value::Object(labels));
-            entry.insert("last_push_successful".to_owned(), json!(group.failure_time <= group.push_time));
-            let series_labels = |labels: &Labels| -> Value { Value::Object(labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect()) };
-            for (name, value) in [("push_time_seconds", group.push_time), ("push_failure_time_seconds", group.failure_time)] {
-                entry.insert(name.to_owned(), json!({"type": "GAUGE", "metrics": [{"labels": series_labels(&with_instance(key.clone())), "value": format_float(value)}]}));
+            entry.insert(
+                "last_push_successful".to_owned(),
+                json!(group.failure_time <= group.push_time),
+            );
+            for (name, value) in [
+                ("push_time_seconds", group.push_time),
+                ("push_failure_time_seconds", group.failure_time),
+            ] {
+                entry.insert(
+                    name.to_owned(),
+                    json!({"type": "GAUGE", "metrics": [{"labels": series_labels(&with_instance(key.clone())), "value": format_float(value)}]}),
+                );
             }
             for (name, family) in &group.families {
                 let metrics: Vec<Value> = family
                     .samples
                     .iter()
-                    .map(|(sample, labels, value)| json!({"name": sample, "labels": series_labels(labels), "value": format_float(*value)}))
+                    .map(|(sample, labels, value)| {
+                        json!({"name": sample, "labels": series_labels(labels), "value": format_float(*value)})
+                    })
                     .collect();
-                entry.insert(name.clone(), json!({"type": family.kind.to_uppercase(), "help": family.help, "metrics": metrics}));
+                entry.insert(
+                    name.clone(),
+                    json!({"type": family.kind.name().to_uppercase(), "help": family.help, "metrics": metrics}),
+                );
             }
             Value::Object(entry)
         })
@@ -430,6 +236,84 @@ pub(crate) async fn list(State(app): State<Arc<App>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{call, get, post, state};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn pushes_replace_merge_list_and_delete_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let text = "text/plain; version=0.0.4";
+        let push = |method: &'static str, body: &'static str| {
+            call(
+                router(state.clone()),
+                post(method, "/metrics/job/j/instance/i", text, body),
+            )
+        };
+        assert_eq!(
+            push("PUT", "# TYPE a_total counter\na_total 1\n").await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            push("POST", "# TYPE b gauge\nb 2\n").await.0,
+            StatusCode::OK
+        );
+        let (status, listed) = call(router(state.clone()), get("/api/v1/metrics")).await;
+        assert_eq!(status, StatusCode::OK);
+        let listed: Value = serde_json::from_str(&listed).unwrap();
+        let group = &listed["data"][0];
+        assert_eq!(group["labels"], json!({"job": "j", "instance": "i"}));
+        assert_eq!(group["a_total"]["metrics"][0]["value"], "1");
+        assert_eq!(group["b"]["type"], "GAUGE");
+        let (status, refused) = push("POST", "# TYPE b counter\nb 2\n").await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "another group may not change its type, this one may: {refused}"
+        );
+        assert_eq!(push("DELETE", "").await.0, StatusCode::ACCEPTED);
+        let (_, listed) = call(router(state.clone()), get("/api/v1/metrics")).await;
+        assert_eq!(
+            serde_json::from_str::<Value>(&listed).unwrap()["data"],
+            json!([])
+        );
+        let kept = crate::store::GroupTable::open(dir.path())
+            .unwrap()
+            .load()
+            .unwrap();
+        assert!(kept.is_empty(), "the store follows");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn bad_pushes_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let text = "text/plain";
+        let (status, message) = call(
+            router(state.clone()),
+            post("PUT", "/metrics/job/a/instance", text, ""),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message.contains("odd number"), "{message}");
+        let (status, _) = call(
+            router(state.clone()),
+            post("PUT", "/metrics/job/a", text, "a{ 1\n"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, message) = call(
+            router(state),
+            post(
+                "PUT",
+                "/metrics/job/a",
+                text,
+                "# TYPE claude_code_prompts_total gauge\nclaude_code_prompts_total 1\n",
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message.contains("collector's own counter"), "{message}");
+    }
 
     #[test]
     fn grouping_keys() {

@@ -8,6 +8,7 @@
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
@@ -17,6 +18,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
     Sum, Summary, SummaryDataPoint, metric, number_data_point, summary_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 use serde_json::{Map, Value};
 
 /// Where and why a JSON body does not fit the OTLP mapping.
@@ -272,6 +274,96 @@ pub fn logs_request(value: &Value) -> Result<ExportLogsServiceRequest> {
         })
         .collect::<Result<_>>()?;
     Ok(ExportLogsServiceRequest { resource_logs })
+}
+
+/// Decodes an OTLP/JSON traces export.
+pub fn traces_request(value: &Value) -> Result<ExportTraceServiceRequest> {
+    let root = At::root(value);
+    let resource_spans = root
+        .list("resourceSpans")?
+        .iter()
+        .map(|rs| {
+            Ok(ResourceSpans {
+                resource: rs.field("resource")?.map(|r| resource(&r)).transpose()?,
+                scope_spans: rs
+                    .list("scopeSpans")?
+                    .iter()
+                    .map(|ss| {
+                        Ok(ScopeSpans {
+                            scope: ss.field("scope")?.map(|s| scope(&s)).transpose()?,
+                            spans: ss.list("spans")?.iter().map(span).collect::<Result<_>>()?,
+                            schema_url: ss.string("schemaUrl")?,
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+                schema_url: rs.string("schemaUrl")?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(ExportTraceServiceRequest { resource_spans })
+}
+
+const SPAN_KIND: &[&str] = &[
+    "SPAN_KIND_UNSPECIFIED",
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
+];
+const STATUS_CODE: &[&str] = &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+
+fn span(at: &At) -> Result<Span> {
+    Ok(Span {
+        trace_id: at.hex("traceId")?,
+        span_id: at.hex("spanId")?,
+        trace_state: at.string("traceState")?,
+        parent_span_id: at.hex("parentSpanId")?,
+        flags: u32::try_from(at.u64("flags")?).unwrap_or(0),
+        name: at.string("name")?,
+        kind: at.enumeration("kind", SPAN_KIND)?,
+        start_time_unix_nano: at.u64("startTimeUnixNano")?,
+        end_time_unix_nano: at.u64("endTimeUnixNano")?,
+        attributes: attributes(at)?,
+        dropped_attributes_count: u32::try_from(at.u64("droppedAttributesCount")?).unwrap_or(0),
+        events: at
+            .list("events")?
+            .iter()
+            .map(|event| {
+                Ok(span::Event {
+                    time_unix_nano: event.u64("timeUnixNano")?,
+                    name: event.string("name")?,
+                    attributes: attributes(event)?,
+                    dropped_attributes_count: 0,
+                })
+            })
+            .collect::<Result<_>>()?,
+        dropped_events_count: u32::try_from(at.u64("droppedEventsCount")?).unwrap_or(0),
+        links: at
+            .list("links")?
+            .iter()
+            .map(|link| {
+                Ok(span::Link {
+                    trace_id: link.hex("traceId")?,
+                    span_id: link.hex("spanId")?,
+                    trace_state: link.string("traceState")?,
+                    attributes: attributes(link)?,
+                    dropped_attributes_count: 0,
+                    flags: u32::try_from(link.u64("flags")?).unwrap_or(0),
+                })
+            })
+            .collect::<Result<_>>()?,
+        dropped_links_count: u32::try_from(at.u64("droppedLinksCount")?).unwrap_or(0),
+        status: at
+            .field("status")?
+            .map(|status| {
+                Ok(Status {
+                    message: status.string("message")?,
+                    code: status.enumeration("code", STATUS_CODE)?,
+                })
+            })
+            .transpose()?,
+    })
 }
 
 fn resource(at: &At) -> Result<Resource> {
@@ -563,6 +655,44 @@ mod tests {
                 &json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"traceId": "z!"}]}]}]})
             )
             .is_err()
+        );
+        let err = traces_request(
+            &json!({"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": "SPAN_KIND_SIDEWAYS"}]}]}]}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("resourceSpans[0].scopeSpans[0].spans[0].kind"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn spans_in_either_json_form() {
+        // As the JSON exporter writes them, and as the generic protobuf mapping does.
+        let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [
+            {"traceId": "aae0b841cbb6f098836f35ae74cb02db", "spanId": "75544a84b729151f",
+             "name": "a", "kind": 1, "startTimeUnixNano": "1", "endTimeUnixNano": 2,
+             "status": {"code": 2, "message": "ShellError"},
+             "events": [{"name": "gen_ai.request.attempt", "timeUnixNano": "1",
+                 "attributes": [{"key": "attempt", "value": {"intValue": 1}}]}]},
+            {"traceId": "quC4Qcu28JiDbzWudMsC2w==", "spanId": "dVRKhLcpFR8=",
+             "parentSpanId": "0a/JqmkalNw=", "name": "b", "kind": "SPAN_KIND_INTERNAL",
+             "status": {"code": "STATUS_CODE_ERROR"}}
+        ]}]}]});
+        let request = traces_request(&body).unwrap();
+        let spans = &request.resource_spans[0].scope_spans[0].spans;
+        assert_eq!(spans[0].trace_id.len(), 16);
+        assert_eq!(spans[0].status.as_ref().unwrap().code, 2);
+        assert_eq!(spans[0].events[0].name, "gen_ai.request.attempt");
+        assert_eq!(
+            spans[1].trace_id, spans[0].trace_id,
+            "base64 of the same id"
+        );
+        assert_eq!(spans[1].parent_span_id.len(), 8);
+        assert_eq!(
+            (spans[1].kind, spans[1].status.as_ref().unwrap().code),
+            (1, 2)
         );
     }
 }

@@ -14,82 +14,18 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, metric, number_data_point};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::exposition::Labels;
-
-/// How a point's value relates to earlier ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Temporality {
-    /// The change since the previous point of the stream (Claude Code's default).
-    Delta,
-    /// The total since `start`; a smaller value or a new start means a reset.
-    Cumulative,
-    /// The current value.
-    Last,
-}
-
-/// The Prometheus type a point lands in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PointKind {
-    /// Monotonic sum.
-    Counter,
-    /// Gauge or non-monotonic sum.
-    Gauge,
-    /// Explicit-bucket histogram.
-    Histogram,
-}
-
-/// A point's value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PointValue {
-    /// A number.
-    Number(f64),
-    /// A histogram.
-    Histogram {
-        /// Upper bounds.
-        bounds: Vec<f64>,
-        /// Per-bucket counts (bounds + 1).
-        counts: Vec<u64>,
-        /// Sum of observations.
-        sum: f64,
-        /// Number of observations.
-        count: u64,
-    },
-}
-
-/// One data point, named and labelled as Prometheus will show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Point {
-    /// Prometheus family name.
-    pub name: String,
-    /// HELP text.
-    pub help: String,
-    /// Prometheus type.
-    pub kind: PointKind,
-    /// How the value accumulates.
-    pub temporality: Temporality,
-    /// Labels, sorted, without the dropped attributes.
-    pub labels: Labels,
-    /// The source stream (metric, every attribute, the resource): what resets and
-    /// duplicates are judged against.
-    pub stream: String,
-    /// Start of the interval, Unix ns.
-    pub start_ns: u64,
-    /// End of the interval, Unix ns.
-    pub time_ns: u64,
-    /// Value.
-    pub value: PointValue,
-}
+use crate::event::{LogRecord, Point, PointValue, Temporality};
+use crate::exposition::{Kind, Labels};
+use crate::ids::stable_id;
 
 /// What attributes become labels.
 #[derive(Debug, Clone)]
 pub struct LabelPolicy {
-    /// Attributes never turned into labels (cardinality): `session.id` by default.
+    /// Attributes never turned into labels: by default `session.id` (cardinality) and
+    /// the provider attributes 2.1.330 added, which would split every series of a fleet
+    /// mixing releases.
     pub drop: Vec<String>,
     /// Resource attributes turned into labels on every point (`user.name`, `user.email`).
     pub promote: Vec<String>,
@@ -98,7 +34,11 @@ pub struct LabelPolicy {
 impl Default for LabelPolicy {
     fn default() -> Self {
         LabelPolicy {
-            drop: vec!["session.id".to_owned()],
+            drop: vec![
+                "session.id".to_owned(),
+                "anthropic.provider".to_owned(),
+                "anthropic.custom_base_url".to_owned(),
+            ],
             promote: vec!["user.name".to_owned(), "user.email".to_owned()],
         }
     }
@@ -110,7 +50,33 @@ pub struct Translated {
     /// Points to accumulate, `target_info` included.
     pub points: Vec<Point>,
     /// Points refused, with why.
-    pub rejected: Vec<String>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Data points of one metric refused, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    /// `unsupported` (a type Prometheus has no equivalent for here) or `invalid`.
+    pub reason: &'static str,
+    /// What is wrong, naming the metric.
+    pub message: String,
+    /// How many data points.
+    pub points: usize,
+}
+
+impl Translated {
+    fn reject(&mut self, reason: &'static str, points: usize, message: String) {
+        self.rejected.push(Rejected {
+            reason,
+            message,
+            points: points.max(1),
+        });
+    }
+
+    /// How many data points were refused.
+    pub fn rejected_points(&self) -> usize {
+        self.rejected.iter().map(|r| r.points).sum()
+    }
 }
 
 const UNITS: &[(&str, &str)] = &[
@@ -156,9 +122,9 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The Prometheus name of an OTLP metric.
-pub fn prometheus_name(name: &str, unit: &str, kind: PointKind) -> String {
+pub fn prometheus_name(name: &str, unit: &str, kind: Kind) -> String {
     let mut tokens: Vec<String> = words(name).map(str::to_owned).collect();
-    if kind == PointKind::Counter {
+    if kind == Kind::Counter {
         tokens.retain(|t| t != "total");
     }
     // `{packets}/s`: annotations in braces say nothing Prometheus keeps.
@@ -186,10 +152,10 @@ pub fn prometheus_name(name: &str, unit: &str, kind: PointKind) -> String {
             tokens.extend(words(per).map(str::to_owned));
         }
     }
-    if kind == PointKind::Gauge && unit == "1" && !tokens.iter().any(|t| t == "ratio") {
+    if kind == Kind::Gauge && unit == "1" && !tokens.iter().any(|t| t == "ratio") {
         tokens.push("ratio".to_owned());
     }
-    if kind == PointKind::Counter {
+    if kind == Kind::Counter {
         tokens.push("total".to_owned());
     }
     let joined = tokens.join("_");
@@ -241,6 +207,32 @@ pub fn value_text(value: Option<&AnyValue>) -> String {
     }
 }
 
+/// Bytes as lower-case hex: how trace and span ids are written everywhere.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An id as hex, unless it is absent (empty or all zero, as OTLP writes "none").
+fn nonzero_hex(bytes: &[u8]) -> Option<String> {
+    bytes.iter().any(|b| *b != 0).then(|| hex(bytes))
+}
+
+/// Attributes as a JSON object, values as JSON.
+pub fn attributes_json(attributes: &[KeyValue]) -> Map<String, Value> {
+    attributes
+        .iter()
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                kv.value
+                    .as_ref()
+                    .and_then(|v| v.value.as_ref())
+                    .map_or(Value::Null, json_of),
+            )
+        })
+        .collect()
+}
+
 fn json_of(value: &any_value::Value) -> Value {
     match value {
         any_value::Value::StringValue(s) => json!(s),
@@ -267,9 +259,7 @@ fn json_of(value: &any_value::Value) -> Value {
                 })
                 .collect(),
         ),
-        any_value::Value::BytesValue(b) => {
-            json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>())
-        }
+        any_value::Value::BytesValue(b) => json!(hex(b)),
         any_value::Value::StringValueStrindex(i) => json!(i),
     }
 }
@@ -340,7 +330,7 @@ pub fn metrics(request: &ExportMetricsServiceRequest, policy: &LabelPolicy) -> T
             out.points.push(Point {
                 name: "target_info".to_owned(),
                 help: "Target metadata: the OpenTelemetry resource's attributes.".to_owned(),
-                kind: PointKind::Gauge,
+                kind: Kind::Gauge,
                 temporality: Temporality::Last,
                 labels: info.into_iter().collect(),
                 stream: stream_id("target_info", &BTreeMap::new(), &resource),
@@ -368,17 +358,20 @@ fn translate_metric(
     match &m.data {
         Some(metric::Data::Sum(sum)) => {
             let kind = if sum.is_monotonic {
-                PointKind::Counter
+                Kind::Counter
             } else {
-                PointKind::Gauge
+                Kind::Gauge
             };
             let Some(t) = temporality(sum.aggregation_temporality) else {
-                out.rejected
-                    .push(format!("{}: unspecified aggregation temporality", m.name));
+                out.reject(
+                    "invalid",
+                    sum.data_points.len(),
+                    format!("{}: unspecified aggregation temporality", m.name),
+                );
                 return;
             };
             // A non-monotonic cumulative sum is a level; a delta one still adds up.
-            let t = if kind == PointKind::Gauge && t == Temporality::Cumulative {
+            let t = if kind == Kind::Gauge && t == Temporality::Cumulative {
                 Temporality::Last
             } else {
                 t
@@ -389,12 +382,12 @@ fn translate_metric(
             }
         }
         Some(metric::Data::Gauge(gauge)) => {
-            let name = prometheus_name(&m.name, &m.unit, PointKind::Gauge);
+            let name = prometheus_name(&m.name, &m.unit, Kind::Gauge);
             for p in &gauge.data_points {
                 number_point(
                     m,
                     &name,
-                    PointKind::Gauge,
+                    Kind::Gauge,
                     Temporality::Last,
                     p,
                     resource,
@@ -406,19 +399,26 @@ fn translate_metric(
         }
         Some(metric::Data::Histogram(histogram)) => {
             let Some(t) = temporality(histogram.aggregation_temporality) else {
-                out.rejected
-                    .push(format!("{}: unspecified aggregation temporality", m.name));
+                out.reject(
+                    "invalid",
+                    histogram.data_points.len(),
+                    format!("{}: unspecified aggregation temporality", m.name),
+                );
                 return;
             };
-            let name = prometheus_name(&m.name, &m.unit, PointKind::Histogram);
+            let name = prometheus_name(&m.name, &m.unit, Kind::Histogram);
             for p in &histogram.data_points {
                 if p.bucket_counts.len() != p.explicit_bounds.len() + 1 {
-                    out.rejected.push(format!(
-                        "{}: {} bucket counts for {} bounds",
-                        m.name,
-                        p.bucket_counts.len(),
-                        p.explicit_bounds.len()
-                    ));
+                    out.reject(
+                        "invalid",
+                        1,
+                        format!(
+                            "{}: {} bucket counts for {} bounds",
+                            m.name,
+                            p.bucket_counts.len(),
+                            p.explicit_bounds.len()
+                        ),
+                    );
                     continue;
                 }
                 let attrs = attribute_map(&p.attributes);
@@ -426,7 +426,7 @@ fn translate_metric(
                 out.points.push(Point {
                     name: name.clone(),
                     help: m.description.clone(),
-                    kind: PointKind::Histogram,
+                    kind: Kind::Histogram,
                     temporality: t,
                     labels: labels_for(&attrs, resource, policy),
                     stream: stream_id(&m.name, &attrs, resource),
@@ -442,20 +442,28 @@ fn translate_metric(
             }
         }
         Some(metric::Data::ExponentialHistogram(h)) => {
-            out.rejected.push(format!(
-                "{}: exponential histograms are not supported ({} points)",
-                m.name,
-                h.data_points.len().max(1)
-            ));
+            out.reject(
+                "unsupported",
+                h.data_points.len(),
+                format!(
+                    "{}: exponential histograms are not supported ({} points)",
+                    m.name,
+                    h.data_points.len().max(1)
+                ),
+            );
         }
         Some(metric::Data::Summary(s)) => {
-            out.rejected.push(format!(
-                "{}: summaries are not supported ({} points)",
-                m.name,
-                s.data_points.len().max(1)
-            ));
+            out.reject(
+                "unsupported",
+                s.data_points.len(),
+                format!(
+                    "{}: summaries are not supported ({} points)",
+                    m.name,
+                    s.data_points.len().max(1)
+                ),
+            );
         }
-        None => out.rejected.push(format!("{}: no data", m.name)),
+        None => out.reject("invalid", 1, format!("{}: no data", m.name)),
     }
 }
 
@@ -463,7 +471,7 @@ fn translate_metric(
 fn number_point(
     m: &opentelemetry_proto::tonic::metrics::v1::Metric,
     name: &str,
-    kind: PointKind,
+    kind: Kind,
     temporality: Temporality,
     p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint,
     resource: &BTreeMap<String, String>,
@@ -475,21 +483,25 @@ fn number_point(
         Some(number_data_point::Value::AsDouble(v)) => v,
         Some(number_data_point::Value::AsInt(v)) => v as f64,
         None => {
-            out.rejected
-                .push(format!("{}: a data point without a value", m.name));
+            out.reject(
+                "invalid",
+                1,
+                format!("{}: a data point without a value", m.name),
+            );
             return;
         }
     };
-    if !value.is_finite() || (kind == PointKind::Counter && value < 0.0) {
-        out.rejected.push(format!(
-            "{}: {value} is not a valid {}",
-            m.name,
-            if kind == PointKind::Counter {
-                "counter value"
-            } else {
-                "value"
-            }
-        ));
+    if !value.is_finite() || (kind == Kind::Counter && value < 0.0) {
+        let what = if kind == Kind::Counter {
+            "counter value"
+        } else {
+            "value"
+        };
+        out.reject(
+            "invalid",
+            1,
+            format!("{}: {value} is not a valid {what}", m.name),
+        );
         return;
     }
     let attrs = attribute_map(&p.attributes);
@@ -507,17 +519,26 @@ fn number_point(
     });
 }
 
-/// One OTLP log record as an event to store.
+/// Whether a record's body is one of Claude Code's event names (`claude_code.user_prompt`).
+fn names_an_event(body: &str) -> bool {
+    body.strip_prefix("claude_code.").is_some_and(|name| {
+        !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    })
+}
+
+/// One OTLP log record, translated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEvent {
-    /// `claude_code.api_request`, ….
-    pub name: String,
     /// When it happened, Unix ns.
     pub time_ns: u64,
-    /// Its attributes, and the resource's, as JSON.
-    pub body: Map<String, Value>,
     /// A stable id: the same record exported twice is stored once.
     pub id: String,
+    /// The record.
+    pub record: LogRecord,
 }
 
 /// Translates a logs export into events.
@@ -527,42 +548,19 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
         let resource: Map<String, Value> = rl
             .resource
             .as_ref()
-            .map(|r| {
-                r.attributes
-                    .iter()
-                    .map(|kv| {
-                        (
-                            kv.key.clone(),
-                            kv.value
-                                .as_ref()
-                                .and_then(|v| v.value.as_ref())
-                                .map_or(Value::Null, json_of),
-                        )
-                    })
-                    .collect()
-            })
+            .map(|r| attributes_json(&r.attributes))
             .unwrap_or_default();
         for sl in &rl.scope_logs {
             for record in &sl.log_records {
-                let attributes: Map<String, Value> = record
-                    .attributes
-                    .iter()
-                    .map(|kv| {
-                        (
-                            kv.key.clone(),
-                            kv.value
-                                .as_ref()
-                                .and_then(|v| v.value.as_ref())
-                                .map_or(Value::Null, json_of),
-                        )
-                    })
-                    .collect();
+                let attributes = attributes_json(&record.attributes);
                 let body_text = value_text(record.body.as_ref());
                 let name = match attributes.get("event.name").and_then(Value::as_str) {
                     Some(name) if name.contains('.') => name.to_owned(),
                     Some(name) => format!("claude_code.{name}"),
                     None if !record.event_name.is_empty() => record.event_name.clone(),
-                    None if !body_text.is_empty() => body_text.clone(),
+                    // Claude Code's bodies name the event; another sender's may be any
+                    // text, which must not become a name (names are metadata).
+                    None if names_an_event(&body_text) => body_text.clone(),
                     None => "otlp.log".to_owned(),
                 };
                 let time_ns = if record.time_unix_nano > 0 {
@@ -583,40 +581,24 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Vec<LogEvent> {
                         .unwrap_or_default(),
                     &serde_json::to_string(&attributes).unwrap_or_default(),
                 ]);
-                let mut body = Map::new();
-                body.insert("event_name".to_owned(), json!(name));
-                body.insert("attributes".to_owned(), Value::Object(attributes));
-                body.insert("resource".to_owned(), Value::Object(resource.clone()));
-                if !body_text.is_empty() {
-                    body.insert("body".to_owned(), json!(body_text));
-                }
-                if !record.severity_text.is_empty() {
-                    body.insert("severity".to_owned(), json!(record.severity_text));
-                }
                 events.push(LogEvent {
-                    name,
                     time_ns,
-                    body,
                     id,
+                    record: LogRecord {
+                        event_name: name,
+                        attributes,
+                        resource: resource.clone(),
+                        body: (!body_text.is_empty()).then_some(Value::String(body_text)),
+                        severity: (!record.severity_text.is_empty())
+                            .then(|| record.severity_text.clone()),
+                        trace_id: nonzero_hex(&record.trace_id),
+                        span_id: nonzero_hex(&record.span_id),
+                    },
                 });
             }
         }
     }
     events
-}
-
-/// A stable 128-bit id from parts, as hex. SipHash with fixed keys: the same record
-/// gets the same id in every run of the same build.
-pub fn stable_id(parts: &[&str]) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut first = std::hash::DefaultHasher::new();
-    let mut second = std::hash::DefaultHasher::new();
-    "second".hash(&mut second);
-    for part in parts {
-        part.hash(&mut first);
-        part.hash(&mut second);
-    }
-    format!("otlp-{:016x}{:016x}", first.finish(), second.finish())
 }
 
 #[cfg(test)]
@@ -625,7 +607,7 @@ mod tests {
 
     #[test]
     fn names_as_the_collector_exporter_gives_them() {
-        let counter = PointKind::Counter;
+        let counter = Kind::Counter;
         assert_eq!(
             prometheus_name("claude_code.cost.usage", "USD", counter),
             "claude_code_cost_usage_USD_total"
@@ -651,15 +633,15 @@ mod tests {
             "claude_code_commit_count_total"
         );
         assert_eq!(
-            prometheus_name("http.server.duration", "ms", PointKind::Histogram),
+            prometheus_name("http.server.duration", "ms", Kind::Histogram),
             "http_server_duration_milliseconds"
         );
         assert_eq!(
-            prometheus_name("cpu.utilization", "1", PointKind::Gauge),
+            prometheus_name("cpu.utilization", "1", Kind::Gauge),
             "cpu_utilization_ratio"
         );
         assert_eq!(
-            prometheus_name("net.io", "By/s", PointKind::Gauge),
+            prometheus_name("net.io", "By/s", Kind::Gauge),
             "net_io_bytes_per_second"
         );
         assert_eq!(
@@ -668,5 +650,35 @@ mod tests {
         );
         assert_eq!(label_name("user.email"), "user_email");
         assert_eq!(label_name("9lives"), "key_9lives");
+    }
+
+    #[test]
+    fn only_a_body_that_names_an_event_names_the_event() {
+        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        let record = |body: &str| LogRecord {
+            time_unix_nano: 1,
+            body: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(body.to_owned())),
+            }),
+            ..Default::default()
+        };
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![
+                        record("claude_code.user_prompt"),
+                        record("the user typed hunter2 here"),
+                        record("claude_code.has space"),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let names: Vec<String> = logs(&request)
+            .into_iter()
+            .map(|event| event.record.event_name)
+            .collect();
+        assert_eq!(names, ["claude_code.user_prompt", "otlp.log", "otlp.log"]);
     }
 }

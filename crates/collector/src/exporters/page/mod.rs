@@ -1,0 +1,545 @@
+//! The built-in page (`GET /`, `GET /sessions/{id}`), the JSON it is made of
+//! (`GET /api/v1/…`), and signing in to it (`POST /login`), read from the event store.
+//!
+//! Pages are rendered on the server, so every table works with JavaScript off; a few
+//! lines of script refresh the page's content in place every few seconds. Nothing is
+//! fetched from elsewhere: the page works offline and needs no build step.
+//!
+//! Every answer stays small whatever the store holds: the overview shows the first
+//! rows of each table and says how many it left out; the JSON lists come in pages
+//! (`limit`, at most 1,000 rows, from `offset`), the next one named by a `Link` header.
+
+pub mod login;
+mod overview;
+mod view;
+mod waterfall;
+
+use std::collections::HashMap;
+use std::path::Path as FsPath;
+use std::sync::{Arc, LazyLock};
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::Uri;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, Reason};
+use crate::query::{self, AuditFilter, GroupBy, Window};
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::time::now_ms;
+use overview::OverviewCache;
+
+const TIMELINE_SHOWN: usize = 5_000;
+/// Spans read for one session's traces.
+const SPANS_SHOWN: usize = 20_000;
+/// Rows of a JSON list in one answer, at most and by default.
+const PAGE_ROWS: usize = 1_000;
+
+/// What the page's handlers share: the collector's state and the last overview read.
+#[derive(Clone)]
+struct PageState {
+    app: AppState,
+    overview: Arc<OverviewCache>,
+}
+
+impl FromRef<PageState> for AppState {
+    fn from_ref(page: &PageState) -> AppState {
+        page.app.clone()
+    }
+}
+
+/// The page, its JSON and the sign-in.
+pub fn router(state: AppState) -> Router {
+    let state = PageState {
+        app: state,
+        overview: Arc::default(),
+    };
+    Router::new()
+        .route("/", get(overview_page))
+        .route("/sessions/{id}", get(session_page))
+        .route("/api/v1/overview", get(overview_json))
+        .route("/api/v1/usage", get(usage))
+        .route("/api/v1/sessions", get(sessions))
+        .route("/api/v1/sessions/{id}/timeline", get(timeline))
+        .route("/api/v1/sessions/{id}/traces", get(session_traces))
+        .route("/api/v1/traces/{trace_id}", get(trace))
+        .route("/api/v1/audit", get(audit))
+        .route("/login", post(login::sign_in))
+        .with_state(state)
+}
+
+/// The Content-Security-Policy of every answer: nothing loads but the page's own
+/// stylesheets and script (inline, so allowed by their hashes), it talks only to this
+/// collector, posts forms only here, and no site may frame it. Inline `style`
+/// attributes are allowed (`style-src-attr`): the waterfall places its bars with them,
+/// everything in them is escaped markup of our own, and with `default-src 'none'` a
+/// style can fetch nothing.
+pub fn content_security_policy() -> &'static HeaderValue {
+    static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+        let hash = |text: &str| {
+            let digest = Sha256::digest(text.as_bytes());
+            let digest = base64::engine::general_purpose::STANDARD.encode(digest);
+            format!("'sha256-{digest}'")
+        };
+        let policy = format!(
+            "default-src 'none'; script-src {script}; style-src {styles}; \
+             style-src-elem {styles}; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            script = hash(view::SCRIPT),
+            styles = format!("{} {}", hash(view::STYLE), hash(waterfall::STYLE)),
+        );
+        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
+    });
+    &POLICY
+}
+
+/// Runs a store read off the async workers.
+async fn read<T: Send + 'static>(
+    app: &AppState,
+    work: impl FnOnce(&FsPath) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let dir = app.data_dir.clone();
+    let failed = |message: String| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Reason::StoreRead,
+            format!("reading the event store: {message}"),
+        )
+    };
+    tokio::task::spawn_blocking(move || work(&dir))
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(e.to_string()))
+}
+
+fn html(body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn current_overview(page: &PageState) -> Result<Arc<overview::Overview>, ApiError> {
+    let now = now_ms();
+    page.overview
+        .current(
+            now,
+            read(&page.app, crate::store::high_water_mark),
+            read(&page.app, move |dir| overview::read(dir, now)),
+        )
+        .await
+}
+
+/// `GET /`: the overview page.
+async fn overview_page(State(page): State<PageState>) -> Result<Response, ApiError> {
+    let data = current_overview(&page).await?;
+    Ok(html(view::overview(&data)))
+}
+
+/// `GET /sessions/{id}`: one session's traces and timeline.
+async fn session_page(
+    State(page): State<PageState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let session = id.clone();
+    let (entries, traces) = read(&page.app, move |dir| {
+        Ok((
+            query::timeline(dir, &session, TIMELINE_SHOWN)?,
+            query::traces::session_traces(dir, &session, SPANS_SHOWN)?,
+        ))
+    })
+    .await?;
+    if entries.is_empty() && traces.traces.is_empty() {
+        return Ok((StatusCode::NOT_FOUND, html(view::not_found(&id))).into_response());
+    }
+    Ok(html(view::session(
+        &id,
+        &entries,
+        waterfall::section(&traces),
+    )))
+}
+
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+fn params(params: Params) -> Result<HashMap<String, String>, ApiError> {
+    params
+        .map(|Query(params)| params)
+        .map_err(|err| ApiError::bad_request(Reason::BadParameter, err.body_text()))
+}
+
+/// `since`/`until`: a duration ago (`7d`, `90m`), a date or an RFC 3339 time; the
+/// default window is the last 7 days.
+fn window(params: &HashMap<String, String>, now: i64) -> Result<Window, ApiError> {
+    let end = |name: &str| params.get(name).map(String::as_str);
+    Window::parse(end("since"), end("until"), now)
+        .map_err(|err| ApiError::bad_request(Reason::BadParameter, err.to_string()))
+}
+
+/// A page of a JSON list: `limit` rows (by default and at most [`PAGE_ROWS`]) from
+/// `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Page {
+    offset: usize,
+    limit: usize,
+}
+
+impl Page {
+    fn from(params: &HashMap<String, String>) -> Result<Page, ApiError> {
+        let number = |name: &str, default: usize| match params.get(name) {
+            None => Ok(default),
+            Some(text) => text.parse::<usize>().map_err(|_| {
+                ApiError::bad_request(
+                    Reason::BadParameter,
+                    format!("{name}: expected a whole number, got {text:?}"),
+                )
+            }),
+        };
+        let page = Page {
+            offset: number("offset", 0)?,
+            limit: number("limit", PAGE_ROWS)?,
+        };
+        if page.limit == 0 || page.limit > PAGE_ROWS {
+            return Err(ApiError::bad_request(
+                Reason::BadParameter,
+                format!("limit: from 1 to {PAGE_ROWS}, got {}", page.limit),
+            ));
+        }
+        Ok(page)
+    }
+
+    /// How many rows to read to answer this page and know whether another follows.
+    fn rows_to_read(self) -> usize {
+        self.offset.saturating_add(self.limit).saturating_add(1)
+    }
+
+    /// This page of `rows` (which start at the list's first row), with `last` after it
+    /// (usage's TOTAL row), and a `Link` to the next page when there is one.
+    fn answer<T: Serialize>(self, uri: &Uri, mut rows: Vec<T>, last: Option<T>) -> Response {
+        let more = rows.len() > self.offset.saturating_add(self.limit);
+        rows.truncate(self.offset.saturating_add(self.limit));
+        let mut rows: Vec<T> = rows.into_iter().skip(self.offset).collect();
+        rows.extend(last);
+        let mut response = Json(rows).into_response();
+        if more {
+            let next = Page {
+                offset: self.offset + self.limit,
+                ..self
+            };
+            if let Ok(link) = HeaderValue::from_str(&format!("<{}>; rel=\"next\"", next.uri(uri))) {
+                response.headers_mut().insert(header::LINK, link);
+            }
+        }
+        response
+    }
+
+    /// `uri` asking for this page: its other parameters as they were written.
+    fn uri(self, uri: &Uri) -> String {
+        let kept: Vec<&str> = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|pair| {
+                let name = pair.split('=').next().unwrap_or("");
+                !pair.is_empty() && name != "offset" && name != "limit"
+            })
+            .collect();
+        let mut query = kept.join("&");
+        if !query.is_empty() {
+            query.push('&');
+        }
+        format!(
+            "{}?{query}offset={}&limit={}",
+            uri.path(),
+            self.offset,
+            self.limit
+        )
+    }
+}
+
+/// `GET /api/v1/usage?by=day|model|user|project|session&since=&until=`: a page of the
+/// groups, then the TOTAL row of the whole window.
+async fn usage(
+    State(page): State<PageState>,
+    uri: Uri,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let window = window(&params, now_ms())?;
+    let rows_page = Page::from(&params)?;
+    let by = match params.get("by").map_or("day", String::as_str) {
+        "day" => GroupBy::Day,
+        "model" => GroupBy::Model,
+        "user" => GroupBy::User,
+        "project" => GroupBy::Project,
+        "session" => GroupBy::Session,
+        other => {
+            return Err(ApiError::bad_request(
+                Reason::BadParameter,
+                format!("by: expected day, model, user, project or session, got {other:?}"),
+            ));
+        }
+    };
+    let mut rows = read(&page.app, move |dir| query::usage(dir, window, by)).await?;
+    let total = rows.pop();
+    Ok(rows_page.answer(&uri, rows, total))
+}
+
+/// `GET /api/v1/overview`: what the overview page shows.
+async fn overview_json(State(page): State<PageState>) -> Result<Response, ApiError> {
+    let data = current_overview(&page).await?;
+    Ok(Json(&*data).into_response())
+}
+
+/// `GET /api/v1/sessions?since=&until=`: most recent first.
+async fn sessions(
+    State(page): State<PageState>,
+    uri: Uri,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let window = window(&params, now_ms())?;
+    let rows_page = Page::from(&params)?;
+    let rows = read(&page.app, move |dir| {
+        query::sessions(dir, window, rows_page.rows_to_read())
+    })
+    .await?;
+    Ok(rows_page.answer(&uri, rows, None))
+}
+
+/// `GET /api/v1/sessions/{id}/timeline`
+async fn timeline(
+    State(page): State<PageState>,
+    uri: Uri,
+    Path(id): Path<String>,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let rows_page = Page::from(&params(query)?)?;
+    let entries = read(&page.app, move |dir| {
+        query::timeline(dir, &id, rows_page.rows_to_read())
+    })
+    .await?;
+    Ok(rows_page.answer(&uri, entries, None))
+}
+
+/// `GET /api/v1/sessions/{id}/traces`: the session's traces as trees, oldest first.
+async fn session_traces(
+    State(page): State<PageState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let traces = read(&page.app, move |dir| {
+        query::traces::session_traces(dir, &id, SPANS_SHOWN)
+    })
+    .await?;
+    Ok(Json(traces).into_response())
+}
+
+/// `GET /api/v1/traces/{trace_id}`: one trace as a tree; 404 when none of its spans is
+/// stored.
+async fn trace(
+    State(page): State<PageState>,
+    Path(trace_id): Path<String>,
+) -> Result<Response, ApiError> {
+    if trace_id.len() != 32 || !trace_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request(
+            Reason::BadParameter,
+            "a trace id is 32 hex digits",
+        ));
+    }
+    let found = read(&page.app, move |dir| query::traces::trace(dir, &trace_id)).await?;
+    match found {
+        Some(trace) => Ok(Json(trace).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Reason::NotFound,
+            "no span of that trace is stored",
+        )),
+    }
+}
+
+/// `GET /api/v1/audit?since=&until=&user=&rule=&all=true`: oldest first.
+async fn audit(
+    State(page): State<PageState>,
+    uri: Uri,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let window = window(&params, now_ms())?;
+    let rows_page = Page::from(&params)?;
+    let filter = AuditFilter {
+        include_allowed: params.get("all").is_some_and(|v| v == "true"),
+        user: params.get("user").cloned(),
+        rule: params.get("rule").cloned(),
+    };
+    let rows = read(&page.app, move |dir| query::audit(dir, window, &filter)).await?;
+    Ok(rows_page.answer(&uri, rows, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{call, get, respond, state};
+
+    #[tokio::test]
+    async fn the_page_and_its_json_read_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let (status, page) = call(router(state.clone()), get("/")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("<table id=\"sessions\""), "{page}");
+        let (status, overview) = call(router(state.clone()), get("/api/v1/overview")).await;
+        assert_eq!(status, StatusCode::OK);
+        let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
+        assert_eq!(overview["week"]["sessions"], 0);
+        let (status, rows) = call(
+            router(state.clone()),
+            get("/api/v1/usage?by=model&since=1d"),
+        )
+        .await;
+        assert_eq!(
+            (status, rows.as_str()),
+            (
+                StatusCode::OK,
+                r#"[{"key":"TOTAL","sessions":0,"requests":0,"input_tokens":0,"output_tokens":0,"cache_read_tokens":0,"cache_creation_tokens":0,"cost_usd":0.0,"prompts":0,"tool_calls":0,"blocks":0}]"#
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn signing_in_takes_the_token_and_sets_the_cookie() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = "a-long-enough-test-token";
+        let config = crate::CollectorConfig {
+            token: Some(token.to_owned()),
+            ..crate::CollectorConfig::default()
+        };
+        let state = crate::testing::state_with(dir.path(), config);
+        let form = "application/x-www-form-urlencoded";
+        let (status, page) = call(
+            router(state.clone()),
+            crate::testing::post("POST", "/login", form, "token=wrong&next=/sessions/a"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(page.contains("not this collector"), "{page}");
+        let request = crate::testing::post(
+            "POST",
+            "/login",
+            form,
+            format!("token={token}&next=/sessions/a"),
+        );
+        let response = tower::ServiceExt::oneshot(router(state), request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], "/sessions/a");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.starts_with("claude_telemetry_page=") && cookie.contains("HttpOnly"));
+        assert!(!cookie.contains(token), "the cookie is never the token");
+    }
+
+    #[tokio::test]
+    async fn bad_parameters_and_unknown_sessions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let (status, message) = call(router(state.clone()), get("/api/v1/usage?by=planet")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message.contains("by: expected day"), "{message}");
+        let (status, message) =
+            call(router(state.clone()), get("/api/v1/audit?since=yesterday")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message.contains("since"), "{message}");
+        let (status, page) = call(router(state), get("/sessions/%3Cx%3E")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(page.contains("No session &lt;x&gt;"), "{page}");
+    }
+
+    /// 1,205 users, each with a prompt in a session of their own.
+    async fn crowd(state: &AppState) {
+        let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        let batch: String = (0..1205)
+            .map(|n| {
+                serde_json::json!({
+                    "hook_event_name": "UserPromptSubmit", "session_id": format!("s{n}"),
+                    "claude_telemetry": {"event_id": format!("e{n}"), "received_at": now,
+                        "host": "h", "user_name": format!("user-{n:05}"), "hook_latency_us": 1,
+                        "hook_version": "t"}
+                })
+                .to_string()
+                    + "\n"
+            })
+            .collect();
+        let (status, body) = call(
+            crate::receivers::router(state.clone()),
+            crate::testing::post("POST", "/v1/hooks", "application/x-ndjson", batch),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_page_and_its_json_stay_small_whatever_the_store_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        crowd(&state).await;
+        let (status, headers, first) =
+            respond(router(state.clone()), get("/api/v1/usage?by=user&since=1d")).await;
+        assert_eq!(status, StatusCode::OK);
+        let first: Vec<serde_json::Value> = serde_json::from_str(&first).unwrap();
+        assert_eq!(first.len(), PAGE_ROWS + 1, "a page, then the TOTAL row");
+        assert_eq!(first[PAGE_ROWS]["key"], "TOTAL");
+        assert_eq!(
+            first[PAGE_ROWS]["prompts"], 1205,
+            "the total of the whole window"
+        );
+        let link = headers.get("link").unwrap().to_str().unwrap();
+        assert_eq!(
+            link,
+            "</api/v1/usage?by=user&since=1d&offset=1000&limit=1000>; rel=\"next\""
+        );
+        let next = link.trim_start_matches('<').split('>').next().unwrap();
+        let (status, headers, second) = respond(router(state.clone()), get(next)).await;
+        assert_eq!(status, StatusCode::OK);
+        let second: Vec<serde_json::Value> = serde_json::from_str(&second).unwrap();
+        assert_eq!(second.len(), 205 + 1);
+        assert_eq!(second[0]["key"], "user-01000", "the page after the first");
+        assert!(headers.get("link").is_none(), "the last page");
+
+        let (_, headers, sessions) = respond(
+            router(state.clone()),
+            get("/api/v1/sessions?limit=10&offset=5"),
+        )
+        .await;
+        let sessions: Vec<serde_json::Value> = serde_json::from_str(&sessions).unwrap();
+        assert_eq!(sessions.len(), 10);
+        assert!(headers.get("link").is_some());
+
+        let (_, overview) = call(router(state.clone()), get("/api/v1/overview")).await;
+        assert!(overview.len() < 64 * 1024, "{} bytes", overview.len());
+        let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
+        assert_eq!(overview["by_user"].as_array().unwrap().len(), 50);
+        assert_eq!(overview["omitted"]["by_user"], 1155);
+        let (_, page) = call(router(state.clone()), get("/")).await;
+        assert!(page.len() < 128 * 1024, "{} bytes", page.len());
+        assert!(
+            page.contains("1,155 more rows"),
+            "the page says what it left out"
+        );
+
+        for bad in ["limit=0", "limit=1001", "offset=-1", "limit=many"] {
+            let (status, message) =
+                call(router(state.clone()), get(&format!("/api/v1/audit?{bad}"))).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {message}");
+        }
+    }
+}

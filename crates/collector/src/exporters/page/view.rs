@@ -1,0 +1,494 @@
+//! HTML for the built-in page: plain server-rendered tables, inline SVG charts, one
+//! stylesheet and a few lines of script, all in the binary.
+//!
+//! Written with maud: the markup is Rust, compiled into the binary and checked by the
+//! compiler, and every value spliced into it is escaped by construction. The only markup
+//! not escaped is this file's own stylesheet and script (`PreEscaped`).
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::overview::Overview;
+use crate::query::{TimelineEntry, UsageRow};
+
+pub(super) const STYLE: &str = r#"
+:root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; --accent: #d97706; --deny: #dc2626; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1rem; max-width: 80rem; }
+header { display: flex; justify-content: space-between; align-items: baseline; flex-wrap: wrap; gap: .5rem; }
+h1 { font-size: 1.3rem; margin: 0; } h2 { font-size: 1.05rem; margin: 1.6rem 0 .5rem; }
+.muted { color: var(--muted); }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); gap: .75rem; margin-top: 1rem; }
+.card { border: 1px solid var(--line); border-radius: .5rem; padding: .6rem .8rem; }
+.card .figure { font-size: 1.5rem; font-variant-numeric: tabular-nums; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 0 1.5rem; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
+td.num, th.num { text-align: right; }
+td:first-child { max-width: 18rem; overflow: hidden; text-overflow: ellipsis; }
+td.detail { white-space: normal; word-break: break-all; font-family: ui-monospace, monospace; font-size: 12px; }
+tr.deny td, p.deny { color: var(--deny); }
+svg { width: 100%; height: auto; max-height: 14rem; }
+svg .bar { fill: var(--accent); } svg text { fill: currentColor; font-size: 11px; }
+a { color: inherit; }
+"#;
+
+/// Refreshes `<main>` from the same URL every few seconds: new events appear without a
+/// reload, and without JavaScript the page is the same tables, current when loaded. The
+/// pause grows with how long the collector took to answer, so a large store is asked
+/// less often.
+pub(super) const SCRIPT: &str = r#"
+(function () {
+  var pause = 2000;
+  async function refresh() {
+    var started = Date.now();
+    if (document.hidden) return schedule(started);
+    try {
+      var response = await fetch(location.href, { cache: "no-store", credentials: "same-origin" });
+      if (response.ok) {
+        var next = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
+        var main = document.querySelector("main");
+        if (next && main && next.innerHTML !== main.innerHTML) main.innerHTML = next.innerHTML;
+        document.body.dataset.refreshed = String(Date.now());
+      }
+    } catch (e) {
+      /* the collector restarting: try again next time */
+    }
+    schedule(started);
+  }
+  function schedule(started) {
+    setTimeout(refresh, Math.max(pause, 10 * (Date.now() - started)));
+  }
+  setTimeout(refresh, pause);
+})();
+"#;
+
+/// Percent-encodes a path segment.
+pub(crate) fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Dollars, as the page shows them everywhere.
+pub(crate) fn dollars(value: f64) -> String {
+    format!("${value:.4}")
+}
+
+/// A count with thousands separated.
+pub(crate) fn count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn tokens(row: &UsageRow) -> u64 {
+    row.input_tokens + row.output_tokens + row.cache_read_tokens + row.cache_creation_tokens
+}
+
+fn time(ms: i64) -> String {
+    let at =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    text.replace('T', " ").trim_end_matches('Z').to_owned()
+}
+
+fn duration(ms: i64) -> String {
+    let seconds = ms / 1000;
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
+        s => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn millis(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.0} ms"))
+}
+
+/// A whole page; `refresh` adds the script that keeps it current.
+fn page(title: &str, main: Markup, refresh: bool) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                main { (main) }
+                @if refresh {
+                    script { (PreEscaped(SCRIPT)) }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+fn card(id: &str, label: &str, value: &str) -> Markup {
+    html! {
+        div.card {
+            div.muted { (label) }
+            div.figure data-figure=(id) { (value) }
+        }
+    }
+}
+
+/// A table row: its class (`deny` for blocked calls) and its cells.
+struct Row {
+    class: Option<&'static str>,
+    cells: Vec<Markup>,
+}
+
+impl Row {
+    fn of(cells: Vec<Markup>) -> Row {
+        Row { class: None, cells }
+    }
+}
+
+/// A table with a header row; `numeric` columns are right-aligned, `detail` and `input`
+/// columns wrap.
+fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup {
+    let class = |i: usize| {
+        if numeric.contains(&i) {
+            Some("num")
+        } else if matches!(headers.get(i), Some(&"detail" | &"input")) {
+            Some("detail")
+        } else {
+            None
+        }
+    };
+    html! {
+        div.scroll {
+            table id=(id) {
+                thead {
+                    tr {
+                        @for (i, header) in headers.iter().enumerate() {
+                            th class=[numeric.contains(&i).then_some("num")] { (header) }
+                        }
+                    }
+                }
+                tbody {
+                    @if rows.is_empty() {
+                        tr { td colspan=(headers.len()) class="muted" { "nothing yet" } }
+                    }
+                    @for row in rows {
+                        tr class=[row.class] {
+                            @for (i, cell) in row.cells.iter().enumerate() {
+                                td class=[class(i)] { (cell) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Vertical bars with labels under them, scaled to the largest value.
+fn bars(id: &str, title: &str, points: &[(String, f64, String)]) -> Markup {
+    let width = 640.0;
+    let height = 180.0;
+    let max = points.iter().map(|(_, v, _)| *v).fold(0.0_f64, f64::max);
+    let slot = width / points.len().max(1) as f64;
+    let view_box = format!("0 0 {width} {}", height + 34.0);
+    html! {
+        svg id=(id) viewBox=(view_box) role="img" aria-label=(title) {
+            @for (i, (label, value, shown)) in points.iter().enumerate() {
+                @let h = if max > 0.0 { value / max * (height - 16.0) } else { 0.0 };
+                @let x = i as f64 * slot + slot * 0.15;
+                @let w = slot * 0.7;
+                rect class="bar" x=(format!("{x:.1}")) y=(format!("{:.1}", height - h))
+                    width=(format!("{w:.1}")) height=(format!("{h:.1}")) {
+                    title { (label) " " (shown) }
+                }
+                text x=(format!("{:.1}", x + w / 2.0)) y=(format!("{:.1}", height - h - 3.0))
+                    text-anchor="middle" { (shown) }
+                text x=(format!("{:.1}", x + w / 2.0)) y=(format!("{:.1}", height + 16.0))
+                    text-anchor="middle" { (label) }
+            }
+        }
+    }
+}
+
+fn text(value: impl AsRef<str>) -> Markup {
+    html! { (value.as_ref()) }
+}
+
+fn usage_rows(rows: &[UsageRow]) -> Vec<Row> {
+    rows.iter()
+        .map(|r| {
+            Row::of(vec![
+                text(&r.key),
+                text(count(r.sessions)),
+                text(count(r.requests)),
+                text(count(tokens(r))),
+                text(dollars(r.cost_usd)),
+            ])
+        })
+        .collect()
+}
+
+/// The overview page.
+pub(crate) fn overview(data: &Overview) -> String {
+    let week = &data.week;
+    // Every one of the 7 days, quiet ones too, so the bars line up with the calendar.
+    let days: Vec<(String, f64, String)> = (0..7)
+        .rev()
+        .map(|ago| {
+            let day = time(data.now_ms - ago * 86_400_000);
+            let day = day.get(..10).unwrap_or(&day);
+            let cost = data
+                .by_day
+                .iter()
+                .find(|r| r.key == day)
+                .map_or(0.0, |r| r.cost_usd);
+            (day.get(5..).unwrap_or(day).to_owned(), cost, dollars(cost))
+        })
+        .collect();
+    let kinds: Vec<(String, f64, String)> = [
+        ("input", week.input_tokens),
+        ("output", week.output_tokens),
+        ("cache read", week.cache_read_tokens),
+        ("cache write", week.cache_creation_tokens),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), *v as f64, count(*v)))
+    .collect();
+    let usage_headers = |first| [first, "sessions", "requests", "tokens", "cost"];
+    let sessions: Vec<Row> = data
+        .sessions
+        .iter()
+        .map(|s| {
+            let link = html! { a href={ "sessions/" (segment(&s.session_id)) } { (s.session_id) } };
+            Row::of(vec![
+                link,
+                text(&s.user),
+                text(&s.project),
+                text(time(s.start_ms)),
+                text(duration(s.duration_ms)),
+                text(count(s.usage.prompts)),
+                text(count(s.usage.tool_calls)),
+                text(dollars(s.usage.cost_usd)),
+                text(count(s.usage.blocks)),
+            ])
+        })
+        .collect();
+    let tools: Vec<Row> = data
+        .tools
+        .iter()
+        .map(|t| {
+            Row::of(vec![
+                text(&t.tool),
+                text(count(t.calls)),
+                text(count(t.failures)),
+                text(count(t.blocks)),
+                text(millis(t.p50_ms)),
+                text(millis(t.p95_ms)),
+            ])
+        })
+        .collect();
+    let api: Vec<Row> = data
+        .api
+        .iter()
+        .map(|a| {
+            Row::of(vec![
+                text(&a.model),
+                text(count(a.requests)),
+                text(count(a.errors)),
+                text(millis(a.p50_ms)),
+                text(millis(a.p95_ms)),
+            ])
+        })
+        .collect();
+    let blocked: Vec<Row> = data
+        .blocked
+        .iter()
+        .map(|b| Row {
+            class: Some("deny"),
+            cells: [&b.time, &b.user, &b.tool, &b.rule, &b.reason, &b.input]
+                .into_iter()
+                .map(text)
+                .collect(),
+        })
+        .collect();
+    let main = html! {
+        header {
+            h1 { "claude-telemetry" }
+            span.muted { "as of " (time(data.now_ms)) " UTC · refreshes itself" }
+        }
+        div.cards {
+            (card("cost-today", "cost today", &dollars(data.today.cost_usd)))
+            (card("tokens-today", "tokens today", &count(tokens(&data.today))))
+            (card("cost-week", "cost, 7 days", &dollars(week.cost_usd)))
+            (card("tokens-week", "tokens, 7 days", &count(tokens(week))))
+            (card("sessions-week", "sessions, 7 days", &count(week.sessions)))
+            (card("blocks-week", "blocked, 7 days", &count(week.blocks)))
+        }
+        div.grid {
+            section {
+                h2 { "Cost by day" }
+                (bars("chart-cost-by-day", "cost by day", &days))
+            }
+            section {
+                h2 { "Tokens by type, 7 days" }
+                (bars("chart-tokens-by-type", "tokens by type", &kinds))
+            }
+        }
+        div.grid {
+            section {
+                h2 { "By model, 7 days" }
+                (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model)))
+                (omitted(data.omitted.by_model, "api/v1/usage?by=model"))
+            }
+            section {
+                h2 { "By user, 7 days" }
+                (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user)))
+                (omitted(data.omitted.by_user, "api/v1/usage?by=user"))
+            }
+        }
+        h2 { "Sessions" }
+        (table(
+            "sessions",
+            &["session", "user", "project", "start", "duration", "prompts", "tool calls", "cost", "blocks"],
+            &[5, 6, 7, 8],
+            &sessions,
+        ))
+        div.grid {
+            section {
+                h2 { "Tools, 7 days" }
+                (table("tools", &["tool", "calls", "failed", "blocked", "p50", "p95"], &[1, 2, 3, 4, 5], &tools))
+                (omitted(data.omitted.tools, "api/v1/overview"))
+            }
+            section {
+                h2 { "API, 7 days" }
+                (table("api", &["model", "requests", "errors", "p50", "p95"], &[1, 2, 3, 4], &api))
+                (omitted(data.omitted.api, "api/v1/overview"))
+            }
+        }
+        h2 { "Blocked operations" }
+        (table("blocked", &["time", "user", "tool", "rule", "reason", "input"], &[], &blocked))
+        (omitted(data.omitted.blocked, "api/v1/audit"))
+    };
+    page("claude-telemetry", main, true)
+}
+
+/// How many rows a table of the overview left out, and where they all are.
+fn omitted(rows: usize, all_in: &str) -> Markup {
+    html! {
+        @if rows > 0 {
+            p.muted.omitted { (count(rows as u64)) " more rows: " a href=(all_in) { (all_in) } }
+        }
+    }
+}
+
+/// One session: its traces (the waterfall, made elsewhere), then its timeline.
+pub(crate) fn session(id: &str, entries: &[TimelineEntry], traces: Markup) -> String {
+    let rows: Vec<Row> = entries
+        .iter()
+        .map(|e| Row {
+            class: (e.decision == "deny").then_some("deny"),
+            cells: vec![
+                text(time(e.ts_ms)),
+                text(&e.source),
+                text(&e.name),
+                text(&e.tool),
+                text(&e.decision),
+                text(&e.detail),
+            ],
+        })
+        .collect();
+    let main = html! {
+        header {
+            h1 { "Session " (id) }
+            a href="../" { "overview" }
+        }
+        (traces)
+        h2 { "Timeline" }
+        (table("timeline", &["time", "source", "event", "tool", "decision", "detail"], &[], &rows))
+    };
+    page(&format!("session {id}"), main, true)
+}
+
+/// The sign-in form of a collector with a token; `next` is where to go afterwards.
+pub(crate) fn sign_in(next: &str, message: Option<&str>) -> String {
+    let main = html! {
+        h1 { "claude-telemetry" }
+        p { "This collector asks for its token (" code { "CLAUDE_TELEMETRY_TOKEN" } ")." }
+        @if let Some(message) = message {
+            p.deny role="alert" { (message) }
+        }
+        form method="post" action="/login" id="sign-in" {
+            input type="hidden" name="next" value=(next);
+            label { "Token " input type="password" name="token" autocomplete="current-password" required autofocus; }
+            " "
+            button type="submit" { "Sign in" }
+        }
+    };
+    // No refreshing script: it would only be refused every few seconds.
+    page("sign in", main, false)
+}
+
+/// A session the store does not know.
+pub(crate) fn not_found(id: &str) -> String {
+    let main = html! {
+        h1 { "No session " (id) }
+        p { a href="../" { "overview" } }
+    };
+    page("not found", main, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_data_is_escaped() {
+        let page = session(
+            "<x>",
+            &[TimelineEntry {
+                ts_ms: 0,
+                source: "hook".into(),
+                name: "PreToolUse".into(),
+                tool: "Bash".into(),
+                decision: "deny".into(),
+                detail: "<img src=x onerror=alert(1)>".into(),
+            }],
+            html! {},
+        );
+        assert!(!page.contains("<img"), "{page}");
+        assert!(!page.contains("<x>"), "{page}");
+        assert!(
+            page.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{page}"
+        );
+        let form = sign_in("/\"><script>alert(1)</script>", Some("<b>no</b>"));
+        assert!(!form.contains("<script>alert"), "{form}");
+        assert!(!form.contains("<b>"), "{form}");
+        assert!(form.contains("value=\"/&quot;&gt;&lt;script&gt;"), "{form}");
+    }
+
+    #[test]
+    fn counts_and_dollars_read_like_figures() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000), "1,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(dollars(0.123_456), "$0.1235");
+    }
+}
