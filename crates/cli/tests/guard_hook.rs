@@ -554,3 +554,104 @@ fn check_rejects_bad_requests_clearly() {
         );
     }
 }
+
+/// A machine whose HOME and checkout lie in a temp dir (a CI clone under /tmp), on the
+/// real disk, without the test seam: home and the project are still protected, the temp
+/// dir that holds them is not "your home directory" itself, the rest of the temp dir is
+/// still free, and a recursive search over the project's real `.env` is stopped.
+#[test]
+fn home_and_checkout_in_a_temp_dir_are_still_protected_on_the_real_disk() {
+    let temp = tempfile::tempdir().unwrap();
+    let temp_dir = temp.path().canonicalize().unwrap();
+    let home = temp_dir.join("home");
+    let project = home.join("checkout");
+    fs::create_dir_all(&project).unwrap();
+    fs::write(project.join(".env"), "SECRET_TOKEN=do-not-leak\n").unwrap();
+    fs::write(
+        project.join("main.rs"),
+        "// SECRET_TOKEN is read from the env\n",
+    )
+    .unwrap();
+    let (home_text, project_text, temp_text) = (
+        home.to_str().unwrap(),
+        project.to_str().unwrap(),
+        temp_dir.to_str().unwrap(),
+    );
+    // TMPDIR names the dir holding home, so home lies in a temp dir wherever the test runs.
+    let check = |command: &str| {
+        let output = Run::new(
+            &[
+                "check",
+                "--cwd",
+                project_text,
+                "--project",
+                project_text,
+                "--",
+                command,
+            ],
+            &home,
+        )
+        .env("TMPDIR", temp_text)
+        .env("XDG_CONFIG_HOME", temp_dir.join("config"))
+        .output();
+        (output.status.code(), stdout(&output))
+    };
+
+    let (code, out) = check("rm -rf ~");
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.starts_with("DENY  rm.home"), "{out}");
+    assert!(
+        out.contains(&format!("remove {home_text}: your home directory.")),
+        "{out}"
+    );
+
+    let (code, out) = check(&format!("rm -rf {temp_text}"));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.starts_with("DENY  rm.home"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "remove {temp_text}: a directory that holds your home directory {home_text}."
+        )),
+        "the temp dir is not explained as home itself: {out}"
+    );
+
+    let (code, out) = check(&format!("rm -rf {project_text}"));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.starts_with("DENY  rm.project_root"), "{out}");
+
+    let (code, out) = check(&format!("rm -rf {temp_text}/build-cache"));
+    assert_eq!(code, Some(0), "the rest of the temp dir is free: {out}");
+
+    // The hook, looking at the real disk: the search would read `.env`.
+    let receiver = Receiver::start();
+    let hook = || {
+        Run::new(&["hook"], &home)
+            .env("TMPDIR", temp_text)
+            .env("CLAUDE_PROJECT_DIR", project_text)
+            .env("CLAUDE_TELEMETRY_URL", receiver.url())
+            .env("CLAUDE_TELEMETRY_STATE_DIR", temp_dir.join("state"))
+            .env("XDG_CONFIG_HOME", temp_dir.join("config"))
+    };
+    let event = |command: &str| {
+        json!({
+            "session_id": "s-1",
+            "cwd": project_text,
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": {"command": command},
+            "tool_use_id": "toolu_1",
+        })
+        .to_string()
+    };
+    let (verdict, reason) = decision(&hook().stdin(event("grep -rn SECRET_TOKEN .")));
+    assert_eq!(verdict, "deny", "{reason}");
+    assert!(reason.contains("env.search"), "{reason}");
+    assert!(reason.contains("./.env"), "names the file: {reason}");
+    let (verdict, reason) = decision(&hook().stdin(event(
+        "grep -rn SECRET_TOKEN . --exclude='.env*' --exclude='*.env'",
+    )));
+    assert_eq!(verdict, "allow", "{reason}");
+    let (verdict, reason) = decision(&hook().stdin(event("rm -rf ~")));
+    assert_eq!(verdict, "deny", "{reason}");
+    assert!(reason.contains("rm.home"), "{reason}");
+}

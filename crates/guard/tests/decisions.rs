@@ -68,6 +68,10 @@ fn home_under_a_temp_dir_is_still_home() {
         decision.reason
     );
     assert_eq!(
+        decision.reason,
+        "this recursive delete would remove /tmp: a directory that holds your home directory /tmp/h."
+    );
+    assert_eq!(
         bash_in(&ctx, "rm -rf /tmp/elsewhere").verdict,
         Verdict::Allow
     );
