@@ -216,6 +216,15 @@ impl Walker<'_> {
         });
     }
 
+    /// The command's text at `span`, quoted for a reason (`` `$(ls -a)` ``); empty when
+    /// the span is not known, so a reason can always append it.
+    pub(crate) fn quoted(&self, span: Option<ByteSpan>) -> String {
+        span.and_then(|(start, end)| self.source.get(start..end))
+            .filter(|text| !text.is_empty())
+            .map(|text| format!(" (`{text}`)"))
+            .unwrap_or_default()
+    }
+
     pub(crate) fn note(&mut self, line: impl FnOnce() -> String) {
         if let Some(trace) = &mut self.trace {
             trace.push(line());

@@ -359,12 +359,14 @@ impl Walker<'_> {
     fn judge_unknown_program(&mut self, args: &[Arg], scope: &Scope) {
         let program = &args[0];
         if program.runtime && !program.safe {
+            let written = self.quoted(program.span);
             self.find(
                 Verdict::Ask,
                 Rule::ShellUnresolvedScript,
-                "the program to run is produced while the command runs, so the guard cannot \
-                 tell what it would do."
-                    .to_owned(),
+                format!(
+                    "the program to run{written} is produced while the command runs, so the \
+                     guard cannot tell what it would do."
+                ),
                 program.span,
             );
             return;
@@ -395,12 +397,14 @@ impl Walker<'_> {
                 })
             });
         if recursive || protected {
+            let written = self.quoted(program.span);
             self.find(
                 Verdict::Ask,
                 Rule::RmUnresolvedCommand,
-                "the program is not known until the command runs, and its arguments look like a \
-                 delete of something outside the project."
-                    .to_owned(),
+                format!(
+                    "the program{written} is not known until the command runs, and its \
+                     arguments look like a delete of something outside the project."
+                ),
                 program.span,
             );
         }
@@ -501,10 +505,11 @@ impl Walker<'_> {
         } else {
             "a file name produced while the command runs (command output, piped input or a loop over it)".to_owned()
         };
+        let written = self.quoted(arg.span);
         self.find(
             Verdict::Ask,
             Rule::EnvUnresolvedRead,
-            format!("this reads {what}, which may name a secret file such as .env."),
+            format!("this reads {what}{written}, which may name a secret file such as .env."),
             arg.span,
         );
     }

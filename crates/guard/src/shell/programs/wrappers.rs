@@ -1209,10 +1209,11 @@ impl Walker<'_> {
     /// when its content is produced at run time, else only its name is checked.
     pub(super) fn judge_script_file(&mut self, file: &Arg, scope: &mut Scope, what: &str) {
         if file.process_substitution || produced_content(file) {
+            let written = self.quoted(file.span);
             self.find(
                 crate::decision::Verdict::Ask,
                 crate::rules::Rule::ShellUnresolvedScript,
-                format!("{what} is produced while the command runs, so the guard cannot tell what it runs."),
+                format!("{what}{written} is produced while the command runs, so the guard cannot tell what it runs."),
                 file.span,
             );
             return;
