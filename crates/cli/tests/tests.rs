@@ -16,6 +16,7 @@ mod guard_hook;
 mod hook;
 mod hostile;
 mod install;
+mod layout;
 mod otlp;
 mod page;
 mod privacy;

@@ -960,6 +960,40 @@ fn install_traces_sets_what_claude_code_needs_and_uninstall_removes_it() {
     assert_eq!(after, mine);
 }
 
+/// CLAUDE_TELEMETRY_TRACES as the compose file passes it: empty (unset on the host) is
+/// off and no error, `1` is on, an unknown spelling of off is off.
+#[test]
+fn install_reads_claude_telemetry_traces_as_compose_passes_it() {
+    for (value, on) in [
+        ("", false),
+        ("0", false),
+        ("false", false),
+        ("1", true),
+        ("yes", true),
+    ] {
+        let home = tempfile::tempdir().unwrap();
+        let output = crate::support::Run::new(
+            &["install", "--user", "--url", "http://127.0.0.1:9091"],
+            home.path(),
+        )
+        .env("CLAUDE_TELEMETRY_TRACES", value)
+        .output();
+        assert!(
+            output.status.success(),
+            "CLAUDE_TELEMETRY_TRACES={value:?}: {}",
+            crate::support::stderr(&output)
+        );
+        let settings = std::fs::read_to_string(home.path().join(".claude/settings.json")).unwrap();
+        let installed: Value = serde_json::from_str(&settings).unwrap();
+        let exporter = installed["env"]["OTEL_TRACES_EXPORTER"].as_str();
+        assert_eq!(
+            exporter == Some("otlp"),
+            on,
+            "CLAUDE_TELEMETRY_TRACES={value:?}"
+        );
+    }
+}
+
 /// What the waterfall shows of each span, measured in the browser: its id, depth, class,
 /// the bar's and track's boxes, the label's box and left padding, the bar's colour.
 const MEASURE: &str = r#"[...document.querySelectorAll('#traces article.trace')].map(article => ({

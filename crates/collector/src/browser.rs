@@ -19,7 +19,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::auth::is_probe;
 use crate::error::{ApiError, Reason};
-use crate::exporters::page::content_security_policy;
 
 /// Refuses a request whose `Host` (or absolute URI) names a host this collector is not
 /// known by (`allowed` names aside); the probes answer whatever the name.
@@ -85,15 +84,6 @@ fn host_of(authority: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
-/// Whether `name` can be an allowed host: a DNS name (letters, digits, `-`, `.`, `_`).
-pub fn is_host_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-}
-
 /// Refuses a request that changes state when a browser says it was sent by another site.
 ///
 /// `Sec-Fetch-Site` is set by the browser and cannot be forged by a page: only
@@ -132,11 +122,12 @@ fn is_same_site_or_not_a_browser(headers: &HeaderMap) -> bool {
     matches!((origin_authority, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
-/// Adds the security headers every answer carries.
-pub fn add_security_headers(headers: &mut HeaderMap) {
+/// Adds the security headers every answer carries; `content_security_policy` is the
+/// page's (the server composes it: only the page knows its script and styles).
+pub fn add_security_headers(headers: &mut HeaderMap, content_security_policy: &HeaderValue) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        content_security_policy().clone(),
+        content_security_policy.clone(),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(

@@ -206,11 +206,7 @@ impl CollectorConfig {
                 "max_connections and header_timeout must be more than zero".to_owned(),
             ));
         }
-        if let Some(bad) = self
-            .allowed_hosts
-            .iter()
-            .find(|host| !crate::browser::is_host_name(host))
-        {
+        if let Some(bad) = self.allowed_hosts.iter().find(|host| !is_host_name(host)) {
             return Err(ConfigError::AllowedHost(bad.clone()));
         }
         if !self.listen.ip().is_loopback() && self.token.is_none() && !self.insecure {
@@ -247,4 +243,13 @@ impl CollectorConfig {
             .map(str::trim)
             .filter(|e| !e.is_empty())
     }
+}
+
+/// Whether `name` can be an allowed host: a DNS name (letters, digits, `-`, `.`, `_`).
+pub fn is_host_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
 }

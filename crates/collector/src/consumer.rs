@@ -5,8 +5,10 @@
 //! method, as the OpenTelemetry Collector's `consumer.Logs` is.
 
 use std::future::Future;
+use std::time::Duration;
 
-use crate::event::Event;
+use crate::event::{Event, SpanRecord, TimedLog};
+use crate::exposition::Encoded;
 
 /// Why a consumer did not take a batch: nothing of it was taken, the sender may retry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,4 +23,21 @@ pub trait Consumer {
         &self,
         events: Vec<Event>,
     ) -> impl Future<Output = Result<Vec<bool>, ConsumeError>> + Send;
+}
+
+/// Where spans and log events go on to once the store has them (the forwarding exporter):
+/// queued, never waited for. The state holds it by this trait, so the exporters that read
+/// the state are not also beneath it.
+pub trait Onward: Send + Sync {
+    /// Queues spans the store just took, in order; what does not fit is dropped.
+    fn spans(&self, spans: Vec<SpanRecord>);
+    /// Queues log events the store just took (when log forwarding is on).
+    fn logs(&self, logs: Vec<TimedLog>);
+    /// Whether log events are wanted (so receivers skip the copy when they are not).
+    fn wants_logs(&self) -> bool;
+    /// Its own metrics, for `/metrics`.
+    fn encoded(&self) -> Vec<Encoded>;
+    /// Sends what is queued for at most `grace`, then stops; what is left is counted as
+    /// dropped.
+    fn shutdown(&self, grace: Duration);
 }

@@ -264,3 +264,15 @@ impl From<FormRejection> for ApiError {
         ApiError::new(status, reason, rejection.body_text())
     }
 }
+
+/// 429 for a sign-in attempt that could not have its turn.
+impl From<crate::attempts::ComeBackLater> for ApiError {
+    fn from(crate::attempts::ComeBackLater(wait): crate::attempts::ComeBackLater) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Reason::Throttled,
+            "too many wrong tokens from this address: wait before trying again",
+        )
+        .retry_after(wait.as_secs().max(1))
+    }
+}

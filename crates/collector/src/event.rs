@@ -378,6 +378,15 @@ pub struct Point {
     pub value: PointValue,
 }
 
+/// A log event as forwarded: its time and the stored record.
+#[derive(Debug, Clone)]
+pub struct TimedLog {
+    /// When, Unix ns.
+    pub time_ns: u64,
+    /// The record, as stored.
+    pub record: LogRecord,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,12 +23,13 @@ use tokio::net::TcpListener;
 
 use crate::aggregate::pushed::{PushLimits, PushedGroups};
 use crate::aggregate::{Aggregator, Limits, SharedAggregator};
-use crate::attempts::{Attempts, ComeBackLater};
+use crate::attempts::Attempts;
 use crate::auth::{self, PageKey};
 use crate::browser;
-use crate::budget::{BodyBudget, Reserved};
+use crate::budget::{BodyBudget, Share};
 use crate::config::{CollectorConfig, ConfigError};
 use crate::connections::{self, ConnectionLimits};
+use crate::consumer::Onward;
 use crate::error::{ApiError, Reason, Rejected};
 use crate::exporters::forward::{ForwardSettings, Forwarder};
 use crate::exporters::{self, page::login};
@@ -124,9 +125,9 @@ pub(crate) fn open(
         None => None,
     };
     let forwarder = match ForwardSettings::from_config(&config) {
-        Some(settings) => Some(Arc::new(
-            Forwarder::start(settings).map_err(ServeError::Forwarder)?,
-        )),
+        Some(settings) => Some(
+            Arc::new(Forwarder::start(settings).map_err(ServeError::Forwarder)?) as Arc<dyn Onward>,
+        ),
         None => None,
     };
     let state = AppState::new(Shared {
@@ -273,9 +274,10 @@ pub(crate) fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state, gate))
 }
 
-/// What every request passes, in one layer: the checks of [`admit`] and [`limit`], the
-/// time limit, the security headers on every answer, and the count of every refusal by
-/// its reason — the one place rejections are counted.
+/// What every request passes, in one layer: the checks of [`admit`] and [`limit`], its
+/// body charged to the budget as it is read, the time limit, the security headers on
+/// every answer, and the count of every refusal by its reason — the one place
+/// rejections are counted.
 async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let admitted = match admit(&state, &request) {
         Ok(Some(attempt)) => verify(&state, attempt).await,
@@ -284,7 +286,8 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
     };
     let mut response = match admitted.and_then(|()| limit(&state, &request)) {
         Err(refused) => refused.into_response(),
-        Ok(reserved) => {
+        Ok(share) => {
+            let request = share.attach(request);
             let timeout = state.config.request_timeout;
             let answer = match tokio::time::timeout(timeout, next.run(request)).await {
                 Ok(response) => response,
@@ -295,12 +298,21 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
                 )
                 .into_response(),
             };
+            // A body the budget could not hold was cut off there (and its share given
+            // back): whatever the route made of what it got, the sender is to retry.
+            let answer = match share.refused() {
+                Some(over) => ApiError::from(over).into_response(),
+                None => answer,
+            };
             // The body and what was made of it are gone once answered.
-            drop(reserved);
+            drop(share);
             answer
         }
     };
-    browser::add_security_headers(response.headers_mut());
+    browser::add_security_headers(
+        response.headers_mut(),
+        exporters::page::content_security_policy(),
+    );
     if let Some(Rejected(reason)) = response.extensions().get::<Rejected>() {
         state.telemetry.rejected(*reason);
     }
@@ -323,9 +335,9 @@ fn admit(state: &AppState, request: &Request) -> Result<Option<Attempt>, ApiErro
 }
 
 /// Refuses, before any of it is read, a body announced over the limit (the body limit
-/// alone only trips once that much has been read) and one that does not fit the budget
-/// of bodies in flight now; returns the body's reservation in that budget.
-fn limit(state: &AppState, request: &Request) -> Result<Option<Reserved>, ApiError> {
+/// alone only trips once that much has been read) and one whose first share does not fit
+/// the budget of bodies in flight now; returns the body's share of that budget.
+fn limit(state: &AppState, request: &Request) -> Result<Share, ApiError> {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -339,7 +351,7 @@ fn limit(state: &AppState, request: &Request) -> Result<Option<Reserved>, ApiErr
             format!("body larger than {limit} bytes"),
         ));
     }
-    state.budget.reserve_for(request, limit)
+    Ok(state.budget.open(request, limit)?)
 }
 
 /// Requires the bearer token, when one is configured, on everything but the probes and
@@ -384,7 +396,7 @@ async fn verify(state: &AppState, attempt: Attempt) -> Result<(), ApiError> {
         .attempts
         .attempt(attempt.client, || auth::is_token(presented, token))
         .await
-        .map_err(too_many_attempts)?;
+        .map_err(ApiError::from)?;
     if right {
         Ok(())
     } else {
@@ -400,20 +412,10 @@ pub(crate) fn client_ip(request: &Request) -> IpAddr {
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip())
 }
 
-/// 429 for an attempt that could not have its turn.
-pub(crate) fn too_many_attempts(ComeBackLater(wait): ComeBackLater) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        Reason::Throttled,
-        "too many wrong tokens from this address: wait before trying again",
-    )
-    .retry_after(wait.as_secs().max(1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{call, get, post, respond, sample, state, state_with};
+    use crate::testing::{call, chunked, get, post, respond, sample, state, state_with};
     use axum::body::Body;
     use axum::http::Request;
 
@@ -486,6 +488,112 @@ mod tests {
             (StatusCode::OK, "OK\n"),
             "probes are open"
         );
+    }
+
+    /// `bytes` of hook events as an NDJSON batch, each event its own.
+    fn batch(bytes: usize) -> Vec<u8> {
+        let mut body = String::new();
+        let mut n = 0;
+        while body.len() < bytes {
+            body.push_str(&EVENT.replace("\"e1\"", &format!("\"e-{n}\"")));
+            body.push('\n');
+            n += 1;
+        }
+        body.into_bytes()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// A chunked request: its body in chunks of 16 KiB.
+    fn chunked_post(path: &str, content_type: &str, body: &[u8], gzip: bool) -> Request<Body> {
+        let chunks = body.chunks(16 * 1024).map(<[u8]>::to_vec).collect();
+        let mut request = with_headers(
+            post("POST", path, content_type, chunked(chunks)),
+            &[("transfer-encoding", "chunked")],
+        );
+        if gzip {
+            request
+                .headers_mut()
+                .insert("content-encoding", "gzip".parse().unwrap());
+        }
+        request
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn bodies_are_charged_what_they_hold_and_refused_where_the_budget_ends() {
+        const KIB: usize = 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectorConfig {
+            max_body_bytes: 256 * KIB,
+            bodies_in_flight_bytes: 256 * KIB,
+            ..CollectorConfig::default()
+        };
+        let state = state_with(dir.path(), config);
+        let app = app(state.clone());
+        // Most of the budget held by a body in flight elsewhere: 64 KiB are left.
+        let elsewhere = post("POST", "/v1/hooks", "application/json", "");
+        let elsewhere = state.budget.open(&elsewhere, usize::MAX).unwrap();
+        elsewhere.hold(192 * KIB).unwrap();
+
+        let large = batch(100 * KIB);
+        let export = |bytes: usize| {
+            serde_json::json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{
+                "timeUnixNano": "1795491296263000000",
+                "attributes": [{"key": "event.name", "value": {"stringValue": "api_request"}}],
+                "body": {"stringValue": "x".repeat(bytes)}}]}]}]})
+            .to_string()
+        };
+        // Small chunked bodies fit beside it, gzip or not: they hold a few KiB, not the
+        // most they might have become.
+        let small = chunked_post("/v1/hooks", "application/x-ndjson", &batch(KIB), false);
+        let (status, answer) = call(app.clone(), small).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let small = chunked_post(
+            "/v1/logs",
+            "application/json",
+            &gzip(export(KIB).as_bytes()),
+            true,
+        );
+        let (status, answer) = call(app.clone(), small).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+
+        // A chunked body larger than what is left, and a small gzip body that inflates to
+        // more, are cut off where the budget ends and told to retry.
+        let inflating = gzip(export(100 * KIB).as_bytes());
+        assert!(inflating.len() < 16 * KIB, "{}", inflating.len());
+        for request in [
+            chunked_post("/v1/hooks", "application/x-ndjson", &large, false),
+            chunked_post("/v1/logs", "application/json", &inflating, true),
+        ] {
+            let path = request.uri().to_string();
+            let (status, headers, answer) = respond(app.clone(), request).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {answer}");
+            assert_eq!(headers["retry-after"], "1", "{path}");
+            assert!(answer.contains("retry"), "{answer}");
+        }
+        assert_eq!(rejected(&app, "busy").await, Some(2.0));
+
+        // What the refused bodies held was given back: once the other body is answered,
+        // the same requests fit.
+        drop(elsewhere);
+        let (status, answer) = call(
+            app.clone(),
+            chunked_post("/v1/hooks", "application/x-ndjson", &large, false),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (status, answer) = call(
+            app.clone(),
+            chunked_post("/v1/logs", "application/json", &inflating, true),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(rejected(&app, "busy").await, Some(2.0));
     }
 
     fn with_headers(mut request: Request<Body>, headers: &[(&str, &str)]) -> Request<Body> {

@@ -16,7 +16,7 @@ use crate::attempts::Attempts;
 use crate::auth::PageKey;
 use crate::budget::BodyBudget;
 use crate::config::CollectorConfig;
-use crate::exporters::forward::Forwarder;
+use crate::consumer::Onward;
 use crate::processors::privacy::PrivacyFilter;
 use crate::store::{GroupTable, Store};
 use crate::sync::lock;
@@ -47,7 +47,7 @@ pub struct Shared {
     /// What the page's sign-in cookie holds, when there is a token to sign in with.
     pub page_key: Option<PageKey>,
     /// Where new spans (and log events) are sent on, when forwarding is configured.
-    pub forwarder: Option<Arc<Forwarder>>,
+    pub forwarder: Option<Arc<dyn Onward>>,
     /// Failed sign-ins, which slow down the next ones.
     pub attempts: Attempts,
     /// The bytes of request bodies held at once.

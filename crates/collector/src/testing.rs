@@ -1,11 +1,14 @@
 //! Helpers for the in-crate tests of each router: a collector's state on a real store in
 //! a temporary directory, and requests answered in process (`oneshot`).
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
 use tower::ServiceExt;
@@ -55,6 +58,27 @@ pub fn post(method: &str, path: &str, content_type: &str, body: impl Into<Body>)
         .header("content-type", content_type)
         .body(body.into())
         .expect("a request")
+}
+
+/// A body that arrives in `chunks`, as a chunked request's does (send it with
+/// `Transfer-Encoding: chunked`).
+pub fn chunked(chunks: Vec<Vec<u8>>) -> Body {
+    struct Chunks(VecDeque<Vec<u8>>);
+    impl http_body::Body for Chunks {
+        type Data = Bytes;
+        type Error = axum::Error;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+            Poll::Ready(
+                self.0
+                    .pop_front()
+                    .map(|chunk| Ok(http_body::Frame::data(Bytes::from(chunk)))),
+            )
+        }
+    }
+    Body::new(Chunks(chunks.into()))
 }
 
 /// A GET.

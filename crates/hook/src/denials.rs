@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::HookConfig;
 use crate::enrich::{Origin, enrich};
-use crate::run::send_or_spool;
+use crate::spool::send_or_spool;
 
 use cursor::{Cursor, fnv1a, forget_old, read_before};
 use transcript::{Denial, DenialKind, calls_in, denials_in};

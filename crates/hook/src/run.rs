@@ -6,11 +6,10 @@ use hook_protocol::{HookAnswer, HookEvent};
 
 use crate::config::{Env, HookConfig};
 use crate::decide::{Judged, judge};
-use crate::deliver::{Collector, DeliveryError};
 use crate::denials;
 use crate::enrich::{Origin, enrich};
 use crate::look::Disk;
-use crate::spool::Spool;
+use crate::spool::{Spool, send_or_spool};
 
 /// What the hook process prints and how it exits.
 #[derive(Debug, Default, PartialEq)]
@@ -105,77 +104,4 @@ fn deliver(
         }
     };
     send_or_spool(&event_id, &line, config, stderr)
-}
-
-/// Sends one enriched event, or spools it when the collector is away (then drains the
-/// spool after a success); returns a warning for the user when it was lost.
-pub(crate) fn send_or_spool(
-    event_id: &str,
-    line: &str,
-    config: &HookConfig,
-    stderr: &mut Vec<String>,
-) -> Option<String> {
-    let spool = Spool::in_state_dir(&config.state_dir);
-    let collector = Collector::new(config);
-
-    let down_for = spool.collector_down_for();
-    let result = if down_for.is_some_and(|age| age < config.retry_after) {
-        stderr.push(format!(
-            "claude-telemetry hook: the collector timed out recently; event spooled without trying (retry after {} ms)",
-            config.retry_after.as_millis()
-        ));
-        Err(None)
-    } else {
-        collector.send_one(line).map_err(Some)
-    };
-    let stored = match result {
-        Ok(()) => {
-            if down_for.is_some() {
-                spool.clear_collector_down();
-            }
-            if spool.has_pending() {
-                match spool.drain(&collector) {
-                    Ok(report) if report.rejected > 0 => stderr.push(format!(
-                        "claude-telemetry hook: the collector refused {} spooled event(s); kept in {}",
-                        report.rejected,
-                        spool.rejected_dir().display()
-                    )),
-                    Ok(_) => {}
-                    Err(err) => stderr.push(format!("claude-telemetry hook: draining the spool: {err}")),
-                }
-            }
-            return None;
-        }
-        Err(Some(err @ DeliveryError::Rejected { .. })) => {
-            stderr.push(format!(
-                "claude-telemetry hook: {err}; kept in {}",
-                spool.rejected_dir().display()
-            ));
-            spool.put_rejected(event_id, line)
-        }
-        Err(failure) => {
-            if let Some(err) = &failure {
-                stderr.push(format!(
-                    "claude-telemetry hook: {err}; spooled for later delivery"
-                ));
-                if err.timed_out()
-                    && let Err(err) = spool.mark_collector_down()
-                {
-                    stderr.push(format!("claude-telemetry hook: {err}"));
-                }
-            }
-            spool.put(event_id, line)
-        }
-    };
-    match stored {
-        Ok(_) => None,
-        Err(err) => {
-            let message = format!(
-                "claude-telemetry: event {event_id} could not be delivered to {} nor spooled ({err}); telemetry is being lost",
-                collector.endpoint()
-            );
-            stderr.push(message.clone());
-            Some(message)
-        }
-    }
 }

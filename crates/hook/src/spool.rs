@@ -14,6 +14,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::config::HookConfig;
 use crate::deliver::{Collector, DeliveryError};
 use crate::private;
 
@@ -267,6 +268,79 @@ fn write_durably(dir: &Path, event_id: &str, line: &str) -> Result<PathBuf, Spoo
         at(dir)(err)
     })?;
     Ok(target)
+}
+
+/// Sends one enriched event, or spools it when the collector is away (then drains the
+/// spool after a success); returns a warning for the user when it was lost.
+pub(crate) fn send_or_spool(
+    event_id: &str,
+    line: &str,
+    config: &HookConfig,
+    stderr: &mut Vec<String>,
+) -> Option<String> {
+    let spool = Spool::in_state_dir(&config.state_dir);
+    let collector = Collector::new(config);
+
+    let down_for = spool.collector_down_for();
+    let result = if down_for.is_some_and(|age| age < config.retry_after) {
+        stderr.push(format!(
+            "claude-telemetry hook: the collector timed out recently; event spooled without trying (retry after {} ms)",
+            config.retry_after.as_millis()
+        ));
+        Err(None)
+    } else {
+        collector.send_one(line).map_err(Some)
+    };
+    let stored = match result {
+        Ok(()) => {
+            if down_for.is_some() {
+                spool.clear_collector_down();
+            }
+            if spool.has_pending() {
+                match spool.drain(&collector) {
+                    Ok(report) if report.rejected > 0 => stderr.push(format!(
+                        "claude-telemetry hook: the collector refused {} spooled event(s); kept in {}",
+                        report.rejected,
+                        spool.rejected_dir().display()
+                    )),
+                    Ok(_) => {}
+                    Err(err) => stderr.push(format!("claude-telemetry hook: draining the spool: {err}")),
+                }
+            }
+            return None;
+        }
+        Err(Some(err @ DeliveryError::Rejected { .. })) => {
+            stderr.push(format!(
+                "claude-telemetry hook: {err}; kept in {}",
+                spool.rejected_dir().display()
+            ));
+            spool.put_rejected(event_id, line)
+        }
+        Err(failure) => {
+            if let Some(err) = &failure {
+                stderr.push(format!(
+                    "claude-telemetry hook: {err}; spooled for later delivery"
+                ));
+                if err.timed_out()
+                    && let Err(err) = spool.mark_collector_down()
+                {
+                    stderr.push(format!("claude-telemetry hook: {err}"));
+                }
+            }
+            spool.put(event_id, line)
+        }
+    };
+    match stored {
+        Ok(_) => None,
+        Err(err) => {
+            let message = format!(
+                "claude-telemetry: event {event_id} could not be delivered to {} nor spooled ({err}); telemetry is being lost",
+                collector.endpoint()
+            );
+            stderr.push(message.clone());
+            Some(message)
+        }
+    }
 }
 
 #[cfg(test)]

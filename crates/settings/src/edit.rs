@@ -7,6 +7,7 @@ use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, Level, PRIVACY_ENV};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::document::{EditError, array_at, object_at};
 use crate::sandbox::{self, Sandbox};
 
 /// The env entry that records what install added, so uninstall removes exactly that.
@@ -106,17 +107,6 @@ struct Marker {
     sandbox: Option<sandbox::Added>,
 }
 
-/// Why a document cannot be edited.
-#[derive(Debug, thiserror::Error)]
-pub enum EditError {
-    /// The document root is not an object.
-    #[error("the settings file must hold a JSON object")]
-    NotAnObject,
-    /// A key that must hold an object or array holds something else.
-    #[error("`{0}` has the wrong type; fix it by hand first (Claude Code ignores it as it is)")]
-    WrongType(String),
-}
-
 /// The hook command for a binary at `binary`, quoted for `sh -c`.
 pub fn hook_command_for(binary: &Path) -> String {
     command_for(binary, "hook")
@@ -201,38 +191,6 @@ fn baggage_encode(value: &str) -> String {
         }
     }
     out
-}
-
-pub(crate) fn object_at<'a>(
-    parent: &'a mut Map<String, Value>,
-    key: &str,
-    path: &str,
-    kept: &mut Vec<String>,
-) -> Result<&'a mut Map<String, Value>, EditError> {
-    if parent.contains_key(key) && !kept.iter().any(|k| k == path) {
-        kept.push(path.to_owned());
-    }
-    parent
-        .entry(key)
-        .or_insert_with(|| Value::Object(Map::new()))
-        .as_object_mut()
-        .ok_or_else(|| EditError::WrongType(path.to_owned()))
-}
-
-pub(crate) fn array_at<'a>(
-    parent: &'a mut Map<String, Value>,
-    key: &str,
-    path: &str,
-    kept: &mut Vec<String>,
-) -> Result<&'a mut Vec<Value>, EditError> {
-    if parent.contains_key(key) {
-        kept.push(path.to_owned());
-    }
-    parent
-        .entry(key)
-        .or_insert_with(|| Value::Array(Vec::new()))
-        .as_array_mut()
-        .ok_or_else(|| EditError::WrongType(path.to_owned()))
 }
 
 /// Adds our hooks on every observable event, the telemetry env and the deny rules.

@@ -10,6 +10,7 @@
 //! [`MARKER_ENV`]) so uninstall removes exactly that and restores what it replaced, even
 //! for a project file copied to another machine.
 
+mod document;
 mod edit;
 mod file;
 mod sandbox;

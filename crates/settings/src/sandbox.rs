@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::edit::{EditError, array_at, object_at};
+use crate::document::{EditError, array_at, object_at};
 
 /// The settings key.
 pub const SANDBOX_KEY: &str = "sandbox";

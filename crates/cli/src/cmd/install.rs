@@ -70,7 +70,7 @@ pub struct InstallArgs {
     user_email: Option<String>,
     /// Also turn on Claude Code's traces (beta: CLAUDE_CODE_ENHANCED_TELEMETRY_BETA=1,
     /// OTEL_TRACES_EXPORTER=otlp), exported to the collector with its metrics and events.
-    #[arg(long, env = "CLAUDE_TELEMETRY_TRACES", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "CLAUDE_TELEMETRY_TRACES", value_parser = clap::builder::FalseyValueParser::new())]
     traces: bool,
     /// Turn on Claude Code's own OS sandbox too (bubblewrap and socat on Linux, Seatbelt on
     /// macOS): no way out of it, `.env` files unreadable inside, writes in the project and

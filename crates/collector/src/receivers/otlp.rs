@@ -5,14 +5,16 @@
 //! store cannot take it now (the exporter retries).
 //!
 //! Decodes; the processors translate and make stored events, the store (as consumer)
-//! keeps them.
+//! keeps them. What a gzip body inflates to is charged, piece by piece, to the body's
+//! share of the budget of bodies in flight ([`crate::budget`]), which the server's gate
+//! gives every request.
 
 use std::io::Read;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -28,10 +30,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 use serde_json::{Value, json};
 
+use crate::budget::Share;
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
-use crate::event::{Event, Payload, SpanRecord};
-use crate::exporters::forward::encode::TimedLog;
+use crate::event::{Event, Payload, SpanRecord, TimedLog};
 use crate::processors::events;
 use crate::processors::otlp::translate::{self, LabelPolicy};
 use crate::processors::otlp::{json, spans};
@@ -99,8 +101,17 @@ fn encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
     }
 }
 
-/// The body, decompressed within the size limit.
-fn inflate(limit: usize, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+/// The room first made for what a gzip body inflates to; it doubles from there.
+const INFLATE_FIRST: usize = 32 * 1024;
+
+/// The body, decompressed within the size limit, the memory it inflates into charged to
+/// its `share` of the budget before it is taken.
+fn inflate(
+    limit: usize,
+    headers: &HeaderMap,
+    body: Bytes,
+    share: &Share,
+) -> Result<Bytes, ApiError> {
     let compression = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -108,21 +119,35 @@ fn inflate(limit: usize, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, Ap
         .trim()
         .to_ascii_lowercase();
     match compression.as_str() {
-        "identity" | "" => Ok(body.to_vec()),
+        "identity" | "" => Ok(body),
         "gzip" => {
+            let mut decoder = flate2::read::GzDecoder::new(&body[..]);
             let mut out = Vec::new();
-            let mut reader = flate2::read::GzDecoder::new(body).take(limit as u64 + 1);
-            reader.read_to_end(&mut out).map_err(|err| {
-                ApiError::bad_request(Reason::Gzip, format!("invalid gzip body: {err}"))
-            })?;
-            if out.len() > limit {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    Reason::TooLarge,
-                    format!("decompressed body over {limit} bytes"),
-                ));
+            loop {
+                if out.len() > limit {
+                    // A bomb stops here: no more than one byte past the limit inflated.
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        Reason::TooLarge,
+                        format!("decompressed body over {limit} bytes"),
+                    ));
+                }
+                // Doubled as a vector grows, but charged before it is allocated, and
+                // never more than one byte past the limit (which tells a body over it).
+                let room = (out.capacity() * 2).max(INFLATE_FIRST).min(limit + 1);
+                share.hold(room - out.capacity())?;
+                out.reserve_exact(room - out.len());
+                let spare = (out.capacity() - out.len()) as u64;
+                (&mut decoder)
+                    .take(spare)
+                    .read_to_end(&mut out)
+                    .map_err(|err| {
+                        ApiError::bad_request(Reason::Gzip, format!("invalid gzip body: {err}"))
+                    })?;
+                if out.len() < out.capacity() {
+                    return Ok(Bytes::from(out));
+                }
             }
-            Ok(out)
         }
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -170,21 +195,23 @@ async fn store(state: &AppState, events: Vec<Event>) -> Result<usize, ApiError> 
 fn request(
     state: &AppState,
     headers: &HeaderMap,
+    share: &Share,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(Encoding, Vec<u8>), ApiError> {
+) -> Result<(Encoding, Bytes), ApiError> {
     let body = body.map_err(|e| ApiError::from(e).rpc_status())?;
     let encoding = encoding(headers)?;
-    let bytes = inflate(state.config.max_body_bytes, headers, &body)
+    let bytes = inflate(state.config.max_body_bytes, headers, body, share)
         .map_err(|error| encoding.error(error))?;
     Ok((encoding, bytes))
 }
 
 async fn metrics(
     State(state): State<AppState>,
+    Extension(share): Extension<Share>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (encoding, bytes) = request(&state, &headers, body)?;
+    let (encoding, bytes) = request(&state, &headers, &share, body)?;
     let result = export_metrics(&state, encoding, &bytes).await;
     result.map_err(|error| encoding.error(error))
 }
@@ -239,10 +266,11 @@ async fn export_metrics(
 
 async fn logs(
     State(state): State<AppState>,
+    Extension(share): Extension<Share>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (encoding, bytes) = request(&state, &headers, body)?;
+    let (encoding, bytes) = request(&state, &headers, &share, body)?;
     let result = export_logs(&state, encoding, &bytes).await;
     result.map_err(|error| encoding.error(error))
 }
@@ -254,6 +282,8 @@ async fn export_logs(
 ) -> Result<Response, ApiError> {
     let request: ExportLogsServiceRequest = decode(encoding, bytes, "logs", json::logs_request)?;
     let translated = translate::logs(&request);
+    // Decoded exports take several times the body's size: not held while the store works.
+    drop(request);
     let times: Vec<u64> = translated.iter().map(|event| event.time_ns).collect();
     let events = translated
         .into_iter()
@@ -292,10 +322,11 @@ async fn export_logs(
 
 async fn traces(
     State(state): State<AppState>,
+    Extension(share): Extension<Share>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (encoding, bytes) = request(&state, &headers, body)?;
+    let (encoding, bytes) = request(&state, &headers, &share, body)?;
     let result = export_traces(&state, encoding, &bytes).await;
     result.map_err(|error| encoding.error(error))
 }
@@ -308,6 +339,8 @@ async fn export_traces(
     let request: ExportTraceServiceRequest =
         decode(encoding, bytes, "traces", json::traces_request)?;
     let translated = spans::spans(&request);
+    // Decoded exports take several times the body's size: not held while the store works.
+    drop(request);
     let events = translated
         .spans
         .into_iter()
@@ -354,7 +387,38 @@ async fn export_traces(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::app;
     use crate::testing::{call, post, sample, state};
+
+    #[test]
+    fn a_gzip_bomb_is_refused_near_the_limit_without_inflating_it_all() {
+        use std::io::Write;
+        const KIB: usize = 1024;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&vec![0; 16 * 1024 * KIB]).unwrap();
+        let bomb = encoder.finish().unwrap();
+        assert!(bomb.len() < 128 * KIB, "{}", bomb.len());
+        let budget = crate::budget::BodyBudget::new(1024 * KIB);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_ENCODING, "gzip".parse().unwrap());
+        headers.insert(header::CONTENT_LENGTH, bomb.len().into());
+        let mut sent = axum::http::Request::new(Body::empty());
+        *sent.headers_mut() = headers.clone();
+        let share = budget.open(&sent, usize::MAX).unwrap();
+        let limit = 256 * KIB;
+        let refused = inflate(limit, &headers, Bytes::from(bomb), &share).unwrap_err();
+        let answer = refused.into_response();
+        assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        // While the bomb's share lives, all but the limit (and a unit) is still free:
+        // no more of it was inflated and held.
+        let mut beside = axum::http::Request::new(Body::empty());
+        let free = 1024 * KIB - limit - KIB;
+        beside
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, free.into());
+        assert!(budget.open(&beside, usize::MAX).is_ok());
+        drop(share);
+    }
 
     fn export(metrics: Value) -> String {
         json!({"resourceMetrics": [{"scopeMetrics": [{"metrics": metrics}]}]}).to_string()
@@ -370,7 +434,7 @@ mod tests {
             "dataPoints": [{"startTimeUnixNano": "1", "timeUnixNano": "2", "asDouble": 0.5}]}}]),
         );
         let (status, answer) = call(
-            router(state.clone()),
+            app(state.clone()),
             post("POST", "/v1/metrics", "application/json", body),
         )
         .await;
@@ -389,7 +453,7 @@ mod tests {
         let body = export(json!([{"name": "weird", "summary": {"dataPoints": [
             {"count": "1", "sum": 1.0}, {"count": "2", "sum": 2.0}]}}]));
         let (status, answer) = call(
-            router(state.clone()),
+            app(state.clone()),
             post("POST", "/v1/metrics", "application/json", body),
         )
         .await;
@@ -420,7 +484,7 @@ mod tests {
         ]}]}]}]})
         .to_string();
         let (status, _) = call(
-            router(state.clone()),
+            app(state.clone()),
             post("POST", "/v1/logs", "application/json", body),
         )
         .await;
@@ -441,7 +505,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = state(dir.path());
         let (status, answer) = call(
-            router(state.clone()),
+            app(state.clone()),
             post("POST", "/v1/metrics", "application/json", "{"),
         )
         .await;
@@ -449,7 +513,7 @@ mod tests {
         let answer: Value = serde_json::from_str(&answer).unwrap();
         assert_eq!(answer["code"], 3, "a google.rpc.Status: {answer}");
         let (status, answer) = call(
-            router(state.clone()),
+            app(state.clone()),
             post(
                 "POST",
                 "/v1/logs",
@@ -460,7 +524,7 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(answer.contains("protobuf"), "{answer}");
-        let (status, _) = call(router(state), post("POST", "/v1/logs", "text/plain", "x")).await;
+        let (status, _) = call(app(state), post("POST", "/v1/logs", "text/plain", "x")).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 
@@ -486,7 +550,7 @@ mod tests {
         ]);
         for _ in 0..2 {
             let (status, answer) = call(
-                router(state.clone()),
+                app(state.clone()),
                 post(
                     "POST",
                     "/v1/traces",
@@ -544,7 +608,7 @@ mod tests {
         let request =
             json::traces_request(&serde_json::from_str(&traces_export(spans)).unwrap()).unwrap();
         let (status, _) = call(
-            router(state.clone()),
+            app(state.clone()),
             post(
                 "POST",
                 "/v1/traces",
@@ -555,7 +619,7 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::OK);
         let (status, _) = call(
-            router(state),
+            app(state),
             post(
                 "POST",
                 "/v1/traces",

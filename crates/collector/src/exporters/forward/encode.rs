@@ -12,19 +12,10 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 use serde_json::{Map, Value};
 
-use crate::event::{LogRecord, SpanRecord};
+use crate::event::{LogRecord, SpanRecord, TimedLog};
 
 /// The scope Claude Code's log events come under (the stored record does not keep it).
 const LOG_SCOPE: &str = "com.anthropic.claude_code.events";
-
-/// A log event as forwarded: its time and the stored record.
-#[derive(Debug, Clone)]
-pub struct TimedLog {
-    /// When, Unix ns.
-    pub time_ns: u64,
-    /// The record, as stored.
-    pub record: LogRecord,
-}
 
 fn any_value(value: &Value) -> AnyValue {
     let value = match value {

@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 use prost::Message;
 
 use crate::config::CollectorConfig;
-use crate::event::SpanRecord;
+use crate::consumer::Onward;
+use crate::event::{SpanRecord, TimedLog};
 use crate::exposition::{Encoded, Family, Kind};
 use crate::sync::lock;
-use encode::TimedLog;
 
 /// The OTLP signals forwarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,28 +194,6 @@ impl Forwarder {
         })
     }
 
-    /// Queues spans the store just took, in order; what does not fit is dropped.
-    pub fn spans(&self, spans: Vec<SpanRecord>) {
-        self.enqueue(Signal::Traces, spans.len(), |queues, room| {
-            queues.spans.extend(spans.into_iter().take(room));
-        });
-    }
-
-    /// Queues log events the store just took (when log forwarding is on).
-    pub fn logs(&self, logs: Vec<TimedLog>) {
-        if !self.shared.settings.logs {
-            return;
-        }
-        self.enqueue(Signal::Logs, logs.len(), |queues, room| {
-            queues.logs.extend(logs.into_iter().take(room));
-        });
-    }
-
-    /// Whether log events are wanted (so receivers skip the copy when they are not).
-    pub fn wants_logs(&self) -> bool {
-        self.shared.settings.logs
-    }
-
     fn enqueue(&self, signal: Signal, count: usize, push: impl FnOnce(&mut Queues, usize)) {
         if count == 0 {
             return;
@@ -237,10 +215,29 @@ impl Forwarder {
                 .count_dropped(signal, "queue_full", dropped as u64);
         }
     }
+}
 
-    /// Sends what is queued for at most `grace`, then stops; what is left is counted as
-    /// dropped.
-    pub fn shutdown(&self, grace: Duration) {
+impl Onward for Forwarder {
+    fn spans(&self, spans: Vec<SpanRecord>) {
+        self.enqueue(Signal::Traces, spans.len(), |queues, room| {
+            queues.spans.extend(spans.into_iter().take(room));
+        });
+    }
+
+    fn logs(&self, logs: Vec<TimedLog>) {
+        if !self.shared.settings.logs {
+            return;
+        }
+        self.enqueue(Signal::Logs, logs.len(), |queues, room| {
+            queues.logs.extend(logs.into_iter().take(room));
+        });
+    }
+
+    fn wants_logs(&self) -> bool {
+        self.shared.settings.logs
+    }
+
+    fn shutdown(&self, grace: Duration) {
         {
             let mut queues = lock(&self.shared.queues);
             queues.closing = Some(Instant::now() + grace);
@@ -251,8 +248,7 @@ impl Forwarder {
         }
     }
 
-    /// The forwarder's metrics, for `/metrics`.
-    pub fn encoded(&self) -> Vec<Encoded> {
+    fn encoded(&self) -> Vec<Encoded> {
         let (spans, logs) = {
             let queues = lock(&self.shared.queues);
             (queues.spans.len(), queues.logs.len())

@@ -14,7 +14,6 @@ use serde::Deserialize;
 use super::view;
 use crate::auth::{is_page, is_token};
 use crate::error::{ApiError, Reason};
-use crate::server::too_many_attempts;
 use crate::state::AppState;
 
 /// The sign-in form, with status 401: what a browser without the cookie gets for a page.
@@ -54,7 +53,7 @@ pub async fn sign_in(
         .attempts
         .attempt(client, || is_token(&form_data.token, token))
         .await
-        .map_err(too_many_attempts)?;
+        .map_err(ApiError::from)?;
     if !right {
         return Err(form(
             &form_data.next,
