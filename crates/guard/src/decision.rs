@@ -5,7 +5,7 @@ use std::time::Duration;
 use hook_protocol::{GuardRecord, GuardSpan, HookAnswer, PermissionDecision, redact_text};
 use serde::Serialize;
 
-use crate::rules::Rule;
+use crate::rules::{Category, Rule};
 
 /// The verdict on a tool call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -30,39 +30,22 @@ impl Verdict {
     }
 }
 
-/// The family a rule belongs to; becomes a metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    /// A recursive or bulk delete aimed where it must not go.
-    DangerousRm,
-    /// Reading, writing or searching `.env`-style secret files.
-    EnvAccess,
-    /// Other secret files (opt-in pack: SSH keys, cloud credentials, certificates).
-    SecretAccess,
-    /// History-destroying git commands (opt-in pack).
-    DestructiveGit,
-    /// Commands that overwrite disks or file systems (opt-in pack).
-    Disk,
-    /// The guard could not judge the input (unparseable, too deep, too large).
-    Uncertain,
-    /// No rule matched.
-    None,
-}
+/// A byte range in the outermost command.
+pub type ByteSpan = (usize, usize);
 
-impl Category {
-    /// The snake_case name used in metrics and the audit trail.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::DangerousRm => "dangerous_rm",
-            Category::EnvAccess => "env_access",
-            Category::SecretAccess => "secret_access",
-            Category::DestructiveGit => "destructive_git",
-            Category::Disk => "disk",
-            Category::Uncertain => "uncertain",
-            Category::None => "none",
-        }
-    }
+/// One thing the walk found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What it means.
+    pub verdict: Verdict,
+    /// The rule.
+    pub rule: Rule,
+    /// For people.
+    pub reason: String,
+    /// Byte range in the command, or in `field`'s text.
+    pub span: Option<ByteSpan>,
+    /// For file tools: the input field and its text; `None` for the Bash command.
+    pub field: Option<(String, String)>,
 }
 
 /// Where in the input the decision was triggered: a byte range of the Bash command, or

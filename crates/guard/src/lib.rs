@@ -28,9 +28,9 @@ use serde_json::Value;
 
 pub use config::{ConfigError, GuardConfig, Pack};
 pub use context::Context;
-pub use decision::{Category, Decision, Span, Verdict};
+pub use decision::{Decision, Span, Verdict};
 pub use look::{Look, Seen};
-pub use rules::Rule;
+pub use rules::{Category, Rule};
 
 /// The guard's version, recorded with every decision.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

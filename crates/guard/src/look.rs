@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use crate::config::GuardConfig;
 use crate::decision::Verdict;
+use crate::decision::{ByteSpan, Finding};
 use crate::rules::Rule;
 use crate::secrets::{Secret, exclusion_globs, secret_file};
-use crate::shell::{ByteSpan, Finding};
 
 /// Most directory entries one decision's looks visit together.
 pub const MAX_ENTRIES: usize = 5_000;

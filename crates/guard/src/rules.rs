@@ -1,11 +1,10 @@
-//! Every rule the guard can name, with its stable id and its category, in one table.
+//! Every rule the guard can name, with its stable id and its category, in one table, and
+//! the categories themselves.
 //!
 //! The id is a contract: it is recorded with every decision, becomes a metric label and
 //! is what `audit` and the docs show. Adding a rule here is the only way to add one.
 
 use serde::{Serialize, Serializer};
-
-use crate::decision::Category;
 
 macro_rules! rules {
     ($( $(#[$doc:meta])* $variant:ident = $id:literal, $category:ident; )+) => {
@@ -123,6 +122,41 @@ impl Serialize for Rule {
 impl std::fmt::Display for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.id())
+    }
+}
+
+/// The family a rule belongs to; becomes a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// A recursive or bulk delete aimed where it must not go.
+    DangerousRm,
+    /// Reading, writing or searching `.env`-style secret files.
+    EnvAccess,
+    /// Other secret files (opt-in pack: SSH keys, cloud credentials, certificates).
+    SecretAccess,
+    /// History-destroying git commands (opt-in pack).
+    DestructiveGit,
+    /// Commands that overwrite disks or file systems (opt-in pack).
+    Disk,
+    /// The guard could not judge the input (unparseable, too deep, too large).
+    Uncertain,
+    /// No rule matched.
+    None,
+}
+
+impl Category {
+    /// The snake_case name used in metrics and the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::DangerousRm => "dangerous_rm",
+            Category::EnvAccess => "env_access",
+            Category::SecretAccess => "secret_access",
+            Category::DestructiveGit => "destructive_git",
+            Category::Disk => "disk",
+            Category::Uncertain => "uncertain",
+            Category::None => "none",
+        }
     }
 }
 

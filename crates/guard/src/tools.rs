@@ -9,12 +9,12 @@ use serde_json::Value;
 
 use crate::config::GuardConfig;
 use crate::context::Context;
+use crate::decision::Finding;
 use crate::decision::Verdict;
 use crate::look::{Exclude, Look, SearchCheck, Selection};
 use crate::paths::resolve;
 use crate::rules::Rule;
 use crate::secrets::{Secret, has_glob, pattern_targets_secret, secret_file};
-use crate::shell::Finding;
 
 /// Input fields that hold one path, in any tool (including MCP tools).
 const PATH_FIELDS: &[&str] = &[

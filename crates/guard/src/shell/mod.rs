@@ -30,6 +30,7 @@ use crate::decision::Verdict;
 use crate::look::SearchCheck;
 use crate::rules::Rule;
 
+pub use crate::decision::{ByteSpan, Finding};
 pub use word::Arg;
 
 /// Longest command analysed; longer ones are not parsed at all.
@@ -43,24 +44,6 @@ pub const MAX_NESTING: usize = 100;
 /// Most commands and words visited in one decision: the guard's time limit, counted
 /// in work rather than read from a clock so decisions stay pure and repeatable.
 pub const MAX_STEPS: usize = 20_000;
-
-/// A byte range in the outermost command.
-pub type ByteSpan = (usize, usize);
-
-/// One thing the walk found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// What it means.
-    pub verdict: Verdict,
-    /// The rule.
-    pub rule: Rule,
-    /// For people.
-    pub reason: String,
-    /// Byte range in the command, or in `field`'s text.
-    pub span: Option<ByteSpan>,
-    /// For file tools: the input field and its text; `None` for the Bash command.
-    pub field: Option<(String, String)>,
-}
 
 /// A shell variable's value as far as it is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
