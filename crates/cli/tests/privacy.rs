@@ -125,6 +125,20 @@ impl Canary {
     }
 }
 
+/// Every file under `roots`, read as one text (lossily).
+fn every_byte_under(roots: &[&Path]) -> String {
+    let mut text = Vec::new();
+    let mut pending: Vec<std::path::PathBuf> = roots.iter().map(|r| r.to_path_buf()).collect();
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            text.extend(bytes);
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
 /// Every marker found in any file under `roots`, by number.
 fn found_markers(roots: &[&Path]) -> BTreeSet<usize> {
     let mut found = BTreeSet::new();
@@ -619,21 +633,9 @@ fn at_the_full_level_content_is_kept_and_every_secret_shape_redacted() {
         "the spool drained"
     );
 
-    let search = |roots: &[&Path]| {
-        let mut text = Vec::new();
-        let mut pending: Vec<std::path::PathBuf> = roots.iter().map(|r| r.to_path_buf()).collect();
-        while let Some(path) = pending.pop() {
-            if path.is_dir() {
-                pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                text.extend(bytes);
-            }
-        }
-        String::from_utf8_lossy(&text).into_owned()
-    };
-    let on_disk = search(&[&data, &state]);
+    let on_disk = every_byte_under(&[&data, &state]);
     collector.stop();
-    let on_disk = on_disk + &search(&[&data, &state]);
+    let on_disk = on_disk + &every_byte_under(&[&data, &state]);
     let found: Vec<&&str> = secrets
         .iter()
         .filter(|secret| on_disk.contains(**secret))
@@ -688,8 +690,8 @@ fn prompt_logging_without_a_level_keeps_prompts_redacted_in_their_timeline() {
             "{env:?}: {detail}"
         );
         collector.stop();
-        let stored = std::fs::read(data.join("events.sqlite3")).unwrap();
-        let stored = String::from_utf8_lossy(&stored);
+        // The store, its WAL (a stop may leave it unmerged) and the rest of the data dir.
+        let stored = every_byte_under(&[&data]);
         assert!(!stored.contains("timelinesecret01"));
         assert_eq!(stored.contains("deploy with curl"), kept, "{env:?}");
     }

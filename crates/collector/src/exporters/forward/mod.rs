@@ -506,3 +506,83 @@ fn refused_in(signal: Signal, answer: &[u8]) -> u64 {
     };
     refused.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::{Format, write};
+
+    fn span(id: u8) -> SpanRecord {
+        SpanRecord {
+            trace_id: "01".repeat(16),
+            span_id: format!("{id:016x}"),
+            parent_span_id: String::new(),
+            name: "claude_code.tool".to_owned(),
+            kind: 1,
+            start_ns: 1_000,
+            end_ns: 2_000,
+            status_code: 0,
+            status_message: String::new(),
+            flags: 0,
+            trace_state: String::new(),
+            attributes: Default::default(),
+            events: Vec::new(),
+            links: Vec::new(),
+            resource: Default::default(),
+            scope_name: String::new(),
+            scope_version: String::new(),
+            elided: Vec::new(),
+        }
+    }
+
+    /// A backend nobody listens on: connections are refused, so every batch is retried.
+    fn away() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{address}")
+    }
+
+    fn metrics(forwarder: &dyn Onward) -> String {
+        write(&forwarder.encoded(), Format::Text)
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_and_a_stop_counts_what_was_left() {
+        let forwarder = Forwarder::start(ForwardSettings {
+            endpoint: away(),
+            headers: Vec::new(),
+            logs: false,
+            queue_size: 3,
+            batch_size: 10,
+            batch_timeout: Duration::from_millis(1),
+            retry_initial: Duration::from_secs(60),
+            retry_max: Duration::from_secs(60),
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap();
+        assert!(!forwarder.wants_logs());
+        forwarder.spans((0..5).map(span).collect());
+        // Log events are not wanted: nothing is queued or dropped for them.
+        forwarder.logs(Vec::new());
+        let text = metrics(&forwarder);
+        assert!(
+            text.contains(
+                r#"claude_telemetry_forward_dropped_total{signal="traces",reason="queue_full"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"claude_telemetry_forward_queue_size{signal="traces"} 3"#),
+            "{text}"
+        );
+        forwarder.shutdown(Duration::ZERO);
+        let text = metrics(&forwarder);
+        assert!(
+            text.contains(
+                r#"claude_telemetry_forward_dropped_total{signal="traces",reason="shutdown"} 3"#
+            ),
+            "{text}"
+        );
+    }
+}
