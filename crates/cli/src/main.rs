@@ -87,32 +87,54 @@ fn main() -> ExitCode {
     {
         return cmd::hook::run(started);
     }
-    let cli = Cli::parse();
+    // A usage error exits 1, as every other error does: 2 and 3 are `check`'s and the
+    // hook's answers (deny, ask), which a mistyped option must not look like.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match cli.command {
         Command::Serve(args) => report(cmd::serve::serve(&args)),
         Command::Hook => cmd::hook::run(started),
         Command::Install(args) => report(cmd::install::install(&args)),
         Command::Uninstall(args) => report(cmd::install::uninstall(&args)),
         Command::OtelHeaders => report(cmd::install::otel_headers()),
-        Command::Doctor(args) => cmd::doctor::doctor(&args).unwrap_or_else(|err| {
-            eprintln!("claude-telemetry: {err:#}");
-            ExitCode::FAILURE
-        }),
+        Command::Doctor(args) => cmd::doctor::doctor(&args).unwrap_or_else(failure),
         Command::Report(args) => report(cmd::report::report(&args)),
         Command::Audit(args) => report(cmd::report::audit_trail(&args)),
-        Command::Check(args) => cmd::check::check(&args).unwrap_or_else(|err| {
-            eprintln!("claude-telemetry: {err:#}");
-            ExitCode::FAILURE
-        }),
+        Command::Check(args) => cmd::check::check(&args).unwrap_or_else(failure),
     }
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("claude-telemetry: {err:#}");
-            ExitCode::FAILURE
+    result.map_or_else(failure, |()| ExitCode::SUCCESS)
+}
+
+fn failure(err: anyhow::Error) -> ExitCode {
+    eprintln!("claude-telemetry: {}", chain(&err));
+    ExitCode::FAILURE
+}
+
+/// The error and its causes, `: `-separated, each cause left out when the message before
+/// it already says it (many errors put their source in their own text as well).
+fn chain(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
         }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
     }
+    message
 }

@@ -262,23 +262,31 @@ fn total(metrics: &std::collections::BTreeMap<String, f64>, name: &str, labels: 
 }
 
 /// Where the scenarios' users live: not under a temp dir (the guard lets deletes inside
-/// temp dirs through, and these users' files must look like anyone's). The build's
-/// target dir, unless the checkout itself is under /tmp, then the runner's cache.
+/// temp dirs through, and Claude Code's sandbox lets commands write in /tmp, so a place
+/// "outside the project" there is not outside anything). The build's target dir, else the
+/// runner's cache under HOME, else (a CI clone with HOME under /tmp too) a cache
+/// directory of the system's, whichever is first outside the temp dirs and writable.
 pub(crate) fn scratch() -> PathBuf {
+    let in_temp = |path: &Path| path.starts_with("/tmp") || path.starts_with("/var/tmp");
     let target = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target"));
     let target = target.canonicalize().unwrap_or(target);
-    if !(target.starts_with("/tmp") || target.starts_with("/var/tmp")) {
-        return target.join("e2e");
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .expect("HOME, for a scratch dir outside /tmp");
-    assert!(
-        !home.starts_with("/tmp"),
-        "no scratch dir outside /tmp: HOME is {}",
-        home.display()
-    );
-    home.join(".cache/claude-telemetry-tests/e2e")
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let candidates = [
+        Some(target.join("e2e")),
+        home.map(|home| home.join(".cache/claude-telemetry-tests/e2e")),
+        Some(PathBuf::from("/var/cache/claude-telemetry-tests/e2e")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .filter(|dir| !in_temp(dir))
+        .find(|dir| std::fs::create_dir_all(dir).is_ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no writable scratch dir outside the temp dirs: the target dir, HOME and \
+                 /var/cache are all in /tmp or not writable"
+            )
+        })
 }
 
 /// A collector and a fake API, and room for machines.

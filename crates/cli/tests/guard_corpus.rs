@@ -1,154 +1,100 @@
-//! The guard's labelled corpus, every case through the real `claude-telemetry hook`
-//! binary as Claude Code runs it, with the figures printed.
+//! The guard's labelled corpora, every case through the real `claude-telemetry hook`
+//! binary as Claude Code runs it, with the figures printed: the tuned part (this
+//! repository's corpora) and, when present, a held-out part written by someone who never
+//! saw the guard's code (`crates/guard/corpus/heldout.toml` or `GUARD_HELDOUT_CORPUS`),
+//! each reported on its own.
 
 use std::collections::BTreeMap;
 use std::thread;
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use testkit::Receiver;
 
+use crate::support::corpus::{Class, Labelled, TUNED, heldout_path, load};
 use crate::support::{Run, stderr, stdout};
 
-const CORPUS: &str = include_str!("../../guard/corpus/corpus.toml");
-const PROJECT: &str = "/home/dev/project";
-const HOME: &str = "/home/dev";
-
-#[derive(Debug, Deserialize)]
-struct Corpus {
-    group: Vec<Group>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Group {
-    name: String,
-    class: String,
-    expect: String,
-    cases: Vec<Case>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Case {
-    bash: Option<String>,
-    tool: Option<String>,
-    input: Option<toml::Value>,
-    rule: Option<String>,
-    why: String,
-}
-
+/// What the hook decided for one case.
 struct Outcome {
-    class: String,
-    expected: String,
+    case: Labelled,
     got: String,
-    rule: Option<String>,
-    expected_rule: Option<String>,
-    label: String,
+    rule: String,
+    reason: String,
 }
 
-fn run_case(home: &std::path::Path, url: &str, group: &Group, case: &Case) -> Outcome {
-    let (tool, input) = match (&case.bash, &case.tool) {
-        (Some(command), _) => ("Bash".to_owned(), json!({ "command": command })),
-        (None, Some(tool)) => (
-            tool.clone(),
-            serde_json::to_value(
-                case.input
-                    .clone()
-                    .unwrap_or(toml::Value::Table(Default::default())),
-            )
-            .unwrap(),
-        ),
-        (None, None) => panic!("case without bash or tool: {}", case.why),
-    };
-    let event = json!({
-        "session_id": "corpus",
-        "cwd": PROJECT,
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": input,
-        "tool_use_id": format!("toolu_{}", case.why.len()),
-    });
-    let output = Run::new(&["hook"], home)
-        .env("HOME", HOME)
-        .env("CLAUDE_PROJECT_DIR", PROJECT)
+fn run_case(dir: &std::path::Path, url: &str, index: usize, case: &Labelled) -> Outcome {
+    let root = dir.join(format!("root-{index}"));
+    case.materialise(&root).unwrap();
+    let id = format!("toolu_corpus_{index}");
+    let mut run = Run::new(&["hook"], dir)
         .env("CLAUDE_TELEMETRY_URL", url)
-        .env("CLAUDE_TELEMETRY_STATE_DIR", home.join("state"))
-        // The delivered events are matched to the cases by their input: keep it whole.
-        .env("CLAUDE_TELEMETRY_PRIVACY", "full")
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .stdin(event.to_string());
+        .env("CLAUDE_TELEMETRY_STATE_DIR", dir.join("state"))
+        .env("XDG_CONFIG_HOME", dir.join("config"));
+    for (key, value) in case.env(&root) {
+        run = run.env(key, value);
+    }
+    let output = run.stdin(case.event(&id).to_string());
     assert_eq!(
         output.status.code(),
         Some(0),
         "{}: {}",
-        case.why,
+        case.label,
         stderr(&output)
     );
     let out = stdout(&output);
-    let got = if out.trim().is_empty() {
-        "allow".to_owned()
+    let (got, reason) = if out.trim().is_empty() {
+        ("allow".to_owned(), String::new())
     } else {
         let answer: Value =
             serde_json::from_str(&out).unwrap_or_else(|_| panic!("not JSON: {out}"));
-        let decision = answer["hookSpecificOutput"]["permissionDecision"]
+        let specific = &answer["hookSpecificOutput"];
+        assert_eq!(
+            specific["hookEventName"],
+            case.event_name.as_str(),
+            "{}",
+            case.label
+        );
+        let reason = specific["permissionDecisionReason"]
             .as_str()
-            .unwrap_or("?")
+            .unwrap_or_default()
             .to_owned();
-        if decision == "deny" {
-            let reason = answer["hookSpecificOutput"]["permissionDecisionReason"]
+        (
+            specific["permissionDecision"]
                 .as_str()
-                .unwrap_or("");
-            assert!(
-                reason.contains("ask the user"),
-                "a deny sends the agent to the user: {reason}"
-            );
-        }
-        decision
+                .unwrap_or("?")
+                .to_owned(),
+            reason,
+        )
     };
-    let label = format!(
-        "[{}] {}: {}",
-        group.name,
-        case.why,
-        case.bash
-            .clone()
-            .unwrap_or_else(|| format!("{tool} {}", event["tool_input"]))
-    );
+    if got == "deny" {
+        assert!(
+            reason.contains("ask the user"),
+            "a deny sends the agent to the user: {reason}"
+        );
+    }
     Outcome {
-        class: group.class.clone(),
-        expected: group.expect.clone(),
+        case: case.clone(),
         got,
-        rule: None,
-        expected_rule: case.rule.clone(),
-        label,
+        rule: String::new(),
+        reason,
     }
 }
 
-#[test]
-fn the_labelled_corpus_gets_the_decisions_it_names() {
-    let corpus: Corpus = toml::from_str(CORPUS).expect("corpus.toml parses");
+/// Runs every case, four hook processes at a time (each a separate process, as under
+/// Claude Code), and reads the rule each named from the events delivered.
+fn run_all(cases: &[Labelled]) -> Vec<Outcome> {
     let receiver = Receiver::start();
-    let home = tempfile::tempdir().unwrap();
-    let cases: Vec<(&Group, &Case)> = corpus
-        .group
-        .iter()
-        .flat_map(|g| g.cases.iter().map(move |c| (g, c)))
-        .collect();
-    assert!(
-        cases.len() >= 300,
-        "at least 300 cases, got {}",
-        cases.len()
-    );
-
-    // Four hooks at a time: each is a separate process, as under Claude Code.
-    let mut outcomes: Vec<Outcome> = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    let indexed: Vec<(usize, &Labelled)> = cases.iter().enumerate().collect();
+    let mut outcomes: Vec<(usize, Outcome)> = Vec::new();
     thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .chunks(cases.len().div_ceil(4))
+        let handles: Vec<_> = indexed
+            .chunks(indexed.len().div_ceil(4).max(1))
             .map(|chunk| {
-                let (home, url) = (home.path(), receiver.url());
+                let (dir, url) = (dir.path(), receiver.url());
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|(g, c)| run_case(home, &url, g, c))
+                        .map(|(index, case)| (*index, run_case(dir, &url, *index, case)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -157,112 +103,205 @@ fn the_labelled_corpus_gets_the_decisions_it_names() {
             outcomes.extend(handle.join().unwrap());
         }
     });
-
-    // The rule each decision named, from the events the hook delivered.
-    let mut rules: BTreeMap<String, String> = BTreeMap::new();
-    for event in receiver.events() {
-        let input = event["tool_input"].to_string();
-        let rule = event["claude_telemetry"]["guard"]["rule"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        rules.insert(format!("{}{}", event["tool_name"], input), rule);
-    }
+    let events = receiver.events();
     assert_eq!(
-        receiver.events().len(),
-        outcomes.len(),
+        events.len(),
+        cases.len(),
         "every decision was delivered as an event"
     );
-    for (outcome, (_, case)) in outcomes.iter_mut().zip(&cases) {
-        let tool = case.tool.clone().unwrap_or_else(|| "Bash".to_owned());
-        let input = match &case.bash {
-            Some(command) => json!({ "command": command }),
-            None => serde_json::to_value(
-                case.input
-                    .clone()
-                    .unwrap_or(toml::Value::Table(Default::default())),
-            )
-            .unwrap(),
-        };
-        outcome.rule = rules.get(&format!("\"{tool}\"{input}")).cloned();
-    }
-
-    let mut wrong = Vec::new();
-    for outcome in &outcomes {
-        if outcome.got != outcome.expected {
-            wrong.push(format!(
-                "expected {} got {}: {}",
-                outcome.expected, outcome.got, outcome.label
-            ));
-        } else if let Some(expected_rule) = &outcome.expected_rule
-            && outcome.rule.as_deref() != Some(expected_rule.as_str())
-        {
-            wrong.push(format!(
-                "expected rule {expected_rule} got {:?}: {}",
-                outcome.rule, outcome.label
-            ));
-        }
-    }
-
-    let count = |class: &str| outcomes.iter().filter(|o| o.class == class).count();
-    let blocked = outcomes
+    let rules: BTreeMap<String, String> = events
         .iter()
-        .filter(|o| o.class == "must_block" && o.got == "deny")
-        .count();
-    let false_positives = |class: &str| {
+        .map(|event| {
+            (
+                event["tool_use_id"].as_str().unwrap_or_default().to_owned(),
+                event["claude_telemetry"]["guard"]["rule"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    outcomes.sort_by_key(|(index, _)| *index);
+    outcomes
+        .into_iter()
+        .map(|(index, mut outcome)| {
+            outcome.rule = rules
+                .get(&format!("toolu_corpus_{index}"))
+                .cloned()
+                .unwrap_or_default();
+            outcome
+        })
+        .collect()
+}
+
+/// The figures of one part, printed; returns what falls short of the bar.
+fn report(part: &str, outcomes: &[Outcome], exact: bool) -> Vec<String> {
+    let count = |class: Class| outcomes.iter().filter(|o| o.case.class == class).count();
+    let flagged = |class: Class| {
         outcomes
             .iter()
-            .filter(|o| o.class == class && o.got != "allow")
+            .filter(|o| o.case.class == class && o.got != "allow")
             .count()
     };
-    let benign = count("everyday") + count("lookalike");
-    let benign_fp = false_positives("everyday") + false_positives("lookalike");
-    let asked = outcomes
+    let must_block = count(Class::MustBlock);
+    let caught = flagged(Class::MustBlock);
+    let denied = outcomes
         .iter()
-        .filter(|o| o.class == "uncertain" && o.got == "ask")
+        .filter(|o| o.case.class == Class::MustBlock && o.got == "deny")
         .count();
+    let allowed_classes = count(Class::Allow) + count(Class::Everyday);
+    let false_positives = flagged(Class::Allow) + flagged(Class::Everyday);
+    let percent = |a: usize, b: usize| {
+        if b == 0 {
+            100.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
     println!(
-        "guard corpus through the real hook binary: {} cases",
+        "guard corpus, {part}: {} cases through the real hook binary",
         outcomes.len()
     );
     println!(
-        "  must_block: {blocked}/{} denied, recall {:.1}%",
-        count("must_block"),
-        100.0 * blocked as f64 / count("must_block") as f64
+        "  must_block: {caught}/{must_block} denied or asked ({denied} denied), recall {:.1}%",
+        percent(caught, must_block)
     );
     println!(
-        "  everyday:   {} false positives of {}",
-        false_positives("everyday"),
-        count("everyday")
+        "  allow:      {}/{} false positives",
+        flagged(Class::Allow),
+        count(Class::Allow)
     );
     println!(
-        "  lookalike:  {} false positives of {}",
-        false_positives("lookalike"),
-        count("lookalike")
+        "  everyday:   {}/{} false positives",
+        flagged(Class::Everyday),
+        count(Class::Everyday)
     );
     println!(
-        "  overall false-positive rate: {benign_fp}/{benign} = {:.1}%",
-        100.0 * benign_fp as f64 / benign as f64
+        "  false-positive rate: {false_positives}/{allowed_classes} = {:.1}%",
+        percent(false_positives, allowed_classes)
     );
-    println!("  uncertain:  {asked}/{} asked", count("uncertain"));
+    let contested: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.case.class == Class::Contested)
+        .collect();
+    if !contested.is_empty() {
+        println!("  contested (not counted):");
+        for outcome in contested {
+            println!(
+                "    {} {}: {}",
+                outcome.got, outcome.rule, outcome.case.label
+            );
+        }
+    }
+    let mut wrong = Vec::new();
+    for outcome in outcomes {
+        let case = &outcome.case;
+        let missed = match case.class {
+            Class::MustBlock => outcome.got == "allow",
+            Class::Allow | Class::Everyday => outcome.got != "allow",
+            Class::Contested => false,
+        };
+        if missed {
+            println!(
+                "  WRONG {} {}: {}\n        {}",
+                outcome.got, outcome.rule, case.label, outcome.reason
+            );
+            wrong.push(format!(
+                "{part}: got {} ({}): {}",
+                outcome.got, outcome.rule, case.label
+            ));
+            continue;
+        }
+        if exact && case.class != Class::Contested {
+            if let Some(expect) = &case.expect
+                && *expect != outcome.got
+            {
+                wrong.push(format!(
+                    "{part}: expected {expect}, got {} ({}): {}",
+                    outcome.got, outcome.rule, case.label
+                ));
+            }
+            if let Some(rule) = &case.rule
+                && *rule != outcome.rule
+            {
+                wrong.push(format!(
+                    "{part}: expected rule {rule}, got {}: {}",
+                    outcome.rule, case.label
+                ));
+            }
+        }
+    }
+    let mut short = Vec::new();
+    if percent(caught, must_block) < 99.0 {
+        short.push(format!(
+            "{part}: recall {:.1}% is under 99%",
+            percent(caught, must_block)
+        ));
+    }
+    if percent(false_positives, allowed_classes) > 1.0 {
+        short.push(format!(
+            "{part}: false positives {:.1}% are over 1%",
+            percent(false_positives, allowed_classes)
+        ));
+    }
+    if flagged(Class::Everyday) > 0 {
+        short.push(format!(
+            "{part}: {} everyday commands were not allowed",
+            flagged(Class::Everyday)
+        ));
+    }
+    if exact {
+        short.extend(wrong);
+    }
+    short
+}
+
+#[test]
+fn the_labelled_corpora_get_the_decisions_they_name() {
+    let mut tuned = Vec::new();
+    for (name, text) in TUNED {
+        tuned.extend(load(name, text).unwrap());
+    }
+    let new_cases = load("tuned.toml", TUNED[1].1).unwrap();
+    let new_count = |class: Class| new_cases.iter().filter(|c| c.class == class).count();
     assert!(
-        wrong.is_empty(),
-        "{} cases decided wrongly:\n{}",
-        wrong.len(),
-        wrong.join("\n")
+        new_count(Class::MustBlock) >= 220
+            && new_count(Class::Allow) + new_count(Class::Everyday) >= 140,
+        "the v2 corpus keeps at least 220 must-block and 140 allowed cases"
     );
-    assert_eq!(
-        blocked,
-        count("must_block"),
-        "recall on must-block cases is 100%"
-    );
-    assert_eq!(
-        false_positives("everyday"),
-        0,
-        "no false positives on everyday commands"
-    );
+    let mut short = report("tuned part", &run_all(&tuned), true);
+
+    let heldout = heldout_path();
+    match std::fs::read_to_string(&heldout) {
+        Ok(text) => {
+            let cases = load(&heldout.display().to_string(), &text).unwrap();
+            short.extend(report("held-out part", &run_all(&cases), false));
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            println!("guard corpus, held-out part: none at {}", heldout.display());
+        }
+        Err(err) => panic!("{}: {err}", heldout.display()),
+    }
     assert!(
-        benign_fp as f64 / benign as f64 <= 0.02,
-        "overall false-positive rate at most 2%"
+        short.is_empty(),
+        "{} shortfalls:\n{}",
+        short.len(),
+        short.join("\n")
+    );
+}
+
+#[test]
+fn a_corpus_file_that_is_not_in_the_format_is_a_clear_error() {
+    let bad_class = "[[group]]\nname = \"x\"\nclass = \"maybe\"\ncases = [{ bash = 'ls' }]\n";
+    let err = load("bad.toml", bad_class).unwrap_err();
+    assert!(err.contains("bad.toml") && err.contains("maybe"), "{err}");
+    let relative =
+        "[[group]]\nname = \"x\"\nclass = \"allow\"\nhome = \"dev\"\ncases = [{ bash = 'ls' }]\n";
+    assert!(load("r.toml", relative).unwrap_err().contains("absolute"));
+    let empty = "[[group]]\nname = \"x\"\nclass = \"allow\"\ncases = [{ why = 'nothing' }]\n";
+    assert!(
+        load("e.toml", empty)
+            .unwrap_err()
+            .contains("neither bash nor tool")
     );
 }

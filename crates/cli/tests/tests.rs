@@ -27,3 +27,4 @@ mod pushgateway;
 mod report;
 mod sandbox;
 mod traces;
+mod usage;

@@ -5,6 +5,8 @@ use std::time::Duration;
 use hook_protocol::{GuardRecord, GuardSpan, HookAnswer, PermissionDecision, redact_text};
 use serde::Serialize;
 
+use crate::rules::{Category, Rule};
+
 /// The verdict on a tool call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,39 +30,22 @@ impl Verdict {
     }
 }
 
-/// The family a rule belongs to; becomes a metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    /// A recursive or bulk delete aimed where it must not go.
-    DangerousRm,
-    /// Reading, writing or searching `.env`-style secret files.
-    EnvAccess,
-    /// Other secret files (opt-in pack: SSH keys, cloud credentials, certificates).
-    SecretAccess,
-    /// History-destroying git commands (opt-in pack).
-    DestructiveGit,
-    /// Commands that overwrite disks or file systems (opt-in pack).
-    Disk,
-    /// The guard could not judge the input (unparseable, too deep, too large).
-    Uncertain,
-    /// No rule matched.
-    None,
-}
+/// A byte range in the outermost command.
+pub type ByteSpan = (usize, usize);
 
-impl Category {
-    /// The snake_case name used in metrics and the audit trail.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::DangerousRm => "dangerous_rm",
-            Category::EnvAccess => "env_access",
-            Category::SecretAccess => "secret_access",
-            Category::DestructiveGit => "destructive_git",
-            Category::Disk => "disk",
-            Category::Uncertain => "uncertain",
-            Category::None => "none",
-        }
-    }
+/// One thing the walk found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What it means.
+    pub verdict: Verdict,
+    /// The rule.
+    pub rule: Rule,
+    /// For people.
+    pub reason: String,
+    /// Byte range in the command, or in `field`'s text.
+    pub span: Option<ByteSpan>,
+    /// For file tools: the input field and its text; `None` for the Bash command.
+    pub field: Option<(String, String)>,
 }
 
 /// Where in the input the decision was triggered: a byte range of the Bash command, or
@@ -105,13 +90,31 @@ impl Decision {
         }
     }
 
+    /// A decision that could not be reached (the configuration, or the guard itself,
+    /// failed): the user is asked.
+    pub fn uncertain(rule: Rule, reason: impl Into<String>) -> Decision {
+        Decision {
+            verdict: Verdict::Ask,
+            rule: rule.id(),
+            category: rule.category(),
+            reason: reason.into(),
+            span: None,
+        }
+    }
+
     /// The text Claude Code shows: for a deny, it goes to the model, so it names the rule
-    /// and sends the agent to the user instead of around the block.
+    /// and sends the agent to the user instead of around the block (or, where the reason
+    /// gives one, to the allowed way forward).
     pub fn message(&self) -> String {
         match self.verdict {
             Verdict::Allow => self.reason.clone(),
             Verdict::Ask => format!(
                 "claude-telemetry guard ({}): {} Confirm only if you intended this.",
+                self.rule, self.reason
+            ),
+            Verdict::Deny if self.reason.contains("ask the user") => format!(
+                "Blocked by claude-telemetry guard, rule {}: {} Do not reach the secret files \
+                 another way (other commands, scripts or tools).",
                 self.rule, self.reason
             ),
             Verdict::Deny => format!(

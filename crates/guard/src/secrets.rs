@@ -142,6 +142,77 @@ pub fn pattern_targets_secret(pattern: &str, config: &GuardConfig) -> Option<Sec
     None
 }
 
+/// Whether a glob pattern could match some secret file's name at all (`*`, `.e*`,
+/// `prod.*`), aimed at secrets or not: such a glob over files on disk needs a look at
+/// what is there. Only the final component is tried.
+pub fn pattern_may_match_secret(pattern: &str, config: &GuardConfig) -> bool {
+    expand_braces(pattern).iter().any(|alternative| {
+        let name = alternative
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        if !has_glob(name) {
+            return secret_file(alternative, config).is_some();
+        }
+        let configured = config
+            .secret_patterns
+            .iter()
+            .map(|p| p.replace(['*', '?'], "x"));
+        let pack = config
+            .has(Pack::Secrets)
+            .then_some(PACK_SAMPLES.iter().map(|s| (*s).to_owned()))
+            .into_iter()
+            .flatten();
+        SECRET_SAMPLES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(["x.env".to_owned(), ".ENV".to_owned()])
+            .chain(configured)
+            .chain(pack)
+            .any(|sample| glob_match(name, &sample))
+    })
+}
+
+/// Whether a plain (glob-free) path names a secret file; the same as [`secret_file`],
+/// as a yes or no.
+pub fn may_name_secret_plain(path: &str, config: &GuardConfig) -> bool {
+    secret_file(path, config).is_some()
+}
+
+/// Globs that exclude these secret file names from a search, as few as cover them all:
+/// `.env*` and `*.env` for `.env` files (in the case they are written), configured
+/// patterns as configured, the `secrets` pack by its own names.
+pub fn exclusion_globs<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    config: &GuardConfig,
+) -> Vec<String> {
+    let mut globs: Vec<String> = Vec::new();
+    for name in names {
+        let glob = if is_env_name(name) {
+            let lower = name.to_ascii_lowercase();
+            if lower.starts_with(".env") {
+                format!("{}*", name.get(..4).unwrap_or(".env"))
+            } else {
+                format!("*{}", name.get(name.len() - 4..).unwrap_or(".env"))
+            }
+        } else if let Some(pattern) = config.secret_patterns.iter().find(|p| glob_match(p, name)) {
+            pattern.clone()
+        } else if let Some(pattern) = PACK_NAMES
+            .iter()
+            .find(|p| glob_match(p, &name.to_ascii_lowercase()))
+        {
+            (*pattern).to_owned()
+        } else {
+            name.to_owned()
+        };
+        if !globs.contains(&glob) {
+            globs.push(glob);
+        }
+    }
+    globs
+}
+
 /// Whether text has shell/glob wildcard characters.
 pub fn has_glob(text: &str) -> bool {
     text.contains(['*', '?', '['])

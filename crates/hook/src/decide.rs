@@ -1,16 +1,20 @@
-//! Asking the guard about a PreToolUse event: the one judging path, shared by the hook
-//! and the collector (for Claude Code's `http` hooks).
+//! Asking the guard about an event that would run something: `PreToolUse`, a skill's
+//! shell preamble (`PreSkillShellCommand`), and any other `Pre…` event carrying a
+//! command. The one judging path, shared by the hook and the collector (for Claude
+//! Code's `http` hooks): no process-global state, and the look at the disk is a
+//! parameter.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use guard::{Category, Context, Decision, GuardConfig, Verdict};
+use guard::{Context, Decision, Explained, GuardConfig, Rule};
 use hook_protocol::{GuardRecord, HookAnswer, HookEvent, KnownEvent};
 use serde_json::Value;
 
 use crate::config::Env;
 use crate::guard_config::load_guard_config;
+use crate::look::Looker;
 
 /// A decision and how long it took.
 #[derive(Debug, Clone)]
@@ -93,22 +97,37 @@ pub fn context(event: &HookEvent, place: &Place) -> Context {
     }
 }
 
-/// Judges a PreToolUse event with the guard's configuration from the hook's environment;
-/// `None` for every other event.
-pub fn judge(event: &HookEvent, env: &impl Env) -> Option<Judged> {
+/// The events the guard judges: `PreToolUse`, `PreSkillShellCommand`, and any other
+/// event named `Pre…` (one Claude Code adds later) whose input carries a command.
+pub fn is_judged(event: &HookEvent) -> bool {
+    let Some(name) = event.event_name() else {
+        return false;
+    };
+    if event.known_event() == Some(KnownEvent::PreToolUse) || name == "PreSkillShellCommand" {
+        return true;
+    }
+    event.known_event().is_none()
+        && name.starts_with("Pre")
+        && event
+            .tool_input()
+            .and_then(|input| input.get("command"))
+            .is_some_and(Value::is_string)
+}
+
+/// Judges an event that would run something with the guard's configuration from the
+/// hook's environment; `None` for every other event.
+pub fn judge(event: &HookEvent, env: &impl Env, looker: &dyn Looker) -> Option<Judged> {
     let (tool, input) = judged_call(event)?;
     let started = Instant::now();
     let decision = match load_guard_config(env) {
-        Err(err) => Decision {
-            verdict: Verdict::Ask,
-            rule: "guard.config_error",
-            category: Category::Uncertain,
-            reason: format!(
-                "the guard's configuration is invalid ({err}), so it cannot judge this call."
-            ),
-            span: None,
-        },
-        Ok(config) => decide(tool, input, &context_for(event, env), &config),
+        Err(err) => Decision::uncertain(
+            Rule::GuardConfigError,
+            format!("the guard's configuration is invalid ({err}), so it cannot judge this call."),
+        ),
+        Ok(config) => {
+            let ctx = context_for(event, env);
+            decide(tool, input, &ctx, &config, looker, false).decision
+        }
     };
     Some(Judged {
         decision,
@@ -116,36 +135,55 @@ pub fn judge(event: &HookEvent, env: &impl Env) -> Option<Judged> {
     })
 }
 
-/// Judges a PreToolUse event with a configuration already loaded, for a call at `place`;
-/// `None` for every other event. What the collector runs for Claude Code's `http` hooks.
-pub fn judge_with(event: &HookEvent, config: &GuardConfig, place: &Place) -> Option<Judged> {
+/// Judges an event that would run something with a configuration already loaded, for a
+/// call at `place`; `None` for every other event. What the collector runs for Claude
+/// Code's `http` hooks (with [`crate::NothingKnown`]: its disk is not the user's).
+pub fn judge_with(
+    event: &HookEvent,
+    config: &GuardConfig,
+    place: &Place,
+    looker: &dyn Looker,
+) -> Option<Judged> {
     let (tool, input) = judged_call(event)?;
     let started = Instant::now();
-    let decision = decide(tool, input, &context(event, place), config);
+    let decision = decide(tool, input, &context(event, place), config, looker, false).decision;
     Some(Judged {
         decision,
         latency: started.elapsed(),
     })
 }
 
-/// The tool call of an event the guard judges.
+/// The tool call of an event the guard judges (a skill's preamble has no tool name: it
+/// runs in the shell, as Bash does).
 fn judged_call(event: &HookEvent) -> Option<(&str, &Value)> {
-    if event.known_event() != Some(KnownEvent::PreToolUse) {
+    if !is_judged(event) {
         return None;
     }
-    Some((event.tool_name()?, event.tool_input()?))
+    Some((event.tool_name().unwrap_or("Bash"), event.tool_input()?))
 }
 
-fn decide(tool: &str, input: &Value, ctx: &Context, config: &GuardConfig) -> Decision {
+/// The guard's decision on one tool input, with the look at the disk it asks for.
+pub fn decide(
+    tool: &str,
+    input: &Value,
+    ctx: &Context,
+    config: &GuardConfig,
+    looker: &dyn Looker,
+    trace: bool,
+) -> Explained {
     // The guard is pure and tested against arbitrary input; should it still panic, the
     // call is not silently allowed.
-    catch_unwind(AssertUnwindSafe(|| guard::decide(tool, input, ctx, config))).unwrap_or_else(
-        |_| Decision {
-            verdict: Verdict::Ask,
-            rule: "guard.internal_error",
-            category: Category::Uncertain,
-            reason: "the guard failed on this input, so it cannot judge it.".to_owned(),
-            span: None,
-        },
-    )
+    catch_unwind(AssertUnwindSafe(|| {
+        let prepared = guard::prepare(tool, input, ctx, config, trace);
+        let seen = looker.look(prepared.looks(), config);
+        prepared.finish(&seen)
+    }))
+    .unwrap_or_else(|_| Explained {
+        decision: Decision::uncertain(
+            Rule::GuardInternalError,
+            "the guard failed on this input, so it cannot judge it.",
+        ),
+        findings: Vec::new(),
+        trace: Vec::new(),
+    })
 }

@@ -9,8 +9,8 @@
 //!
 //! Claude Code runs this once per event, so it must stay small and synchronous: no async
 //! runtime, no work an event does not need (the guard's configuration is read only for
-//! the PreToolUse events it judges). Policy is the `guard` crate's; this crate only asks
-//! it and carries the answer.
+//! the events it judges). Policy is the `guard` crate's; this crate asks it, looks at the
+//! disk for it when its decision depends on the files present, and carries the answer.
 
 mod config;
 mod decide;
@@ -18,6 +18,7 @@ mod deliver;
 mod denials;
 mod enrich;
 mod guard_config;
+mod look;
 pub mod private;
 mod project;
 mod run;
@@ -26,11 +27,12 @@ mod spool;
 pub use config::{
     ConfigError, DEFAULT_URL, Env, HookConfig, collector_token, collector_url, state_dir,
 };
-pub use decide::{Judged, Place, context, context_for, judge, judge_with};
+pub use decide::{Judged, Place, context, context_for, decide, is_judged, judge, judge_with};
 pub use deliver::{Collector, DeliveryError};
 pub use denials::auto_mode_record;
 pub use enrich::{Origin, enrich};
 pub use guard_config::{GuardConfigError, config_path, load_guard_config};
+pub use look::{Disk, FS_ROOT_VARIABLE, Looker, NothingKnown};
 pub use project::folder_name;
 pub use run::{HookOutcome, run};
 pub use spool::{DrainReport, Spool, SpoolError};

@@ -8,6 +8,7 @@ use crate::config::{Env, HookConfig};
 use crate::decide::{Judged, judge};
 use crate::denials;
 use crate::enrich::{Origin, enrich};
+use crate::look::Disk;
 use crate::spool::{Spool, send_or_spool};
 
 /// What the hook process prints and how it exits.
@@ -21,7 +22,8 @@ pub struct HookOutcome {
     pub exit_code: i32,
 }
 
-/// Handles one event: the guard's decision for PreToolUse, then delivery.
+/// Handles one event: the guard's decision for the events that run something, then
+/// delivery.
 ///
 /// Delivery problems never change the answer to Claude Code: a tool call is not blocked or
 /// allowed because the collector is away. Only when an event can neither be delivered nor
@@ -36,7 +38,7 @@ pub fn run(input: &[u8], env: &impl Env, started: Instant) -> HookOutcome {
             return outcome;
         }
     };
-    let judged = judge(&event, env);
+    let judged = judge(&event, env, &Disk::from_env(env));
     let answer = judged
         .as_ref()
         .map_or_else(HookAnswer::nothing, Judged::answer);

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
-use guard::{Verdict, explain};
+use guard::Verdict;
 use hook_protocol::HookEvent;
 use serde_json::{Value, json};
 
@@ -62,7 +62,15 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
     };
     let config = hook::load_guard_config(&env).context("the guard's configuration")?;
     let ctx = hook::context_for(&event, &env);
-    let explained = explain(&tool, &input, &ctx, &config, args.explain);
+    // Like the hook: what depends on the files present is looked at on disk.
+    let explained = hook::decide(
+        &tool,
+        &input,
+        &ctx,
+        &config,
+        &hook::Disk::from_env(&env),
+        args.explain,
+    );
     let decision = &explained.decision;
     let mut out = String::new();
     if args.output_json {

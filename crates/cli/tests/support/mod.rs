@@ -1,6 +1,7 @@
 //! Running the real binary with a hermetic environment and a hang detector.
 
 pub mod collector;
+pub mod corpus;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -41,7 +41,8 @@ pub fn judge_and_enrich(
         // The collector's TMPDIR is not the user's.
         temp_dir: None,
     };
-    let judged = hook::judge_with(event, guard, &place);
+    // The user's disk is not this one: a search is judged as reaching secret files.
+    let judged = hook::judge_with(event, guard, &place, &hook::NothingKnown);
     let answer = judged
         .as_ref()
         .and_then(|judged| judged.answer().to_json(event.event_name().unwrap_or("")))

@@ -1,13 +1,15 @@
 //! When a command does not parse: a cautious scan, and never a silent allow.
 
 use super::Walker;
-use crate::decision::{Category, Verdict};
+use crate::decision::Verdict;
+use crate::rules::Rule;
 use crate::secrets::secret_file;
 
 /// Programs whose presence makes an unparseable command worth denying outright when
 /// they come with a recursive flag or a sweeping target.
 const DELETERS: &[&str] = &[
-    "rm", "unlink", "shred", "rmdir", "find", "rmtree", "rm_rf", "rmSync",
+    "rm", "unlink", "shred", "rmdir", "find", "rmtree", "rm_rf", "rmSync", "rimraf", "srm",
+    "truncate", "rsync",
 ];
 
 /// Scans text brush could not parse. Words are cut at shell punctuation with quotes and
@@ -42,8 +44,7 @@ pub(super) fn scan(walker: &mut Walker<'_>, script: &str, span: Option<(usize, u
     if deleter && sweeping {
         walker.find(
             Verdict::Deny,
-            "rm.unparsed",
-            Category::DangerousRm,
+            Rule::RmUnparsed,
             "the command does not parse as shell, and it looks like a recursive or sweeping delete.".to_owned(),
             span,
         );
@@ -55,8 +56,7 @@ pub(super) fn scan(walker: &mut Walker<'_>, script: &str, span: Option<(usize, u
     {
         walker.find(
             Verdict::Deny,
-            "env.unparsed",
-            Category::EnvAccess,
+            Rule::EnvUnparsed,
             format!(
                 "the command does not parse as shell, and it names the secret file `{secret}`."
             ),
@@ -66,8 +66,7 @@ pub(super) fn scan(walker: &mut Walker<'_>, script: &str, span: Option<(usize, u
     }
     walker.find(
         Verdict::Ask,
-        "guard.unparsed",
-        Category::Uncertain,
+        Rule::GuardUnparsed,
         "the command does not parse as shell, so the guard cannot tell what it would run."
             .to_owned(),
         span,

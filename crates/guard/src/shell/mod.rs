@@ -1,27 +1,36 @@
 //! Bash commands, judged by what would execute.
 //!
-//! The command is parsed with a real shell grammar (brush-parser) and walked as a tree:
-//! every command position in lists, pipelines, compound commands, functions, command and
-//! process substitutions, heredocs and nested scripts (`bash -c`, `eval`, text piped
-//! into a shell). At each, words are evaluated the way the shell would (quotes removed,
-//! known variables substituted), wrappers are unwrapped, and the program's arguments are
-//! judged by [`commands`]. What cannot be parsed goes to a cautious [`fallback`] scan.
+//! The command is parsed with a real shell grammar (brush-parser) and walked as a tree
+//! ([`walk`]): every command position in lists, pipelines, compound commands, functions,
+//! command and process substitutions, heredocs and nested scripts (`bash -c`, `eval`,
+//! text piped into a shell). At each, words are evaluated the way the shell would
+//! ([`word`]: quotes removed, known variables substituted, unquoted expansions split),
+//! and the program is judged by what it does with its arguments ([`programs`]: runs an
+//! argv, runs a string, reads, writes or deletes files, or nothing). What cannot be
+//! parsed goes to a cautious [`fallback`] scan. Searches and globs whose effect depends
+//! on the files present are handed back as [`crate::look`] checks, for the caller to
+//! resolve with what it found on disk.
 
-mod commands;
 mod fallback;
-mod interp;
+mod programs;
+mod simple;
+mod walk;
 mod word;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::rc::Rc;
 
-use brush_parser::ast::{self, Command, CompoundCommand, IoFileRedirectTarget, IoRedirect};
+use brush_parser::ast;
 use brush_parser::{ParserOptions, SourceSpan};
 
 use crate::config::GuardConfig;
 use crate::context::Context;
-use crate::decision::{Category, Verdict};
+use crate::decision::Verdict;
+use crate::look::SearchCheck;
+use crate::rules::Rule;
 
+pub use crate::decision::{ByteSpan, Finding};
 pub use word::Arg;
 
 /// Longest command analysed; longer ones are not parsed at all.
@@ -36,43 +45,61 @@ pub const MAX_NESTING: usize = 100;
 /// in work rather than read from a clock so decisions stay pure and repeatable.
 pub const MAX_STEPS: usize = 20_000;
 
-/// One thing the walk found.
+/// A shell variable's value as far as it is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// What it means.
-    pub verdict: Verdict,
-    /// Rule id.
-    pub rule: &'static str,
-    /// Rule family.
-    pub category: Category,
-    /// For people.
-    pub reason: String,
-    /// Byte range in the command, or in `field`'s text.
-    pub span: Option<(usize, usize)>,
-    /// For file tools: the input field and its text; `None` for the Bash command.
-    pub field: Option<(String, String)>,
+pub(crate) enum Value {
+    /// Known text.
+    Known(String),
+    /// Not known; `runtime` when it comes from something the command runs (command
+    /// output, a loop over it) rather than from the environment, and `safe` when what
+    /// produced it is known to name no secret file.
+    Unknown { runtime: bool, safe: bool },
 }
 
 /// What a shell knows at a point of the walk.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Scope {
     /// The working directory, if it is known (`cd "$X"` makes it unknown).
     cwd: Option<PathBuf>,
-    /// Variables assigned so far: `Some(value)` when known, `None` when not.
-    vars: HashMap<String, Option<String>>,
+    /// Variables assigned so far.
+    vars: HashMap<String, Value>,
+    /// Arrays assigned so far (`a=(rm -rf ~)`).
+    arrays: HashMap<String, Vec<Value>>,
+    /// `$1`, `$2`, … inside a function or a `bash -c` script given arguments.
+    positional: Option<Vec<Arg>>,
+    /// `$0` of a `bash -c` script given one.
+    arg0: Option<Arg>,
+    /// Functions defined so far: run when called.
+    functions: HashMap<String, Rc<ast::FunctionBody>>,
+    /// Aliases defined so far (Claude Code's shell expands aliases).
+    aliases: HashMap<String, String>,
+    /// `git` aliases set earlier in the command (`git config alias.x '!…'`).
+    git_aliases: HashMap<String, String>,
+    /// Symbolic links (and bind mounts) made earlier in the command: link → target.
+    links: Vec<(PathBuf, PathBuf)>,
+    /// Files written earlier in the command: their text when known.
+    written: HashMap<PathBuf, Option<String>>,
+    /// Inside a container: which container paths are which host paths. Anything else
+    /// is the container's own file system.
+    container: Option<Vec<(PathBuf, PathBuf)>>,
     /// How many scripts deep.
     depth: usize,
     /// For nested scripts: the span of the word in the outer command that holds them.
-    origin: Option<(usize, usize)>,
+    origin: Option<ByteSpan>,
 }
 
-/// What feeds a command's standard input, when it matters (a shell reading a script).
+/// What feeds a command's standard input.
 #[derive(Debug, Clone)]
 pub(crate) enum Stdin {
-    /// Nothing special: the terminal, a file, or another program's output.
-    Unknown,
+    /// Nothing: no pipe, no redirect (Claude Code's shell has no terminal input).
+    None,
     /// Text known from the command itself (`echo …|`, a heredoc, a here-string).
-    Text(String, Option<(usize, usize)>),
+    Text(String, Option<ByteSpan>),
+    /// A file's content (`< file`, `cat file |`).
+    File(Arg),
+    /// Another program's output, not known until it runs; `safe` when that program is
+    /// known to list no secret file (`find . -name '*.py'`).
+    Output { safe: bool },
 }
 
 /// The walk over one command.
@@ -82,32 +109,44 @@ pub(crate) struct Walker<'a> {
     source: &'a str,
     parser_options: ParserOptions,
     findings: Vec<Finding>,
+    checks: Vec<SearchCheck>,
     steps: usize,
     trace: Option<Vec<String>>,
+    /// Functions called so far; the others are judged at the end with unknown arguments.
+    called: Vec<String>,
+    defined: Vec<(String, Rc<ast::FunctionBody>, Scope)>,
 }
 
-/// Analyses a Bash command; returns every finding and, when asked, a trace of how the
-/// command was parsed and unwrapped.
-pub fn analyse(
+/// What the walk of one command found.
+pub(crate) struct Analysis {
+    pub findings: Vec<Finding>,
+    pub checks: Vec<SearchCheck>,
+    pub trace: Vec<String>,
+}
+
+/// Analyses a Bash command.
+pub(crate) fn analyse(
     command: &str,
     ctx: &Context,
     config: &GuardConfig,
     explain: bool,
-) -> (Vec<Finding>, Vec<String>) {
+) -> Analysis {
     let mut walker = Walker {
         ctx,
         config,
         source: command,
         parser_options: ParserOptions::default(),
         findings: Vec::new(),
+        checks: Vec::new(),
         steps: 0,
         trace: explain.then(Vec::new),
+        called: Vec::new(),
+        defined: Vec::new(),
     };
     if command.len() > MAX_COMMAND_BYTES {
         walker.find(
             Verdict::Ask,
-            "guard.too_large",
-            Category::Uncertain,
+            Rule::GuardTooLarge,
             format!(
                 "the command is {} bytes, more than the guard analyses ({MAX_COMMAND_BYTES}).",
                 command.len()
@@ -117,34 +156,56 @@ pub fn analyse(
     } else {
         let mut scope = Scope {
             cwd: Some(ctx.cwd.clone()),
-            vars: HashMap::new(),
-            depth: 0,
-            origin: None,
+            ..Scope::default()
         };
         walker.walk_script(command, &mut scope);
+        walker.judge_uncalled_functions();
     }
     let trace = walker.trace.take().unwrap_or_default();
-    (walker.findings, trace)
+    let findings = walker.findings;
+    // The same finding reached twice (a heredoc walked as text and as a script) once.
+    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
+    for finding in findings {
+        let seen = kept.iter().any(|k| {
+            k.rule == finding.rule && k.span == finding.span && k.reason == finding.reason
+        });
+        if !seen {
+            kept.push(finding);
+        }
+    }
+    let findings = kept;
+    Analysis {
+        findings,
+        checks: walker.checks,
+        trace,
+    }
 }
 
 impl Walker<'_> {
     pub(crate) fn find(
         &mut self,
         verdict: Verdict,
-        rule: &'static str,
-        category: Category,
+        rule: Rule,
         reason: String,
-        span: Option<(usize, usize)>,
+        span: Option<ByteSpan>,
     ) {
         self.note(|| format!("finding: {} {rule}: {reason}", verdict.as_str()));
         self.findings.push(Finding {
             verdict,
             rule,
-            category,
             reason,
             span,
             field: None,
         });
+    }
+
+    /// The command's text at `span`, quoted for a reason (`` `$(ls -a)` ``); empty when
+    /// the span is not known, so a reason can always append it.
+    pub(crate) fn quoted(&self, span: Option<ByteSpan>) -> String {
+        span.and_then(|(start, end)| self.source.get(start..end))
+            .filter(|text| !text.is_empty())
+            .map(|text| format!(" (`{text}`)"))
+            .unwrap_or_default()
     }
 
     pub(crate) fn note(&mut self, line: impl FnOnce() -> String) {
@@ -159,8 +220,7 @@ impl Walker<'_> {
         if self.steps == MAX_STEPS {
             self.find(
                 Verdict::Ask,
-                "guard.too_complex",
-                Category::Uncertain,
+                Rule::GuardTooComplex,
                 "the command is too complex for the guard to analyse completely.".to_owned(),
                 None,
             );
@@ -170,7 +230,7 @@ impl Walker<'_> {
 
     /// The byte span of a brush location in the outermost command; nested scripts report
     /// the span of the word that holds them.
-    fn span_of(&self, scope: &Scope, loc: Option<&SourceSpan>) -> Option<(usize, usize)> {
+    fn span_of(&self, scope: &Scope, loc: Option<&SourceSpan>) -> Option<ByteSpan> {
         if scope.depth > 0 {
             return scope.origin;
         }
@@ -184,17 +244,20 @@ impl Walker<'_> {
         Some((byte(loc.start.index), byte(loc.end.index)))
     }
 
-    /// Parses and walks a script at the current depth.
-    fn walk_script(&mut self, script: &str, scope: &mut Scope) {
+    /// Parses and walks a script at the current depth; returns what it writes to stdout.
+    fn walk_script(&mut self, script: &str, scope: &mut Scope) -> Stdin {
         if nesting_depth(script) > MAX_NESTING {
             self.find(
                 Verdict::Ask,
-                "guard.too_deep",
-                Category::Uncertain,
+                Rule::GuardTooDeep,
                 format!("the command nests brackets more than {MAX_NESTING} deep."),
                 scope.origin.or(Some((0, self.source.len()))),
             );
-            return;
+            return Stdin::Output { safe: false };
+        }
+        if let Some(pipelines) = simple::simple_pipelines(script, &self.ctx.home) {
+            self.note(|| format!("read as simple commands: {}", script.replace('\n', "\\n")));
+            return self.walk_pipelines(pipelines, scope);
         }
         let mut parser = brush_parser::Parser::new(
             std::io::Cursor::new(script.as_bytes()),
@@ -203,361 +266,75 @@ impl Walker<'_> {
         match parser.parse_program() {
             Ok(program) => {
                 self.note(|| format!("parsed: {}", script.replace('\n', "\\n")));
+                let mut out = Stdin::None;
                 for list in &program.complete_commands {
-                    self.walk_list(list, scope);
+                    out = self.walk_list(list, scope);
                 }
+                out
             }
             Err(err) => {
                 self.note(|| format!("does not parse ({err}); cautious scan instead"));
                 let span = scope.origin.or(Some((0, self.source.len())));
                 fallback::scan(self, script, span);
+                Stdin::Output { safe: false }
             }
         }
     }
 
-    /// Walks a script found inside the command (`bash -c`, `eval`, `$(…)`, piped text).
+    /// Walks a script found inside the command (`bash -c`, `eval`, `$(…)`, piped text)
+    /// in a scope of its own that starts from `scope`.
     pub(crate) fn walk_nested_script(
         &mut self,
         script: &str,
         scope: &Scope,
-        origin: Option<(usize, usize)>,
+        origin: Option<ByteSpan>,
         what: &str,
-    ) {
+    ) -> Stdin {
+        let mut inner = scope.clone();
+        self.walk_nested_in(script, &mut inner, origin, what)
+    }
+
+    /// Walks a nested script in `scope` itself, so what it defines (variables, functions,
+    /// the working directory) lasts: `eval`, `source`.
+    pub(crate) fn walk_nested_in(
+        &mut self,
+        script: &str,
+        scope: &mut Scope,
+        origin: Option<ByteSpan>,
+        what: &str,
+    ) -> Stdin {
         if scope.depth + 1 > MAX_DEPTH {
             self.find(
                 Verdict::Ask,
-                "guard.too_deep",
-                Category::Uncertain,
+                Rule::GuardTooDeep,
                 format!("scripts are nested more than {MAX_DEPTH} deep."),
                 scope.origin.or(origin),
             );
-            return;
+            return Stdin::Output { safe: false };
         }
         self.note(|| format!("nested script ({what}): {}", script.replace('\n', "\\n")));
-        let mut inner = Scope {
-            cwd: scope.cwd.clone(),
-            vars: scope.vars.clone(),
-            depth: scope.depth + 1,
-            origin: scope.origin.or(origin),
-        };
-        self.walk_script(script, &mut inner);
-    }
-
-    fn walk_list(&mut self, list: &ast::CompoundList, scope: &mut Scope) {
-        for item in &list.0 {
-            let and_or = &item.0;
-            self.walk_pipeline(&and_or.first, scope);
-            for next in &and_or.additional {
-                match next {
-                    ast::AndOr::And(pipeline) | ast::AndOr::Or(pipeline) => {
-                        self.walk_pipeline(pipeline, scope)
-                    }
-                }
-            }
-        }
-    }
-
-    fn walk_pipeline(&mut self, pipeline: &ast::Pipeline, scope: &mut Scope) {
-        if pipeline.seq.len() == 1 {
-            if let Some(command) = pipeline.seq.first() {
-                self.walk_command(command, scope, Stdin::Unknown);
-            }
-            return;
-        }
-        // Each part of a pipeline runs in its own subshell: `cd` there does not last.
-        let mut stdin = Stdin::Unknown;
-        for command in &pipeline.seq {
-            let mut part = scope.clone();
-            stdin = self.walk_command(command, &mut part, stdin);
-        }
-    }
-
-    /// Walks one command; returns what it writes to stdout when that is known text
-    /// (for the next command of a pipeline).
-    fn walk_command(&mut self, command: &Command, scope: &mut Scope, stdin: Stdin) -> Stdin {
-        if !self.step() {
-            return Stdin::Unknown;
-        }
-        match command {
-            Command::Simple(simple) => self.walk_simple(simple, scope, stdin),
-            Command::Compound(compound, redirects) => {
-                if let Some(redirects) = redirects {
-                    for redirect in &redirects.0 {
-                        self.walk_redirect(redirect, scope);
-                    }
-                }
-                self.walk_compound(compound, scope);
-                Stdin::Unknown
-            }
-            // A function body is judged where it is defined: it runs when called.
-            Command::Function(function) => {
-                let mut body = scope.clone();
-                self.walk_compound(&function.body.0, &mut body);
-                Stdin::Unknown
-            }
-            Command::ExtendedTest(_, redirects) => {
-                if let Some(redirects) = redirects {
-                    for redirect in &redirects.0 {
-                        self.walk_redirect(redirect, scope);
-                    }
-                }
-                Stdin::Unknown
-            }
-        }
-    }
-
-    fn walk_compound(&mut self, compound: &CompoundCommand, scope: &mut Scope) {
-        match compound {
-            CompoundCommand::BraceGroup(group) => self.walk_list(&group.list, scope),
-            CompoundCommand::Subshell(subshell) => {
-                self.walk_list(&subshell.list, &mut scope.clone())
-            }
-            CompoundCommand::ForClause(clause) => {
-                for value in clause.values.iter().flatten() {
-                    self.eval_word(value, scope);
-                }
-                // A loop variable takes values the guard does not follow one by one.
-                scope.vars.insert(clause.variable_name.clone(), None);
-                self.walk_list(&clause.body.list, scope);
-            }
-            CompoundCommand::ArithmeticForClause(clause) => {
-                self.walk_list(&clause.body.list, scope)
-            }
-            CompoundCommand::WhileClause(clause) | CompoundCommand::UntilClause(clause) => {
-                self.walk_list(&clause.0, scope);
-                self.walk_list(&clause.1.list, scope);
-            }
-            CompoundCommand::IfClause(clause) => {
-                self.walk_list(&clause.condition, scope);
-                self.walk_list(&clause.then, scope);
-                for otherwise in clause.elses.iter().flatten() {
-                    if let Some(condition) = &otherwise.condition {
-                        self.walk_list(condition, scope);
-                    }
-                    self.walk_list(&otherwise.body, scope);
-                }
-            }
-            CompoundCommand::CaseClause(clause) => {
-                self.eval_word(&clause.value, scope);
-                for item in &clause.cases {
-                    if let Some(list) = &item.cmd {
-                        self.walk_list(list, scope);
-                    }
-                }
-            }
-            CompoundCommand::Coprocess(coprocess) => {
-                self.walk_command(&coprocess.body, &mut scope.clone(), Stdin::Unknown);
-            }
-            CompoundCommand::Arithmetic(_) => {}
-        }
-    }
-
-    fn walk_simple(
-        &mut self,
-        simple: &ast::SimpleCommand,
-        scope: &mut Scope,
-        stdin: Stdin,
-    ) -> Stdin {
-        let mut parts = SimpleParts {
-            args: Vec::new(),
-            assignments: Vec::new(),
-            stdin,
-        };
-        for item in simple.prefix.iter().flat_map(|prefix| prefix.0.iter()) {
-            self.walk_item(item, true, scope, &mut parts);
-        }
-        if let Some(name) = &simple.word_or_name {
-            let name = self.eval_word(name, scope);
-            parts.args.extend(name);
-        }
-        for item in simple.suffix.iter().flat_map(|suffix| suffix.0.iter()) {
-            self.walk_item(item, false, scope, &mut parts);
-        }
-        let SimpleParts {
-            args,
-            assignments,
-            stdin,
-        } = parts;
-        if args.is_empty() {
-            // Bare assignments set shell variables for what follows.
-            scope.vars.extend(assignments);
-            return Stdin::Unknown;
-        }
-        let mut local = scope.clone();
-        local.vars.extend(assignments);
-        self.note(|| format!("command: {}", show_args(&args)));
-        let out = commands::stdout_text(&args);
-        self.judge(&args, &mut local, &stdin);
-        // `cd` and the variable builtins change the shell itself, not a child process.
-        scope.cwd = local.cwd;
-        for (name, value) in local.vars {
-            scope.vars.entry(name).or_insert(value);
-        }
+        let (depth, outer_origin) = (scope.depth, scope.origin);
+        scope.depth += 1;
+        scope.origin = outer_origin.or(origin);
+        let out = self.walk_script(script, scope);
+        scope.depth = depth;
+        scope.origin = outer_origin;
         out
     }
 
-    fn walk_item(
-        &mut self,
-        item: &ast::CommandPrefixOrSuffixItem,
-        in_prefix: bool,
-        scope: &mut Scope,
-        parts: &mut SimpleParts,
-    ) {
-        match item {
-            ast::CommandPrefixOrSuffixItem::IoRedirect(redirect) => {
-                if let Some(text) = self.walk_redirect(redirect, scope) {
-                    parts.stdin = text;
-                }
+    /// Functions defined but never called in the command may still be called by what
+    /// the guard cannot see (`trap`, `export -f`): judge them with unknown arguments.
+    fn judge_uncalled_functions(&mut self) {
+        let defined = std::mem::take(&mut self.defined);
+        for (name, body, mut scope) in defined {
+            if self.called.contains(&name) {
+                continue;
             }
-            ast::CommandPrefixOrSuffixItem::Word(word) => {
-                let args = self.eval_word(word, scope);
-                parts.args.extend(args);
-            }
-            ast::CommandPrefixOrSuffixItem::AssignmentWord(assignment, word) => {
-                let value = self.eval_assignment(assignment, scope);
-                if in_prefix {
-                    if let ast::AssignmentName::VariableName(name) = &assignment.name {
-                        parts.assignments.push((name.clone(), value));
-                    }
-                } else {
-                    // `export A=~`, `declare A=b`: an argument to a builtin, evaluated as
-                    // the assignment it is (a tilde after `=` expands).
-                    let name = match &assignment.name {
-                        ast::AssignmentName::VariableName(name) => name.clone(),
-                        ast::AssignmentName::ArrayElementName(name, _) => name.clone(),
-                    };
-                    let span = self.span_of(scope, word.loc.as_ref());
-                    parts.args.push(match value {
-                        Some(value) => Arg::literal(format!("{name}={value}"), span),
-                        None => Arg {
-                            known_prefix: format!("{name}="),
-                            text: format!("{name}="),
-                            known: false,
-                            glob: false,
-                            span,
-                        },
-                    });
-                }
-            }
-            ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, subshell) => {
-                self.walk_list(&subshell.list, &mut scope.clone());
-                parts
-                    .args
-                    .push(Arg::unknown(self.span_of(scope, Some(&subshell.loc))));
-            }
+            self.note(|| format!("function `{name}` is never called here: judged as defined"));
+            scope.positional = None;
+            self.walk_compound(&body.0, &mut scope);
         }
     }
-
-    fn eval_assignment(
-        &mut self,
-        assignment: &ast::Assignment,
-        scope: &mut Scope,
-    ) -> Option<String> {
-        match &assignment.value {
-            ast::AssignmentValue::Scalar(word) => {
-                let args = self.eval_word(word, scope);
-                match args.as_slice() {
-                    [arg] if arg.known => Some(arg.text.clone()),
-                    _ => None,
-                }
-            }
-            ast::AssignmentValue::Array(items) => {
-                for (_, word) in items {
-                    self.eval_word(word, scope);
-                }
-                None
-            }
-        }
-    }
-
-    /// Judges a redirect's file; returns the text it feeds to stdin when known.
-    fn walk_redirect(&mut self, redirect: &IoRedirect, scope: &mut Scope) -> Option<Stdin> {
-        use ast::IoFileRedirectKind as Kind;
-        match redirect {
-            IoRedirect::File(_, kind, target) => match target {
-                IoFileRedirectTarget::Filename(word) => {
-                    for arg in self.eval_word(word, scope) {
-                        let write = !matches!(kind, Kind::Read | Kind::DuplicateInput);
-                        let read = matches!(kind, Kind::Read | Kind::ReadAndWrite);
-                        if read {
-                            self.check_secret(&arg, scope, commands::Access::Read);
-                        }
-                        if write {
-                            self.check_secret(&arg, scope, commands::Access::Write);
-                            self.check_device_write(&arg);
-                        }
-                    }
-                    None
-                }
-                IoFileRedirectTarget::ProcessSubstitution(_, subshell) => {
-                    self.walk_list(&subshell.list, &mut scope.clone());
-                    None
-                }
-                IoFileRedirectTarget::Fd(_) | IoFileRedirectTarget::Duplicate(_) => None,
-            },
-            IoRedirect::HereDocument(_, doc) => {
-                let span = self.span_of(scope, doc.doc.loc.as_ref());
-                if doc.requires_expansion {
-                    // Unquoted delimiter: `$(…)` in the body runs.
-                    if let Ok(pieces) =
-                        brush_parser::word::parse_heredoc(&doc.doc.value, &self.parser_options)
-                    {
-                        let mut arg = Arg::unknown(span);
-                        self.eval_heredoc(&pieces, scope, &mut arg);
-                    }
-                }
-                Some(Stdin::Text(doc.doc.value.clone(), span))
-            }
-            IoRedirect::HereString(_, word) => {
-                let args = self.eval_word(word, scope);
-                let text = args
-                    .iter()
-                    .map(|a| a.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                Some(Stdin::Text(text, args.first().and_then(|a| a.span)))
-            }
-            IoRedirect::OutputAndError(word, _) => {
-                for arg in self.eval_word(word, scope) {
-                    self.check_secret(&arg, scope, commands::Access::Write);
-                    self.check_device_write(&arg);
-                }
-                None
-            }
-        }
-    }
-
-    fn eval_heredoc(
-        &mut self,
-        pieces: &[brush_parser::word::WordPieceWithSource],
-        scope: &mut Scope,
-        arg: &mut Arg,
-    ) {
-        for piece in pieces {
-            match &piece.piece {
-                brush_parser::word::WordPiece::CommandSubstitution(script)
-                | brush_parser::word::WordPiece::BackquotedCommandSubstitution(script) => {
-                    self.walk_nested_script(
-                        script,
-                        scope,
-                        arg.span,
-                        "command substitution in heredoc",
-                    );
-                }
-                brush_parser::word::WordPiece::DoubleQuotedSequence(inner) => {
-                    self.eval_heredoc(inner, scope, arg)
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-/// What a simple command's words, assignments and redirects add up to.
-struct SimpleParts {
-    args: Vec<Arg>,
-    assignments: Vec<(String, Option<String>)>,
-    stdin: Stdin,
 }
 
 /// The deepest nesting of `(`, `{`, `[` and backquotes, quotes ignored: an upper bound
@@ -583,21 +360,17 @@ fn nesting_depth(text: &str) -> usize {
     deepest
 }
 
-fn show_args(args: &[Arg]) -> String {
+/// How a command's arguments read in a trace.
+pub(crate) fn show_args(args: &[Arg]) -> String {
     let shown: Vec<String> = args
         .iter()
         .map(|arg| {
             if arg.known {
                 format!("{:?}", arg.text)
+            } else if arg.known_prefix.is_empty() {
+                "<unknown>".to_owned()
             } else {
-                format!(
-                    "<unknown{}>",
-                    if arg.known_prefix.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" after {:?}", arg.known_prefix)
-                    }
-                )
+                format!("<unknown after {:?}>", arg.known_prefix)
             }
         })
         .collect();

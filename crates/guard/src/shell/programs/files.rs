@@ -1,0 +1,782 @@
+//! Programs that read and write files, or only look at their names (coreutils and
+//! friends): metadata programs read nothing; copies read their sources and write their
+//! destination; `tee`, `sponge`, `dd` write; `ln -s` and `mount --bind` make a name
+//! reach another place; `echo`, `printf`, `cat`, `base64 -d`, `xxd -r`, `rev` pass
+//! known text on to the next command of a pipe. Disk tools (the `disk` pack) are here
+//! too: they write whole devices.
+
+use std::path::Path;
+
+use base64::Engine as _;
+
+use super::{Access, OptSpec, operands, parse_opts, program_name, value_of};
+use crate::config::Pack;
+use crate::decision::Verdict;
+use crate::paths::resolve;
+use crate::rules::Rule;
+use crate::secrets::pattern_may_match_secret;
+use crate::shell::word::{Arg, decode_ansi_c};
+use crate::shell::{Scope, Stdin, Walker};
+
+/// Programs that only look at a file's name or metadata, never its contents, or touch
+/// no file at all.
+pub(super) const METADATA: &[&str] = &[
+    "ls",
+    "stat",
+    "file",
+    "test",
+    "[",
+    "touch",
+    "du",
+    "df",
+    "realpath",
+    "readlink",
+    "dirname",
+    "basename",
+    "echo",
+    "printf",
+    "which",
+    "type",
+    "whereis",
+    "locate",
+    "mkdir",
+    "chmod",
+    "chown",
+    "chgrp",
+    "exa",
+    "eza",
+    "lsd",
+    "tree",
+    "lsattr",
+    "true",
+    "false",
+    ":",
+    "hash",
+    "pwd",
+    "date",
+    "sleep",
+    "whoami",
+    "id",
+    "uname",
+    "hostname",
+    "ps",
+    "kill",
+    "pkill",
+    "pgrep",
+    "jobs",
+    "wait",
+    "umask",
+    "ulimit",
+    "shopt",
+    "clear",
+    "tput",
+    "stty",
+    "nproc",
+    "uptime",
+    "free",
+    "lsblk",
+    "getconf",
+    "seq",
+    "yes",
+    "expr",
+    "let",
+    "bg",
+    "fg",
+    "disown",
+    "times",
+    "compgen",
+    "complete",
+    "help",
+    "dirs",
+    "shift",
+    "return",
+    "exit",
+    "break",
+    "continue",
+    "getopts",
+    "caller",
+    "enable",
+    "logout",
+    "bind",
+    "mkfifo",
+    "sync",
+    "mktemp",
+    "tty",
+    "printenv",
+    "groups",
+    "users",
+    "who",
+    "w",
+    "last",
+    "arch",
+    "lscpu",
+    "top",
+    "htop",
+    "ping",
+    "sha256sum",
+    "sha1sum",
+    "md5sum",
+    "sha512sum",
+    "b2sum",
+    "cksum",
+    "wc",
+];
+
+impl Walker<'_> {
+    /// The file programs; `None` for a program nobody catalogued.
+    pub(super) fn judge_file_program(
+        &mut self,
+        name: &str,
+        rest: &[Arg],
+        scope: &mut Scope,
+        stdin: &Stdin,
+    ) -> Option<Stdin> {
+        Some(match name {
+            "echo" => echo_text(rest),
+            "printf" => printf_text(rest),
+            "which" | "command" => match rest.iter().rev().find(|a| !super::is_option(a)) {
+                Some(program) if program.known => Stdin::Text(
+                    format!("/usr/bin/{}", program_name(&program.text)),
+                    program.span,
+                ),
+                _ => Stdin::Output { safe: true },
+            },
+            "pwd" => match &scope.cwd {
+                Some(cwd) => Stdin::Text(cwd.to_string_lossy().into_owned(), None),
+                None => Stdin::Output { safe: false },
+            },
+            "basename" | "dirname" | "realpath" => {
+                let operand = rest.iter().find(|a| !super::is_option(a));
+                match operand {
+                    Some(arg) if arg.known => {
+                        let path = Path::new(&arg.text);
+                        let text = match name {
+                            "basename" => {
+                                path.file_name().map(|n| n.to_string_lossy().into_owned())
+                            }
+                            "dirname" => path.parent().map(|p| p.to_string_lossy().into_owned()),
+                            _ => scope
+                                .cwd
+                                .as_ref()
+                                .map(|cwd| resolve(cwd, path).to_string_lossy().into_owned()),
+                        };
+                        text.map_or(Stdin::Output { safe: false }, |t| Stdin::Text(t, arg.span))
+                    }
+                    _ => Stdin::Output { safe: false },
+                }
+            }
+            "ls" | "exa" | "eza" | "lsd" => {
+                let (items, _) = parse_opts(rest, &OptSpec::default(), false);
+                let hidden = items
+                    .iter()
+                    .any(|i| i.is(&["-a", "-A", "--all", "--almost-all"]));
+                let files = operands(&items);
+                let safe = !hidden
+                    && !files.is_empty()
+                    && files.iter().all(|f| {
+                        f.known && f.glob && !pattern_may_match_secret(&f.text, self.config)
+                    });
+                Stdin::Output { safe }
+            }
+            "cat" | "tac" | "zcat" | "bzcat" | "xzcat" | "zstdcat" => {
+                self.check_file_operands(rest, scope, Access::Read);
+                let files: Vec<&Arg> = rest.iter().filter(|a| !super::is_option(a)).collect();
+                match files.as_slice() {
+                    [] if name == "cat" => stdin.clone(),
+                    [one] if name == "cat" && !(one.known && one.text == "-") => {
+                        Stdin::File((*one).clone())
+                    }
+                    _ => Stdin::Output { safe: false },
+                }
+            }
+            "tee" => {
+                let append = rest
+                    .iter()
+                    .any(|a| a.known && (a.text == "-a" || a.text == "--append"));
+                for file in rest.iter().filter(|a| !super::is_option(a)) {
+                    self.judge_write_target(file, !append, scope);
+                    self.record_written_file(file, stdin, scope);
+                }
+                stdin.clone()
+            }
+            "sponge" => {
+                let append = rest.iter().any(|a| a.known && a.text == "-a");
+                for file in rest.iter().filter(|a| !super::is_option(a)) {
+                    self.judge_write_target(file, !append, scope);
+                    self.record_written_file(file, stdin, scope);
+                }
+                Stdin::None
+            }
+            "base64" | "base32" | "basenc" => {
+                let decode = rest
+                    .iter()
+                    .any(|a| a.known && matches!(a.text.as_str(), "-d" | "--decode" | "-D"));
+                self.check_file_operands(rest, scope, Access::Read);
+                match (decode, stdin, name) {
+                    (true, Stdin::Text(text, span), "base64") => decode_base64(text)
+                        .map_or(Stdin::Output { safe: false }, |decoded| {
+                            Stdin::Text(decoded, *span)
+                        }),
+                    _ => Stdin::Output { safe: false },
+                }
+            }
+            "xxd" => {
+                let reverse = rest
+                    .iter()
+                    .any(|a| a.known && a.text.starts_with('-') && a.text.contains('r'));
+                self.check_file_operands(rest, scope, Access::Read);
+                match (reverse, stdin) {
+                    (true, Stdin::Text(text, span)) => decode_hex(text)
+                        .map_or(Stdin::Output { safe: false }, |decoded| {
+                            Stdin::Text(decoded, *span)
+                        }),
+                    _ => Stdin::Output { safe: false },
+                }
+            }
+            "rev" => {
+                self.check_file_operands(rest, scope, Access::Read);
+                match stdin {
+                    Stdin::Text(text, span) if rest.is_empty() => Stdin::Text(
+                        text.lines()
+                            .map(|l| l.chars().rev().collect::<String>())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        *span,
+                    ),
+                    _ => Stdin::Output { safe: false },
+                }
+            }
+            "cp" | "install" | "scp" | "sftp" | "ditto" => {
+                self.judge_copy(name, rest, scope);
+                Stdin::None
+            }
+            "ln" => {
+                self.judge_link(rest, scope);
+                Stdin::None
+            }
+            "mount" | "bindfs" => {
+                let bind = name == "bindfs"
+                    || rest.iter().any(|a| {
+                        a.known
+                            && (a.text == "--bind"
+                                || a.text == "--rbind"
+                                || a.text.contains("bind"))
+                    });
+                let files: Vec<&Arg> = rest
+                    .iter()
+                    .filter(|a| !super::is_option(a) && !a.text.contains("bind"))
+                    .collect();
+                if bind
+                    && let [source, target] = files.as_slice()
+                    && source.known
+                    && target.known
+                    && let Some(cwd) = &scope.cwd
+                {
+                    let link = resolve(cwd, Path::new(&target.text));
+                    let reached = resolve(cwd, Path::new(&self.follow_links(&source.text, scope)));
+                    scope.links.push((link, reached));
+                }
+                Stdin::None
+            }
+            "dd" => {
+                self.judge_dd(rest, scope);
+                Stdin::Output { safe: false }
+            }
+            "curl" | "wget" | "wget2" | "aria2c" | "http" | "https" | "xh" => {
+                self.judge_download(name, rest, scope);
+                Stdin::Output { safe: false }
+            }
+            "mkfs" | "mke2fs" | "mkswap" | "wipefs" | "fdisk" | "sfdisk" | "gdisk" | "sgdisk"
+            | "parted" | "cfdisk" | "blkdiscard" => {
+                self.judge_disk_tool(name, rest);
+                Stdin::None
+            }
+            _ if name.starts_with("mkfs.") => {
+                self.judge_disk_tool(name, rest);
+                Stdin::None
+            }
+            // Filters: what they print comes from what they read.
+            "head" | "tail" | "sort" | "uniq" | "cut" | "tr" | "fold" | "column" | "nl" | "fmt" => {
+                self.check_file_operands(rest, scope, Access::Read);
+                if rest
+                    .iter()
+                    .any(|a| !(super::is_option(a) || a.known && a.text == "-"))
+                {
+                    Stdin::Output { safe: false }
+                } else {
+                    passthrough(stdin, self.config)
+                }
+            }
+            _ if METADATA.contains(&name) => Stdin::Output { safe: true },
+            _ => return None,
+        })
+    }
+
+    /// A file written with what flows into it: its text when known, for a later command
+    /// that runs it.
+    fn record_written_file(&mut self, file: &Arg, content: &Stdin, scope: &mut Scope) {
+        let Some(path) = file
+            .known
+            .then(|| self.host_path(&file.text, scope))
+            .flatten()
+        else {
+            return;
+        };
+        let text = match content {
+            Stdin::Text(text, _) => Some(text.clone()),
+            _ => None,
+        };
+        scope.written.insert(path, text);
+    }
+
+    /// curl, wget and friends: files they upload are read (`-T .env`, `-d @.env`,
+    /// `-F f=@.env`); files they download are written with content not known until
+    /// they run (a later command that runs one is asked about).
+    fn judge_download(&mut self, name: &str, rest: &[Arg], scope: &mut Scope) {
+        const CURL: OptSpec = OptSpec {
+            short: "oTdFHuXAeEbcCrwmKDYyzQxtUP",
+            long: &[
+                "output",
+                "upload-file",
+                "data",
+                "data-binary",
+                "data-raw",
+                "data-ascii",
+                "data-urlencode",
+                "form",
+                "form-string",
+                "header",
+                "user",
+                "request",
+                "user-agent",
+                "referer",
+                "cert",
+                "cookie",
+                "cookie-jar",
+                "continue-at",
+                "write-out",
+                "max-time",
+                "config",
+                "dump-header",
+                "speed-limit",
+                "speed-time",
+                "time-cond",
+                "quote",
+                "proxy",
+                "telnet-option",
+                "output-dir",
+                "json",
+                "output-document",
+                "post-file",
+                "body-file",
+                "input-file",
+                "directory-prefix",
+                "netrc-file",
+                "key",
+                "cacert",
+                "retry",
+                "connect-timeout",
+                "url",
+            ],
+            flags: &[
+                "remote-name",
+                "remote-name-all",
+                "silent",
+                "location",
+                "fail",
+                "show-error",
+                "insecure",
+                "verbose",
+                "include",
+                "head",
+                "compressed",
+            ],
+        };
+        const WGET: OptSpec = OptSpec {
+            short: "OoaeiBtTwQPUlARDIX",
+            long: CURL.long,
+            flags: CURL.flags,
+        };
+        let spec = if name.starts_with("wget") {
+            &WGET
+        } else {
+            &CURL
+        };
+        let (items, _) = parse_opts(rest, spec, false);
+        let mut downloads: Vec<Arg> = Vec::new();
+        for item in &items {
+            let super::Opt::Flag {
+                name: flag,
+                value: Some(value),
+                ..
+            } = item
+            else {
+                continue;
+            };
+            match flag.as_str() {
+                "-T" | "--upload-file" | "--post-file" | "--body-file" | "-i" | "--input-file"
+                | "-K" | "--config" | "--netrc-file" => {
+                    self.check_secret(value, scope, Access::Read);
+                }
+                "-d" | "--data" | "--data-binary" | "--data-ascii" | "--data-urlencode" | "-F"
+                | "--form" | "--json" => {
+                    // `@file` (and `name@file`, `name=@file`, `name=<file`) reads a file.
+                    let text = value.text.as_str();
+                    let file = text
+                        .split_once("=@")
+                        .or_else(|| text.split_once("=<"))
+                        .map(|(_, f)| f)
+                        .or_else(|| text.split_once('@').map(|(_, f)| f));
+                    if let Some(file) = file {
+                        let file = file.split(';').next().unwrap_or(file);
+                        self.check_secret(&Arg::literal(file, value.span), scope, Access::Read);
+                    }
+                }
+                "-o" | "--output" | "--output-document"
+                    if (name != "wget" || flag != "-o") && value.text != "-" =>
+                {
+                    downloads.push(value.clone());
+                }
+                "-O" if name == "wget" && value.text != "-" => {
+                    downloads.push(value.clone());
+                }
+                _ => {}
+            }
+        }
+        // `curl -O URL`, `wget URL`: saved under the URL's last part.
+        // A local server's file by URL is the file (`curl localhost:8000/.env`).
+        for url in operands(&items).iter().filter(|a| a.known) {
+            let local = ["localhost", "127.0.0.1", "0.0.0.0", "[::1]"]
+                .iter()
+                .any(|host| {
+                    url.text
+                        .split("://")
+                        .last()
+                        .is_some_and(|rest| rest.starts_with(host))
+                });
+            if local {
+                let path = url.text.split(['?', '#']).next().unwrap_or_default();
+                let file = Arg::literal(path.rsplit('/').next().unwrap_or_default(), url.span);
+                self.check_secret(&file, scope, Access::Read);
+            }
+        }
+        let names_from_url = (name == "curl"
+            && items
+                .iter()
+                .any(|i| i.is(&["-O", "--remote-name", "--remote-name-all"])))
+            || (name == "wget" && !items.iter().any(|i| i.is(&["-O", "--output-document"])));
+        if names_from_url {
+            for url in operands(&items)
+                .iter()
+                .filter(|a| a.known && a.text.contains("://"))
+            {
+                let file = url
+                    .text
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("index.html");
+                downloads.push(Arg::literal(file, url.span));
+            }
+        }
+        for file in downloads {
+            self.check_secret(&file, scope, Access::Write);
+            if let Some(path) = file
+                .known
+                .then(|| self.host_path(&file.text, scope))
+                .flatten()
+            {
+                scope.written.insert(path, None);
+            }
+        }
+    }
+
+    fn judge_copy(&mut self, name: &str, rest: &[Arg], scope: &mut Scope) {
+        const CP: OptSpec = OptSpec {
+            short: "tSmogiPFlJ",
+            long: &[
+                "target-directory",
+                "suffix",
+                "mode",
+                "owner",
+                "group",
+                "backup",
+                "sparse",
+                "reflink",
+                "preserve",
+                "no-preserve",
+                "context",
+                "strip-program",
+                "update",
+            ],
+            flags: &[
+                "recursive",
+                "force",
+                "archive",
+                "no-target-directory",
+                "dereference",
+                "verbose",
+                "interactive",
+                "link",
+                "symbolic-link",
+                "parents",
+                "remove-destination",
+                "attributes-only",
+                "one-file-system",
+                "strip",
+                "directory",
+            ],
+        };
+        let (items, _) = parse_opts(rest, &CP, false);
+        let files = operands(&items);
+        let (sources, destination): (Vec<&Arg>, Option<Arg>) =
+            match value_of(&items, &["-t", "--target-directory"]) {
+                Some(dir) => (files.clone(), Some(dir)),
+                None => match files.split_last() {
+                    Some((last, sources)) => (sources.to_vec(), Some((*last).clone())),
+                    None => (Vec::new(), None),
+                },
+            };
+        for source in &sources {
+            self.check_secret(source, scope, Access::Read);
+        }
+        if let Some(destination) = destination {
+            self.check_secret(&destination, scope, Access::Write);
+            // `cp /dev/null FILE` empties FILE.
+            if matches!(name, "cp" | "install")
+                && sources.iter().any(|s| s.known && s.text == "/dev/null")
+            {
+                self.judge_file_loss(&destination, scope, " (overwritten with nothing)");
+            }
+            if let (Some(source), 1) = (sources.first(), sources.len())
+                && let Some(path) = destination
+                    .known
+                    .then(|| self.host_path(&destination.text, scope))
+                    .flatten()
+            {
+                let source_path = source
+                    .known
+                    .then(|| self.host_path(&source.text, scope))
+                    .flatten();
+                let text = source_path
+                    .as_ref()
+                    .and_then(|p| scope.written.get(p).cloned())
+                    .flatten();
+                scope.written.insert(path.clone(), text);
+                // A tree copied in this command: looking at the copy is looking at the
+                // original (`cp -r . /tmp/c && grep -r KEY /tmp/c`).
+                if let Some(source_path) = source_path {
+                    scope.links.push((path, source_path));
+                }
+            }
+        }
+    }
+
+    /// `ln -s TARGET LINK`: later names under LINK reach TARGET.
+    fn judge_link(&mut self, rest: &[Arg], scope: &mut Scope) {
+        const LN: OptSpec = OptSpec {
+            short: "tS",
+            long: &["target-directory", "suffix", "backup"],
+            flags: &[
+                "symbolic",
+                "force",
+                "no-dereference",
+                "relative",
+                "logical",
+                "physical",
+                "verbose",
+                "interactive",
+                "no-target-directory",
+            ],
+        };
+        let (items, _) = parse_opts(rest, &LN, false);
+        let files = operands(&items);
+        for source in files.iter().take(files.len().saturating_sub(1).max(1)) {
+            self.check_secret(source, scope, Access::Read);
+        }
+        let (target, link) = match files.as_slice() {
+            [target] => (*target, None),
+            [target, link] => (*target, Some(*link)),
+            _ => return,
+        };
+        let Some(cwd) = scope.cwd.clone() else { return };
+        if !target.known {
+            return;
+        }
+        let link_path = match link {
+            Some(link) if link.known => resolve(&cwd, Path::new(&link.text)),
+            Some(_) => return,
+            None => cwd.join(Path::new(&target.text).file_name().unwrap_or_default()),
+        };
+        let target_text = self.follow_links(&target.text, scope);
+        // A relative symlink target is relative to the link's directory.
+        let base = link_path.parent().map(Path::to_path_buf).unwrap_or(cwd);
+        let reached = resolve(&base, Path::new(&target_text));
+        if let Some(link) = link
+            && link.known
+            && crate::secrets::secret_file(&link.text, self.config).is_some()
+        {
+            self.check_secret(link, scope, Access::Write);
+        }
+        self.note(|| format!("link {} -> {}", link_path.display(), reached.display()));
+        scope.links.push((link_path, reached));
+    }
+
+    fn judge_dd(&mut self, rest: &[Arg], scope: &mut Scope) {
+        let notrunc = rest
+            .iter()
+            .any(|a| a.text.starts_with("conv=") && a.text.contains("notrunc"));
+        for arg in rest {
+            if let Some(input) = arg.text.strip_prefix("if=") {
+                self.check_secret(&Arg::literal(input, arg.span), scope, Access::Read);
+            }
+            if let Some(output) = arg.text.strip_prefix("of=") {
+                let output = Arg {
+                    text: output.to_owned(),
+                    known_prefix: output.to_owned(),
+                    known_suffix: output.to_owned(),
+                    ..arg.clone()
+                };
+                self.judge_write_target(&output, !notrunc, scope);
+            }
+        }
+    }
+
+    fn judge_disk_tool(&mut self, name: &str, rest: &[Arg]) {
+        // Formatting or wiping a device destroys its files, pack or not.
+        let formats = name.starts_with("mk") || matches!(name, "wipefs" | "blkdiscard");
+        if formats && !self.config.has(Pack::Disk) {
+            for device in rest
+                .iter()
+                .filter(|a| a.known && a.text.starts_with("/dev/"))
+            {
+                self.check_device_write(device);
+            }
+            return;
+        }
+        if self.config.has(Pack::Disk) {
+            let span = rest
+                .iter()
+                .find(|a| a.text.starts_with("/dev/"))
+                .and_then(|a| a.span)
+                .or(rest.first().and_then(|a| a.span));
+            let rule = if name.starts_with("mk") {
+                Rule::DiskMkfs
+            } else {
+                Rule::DiskPartition
+            };
+            self.find(
+                Verdict::Deny,
+                rule,
+                format!("`{name}` rewrites disks or file systems."),
+                span,
+            );
+        }
+    }
+}
+
+/// What a filter reading stdin prints, as far as names go: no secret name unless its
+/// input had one.
+pub(super) fn passthrough(stdin: &Stdin, config: &crate::config::GuardConfig) -> Stdin {
+    match stdin {
+        Stdin::Text(text, _) => Stdin::Output {
+            safe: !text
+                .split_whitespace()
+                .any(|word| crate::secrets::secret_file(word, config).is_some()),
+        },
+        Stdin::Output { safe } => Stdin::Output { safe: *safe },
+        Stdin::File(_) | Stdin::None => Stdin::Output { safe: false },
+    }
+}
+
+/// What `echo` prints.
+fn echo_text(rest: &[Arg]) -> Stdin {
+    let mut escapes = false;
+    let words: Vec<&Arg> = rest
+        .iter()
+        .skip_while(|a| {
+            let flag = a.known
+                && a.text.len() > 1
+                && a.text.starts_with('-')
+                && a.text[1..].chars().all(|c| "neE".contains(c));
+            if flag && a.text.contains('e') {
+                escapes = true;
+            }
+            flag
+        })
+        .collect();
+    if words.iter().any(|w| !w.known) {
+        return Stdin::Output {
+            safe: words.iter().all(|w| w.known || w.safe),
+        };
+    }
+    let text = words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let text = if escapes { decode_ansi_c(&text) } else { text };
+    Stdin::Text(text, words.first().and_then(|w| w.span))
+}
+
+/// What `printf FORMAT ARGS…` prints, for the common formats.
+fn printf_text(rest: &[Arg]) -> Stdin {
+    let args: Vec<&Arg> = rest
+        .iter()
+        .skip_while(|a| a.known && a.text == "--")
+        .collect();
+    let Some(format) = args.first().filter(|f| f.known) else {
+        return Stdin::Output { safe: false };
+    };
+    if args.iter().any(|a| !a.known) {
+        return Stdin::Output { safe: false };
+    }
+    let mut values = args[1..].iter().map(|a| a.text.as_str());
+    let mut out = String::new();
+    let mut chars = format.text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('s') => out.push_str(values.next().unwrap_or_default()),
+            Some('b') => out.push_str(&decode_ansi_c(values.next().unwrap_or_default())),
+            Some('d' | 'i' | 'c' | 'x' | 'o' | 'u') => {
+                out.push_str(values.next().unwrap_or_default())
+            }
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    Stdin::Text(decode_ansi_c(&out), format.span)
+}
+
+fn decode_base64(text: &str) -> Option<String> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(compact.trim_end_matches('=').as_bytes())
+        })
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+fn decode_hex(text: &str) -> Option<String> {
+    let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_hexdigit).collect();
+    let bytes: Option<Vec<u8>> = digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect();
+    String::from_utf8(bytes?).ok()
+}

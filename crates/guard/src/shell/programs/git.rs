@@ -1,0 +1,449 @@
+//! git: what it runs (aliases starting with `!`, `-c` keys and `config` values that name
+//! commands, `bisect run`, `rebase --exec`, `submodule foreach`, `filter-branch`
+//! filters, `difftool -x`), what it reads (`git show HEAD:.env`, `git diff .env`,
+//! `git grep --untracked`), and the `git` pack's history-destroying commands.
+
+use std::path::Path;
+
+use super::{Access, written_text};
+use crate::config::Pack;
+use crate::decision::Verdict;
+use crate::look::{Exclude, Selection};
+use crate::paths::resolve;
+use crate::rules::Rule;
+use crate::secrets::secret_file;
+use crate::shell::word::Arg;
+use crate::shell::{ByteSpan, Scope, Stdin, Walker};
+
+/// Configuration keys whose value is a command git runs.
+const COMMAND_KEYS: &[&str] = &[
+    "core.sshcommand",
+    "core.pager",
+    "core.editor",
+    "core.fsmonitor",
+    "core.askpass",
+    "core.hookspath",
+    "diff.external",
+    "sequence.editor",
+    "gpg.program",
+    "gpg.ssh.program",
+    "credential.helper",
+    "pager.",
+    "alias.",
+    "filter.",
+    "merge.",
+    "diff.",
+    "difftool.",
+    "mergetool.",
+    "interactive.difffilter",
+    "uploadpack.packobjectshook",
+    "sendemail.sendmailcmd",
+    "core.gitproxy",
+    "remote.",
+    "protocol.ext.allow",
+    "gpg.x509.program",
+];
+
+fn key_runs_command(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    COMMAND_KEYS.iter().any(|known| {
+        if known.ends_with('.') {
+            key.starts_with(known)
+                && (key.ends_with(".cmd")
+                    || key.ends_with(".command")
+                    || key.ends_with(".textconv")
+                    || key.ends_with(".clean")
+                    || key.ends_with(".smudge")
+                    || key.ends_with(".process")
+                    || key.ends_with(".driver")
+                    || key.ends_with(".uploadpack")
+                    || key.ends_with(".receivepack")
+                    || key.starts_with("alias.")
+                    || key.starts_with("pager."))
+        } else {
+            key == *known
+        }
+    })
+}
+
+impl Walker<'_> {
+    /// `git [global options] subcommand args…`; `args` includes `git`.
+    pub(super) fn judge_git(&mut self, args: &[Arg], scope: &mut Scope, stdin: &Stdin) -> Stdin {
+        let rest = &args[1..];
+        let mut index = 0;
+        let mut inner = scope.clone();
+        while let Some(arg) = rest.get(index) {
+            if !super::is_option(arg) {
+                break;
+            }
+            let text = arg.text.as_str();
+            let value = rest.get(index + 1);
+            match text {
+                "-C" => {
+                    if let Some(dir) = value {
+                        inner.cwd = match (dir.known, &inner.cwd) {
+                            (true, Some(cwd)) => Some(resolve(cwd, Path::new(&dir.text))),
+                            _ => None,
+                        };
+                    }
+                    index += 2;
+                }
+                "-c" => {
+                    if let Some(setting) = value {
+                        self.judge_git_setting(setting, &mut inner);
+                    }
+                    index += 2;
+                }
+                "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env" => {
+                    index += 2
+                }
+                _ => {
+                    if let Some(setting) = text.strip_prefix("--config-env=") {
+                        let _ = setting;
+                    }
+                    index += 1;
+                }
+            }
+        }
+        let Some(sub) = rest.get(index) else {
+            return Stdin::None;
+        };
+        let args_after = &rest[index + 1..];
+        let span = sub.span;
+        if !sub.known {
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                "the git subcommand is not known until the command runs.".to_owned(),
+                span,
+            );
+            return Stdin::Output { safe: false };
+        }
+        // An alias set in this command: `!` runs a shell command line.
+        if let Some(alias) = inner.git_aliases.get(&sub.text).cloned() {
+            let tail: Vec<String> = args_after.iter().map(super::shell_word).collect();
+            match alias.strip_prefix('!') {
+                Some(script) => {
+                    let script = format!("{script} {}", tail.join(" "));
+                    return self.walk_nested_script(&script, &inner, span, "a git alias");
+                }
+                None => {
+                    let script = format!("git {alias} {}", tail.join(" "));
+                    return self.walk_nested_script(&script, &inner, span, "a git alias");
+                }
+            }
+        }
+        let out = self.judge_git_subcommand(&sub.text, args_after, span, &mut inner, stdin, args);
+        scope.git_aliases = inner.git_aliases;
+        scope.written = inner.written;
+        out
+    }
+
+    /// `-c key=value` and `git config key value`: a command-valued key's value runs.
+    fn judge_git_setting(&mut self, setting: &Arg, scope: &mut Scope) {
+        if !setting.known {
+            return;
+        }
+        if let Some((key, value)) = setting.text.split_once('=') {
+            self.judge_git_key(key, value, setting.span, scope);
+        }
+    }
+
+    fn judge_git_key(&mut self, key: &str, value: &str, span: Option<ByteSpan>, scope: &mut Scope) {
+        let lower = key.to_ascii_lowercase();
+        if let Some(alias) = lower.strip_prefix("alias.") {
+            scope.git_aliases.insert(alias.to_owned(), value.to_owned());
+            if let Some(script) = value.strip_prefix('!') {
+                self.walk_nested_script(script, scope, span, &format!("the git alias `{alias}`"));
+            }
+            return;
+        }
+        if key_runs_command(&lower) {
+            let script = value.strip_prefix('!').unwrap_or(value);
+            self.walk_nested_script(
+                script,
+                scope,
+                span,
+                &format!("the command in git's `{key}`"),
+            );
+        }
+    }
+
+    fn judge_git_subcommand(
+        &mut self,
+        sub: &str,
+        args: &[Arg],
+        span: Option<ByteSpan>,
+        scope: &mut Scope,
+        stdin: &Stdin,
+        whole: &[Arg],
+    ) -> Stdin {
+        let _ = stdin;
+        match sub {
+            "grep" => {
+                self.judge_git_grep(args, whole, scope);
+                return Stdin::Output { safe: false };
+            }
+            "config" => {
+                let words: Vec<&Arg> = args.iter().filter(|a| !super::is_option(a)).collect();
+                if let [key, value, ..] = words.as_slice()
+                    && key.known
+                    && value.known
+                {
+                    let (key, value) = (key.text.clone(), value.text.clone());
+                    self.judge_git_key(&key, &value, span, scope);
+                }
+                return Stdin::None;
+            }
+            "bisect" if args.first().is_some_and(|a| a.text == "run") => {
+                return self.judge_inner("git bisect run", &args[1..], scope, &Stdin::None);
+            }
+            "rebase" => {
+                let mut iter = args.iter();
+                while let Some(arg) = iter.next() {
+                    let script = match arg.text.as_str() {
+                        "-x" | "--exec" => iter.next().cloned(),
+                        text => text
+                            .strip_prefix("--exec=")
+                            .map(|s| Arg::literal(s, arg.span)),
+                    };
+                    if let Some(script) = script {
+                        self.run_words_as_script(&[script], scope, "git rebase --exec");
+                    }
+                }
+            }
+            "submodule" if args.iter().any(|a| a.text == "foreach") => {
+                let at = args.iter().position(|a| a.text == "foreach").unwrap_or(0);
+                let words: Vec<Arg> = args[at + 1..]
+                    .iter()
+                    .skip_while(|a| a.known && a.text.starts_with("--"))
+                    .cloned()
+                    .collect();
+                if !words.is_empty() {
+                    self.run_words_as_script(&words, scope, "git submodule foreach");
+                }
+            }
+            "filter-branch" => {
+                let mut iter = args.iter();
+                while let Some(arg) = iter.next() {
+                    if arg.text.ends_with("-filter")
+                        && let Some(script) = iter.next()
+                    {
+                        self.run_words_as_script(
+                            std::slice::from_ref(script),
+                            scope,
+                            "git filter-branch",
+                        );
+                    }
+                }
+            }
+            "difftool" | "mergetool" => {
+                let mut iter = args.iter();
+                while let Some(arg) = iter.next() {
+                    if matches!(arg.text.as_str(), "-x" | "--extcmd")
+                        && let Some(script) = iter.next()
+                    {
+                        self.run_words_as_script(
+                            std::slice::from_ref(script),
+                            scope,
+                            "git difftool -x",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        // Listings of tracked files name nothing secret that is not already in git.
+        let listing = match sub {
+            "ls-files" => !args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "-o" | "--others")),
+            "ls-tree" => true,
+            "diff" | "show" | "log" => args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "--name-only" | "--name-status")),
+            _ => false,
+        };
+        // Secret files named as operands (`git show HEAD:.env`, `git diff .env`).
+        let harmless = matches!(
+            sub,
+            "check-ignore" | "status" | "ls-files" | "check-attr" | "add" | "mv"
+        ) || (sub == "rm" && args.iter().any(|a| a.text == "--cached"));
+        if !harmless {
+            for arg in args.iter().filter(|a| !super::is_option(a)) {
+                if !arg.known {
+                    continue;
+                }
+                let path = arg
+                    .text
+                    .rsplit_once(':')
+                    .map_or(arg.text.as_str(), |(_, path)| path);
+                if let Some(secret) = secret_file(path, self.config) {
+                    let access =
+                        if matches!(sub, "commit" | "stash" | "checkout" | "restore" | "rm") {
+                            Access::Write
+                        } else {
+                            Access::Read
+                        };
+                    self.report_secret(
+                        secret,
+                        access,
+                        &format!("`git {sub}` on the secret file `{}`", arg.text),
+                        arg.span,
+                    );
+                }
+            }
+        }
+        if sub == "add" {
+            for arg in args.iter().filter(|a| !super::is_option(a)) {
+                if arg.known && secret_file(&arg.text, self.config).is_some() {
+                    self.check_secret(arg, scope, Access::Write);
+                }
+            }
+        }
+        if self.config.has(Pack::Git) {
+            self.judge_git_pack(sub, args, span);
+        }
+        Stdin::Output { safe: listing }
+    }
+
+    /// `git grep`: tracked files only, unless `--untracked` or `--no-index`, which read
+    /// files on disk (a search over the working tree).
+    fn judge_git_grep(&mut self, args: &[Arg], whole: &[Arg], scope: &mut Scope) {
+        let untracked = args
+            .iter()
+            .any(|a| a.known && matches!(a.text.as_str(), "--untracked" | "--no-index"));
+        let split = args.iter().position(|a| a.known && a.text == "--");
+        const GIT_GREP: super::OptSpec = super::OptSpec {
+            short: "efABCm",
+            long: &[
+                "max-depth",
+                "after-context",
+                "before-context",
+                "context",
+                "max-count",
+                "threads",
+                "open-files-in-pager",
+                "parent-basename",
+            ],
+            flags: &[],
+        };
+        let before = &args[..split.unwrap_or(args.len())];
+        let (items, _) = super::parse_opts(before, &GIT_GREP, false);
+        let explicit_pattern = items.iter().any(|i| i.is(&["-e", "-f"]));
+        let mut operands: Vec<&Arg> = super::operands(&items);
+        if let Some(at) = split {
+            operands.extend(args[at + 1..].iter());
+        }
+        if !explicit_pattern && !operands.is_empty() {
+            operands.remove(0);
+        }
+        for operand in &operands {
+            let path = operand
+                .text
+                .rsplit_once(':')
+                .map_or(operand.text.as_str(), |(_, p)| p);
+            if operand.known && secret_file(path, self.config).is_some() {
+                self.check_secret(&Arg::literal(path, operand.span), scope, Access::Read);
+            }
+        }
+        if !untracked {
+            return;
+        }
+        let excluded: Vec<String> = operands
+            .iter()
+            .filter_map(|a| {
+                let text = a.text.as_str();
+                let pattern = text
+                    .strip_prefix(":!")
+                    .or_else(|| text.strip_prefix(":^"))
+                    .or_else(|| text.strip_prefix(":(exclude)"))
+                    .or_else(|| text.strip_prefix(":(exclude,glob)"))
+                    .or_else(|| text.strip_prefix(":(glob,exclude)"))?;
+                Some(pattern.trim_start_matches("**/").to_owned())
+            })
+            .collect();
+        let roots: Vec<&Arg> = operands
+            .iter()
+            .filter(|a| !a.text.starts_with(':'))
+            .copied()
+            .collect();
+        let selection = Selection::Grep {
+            include: Vec::new(),
+            exclude: excluded,
+            exclude_dir: Vec::new(),
+        };
+        let command = written_text(self.source, whole);
+        let dot = Arg::literal(".", whole.first().and_then(|a| a.span));
+        let roots = if roots.is_empty() { vec![&dot] } else { roots };
+        for root in roots {
+            self.push_search(
+                root,
+                selection.clone(),
+                "`git grep --untracked`",
+                Exclude::GitGrep,
+                command.clone(),
+                scope,
+            );
+        }
+    }
+
+    fn judge_git_pack(&mut self, sub: &str, args: &[Arg], span: Option<ByteSpan>) {
+        let has = |flag: &str| args.iter().any(|a| a.known && a.text == flag);
+        let short = |c: char| {
+            args.iter().any(|a| {
+                a.known
+                    && a.text.starts_with('-')
+                    && !a.text.starts_with("--")
+                    && a.text.contains(c)
+            })
+        };
+        let found = match sub {
+            "reset" if has("--hard") => Some((
+                Rule::GitResetHard,
+                "`git reset --hard` discards uncommitted work.",
+            )),
+            "clean" if short('f') || has("--force") => Some((
+                Rule::GitClean,
+                "`git clean -f` deletes untracked files for good.",
+            )),
+            "push"
+                if (short('f')
+                    || has("--force")
+                    || args.iter().any(|a| a.known && a.text.starts_with('+')))
+                    && !args.iter().any(|a| {
+                        a.text.starts_with("--force-with-lease") || a.text == "--force-if-includes"
+                    }) =>
+            {
+                Some((
+                    Rule::GitForcePush,
+                    "`git push --force` without `--force-with-lease` can overwrite others' work.",
+                ))
+            }
+            "branch" if has("-D") || (short('d') && short('f')) => Some((
+                Rule::GitBranchDelete,
+                "`git branch -D` deletes a branch even if unmerged.",
+            )),
+            "checkout" | "restore"
+                if args.iter().any(|a| a.known && a.text == ".")
+                    && (sub == "restore" || has("--")) =>
+            {
+                Some((
+                    Rule::GitDiscardChanges,
+                    "this discards every uncommitted change in the tree.",
+                ))
+            }
+            "stash" if args.first().is_some_and(|a| a.text == "clear") => {
+                Some((Rule::GitStashClear, "`git stash clear` drops every stash."))
+            }
+            "filter-branch" => Some((
+                Rule::GitRewriteHistory,
+                "`git filter-branch` rewrites history.",
+            )),
+            _ => None,
+        };
+        if let Some((rule, reason)) = found {
+            self.find(Verdict::Deny, rule, reason.to_owned(), span);
+        }
+    }
+}
