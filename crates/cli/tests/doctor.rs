@@ -559,3 +559,32 @@ fn the_sandbox_and_what_it_needs_are_named_with_their_fixes() {
         "{out}"
     );
 }
+
+#[test]
+fn a_guard_configuration_the_hook_cannot_use_fails() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    setup.install(&["--url", &collector.url]);
+    let config = setup
+        .home
+        .path()
+        .join(".config/claude-telemetry/config.toml");
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    fs::write(&config, "[guard]\nstrict = true\n").unwrap();
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok    guard configuration usable"), "{out}");
+    fs::write(&config, "[guard]\nstrictt = true\n").unwrap();
+    let (code, out) = setup.doctor(&[]);
+    assert_eq!(code, 1, "{out}");
+    let line = out
+        .lines()
+        .find(|line| line.contains("guard configuration"))
+        .unwrap();
+    assert!(line.starts_with("FAIL"), "{out}");
+    // TOML's message spans lines: it quotes the line at fault.
+    assert!(
+        out.contains("strictt") && out.contains("guard.config_error"),
+        "{out}"
+    );
+}

@@ -423,7 +423,7 @@ fn local_and_file_scopes_write_where_they_say() {
 fn scopes_are_mutually_exclusive() {
     let home = tempfile::tempdir().unwrap();
     let output = Run::new(&["install", "--user", "--managed"], home.path()).output();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("cannot be used with"),
         "{}",
@@ -560,4 +560,41 @@ fn a_sandbox_claude_code_would_ignore_is_refused() {
         assert!(stderr(&output).contains(field), "{}", stderr(&output));
         assert_eq!(fs::read_to_string(&path).unwrap(), original);
     }
+}
+
+/// A collector URL nothing can send to is refused before anything is written.
+#[test]
+fn a_collector_url_that_is_not_http_is_refused_and_nothing_written() {
+    let home = tempfile::tempdir().unwrap();
+    for url in [
+        "not a url",
+        "ftp://collector:9091",
+        "http://",
+        "127.0.0.1:9091",
+    ] {
+        let output =
+            crate::support::Run::new(&["install", "--user", "--url", url], home.path()).output();
+        assert_eq!(output.status.code(), Some(1), "{url}");
+        assert!(
+            crate::support::stderr(&output).contains("not an http:// or https:// URL"),
+            "{url}: {}",
+            crate::support::stderr(&output)
+        );
+        assert!(!home.path().join(".claude/settings.json").exists(), "{url}");
+    }
+    let output = crate::support::Run::new(
+        &[
+            "install",
+            "--user",
+            "--url",
+            "https://collector.example.com:9091",
+        ],
+        home.path(),
+    )
+    .output();
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
 }

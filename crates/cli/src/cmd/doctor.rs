@@ -80,6 +80,7 @@ pub fn doctor(args: &DoctorArgs) -> Result<ExitCode> {
     check_telemetry_env(&merged.env, &mut report);
     content::check_content(&merged, &mut report);
     sandbox::check_sandbox(&merged.sandbox, &mut report);
+    check_guard_config(&mut report);
     check_collector(&merged, &mut report);
     check_spool(&mut report);
     let release = check_claude_code(&mut report);
@@ -243,6 +244,20 @@ fn check_telemetry_env(env: &BTreeMap<String, String>, report: &mut Report) {
         .any(|e| e.trim() == "otlp")
     {
         report.add(Level::Warn, format!("OTEL_LOGS_EXPORTER does not include otlp: no API request events, so `report` has no cost per request. {fix}"));
+    }
+}
+
+/// The guard's configuration as the hook reads it: one it cannot use makes every judged
+/// tool call an ask (`guard.config_error`), which nobody sees until it happens.
+fn check_guard_config(report: &mut Report) {
+    let env = |name: &str| process_env(name);
+    let shown = hook::config_path(&env).map_or_else(
+        || "the guard's configuration".to_owned(),
+        |(path, _)| path.display().to_string(),
+    );
+    match hook::load_guard_config(&env) {
+        Ok(_) => report.add(Level::Fine, format!("guard configuration usable ({shown})")),
+        Err(err) => report.add(Level::Fail, format!("guard configuration: {err}. Every tool call the guard judges is asked about (guard.config_error) until it is fixed")),
     }
 }
 

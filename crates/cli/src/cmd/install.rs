@@ -115,6 +115,7 @@ pub fn install(args: &InstallArgs) -> Result<()> {
         .url
         .clone()
         .unwrap_or_else(|| hook::collector_url(&process_env));
+    check_collector_url(&url)?;
     let personal = scope.is_personal();
     let spec = Install {
         hook_command: hook_command_for(&binary),
@@ -225,6 +226,22 @@ fn edit(
     }
     for note in notes {
         println!("  {note}");
+    }
+    Ok(())
+}
+
+/// The collector's URL must be one Claude Code's OTLP exporter and the hook can send to:
+/// http or https with a host. Written as it is, a wrong one would lose every event quietly.
+fn check_collector_url(url: &str) -> Result<()> {
+    let parsed: Option<ureq::http::Uri> = url.parse().ok();
+    let usable = parsed.is_some_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.host().is_some_and(|host| !host.is_empty())
+    });
+    if !usable {
+        bail!(
+            "the collector URL {url:?} is not an http:// or https:// URL with a host (for example http://127.0.0.1:9091)"
+        );
     }
     Ok(())
 }
