@@ -52,7 +52,11 @@ impl Run {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", home)
-            .env("USER", "tester");
+            .env("USER", "tester")
+            // The hook's delivery budget (200 ms by default) is a real user's; on a busy
+            // test machine a slow acknowledgement would make the hook spool, and then skip
+            // the collector for a while. Tests that are about timeouts set their own.
+            .env("CLAUDE_TELEMETRY_TIMEOUT_MS", "5000");
         Run { command }
     }
 

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -17,6 +17,8 @@ use axum::{Json, Router};
 use hook_protocol::{ENRICHMENT_KEY, HookEvent};
 use serde_json::{Value, json};
 
+use super::body::inflate;
+use crate::budget::Share;
 use crate::consumer::Consumer;
 use crate::error::{ApiError, Reason};
 use crate::processors::enrich::{RequestOrigin, judge_and_enrich};
@@ -41,10 +43,13 @@ fn bad(reason: Reason, message: String) -> ApiError {
 async fn receive(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(share): Extension<Share>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| ApiError::from(e).json())?;
+    let body =
+        inflate(state.config.max_body_bytes, &headers, body, &share).map_err(ApiError::json)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -179,6 +184,7 @@ fn origin(peer: SocketAddr, headers: &HeaderMap) -> RequestOrigin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::app;
     use crate::testing::{call, post, state};
 
     fn enriched(id: &str, name: &str) -> Value {
@@ -202,7 +208,7 @@ mod tests {
             (2, r#"{"accepted":0,"duplicates":1}"#),
         ] {
             let (status, answer) = call(
-                router(state.clone()),
+                app(state.clone()),
                 post("POST", "/v1/hooks", "application/json", body.clone()),
             )
             .await;
@@ -223,7 +229,7 @@ mod tests {
         let state = state(dir.path());
         let batch = format!("{}\n\n{}\n", enriched("b1", "Stop"), enriched("b2", "Stop"));
         let (status, answer) = call(
-            router(state),
+            app(state),
             post("POST", "/v1/hooks", "application/x-ndjson", batch),
         )
         .await;
@@ -243,7 +249,7 @@ mod tests {
             "tool_name": "Bash", "tool_input": {"command": "rm -rf ~"}, "tool_use_id": "t"
         });
         let (status, answer) = call(
-            router(state.clone()),
+            app(state.clone()),
             post("POST", "/v1/hooks", "application/json", raw.to_string()),
         )
         .await;
@@ -255,6 +261,38 @@ mod tests {
             .family("claude_code_security_blocks_total")
             .unwrap();
         assert_eq!(blocks.len(), 1, "stored with its decision and counted");
+    }
+
+    #[tokio::test]
+    async fn a_gzip_body_is_inflated_and_an_unknown_encoding_refused() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder
+            .write_all(enriched("gz1", "UserPromptSubmit").to_string().as_bytes())
+            .unwrap();
+        let mut request = post(
+            "POST",
+            "/v1/hooks",
+            "application/json",
+            encoder.finish().unwrap(),
+        );
+        request
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, "gzip".parse().unwrap());
+        let (status, answer) = call(app(state.clone()), request).await;
+        assert_eq!(
+            (status, answer.as_str()),
+            (StatusCode::OK, r#"{"accepted":1,"duplicates":0}"#)
+        );
+        let mut request = post("POST", "/v1/hooks", "application/json", "{}");
+        request
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, "br".parse().unwrap());
+        let (status, answer) = call(app(state), request).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{answer}");
+        assert!(answer.starts_with(r#"{"error":"#), "{answer}");
     }
 
     #[tokio::test]
@@ -283,7 +321,7 @@ mod tests {
             ),
         ] {
             let (got, answer) = call(
-                router(state.clone()),
+                app(state.clone()),
                 post("POST", "/v1/hooks", content_type, body),
             )
             .await;

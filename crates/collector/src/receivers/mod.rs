@@ -5,6 +5,7 @@
 //! Each receiver is one module with the same shape: a `router`, its handlers, its tests.
 //! A new receiver is a new module here and one line in [`router`].
 
+mod body;
 pub mod hooks;
 pub mod otlp;
 pub mod pushgateway;
