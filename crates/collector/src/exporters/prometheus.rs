@@ -105,7 +105,7 @@ mod tests {
                 "host": "h", "user_name": "jane", "hook_latency_us": 1, "hook_version": "t"}
         });
         let (status, _) = call(
-            crate::receivers::router(state.clone()),
+            crate::server::app(state.clone()),
             post("POST", "/v1/hooks", "application/json", event.to_string()),
         )
         .await;
@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(sample(&text, series), Some(2.0), "{text}");
         // A pushed family with the name of one of ours is written inside ours.
         let (status, _) = call(
-            crate::receivers::router(state.clone()),
+            crate::server::app(state.clone()),
             post("PUT", "/metrics/job/j", "text/plain", "# TYPE claude_code_tool_calls_total counter\nclaude_code_tool_calls_total{tool=\"x\"} 5\n"),
         )
         .await;

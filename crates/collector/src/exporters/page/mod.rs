@@ -480,7 +480,7 @@ mod tests {
             })
             .collect();
         let (status, body) = call(
-            crate::receivers::router(state.clone()),
+            crate::server::app(state.clone()),
             crate::testing::post("POST", "/v1/hooks", "application/x-ndjson", batch),
         )
         .await;
