@@ -457,6 +457,8 @@ fn input_that_is_not_a_hook_event_is_a_clear_non_blocking_error() {
         ("array", b"[{\"hook_event_name\":\"Stop\"}]".to_vec()),
         ("string", b"\"Stop\"".to_vec()),
         ("binary", vec![0xff, 0xfe, 0x00, 0x01]),
+        ("no event name", b"{\"session_id\":\"x\"}".to_vec()),
+        ("empty event name", b"{\"hook_event_name\":\"\"}".to_vec()),
     ];
     for (what, input) in cases {
         let output = home.hook(&receiver.url()).stdin(input);

@@ -25,6 +25,9 @@ pub enum EventError {
     /// The input is JSON but not an object.
     #[error("hook event must be a JSON object, got {0}")]
     NotAnObject(&'static str),
+    /// The object names no event: Claude Code always sends `hook_event_name`.
+    #[error("not a hook event: no hook_event_name string")]
+    NoEventName,
 }
 
 impl HookEvent {
@@ -32,19 +35,25 @@ impl HookEvent {
     ///
     /// Invalid UTF-8 inside strings is not a reason to lose the event: such input is
     /// decoded lossily (U+FFFD for each bad sequence) and `lossy` is reported as `true`.
+    /// An object without a `hook_event_name` string is no event (the collector would
+    /// refuse it, and it would wait in the spool for ever).
     pub fn parse(bytes: &[u8]) -> Result<(HookEvent, bool), EventError> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(EventError::Empty);
         }
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(value) => Ok((Self::from_value(value)?, false)),
+        let (event, lossy) = match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => (Self::from_value(value)?, false),
             Err(err) if std::str::from_utf8(bytes).is_err() => {
                 let text = String::from_utf8_lossy(bytes);
                 let value =
                     serde_json::from_str::<Value>(&text).map_err(|_| EventError::NotJson(err))?;
-                Ok((Self::from_value(value)?, true))
+                (Self::from_value(value)?, true)
             }
-            Err(err) => Err(EventError::NotJson(err)),
+            Err(err) => return Err(EventError::NotJson(err)),
+        };
+        match event.event_name() {
+            Some(name) if !name.is_empty() => Ok((event, lossy)),
+            _ => Err(EventError::NoEventName),
         }
     }
 
@@ -282,11 +291,23 @@ mod tests {
             HookEvent::parse(b"\xff\xfe"),
             Err(EventError::NotJson(_))
         ));
+        for no_name in [
+            &br#"{"session_id":"x"}"#[..],
+            br#"{"hook_event_name":""}"#,
+            br#"{"hook_event_name":7}"#,
+        ] {
+            assert!(matches!(
+                HookEvent::parse(no_name),
+                Err(EventError::NoEventName)
+            ));
+        }
     }
 
     #[test]
     fn invalid_utf8_inside_strings_is_kept_lossily() {
-        let (event, lossy) = HookEvent::parse(b"{\"prompt\":\"caf\xe9\"}").unwrap();
+        let (event, lossy) =
+            HookEvent::parse(b"{\"hook_event_name\":\"UserPromptSubmit\",\"prompt\":\"caf\xe9\"}")
+                .unwrap();
         assert!(lossy);
         assert_eq!(event.fields()["prompt"], "caf\u{FFFD}");
     }

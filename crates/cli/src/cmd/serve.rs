@@ -1,6 +1,6 @@
 //! `claude-telemetry serve`: the collector.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -14,8 +14,9 @@ use super::process_env;
 /// Options of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:9091, the Pushgateway's port].
-    #[arg(long, value_name = "ADDR")]
+    /// Address to listen on, `IP:PORT` or `NAME:PORT` (`localhost:9091`) [default:
+    /// 127.0.0.1:9091, the Pushgateway's port].
+    #[arg(long, value_name = "ADDR", value_parser = listen_address)]
     listen: Option<SocketAddr>,
     /// Where the event store lives [default: $XDG_DATA_HOME/claude-telemetry, else ~/.local/share/claude-telemetry].
     #[arg(long, value_name = "DIR")]
@@ -205,5 +206,34 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+/// `--listen`: an address, or a name resolved to its first address (`localhost:9091`
+/// is loopback, and keeps the loopback rule: no token needed).
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    text.to_socket_addrs()
+        .map_err(|err| format!("{text:?} is not IP:PORT or NAME:PORT ({err})"))?
+        .next()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listen_address;
+
+    #[test]
+    fn listen_takes_addresses_and_names() {
+        assert_eq!(
+            listen_address("0.0.0.0:9091"),
+            Ok(std::net::SocketAddr::from(([0, 0, 0, 0], 9091)))
+        );
+        let named = listen_address("localhost:9091").unwrap();
+        assert!(named.ip().is_loopback() && named.port() == 9091, "{named}");
+        assert!(listen_address("localhost").is_err());
+        assert!(listen_address("127.0.0.1:port").is_err());
     }
 }
