@@ -221,6 +221,24 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// CPU time a process has used (user and system), seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(14) + ticks(15)) / 100.0
+}
+
 fn rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -298,7 +316,11 @@ fn main() {
 
     let (fsync_p50, fsync_p90) = fsync_ms(data.path());
     let load = load_average();
+    let (cpu_before, received_before) =
+        (cpu_seconds(collector.id()), events_received(&collector_url));
     let hooks = wrk(&collector_url, clients, seconds, HOOKS_LUA);
+    let cpu_per_event = (cpu_seconds(collector.id()) - cpu_before)
+        / (events_received(&collector_url) - received_before);
     let pushes = wrk(&gateway_url, clients, seconds, PUSH_LUA);
     println!(
         "collector load: wrk, 2 threads, {clients} keep-alive connections, {seconds} s each, same machine, same run"
@@ -320,6 +342,11 @@ fn main() {
             run.requests_per_second, run.p50_ms, run.p99_ms, run.max_ms
         );
     }
+
+    println!(
+        "\ncollector CPU per stored hook event (user + system, request to commit, rollups and counters): {:.1} µs",
+        cpu_per_event * 1e6
+    );
 
     let otlp = wrk(&collector_url, clients, seconds, OTLP_LUA);
     println!("\n| OTLP/HTTP JSON metrics exports | requests/s | data points/s | p50 ms | p99 ms |");

@@ -410,7 +410,9 @@ impl World {
             since_ms: 0,
             until_ms: i64::MAX,
         };
-        for session in collector::query::sessions(&self.data, all_time, 1_000).unwrap() {
+        for session in
+            collector::query::sessions(&self.data, all_time, 1_000, &Default::default()).unwrap()
+        {
             let timeline =
                 collector::query::timeline(&self.data, &session.session_id, 100_000).unwrap();
             assert!(
@@ -606,11 +608,19 @@ fn scenario(version: &str, protocol: &str) {
         1.0,
         "{metrics:#?}"
     );
-    // Security blocks are the guard's: Claude Code's own denials are blocked tool calls
-    // and audit rows, not security blocks (the collector counts only guarded PreToolUse).
+    // One definition of a block: the guard's four, and each call Claude Code denied
+    // itself (the curl and the Read of `.env`) under category permission, once each.
+    assert_eq!(
+        total(
+            &metrics,
+            "claude_code_security_blocks_total",
+            &["category=\"permission\""]
+        ),
+        2.0
+    );
     assert_eq!(
         total(&metrics, "claude_code_security_blocks_total", &[]),
-        4.0
+        6.0
     );
     assert_eq!(total(&metrics, "claude_code_prompts_total", &[]), 1.0);
     assert_eq!(
@@ -1057,12 +1067,10 @@ fn a_subagent_and_a_resumed_session_are_counted(version: &str) {
         ),
         1.0
     );
+    // Resumed, it is the same session: counted once, at its first event (the page's and
+    // `report`'s definition of a session).
     assert_eq!(
-        total(
-            &metrics,
-            "claude_code_sessions_started_total",
-            &["source=\"resume\""]
-        ),
+        total(&metrics, "claude_code_sessions_started_total", &[]),
         1.0
     );
     // Two typed prompts, and on releases that run the subagent in the background (2.1.332

@@ -12,7 +12,7 @@ use crate::support::collector::{Collector, announce_oversized, parse_metrics, re
 use crate::support::{Run, sample, stderr, stdout};
 
 const WHO: &str =
-    "user_name=\"Jane Doe\",user_email=\"jane@example.com\",project=\"/home/dev/project\"";
+    "user_name=\"Jane Doe\",user_email=\"jane@example.com\",project=\"project\",model=\"\"";
 
 /// Runs the real hook for `payload` against the collector, as Jane.
 fn hook(collector: &Collector, state: &Path, payload: &Value) -> std::process::Output {
@@ -268,7 +268,7 @@ fn redelivered_events_are_counted_once() {
     assert_eq!(
         value(
             &metrics,
-            "claude_code_prompts_total{user_name=\"u\",user_email=\"\",project=\"/home/dev/project\"}"
+            "claude_code_prompts_total{user_name=\"u\",user_email=\"\",project=\"project\",model=\"\"}"
         ),
         1.0
     );
@@ -380,7 +380,7 @@ fn after_kill_9_every_acknowledged_event_is_stored_and_counted_once() {
     let metrics = parse_metrics(&collector.metrics());
     let counted = value(
         &metrics,
-        "claude_code_prompts_total{user_name=\"load\",user_email=\"\",project=\"\"}",
+        "claude_code_prompts_total{user_name=\"load\",user_email=\"\",project=\"\",model=\"\"}",
     );
     assert_eq!(
         counted as usize,
@@ -399,7 +399,7 @@ fn after_kill_9_every_acknowledged_event_is_stored_and_counted_once() {
     assert_eq!(
         value(
             &metrics,
-            "claude_code_prompts_total{user_name=\"spooler\",user_email=\"\",project=\"/home/dev/project\"}"
+            "claude_code_prompts_total{user_name=\"spooler\",user_email=\"\",project=\"project\",model=\"\"}"
         ),
         3.0
     );
@@ -769,7 +769,7 @@ fn a_raw_claude_code_http_hook_is_judged_and_answered() {
     assert_eq!(
         value(
             &metrics,
-            "claude_code_security_blocks_total{user_name=\"\",user_email=\"\",project=\"/home/dev/project\",category=\"dangerous_rm\",rule=\"rm.home\",tool=\"Bash\"}"
+            "claude_code_security_blocks_total{user_name=\"\",user_email=\"\",project=\"project\",model=\"\",category=\"dangerous_rm\",rule=\"rm.home\",tool=\"Bash\"}"
         ),
         1.0
     );
@@ -1014,7 +1014,7 @@ fn retention_removes_old_events_but_not_what_they_counted() {
         assert_eq!(
             value(
                 &after,
-                "claude_code_prompts_total{user_name=\"ret\",user_email=\"\",project=\"/home/dev/project\"}"
+                "claude_code_prompts_total{user_name=\"ret\",user_email=\"\",project=\"project\",model=\"\"}"
             ),
             5.0
         );

@@ -137,6 +137,9 @@ pub fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
         ] {
             let mut event = sample(name);
             event["session_id"] = json!(format!("{user}-{wave}"));
+            if name == "SessionStart" {
+                event["model"] = json!("claude-sonnet-4-5");
+            }
             hook(&event, user);
         }
         let mut denied = sample("PreToolUse:Bash");
@@ -149,6 +152,8 @@ pub fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
     for line in include_str!("data/otlp_protobuf_decoded.jsonl").lines() {
         let mut record: Value = serde_json::from_str(line).unwrap();
         shift_times(&mut record["body"], u64::from(wave) * 60_000_000_000);
+        // Jane's session, as its hook events name it: its usage is hers, in her project.
+        set_session(&mut record["body"], &format!("Jane Doe-{wave}"));
         let body = match record["path"].as_str().unwrap() {
             "/v1/metrics" => collector::processors::otlp::json::metrics_request(&record["body"])
                 .unwrap()
@@ -205,6 +210,20 @@ pub fn feed(collector: &Collector, dir: &std::path::Path, wave: u32) {
             .0,
         200
     );
+}
+
+/// Sets every OTLP `session.id` attribute in `body` to `session`.
+fn set_session(body: &mut Value, session: &str) {
+    match body {
+        Value::Object(fields) => {
+            if fields.get("key").and_then(Value::as_str) == Some("session.id") {
+                fields.insert("value".to_owned(), json!({"stringValue": session}));
+            }
+            fields.values_mut().for_each(|v| set_session(v, session));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| set_session(v, session)),
+        _ => {}
+    }
 }
 
 /// Moves every OTLP timestamp in `body` forward by `offset_ns`.
@@ -323,4 +342,80 @@ fn finite(result: &[Value]) -> bool {
 /// The label sets of a query result, the part two stores must agree on exactly.
 fn series(result: &[Value]) -> BTreeSet<String> {
     result.iter().map(|s| s["metric"].to_string()).collect()
+}
+
+/// Each metric selector in a query (`name{matchers}`), with its matchers.
+fn selectors(expr: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = expr;
+    while let Some(open) = rest.find('{') {
+        let name_start = rest[..open]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .map_or(0, |i| i + 1);
+        let name = rest[name_start..open].to_owned();
+        let close = open + rest[open..].find('}').unwrap();
+        if !name.is_empty() {
+            out.push((name, rest[open + 1..close].to_owned()));
+        }
+        rest = &rest[close + 1..];
+    }
+    out
+}
+
+#[test]
+fn every_variable_filters_every_panel_whose_series_carry_its_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    feed(&collector, dir.path(), 0);
+    let prometheus = Prometheus::with_config(&shipped_config("prometheus.yml", &collector, &[]));
+    prometheus.query_until("sum(claude_code_prompts_total)", |r| !r.is_empty());
+    feed(&collector, dir.path(), 1);
+    prometheus.query_until("sum(claude_code_prompts_total)", |r| {
+        r.first().and_then(|s| s["value"][1].as_str()) == Some("4")
+    });
+    let variables = [
+        ("user", "user_name"),
+        ("project", "project"),
+        ("model", "model"),
+    ];
+    let mut carried: std::collections::BTreeMap<(String, &str), bool> = Default::default();
+    let mut checked = 0;
+    for (file, dashboard) in dashboards() {
+        for panel in dashboard["panels"].as_array().unwrap() {
+            let title = panel["title"].as_str().unwrap();
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                for (metric, matchers) in selectors(expr) {
+                    for (variable, label) in variables {
+                        // Whether the real series of this metric carry the label.
+                        let carries =
+                            *carried.entry((metric.clone(), label)).or_insert_with(|| {
+                                let query = format!(
+                                    "count({{__name__=\"{metric}\",{label}!=\"\"}}) or vector(0)"
+                                );
+                                let result = prometheus.query_until(&query, |r| !r.is_empty());
+                                result[0]["value"][1].as_str() != Some("0")
+                            });
+                        let filters = matchers.contains(&format!("{label}=~\"${variable}\""));
+                        assert!(
+                            filters || !carries,
+                            "{file} / {title}: {metric} carries {label}, but ${variable} does not filter it: {expr}"
+                        );
+                        checked += usize::from(carries);
+                    }
+                }
+            }
+        }
+    }
+    for (metric, label) in [
+        ("claude_code_cost_usage_USD_total", "project"),
+        ("claude_code_api_requests_total", "project"),
+        ("claude_code_tool_calls_total", "model"),
+    ] {
+        assert!(
+            carried[&(metric.to_owned(), label)],
+            "{metric} has no {label}"
+        );
+    }
+    assert!(checked > 60, "{checked}");
 }

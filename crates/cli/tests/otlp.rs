@@ -194,7 +194,7 @@ fn captured_exports_give_the_same_cost_and_tokens_in_both_encodings() {
             "decision=\"accept\""
         ) > 0.0
     );
-    assert!(json_metrics.contains_key("claude_code_api_request_duration_seconds_count{user_name=\"\",user_email=\"\",model=\"claude-sonnet-4-5\"}"));
+    assert!(json_metrics.contains_key("claude_code_api_request_duration_seconds_count{user_name=\"\",user_email=\"\",project=\"\",model=\"claude-sonnet-4-5\"}"));
 
     // promtool is content with the result.
     let file = dir.path().join("m.txt");

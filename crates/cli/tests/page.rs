@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use collector::query::{self, GroupBy, Window};
+use collector::query::{self, Filter, GroupBy, Window};
 use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -260,7 +260,7 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
     tab.open(&format!("{}/", collector.url));
 
     // Figures equal the store's.
-    let week_total = query::usage(&data, week(), GroupBy::Day)
+    let week_total = query::usage(&data, week(), GroupBy::Day, &Filter::default())
         .unwrap()
         .pop()
         .unwrap();
@@ -275,7 +275,7 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
         week_total.sessions as f64
     );
     assert_eq!(figure(&mut tab, "blocks-week"), week_total.blocks as f64);
-    let mut by_user = query::usage(&data, week(), GroupBy::User).unwrap();
+    let mut by_user = query::usage(&data, week(), GroupBy::User, &Filter::default()).unwrap();
     by_user.pop();
     let shown = rows(&mut tab, "by-user");
     assert_eq!(shown.len(), by_user.len());
@@ -287,7 +287,7 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
             "{row:?} {store:?}"
         );
     }
-    let sessions = query::sessions(&data, week(), 100).unwrap();
+    let sessions = query::sessions(&data, week(), 100, &Filter::default()).unwrap();
     let shown = rows(&mut tab, "sessions");
     assert_eq!(
         shown.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
@@ -361,7 +361,7 @@ fn behind_a_token_a_person_signs_in_and_the_page_keeps_itself_current() {
     feed(&collector, dir.path(), 0);
     let browser = Browser::launch(&[]);
     let mut tab = browser.tab();
-    let session = &query::sessions(&data, week(), 1).unwrap()[0].session_id;
+    let session = &query::sessions(&data, week(), 1, &Filter::default()).unwrap()[0].session_id;
     let asked = format!("{}/sessions/{}", collector.url, encode(session));
     tab.open(&asked);
     tab.eval_until(
@@ -388,7 +388,7 @@ fn behind_a_token_a_person_signs_in_and_the_page_keeps_itself_current() {
         |v| v.as_u64() == Some(expected.len() as u64),
     );
     tab.open(&format!("{}/", collector.url));
-    let week_total = query::usage(&data, week(), GroupBy::Day)
+    let week_total = query::usage(&data, week(), GroupBy::Day, &Filter::default())
         .unwrap()
         .pop()
         .unwrap();
@@ -437,7 +437,7 @@ fn without_javascript_the_tables_are_all_there() {
         assert!(Instant::now() < deadline, "the page never loaded: {html}");
         std::thread::sleep(Duration::from_millis(100)); // waiting for the load, bounded
     };
-    for session in query::sessions(&data, week(), 100).unwrap() {
+    for session in query::sessions(&data, week(), 100, &Filter::default()).unwrap() {
         assert!(
             dom.contains(&format!(">{}</a>", session.session_id)),
             "{} missing",
@@ -500,7 +500,7 @@ fn the_page_json_answers_and_bad_parameters_are_refused() {
     let (status, body) = collector.get("/api/v1/usage?by=user&since=30d");
     assert_eq!(status, 200, "{body}");
     let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
-    let store = query::usage(&data, week(), GroupBy::User).unwrap();
+    let store = query::usage(&data, week(), GroupBy::User, &Filter::default()).unwrap();
     assert_eq!(rows.len(), store.len());
     assert_eq!(rows.last().unwrap()["key"], "TOTAL");
     let (status, body) = collector.get("/api/v1/sessions");
@@ -528,4 +528,320 @@ fn the_page_json_answers_and_bad_parameters_are_refused() {
     let (status, body) = collector.get("/sessions/%3Cscript%3Ealert(1)%3C%2Fscript%3E");
     assert_eq!(status, 404);
     assert!(!body.contains("<script>alert"), "{body}");
+}
+
+/// Every table cell or header whose content overflows it, or that reaches past its
+/// table's container, as `table: text` — what a person would see clipped or off-screen.
+const OVERFLOWS: &str = r#"(() => {
+  const out = [];
+  for (const table of document.querySelectorAll('table')) {
+    const box = table.parentElement.getBoundingClientRect();
+    if (table.parentElement.scrollWidth > table.parentElement.clientWidth + 1) {
+      out.push(`${table.id}: scrolls sideways`);
+    }
+    for (const cell of table.querySelectorAll('th, td')) {
+      // Left out on this screen (display: none): nothing to overflow.
+      if (cell.getClientRects().length === 0) continue;
+      const r = cell.getBoundingClientRect();
+      if (cell.scrollWidth > cell.clientWidth + 1 || r.right > box.right + 1 || r.left < box.left - 1) {
+        out.push(`${table.id}: ${cell.textContent.slice(0, 40)}`);
+      }
+    }
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth) out.push('the page scrolls sideways');
+  return out;
+})()"#;
+
+#[test]
+fn at_1440_and_390_pixels_no_table_overflows_its_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+    feed(&collector, dir.path(), 1);
+    // Long names where people have them: a path-like project, a long command.
+    let mut long = sample("PreToolUse:Bash");
+    long["session_id"] = json!("a-session-with-a-rather-long-identifier-0123456789");
+    long["tool_input"]["command"] =
+        json!("rm -rf ~/projects/some-organisation/a-repository-with-a-long-name/build/artifacts");
+    collector.hook(dir.path(), "Maximiliana Wolfeschlegelsteinhausen", &long);
+    let sessions = query::sessions(&data, week(), 100, &Filter::default()).unwrap();
+    let session = sessions
+        .iter()
+        .find(|s| s.usage.blocks > 0)
+        .unwrap()
+        .session_id
+        .clone();
+
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    for (width, height, mobile) in [(1440, 900, false), (390, 844, true)] {
+        tab.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+        for (name, path) in [
+            ("overview", "/".to_owned()),
+            ("session", format!("/sessions/{}", encode(&session))),
+        ] {
+            tab.open(&format!("{}{path}", collector.url));
+            let tables = tab.eval("document.querySelectorAll('table tbody tr').length");
+            assert!(tables.as_u64() >= Some(1), "{name}: tables with rows");
+            tab.screenshot(&format!("page-{name}-{width}px.png"));
+            let overflows = tab.eval(OVERFLOWS);
+            assert_eq!(overflows, json!([]), "{name} at {width} px");
+            if name == "overview" {
+                // The key columns stay at every width.
+                let shown = tab.eval(
+                    "[...document.querySelectorAll('#sessions th')].filter(c => c.getClientRects().length).map(c => c.textContent)",
+                );
+                for key in ["session", "user", "project", "cost", "blocks"] {
+                    assert!(
+                        shown.as_array().unwrap().contains(&json!(key)),
+                        "{key} at {width} px: {shown}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_new_event_appears_in_the_live_stream_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    tab.open(&format!("{}/", collector.url));
+    tab.eval_until("document.body.dataset.live", |v| v == "open");
+    assert_eq!(rows(&mut tab, "live").len(), 1, "only the empty row yet");
+
+    // One user's stream leaves the other's events out.
+    let mut filtered = browser.tab();
+    filtered.open(&format!("{}/?user=Late%20Comer", collector.url));
+    filtered.eval_until("document.body.dataset.live", |v| v == "open");
+    let mut other = sample("UserPromptSubmit");
+    other["session_id"] = json!("someone-else");
+    collector.hook(dir.path(), "Someone Else", &other);
+
+    // The hook has its answer once the event is durable: from then on, a second.
+    deny(&collector, dir.path(), "live-session");
+    let stored = Instant::now();
+    let row = |tab: &mut Tab| {
+        rows(tab, "live")
+            .into_iter()
+            .find(|r| r.get(3).map(String::as_str) == Some("PreToolUse"))
+    };
+    let shown = loop {
+        if let Some(row) = row(&mut tab) {
+            break row;
+        }
+        assert!(
+            stored.elapsed() < Duration::from_secs(1),
+            "not in the live list within a second: {:?}",
+            rows(&mut tab, "live")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(shown[1], "Late Comer");
+    assert_eq!((shown[4].as_str(), shown[5].as_str()), ("Bash", "deny"));
+    let mine = filtered.eval_until(
+        "[...document.querySelectorAll('#live tbody tr')].map(r => r.cells[1].textContent)",
+        |v| {
+            v.as_array()
+                .is_some_and(|a| a.iter().any(|u| u == "Late Comer"))
+        },
+    );
+    assert!(
+        !mine.as_array().unwrap().iter().any(|u| u == "Someone Else"),
+        "{mine}"
+    );
+    tab.screenshot("page-live.png");
+
+    // The stream itself, as JSON: an event of the session asked for, and nothing of its
+    // content (the command the guard stopped is in the audit trail, not here).
+    let address = collector.url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    use std::io::Write as _;
+    write!(
+        stream,
+        "GET /api/v1/events/stream?session=json-session HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    while reader.read_line(&mut head).unwrap() > 2 && !head.ends_with("\r\n\r\n") {}
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{head}"
+    );
+    deny(&collector, dir.path(), "another-session");
+    deny(&collector, dir.path(), "json-session");
+    let data = loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended");
+        if let Some(data) = line.trim_end().strip_prefix("data:") {
+            break data.trim().to_owned();
+        }
+    };
+    let event: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(event["session_id"], "json-session", "{event}");
+    assert_eq!(event["name"], "PreToolUse");
+    assert_eq!(event["decision"], "deny");
+    assert_eq!(event["user"], "Late Comer");
+    assert!(!data.contains("rm -rf"), "{data}");
+}
+
+#[test]
+fn every_filter_shows_the_stores_figures_for_it_and_names_narrow_the_page_when_clicked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+    feed(&collector, dir.path(), 1);
+    deny(&collector, dir.path(), "late-session");
+
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    let filters = [
+        (
+            "user=Jane%20Doe",
+            Filter {
+                user: Some("Jane Doe".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "user=Late%20Comer",
+            Filter {
+                user: Some("Late Comer".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "project=project",
+            Filter {
+                project: Some("project".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "model=claude-sonnet-4-5",
+            Filter {
+                model: Some("claude-sonnet-4-5".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "user=Jane%20Doe&model=claude-sonnet-4-5",
+            Filter {
+                user: Some("Jane Doe".into()),
+                model: Some("claude-sonnet-4-5".into()),
+                ..Filter::default()
+            },
+        ),
+    ];
+    let mut distinct = std::collections::BTreeSet::new();
+    for (query_string, filter) in &filters {
+        tab.open(&format!("{}/?{query_string}", collector.url));
+        let total = query::usage(&data, week(), GroupBy::Day, filter)
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert!(
+            (figure(&mut tab, "cost-week") - total.cost_usd).abs() < 0.000_05,
+            "{query_string}"
+        );
+        assert_eq!(
+            figure(&mut tab, "tokens-week"),
+            tokens(&total),
+            "{query_string}"
+        );
+        assert_eq!(
+            figure(&mut tab, "sessions-week"),
+            total.sessions as f64,
+            "{query_string}"
+        );
+        assert_eq!(
+            figure(&mut tab, "blocks-week"),
+            total.blocks as f64,
+            "{query_string}"
+        );
+        let sessions = query::sessions(&data, week(), 100, filter).unwrap();
+        let shown = rows(&mut tab, "sessions");
+        assert_eq!(
+            shown.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+            sessions
+                .iter()
+                .map(|s| s.session_id.clone())
+                .collect::<Vec<_>>(),
+            "{query_string}"
+        );
+        // What the page is narrowed to, and a way back.
+        let banner = tab.eval("document.querySelector('#filter').textContent");
+        for value in [&filter.user, &filter.project, &filter.model]
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                banner.as_str().is_some_and(|t| t.contains(value.as_str())),
+                "{banner}"
+            );
+        }
+        // The JSON says the same.
+        let (status, body) = collector.get(&format!("/api/v1/overview?{query_string}"));
+        assert_eq!(status, 200);
+        let overview: Value = serde_json::from_str(&body).unwrap();
+        assert!((overview["week"]["cost_usd"].as_f64().unwrap() - total.cost_usd).abs() < 1e-9);
+        distinct.insert((total.sessions, total.blocks, (total.cost_usd * 1e6) as u64));
+        // The cache hit rate and the table by project, of the same filter.
+        let shown_rate = tab
+            .eval("document.querySelector('[data-figure=cache-hit-week]').textContent")
+            .as_str()
+            .unwrap()
+            .to_owned();
+        match total.cache_hit_rate() {
+            Some(rate) => assert_eq!(
+                shown_rate,
+                format!("{:.1}%", rate * 100.0),
+                "{query_string}"
+            ),
+            None => assert_eq!(shown_rate, "–", "{query_string}"),
+        }
+        let mut by_project = query::usage(&data, week(), GroupBy::Project, filter).unwrap();
+        by_project.pop();
+        let shown = rows(&mut tab, "by-project");
+        assert_eq!(shown.len(), by_project.len().max(1), "{query_string}");
+        for (row, store) in shown.iter().zip(&by_project) {
+            assert_eq!(row[0], store.key, "{query_string}");
+            assert!(
+                (number(&row[4]) - store.cost_usd).abs() < 0.000_05,
+                "{query_string}"
+            );
+        }
+    }
+    assert!(
+        distinct.len() >= 3,
+        "the filters tell the figures apart: {distinct:?}"
+    );
+
+    // A user's name narrows the page to that user, in the address (a view to share).
+    tab.open(&format!("{}/", collector.url));
+    let href = tab.eval(
+        "[...document.querySelectorAll('#by-user a.filter')].find(a => a.textContent === 'Jane Doe').href",
+    );
+    // The same address as the first filter above: the page of that user.
+    assert_eq!(href, json!(format!("{}/?user=Jane%20Doe", collector.url)));
+    tab.screenshot("page-filtered.png");
 }

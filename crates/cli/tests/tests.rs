@@ -5,6 +5,8 @@
 
 mod support;
 
+mod agreement;
+
 mod claude_code;
 mod collector;
 mod dashboards;

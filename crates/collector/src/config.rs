@@ -49,6 +49,13 @@ pub struct CollectorConfig {
     pub pushed_series_limit: usize,
     /// Longest label value kept.
     pub label_value_bytes: usize,
+    /// The month's budget for Claude Code, US dollars: `/api/v1/budget` compares the
+    /// month to date and its projection with it, `/metrics` exposes it
+    /// (`claude_telemetry_monthly_budget_usd`) for the budget alert. None when unset.
+    pub monthly_budget_usd: Option<f64>,
+    /// Most projects named in labels; events of further projects are labelled
+    /// `project="(other)"` (the store and the page keep every name).
+    pub project_label_limit: usize,
     /// Longest time a request may take.
     #[serde(with = "humantime_serde_compat")]
     pub request_timeout: Duration,
@@ -110,6 +117,8 @@ impl Default for CollectorConfig {
             push_groups_limit: 1_000,
             pushed_series_limit: 100_000,
             label_value_bytes: 256,
+            monthly_budget_usd: None,
+            project_label_limit: 200,
             request_timeout: Duration::from_secs(30),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
             otlp_drop_attributes: crate::processors::otlp::translate::LabelPolicy::default().drop,
@@ -199,6 +208,13 @@ impl CollectorConfig {
             return Err(ConfigError::Limit(format!(
                 "bodies_in_flight_bytes ({}) must be at least max_body_bytes ({})",
                 self.bodies_in_flight_bytes, self.max_body_bytes
+            )));
+        }
+        if let Some(budget) = self.monthly_budget_usd
+            && !(budget.is_finite() && budget > 0.0)
+        {
+            return Err(ConfigError::Limit(format!(
+                "monthly_budget_usd must be a positive amount of dollars, got {budget}"
             )));
         }
         if self.max_connections == 0 || self.header_timeout.is_zero() {

@@ -5,7 +5,9 @@
 //! Owns the payloads' stored JSON shape: what is written here is read back on every
 //! restart, so a change must still read what earlier versions wrote.
 
-use hook_protocol::{Enrichment, HookEvent};
+use std::borrow::Cow;
+
+use hook_protocol::{Enrichment, GuardRecord, HookEvent, KnownEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -163,7 +165,51 @@ impl HookRecord {
         };
         Ok(HookRecord { event, enrichment })
     }
+
+    /// The decision on this event as every view counts it (the page, `audit`, `report`,
+    /// `/metrics`): the guard's, when it judged the event; for a `PermissionDenied` that
+    /// carries none (an older hook, a raw event), Claude Code's own denial, filed under
+    /// [`PERMISSION_DENIED_RULE`] — a blocked call like one the guard denied.
+    pub fn verdict(&self) -> Option<Cow<'_, GuardRecord>> {
+        if let Some(guard) = &self.enrichment.guard {
+            return Some(Cow::Borrowed(guard));
+        }
+        if self.event.known_event() != Some(KnownEvent::PermissionDenied) {
+            return None;
+        }
+        let reason = self
+            .event
+            .fields()
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or(PERMISSION_DENIED_REASON);
+        Some(Cow::Owned(GuardRecord {
+            decision: "deny".to_owned(),
+            rule: PERMISSION_DENIED_RULE.to_owned(),
+            category: PERMISSION_CATEGORY.to_owned(),
+            reason: reason.to_owned(),
+            latency_us: 0,
+            version: String::new(),
+            span: None,
+        }))
+    }
+
+    /// Whether the guard itself decided (a verdict of Claude Code's own is not timed).
+    pub fn judged_by_guard(&self) -> bool {
+        // A PermissionDenied's record is the hook's account of Claude Code's decision,
+        // read from the transcript: no guard ran on it.
+        self.enrichment.guard.is_some()
+            && self.event.known_event() != Some(KnownEvent::PermissionDenied)
+    }
 }
+
+/// The rule of a `PermissionDenied` event no decision of ours came with.
+pub const PERMISSION_DENIED_RULE: &str = "claude_code.permission_denied";
+/// The reason of Claude Code's denial when its own is not at hand: an older release, or
+/// a privacy level that does not keep it (the classifier's explanation is content).
+pub const PERMISSION_DENIED_REASON: &str = "Claude Code denied the call.";
+/// The family of every denial Claude Code made itself (as the hook files them).
+pub const PERMISSION_CATEGORY: &str = "permission";
 
 /// One of Claude Code's OTLP log events, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -376,6 +422,19 @@ pub struct Point {
     pub time_ns: u64,
     /// Value.
     pub value: PointValue,
+}
+
+impl Point {
+    /// The session its stream belongs to (`session.id`, kept in the stream even when it
+    /// is not a label).
+    pub fn session_id(&self) -> Option<String> {
+        let stream: Value = serde_json::from_str(&self.stream).ok()?;
+        stream
+            .get(1)?
+            .get("session.id")?
+            .as_str()
+            .map(str::to_owned)
+    }
 }
 
 /// A log event as forwarded: its time and the stored record.

@@ -26,6 +26,7 @@ pub mod event;
 mod exporters;
 pub mod exposition;
 mod ids;
+pub mod live;
 pub mod processors;
 mod progress;
 pub mod query;

@@ -1,15 +1,18 @@
-//! Reading the event store for people: usage tables, the audit trail, and each
-//! session's traces ([`traces`]).
+//! Reading the event store for people: usage tables (from the rollups, [`rollups`]),
+//! the audit trail and session timelines (from the events), and each session's traces
+//! ([`traces`]).
 //!
 //! Read-only, on its own connection (WAL lets it read while the collector writes), so
 //! `claude-telemetry report` and `audit` work beside a running collector or without one.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod budget;
+mod rollups;
+
 use std::path::Path;
 
 use hook_protocol::privacy::{ELIDED_KEY, is_size_note};
 use rusqlite::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event::Source;
@@ -18,8 +21,16 @@ use crate::time;
 
 pub mod traces;
 
-/// A time window, Unix milliseconds, `since` included, `until` excluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub use crate::time::DAY_MS;
+pub use budget::{BudgetStatus, budget};
+pub use rollups::{
+    ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, ToolRow, USAGE_WINDOW_MS, UsageRow,
+    activity, blocks, cells, day, projection, sessions, usage, usage_by_model, usage_windows,
+};
+
+/// A time window, Unix milliseconds, `since` included, `until` excluded: the one
+/// definition of every window the page, `/api/v1/` and `report` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Window {
     /// Start.
     pub since_ms: i64,
@@ -40,10 +51,44 @@ impl Window {
                 .map_err(|source| WindowError { end: name, source }),
             None => Ok(default),
         };
+        let last_week = Window::last_days(7, now_ms);
         Ok(Window {
-            since_ms: end("since", since, now_ms - 7 * 86_400_000)?,
-            until_ms: end("until", until, now_ms + 1)?,
+            since_ms: end("since", since, last_week.since_ms)?,
+            until_ms: end("until", until, last_week.until_ms)?,
         })
+    }
+
+    /// The last `days` days: `days` × 24 hours back from `now_ms`, up to now included —
+    /// what `7d` means everywhere (`--since 7d`, `?since=7d`, the page's "7 days",
+    /// Prometheus' `[7d]`, Grafana's "Last 7 days").
+    pub fn last_days(days: i64, now_ms: i64) -> Window {
+        Window {
+            since_ms: now_ms - days * DAY_MS,
+            until_ms: now_ms + 1,
+        }
+    }
+
+    /// Today: since midnight UTC, up to now included.
+    pub fn today(now_ms: i64) -> Window {
+        Window {
+            since_ms: now_ms - now_ms.rem_euclid(DAY_MS),
+            until_ms: now_ms + 1,
+        }
+    }
+
+    /// Every day (UTC, `2026-11-24`) the window touches, oldest first: a chart of the
+    /// window by day has these bars, the first and last possibly partial, and they add
+    /// up to the window.
+    pub fn days(&self) -> Vec<String> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let first = self.since_ms - self.since_ms.rem_euclid(DAY_MS);
+        (0..)
+            .map(|n| first + n * DAY_MS)
+            .take_while(|start| *start < self.until_ms)
+            .map(day)
+            .collect()
     }
 
     /// Whether nothing can fall in it.
@@ -63,62 +108,7 @@ pub struct WindowError {
     pub source: time::TimeError,
 }
 
-/// What a usage table is grouped by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupBy {
-    /// Calendar day (UTC).
-    Day,
-    /// Model.
-    Model,
-    /// User (name, else email, else Claude Code's user id).
-    User,
-    /// Project directory.
-    Project,
-    /// Session.
-    Session,
-}
-
-/// One row of a usage table.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UsageRow {
-    /// The group: a day, model, user, project or session.
-    pub key: String,
-    /// Sessions seen.
-    pub sessions: u64,
-    /// API requests.
-    pub requests: u64,
-    /// Input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Tokens read from the prompt cache.
-    pub cache_read_tokens: u64,
-    /// Tokens written to the prompt cache.
-    pub cache_creation_tokens: u64,
-    /// Cost in US dollars, as Claude Code reports it.
-    pub cost_usd: f64,
-    /// Prompts submitted.
-    pub prompts: u64,
-    /// Tool calls finished (succeeded or failed).
-    pub tool_calls: u64,
-    /// Tool calls the guard denied.
-    pub blocks: u64,
-}
-
-struct Row {
-    source: String,
-    name: String,
-    ts_ms: i64,
-    session_id: Option<String>,
-    user_name: Option<String>,
-    user_email: Option<String>,
-    project: Option<String>,
-    decision: Option<String>,
-    body: String,
-    id: i64,
-}
-
-fn sqlite(data_dir: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+pub(crate) fn sqlite(data_dir: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |source| StoreError::Sqlite {
         path: store::database_path(data_dir),
         source,
@@ -132,19 +122,6 @@ fn body(data_dir: &Path, id: i64, text: &str) -> Result<Value, StoreError> {
         what: format!("event {id}"),
         message: err.to_string(),
     })
-}
-
-fn number(value: &Value) -> f64 {
-    value
-        .as_f64()
-        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
-        .unwrap_or(0.0)
-}
-
-fn day(ts_ms: i64) -> String {
-    let time =
-        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ts_ms).unwrap_or(0));
-    humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
 }
 
 /// What a tool call works on, in a line: the command, the file or the pattern (or its
@@ -176,134 +153,8 @@ fn prompt_of(body: &Value) -> Option<String> {
     .map(str::to_owned)
 }
 
-/// Usage in `window`, grouped, sorted by key, with a `TOTAL` row last.
-pub fn usage(data_dir: &Path, window: Window, by: GroupBy) -> Result<Vec<UsageRow>, StoreError> {
-    let conn = store::reader(data_dir)?;
-    let err = sqlite(data_dir);
-    // Projects come from hook events; OTLP events find theirs through the session.
-    let mut project_of: HashMap<String, String> = HashMap::new();
-    {
-        let mut statement = conn
-            .prepare("SELECT session_id, project FROM events WHERE source = ?1 AND session_id IS NOT NULL AND project IS NOT NULL GROUP BY session_id")
-            .map_err(&err)?;
-        let rows = statement
-            .query_map(params![Source::Hook.as_str()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(&err)?;
-        for row in rows {
-            let (session, project) = row.map_err(&err)?;
-            project_of.insert(session, project);
-        }
-    }
-    let mut statement = conn
-        .prepare(
-            "SELECT source, name, ts_ms, session_id, user_name, user_email, project, decision, \
-             CASE WHEN name = 'claude_code.api_request' THEN body ELSE '' END, id \
-             FROM events WHERE ts_ms >= ?1 AND ts_ms < ?2 AND source IN (?3, ?4) ORDER BY id",
-        )
-        .map_err(&err)?;
-    let sources = (Source::Hook.as_str(), Source::OtlpLog.as_str());
-    let rows = statement
-        .query_map(
-            params![window.since_ms, window.until_ms, sources.0, sources.1],
-            |r| {
-                Ok(Row {
-                    source: r.get(0)?,
-                    name: r.get(1)?,
-                    ts_ms: r.get(2)?,
-                    session_id: r.get(3)?,
-                    user_name: r.get(4)?,
-                    user_email: r.get(5)?,
-                    project: r.get(6)?,
-                    decision: r.get(7)?,
-                    body: r.get(8)?,
-                    id: r.get(9)?,
-                })
-            },
-        )
-        .map_err(&err)?;
-    let mut table: BTreeMap<String, UsageRow> = BTreeMap::new();
-    let mut sessions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut all_sessions = BTreeSet::new();
-    let mut total = UsageRow {
-        key: "TOTAL".to_owned(),
-        ..UsageRow::default()
-    };
-    for row in rows {
-        let row = row.map_err(&err)?;
-        let api = row.name == "claude_code.api_request";
-        let body: Value = if api {
-            body(data_dir, row.id, &row.body)?
-        } else {
-            Value::Null
-        };
-        let attrs = &body["attributes"];
-        let key = match by {
-            GroupBy::Day => day(row.ts_ms),
-            GroupBy::Model if api => attrs["model"].as_str().unwrap_or("unknown").to_owned(),
-            // Hook events do not know the model.
-            GroupBy::Model => continue,
-            GroupBy::User => row
-                .user_name
-                .clone()
-                .filter(|u| !u.is_empty())
-                .or_else(|| row.user_email.clone())
-                .or_else(|| attrs["user.id"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| "unknown".to_owned()),
-            GroupBy::Project => row
-                .project
-                .clone()
-                .or_else(|| {
-                    row.session_id
-                        .as_ref()
-                        .and_then(|s| project_of.get(s).cloned())
-                })
-                .unwrap_or_else(|| "unknown".to_owned()),
-            GroupBy::Session => row
-                .session_id
-                .clone()
-                .unwrap_or_else(|| "unknown".to_owned()),
-        };
-        let entry = table.entry(key.clone()).or_insert_with(|| UsageRow {
-            key: key.clone(),
-            ..UsageRow::default()
-        });
-        if let Some(session) = &row.session_id {
-            sessions.entry(key).or_default().insert(session.clone());
-            all_sessions.insert(session.clone());
-        }
-        for target in [&mut *entry, &mut total] {
-            if api {
-                target.requests += 1;
-                target.input_tokens += number(&attrs["input_tokens"]) as u64;
-                target.output_tokens += number(&attrs["output_tokens"]) as u64;
-                target.cache_read_tokens += number(&attrs["cache_read_tokens"]) as u64;
-                target.cache_creation_tokens += number(&attrs["cache_creation_tokens"]) as u64;
-                target.cost_usd += number(&attrs["cost_usd"]);
-            } else if row.source == Source::Hook.as_str() {
-                match row.name.as_str() {
-                    "UserPromptSubmit" => target.prompts += 1,
-                    "PostToolUse" | "PostToolUseFailure" => target.tool_calls += 1,
-                    _ => {}
-                }
-                if row.decision.as_deref() == Some("deny") {
-                    target.blocks += 1;
-                }
-            }
-        }
-    }
-    for (key, row) in table.iter_mut() {
-        row.sessions = sessions.get(key).map_or(0, |s| s.len() as u64);
-    }
-    total.sessions = all_sessions.len() as u64;
-    let mut out: Vec<UsageRow> = table.into_values().collect();
-    out.push(total);
-    Ok(out)
-}
-
 /// One guard decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRow {
     /// When, RFC 3339.
     pub time: String,
@@ -336,6 +187,9 @@ pub struct AuditFilter {
     pub user: Option<String>,
     /// Only rules starting with this (`rm.`, `env.read`).
     pub rule: Option<String>,
+    /// Only the most recent this many (still oldest first): what a page shows reads
+    /// that many, however many the window holds.
+    pub last: Option<usize>,
 }
 
 /// Guard decisions in `window`, oldest first.
@@ -346,15 +200,17 @@ pub fn audit(
 ) -> Result<Vec<AuditRow>, StoreError> {
     let conn = store::reader(data_dir)?;
     let err = sqlite(data_dir);
-    let mut statement = conn
+    // The decisions first, newest first when only the last few are wanted, through the
+    // (decision, ts_ms) index; then the rows they name.
+    let mut ids = conn
         .prepare(
-            "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body, id FROM events \
-             WHERE source = ?6 AND decision IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
-             AND (?3 OR decision != 'allow') AND (?4 IS NULL OR user_name = ?4) AND (?5 IS NULL OR rule LIKE ?5 || '%') \
-             ORDER BY ts_ms, id",
+            "SELECT id FROM events \
+             WHERE decision IN ('deny', 'ask', CASE WHEN ?3 THEN 'allow' END) \
+             AND ts_ms >= ?1 AND ts_ms < ?2 AND source = ?7 \
+             AND (?4 IS NULL OR user_name = ?4) AND (?5 IS NULL OR rule LIKE ?5 || '%') \
+             ORDER BY ts_ms DESC, id DESC LIMIT ?6",
         )
-        .map_err(&err)?;
-    let rows = statement
+        .map_err(&err)?
         .query_map(
             params![
                 window.since_ms,
@@ -362,28 +218,53 @@ pub fn audit(
                 filter.include_allowed,
                 filter.user,
                 filter.rule,
+                filter
+                    .last
+                    .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
                 Source::Hook.as_str()
             ],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, i64>(8)?,
-                ))
-            },
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(&err)?
+        .collect::<Result<Vec<i64>, _>>()
+        .map_err(&err)?;
+    ids.reverse();
+    let mut statement = conn
+        .prepare(
+            "SELECT ts_ms, user_name, project, session_id, tool_name, decision, rule, body, id, \
+             category FROM events WHERE id = ?1",
         )
         .map_err(&err)?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        rows.push(statement.query_row(params![id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, i64>(8)?,
+                r.get::<_, Option<String>>(9)?,
+            ))
+        }));
+    }
     let mut out = Vec::new();
     for row in rows {
-        let (ts, user, project, session, tool, decision, rule, text, id) = row.map_err(&err)?;
+        let (ts, user, project, session, tool, decision, rule, text, id, category) =
+            row.map_err(&err)?;
         let body = body(data_dir, id, &text)?;
         let guard = &body["claude_telemetry"]["guard"];
+        // Claude Code's own denial, when no decision of ours came with it (its reason
+        // when the privacy level kept it).
+        let reason = guard["reason"].as_str().unwrap_or_else(|| {
+            body["reason"]
+                .as_str()
+                .unwrap_or(crate::event::PERMISSION_DENIED_REASON)
+        });
         let input = input_of(&body).unwrap_or_else(|| body["tool_input"].to_string());
         let time = std::time::UNIX_EPOCH
             + std::time::Duration::from_millis(u64::try_from(ts).unwrap_or(0));
@@ -395,70 +276,14 @@ pub fn audit(
             tool: tool.unwrap_or_default(),
             decision,
             rule: rule.unwrap_or_default(),
-            category: guard["category"].as_str().unwrap_or("").to_owned(),
-            reason: guard["reason"].as_str().unwrap_or("").to_owned(),
+            category: category
+                .or_else(|| guard["category"].as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            reason: reason.to_owned(),
             input,
         });
     }
     Ok(out)
-}
-
-/// One session, for the live page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SessionRow {
-    /// Claude Code's session id.
-    pub session_id: String,
-    /// Who.
-    pub user: String,
-    /// Where.
-    pub project: String,
-    /// First event, Unix milliseconds.
-    pub start_ms: i64,
-    /// Last event minus first, milliseconds.
-    pub duration_ms: i64,
-    /// Figures, as in the usage table.
-    pub usage: UsageRow,
-}
-
-/// Sessions active in `window`, most recent first (at most `limit`).
-pub fn sessions(
-    data_dir: &Path,
-    window: Window,
-    limit: usize,
-) -> Result<Vec<SessionRow>, StoreError> {
-    let conn = store::reader(data_dir)?;
-    let err = sqlite(data_dir);
-    let mut statement = conn
-        .prepare(
-            "SELECT session_id, MIN(ts_ms), MAX(ts_ms), MAX(user_name), MAX(project) FROM events \
-             WHERE session_id IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 \
-             GROUP BY session_id ORDER BY MAX(ts_ms) DESC LIMIT ?3",
-        )
-        .map_err(&err)?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let found: Result<Vec<SessionRow>, _> = statement
-        .query_map(params![window.since_ms, window.until_ms, limit], |r| {
-            let start_ms: i64 = r.get(1)?;
-            Ok(SessionRow {
-                session_id: r.get(0)?,
-                start_ms,
-                duration_ms: r.get::<_, i64>(2)? - start_ms,
-                user: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                project: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                usage: UsageRow::default(),
-            })
-        })
-        .map_err(&err)?
-        .collect();
-    let mut found = found.map_err(&err)?;
-    let mut figures: HashMap<String, UsageRow> = usage(data_dir, window, GroupBy::Session)?
-        .into_iter()
-        .map(|row| (row.key.clone(), row))
-        .collect();
-    for session in &mut found {
-        session.usage = figures.remove(&session.session_id).unwrap_or_default();
-    }
-    Ok(found)
 }
 
 /// One event in a session's timeline.
@@ -566,158 +391,6 @@ pub fn timeline(
     Ok(out)
 }
 
-/// How one tool was used.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ToolRow {
-    /// The tool.
-    pub tool: String,
-    /// Calls finished (hook PostToolUse and PostToolUseFailure).
-    pub calls: u64,
-    /// Of which failed.
-    pub failures: u64,
-    /// Calls the guard denied.
-    pub blocks: u64,
-    /// Median duration, milliseconds, from Claude Code's `tool_result` events.
-    pub p50_ms: Option<f64>,
-    /// 95th percentile duration, milliseconds.
-    pub p95_ms: Option<f64>,
-}
-
-/// API requests and errors for one model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ApiRow {
-    /// The model.
-    pub model: String,
-    /// Requests.
-    pub requests: u64,
-    /// Errors.
-    pub errors: u64,
-    /// Median latency, milliseconds.
-    pub p50_ms: Option<f64>,
-    /// 95th percentile latency, milliseconds.
-    pub p95_ms: Option<f64>,
-}
-
-fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    Some(sorted[((last as f64) * q).round() as usize])
-}
-
-/// A tool's row and its durations, created on first sight (from a hook event or an
-/// OTLP `tool_result`, whichever comes first).
-fn tool_entry(
-    tools: &mut BTreeMap<String, (ToolRow, Vec<f64>)>,
-    tool: String,
-) -> &mut (ToolRow, Vec<f64>) {
-    tools.entry(tool.clone()).or_insert_with(|| {
-        (
-            ToolRow {
-                tool,
-                ..ToolRow::default()
-            },
-            Vec::new(),
-        )
-    })
-}
-
-/// Tool usage and API latency in `window`.
-pub fn activity(
-    data_dir: &Path,
-    window: Window,
-) -> Result<(Vec<ToolRow>, Vec<ApiRow>), StoreError> {
-    let conn = store::reader(data_dir)?;
-    let err = sqlite(data_dir);
-    let mut statement = conn
-        .prepare(
-            "SELECT source, name, tool_name, decision, \
-             CASE WHEN source = ?3 THEN body ELSE '' END, id FROM events \
-             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (source = ?3 OR tool_name IS NOT NULL) ORDER BY id",
-        )
-        .map_err(&err)?;
-    let otlp = Source::OtlpLog.as_str();
-    let rows = statement
-        .query_map(params![window.since_ms, window.until_ms, otlp], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-            ))
-        })
-        .map_err(&err)?;
-    let mut tools: BTreeMap<String, (ToolRow, Vec<f64>)> = BTreeMap::new();
-    let mut api: BTreeMap<String, (ApiRow, Vec<f64>)> = BTreeMap::new();
-    for row in rows {
-        let (source, name, tool, decision, text, id) = row.map_err(&err)?;
-        if source == Source::Hook.as_str() {
-            let Some(tool) = tool else { continue };
-            let (row, _) = tool_entry(&mut tools, tool);
-            match name.as_str() {
-                "PostToolUse" => row.calls += 1,
-                "PostToolUseFailure" => {
-                    row.calls += 1;
-                    row.failures += 1;
-                }
-                _ => {}
-            }
-            if decision.as_deref() == Some("deny") {
-                row.blocks += 1;
-            }
-            continue;
-        }
-        let body = body(data_dir, id, &text)?;
-        let attrs = &body["attributes"];
-        let duration = attrs.get("duration_ms").map(number);
-        match name.as_str() {
-            "claude_code.tool_result" => {
-                let tool = attrs["tool_name"].as_str().unwrap_or("unknown").to_owned();
-                let (_, durations) = tool_entry(&mut tools, tool);
-                durations.extend(duration);
-            }
-            "claude_code.api_request" | "claude_code.api_error" => {
-                let model = attrs["model"].as_str().unwrap_or("unknown").to_owned();
-                let (row, durations) = api.entry(model.clone()).or_insert_with(|| {
-                    (
-                        ApiRow {
-                            model,
-                            ..ApiRow::default()
-                        },
-                        Vec::new(),
-                    )
-                });
-                if name == "claude_code.api_error" {
-                    row.errors += 1;
-                } else {
-                    row.requests += 1;
-                    durations.extend(duration);
-                }
-            }
-            _ => {}
-        }
-    }
-    let finish = |durations: &mut Vec<f64>| {
-        durations.sort_by(f64::total_cmp);
-        (percentile(durations, 0.5), percentile(durations, 0.95))
-    };
-    let tools = tools
-        .into_values()
-        .map(|(mut row, mut durations)| {
-            (row.p50_ms, row.p95_ms) = finish(&mut durations);
-            row
-        })
-        .collect();
-    let api = api
-        .into_values()
-        .map(|(mut row, mut durations)| {
-            (row.p50_ms, row.p95_ms) = finish(&mut durations);
-            row
-        })
-        .collect();
-    Ok((tools, api))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -749,14 +422,23 @@ mod tests {
             dir.path(),
             &[
                 "INSERT INTO events (event_id, source, ts_ms, name, session_id, body) VALUES ('a', 'hook', 1, 'UserPromptSubmit', 's', '{}')",
-                "INSERT INTO events (event_id, source, ts_ms, name, session_id, body) VALUES ('b', 'hook', 2, 'UserPromptSubmit', x'00ff', '{}')",
+                "INSERT INTO events (event_id, source, ts_ms, name, session_id, body) VALUES ('b', 'hook', 5, 'UserPromptSubmit', x'00ff', '{}')",
+                "INSERT INTO events (event_id, source, ts_ms, name, session_id, body) VALUES ('c', 'hook', 9, 'UserPromptSubmit', 's', '{}')",
+                "INSERT INTO sessions (session_id, user_key, user_name, user_email, user_id, project_name, project_path, model, first_ms, last_ms, first_id, last_event, last_tool) VALUES ('s', 'u', 'u', '', '', 'p', '/p', '', 1, 'x', 1, '', '')",
             ],
         );
+        // Inside the hour, the window is read from the events, the unreadable one too.
+        let part_of_an_hour = Window {
+            since_ms: 2,
+            until_ms: 8,
+        };
         for by in [GroupBy::Day, GroupBy::Session] {
-            let err = usage(dir.path(), ALL_TIME, by).unwrap_err();
+            let err = usage(dir.path(), part_of_an_hour, by, &Filter::default()).unwrap_err();
             assert!(err.to_string().contains("event store"), "{err}");
         }
-        assert!(sessions(dir.path(), ALL_TIME, 10).is_err());
+        assert!(activity(dir.path(), part_of_an_hour, &Filter::default()).is_err());
+        let err = sessions(dir.path(), ALL_TIME, 10, &Filter::default()).unwrap_err();
+        assert!(err.to_string().contains("event store"), "{err}");
         assert!(
             timeline(dir.path(), "s", 10).is_ok(),
             "the readable session reads"
@@ -791,5 +473,151 @@ mod tests {
         assert!(window.is_empty());
         let err = Window::parse(Some("1d"), Some("soon"), now).unwrap_err();
         assert_eq!(err.end, "until");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn hooks_alone_time_tool_calls_and_every_denial_counts_once_everywhere() {
+        use crate::aggregate::{Aggregator, Limits, SharedAggregator};
+        use crate::consumer::Consumer;
+        use crate::exposition::Value as V;
+        use crate::testing::workload::hook;
+        use serde_json::json;
+
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_795_000_000_000;
+        let call = |id: &str, ts: i64, name: &str, extra: serde_json::Value| {
+            let mut fields = json!({"hook_event_name": name, "tool_name": "Bash",
+                "tool_use_id": format!("call-{}", &id[..2]), "tool_input": {"command": "make"}});
+            if let (Some(into), Some(from)) = (fields.as_object_mut(), extra.as_object()) {
+                into.extend(from.clone());
+            }
+            hook(id, ts, "jane", "api", "s1", fields)
+        };
+        let aggregator = SharedAggregator::new(Aggregator::new(Limits::default()));
+        let (store, writer) = store::open(dir.path(), aggregator.clone()).unwrap();
+        store
+            .consume(vec![
+                // No duration_ms: timed from its PreToolUse, 1.5 s earlier.
+                call("c1-pre", t, "PreToolUse", json!({})),
+                call("c1-post", t + 1_500, "PostToolUse", json!({})),
+                // Its own duration_ms wins.
+                call("c2-pre", t + 2_000, "PreToolUse", json!({})),
+                call("c2-post", t + 9_000, "PostToolUseFailure", json!({"duration_ms": 300})),
+                // Claude Code's denial, from an older hook: no decision attached.
+                call("c3-den", t + 10_000, "PermissionDenied", json!({"reason": "Blocked by classifier"})),
+                // The same with the hook's record (read from the transcript).
+                call("c4-den", t + 11_000, "PermissionDenied", json!({"guard": {
+                    "decision": "deny", "rule": "claude_code.permission_rule", "category": "permission",
+                    "reason": "A permissions.deny rule stopped it.", "latency_us": 0, "version": "t"}})),
+                call("c5-pre", t + 12_000, "PreToolUse", json!({})),
+            ])
+            .await
+            .unwrap();
+        drop(store);
+        writer.join();
+        // A restart forgets the calls in progress: the finish finds its start in the store.
+        let (store, writer) = store::open(
+            dir.path(),
+            SharedAggregator::new(Aggregator::new(Limits::default())),
+        )
+        .unwrap();
+        store
+            .consume(vec![call("c5-post", t + 12_250, "PostToolUse", json!({}))])
+            .await
+            .unwrap();
+        drop(store);
+        writer.join();
+
+        let window = Window {
+            since_ms: t - 1,
+            until_ms: t + 60_000,
+        };
+        let (tools, _) = activity(dir.path(), window, &Filter::default()).unwrap();
+        let bash = &tools[0];
+        assert_eq!(
+            (bash.calls, bash.failures, bash.blocks),
+            (3, 1, 2),
+            "{bash:?}"
+        );
+        let p50 = bash.p50_ms.unwrap();
+        assert!(
+            (p50 / 300.0 - 1.0).abs() < 0.05,
+            "median of 1500, 300 and 250 ms: {p50}"
+        );
+        let p95 = bash.p95_ms.unwrap();
+        assert!((p95 / 1500.0 - 1.0).abs() < 0.05, "{p95}");
+
+        let total = usage(dir.path(), window, GroupBy::Day, &Filter::default())
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(total.blocks, 2, "both denials are blocks");
+        let rules: Vec<String> = blocks(dir.path(), window, &Filter::default())
+            .unwrap()
+            .into_iter()
+            .map(|b| format!("{}/{}", b.category, b.rule))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                "permission/claude_code.permission_denied",
+                "permission/claude_code.permission_rule"
+            ]
+        );
+        let trail = audit(dir.path(), window, &AuditFilter::default()).unwrap();
+        let reasons: Vec<(&str, &str)> = trail
+            .iter()
+            .map(|r| (r.rule.as_str(), r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                // The classifier's explanation is content: not kept at the metadata level.
+                (
+                    "claude_code.permission_denied",
+                    "Claude Code denied the call."
+                ),
+                (
+                    "claude_code.permission_rule",
+                    "A permissions.deny rule stopped it."
+                )
+            ]
+        );
+
+        // /metrics, as the first run counted: each denial a security block and one
+        // blocked call.
+        let aggregator = aggregator.lock();
+        let sum = |name: &str, want: &[(&str, &str)]| -> f64 {
+            aggregator
+                .family(name)
+                .unwrap()
+                .series()
+                .iter()
+                .filter(|(labels, _)| {
+                    want.iter()
+                        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+                })
+                .map(|(_, v)| match v {
+                    V::Scalar(x) => *x,
+                    _ => 0.0,
+                })
+                .sum()
+        };
+        assert_eq!(sum("claude_code_security_blocks_total", &[]), 2.0);
+        assert_eq!(
+            sum(
+                "claude_code_security_blocks_total",
+                &[
+                    ("rule", "claude_code.permission_denied"),
+                    ("category", "permission")
+                ]
+            ),
+            1.0
+        );
+        assert_eq!(
+            sum("claude_code_tool_calls_total", &[("outcome", "blocked")]),
+            2.0,
+            "a denial is one blocked call, not two"
+        );
     }
 }

@@ -86,6 +86,7 @@ fn limits(config: &CollectorConfig) -> Limits {
         session_idle_ms: millis(config.session_idle_timeout),
         series_per_metric: config.series_limit,
         label_value_bytes: config.label_value_bytes,
+        project_labels: config.project_label_limit,
     }
 }
 
@@ -110,6 +111,8 @@ pub(crate) fn open(
         let mut aggregator = aggregator.lock();
         let replayed = store::restore(&data_dir, &mut aggregator)?;
         aggregator.sweep(now_ms());
+        // Prometheus scraped these before the restart: no series is new to it.
+        aggregator.settle();
         replayed
     };
     let table = GroupTable::open(&data_dir)?;
@@ -130,6 +133,10 @@ pub(crate) fn open(
         ),
         None => None,
     };
+    let telemetry = Telemetry::default();
+    if let Some(usd) = config.monthly_budget_usd {
+        telemetry.monthly_budget(usd);
+    }
     let state = AppState::new(Shared {
         privacy: PrivacyFilter::new(config.privacy),
         config,
@@ -137,7 +144,7 @@ pub(crate) fn open(
         data_dir,
         store,
         aggregator,
-        telemetry: Telemetry::default(),
+        telemetry,
         pushed: Mutex::new(Pushed { groups, table }),
         page_key,
         forwarder,
@@ -853,14 +860,19 @@ mod tests {
         };
         let app = app(state_with(dir.path(), config));
         let scrape = || async { call(app.clone(), get("/metrics")).await.1 };
-        let requests = "claude_code_api_requests_total{user_name=\"jane\",user_email=\"jane@example.com\",model=\"claude-sonnet-4-5\"}";
+        // The baseline's series, and the replayed events' (which now carry their session's
+        // project): together, every request once.
+        let requests = |text: &str| -> Option<f64> {
+            Some(
+                text.lines()
+                    .filter(|l| l.starts_with("claude_code_api_requests_total{user_name=\"jane\""))
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                    .sum(),
+            )
+        };
         let cost = "claude_code_cost_usage_USD_total{model=\"claude-sonnet-4-5\",user_email=\"jane@example.com\"}";
         let text = scrape().await;
-        assert_eq!(
-            sample(&text, requests),
-            Some(2.0),
-            "baseline and events: {text}"
-        );
+        assert_eq!(requests(&text), Some(2.0), "baseline and events: {text}");
         assert_eq!(sample(&text, cost), Some(0.025), "{text}");
         assert_eq!(
             sample(
@@ -885,7 +897,7 @@ mod tests {
             .unwrap();
         assert_eq!(stored, 6, "every re-export was recognised as stored");
         let text = scrape().await;
-        assert_eq!(sample(&text, requests), Some(2.0), "{text}");
+        assert_eq!(requests(&text), Some(2.0), "{text}");
         assert_eq!(sample(&text, cost), Some(0.025), "{text}");
         assert_eq!(
             sample(&text, "claude_telemetry_events_duplicate_total"),

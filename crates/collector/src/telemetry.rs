@@ -1,5 +1,6 @@
 //! The collector's metrics about itself (`claude_telemetry_*`): what it received, what
-//! it refused and why, what it dropped as duplicates. Each family is a field.
+//! it refused and why, what it dropped as duplicates, and the budget it was given. Each
+//! family is a field.
 //!
 //! Counts requests as they are answered; not kept across restarts (the store's counters
 //! are the aggregator's).
@@ -43,6 +44,7 @@ struct Families {
     duplicates: Family,
     otlp_points_rejected: Family,
     spans_rejected: Family,
+    monthly_budget: Family,
 }
 
 /// Counters about the collector itself, shared by every handler.
@@ -75,6 +77,11 @@ impl Default for Telemetry {
                 "claude_telemetry_spans_rejected_total",
                 "OTLP spans refused on arrival (reported to the sender as a partial success): an id of the wrong length or all zero, or an end before the start.",
                 Kind::Counter,
+            ),
+            monthly_budget: Family::new(
+                "claude_telemetry_monthly_budget_usd",
+                "The month's budget for Claude Code in US dollars (monthly_budget_usd); absent when none is set.",
+                Kind::Gauge,
             ),
         }))
     }
@@ -116,6 +123,11 @@ impl Telemetry {
         }
     }
 
+    /// The month's budget, as configured.
+    pub fn monthly_budget(&self, usd: f64) {
+        lock(&self.0).monthly_budget.set(Vec::new(), usd);
+    }
+
     /// Every family with series, encoded for `/metrics`.
     pub fn encoded(&self) -> Vec<Encoded> {
         let mut families = lock(&self.0);
@@ -125,6 +137,7 @@ impl Telemetry {
             duplicates,
             otlp_points_rejected,
             spans_rejected,
+            monthly_budget,
         } = &mut *families;
         [
             received,
@@ -132,6 +145,7 @@ impl Telemetry {
             duplicates,
             otlp_points_rejected,
             spans_rejected,
+            monthly_budget,
         ]
         .into_iter()
         .filter_map(Family::encoded)

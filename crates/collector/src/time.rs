@@ -1,5 +1,6 @@
-//! Time: the clock, and the one reading of a time window's ends (`7d`, `2026-11-01`,
-//! `2026-11-01T12:00:00Z`), shared by the page's JSON and `report`/`audit`.
+//! Time: the clock, the one reading of a time window's ends (`7d`, `2026-11-01`,
+//! `2026-11-01T12:00:00Z`), shared by the page's JSON and `report`/`audit`, and the
+//! calendar (UTC days, Monday weeks, months) every grouping by date uses.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -40,6 +41,87 @@ pub fn parse_instant(text: &str, now_ms: i64) -> Result<i64, TimeError> {
         .ok_or_else(|| TimeError(text.to_owned()))
 }
 
+/// A day, in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The UTC calendar date (year, month 1–12, day 1–31) of an instant.
+pub fn civil(ms: i64) -> (i64, u32, u32) {
+    // Days since 0000-03-01 in the proleptic Gregorian calendar, counted in 400-year
+    // eras of 146,097 days, with March first so the leap day ends a year.
+    let days = ms.div_euclid(DAY_MS) + 719_468;
+    let era = days.div_euclid(146_097);
+    let of_era = days.rem_euclid(146_097);
+    let year_of_era = (of_era - of_era / 1_460 + of_era / 36_524 - of_era / 146_096) / 365;
+    let day_of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = u32::try_from(day_of_year - (153 * shifted_month + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    })
+    .unwrap_or(1);
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Midnight UTC of a calendar date, Unix milliseconds (the inverse of [`civil`]).
+pub fn from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = year - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let shifted_month = i64::from(if month > 2 { month - 3 } else { month + 9 });
+    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    (era * 146_097 + day_of_era - 719_468) * DAY_MS
+}
+
+/// Midnight UTC starting the day of `ms`.
+pub fn day_start(ms: i64) -> i64 {
+    ms - ms.rem_euclid(DAY_MS)
+}
+
+/// Midnight UTC starting the Monday of the week of `ms` (ISO weeks).
+pub fn week_start(ms: i64) -> i64 {
+    let day = ms.div_euclid(DAY_MS);
+    // 1970-01-01 was a Thursday: three days after a Monday.
+    (day - (day + 3).rem_euclid(7)) * DAY_MS
+}
+
+/// Midnight UTC of the first day of the month of `ms`.
+pub fn month_start(ms: i64) -> i64 {
+    let (year, month, _) = civil(ms);
+    from_civil(year, month, 1)
+}
+
+/// Midnight UTC of the first day of the month after the month of `ms`.
+pub fn next_month_start(ms: i64) -> i64 {
+    let (year, month, _) = civil(ms);
+    if month == 12 {
+        from_civil(year + 1, 1, 1)
+    } else {
+        from_civil(year, month + 1, 1)
+    }
+}
+
+/// The date of an instant, `2026-11-24` (UTC).
+pub fn date(ms: i64) -> String {
+    let (year, month, day) = civil(ms);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// An instant as every view shows it: `2026-11-24 14:03:07` (UTC, to the second).
+pub fn timestamp(ms: i64) -> String {
+    let second = ms.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02}:{:02}",
+        date(ms),
+        second / 3600,
+        second % 3600 / 60,
+        second % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +138,33 @@ mod tests {
         );
         let err = parse_instant("yesterday", now).unwrap_err();
         assert!(err.to_string().contains("neither a duration"), "{err}");
+    }
+
+    #[test]
+    fn the_calendar_agrees_with_rfc_3339_over_centuries() {
+        // Every day from 1900 to 2200 (leap years, 2000 and 2100 included), against
+        // humantime's formatting.
+        let mut ms: i64 = -2_208_988_800_000; // 1900-01-01
+        while ms < 7_258_118_400_000 {
+            if ms >= 0 {
+                let at = UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs());
+                let text = humantime::format_rfc3339_seconds(at).to_string();
+                assert_eq!(date(ms), text[..10], "{ms}");
+            }
+            let (y, m, d) = civil(ms);
+            assert_eq!(from_civil(y, m, d), ms, "{y}-{m}-{d}");
+            ms += DAY_MS;
+        }
+        assert_eq!(date(1_795_500_000_000 - 1), "2026-11-24");
+        assert_eq!(timestamp(1_795_500_007_999), "2026-11-24 06:00:07");
+        // 2026-11-24 is a Tuesday; its week starts on Monday the 23rd.
+        assert_eq!(date(week_start(1_795_500_000_000)), "2026-11-23");
+        assert_eq!(date(month_start(1_795_500_000_000)), "2026-11-01");
+        assert_eq!(date(next_month_start(1_795_500_000_000)), "2026-12-01");
+        assert_eq!(
+            date(next_month_start(from_civil(2026, 12, 31))),
+            "2027-01-01"
+        );
+        assert_eq!(date(from_civil(2028, 2, 29)), "2028-02-29");
     }
 }

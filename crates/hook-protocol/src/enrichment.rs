@@ -31,6 +31,10 @@ pub struct Enrichment {
     /// The project: `CLAUDE_PROJECT_DIR`, else the event's `cwd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// The project as people name it: its repository's `origin` (`acme/api`), else the
+    /// repository's or the project's folder name. The `project` label of every series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_name: Option<String>,
     /// Time from hook start to the moment the event was ready to send, in microseconds.
     pub hook_latency_us: u64,
     /// Version of the hook that handled the event.

@@ -20,6 +20,9 @@ pub struct Origin {
     pub user_email: Option<String>,
     /// The project directory, when known (else the event's `cwd`).
     pub project_dir: Option<String>,
+    /// Whether the project's name may be read from its repository (`.git` under the
+    /// project directory): on the machine the event happened on, not elsewhere.
+    pub name_from_repository: bool,
     /// What handled the event: the hook's version, or `collector/<version>`.
     pub handled_by: String,
     /// Whether invalid UTF-8 in the input was replaced.
@@ -39,6 +42,7 @@ impl Origin {
             user_name: config.user_name.clone(),
             user_email: config.user_email.clone(),
             project_dir: config.project_dir.clone(),
+            name_from_repository: true,
             handled_by: env!("CARGO_PKG_VERSION").to_owned(),
             lossy_utf8,
             spool_pending,
@@ -67,6 +71,13 @@ pub fn enrich(
     let project = origin
         .project_dir
         .or_else(|| event.cwd().map(str::to_owned));
+    let project_name = project.as_deref().and_then(|dir| {
+        if origin.name_from_repository {
+            crate::project::name_of(dir)
+        } else {
+            crate::project::folder_name(std::path::Path::new(dir))
+        }
+    });
     let enrichment = Enrichment {
         event_id: new_event_id(),
         received_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
@@ -74,6 +85,7 @@ pub fn enrich(
         user_name: origin.user_name,
         user_email: origin.user_email,
         project,
+        project_name,
         hook_latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         hook_version: origin.handled_by,
         truncated,

@@ -20,6 +20,7 @@ mod enrich;
 mod guard_config;
 mod look;
 pub mod private;
+mod project;
 mod run;
 mod spool;
 
@@ -32,5 +33,6 @@ pub use denials::auto_mode_record;
 pub use enrich::{Origin, enrich};
 pub use guard_config::{GuardConfigError, config_path, load_guard_config};
 pub use look::{Disk, FS_ROOT_VARIABLE, Looker, NothingKnown};
+pub use project::folder_name;
 pub use run::{HookOutcome, run};
 pub use spool::{DrainReport, Spool, SpoolError};

@@ -10,6 +10,11 @@ use std::time::{Duration, Instant};
 
 /// Starts `program` and waits until a line of its stderr contains `ready_marker`.
 pub fn start(program: &str, args: &[String], ready_marker: &str) -> Child {
+    start_within(program, args, ready_marker, Duration::from_secs(60))
+}
+
+/// The same, waiting up to `within` (a collector replaying a large store).
+pub fn start_within(program: &str, args: &[String], ready_marker: &str, within: Duration) -> Child {
     let mut child = Command::new(program)
         .args(args)
         .stdout(Stdio::null())
@@ -26,7 +31,7 @@ pub fn start(program: &str, args: &[String], ready_marker: &str) -> Child {
             }
         }
     });
-    wait.recv_timeout(Duration::from_secs(60))
+    wait.recv_timeout(within)
         .unwrap_or_else(|_| panic!("{program} never said {ready_marker:?}"));
     child
 }

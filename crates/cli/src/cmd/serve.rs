@@ -52,6 +52,8 @@ const ENV_KEYS: &[&str] = &[
     "push_groups_limit",
     "pushed_series_limit",
     "label_value_bytes",
+    "project_label_limit",
+    "monthly_budget_usd",
     "request_timeout",
     "retention",
     "otlp_drop_attributes",
@@ -163,6 +165,8 @@ fn merged_config(mut table: toml::Table) -> Result<CollectorConfig> {
             toml::Value::Integer(number)
         } else if let Ok(flag) = raw.parse::<bool>() {
             toml::Value::Boolean(flag)
+        } else if let Ok(amount) = raw.parse::<f64>() {
+            toml::Value::Float(amount)
         } else {
             toml::Value::String(raw)
         };

@@ -7,9 +7,10 @@
 
 use std::collections::HashMap;
 
-use hook_protocol::{Enrichment, HookEvent, KnownEvent};
+use hook_protocol::{HookEvent, KnownEvent};
 use serde::{Deserialize, Serialize};
 
+use super::Joined;
 use super::limits::{Cardinality, Limits, cap};
 use super::pending::PendingTools;
 use crate::event::HookRecord;
@@ -78,7 +79,7 @@ impl Families {
             ),
             security_blocks: Family::new(
                 "claude_code_security_blocks_total",
-                "Tool calls the guard denied, by category and rule.",
+                "Tool calls denied, by the guard or by Claude Code (category permission), by category and rule.",
                 Kind::Counter,
             ),
             session_duration: Family::histogram(
@@ -93,7 +94,7 @@ impl Families {
             ),
             sessions_started: Family::new(
                 "claude_code_sessions_started_total",
-                "Sessions started, by source (startup, resume, clear, compact).",
+                "Sessions started, each once, at its first event: by how it started (startup, resume, clear, compact, fork), unknown when its first event was not a SessionStart.",
                 Kind::Counter,
             ),
             subagents: Family::new(
@@ -183,11 +184,13 @@ pub(super) struct HookMetrics {
     label_value_bytes: usize,
 }
 
-/// The labels every hook-derived series starts with: who and where.
+/// The labels every hook-derived series starts with: who, where, with which model.
 struct Who<'a> {
     user_name: &'a str,
     user_email: &'a str,
     project: &'a str,
+    /// The model the session was using (`""` before one is known).
+    model: &'a str,
 }
 
 impl HookMetrics {
@@ -241,22 +244,32 @@ impl HookMetrics {
 
     /// `user_name`, `user_email`, `project`, then `extra`.
     fn labels(&self, who: &Who<'_>, extra: &[(&str, &str)]) -> Labels {
-        let mut out = Vec::with_capacity(3 + extra.len());
+        let mut out = Vec::with_capacity(4 + extra.len());
         out.push(("user_name".to_owned(), self.cap(who.user_name)));
         out.push(("user_email".to_owned(), self.cap(who.user_email)));
         out.push(("project".to_owned(), self.cap(who.project)));
+        out.push(("model".to_owned(), self.cap(who.model)));
         out.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), self.cap(v))));
         out
     }
 
-    /// Applies one stored hook event that happened at `ts_ms`.
-    pub(super) fn apply(&mut self, record: &HookRecord, ts_ms: i64, limit: &mut Cardinality) {
+    /// Applies one stored hook event that happened at `ts_ms`, joined to its session
+    /// (`project`: the label its project goes by).
+    pub(super) fn apply(
+        &mut self,
+        record: &HookRecord,
+        ts_ms: i64,
+        joined: &Joined,
+        project: &str,
+        limit: &mut Cardinality,
+    ) {
         let (event, enrichment) = (&record.event, &record.enrichment);
         let name = event.event_name().unwrap_or("unknown");
         let who = Who {
-            user_name: &enrichment.user_name,
-            user_email: enrichment.user_email.as_deref().unwrap_or(""),
-            project: enrichment.project.as_deref().or(event.cwd()).unwrap_or(""),
+            user_name: &joined.identity.user_name,
+            user_email: &joined.identity.user_email,
+            project,
+            model: &joined.model,
         };
         let spool = vec![
             ("host".to_owned(), self.cap(&enrichment.host)),
@@ -270,10 +283,21 @@ impl HookMetrics {
         let tool = event.tool_name().unwrap_or("");
         let labels = self.labels(&who, &[("event", name), ("tool", tool)]);
         limit.add(&mut self.families.hook_events, labels, 1.0);
+        if joined.first_in_session {
+            let source = match event.known_event() {
+                Some(KnownEvent::SessionStart) => event.start_source().unwrap_or("unknown"),
+                _ => "unknown",
+            };
+            self.count_session(&who, source, limit);
+        }
         self.track_session(event, &who, ts_ms, limit);
+        // Every event the guard denied is a block, whichever event it judged.
+        let denied = self.judged(record, &who, tool, limit);
         match event.known_event() {
-            Some(KnownEvent::PreToolUse) => {
-                self.pre_tool_use(event, enrichment, &who, tool, ts_ms, limit)
+            Some(KnownEvent::PreToolUse) if !denied => {
+                if let Some(id) = event.tool_use_id() {
+                    self.pending_tools.start(id, ts_ms);
+                }
             }
             Some(known @ (KnownEvent::PostToolUse | KnownEvent::PostToolUseFailure)) => {
                 let outcome = if known == KnownEvent::PostToolUse {
@@ -295,9 +319,8 @@ impl HookMetrics {
                     limit.observe(&mut self.families.tool_duration, labels, seconds);
                 }
             }
+            // Counted as blocked by `judged`, like every denial.
             Some(KnownEvent::PermissionDenied) => {
-                let labels = self.labels(&who, &[("tool", tool), ("outcome", "blocked")]);
-                limit.add(&mut self.families.tool_calls, labels, 1.0);
                 if let Some(id) = event.tool_use_id() {
                     self.pending_tools.finish(id);
                 }
@@ -320,37 +343,56 @@ impl HookMetrics {
         }
     }
 
-    fn pre_tool_use(
+    /// A session first seen through one of Claude Code's own events.
+    pub(super) fn session_seen(&mut self, joined: &Joined, project: &str, limit: &mut Cardinality) {
+        let who = Who {
+            user_name: &joined.identity.user_name,
+            user_email: &joined.identity.user_email,
+            project,
+            model: &joined.model,
+        };
+        self.count_session(&who, "unknown", limit);
+    }
+
+    /// A session counts once, at its first event, however often it starts again later
+    /// (`resume`, `compact`): the page's and `report`'s definition too.
+    fn count_session(&mut self, who: &Who<'_>, source: &str, limit: &mut Cardinality) {
+        let labels = self.labels(who, &[("source", source)]);
+        limit.add(&mut self.families.sessions_started, labels, 1.0);
+    }
+
+    /// Counts the decision on an event ([`HookRecord::verdict`]: the guard's, or Claude
+    /// Code's own `PermissionDenied`); whether it was a denial.
+    fn judged(
         &mut self,
-        event: &HookEvent,
-        enrichment: &Enrichment,
+        record: &HookRecord,
         who: &Who<'_>,
         tool: &str,
-        ts_ms: i64,
         limit: &mut Cardinality,
-    ) {
-        if let Some(guard) = &enrichment.guard {
+    ) -> bool {
+        let Some(verdict) = record.verdict() else {
+            return false;
+        };
+        if record.judged_by_guard() {
             let labels = self.labels(who, &[]);
-            let seconds = guard.latency_us as f64 / 1e6;
+            let seconds = verdict.latency_us as f64 / 1e6;
             limit.observe(&mut self.families.guard_latency, labels, seconds);
-            if guard.decision == "deny" {
-                let labels = self.labels(
-                    who,
-                    &[
-                        ("category", &guard.category),
-                        ("rule", &guard.rule),
-                        ("tool", tool),
-                    ],
-                );
-                limit.add(&mut self.families.security_blocks, labels, 1.0);
-                let labels = self.labels(who, &[("tool", tool), ("outcome", "blocked")]);
-                limit.add(&mut self.families.tool_calls, labels, 1.0);
-                return;
-            }
         }
-        if let Some(id) = event.tool_use_id() {
-            self.pending_tools.start(id, ts_ms);
+        if verdict.decision != "deny" {
+            return false;
         }
+        let labels = self.labels(
+            who,
+            &[
+                ("category", &verdict.category),
+                ("rule", &verdict.rule),
+                ("tool", tool),
+            ],
+        );
+        limit.add(&mut self.families.security_blocks, labels, 1.0);
+        let labels = self.labels(who, &[("tool", tool), ("outcome", "blocked")]);
+        limit.add(&mut self.families.tool_calls, labels, 1.0);
+        true
     }
 
     fn track_session(
@@ -371,9 +413,6 @@ impl HookMetrics {
         }
         match event.known_event() {
             Some(KnownEvent::SessionStart) => {
-                let source = event.start_source().unwrap_or("");
-                let labels = self.labels(who, &[("source", source)]);
-                limit.add(&mut self.families.sessions_started, labels, 1.0);
                 match self.sessions.get_mut(id) {
                     // `resume` or `clear` of a session still open: one session, not two.
                     Some(session) => session.last_ms = session.last_ms.max(ts_ms),
@@ -401,7 +440,7 @@ impl HookMetrics {
 
     fn open_session(&mut self, id: &str, who: &Who<'_>, ts_ms: i64, limit: &mut Cardinality) {
         let who = self.labels(who, &[]);
-        let counted = limit.admit(&self.families.active_sessions, &who);
+        let counted = limit.admit(&mut self.families.active_sessions, &who);
         if counted {
             self.families.active_sessions.add(who.clone(), 1.0);
         }

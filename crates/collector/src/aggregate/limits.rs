@@ -1,7 +1,9 @@
 //! What bounds the aggregator: the limits it is configured with, and the series limit
 //! applied to every family it owns, with the count of series kept out.
 
-use crate::exposition::{Family, Kind, Labels};
+use std::collections::HashSet;
+
+use crate::exposition::{Birth, Family, Kind, Labels};
 
 /// Limits the aggregator enforces.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +14,8 @@ pub struct Limits {
     pub series_per_metric: usize,
     /// Longest label value kept; longer ones are cut.
     pub label_value_bytes: usize,
+    /// Most projects named in `project` labels.
+    pub project_labels: usize,
 }
 
 impl Default for Limits {
@@ -20,6 +24,7 @@ impl Default for Limits {
             session_idle_ms: 30 * 60 * 1000,
             series_per_metric: 10_000,
             label_value_bytes: 256,
+            project_labels: 200,
         }
     }
 }
@@ -44,11 +49,15 @@ pub const OTHER_METRICS: &str = "_other";
 pub const NAMED_METRICS: usize = 2_000;
 
 /// The series limit, applied to every family the aggregator owns, and the count of
-/// series it kept out.
+/// series it kept out; where every new series passes, so where births are noted.
 pub(super) struct Cardinality {
     limit: usize,
     /// `claude_telemetry_series_dropped_total`, by metric.
     pub(super) dropped: Family,
+    /// The collector's clock, as the aggregator was last told it.
+    pub(super) now_ms: i64,
+    /// Series born so far.
+    pub(super) births: u64,
 }
 
 impl Cardinality {
@@ -60,13 +69,24 @@ impl Cardinality {
                 "Series not created because a metric reached its series limit.",
                 Kind::Counter,
             ),
+            now_ms: 0,
+            births: 0,
         }
     }
 
     /// Whether `family` may hold a series with `labels` (existing ones always may);
-    /// counts the refusal.
-    pub(super) fn admit(&mut self, family: &Family, labels: &Labels) -> bool {
-        if family.contains(labels) || family.len() < self.limit {
+    /// counts the refusal, notes the birth of an admitted new one.
+    pub(super) fn admit(&mut self, family: &mut Family, labels: &Labels) -> bool {
+        if family.contains(labels) {
+            return true;
+        }
+        if family.len() < self.limit {
+            self.births += 1;
+            let birth = Birth {
+                seq: self.births,
+                at_ms: self.now_ms,
+            };
+            family.born(labels, birth);
             return true;
         }
         self.count(&family.name, 1);
@@ -98,6 +118,48 @@ impl Cardinality {
     pub(super) fn observe(&mut self, family: &mut Family, labels: Labels, value: f64) {
         if self.admit(family, &labels) {
             family.observe(labels, value);
+        }
+    }
+}
+
+/// The label value a project goes by: its name while fewer than the limit have been
+/// named, `(other)` beyond (first come, first named: a replay names the same ones).
+pub(super) struct ProjectLabels {
+    named: HashSet<String>,
+    limit: usize,
+}
+
+/// The `project` label of projects beyond the limit.
+pub const OTHER_PROJECTS: &str = "(other)";
+
+impl ProjectLabels {
+    pub(super) fn new(limit: usize) -> ProjectLabels {
+        ProjectLabels {
+            named: HashSet::new(),
+            limit,
+        }
+    }
+
+    /// The label value for the project named `name` (`""` stays empty).
+    pub(super) fn label(&mut self, name: &str) -> String {
+        if name.is_empty() || self.named.contains(name) {
+            return name.to_owned();
+        }
+        if self.named.len() < self.limit {
+            self.named.insert(name.to_owned());
+            return name.to_owned();
+        }
+        OTHER_PROJECTS.to_owned()
+    }
+
+    /// Names again the projects a restored family names.
+    pub(super) fn restore(&mut self, family: &Family) {
+        for labels in family.series().keys() {
+            for (key, value) in labels {
+                if key == "project" && !value.is_empty() && value != OTHER_PROJECTS {
+                    self.named.insert(value.clone());
+                }
+            }
         }
     }
 }

@@ -10,22 +10,25 @@
 //! It must not read the store or the clock: whoever owns it passes events and time in.
 
 mod hooks;
+pub mod join;
 mod limits;
 mod otlp;
 mod pending;
 pub mod pushed;
 mod spans;
+pub mod usage;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::Payload;
-use crate::exposition::{Encoded, Family, FamilySnapshot};
+use crate::event::{Payload, Point};
+use crate::exposition::{Birth, Encoded, Family, FamilySnapshot};
 use crate::sync::lock;
 use hooks::{HookMetrics, HookState};
-use limits::Cardinality;
-pub use limits::Limits;
+use join::Identity;
+use limits::{Cardinality, ProjectLabels};
+pub use limits::{Limits, OTHER_PROJECTS};
 use otlp::{OtlpMetrics, OtlpState};
 use spans::SpanMetrics;
 
@@ -35,6 +38,22 @@ pub struct Aggregator {
     otlp: OtlpMetrics,
     spans: SpanMetrics,
     cardinality: Cardinality,
+    projects: ProjectLabels,
+}
+
+/// What the session join said of an event when it was stored: the user and project
+/// its series are labelled with, whatever the event itself carries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Joined {
+    /// Who and where (a hook event's own; an OTLP event's session's).
+    pub identity: Identity,
+    /// The model its session was using then (hook events are labelled with it).
+    pub model: String,
+    /// Whether it is its session's first event: the session starts here.
+    pub first_in_session: bool,
+    /// For a metrics export, per point: its session's identity, when the session's hook
+    /// events had given it one by then.
+    pub points: Vec<Option<Identity>>,
 }
 
 /// What the store keeps of the aggregator when it prunes events: every family's values
@@ -96,26 +115,65 @@ impl Aggregator {
             otlp: OtlpMetrics::new(),
             spans: SpanMetrics::new(limits.label_value_bytes),
             cardinality: Cardinality::new(limits.series_per_metric),
+            projects: ProjectLabels::new(limits.project_labels),
         }
     }
 
-    /// Applies one stored event that happened at `ts_ms`: how the store feeds the
-    /// aggregator, live and on replay.
-    pub fn apply(&mut self, ts_ms: i64, payload: &Payload) {
+    /// Applies one stored event that happened at `ts_ms`, joined to its session: how
+    /// the store feeds the aggregator, live and on replay.
+    pub fn apply(&mut self, ts_ms: i64, payload: &Payload, joined: &Joined) {
+        let project = self.projects.label(&joined.identity.project_name);
         match payload {
-            Payload::Hook(record) => self.hooks.apply(record, ts_ms, &mut self.cardinality),
-            Payload::OtlpLog(record) => self.otlp.apply_log(record, &mut self.cardinality),
-            Payload::OtlpMetrics(record) => {
+            Payload::Hook(record) => {
+                self.hooks
+                    .apply(record, ts_ms, joined, &project, &mut self.cardinality)
+            }
+            Payload::OtlpLog(record) => {
+                if joined.first_in_session {
+                    self.hooks
+                        .session_seen(joined, &project, &mut self.cardinality);
+                }
                 self.otlp
-                    .apply_points(&record.points, ts_ms, &mut self.cardinality)
+                    .apply_log(record, joined, &project, &mut self.cardinality)
+            }
+            Payload::OtlpMetrics(record) => {
+                let mut labelled: Vec<Point> = record.points.clone();
+                for (point, identity) in labelled.iter_mut().zip(&joined.points) {
+                    if let Some(identity) = identity {
+                        let project = self.projects.label(&identity.project_name);
+                        label_with(point, identity, &project);
+                    }
+                }
+                self.otlp
+                    .apply_points(&labelled, ts_ms, &mut self.cardinality)
             }
             Payload::Span(span) => self.spans.apply(span, &mut self.cardinality),
         }
     }
 
+    /// The collector's clock for the series born from now on (the store's writer tells
+    /// it before each batch).
+    pub fn clock(&mut self, now_ms: i64) {
+        self.cardinality.now_ms = now_ms;
+    }
+
+    /// Takes every series there is as seen by every scraper: after a replay, they are
+    /// what Prometheus scraped before the restart.
+    pub fn settle(&mut self) {
+        for family in self.families_mut() {
+            family.settle();
+        }
+    }
+
+    /// Series born so far: a scrape that has seen this many has seen them all.
+    pub fn births(&self) -> u64 {
+        self.cardinality.births
+    }
+
     /// Ends sessions idle at `now_ms` (called periodically, and after a replay). OTLP
     /// streams are forgotten in the events' own time, as they are applied.
     pub fn sweep(&mut self, now_ms: i64) {
+        self.clock(now_ms);
         self.hooks.sweep(now_ms, &mut self.cardinality);
     }
 
@@ -141,6 +199,7 @@ impl Aggregator {
             self.otlp.restore_state(state.otlp);
         }
         for family in baseline.families.into_iter().map(Family::from) {
+            self.projects.restore(&family);
             if family.name == self.cardinality.dropped.name {
                 self.cardinality.dropped = family;
             } else if let Some(mine) = self.hooks.family_mut(&family.name) {
@@ -168,24 +227,30 @@ impl Aggregator {
             .chain(std::iter::once(&self.cardinality.dropped))
     }
 
-    /// Every family with series, encoded for `/metrics` (only families changed since the
-    /// last call are encoded again).
-    pub fn encoded(&mut self) -> Vec<Encoded> {
-        let mut out: Vec<Encoded> = self
-            .hooks
+    fn families_mut(&mut self) -> impl Iterator<Item = &mut Family> {
+        self.hooks
             .families_mut()
             .into_iter()
-            .filter_map(Family::encoded)
-            .collect();
-        out.extend(self.otlp.families_mut().filter_map(Family::encoded));
-        out.extend(
-            self.spans
-                .families_mut()
-                .into_iter()
-                .filter_map(Family::encoded),
-        );
-        out.extend(self.cardinality.dropped.encoded());
-        out
+            .chain(self.otlp.families_mut())
+            .chain(self.spans.families_mut())
+            .chain(std::iter::once(&mut self.cardinality.dropped))
+    }
+
+    /// Every family with series, encoded for one scrape: series whose birth `held`
+    /// says the scraper has not seen are written at zero (only families changed since
+    /// the last call, or holding a series, are encoded again). Births every scraper has
+    /// seen (`seen_by_all`) are forgotten.
+    pub fn encoded_for(
+        &mut self,
+        held: &dyn Fn(&Birth) -> bool,
+        seen_by_all: &dyn Fn(&Birth) -> bool,
+    ) -> Vec<Encoded> {
+        self.families_mut()
+            .filter_map(|family| {
+                family.forget_births(seen_by_all);
+                family.encoded_holding(held)
+            })
+            .collect()
     }
 
     /// A family by name (for tests and the Pushgateway's type checks).
@@ -199,6 +264,25 @@ impl Aggregator {
     pub fn count_dropped(&mut self, metric: &str, series: usize) {
         self.cardinality.count(metric, series);
     }
+}
+
+/// Labels a point with its session's user and project (in the sorted order the
+/// translation gives labels).
+fn label_with(point: &mut Point, identity: &Identity, project: &str) {
+    let joined = [
+        ("user_name", identity.user_name.as_str()),
+        ("user_email", identity.user_email.as_str()),
+        ("project", project),
+    ];
+    point
+        .labels
+        .retain(|(key, _)| !joined.iter().any(|(name, _)| name == key));
+    for (key, value) in joined {
+        if !value.is_empty() {
+            point.labels.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    point.labels.sort();
 }
 
 #[cfg(test)]
@@ -224,11 +308,21 @@ mod tests {
         Payload::Hook(Box::new(HookRecord::new(event).unwrap()))
     }
 
+    /// Applies an event as the store feeds it: joined, here to its own identity.
+    fn apply(agg: &mut Aggregator, ts_ms: i64, payload: &Payload) {
+        let joined = Joined {
+            identity: join::Measures::of(payload).identity,
+            ..Joined::default()
+        };
+        agg.apply(ts_ms, payload, &joined);
+    }
+
     fn scalar(agg: &Aggregator, name: &str, extra: &[(&str, &str)]) -> f64 {
         let mut pairs = vec![
             ("user_name", "jane"),
             ("user_email", "j@x"),
-            ("project", "/p"),
+            ("project", "p"),
+            ("model", ""),
         ];
         pairs.extend_from_slice(extra);
         match agg.family(name).and_then(|f| f.get(&pairs)) {
@@ -246,10 +340,11 @@ mod tests {
         let start = |id: &str| {
             ev(json!({"hook_event_name": "SessionStart", "session_id": id, "source": "startup"}))
         };
-        agg.apply(0, &start("a"));
-        agg.apply(0, &start("b"));
+        apply(&mut agg, 0, &start("a"));
+        apply(&mut agg, 0, &start("b"));
         assert_eq!(scalar(&agg, "claude_code_active_sessions", &[]), 2.0);
-        agg.apply(
+        apply(
+            &mut agg,
             500,
             &ev(json!({"hook_event_name": "SessionEnd", "session_id": "a", "reason": "clear"})),
         );
@@ -278,7 +373,8 @@ mod tests {
             .get(&[
                 ("user_name", "jane"),
                 ("user_email", "j@x"),
-                ("project", "/p"),
+                ("project", "p"),
+                ("model", ""),
             ]) {
             Some(V::Histogram { count, sum, .. }) => {
                 assert_eq!(*count, 2);
@@ -291,11 +387,35 @@ mod tests {
     #[test]
     fn tool_outcomes_and_durations() {
         let mut agg = Aggregator::new(Limits::default());
-        agg.apply(1000, &ev(json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"})));
-        agg.apply(1250, &ev(json!({"hook_event_name": "PostToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"})));
-        agg.apply(2000, &ev(json!({"hook_event_name": "PostToolUseFailure", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t2", "duration_ms": 58})));
-        agg.apply(3000, &ev(json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t3",
-            "guard": {"decision": "deny", "rule": "rm.home", "category": "dangerous_rm", "reason": "r", "latency_us": 12, "version": "v"}})));
+        apply(
+            &mut agg,
+            1000,
+            &ev(
+                json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"}),
+            ),
+        );
+        apply(
+            &mut agg,
+            1250,
+            &ev(
+                json!({"hook_event_name": "PostToolUse", "session_id": "s", "tool_name": "Read", "tool_use_id": "t1"}),
+            ),
+        );
+        apply(
+            &mut agg,
+            2000,
+            &ev(
+                json!({"hook_event_name": "PostToolUseFailure", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t2", "duration_ms": 58}),
+            ),
+        );
+        apply(
+            &mut agg,
+            3000,
+            &ev(
+                json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t3",
+            "guard": {"decision": "deny", "rule": "rm.home", "category": "dangerous_rm", "reason": "r", "latency_us": 12, "version": "v"}}),
+            ),
+        );
         let calls = |tool, outcome| {
             scalar(
                 &agg,
@@ -322,7 +442,8 @@ mod tests {
         match read.get(&[
             ("user_name", "jane"),
             ("user_email", "j@x"),
-            ("project", "/p"),
+            ("project", "p"),
+            ("model", ""),
             ("tool", "Read"),
         ]) {
             Some(V::Histogram { sum, .. }) => {
@@ -335,7 +456,8 @@ mod tests {
             guard.get(&[
                 ("user_name", "jane"),
                 ("user_email", "j@x"),
-                ("project", "/p")
+                ("project", "p"),
+                ("model", "")
             ]),
             Some(V::Histogram { count: 1, .. })
         ));
@@ -348,7 +470,8 @@ mod tests {
             ..Limits::default()
         });
         for agent in ["a", "b", "c", "d"] {
-            agg.apply(
+            apply(
+                &mut agg,
                 0,
                 &ev(json!({"hook_event_name": "SubagentStart", "agent_type": agent})),
             );
@@ -376,7 +499,7 @@ mod tests {
             payload
         };
         for user in ["a", "b", "c", "d"] {
-            agg.apply(0, &event("SessionStart", user, user));
+            apply(&mut agg, 0, &event("SessionStart", user, user));
         }
         let active = agg.family("claude_code_active_sessions").unwrap();
         assert_eq!(active.len(), 2, "capped like every family");
@@ -388,7 +511,7 @@ mod tests {
             Some(V::Scalar(2.0))
         );
         for user in ["a", "b", "c", "d"] {
-            agg.apply(1, &event("SessionEnd", user, user));
+            apply(&mut agg, 1, &event("SessionEnd", user, user));
         }
         let active = agg.family("claude_code_active_sessions").unwrap();
         assert!(
@@ -407,7 +530,7 @@ mod tests {
     #[test]
     fn a_baseline_written_by_earlier_versions_restores() {
         // As the collector wrote it before the kinds were one type (capitalised).
-        let state = r#"[{"name":"claude_code_prompts_total","help":"Prompts submitted.","kind":"Counter","bounds":[],"series":[[[["user_name","jane"],["user_email","j@x"],["project","/p"]],{"Scalar":3.0}]]},{"name":"claude_code_cost_usage_USD_total","help":"","kind":"Counter","bounds":[],"series":[[[["model","m"]],{"Scalar":1.5}]]}]"#;
+        let state = r#"[{"name":"claude_code_prompts_total","help":"Prompts submitted.","kind":"Counter","bounds":[],"series":[[[["user_name","jane"],["user_email","j@x"],["project","p"],["model",""]],{"Scalar":3.0}]]},{"name":"claude_code_cost_usage_USD_total","help":"","kind":"Counter","bounds":[],"series":[[[["model","m"]],{"Scalar":1.5}]]}]"#;
         let mut agg = Aggregator::new(Limits::default());
         agg.restore(Baseline::from_json(state).unwrap());
         assert_eq!(scalar(&agg, "claude_code_prompts_total", &[]), 3.0);
@@ -416,5 +539,104 @@ mod tests {
         let again = Baseline::from_json(&serde_json::to_string(&agg.snapshot()).unwrap()).unwrap();
         assert_eq!(again.families.len(), 2, "and survives the next baseline");
         assert!(again.state.is_some(), "now with the state behind them");
+    }
+}
+
+#[cfg(test)]
+mod joined_labels {
+    use serde_json::json;
+
+    use crate::consumer::Consumer;
+    use crate::exposition::Value as V;
+    use crate::processors::events;
+    use crate::processors::otlp::{json as otlp_json, translate};
+    use crate::testing::{state, workload};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn usage_series_carry_their_sessions_user_and_project_and_hook_series_its_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let start = 1_795_000_000_000;
+        let hooks = vec![
+            workload::hook(
+                "h1",
+                start,
+                "jane",
+                "api",
+                "s1",
+                json!({"hook_event_name": "SessionStart", "source": "startup", "model": "claude-opus-4-5"}),
+            ),
+            workload::hook(
+                "h2",
+                start + 1,
+                "jane",
+                "api",
+                "s1",
+                json!({"hook_event_name": "UserPromptSubmit"}),
+            ),
+        ];
+        state.store.consume(hooks).await.unwrap();
+        // Claude Code's own data for that session carries only its anonymous user id.
+        let request = otlp_json::metrics_request(&json!({"resourceMetrics": [{"resource": {"attributes": []},
+            "scopeMetrics": [{"metrics": [{"name": "claude_code.cost.usage", "unit": "USD",
+                "sum": {"aggregationTemporality": 1, "isMonotonic": true, "dataPoints": [{
+                    "startTimeUnixNano": "1795000000000000000", "timeUnixNano": "1795000001000000000", "asDouble": 0.5,
+                    "attributes": [{"key": "user.id", "value": {"stringValue": "anon"}},
+                        {"key": "session.id", "value": {"stringValue": "s1"}},
+                        {"key": "model", "value": {"stringValue": "claude-sonnet-4-5"}}]}]}}]}]}]}))
+        .unwrap();
+        let points = translate::metrics(&request, &translate::LabelPolicy::default()).points;
+        let metrics = events::metrics(points).unwrap().unwrap();
+        let api = workload::otlp(
+            "o1",
+            start + 2,
+            "s1",
+            "api_request",
+            json!({"model": "claude-sonnet-4-5", "cost_usd": 0.5}),
+        );
+        state.store.consume(vec![metrics, api]).await.unwrap();
+        let aggregator = state.aggregator.lock();
+        let cost = aggregator
+            .family("claude_code_cost_usage_USD_total")
+            .unwrap();
+        let (labels, value) = cost.series().iter().next().unwrap();
+        let get = |key: &str| {
+            labels
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            (get("user_name"), get("project"), get("model")),
+            (Some("jane"), Some("acme/api"), Some("claude-sonnet-4-5")),
+            "{labels:?}"
+        );
+        assert_eq!(get("user_id"), Some("anon"), "its own labels stay");
+        assert_eq!(value, &V::Scalar(0.5));
+        let requests = aggregator.family("claude_code_api_requests_total").unwrap();
+        assert_eq!(
+            requests.get(&[
+                ("user_name", "jane"),
+                ("user_email", "jane@example.com"),
+                ("project", "acme/api"),
+                ("model", "claude-sonnet-4-5")
+            ]),
+            Some(&V::Scalar(1.0))
+        );
+        let prompts = aggregator.family("claude_code_prompts_total").unwrap();
+        assert_eq!(
+            prompts.get(&[
+                ("user_name", "jane"),
+                ("user_email", "jane@example.com"),
+                ("project", "acme/api"),
+                ("model", "claude-opus-4-5")
+            ]),
+            Some(&V::Scalar(1.0)),
+            "the model the session started with"
+        );
+        let sessions = aggregator
+            .family("claude_code_sessions_started_total")
+            .unwrap();
+        assert_eq!(sessions.len(), 1, "one session, counted at its first event");
     }
 }

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use super::Joined;
 use super::limits::Cardinality;
 use crate::event::{LogRecord, Point, PointValue, Temporality};
 use crate::exposition::{Family, Kind, Labels, Value as Series};
@@ -303,8 +304,13 @@ impl OtlpMetrics {
         self.expire_streams(ts_ms);
         for point in points {
             let refusal = match self.family_for(point, limit) {
-                Ok(family) if limit.admit(family, &point.labels) => None,
-                Ok(_) | Err(Refusal::SeriesLimit) => continue,
+                Ok(family) => {
+                    if !limit.admit(family, &point.labels) {
+                        continue;
+                    }
+                    None
+                }
+                Err(Refusal::SeriesLimit) => continue,
                 Err(refusal) => Some(refusal),
             };
             let refusal = match refusal {
@@ -496,13 +502,20 @@ impl OtlpMetrics {
         Ok(())
     }
 
-    /// Derives the log-event metrics from one stored OTLP log event.
-    pub(super) fn apply_log(&mut self, record: &LogRecord, limit: &mut Cardinality) {
+    /// Derives the log-event metrics from one stored OTLP log event, labelled with its
+    /// session's user and project (`project`: the label the project goes by).
+    pub(super) fn apply_log(
+        &mut self,
+        record: &LogRecord,
+        joined: &Joined,
+        project: &str,
+        limit: &mut Cardinality,
+    ) {
         let who = |extra: &[(&str, String)]| -> Labels {
-            let pick = |key: &str| record.attribute_or_resource(key).unwrap_or("").to_owned();
             let mut labels = vec![
-                ("user_name".to_owned(), pick("user.name")),
-                ("user_email".to_owned(), pick("user.email")),
+                ("user_name".to_owned(), joined.identity.user_name.clone()),
+                ("user_email".to_owned(), joined.identity.user_email.clone()),
+                ("project".to_owned(), project.to_owned()),
             ];
             labels.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
             labels

@@ -85,10 +85,24 @@ pub enum Value {
     },
 }
 
+/// When a series was born: its place in the order of births, and the collector's clock
+/// then (Unix ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Birth {
+    /// Births so far, this one included.
+    pub seq: u64,
+    /// When.
+    pub at_ms: i64,
+}
+
 /// A metric family: one name, one type, many series.
 ///
 /// Keeps its sample lines encoded until a series changes, so a scrape re-encodes only
-/// the families that changed since the last one.
+/// the families that changed since the last one. Remembers when its recent counter and
+/// histogram series were born, so a scrape can show them at zero first
+/// ([`Family::encoded_holding`]): Prometheus counts a series' increase only from its
+/// first sample, and a series first seen at its value would never count the events
+/// that made it.
 #[derive(Debug, Clone)]
 pub struct Family {
     /// The name as Prometheus shows it (counters include `_total`).
@@ -101,6 +115,7 @@ pub struct Family {
     pub bounds: Vec<f64>,
     series: BTreeMap<Labels, Value>,
     encoded: Option<Arc<str>>,
+    births: BTreeMap<Labels, Birth>,
 }
 
 /// A family as kept in the store's baseline (series as a list: JSON maps need string keys).
@@ -138,6 +153,7 @@ impl From<FamilySnapshot> for Family {
             bounds: snapshot.bounds,
             series: snapshot.series.into_iter().collect(),
             encoded: None,
+            births: BTreeMap::new(),
         }
     }
 }
@@ -159,6 +175,7 @@ impl Family {
             bounds: Vec::new(),
             series: BTreeMap::new(),
             encoded: None,
+            births: BTreeMap::new(),
         }
     }
 
@@ -239,16 +256,47 @@ impl Family {
         })
     }
 
+    /// Notes that the series `labels`, not yet in the family, is born now. Only
+    /// counters and histograms are held at zero; a gauge's level is news at once.
+    pub fn born(&mut self, labels: &Labels, birth: Birth) {
+        if matches!(self.kind, Kind::Counter | Kind::Histogram) && !self.series.contains_key(labels)
+        {
+            self.births.insert(labels.clone(), birth);
+        }
+    }
+
+    /// Forgets the births every scraper has seen.
+    pub fn forget_births(&mut self, seen_by_all: &dyn Fn(&Birth) -> bool) {
+        self.births.retain(|_, birth| !seen_by_all(birth));
+    }
+
+    /// Forgets every birth: what exists now, every scraper is taken to have seen (after
+    /// a replay, Prometheus already holds these series).
+    pub fn settle(&mut self) {
+        self.births.clear();
+    }
+
     /// The family ready to write, its sample lines encoded once per change; `None` when
     /// it has no series.
     pub fn encoded(&mut self) -> Option<Encoded> {
+        self.encoded_holding(&|_| false)
+    }
+
+    /// The family ready to write for one scraper: series whose birth `held` says this
+    /// scraper has not seen yet are written at zero (their first sample), the others as
+    /// they are. `None` when it has no series.
+    pub fn encoded_holding(&mut self, held: &dyn Fn(&Birth) -> bool) -> Option<Encoded> {
         if self.series.is_empty() {
             return None;
         }
+        let holding = self.births.values().any(held);
         let samples = match &self.encoded {
+            _ if holding => {
+                encode_samples(self, &|labels| self.births.get(labels).is_some_and(held)).into()
+            }
             Some(samples) => samples.clone(),
             None => {
-                let samples: Arc<str> = encode_samples(self).into();
+                let samples: Arc<str> = encode_samples(self, &|_| false).into();
                 self.encoded = Some(samples.clone());
                 samples
             }
@@ -313,7 +361,7 @@ pub fn render<'a>(families: impl IntoIterator<Item = &'a Family>, format: Format
             name: family.name.clone(),
             help: family.help.clone(),
             kind: family.kind,
-            samples: vec![encode_samples(family).into()],
+            samples: vec![encode_samples(family, &|_| false).into()],
         })
         .collect();
     write(&encoded, format)
@@ -354,10 +402,25 @@ fn write_header(out: &mut String, family: &Encoded, format: Format) {
     let _ = writeln!(out, "# TYPE {type_name} {kind}");
 }
 
-/// A family's sample lines, the same in both formats.
-fn encode_samples(family: &Family) -> String {
+/// A family's sample lines, the same in both formats; `at_zero` series are written as
+/// if nothing had happened yet.
+fn encode_samples(family: &Family, at_zero: &dyn Fn(&Labels) -> bool) -> String {
     let mut out = String::with_capacity(family.series.len() * 96);
     for (labels, value) in &family.series {
+        let zero;
+        let value = if at_zero(labels) {
+            zero = match value {
+                Value::Histogram { counts, .. } => Value::Histogram {
+                    counts: vec![0; counts.len()],
+                    sum: 0.0,
+                    count: 0,
+                },
+                _ => Value::Scalar(0.0),
+            };
+            &zero
+        } else {
+            value
+        };
         match value {
             Value::Scalar(v) => sample(&mut out, &family.name, "", labels, &[], None, *v),
             Value::Raw(samples) => {

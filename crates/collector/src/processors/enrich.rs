@@ -52,6 +52,8 @@ pub fn judge_and_enrich(
         user_name: origin.user_name.unwrap_or_default(),
         user_email: origin.user_email,
         project_dir: origin.project_dir,
+        // The collector cannot see the user's checkout: the folder names the project.
+        name_from_repository: false,
         handled_by: format!("collector/{}", env!("CARGO_PKG_VERSION")),
         lossy_utf8: false,
         spool_pending: 0,

@@ -29,7 +29,7 @@ pub enum EventError {
 /// arrived, when it arrived enriched: stored as it is when the privacy mode leaves
 /// everything in (the same JSON, not written out again).
 pub fn hook(
-    mut event: HookEvent,
+    event: HookEvent,
     enrichment: Enrichment,
     privacy: &PrivacyFilter,
     received: Option<&str>,
@@ -43,6 +43,14 @@ pub fn hook(
         .and_then(|d| i64::try_from(d.as_millis()).ok())
         .unwrap_or_else(now_ms);
     let text = |value: Option<&str>| value.map(str::to_owned);
+    let record = HookRecord { event, enrichment };
+    let verdict = record
+        .verdict()
+        .map(|v| (v.decision.clone(), v.rule.clone()));
+    let HookRecord {
+        mut event,
+        enrichment,
+    } = record;
     let columns = Columns {
         session_id: text(event.session_id()),
         prompt_id: text(event.fields().get("prompt_id").and_then(Value::as_str)),
@@ -51,8 +59,8 @@ pub fn hook(
         user_name: Some(enrichment.user_name.clone()),
         user_email: enrichment.user_email.clone(),
         project: enrichment.project.clone(),
-        decision: enrichment.guard.as_ref().map(|g| g.decision.clone()),
-        rule: enrichment.guard.as_ref().map(|g| g.rule.clone()),
+        decision: verdict.as_ref().map(|(decision, _)| decision.clone()),
+        rule: verdict.map(|(_, rule)| rule),
     };
     let name = event.event_name().unwrap_or("unknown").to_owned();
     let filtered = privacy.hook_event(

@@ -496,7 +496,7 @@ mod tests {
             ("otlp_span", "s-1")
         );
         assert!(!stored[0].2.contains("cannot access"), "{}", stored[0].2);
-        let families = state.aggregator.lock().encoded();
+        let families = state.aggregator.lock().encoded_for(&|_| false, &|_| false);
         let text = crate::exposition::write(&families, crate::exposition::Format::Text);
         assert_eq!(
             sample(

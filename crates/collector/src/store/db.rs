@@ -121,6 +121,7 @@ pub(super) fn create(data_dir: &Path) -> Result<Connection, StoreError> {
          PRAGMA user_version = 1;",
     )
     .map_err(sqlite(&path))?;
+    super::rollup::create(&conn).map_err(sqlite(&path))?;
     Ok(conn)
 }
 

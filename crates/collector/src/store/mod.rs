@@ -17,9 +17,11 @@
 mod db;
 mod groups;
 mod restore;
+mod rollup;
 mod writer;
 
 pub use db::{StoreError, database_path, high_water_mark, reader, size_bytes};
 pub use groups::GroupTable;
 pub use restore::{prune, restore};
+pub use rollup::{ROLLUP_VERSION, ROW_COLUMNS, row_from};
 pub use writer::{Store, Writer, open};

@@ -7,10 +7,13 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, params};
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db::{StoreError, database_path, reader, reader_writer, sqlite};
-use crate::aggregate::{Aggregator, Baseline, Limits};
+use crate::aggregate::join::{Identity, Measures};
+use crate::aggregate::{Aggregator, Baseline, Joined, Limits};
 use crate::event::{Payload, Source};
 use crate::progress::Progress;
 use crate::time::now_ms;
@@ -32,8 +35,8 @@ pub fn restore(data_dir: &Path, aggregator: &mut Aggregator) -> Result<u64, Stor
         "events",
         u64::try_from(total).unwrap_or(0),
     );
-    let count = each_event(&conn, &path, None, |ts_ms, payload| {
-        aggregator.apply(ts_ms, &payload);
+    let count = each_event(&conn, &path, None, |ts_ms, payload, joined| {
+        aggregator.apply(ts_ms, &payload, &joined);
         progress.tick();
     })?;
     progress.finish();
@@ -92,8 +95,8 @@ pub fn prune(data_dir: &Path, cutoff_ms: i64, limits: Limits) -> Result<usize, S
         "events",
         u64::try_from(old).unwrap_or(0),
     );
-    each_event(&tx, &path, Some(through), |ts_ms, payload| {
-        aggregator.apply(ts_ms, &payload);
+    each_event(&tx, &path, Some(through), |ts_ms, payload, joined| {
+        aggregator.apply(ts_ms, &payload, &joined);
         progress.tick();
     })?;
     progress.finish();
@@ -142,21 +145,23 @@ fn read_baseline(state: &str, path: &Path) -> Result<Baseline, StoreError> {
 }
 
 /// Calls `each` for every stored event (up to row `through_id`, when given) in insertion
-/// order; an event that cannot be read is an error naming its row.
+/// order, with what the session join said of it when it was stored; an event that
+/// cannot be read is an error naming its row.
 fn each_event(
     conn: &Connection,
     path: &Path,
     through_id: Option<i64>,
-    mut each: impl FnMut(i64, Payload),
+    mut each: impl FnMut(i64, Payload, Joined),
 ) -> Result<u64, StoreError> {
     let err = sqlite(path);
     let mut statement = conn
         .prepare(
-            "SELECT id, source, ts_ms, body FROM events \
-             WHERE ?1 IS NULL OR id <= ?1 ORDER BY id",
+            "SELECT id, source, ts_ms, body, user_name, user_email, project, project_name, \
+             user_key, first_in_session, model FROM events WHERE ?1 IS NULL OR id <= ?1 ORDER BY id",
         )
         .map_err(&err)?;
     let mut rows = statement.query(params![through_id]).map_err(&err)?;
+    let mut sessions = SessionIdentities::new(conn);
     let mut count = 0;
     while let Some(row) = rows.next().map_err(&err)? {
         let id: i64 = row.get(0).map_err(&err)?;
@@ -171,10 +176,102 @@ fn each_event(
         let source = Source::from_column(&source)
             .ok_or_else(|| corrupt(format!("unknown source {source:?}")))?;
         let payload = Payload::decode(source, &body).map_err(|e| corrupt(e.to_string()))?;
-        each(ts_ms, payload);
+        let text = |i: usize| -> Result<String, StoreError> {
+            Ok(row
+                .get::<_, Option<String>>(i)
+                .map_err(&err)?
+                .unwrap_or_default())
+        };
+        let joined_identity = row.get::<_, Option<String>>(8).map_err(&err)?.is_some();
+        let first_in_session = row.get::<_, Option<i64>>(9).map_err(&err)? == Some(1);
+        let model = text(10)?;
+        let joined = match &payload {
+            Payload::OtlpMetrics(record) => {
+                let mut points = Vec::with_capacity(record.points.len());
+                for point in &record.points {
+                    points.push(match point.session_id() {
+                        Some(session) => sessions.at(&session, id).map_err(&err)?,
+                        None => None,
+                    });
+                }
+                Joined {
+                    points,
+                    ..Joined::default()
+                }
+            }
+            // Joined as it was stored (an OTLP event moves to its session's identity).
+            Payload::OtlpLog(_) if joined_identity => Joined {
+                identity: Identity {
+                    user_name: text(4)?,
+                    user_email: text(5)?,
+                    user_id: String::new(),
+                    project_path: text(6)?,
+                    project_name: text(7)?,
+                },
+                model,
+                first_in_session,
+                points: Vec::new(),
+            },
+            // A hook event speaks for itself.
+            _ => Joined {
+                identity: Measures::of(&payload).identity,
+                model,
+                first_in_session,
+                points: Vec::new(),
+            },
+        };
+        each(ts_ms, payload, joined);
         count += 1;
     }
     Ok(count)
+}
+
+/// The identity a session's hook events gave it, as of a stored row: what a metrics
+/// point of that session was labelled with when it arrived.
+struct SessionIdentities<'c> {
+    conn: &'c Connection,
+    known: HashMap<String, Option<(i64, Identity)>>,
+}
+
+impl<'c> SessionIdentities<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        SessionIdentities {
+            conn,
+            known: HashMap::new(),
+        }
+    }
+
+    fn at(&mut self, session: &str, row_id: i64) -> rusqlite::Result<Option<Identity>> {
+        if self.known.len() > 100_000 {
+            self.known.clear();
+        }
+        if !self.known.contains_key(session) {
+            let found = self
+                .conn
+                .prepare_cached(
+                    "SELECT identity_id, user_name, user_email, project_path, project_name \
+                     FROM sessions WHERE session_id = ?1 AND identity_id IS NOT NULL",
+                )?
+                .query_row(params![session], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        Identity {
+                            user_name: r.get(1)?,
+                            user_email: r.get(2)?,
+                            user_id: String::new(),
+                            project_path: r.get(3)?,
+                            project_name: r.get(4)?,
+                        },
+                    ))
+                })
+                .optional()?;
+            self.known.insert(session.to_owned(), found);
+        }
+        Ok(match self.known.get(session) {
+            Some(Some((identity_id, identity))) if *identity_id < row_id => Some(identity.clone()),
+            _ => None,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -3,16 +3,19 @@
 //! handle receivers hand events to, as their consumer.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::db::{self, StoreError, database_path};
+use super::rollup::{self, Joiner};
+use crate::aggregate::Joined;
 use crate::aggregate::SharedAggregator;
 use crate::consumer::{ConsumeError, Consumer};
 use crate::event::Event;
+use crate::live::{LIVE_BACKLOG, LiveEvent};
 
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -33,6 +36,15 @@ struct Job {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
+    /// Each new event's summary, once durable, to the live stream's listeners.
+    live: tokio::sync::broadcast::Sender<Arc<LiveEvent>>,
+}
+
+impl Store {
+    /// The live stream: a summary of each new event once it is durable, from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<LiveEvent>> {
+        self.live.subscribe()
+    }
 }
 
 /// The writer thread, to wait for on shutdown.
@@ -48,15 +60,26 @@ impl Writer {
     }
 }
 
-/// Opens (creating if needed) the store in `data_dir` and starts its writer, which feeds
-/// `aggregator` every event it stores for the first time.
+/// Opens (creating if needed) the store in `data_dir`, brings its rollups up to date,
+/// and starts its writer, which feeds `aggregator` every event it stores for the first
+/// time.
 pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Writer), StoreError> {
     let writer_path = database_path(data_dir);
     let mut conn = db::create(data_dir)?;
+    rollup::catch_up(&mut conn, |id, message| StoreError::Corrupt {
+        path: writer_path.clone(),
+        what: if id > 0 {
+            format!("event {id}")
+        } else {
+            "the usage rollups".to_owned()
+        },
+        message,
+    })?;
     let (jobs, queue) = mpsc::channel::<Job>();
     let thread = thread::Builder::new()
         .name("store-writer".to_owned())
         .spawn(move || {
+            let mut joiner = Joiner::default();
             // Everything queued while the last commit ran goes into the next one; no
             // waiting for more (measured: a linger only lengthens each round trip).
             while let Ok(first) = queue.recv() {
@@ -71,23 +94,26 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
                         Err(_) => break,
                     }
                 }
-                match commit(&mut conn, &batch) {
-                    Ok(flags) => {
+                match commit(&mut conn, &mut joiner, &batch) {
+                    Ok(joined) => {
                         {
                             let mut aggregator = aggregator.lock();
-                            for (job, flags) in batch.iter().zip(&flags) {
-                                for (event, new) in job.events.iter().zip(flags) {
-                                    if *new {
-                                        aggregator.apply(event.ts_ms, &event.payload);
+                            aggregator.clock(crate::time::now_ms());
+                            for (job, joined) in batch.iter().zip(&joined) {
+                                for (event, joined) in job.events.iter().zip(joined) {
+                                    if let Some(joined) = joined {
+                                        aggregator.apply(event.ts_ms, &event.payload, joined);
                                     }
                                 }
                             }
                         }
-                        for (job, flags) in batch.into_iter().zip(flags) {
+                        for (job, joined) in batch.into_iter().zip(joined) {
+                            let flags = joined.iter().map(Option::is_some).collect();
                             let _ = job.reply.send((Ok(flags), job.events));
                         }
                     }
                     Err(err) => {
+                        joiner.abandon();
                         let message = format!("event store {}: {err}", writer_path.display());
                         for job in batch {
                             let _ = job.reply.send((Err(message.clone()), job.events));
@@ -100,45 +126,79 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
             path: data_dir.to_owned(),
             source,
         })?;
-    Ok((Store { jobs }, Writer { thread }))
+    let (live, _) = tokio::sync::broadcast::channel(LIVE_BACKLOG);
+    Ok((Store { jobs, live }, Writer { thread }))
 }
 
-fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Vec<bool>>> {
+/// Per job, per event: what the session join said of it when it was new (`None`: a
+/// duplicate, not stored again).
+type Committed = Vec<Vec<Option<Joined>>>;
+
+fn commit(
+    conn: &mut Connection,
+    joiner: &mut Joiner,
+    batch: &[Job],
+) -> rusqlite::Result<Committed> {
     let tx = conn.transaction()?;
-    let mut flags = Vec::with_capacity(batch.len());
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO events (event_id, source, ts_ms, name, session_id, prompt_id, tool_use_id, \
-             tool_name, user_name, user_email, project, decision, rule, body) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?;
-        for job in batch {
-            let mut job_flags = Vec::with_capacity(job.events.len());
-            for e in &job.events {
-                let c = &e.columns;
-                let changed = insert.execute(params![
-                    e.id,
-                    e.source().as_str(),
-                    e.ts_ms,
-                    e.name,
-                    c.session_id,
-                    c.prompt_id,
-                    c.tool_use_id,
-                    c.tool_name,
-                    c.user_name,
-                    c.user_email,
-                    c.project,
-                    c.decision,
-                    c.rule,
-                    e.body
-                ])?;
-                job_flags.push(changed == 1);
+    let mut committed = Vec::with_capacity(batch.len());
+    let mut through = 0;
+    for job in batch {
+        let mut job_joined = Vec::with_capacity(job.events.len());
+        for e in &job.events {
+            let pending = joiner.join(&tx, e.ts_ms, &e.payload)?;
+            let c = &e.columns;
+            let (user_name, user_email, project) = match pending.identity() {
+                Some(who) => (
+                    rollup::nonempty(&who.user_name).map(str::to_owned),
+                    rollup::nonempty(&who.user_email).map(str::to_owned),
+                    rollup::nonempty(&who.project_path).map(str::to_owned),
+                ),
+                None => (c.user_name.clone(), c.user_email.clone(), c.project.clone()),
+            };
+            let mut values: Vec<rusqlite::types::Value> = vec![
+                e.id.clone().into(),
+                e.source().as_str().to_owned().into(),
+                e.ts_ms.into(),
+                e.name.clone().into(),
+                c.session_id.clone().into(),
+                c.prompt_id.clone().into(),
+                c.tool_use_id.clone().into(),
+                c.tool_name.clone().into(),
+                user_name.into(),
+                user_email.into(),
+                project.into(),
+                c.decision.clone().into(),
+                c.rule.clone().into(),
+                e.body.clone().into(),
+            ];
+            values.extend(rollup::row_values(&pending.row));
+            let marks = (1..=values.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let changed = tx
+                .prepare_cached(&format!(
+                    "INSERT OR IGNORE INTO events (event_id, source, ts_ms, name, session_id, \
+                     prompt_id, tool_use_id, tool_name, user_name, user_email, project, decision, \
+                     rule, body, {}) VALUES ({marks})",
+                    rollup::row_column_names()
+                ))?
+                .execute(params_from_iter(values))?;
+            if changed == 1 {
+                let row_id = tx.last_insert_rowid();
+                through = row_id;
+                job_joined.push(Some(joiner.stored(&tx, pending, row_id, &e.payload)?));
+            } else {
+                job_joined.push(None);
             }
-            flags.push(job_flags);
         }
+        committed.push(job_joined);
+    }
+    if through > 0 {
+        joiner.write(&tx, through)?;
     }
     tx.commit()?;
-    Ok(flags)
+    Ok(committed)
 }
 
 impl Consumer for Store {
@@ -153,7 +213,14 @@ impl Consumer for Store {
             .send(Job { events, reply })
             .map_err(|_| closed())?;
         match answer.await {
-            Ok((Ok(flags), _events)) => Ok(flags),
+            Ok((Ok(flags), events)) => {
+                if self.live.receiver_count() > 0 {
+                    for (event, _) in events.iter().zip(&flags).filter(|(_, new)| **new) {
+                        let _ = self.live.send(Arc::new(LiveEvent::of(event)));
+                    }
+                }
+                Ok(flags)
+            }
             Ok((Err(message), _events)) => Err(ConsumeError(message)),
             Err(_) => Err(closed()),
         }

@@ -116,6 +116,7 @@ const ENRICHMENT: &[(&str, Node)] = &[
     ("user_name", Meta),
     ("user_email", Meta),
     ("project", Meta),
+    ("project_name", Meta),
     ("hook_version", Meta),
     ("truncated", Fields(&[("path", Meta)])),
     (

@@ -22,15 +22,17 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::Uri;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Response, sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::{ApiError, Reason};
-use crate::query::{self, AuditFilter, GroupBy, Window};
+use crate::live::LiveFilter;
+use crate::query::{self, AuditFilter, Filter, GroupBy, Window};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::time::now_ms;
@@ -66,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}", get(session_page))
         .route("/api/v1/overview", get(overview_json))
         .route("/api/v1/usage", get(usage))
+        .route("/api/v1/budget", get(budget))
+        .route("/api/v1/events/stream", get(live_stream))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{id}/timeline", get(timeline))
         .route("/api/v1/sessions/{id}/traces", get(session_traces))
@@ -130,20 +134,31 @@ fn html(body: String) -> Response {
         .into_response()
 }
 
-async fn current_overview(page: &PageState) -> Result<Arc<overview::Overview>, ApiError> {
+/// The overview of what `filter` admits: everyone's is read once for every page that
+/// asks ([`overview::OverviewCache`]); a filtered one (a few buckets) each time.
+async fn current_overview(
+    page: &PageState,
+    filter: Filter,
+) -> Result<Arc<overview::Overview>, ApiError> {
     let now = now_ms();
+    if !filter.is_everything() {
+        return read(&page.app, move |dir| overview::read(dir, now, &filter))
+            .await
+            .map(Arc::new);
+    }
     page.overview
         .current(
             now,
             read(&page.app, crate::store::high_water_mark),
-            read(&page.app, move |dir| overview::read(dir, now)),
+            read(&page.app, move |dir| overview::read(dir, now, &filter)),
         )
         .await
 }
 
-/// `GET /`: the overview page.
-async fn overview_page(State(page): State<PageState>) -> Result<Response, ApiError> {
-    let data = current_overview(&page).await?;
+/// `GET /?user=&project=&model=`: the overview page, of what the filters admit.
+async fn overview_page(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let data = current_overview(&page, filter(&params)).await?;
     Ok(html(view::overview(&data)))
 }
 
@@ -184,6 +199,15 @@ fn window(params: &HashMap<String, String>, now: i64) -> Result<Window, ApiError
     let end = |name: &str| params.get(name).map(String::as_str);
     Window::parse(end("since"), end("until"), now)
         .map_err(|err| ApiError::bad_request(Reason::BadParameter, err.to_string()))
+}
+
+/// `user=`, `project=`, `model=`: whose usage, where, with which model.
+fn filter(params: &HashMap<String, String>) -> Filter {
+    Filter {
+        user: params.get("user").cloned(),
+        project: params.get("project").cloned(),
+        model: params.get("model").cloned(),
+    }
 }
 
 /// A page of a JSON list: `limit` rows (by default and at most [`PAGE_ROWS`]) from
@@ -267,8 +291,8 @@ impl Page {
     }
 }
 
-/// `GET /api/v1/usage?by=day|model|user|project|session&since=&until=`: a page of the
-/// groups, then the TOTAL row of the whole window.
+/// `GET /api/v1/usage?by=day|week|month|model|user|project|session|block&since=&until=&user=&project=&model=&breakdown=true`:
+/// a page of the groups, then the TOTAL row of the whole window (on every page).
 async fn usage(
     State(page): State<PageState>,
     uri: Uri,
@@ -277,31 +301,91 @@ async fn usage(
     let params = params(query)?;
     let window = window(&params, now_ms())?;
     let rows_page = Page::from(&params)?;
-    let by = match params.get("by").map_or("day", String::as_str) {
-        "day" => GroupBy::Day,
-        "model" => GroupBy::Model,
-        "user" => GroupBy::User,
-        "project" => GroupBy::Project,
-        "session" => GroupBy::Session,
-        other => {
+    let by_name = params.get("by").map_or("day", String::as_str);
+    let Some(by) = GroupBy::from_name(by_name) else {
+        let names: Vec<&str> = GroupBy::ALL.iter().map(|by| by.name()).collect();
+        return Err(ApiError::bad_request(
+            Reason::BadParameter,
+            format!("by: expected one of {}, got {by_name:?}", names.join(", ")),
+        ));
+    };
+    let breakdown = match params.get("breakdown").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
             return Err(ApiError::bad_request(
                 Reason::BadParameter,
-                format!("by: expected day, model, user, project or session, got {other:?}"),
+                format!("breakdown: expected true or false, got {other:?}"),
             ));
         }
     };
-    let mut rows = read(&page.app, move |dir| query::usage(dir, window, by)).await?;
+    let filter = filter(&params);
+    let mut rows = read(&page.app, move |dir| {
+        if breakdown {
+            query::usage_by_model(dir, window, by, &filter)
+        } else {
+            query::usage(dir, window, by, &filter)
+        }
+    })
+    .await?;
     let total = rows.pop();
     Ok(rows_page.answer(&uri, rows, total))
 }
 
-/// `GET /api/v1/overview`: what the overview page shows.
-async fn overview_json(State(page): State<PageState>) -> Result<Response, ApiError> {
-    let data = current_overview(&page).await?;
+/// `GET /api/v1/budget?user=&project=&model=`: this month's spending against
+/// `monthly_budget_usd` and its projection to the month's end.
+async fn budget(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let filter = filter(&params);
+    let budget_usd = page.app.config.monthly_budget_usd;
+    let now = now_ms();
+    let status = read(&page.app, move |dir| {
+        query::budget(dir, now, budget_usd, &filter)
+    })
+    .await?;
+    Ok(Json(status).into_response())
+}
+
+/// `GET /api/v1/events/stream?user=&project=&session=`: server-sent events, one `event`
+/// (JSON: [`LiveEvent`]) per event stored from now on; a listener that falls behind is
+/// told how many it missed (`lagged`).
+async fn live_stream(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let filter = LiveFilter {
+        user: params.get("user").cloned(),
+        project: params.get("project").cloned(),
+        session_id: params.get("session").cloned(),
+    };
+    let receiver = page.app.store.subscribe();
+    let events =
+        futures_util::stream::unfold((receiver, filter), |(mut receiver, filter)| async move {
+            loop {
+                let message = match receiver.recv().await {
+                    Ok(event) if event.admits(&filter) => {
+                        sse::Event::default().event("event").json_data(&*event)
+                    }
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(missed)) => Ok(sse::Event::default()
+                        .event("lagged")
+                        .data(missed.to_string())),
+                    Err(RecvError::Closed) => return None,
+                };
+                return Some((message, (receiver, filter)));
+            }
+        });
+    Ok(sse::Sse::new(events)
+        .keep_alive(sse::KeepAlive::default())
+        .into_response())
+}
+
+/// `GET /api/v1/overview?user=&project=&model=`: what the overview page shows.
+async fn overview_json(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let data = current_overview(&page, filter(&params)).await?;
     Ok(Json(&*data).into_response())
 }
 
-/// `GET /api/v1/sessions?since=&until=`: most recent first.
+/// `GET /api/v1/sessions?since=&until=&user=&project=&model=`: most recent first.
 async fn sessions(
     State(page): State<PageState>,
     uri: Uri,
@@ -310,8 +394,9 @@ async fn sessions(
     let params = params(query)?;
     let window = window(&params, now_ms())?;
     let rows_page = Page::from(&params)?;
+    let filter = filter(&params);
     let rows = read(&page.app, move |dir| {
-        query::sessions(dir, window, rows_page.rows_to_read())
+        query::sessions(dir, window, rows_page.rows_to_read(), &filter)
     })
     .await?;
     Ok(rows_page.answer(&uri, rows, None))
@@ -380,6 +465,7 @@ async fn audit(
         include_allowed: params.get("all").is_some_and(|v| v == "true"),
         user: params.get("user").cloned(),
         rule: params.get("rule").cloned(),
+        last: None,
     };
     let rows = read(&page.app, move |dir| query::audit(dir, window, &filter)).await?;
     Ok(rows_page.answer(&uri, rows, None))
@@ -410,7 +496,7 @@ mod tests {
             (status, rows.as_str()),
             (
                 StatusCode::OK,
-                r#"[{"key":"TOTAL","sessions":0,"requests":0,"input_tokens":0,"output_tokens":0,"cache_read_tokens":0,"cache_creation_tokens":0,"cost_usd":0.0,"prompts":0,"tool_calls":0,"blocks":0}]"#
+                r#"[{"key":"TOTAL","sessions":0,"requests":0,"input_tokens":0,"output_tokens":0,"cache_read_tokens":0,"cache_creation_tokens":0,"cost_usd":0.0,"prompts":0,"tool_calls":0,"blocks":0,"total":true}]"#
             )
         );
     }
@@ -454,7 +540,19 @@ mod tests {
         let state = state(dir.path());
         let (status, message) = call(router(state.clone()), get("/api/v1/usage?by=planet")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(message.contains("by: expected day"), "{message}");
+        assert!(
+            message.contains(
+                "by: expected one of day, week, month, model, user, project, session, block"
+            ),
+            "{message}"
+        );
+        let (status, message) = call(
+            router(state.clone()),
+            get("/api/v1/usage?by=day&breakdown=maybe"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message.contains("breakdown"), "{message}");
         let (status, message) =
             call(router(state.clone()), get("/api/v1/audit?since=yesterday")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -541,5 +639,60 @@ mod tests {
                 call(router(state.clone()), get(&format!("/api/v1/audit?{bad}"))).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {message}");
         }
+    }
+}
+
+#[cfg(test)]
+mod windows {
+    use serde_json::json;
+
+    use super::*;
+    use crate::query::DAY_MS;
+    use crate::testing::{feed, workload};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_7_day_cards_and_the_chart_cover_the_same_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = now_ms();
+        let cost = |id: &str, ts: i64, usd: f64| {
+            workload::otlp(
+                id,
+                ts,
+                "s",
+                "api_request",
+                json!({"model": "m", "cost_usd": usd}),
+            )
+        };
+        feed(
+            dir.path(),
+            vec![
+                // Just inside the last 7 × 24 hours: on the 8th calendar day back.
+                cost("a", now - 7 * DAY_MS + 60_000, 0.5),
+                cost("b", now - 8 * DAY_MS, 4.0),
+                cost("c", now - 1000, 0.25),
+            ],
+        )
+        .await;
+        let data = overview::read(dir.path(), now, &Filter::default()).unwrap();
+        assert!((data.week.cost_usd - 0.75).abs() < 1e-9, "{:?}", data.week);
+        let page = view::overview(&data);
+        let chart = &page[page.find("id=\"chart-cost-by-day\"").unwrap()..];
+        let chart = &chart[..chart.find("</svg>").unwrap()];
+        let bars: Vec<f64> = chart
+            .split("<title>")
+            .skip(1)
+            .map(|t| {
+                t[..t.find("</title>").unwrap()]
+                    .rsplit('$')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(bars.len(), 8, "every day the window touches: {chart}");
+        assert!((bars.iter().sum::<f64>() - 0.75).abs() < 1e-9, "{bars:?}");
+        assert_eq!(data.week_window, Window::last_days(7, now));
+        assert_eq!(data.week_window.days().len(), 8);
     }
 }

@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::query::{self, AuditFilter, GroupBy, Window};
+use crate::query::{self, AuditFilter, Filter, GroupBy, Window};
 use crate::store::StoreError;
 
-const DAY_MS: i64 = 86_400_000;
 const MINUTE_MS: i64 = 60_000;
 /// An overview slower than this to read is not read again sooner than
 /// [`RECOMPUTE_FACTOR`] times its reading time, however many pages ask.
@@ -28,6 +27,11 @@ const BLOCKS_SHOWN: usize = 50;
 pub struct Overview {
     /// When this was read, Unix milliseconds.
     pub now_ms: i64,
+    /// Whose usage, where, with which model: every figure is of these (blocked
+    /// operations by user and project; they have no model).
+    pub filter: Filter,
+    /// The window every "7 days" figure covers: the last 7 × 24 hours.
+    pub week_window: Window,
     /// Totals since midnight UTC.
     pub today: query::UsageRow,
     /// Totals over the last 7 days.
@@ -38,6 +42,8 @@ pub struct Overview {
     pub by_model: Vec<query::UsageRow>,
     /// The last 7 days, by user.
     pub by_user: Vec<query::UsageRow>,
+    /// The last 7 days, by project (its name).
+    pub by_project: Vec<query::UsageRow>,
     /// Recent sessions.
     pub sessions: Vec<query::SessionRow>,
     /// Tool usage over the last 7 days.
@@ -57,6 +63,8 @@ pub struct Omitted {
     pub by_model: usize,
     /// Users (in `/api/v1/usage?by=user`).
     pub by_user: usize,
+    /// Projects (in `/api/v1/usage?by=project`).
+    pub by_project: usize,
     /// Tools.
     pub tools: usize,
     /// Models in the API table.
@@ -72,49 +80,58 @@ fn shorten<T>(rows: &mut Vec<T>, shown: usize) -> usize {
     left_out
 }
 
-/// The last 7 days up to `now`.
-pub(super) fn week(now: i64) -> Window {
-    Window {
-        since_ms: now - 7 * DAY_MS,
-        until_ms: now + 1,
-    }
-}
-
 fn split_total(mut rows: Vec<query::UsageRow>) -> (Vec<query::UsageRow>, query::UsageRow) {
     let total = rows.pop().unwrap_or_default();
     (rows, total)
 }
 
-/// Reads the overview as of `now`.
-pub fn read(dir: &std::path::Path, now: i64) -> Result<Overview, StoreError> {
-    let week = week(now);
-    let today = Window {
-        since_ms: now - now.rem_euclid(DAY_MS),
-        until_ms: now + 1,
+/// Reads the overview as of `now`, of what `filter` admits.
+pub fn read(dir: &std::path::Path, now: i64, filter: &Filter) -> Result<Overview, StoreError> {
+    let week = Window::last_days(7, now);
+    let everyone = filter;
+    let (by_day, week_total) = split_total(query::usage(dir, week, GroupBy::Day, everyone)?);
+    let (_, today_total) = split_total(query::usage(
+        dir,
+        Window::today(now),
+        GroupBy::Day,
+        everyone,
+    )?);
+    let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model, everyone)?);
+    let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User, everyone)?);
+    let (mut by_project, _) = split_total(query::usage(dir, week, GroupBy::Project, everyone)?);
+    let (tools, api) = query::activity(dir, week, everyone)?;
+    let recent = AuditFilter {
+        last: Some(50),
+        user: filter.user.clone(),
+        ..AuditFilter::default()
     };
-    let (by_day, week_total) = split_total(query::usage(dir, week, GroupBy::Day)?);
-    let (_, today_total) = split_total(query::usage(dir, today, GroupBy::Day)?);
-    let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model)?);
-    let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User)?);
-    let (mut tools, mut api) = query::activity(dir, week)?;
-    let mut blocked = query::audit(dir, week, &AuditFilter::default())?;
+    let mut blocked = query::audit(dir, week, &recent)?;
+    if let Some(project) = &filter.project {
+        // The audit trail holds the project's path; a filter names the project.
+        blocked
+            .retain(|row| row.project == *project || row.project.ends_with(&format!("/{project}")));
+    }
     blocked.reverse();
-    let (mut by_model, mut by_user) = (by_model, by_user);
+    let (mut by_model, mut by_user, mut tools, mut api) = (by_model, by_user, tools, api);
     let omitted = Omitted {
         by_model: shorten(&mut by_model, ROWS_SHOWN),
         by_user: shorten(&mut by_user, ROWS_SHOWN),
+        by_project: shorten(&mut by_project, ROWS_SHOWN),
         tools: shorten(&mut tools, ROWS_SHOWN),
         api: shorten(&mut api, ROWS_SHOWN),
         blocked: shorten(&mut blocked, BLOCKS_SHOWN),
     };
     Ok(Overview {
         now_ms: now,
+        filter: filter.clone(),
+        week_window: week,
         today: today_total,
         week: week_total,
         by_day,
         by_model,
         by_user,
-        sessions: query::sessions(dir, week, SESSIONS_SHOWN)?,
+        by_project,
+        sessions: query::sessions(dir, week, SESSIONS_SHOWN, everyone)?,
         tools,
         api,
         blocked,

@@ -8,7 +8,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::overview::Overview;
-use crate::query::{TimelineEntry, UsageRow};
+use crate::query::{Filter, TimelineEntry, UsageRow};
 
 pub(super) const STYLE: &str = r#"
 :root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; --accent: #d97706; --deny: #dc2626; }
@@ -23,10 +23,11 @@ h1 { font-size: 1.3rem; margin: 0; } h2 { font-size: 1.05rem; margin: 1.6rem 0 .
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 0 1.5rem; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 td.num, th.num { text-align: right; }
-td:first-child { max-width: 18rem; overflow: hidden; text-overflow: ellipsis; }
-td.detail { white-space: normal; word-break: break-all; font-family: ui-monospace, monospace; font-size: 12px; }
+td.num { white-space: nowrap; } th { overflow-wrap: normal; }
+td.detail { font-family: ui-monospace, monospace; font-size: 12px; }
+@media (max-width: 40rem) { body { padding: .5rem; } th, td { padding: .25rem .3rem; } .wide { display: none; } }
 tr.deny td, p.deny { color: var(--deny); }
 svg { width: 100%; height: auto; max-height: 14rem; }
 svg .bar { fill: var(--accent); } svg text { fill: currentColor; font-size: 11px; }
@@ -37,7 +38,7 @@ a { color: inherit; }
 /// reload, and without JavaScript the page is the same tables, current when loaded. The
 /// pause grows with how long the collector took to answer, so a large store is asked
 /// less often.
-pub(super) const SCRIPT: &str = r#"
+pub(super) const SCRIPT: &str = r##"
 (function () {
   var pause = 2000;
   async function refresh() {
@@ -48,6 +49,9 @@ pub(super) const SCRIPT: &str = r#"
       if (response.ok) {
         var next = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
         var main = document.querySelector("main");
+        // The live list is the stream's, not the server's: keep it as it is.
+        var kept = main && main.querySelector("#live"), slot = next && next.querySelector("#live");
+        if (kept && slot) slot.replaceWith(kept.cloneNode(true));
         if (next && main && next.innerHTML !== main.innerHTML) main.innerHTML = next.innerHTML;
         document.body.dataset.refreshed = String(Date.now());
       }
@@ -60,8 +64,31 @@ pub(super) const SCRIPT: &str = r#"
     setTimeout(refresh, Math.max(pause, 10 * (Date.now() - started)));
   }
   setTimeout(refresh, pause);
+
+  // The live list: each event as it is stored (server-sent events), newest first.
+  if (document.getElementById("live") && window.EventSource) {
+    var stream = new EventSource("api/v1/events/stream" + location.search);
+    stream.onopen = function () { document.body.dataset.live = "open"; };
+    stream.addEventListener("event", function (message) {
+      var e = JSON.parse(message.data);
+      var body = document.querySelector("#live tbody");
+      if (!body) return;
+      var empty = body.querySelector("td.muted");
+      if (empty) empty.parentElement.remove();
+      var row = document.createElement("tr");
+      if (e.decision === "deny") row.className = "deny";
+      var time = new Date(e.ts_ms).toISOString().slice(0, 19).replace("T", " ");
+      [time, e.user, e.project.split("/").pop(), e.name, e.tool, e.decision].forEach(function (text) {
+        var cell = document.createElement("td");
+        cell.textContent = text;
+        row.appendChild(cell);
+      });
+      body.insertBefore(row, body.firstChild);
+      while (body.rows.length > 50) body.deleteRow(-1);
+    });
+  }
 })();
-"#;
+"##;
 
 /// Percent-encodes a path segment.
 pub(crate) fn segment(text: &str) -> String {
@@ -162,16 +189,32 @@ impl Row {
 }
 
 /// A table with a header row; `numeric` columns are right-aligned, `detail` and `input`
-/// columns wrap.
+/// columns in a monospace font; text wraps wherever it must, so the table never
+/// overflows its container.
 fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup {
+    table_keeping(id, headers, numeric, &[], rows)
+}
+
+/// [`table`], with the `wide_only` columns left out on a narrow screen, so the key
+/// columns keep their room.
+fn table_keeping(
+    id: &str,
+    headers: &[&str],
+    numeric: &[usize],
+    wide_only: &[usize],
+    rows: &[Row],
+) -> Markup {
     let class = |i: usize| {
+        let mut classes = Vec::new();
         if numeric.contains(&i) {
-            Some("num")
+            classes.push("num");
         } else if matches!(headers.get(i), Some(&"detail" | &"input")) {
-            Some("detail")
-        } else {
-            None
+            classes.push("detail");
         }
+        if wide_only.contains(&i) {
+            classes.push("wide");
+        }
+        (!classes.is_empty()).then(|| classes.join(" "))
     };
     html! {
         div.scroll {
@@ -179,7 +222,7 @@ fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup 
                 thead {
                     tr {
                         @for (i, header) in headers.iter().enumerate() {
-                            th class=[numeric.contains(&i).then_some("num")] { (header) }
+                            th class=[class(i)] { (header) }
                         }
                     }
                 }
@@ -230,11 +273,39 @@ fn text(value: impl AsRef<str>) -> Markup {
     html! { (value.as_ref()) }
 }
 
-fn usage_rows(rows: &[UsageRow]) -> Vec<Row> {
+/// The overview's address with `filter` and `key=value` on top: a name that narrows the
+/// page to it when clicked.
+fn narrowed(filter: &Filter, key: &str, value: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = [
+        ("user", filter.user.as_deref()),
+        ("project", filter.project.as_deref()),
+        ("model", filter.model.as_deref()),
+    ]
+    .into_iter()
+    .filter(|(name, _)| *name != key)
+    .filter_map(|(name, value)| value.map(|v| (name, v)))
+    .collect();
+    pairs.push((key, value));
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={}", segment(value)))
+        .collect();
+    format!("?{}", query.join("&"))
+}
+
+/// A name that narrows the overview to it.
+fn filter_link(filter: &Filter, key: &str, value: &str) -> Markup {
+    if value.is_empty() || value == "unknown" {
+        return text(value);
+    }
+    html! { a.filter href=(narrowed(filter, key, value)) { (value) } }
+}
+
+fn usage_rows(rows: &[UsageRow], filter: &Filter, key: &str) -> Vec<Row> {
     rows.iter()
         .map(|r| {
             Row::of(vec![
-                text(&r.key),
+                filter_link(filter, key, &r.key),
                 text(count(r.sessions)),
                 text(count(r.requests)),
                 text(count(tokens(r))),
@@ -247,18 +318,19 @@ fn usage_rows(rows: &[UsageRow]) -> Vec<Row> {
 /// The overview page.
 pub(crate) fn overview(data: &Overview) -> String {
     let week = &data.week;
-    // Every one of the 7 days, quiet ones too, so the bars line up with the calendar.
-    let days: Vec<(String, f64, String)> = (0..7)
-        .rev()
-        .map(|ago| {
-            let day = time(data.now_ms - ago * 86_400_000);
-            let day = day.get(..10).unwrap_or(&day);
+    // Every day the window touches, quiet ones too: the bars add up to the cards (the
+    // first day is counted from this time 7 days ago).
+    let days: Vec<(String, f64, String)> = data
+        .week_window
+        .days()
+        .into_iter()
+        .map(|day| {
             let cost = data
                 .by_day
                 .iter()
                 .find(|r| r.key == day)
                 .map_or(0.0, |r| r.cost_usd);
-            (day.get(5..).unwrap_or(day).to_owned(), cost, dollars(cost))
+            (day.get(5..).unwrap_or(&day).to_owned(), cost, dollars(cost))
         })
         .collect();
     let kinds: Vec<(String, f64, String)> = [
@@ -278,8 +350,8 @@ pub(crate) fn overview(data: &Overview) -> String {
             let link = html! { a href={ "sessions/" (segment(&s.session_id)) } { (s.session_id) } };
             Row::of(vec![
                 link,
-                text(&s.user),
-                text(&s.project),
+                filter_link(&data.filter, "user", &s.user),
+                filter_link(&data.filter, "project", &s.project),
                 text(time(s.start_ms)),
                 text(duration(s.duration_ms)),
                 text(count(s.usage.prompts)),
@@ -332,6 +404,15 @@ pub(crate) fn overview(data: &Overview) -> String {
             h1 { "claude-telemetry" }
             span.muted { "as of " (time(data.now_ms)) " UTC · refreshes itself" }
         }
+        @if !data.filter.is_everything() {
+            p id="filter" {
+                "Showing only "
+                @for (name, value) in [("user", &data.filter.user), ("project", &data.filter.project), ("model", &data.filter.model)] {
+                    @if let Some(value) = value { (name) " " strong { (value) } " " }
+                }
+                "· " a href="./" { "everyone" }
+            }
+        }
         div.cards {
             (card("cost-today", "cost today", &dollars(data.today.cost_usd)))
             (card("tokens-today", "tokens today", &count(tokens(&data.today))))
@@ -339,6 +420,11 @@ pub(crate) fn overview(data: &Overview) -> String {
             (card("tokens-week", "tokens, 7 days", &count(tokens(week))))
             (card("sessions-week", "sessions, 7 days", &count(week.sessions)))
             (card("blocks-week", "blocked, 7 days", &count(week.blocks)))
+            (card(
+                "cache-hit-week",
+                "cache hit rate, 7 days",
+                &week.cache_hit_rate().map_or_else(|| "–".to_owned(), |rate| format!("{:.1}%", rate * 100.0)),
+            ))
         }
         div.grid {
             section {
@@ -353,20 +439,28 @@ pub(crate) fn overview(data: &Overview) -> String {
         div.grid {
             section {
                 h2 { "By model, 7 days" }
-                (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model)))
+                (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model, &data.filter, "model")))
                 (omitted(data.omitted.by_model, "api/v1/usage?by=model"))
             }
             section {
                 h2 { "By user, 7 days" }
-                (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user)))
+                (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user, &data.filter, "user")))
                 (omitted(data.omitted.by_user, "api/v1/usage?by=user"))
             }
+            section {
+                h2 { "By project, 7 days" }
+                (table("by-project", &usage_headers("project"), &[1, 2, 3, 4], &usage_rows(&data.by_project, &data.filter, "project")))
+                (omitted(data.omitted.by_project, "api/v1/usage?by=project"))
+            }
         }
+        h2 { "Live" }
+        (table("live", &["time", "user", "project", "event", "tool", "decision"], &[], &[]))
         h2 { "Sessions" }
-        (table(
+        (table_keeping(
             "sessions",
             &["session", "user", "project", "start", "duration", "prompts", "tool calls", "cost", "blocks"],
             &[5, 6, 7, 8],
+            &[3, 4, 5, 6],
             &sessions,
         ))
         div.grid {
