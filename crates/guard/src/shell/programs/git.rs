@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use super::deleters::Removal;
 use super::{Access, written_text};
 use crate::config::Pack;
 use crate::decision::Verdict;
@@ -13,7 +14,7 @@ use crate::paths::resolve;
 use crate::rules::Rule;
 use crate::secrets::secret_file;
 use crate::shell::word::Arg;
-use crate::shell::{ByteSpan, Scope, Stdin, Walker};
+use crate::shell::{ByteSpan, Scope, Stdin, Value, Walker};
 
 /// Configuration keys whose value is a command git runs.
 const COMMAND_KEYS: &[&str] = &[
@@ -72,6 +73,8 @@ impl Walker<'_> {
         let rest = &args[1..];
         let mut index = 0;
         let mut inner = scope.clone();
+        // `--work-tree DIR`: `Some(None)` when the option has no value.
+        let mut work_tree: Option<Option<Arg>> = None;
         while let Some(arg) = rest.get(index) {
             if !super::is_option(arg) {
                 break;
@@ -94,17 +97,31 @@ impl Walker<'_> {
                     }
                     index += 2;
                 }
-                "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env" => {
-                    index += 2
+                "--work-tree" => {
+                    work_tree = Some(value.cloned());
+                    index += 2;
                 }
+                "--git-dir" | "--namespace" | "--exec-path" | "--config-env" => index += 2,
                 _ => {
-                    if let Some(setting) = text.strip_prefix("--config-env=") {
-                        let _ = setting;
+                    if let Some(dir) = text.strip_prefix("--work-tree=") {
+                        work_tree = Some(Some(Arg::literal(dir, arg.span)));
                     }
                     index += 1;
                 }
             }
         }
+        // `GIT_WORK_TREE=dir git …`, or exported earlier in the command.
+        let work_tree = work_tree.or_else(|| match scope.vars.get("GIT_WORK_TREE") {
+            Some(Value::Known(dir)) => {
+                Some(Some(Arg::literal(dir, rest.first().and_then(|a| a.span))))
+            }
+            Some(Value::Unknown { runtime, safe }) => Some(Some(Arg {
+                runtime: *runtime,
+                safe: *safe,
+                ..Arg::unknown(rest.first().and_then(|a| a.span))
+            })),
+            None => None,
+        });
         let Some(sub) = rest.get(index) else {
             return Stdin::None;
         };
@@ -132,6 +149,9 @@ impl Walker<'_> {
                     return self.walk_nested_script(&script, &inner, span, "a git alias");
                 }
             }
+        }
+        if sub.text == "clean" {
+            self.judge_git_clean(args_after, work_tree.flatten().as_ref(), &inner);
         }
         let out = self.judge_git_subcommand(&sub.text, args_after, span, &mut inner, stdin, args);
         scope.git_aliases = inner.git_aliases;
@@ -386,6 +406,36 @@ impl Walker<'_> {
                 scope,
             );
         }
+    }
+
+    /// `git clean` deletes the untracked files (with `-x` the ignored ones too, with `-d`
+    /// whole untracked directories) of the tree it is pointed at: the pathspecs given,
+    /// else the current directory (`-C`, a `cd` before it), or the `--work-tree`
+    /// (`GIT_WORK_TREE`) when one is named. Judged like a delete of files chosen by a
+    /// filter there: everyday in the project or a temp dir, denied in home, a directory
+    /// that holds the project, or the system. `-n` only lists.
+    fn judge_git_clean(&mut self, args: &[Arg], work_tree: Option<&Arg>, scope: &Scope) {
+        const CLEAN: super::OptSpec = super::OptSpec {
+            short: "e",
+            long: &["exclude"],
+            flags: &["dry-run", "force", "interactive", "quiet"],
+        };
+        let (items, _) = super::parse_opts(args, &CLEAN, false);
+        if items.iter().any(|i| i.is(&["-n", "--dry-run"])) {
+            return;
+        }
+        let pathspecs = super::operands(&items);
+        let via = " (git clean: the untracked files there)";
+        if !pathspecs.is_empty() {
+            for pathspec in pathspecs {
+                let mut target = pathspec.clone();
+                target.glob |= target.known && crate::secrets::has_glob(&target.text);
+                self.judge_removal(&target, Removal::Selected, scope, via);
+            }
+            return;
+        }
+        let dot = Arg::literal(".", args.first().and_then(|a| a.span));
+        self.judge_removal(work_tree.unwrap_or(&dot), Removal::Selected, scope, via);
     }
 
     fn judge_git_pack(&mut self, sub: &str, args: &[Arg], span: Option<ByteSpan>) {
