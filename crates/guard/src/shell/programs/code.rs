@@ -48,6 +48,12 @@ pub(crate) enum Effect {
     Write(String),
     /// Runs a shell command line.
     Shell(String),
+    /// Runs a shell command line with text written to its standard input (awk's
+    /// `print … | "cmd"`): the text when it is literal, `None` when built at run time.
+    Piped {
+        command: String,
+        input: Option<String>,
+    },
     /// Runs a program with these arguments.
     Argv(Vec<String>),
     /// Runs code not known until it runs (`a command`, `Python code`, …).
@@ -550,8 +556,13 @@ fn awk_effects(tokens: &[Token], index: usize, name: &str, effects: &mut Vec<Eff
                     _ => Effect::Unknown("a command"),
                 });
             }
-            if tokens.get(index + 1) == Some(&Token::Punct('<')) {
-                effects.push(match tokens.get(index + 2) {
+            // `getline < file` and `getline var < file`.
+            let redirect = match tokens.get(index + 1) {
+                Some(Token::Name(_)) => index + 2,
+                _ => index + 1,
+            };
+            if tokens.get(redirect) == Some(&Token::Punct('<')) {
+                effects.push(match tokens.get(redirect + 1) {
                     Some(Token::Str(Some(text))) => Effect::Read(text.clone()),
                     _ => Effect::UnknownRead("getline".to_owned()),
                 });
@@ -564,8 +575,16 @@ fn awk_effects(tokens: &[Token], index: usize, name: &str, effects: &mut Vec<Eff
                 match token {
                     Token::Punct(';' | '}' | '\n') => break,
                     Token::Punct('|') => {
-                        effects.push(match tokens.get(at + 1) {
-                            Some(Token::Str(Some(text))) => Effect::Shell(text.clone()),
+                        // gawk's `|&` is a two-way pipe to the same command.
+                        let target = match tokens.get(at + 1) {
+                            Some(Token::Punct('&')) => at + 2,
+                            _ => at + 1,
+                        };
+                        effects.push(match tokens.get(target) {
+                            Some(Token::Str(Some(text))) => Effect::Piped {
+                                command: text.clone(),
+                                input: printed_text(&tokens[index + 1..at]),
+                            },
                             _ => Effect::Unknown("a command"),
                         });
                         break;
@@ -588,6 +607,25 @@ fn awk_effects(tokens: &[Token], index: usize, name: &str, effects: &mut Vec<Eff
         }
         _ => {}
     }
+}
+
+/// What awk's `print a, b` writes, when every item is a literal: items joined by a
+/// space (awk's default OFS), literals side by side concatenated. A bare `print` writes
+/// the input record: not known.
+fn printed_text(tokens: &[Token]) -> Option<String> {
+    if !tokens.iter().any(|t| matches!(t, Token::Str(_))) {
+        return None;
+    }
+    let mut text = String::new();
+    for token in tokens {
+        match token {
+            Token::Str(Some(literal)) => text.push_str(literal),
+            Token::Punct(',') => text.push(' '),
+            Token::Punct('(' | ')') => {}
+            _ => return None,
+        }
+    }
+    Some(text)
 }
 
 /// Tcl and expect: `exec prog args`, `spawn prog args`, `system "…"`, `file delete
@@ -1477,5 +1515,26 @@ mod tests {
             Effect::Write("/etc/passwd".into())
         ));
         assert!(effects(Language::Awk, "{ print \".env\" }", &[]).is_empty());
+        assert!(has(
+            Language::Awk,
+            "BEGIN { print \"rm -rf ~\" | \"sh\" }",
+            Effect::Piped {
+                command: "sh".into(),
+                input: Some("rm -rf ~".into())
+            }
+        ));
+        assert!(has(
+            Language::Awk,
+            "{ print $0 |& \"bash\" }",
+            Effect::Piped {
+                command: "bash".into(),
+                input: None
+            }
+        ));
+        assert!(has(
+            Language::Awk,
+            "BEGIN { while ((getline l < \".env\") > 0) print l }",
+            Effect::Read(".env".into())
+        ));
     }
 }

@@ -573,21 +573,96 @@ impl Walker<'_> {
             Some(at) => (&rest[..at], Some(&rest[at + 1..])),
             None => (rest, None),
         };
-        let template_start = before
-            .iter()
-            .position(|a| !is_option(a))
-            .unwrap_or(before.len());
+        // parallel(1)'s options that take a value, so the command after them is found.
+        const PARALLEL: OptSpec = OptSpec {
+            short: "jSadEINPCnsL",
+            long: &[
+                "jobs",
+                "sshlogin",
+                "arg-file",
+                "delimiter",
+                "eof",
+                "max-args",
+                "max-replace-args",
+                "max-procs",
+                "colsep",
+                "max-chars",
+                "max-lines",
+                "joblog",
+                "results",
+                "tmpdir",
+                "workdir",
+                "wd",
+                "tag-string",
+                "timeout",
+                "retries",
+                "delay",
+                "load",
+                "memfree",
+                "sshloginfile",
+                "slf",
+                "basefile",
+                "bf",
+                "return",
+                "env",
+                "halt",
+                "nice",
+                "header",
+                "limit",
+                "rpl",
+                "shellquote",
+            ],
+            flags: &[],
+        };
+        let (items, template_start) = parse_opts(before, &PARALLEL, true);
         let template = &before[template_start..];
+        let arg_files = super::values_of(&items, &["-a", "--arg-file"]);
         let inputs: Vec<Arg> = match (after, split.map(|at| rest[at].text.as_str())) {
-            (Some(values), Some(":::" | ":::+")) => values.to_vec(),
+            (Some(values), Some(":::" | ":::+")) => values
+                .iter()
+                .filter(|a| !(a.known && matches!(a.text.as_str(), ":::" | ":::+" | "::::")))
+                .cloned()
+                .collect(),
             (Some(files), _) => {
                 for file in files {
                     self.check_secret(file, scope, Access::Read);
                 }
                 vec![Arg::produced(None, false)]
             }
+            (None, _) if !arg_files.is_empty() => {
+                for file in &arg_files {
+                    self.check_secret(file, scope, Access::Read);
+                }
+                vec![Arg::produced(None, false)]
+            }
+            // No input at all (`parallel --version`): nothing runs.
+            (None, _) if matches!(stdin, Stdin::None) && template.is_empty() => Vec::new(),
+            // Piped lines that are themselves the commands: one per line, not per word.
+            (None, _) if template.is_empty() && matches!(stdin, Stdin::Text(..)) => match stdin {
+                Stdin::Text(text, span) => text.lines().map(|l| Arg::literal(l, *span)).collect(),
+                _ => Vec::new(),
+            },
             (None, _) => inputs_of(stdin, rest.first().and_then(|a| a.span)),
         };
+        // No command: each input line is itself a command line (parallel(1): "If command
+        // is not given, the line of input is executed").
+        if template.is_empty() {
+            for input in &inputs {
+                if input.known {
+                    self.walk_nested_script(&input.text, scope, input.span, "parallel");
+                } else {
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        "`parallel` without a command runs each input line as a command, and \
+                         its input is not known until the command runs."
+                            .to_owned(),
+                        input.span.or(rest.first().and_then(|a| a.span)),
+                    );
+                }
+            }
+            return Stdin::Output { safe: false };
+        }
         // One word alone is a command line for the shell (`parallel 'rm -rf {}'`).
         if let [only] = template
             && only.known

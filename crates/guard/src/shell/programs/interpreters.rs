@@ -428,6 +428,27 @@ impl Walker<'_> {
             Effect::Shell(script) => {
                 self.walk_nested_script(&script, scope, span, "a shell command in code");
             }
+            Effect::Piped { command, input } => {
+                let stdin = match input {
+                    Some(text) => Stdin::Text(text, span),
+                    None => Stdin::Output { safe: false },
+                };
+                // A plain command line is judged as one program reading that input
+                // (`sh`, `python3`); anything else is walked as a command line.
+                let plain = !command.is_empty()
+                    && command
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || " -_./=+,:@%".contains(c));
+                if plain {
+                    let args: Vec<Arg> = command
+                        .split_whitespace()
+                        .map(|w| Arg::literal(expand_home(w, self), span))
+                        .collect();
+                    self.judge(&args, scope, &stdin);
+                } else {
+                    self.walk_nested_script(&command, scope, span, "a command piped to in code");
+                }
+            }
             Effect::Argv(words) => {
                 let args: Vec<Arg> = words
                     .into_iter()

@@ -682,7 +682,8 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "faketime" | "setarch" | "gosu" | "su-exec" | "s6-setuidgid" | "setuidgid" | "lckdo"
         | "with-lock-ex" | "envchain" | "strace" | "ltrace" | "trickle" | "chpst" | "daemonize"
         | "fakeroot" | "fakechroot" | "systemd-run" | "dotenv" | "dotenvx" | "doppler" | "op"
-        | "aws-vault" | "infisical" | "devcontainer" => Family::Wrapper,
+        | "aws-vault" | "infisical" | "devcontainer" | "ssh-agent" | "dbus-launch"
+        | "gpg-agent" => Family::Wrapper,
         "eval" | "source" | "." | "su" | "trap" | "watch" | "ssh" | "autossh" | "script" | "sg"
         | "at" | "batch" | "crontab" | "alias" | "unalias" | "cd" | "pushd" | "chdir" | "popd"
         | "export" | "declare" | "typeset" | "local" | "readonly" | "read" | "mapfile"
