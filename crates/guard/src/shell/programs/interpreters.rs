@@ -41,7 +41,19 @@ fn interpreter(program: &str) -> Option<Interpreter> {
         "python" | "pypy" | "ipython" | "micropython" | "python-m" => {
             it(Language::Python, &["-c"], &[], &["-W", "-X", "-Q"], &["-m"])
         }
-        "node" | "nodejs" => it(
+        // Node and the TypeScript/ESM runners that take node's `-e`/`-p` (tsx, ts-node,
+        // babel-node, esno, sucrase-node; often through npx, pnpm dlx, bunx).
+        "node"
+        | "nodejs"
+        | "tsx"
+        | "ts-node"
+        | "ts-node-esm"
+        | "ts-node-transpile-only"
+        | "babel-node"
+        | "esno"
+        | "esr"
+        | "sucrase-node"
+        | "vite-node" => it(
             Language::Node,
             &["-e", "--eval", "-p", "--print"],
             &[
