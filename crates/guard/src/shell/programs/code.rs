@@ -118,7 +118,7 @@ pub(crate) fn effects(language: Language, code: &str, operands: &[String]) -> Ve
     let mut effects = Vec::new();
     for (index, token) in tokens.iter().enumerate() {
         match token {
-            Token::Str(Some(text)) if language != Language::Awk => {
+            Token::Str(Some(text)) if language != Language::Awk && !mentions_a_file(text) => {
                 effects.push(Effect::Read(text.clone()))
             }
             Token::Name(name) => name_effects(language, &tokens, index, name, &mut effects),
@@ -135,6 +135,20 @@ pub(crate) fn effects(language: Language, code: &str, operands: &[String]) -> Ve
         }
     }
     effects
+}
+
+/// Text that mentions a dotfile among other words (`'cat .env'`, `"see .envrc"`): its
+/// last path part holds a word starting with a dot after a space, which no file name
+/// has in practice. It is data (printed, logged), not a path opened; code that runs it
+/// does so through a call recognised below (`execSync('cat .env')`, `system(…)`), which
+/// judges it as a command line, and a command line held in a variable is not known.
+fn mentions_a_file(text: &str) -> bool {
+    let last = text.rsplit('/').next().unwrap_or(text);
+    last.split_whitespace().count() > 1
+        && last
+            .split_whitespace()
+            .skip(1)
+            .any(|word| word.starts_with('.') && word.len() > 1)
 }
 
 /// Functions that delete, by the last part(s) of their name: (name, recursive).
@@ -536,6 +550,12 @@ fn name_effects(
             && matches!(tokens[index - 2], Token::Punct(')'));
         if !literal && !receiver_literal {
             effects.push(Effect::UnknownRead(name.to_owned()));
+        }
+        // A literal opened is a path even when it reads like a sentence (`open('my .env')`).
+        if let Some(Token::Str(Some(text))) = first.iter().find(|t| matches!(t, Token::Str(_)))
+            && mentions_a_file(text)
+        {
+            effects.push(Effect::Read(text.clone()));
         }
     }
 }
@@ -1494,6 +1514,26 @@ mod tests {
             Language::Php,
             "system('rm -rf ~');",
             Effect::Shell("rm -rf ~".into())
+        ));
+    }
+
+    #[test]
+    fn text_that_mentions_a_file_is_data_and_running_it_is_still_seen() {
+        assert!(effects(Language::Node, "console.log('cat .env')", &[]).is_empty());
+        assert!(has(
+            Language::Node,
+            "require('child_process').execSync('cat .env')",
+            Effect::Shell("cat .env".into())
+        ));
+        assert!(has(
+            Language::Node,
+            "require('fs').readFileSync('config/prod.env')",
+            Effect::Read("config/prod.env".into())
+        ));
+        assert!(has(
+            Language::Python,
+            "open('/home/dev/my project/.env')",
+            Effect::Read("/home/dev/my project/.env".into())
         ));
     }
 
