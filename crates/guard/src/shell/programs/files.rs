@@ -307,9 +307,52 @@ impl Walker<'_> {
                     passthrough(stdin, self.config)
                 }
             }
-            _ if METADATA.contains(&name) => Stdin::Output { safe: true },
+            _ if METADATA.contains(&name) => {
+                if matches!(name, "wc" | "du") {
+                    self.judge_files0_from(rest, scope);
+                }
+                Stdin::Output { safe: true }
+            }
             _ => return None,
         })
+    }
+
+    /// `--files0-from=F` (du, wc, sort; GNU abbreviations such as `--files0` too) reads
+    /// F for the names to work on, and a line that names no file is printed back in the
+    /// error ("wc: 'SECRET=…': No such file or directory"): F is read and shown. `-`
+    /// is standard input.
+    pub(super) fn judge_files0_from(&mut self, rest: &[Arg], scope: &mut Scope) {
+        let mut iter = rest.iter();
+        while let Some(arg) = iter.next() {
+            if arg.known && arg.text == "--" {
+                break;
+            }
+            // `--files0-from=$(…)`: the option is known, the file is not.
+            let text = if arg.known {
+                &arg.text
+            } else {
+                &arg.known_prefix
+            };
+            let Some(long) = text.strip_prefix("--") else {
+                continue;
+            };
+            let (option, inline) = match long.split_once('=') {
+                Some((option, value)) if arg.known => (option, Some(Arg::literal(value, arg.span))),
+                Some((option, _)) => (option, Some(arg.clone())),
+                None if arg.known => (long, None),
+                None => continue,
+            };
+            if option.len() < 2 || !"files0-from".starts_with(option) {
+                continue;
+            }
+            let Some(file) = inline.or_else(|| iter.next().cloned()) else {
+                continue;
+            };
+            if file.known && file.text == "-" {
+                continue;
+            }
+            self.check_secret(&file, scope, Access::Read);
+        }
     }
 
     /// A file written with what flows into it: its text when known, for a later command
