@@ -5,6 +5,8 @@
 //! is selected: a `-name '*.py'` filter keeps secret files out, so the files it lists are
 //! safe to read; without one, a command run on every file may read one.
 
+use std::path::Path;
+
 use super::deleters::Removal;
 use super::{Access, OptSpec, is_option, parse_opts, program_name, written_text};
 use crate::decision::Verdict;
@@ -310,7 +312,22 @@ impl Walker<'_> {
     }
 
     fn judge_find(&mut self, rest: &[Arg], scope: &mut Scope) -> Stdin {
-        let find = parse_find(rest);
+        let mut find = parse_find(rest);
+        // `-L` (or the `-follow` primary) descends through symbolic links (find(1)):
+        // what a link made earlier in this command points to is searched, run on and
+        // deleted as if it were under the root.
+        let follows = rest
+            .iter()
+            .take_while(|a| a.known && a.text.starts_with('-'))
+            .any(|a| a.text == "-L")
+            || find
+                .expression
+                .iter()
+                .any(|a| a.known && a.text == "-follow");
+        if follows {
+            let targets = self.link_targets_under(&find.roots, scope);
+            find.roots.extend(targets);
+        }
         let selection = FindSelection {
             expr: find.expr.clone(),
         };
@@ -395,6 +412,31 @@ impl Walker<'_> {
             self.judge_find_exec(&template, &find, removal, safe, rest, scope);
         }
         Stdin::Output { safe }
+    }
+
+    /// The targets of links made earlier in the command that lie under `roots`.
+    fn link_targets_under(&mut self, roots: &[Arg], scope: &Scope) -> Vec<Arg> {
+        let mut targets = Vec::new();
+        for root in roots.iter().filter(|r| r.known) {
+            let Some(base) = self.host_path(&root.text, scope) else {
+                continue;
+            };
+            for (link, target) in &scope.links {
+                if link.starts_with(&base)
+                    && !targets.iter().any(|t: &Arg| Path::new(&t.text) == target)
+                {
+                    self.note(|| {
+                        format!(
+                            "find follows `{}` to `{}`",
+                            link.display(),
+                            target.display()
+                        )
+                    });
+                    targets.push(Arg::literal(target.to_string_lossy(), root.span));
+                }
+            }
+        }
+        targets
     }
 
     /// A command find runs on each file: a delete of the roots' files, a read of every
