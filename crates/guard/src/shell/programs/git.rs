@@ -16,6 +16,26 @@ use crate::secrets::secret_file;
 use crate::shell::word::Arg;
 use crate::shell::{ByteSpan, Scope, Stdin, Value, Walker};
 
+/// Subcommands that run hooks (githooks(5)): commit, merge, push, rebase, checkout and
+/// the like.
+const HOOK_RUNNERS: &[&str] = &[
+    "commit",
+    "merge",
+    "push",
+    "pull",
+    "rebase",
+    "checkout",
+    "switch",
+    "am",
+    "cherry-pick",
+    "revert",
+    "clone",
+    "worktree",
+    "gc",
+    "receive-pack",
+    "send-email",
+];
+
 /// Configuration keys whose value is a command git runs.
 const COMMAND_KEYS: &[&str] = &[
     "core.sshcommand",
@@ -150,6 +170,11 @@ impl Walker<'_> {
                 }
             }
         }
+        // Hooks in the repository's own hooks directory, written by this command, run
+        // with the commands that fire them (githooks(5)).
+        if HOOK_RUNNERS.contains(&sub.text.as_str()) {
+            self.judge_git_hooks(".git/hooks", span, &mut inner);
+        }
         if sub.text == "clean" {
             self.judge_git_clean(args_after, work_tree.flatten().as_ref(), &inner);
         }
@@ -176,6 +201,10 @@ impl Walker<'_> {
             if let Some(script) = value.strip_prefix('!') {
                 self.walk_nested_script(script, scope, span, &format!("the git alias `{alias}`"));
             }
+            return;
+        }
+        if lower == "core.hookspath" {
+            self.judge_git_hooks(value, span, scope);
             return;
         }
         if key_runs_command(&lower) {
@@ -405,6 +434,26 @@ impl Walker<'_> {
                 command.clone(),
                 scope,
             );
+        }
+    }
+
+    /// The hooks git runs from `dir` (`core.hooksPath`, `.git/hooks`): those written
+    /// earlier in this command are judged as programs run; the others are the
+    /// repository's own.
+    fn judge_git_hooks(&mut self, dir: &str, span: Option<ByteSpan>, scope: &mut Scope) {
+        let Some(dir) = self.host_path(dir, scope) else {
+            return;
+        };
+        let mut hooks: Vec<(std::path::PathBuf, Option<String>)> = scope
+            .written
+            .iter()
+            .filter(|(path, _)| path.parent() == Some(dir.as_path()))
+            .map(|(path, text)| (path.clone(), text.clone()))
+            .collect();
+        hooks.sort();
+        for (path, text) in hooks {
+            let shown = path.display().to_string();
+            self.judge_written_program(&shown, text, span, scope, "the git hook");
         }
     }
 
