@@ -618,6 +618,28 @@ impl Walker<'_> {
         self.judge_removal(target, Removal::File, scope, via);
     }
 
+    /// Whether `glob` (relative to `base`) may match home, the project, a protected path,
+    /// or a directory on the way to one of them: each of its components against the
+    /// names leading there, as the shell matches them (`*` skips a leading dot).
+    fn glob_may_reach_held_place(&self, base: &Path, glob: &str) -> bool {
+        let pattern: Vec<&str> = glob.split('/').filter(|c| !c.is_empty()).collect();
+        let held = [&self.ctx.home, &self.ctx.project_dir]
+            .into_iter()
+            .chain(self.config.protected_paths.iter());
+        held.filter_map(|place| place.strip_prefix(base).ok())
+            .filter(|rel| !rel.as_os_str().is_empty())
+            .any(|rel| {
+                let names: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                pattern.iter().zip(&names).all(|(pattern, name)| {
+                    (!name.starts_with('.') || pattern.starts_with('.'))
+                        && crate::look::fnmatch(pattern, name, true, true)
+                })
+            })
+    }
+
     /// One delete target: where it resolves to, and whether that is allowed.
     pub(crate) fn judge_removal(
         &mut self,
@@ -694,7 +716,15 @@ impl Walker<'_> {
             return;
         };
         // `rm -rf link/` through a symlink made in this command reaches its target.
-        let placed = classify(&path, self.ctx, self.config);
+        let mut placed = classify(&path, self.ctx, self.config);
+        // `rm -rf /tmp/foo-*` with home or the project under /tmp: the directory holds
+        // them, but the glob can only take them if it matches the names leading to them.
+        if !glob.is_empty()
+            && placed.relation == Relation::Holds
+            && !self.glob_may_reach_held_place(&path, &glob)
+        {
+            placed = classify(&path.join(&glob), self.ctx, self.config);
+        }
         let glob_all = !glob.is_empty()
             && glob
                 .split('/')
