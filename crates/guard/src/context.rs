@@ -14,6 +14,12 @@ pub struct Context {
     pub home: PathBuf,
     /// Temporary directories where recursive deletes are fine (`/tmp`, `$TMPDIR`, …).
     pub temp_dirs: Vec<PathBuf>,
+    /// Whether `cwd` and `project_dir` are really known. A caller that cannot tell (a
+    /// hook event without an absolute `cwd`, and no project directory) says `false`:
+    /// there is then no project zone, and a name relative to the working directory is
+    /// not placed anywhere (a recursive delete of one is denied), so nothing is allowed
+    /// for being "inside the project" of a made-up directory.
+    pub cwd_known: bool,
 }
 
 impl Context {
@@ -25,6 +31,7 @@ impl Context {
             project_dir: project,
             home: home.into(),
             temp_dirs: vec![PathBuf::from("/tmp"), PathBuf::from("/var/tmp")],
+            cwd_known: true,
         }
     }
 }

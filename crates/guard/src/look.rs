@@ -151,6 +151,10 @@ pub(crate) enum Selection {
     },
     /// `find`'s expression, with the start point as written.
     Find { start: String, expr: FindExpr },
+    /// A recursive search given a glob operand (`grep -r KEY *`, `rg KEY src/*`): the
+    /// shell expands `glob` (relative to the root) to the operands, and the search reads
+    /// what `inner` selects at or below each of them.
+    Under { glob: String, inner: Box<Selection> },
 }
 
 impl Selection {
@@ -201,6 +205,12 @@ impl Selection {
                     || types.iter().any(|t| type_may_match(t, file_name)))
                     && !types_not.iter().any(|t| type_matches(t, file_name));
                 by_glob && by_type
+            }
+            Selection::Under { glob, inner } => {
+                let depth = glob.split('/').filter(|c| !c.is_empty()).count();
+                components.len() >= depth
+                    && glob_path_match(glob, &components[..depth].join("/"))
+                    && inner.selects(rel, file_name)
             }
             Selection::Find { start, expr } => {
                 let printed = if rel.is_empty() {

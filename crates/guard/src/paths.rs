@@ -160,6 +160,9 @@ impl Placement {
             (Zone::System, Relation::Is) => format!("the system directory {root}"),
             (Zone::System, _) => format!("in the system directory {root}"),
             (Zone::Home, Relation::Is) => "your home directory".to_owned(),
+            (Zone::Home, Relation::Inside) if !ctx.cwd_known => {
+                format!("in your home directory {root}, and the project is not known")
+            }
             (Zone::Home, Relation::Inside) => {
                 format!("in your home directory {root}, outside the project {project}")
             }
@@ -180,6 +183,9 @@ impl Placement {
                 format!("a directory that holds the protected path {root}")
             }
             (Zone::Protected, _) => format!("the protected path {root}"),
+            (Zone::Outside, _) if !ctx.cwd_known => {
+                "in no temp dir or allowed path, and the project is not known".to_owned()
+            }
             (Zone::Outside, _) => {
                 format!("outside the project {project}, and in no temp dir or allowed path")
             }
@@ -211,8 +217,9 @@ pub fn classify(path: &Path, ctx: &Context, config: &GuardConfig) -> Placement {
     if path == Path::new("/") {
         return place(Zone::Root, Relation::Is, path);
     }
+    let project_known = ctx.cwd_known;
     // A directory that holds the project or home takes them with it.
-    if path == ctx.project_dir {
+    if project_known && path == ctx.project_dir {
         return place(Zone::Project, Relation::Is, &ctx.project_dir);
     }
     if ctx.home.starts_with(path) {
@@ -223,7 +230,7 @@ pub fn classify(path: &Path, ctx: &Context, config: &GuardConfig) -> Placement {
         };
         return place(Zone::Home, relation, &ctx.home);
     }
-    if ctx.project_dir.starts_with(path) {
+    if project_known && ctx.project_dir.starts_with(path) {
         return match system_root(path) {
             Some(system) if system == path => place(Zone::System, Relation::Is, &system),
             _ => place(Zone::Project, Relation::Holds, &ctx.project_dir),
@@ -232,7 +239,7 @@ pub fn classify(path: &Path, ctx: &Context, config: &GuardConfig) -> Placement {
     // The deepest zone that contains the path decides; on equal depth, the more specific
     // kind (project, allowed, temp, home, system) does.
     let mut candidates: Vec<(Zone, &Path)> = Vec::new();
-    if path.starts_with(&ctx.project_dir) {
+    if project_known && path.starts_with(&ctx.project_dir) {
         candidates.push((Zone::Project, &ctx.project_dir));
     }
     for allowed in &config.allowed_paths {

@@ -74,11 +74,17 @@ pub fn context(event: &HookEvent, place: &Place) -> Context {
     let clean = |path: PathBuf| guard::paths::resolve(std::path::Path::new("/"), &path);
     let absolute = |path: &Option<PathBuf>| path.clone().filter(|p| p.is_absolute());
     let project = absolute(&place.project_dir).map(clean);
-    let cwd = event
+    let event_cwd = event
         .cwd()
         .map(PathBuf::from)
         .filter(|cwd| cwd.is_absolute())
-        .map(clean)
+        .map(clean);
+    // Without an absolute `cwd` (missing, empty, null, relative) the project directory
+    // stands in for it; without either, nothing is known: the guard then places no name
+    // relative to it and knows no project (fail closed), rather than calling `/` the
+    // project, which would put every path "inside the project".
+    let cwd_known = event_cwd.is_some() || project.is_some();
+    let cwd = event_cwd
         .or_else(|| project.clone())
         .unwrap_or_else(|| PathBuf::from("/"));
     let home = clean(absolute(&place.home).unwrap_or_else(|| PathBuf::from("/root")));
@@ -94,6 +100,7 @@ pub fn context(event: &HookEvent, place: &Place) -> Context {
         cwd,
         home,
         temp_dirs,
+        cwd_known,
     }
 }
 
@@ -186,4 +193,95 @@ pub fn decide(
         findings: Vec::new(),
         trace: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a failed expectation stops the test.
+    #![allow(clippy::unwrap_used)]
+
+    use guard::Verdict;
+    use serde_json::json;
+
+    use super::*;
+    use crate::NothingKnown;
+
+    fn judged(cwd: Option<Value>, command: &str, place: &Place) -> Decision {
+        let mut event = json!({
+            "session_id": "s",
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": { "command": command },
+        });
+        if let Some(cwd) = cwd {
+            event["cwd"] = cwd;
+        }
+        let event = HookEvent::from_value(event).unwrap();
+        judge_with(&event, &GuardConfig::default(), place, &NothingKnown)
+            .unwrap()
+            .decision
+    }
+
+    /// An event whose `cwd` is missing, empty, null or relative, with no project
+    /// directory, is judged as if nothing were known about where it runs: no made-up
+    /// project at `/` that would put every path inside it.
+    #[test]
+    fn an_event_without_a_usable_cwd_is_judged_fail_closed() {
+        let place = Place {
+            project_dir: None,
+            home: Some(PathBuf::from("/home/dev")),
+            temp_dir: None,
+        };
+        let cwds = [
+            None,
+            Some(json!("")),
+            Some(Value::Null),
+            Some(json!("relative/dir")),
+            Some(json!(".")),
+        ];
+        for cwd in cwds {
+            for command in [
+                "rm -rf /usr",
+                "rm -rf /work",
+                "rm -rf /opt/app",
+                "rm -rf ~/docs",
+                "rm -rf build",
+                "rm -rf .",
+                "rm -rf *",
+            ] {
+                let decision = judged(cwd.clone(), command, &place);
+                assert_eq!(
+                    decision.verdict,
+                    Verdict::Deny,
+                    "cwd {cwd:?}: `{command}` is {:?} ({}: {})",
+                    decision.verdict,
+                    decision.rule,
+                    decision.reason
+                );
+            }
+            let harmless = judged(cwd.clone(), "rm -rf /tmp/build-1 && ls", &place);
+            assert_eq!(
+                harmless.verdict,
+                Verdict::Allow,
+                "cwd {cwd:?}: {}",
+                harmless.reason
+            );
+        }
+    }
+
+    /// The project directory stands in for a missing `cwd`, as before.
+    #[test]
+    fn the_project_stands_in_for_a_missing_cwd() {
+        let place = Place {
+            project_dir: Some(PathBuf::from("/home/dev/project")),
+            home: Some(PathBuf::from("/home/dev")),
+            temp_dir: None,
+        };
+        assert_eq!(judged(None, "rm -rf build", &place).verdict, Verdict::Allow);
+        assert_eq!(judged(None, "rm -rf /usr", &place).verdict, Verdict::Deny);
+        assert_eq!(
+            judged(Some(json!("")), "rm -rf .", &place).rule,
+            "rm.project_root"
+        );
+    }
 }

@@ -155,7 +155,7 @@ pub(crate) fn analyse(
         );
     } else {
         let mut scope = Scope {
-            cwd: Some(ctx.cwd.clone()),
+            cwd: ctx.cwd_known.then(|| ctx.cwd.clone()),
             ..Scope::default()
         };
         walker.walk_script(command, &mut scope);

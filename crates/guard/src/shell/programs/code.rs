@@ -48,6 +48,12 @@ pub(crate) enum Effect {
     Write(String),
     /// Runs a shell command line.
     Shell(String),
+    /// Runs a shell command line with text written to its standard input (awk's
+    /// `print … | "cmd"`): the text when it is literal, `None` when built at run time.
+    Piped {
+        command: String,
+        input: Option<String>,
+    },
     /// Runs a program with these arguments.
     Argv(Vec<String>),
     /// Runs code not known until it runs (`a command`, `Python code`, …).
@@ -112,7 +118,7 @@ pub(crate) fn effects(language: Language, code: &str, operands: &[String]) -> Ve
     let mut effects = Vec::new();
     for (index, token) in tokens.iter().enumerate() {
         match token {
-            Token::Str(Some(text)) if language != Language::Awk => {
+            Token::Str(Some(text)) if language != Language::Awk && !mentions_a_file(text) => {
                 effects.push(Effect::Read(text.clone()))
             }
             Token::Name(name) => name_effects(language, &tokens, index, name, &mut effects),
@@ -129,6 +135,20 @@ pub(crate) fn effects(language: Language, code: &str, operands: &[String]) -> Ve
         }
     }
     effects
+}
+
+/// Text that mentions a dotfile among other words (`'cat .env'`, `"see .envrc"`): its
+/// last path part holds a word starting with a dot after a space, which no file name
+/// has in practice. It is data (printed, logged), not a path opened; code that runs it
+/// does so through a call recognised below (`execSync('cat .env')`, `system(…)`), which
+/// judges it as a command line, and a command line held in a variable is not known.
+fn mentions_a_file(text: &str) -> bool {
+    let last = text.rsplit('/').next().unwrap_or(text);
+    last.split_whitespace().count() > 1
+        && last
+            .split_whitespace()
+            .skip(1)
+            .any(|word| word.starts_with('.') && word.len() > 1)
 }
 
 /// Functions that delete, by the last part(s) of their name: (name, recursive).
@@ -531,6 +551,12 @@ fn name_effects(
         if !literal && !receiver_literal {
             effects.push(Effect::UnknownRead(name.to_owned()));
         }
+        // A literal opened is a path even when it reads like a sentence (`open('my .env')`).
+        if let Some(Token::Str(Some(text))) = first.iter().find(|t| matches!(t, Token::Str(_)))
+            && mentions_a_file(text)
+        {
+            effects.push(Effect::Read(text.clone()));
+        }
     }
 }
 
@@ -550,8 +576,13 @@ fn awk_effects(tokens: &[Token], index: usize, name: &str, effects: &mut Vec<Eff
                     _ => Effect::Unknown("a command"),
                 });
             }
-            if tokens.get(index + 1) == Some(&Token::Punct('<')) {
-                effects.push(match tokens.get(index + 2) {
+            // `getline < file` and `getline var < file`.
+            let redirect = match tokens.get(index + 1) {
+                Some(Token::Name(_)) => index + 2,
+                _ => index + 1,
+            };
+            if tokens.get(redirect) == Some(&Token::Punct('<')) {
+                effects.push(match tokens.get(redirect + 1) {
                     Some(Token::Str(Some(text))) => Effect::Read(text.clone()),
                     _ => Effect::UnknownRead("getline".to_owned()),
                 });
@@ -564,8 +595,16 @@ fn awk_effects(tokens: &[Token], index: usize, name: &str, effects: &mut Vec<Eff
                 match token {
                     Token::Punct(';' | '}' | '\n') => break,
                     Token::Punct('|') => {
-                        effects.push(match tokens.get(at + 1) {
-                            Some(Token::Str(Some(text))) => Effect::Shell(text.clone()),
+                        // gawk's `|&` is a two-way pipe to the same command.
+                        let target = match tokens.get(at + 1) {
+                            Some(Token::Punct('&')) => at + 2,
+                            _ => at + 1,
+                        };
+                        effects.push(match tokens.get(target) {
+                            Some(Token::Str(Some(text))) => Effect::Piped {
+                                command: text.clone(),
+                                input: printed_text(&tokens[index + 1..at]),
+                            },
                             _ => Effect::Unknown("a command"),
                         });
                         break;
@@ -588,6 +627,25 @@ fn awk_effects(tokens: &[Token], index: usize, name: &str, effects: &mut Vec<Eff
         }
         _ => {}
     }
+}
+
+/// What awk's `print a, b` writes, when every item is a literal: items joined by a
+/// space (awk's default OFS), literals side by side concatenated. A bare `print` writes
+/// the input record: not known.
+fn printed_text(tokens: &[Token]) -> Option<String> {
+    if !tokens.iter().any(|t| matches!(t, Token::Str(_))) {
+        return None;
+    }
+    let mut text = String::new();
+    for token in tokens {
+        match token {
+            Token::Str(Some(literal)) => text.push_str(literal),
+            Token::Punct(',') => text.push(' '),
+            Token::Punct('(' | ')') => {}
+            _ => return None,
+        }
+    }
+    Some(text)
 }
 
 /// Tcl and expect: `exec prog args`, `spawn prog args`, `system "…"`, `file delete
@@ -1460,6 +1518,26 @@ mod tests {
     }
 
     #[test]
+    fn text_that_mentions_a_file_is_data_and_running_it_is_still_seen() {
+        assert!(effects(Language::Node, "console.log('cat .env')", &[]).is_empty());
+        assert!(has(
+            Language::Node,
+            "require('child_process').execSync('cat .env')",
+            Effect::Shell("cat .env".into())
+        ));
+        assert!(has(
+            Language::Node,
+            "require('fs').readFileSync('config/prod.env')",
+            Effect::Read("config/prod.env".into())
+        ));
+        assert!(has(
+            Language::Python,
+            "open('/home/dev/my project/.env')",
+            Effect::Read("/home/dev/my project/.env".into())
+        ));
+    }
+
+    #[test]
     fn awk_reads_and_runs_only_through_its_operators() {
         assert!(has(
             Language::Awk,
@@ -1477,5 +1555,26 @@ mod tests {
             Effect::Write("/etc/passwd".into())
         ));
         assert!(effects(Language::Awk, "{ print \".env\" }", &[]).is_empty());
+        assert!(has(
+            Language::Awk,
+            "BEGIN { print \"rm -rf ~\" | \"sh\" }",
+            Effect::Piped {
+                command: "sh".into(),
+                input: Some("rm -rf ~".into())
+            }
+        ));
+        assert!(has(
+            Language::Awk,
+            "{ print $0 |& \"bash\" }",
+            Effect::Piped {
+                command: "bash".into(),
+                input: None
+            }
+        ));
+        assert!(has(
+            Language::Awk,
+            "BEGIN { while ((getline l < \".env\") > 0) print l }",
+            Effect::Read(".env".into())
+        ));
     }
 }

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::{Access, OptSpec, operands, parse_opts, split_glob_base, value_of};
+use super::{Access, OptSpec, operands, parse_opts, split_glob_base, value_of, values_of};
 use crate::decision::Verdict;
 use crate::paths::{Relation, Zone, classify};
 use crate::rules::Rule;
@@ -195,7 +195,7 @@ impl Walker<'_> {
     /// `tar --remove-files -cf out.tar DIR…`: the files added are deleted.
     fn judge_tar(&mut self, rest: &[Arg], scope: &mut Scope) {
         const TAR: OptSpec = OptSpec {
-            short: "fCTXbHLNgKV",
+            short: "fCTXbHLNgKVIF",
             long: &[
                 "file",
                 "directory",
@@ -263,7 +263,8 @@ impl Walker<'_> {
         }
         let (items, _) = parse_opts(&args, &TAR, false);
         let removes = items.iter().any(|i| i.is(&["--remove-files"]));
-        if let Some(command) = value_of(
+        // Options whose value is a command tar runs (tar(1)): every one given.
+        for command in values_of(
             &items,
             &[
                 "--to-command",
@@ -277,14 +278,16 @@ impl Walker<'_> {
         ) {
             self.run_words_as_script(&[command], scope, "a command run by tar");
         }
-        if let Some(action) = value_of(&items, &["--checkpoint-action"])
-            && let Some(command) = action.text.strip_prefix("exec=")
-        {
-            self.run_words_as_script(
-                &[Arg::literal(command, action.span)],
-                scope,
-                "tar --checkpoint-action",
-            );
+        for action in values_of(&items, &["--checkpoint-action"]) {
+            if let Some(command) = action.text.strip_prefix("exec=") {
+                self.run_words_as_script(
+                    &[Arg::literal(command, action.span)],
+                    scope,
+                    "tar --checkpoint-action",
+                );
+            } else if !action.known {
+                self.run_words_as_script(&[action], scope, "tar --checkpoint-action");
+            }
         }
         let extracting = items.iter().any(|i| i.is(&["-x", "--extract", "--get"]));
         let mut inner = scope.clone();
@@ -325,14 +328,27 @@ impl Walker<'_> {
             ],
             flags: &["move", "recurse-paths", "quiet", "encrypt"],
         };
-        let (items, _) = parse_opts(rest, &ZIP, false);
+        // `-TT cmd` (zip(1): "Use command cmd instead of 'unzip -tqq' to test an archive
+        // when the -T option is used") is two letters after one dash: not a cluster.
+        let mut args: Vec<Arg> = Vec::with_capacity(rest.len());
+        let mut test_commands: Vec<Arg> = Vec::new();
+        let mut iter = rest.iter();
+        while let Some(arg) = iter.next() {
+            match arg.text.as_str() {
+                "-TT" if arg.known => test_commands.extend(iter.next().cloned()),
+                text if arg.known && text.starts_with("-TT") => {
+                    test_commands.push(Arg::literal(&text[3..], arg.span))
+                }
+                _ => args.push(arg.clone()),
+            }
+        }
+        let (items, _) = parse_opts(&args, &ZIP, false);
+        test_commands.extend(values_of(&items, &["--unzip-command", "--tt"]));
+        for command in test_commands {
+            self.run_words_as_script(&[command], scope, "zip -TT");
+        }
         let moves = items.iter().any(|i| i.is(&["-m", "--move"]));
         let recursive = items.iter().any(|i| i.is(&["-r", "-R", "--recurse-paths"]));
-        if let Some(command) =
-            value_of(&items, &["--unzip-command"]).or_else(|| value_of(&items, &["-TT"]))
-        {
-            self.run_words_as_script(&[command], scope, "zip --unzip-command");
-        }
         let files = operands(&items);
         for file in files.iter().skip(1) {
             self.check_secret(file, scope, Access::Read);
@@ -602,6 +618,28 @@ impl Walker<'_> {
         self.judge_removal(target, Removal::File, scope, via);
     }
 
+    /// Whether `glob` (relative to `base`) may match home, the project, a protected path,
+    /// or a directory on the way to one of them: each of its components against the
+    /// names leading there, as the shell matches them (`*` skips a leading dot).
+    fn glob_may_reach_held_place(&self, base: &Path, glob: &str) -> bool {
+        let pattern: Vec<&str> = glob.split('/').filter(|c| !c.is_empty()).collect();
+        let held = [&self.ctx.home, &self.ctx.project_dir]
+            .into_iter()
+            .chain(self.config.protected_paths.iter());
+        held.filter_map(|place| place.strip_prefix(base).ok())
+            .filter(|rel| !rel.as_os_str().is_empty())
+            .any(|rel| {
+                let names: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                pattern.iter().zip(&names).all(|(pattern, name)| {
+                    (!name.starts_with('.') || pattern.starts_with('.'))
+                        && crate::look::fnmatch(pattern, name, true, true)
+                })
+            })
+    }
+
     /// One delete target: where it resolves to, and whether that is allowed.
     pub(crate) fn judge_removal(
         &mut self,
@@ -678,7 +716,15 @@ impl Walker<'_> {
             return;
         };
         // `rm -rf link/` through a symlink made in this command reaches its target.
-        let placed = classify(&path, self.ctx, self.config);
+        let mut placed = classify(&path, self.ctx, self.config);
+        // `rm -rf /tmp/foo-*` with home or the project under /tmp: the directory holds
+        // them, but the glob can only take them if it matches the names leading to them.
+        if !glob.is_empty()
+            && placed.relation == Relation::Holds
+            && !self.glob_may_reach_held_place(&path, &glob)
+        {
+            placed = classify(&path.join(&glob), self.ctx, self.config);
+        }
         let glob_all = !glob.is_empty()
             && glob
                 .split('/')

@@ -189,7 +189,28 @@ impl Walker<'_> {
             .filter(|a| !(a.known && a.text.starts_with('+')))
             .cloned()
             .collect();
-        let (items, _) = parse_opts(&plain, &VIM, false);
+        // In Ex mode (`ex`, `-e`, `-E`, so `-es`) `-s` is silent mode, not `-s scriptin`
+        // (vim(1)); reading it as taking a value would swallow the next `-c`.
+        const VIM_EX: OptSpec = OptSpec {
+            short: "cSuUiTtwWrqV",
+            ..VIM
+        };
+        let ex_invoked = matches!(name, "ex" | "exim");
+        let ex_option = plain.iter().any(|a| {
+            a.known
+                && a.text.starts_with('-')
+                && !a.text.starts_with("--")
+                && a.text[1..]
+                    .chars()
+                    .take_while(|c| *c != 's')
+                    .any(|c| matches!(c, 'e' | 'E'))
+        });
+        let spec = if ex_invoked || ex_option {
+            &VIM_EX
+        } else {
+            &VIM
+        };
+        let (items, _) = parse_opts(&plain, spec, false);
         commands.extend(values_of(&items, &["-c", "--cmd"]));
         for script in values_of(&items, &["-S", "-u", "-U"]) {
             self.judge_vim_script(&script, scope);

@@ -307,9 +307,102 @@ impl Walker<'_> {
                     passthrough(stdin, self.config)
                 }
             }
-            _ if METADATA.contains(&name) => Stdin::Output { safe: true },
+            "mktemp" => self.mktemp_path(rest, scope),
+            _ if METADATA.contains(&name) => {
+                if matches!(name, "wc" | "du") {
+                    self.judge_files0_from(rest, scope);
+                }
+                Stdin::Output { safe: true }
+            }
             _ => return None,
         })
+    }
+
+    /// `mktemp [-d] [-p DIR | --tmpdir[=DIR] | -t] [TEMPLATE]` prints the name of a file
+    /// or directory it has just created (mktemp(1)): in DIR, else in `$TMPDIR` (or
+    /// /tmp) when no TEMPLATE or `-t`/`--tmpdir` is given, else TEMPLATE relative to
+    /// the working directory. A representative name there (the X's left as they are)
+    /// places a later `rm -rf "$tmp"` where the fresh entry really is.
+    fn mktemp_path(&mut self, rest: &[Arg], scope: &Scope) -> Stdin {
+        const MKTEMP: OptSpec = OptSpec {
+            short: "p",
+            long: &["suffix"],
+            flags: &["directory", "dry-run", "quiet", "tmpdir"],
+        };
+        let (items, _) = parse_opts(rest, &MKTEMP, false);
+        let template = operands(&items).first().map(|a| (*a).clone());
+        if template.as_ref().is_some_and(|t| !t.known) {
+            return Stdin::Output { safe: true };
+        }
+        let suffix = value_of(&items, &["--suffix"]);
+        let temp_dir = || match scope.vars.get("TMPDIR") {
+            Some(crate::shell::Value::Known(dir)) if !dir.is_empty() => Some(dir.clone()),
+            Some(_) => None,
+            None => Some(
+                self.ctx
+                    .temp_dirs
+                    .first()
+                    .map_or_else(|| "/tmp".to_owned(), |d| d.display().to_string()),
+            ),
+        };
+        let dir = match value_of(&items, &["-p", "--tmpdir"]) {
+            Some(dir) if dir.known && !dir.text.is_empty() => Some(Some(dir.text)),
+            Some(dir) if dir.known => Some(temp_dir()),
+            Some(_) => Some(None),
+            None if template.is_none() || items.iter().any(|i| i.is(&["-t", "--tmpdir"])) => {
+                Some(temp_dir())
+            }
+            None => None,
+        };
+        let name = template.map_or_else(|| "tmp.XXXXXXXXXX".to_owned(), |t| t.text)
+            + &suffix
+                .filter(|s| s.known)
+                .map(|s| s.text)
+                .unwrap_or_default();
+        let path = match dir {
+            Some(Some(dir)) => format!("{}/{name}", dir.trim_end_matches('/')),
+            Some(None) => return Stdin::Output { safe: true },
+            None => name,
+        };
+        Stdin::Text(path, rest.first().and_then(|a| a.span))
+    }
+
+    /// `--files0-from=F` (du, wc, sort; GNU abbreviations such as `--files0` too) reads
+    /// F for the names to work on, and a line that names no file is printed back in the
+    /// error ("wc: 'SECRET=…': No such file or directory"): F is read and shown. `-`
+    /// is standard input.
+    pub(super) fn judge_files0_from(&mut self, rest: &[Arg], scope: &mut Scope) {
+        let mut iter = rest.iter();
+        while let Some(arg) = iter.next() {
+            if arg.known && arg.text == "--" {
+                break;
+            }
+            // `--files0-from=$(…)`: the option is known, the file is not.
+            let text = if arg.known {
+                &arg.text
+            } else {
+                &arg.known_prefix
+            };
+            let Some(long) = text.strip_prefix("--") else {
+                continue;
+            };
+            let (option, inline) = match long.split_once('=') {
+                Some((option, value)) if arg.known => (option, Some(Arg::literal(value, arg.span))),
+                Some((option, _)) => (option, Some(arg.clone())),
+                None if arg.known => (long, None),
+                None => continue,
+            };
+            if option.len() < 2 || !"files0-from".starts_with(option) {
+                continue;
+            }
+            let Some(file) = inline.or_else(|| iter.next().cloned()) else {
+                continue;
+            };
+            if file.known && file.text == "-" {
+                continue;
+            }
+            self.check_secret(&file, scope, Access::Read);
+        }
     }
 
     /// A file written with what flows into it: its text when known, for a later command

@@ -5,6 +5,8 @@
 //! is selected: a `-name '*.py'` filter keeps secret files out, so the files it lists are
 //! safe to read; without one, a command run on every file may read one.
 
+use std::path::Path;
+
 use super::deleters::Removal;
 use super::{Access, OptSpec, is_option, parse_opts, program_name, written_text};
 use crate::decision::Verdict;
@@ -310,7 +312,22 @@ impl Walker<'_> {
     }
 
     fn judge_find(&mut self, rest: &[Arg], scope: &mut Scope) -> Stdin {
-        let find = parse_find(rest);
+        let mut find = parse_find(rest);
+        // `-L` (or the `-follow` primary) descends through symbolic links (find(1)):
+        // what a link made earlier in this command points to is searched, run on and
+        // deleted as if it were under the root.
+        let follows = rest
+            .iter()
+            .take_while(|a| a.known && a.text.starts_with('-'))
+            .any(|a| a.text == "-L")
+            || find
+                .expression
+                .iter()
+                .any(|a| a.known && a.text == "-follow");
+        if follows {
+            let targets = self.link_targets_under(&find.roots, scope);
+            find.roots.extend(targets);
+        }
         let selection = FindSelection {
             expr: find.expr.clone(),
         };
@@ -395,6 +412,31 @@ impl Walker<'_> {
             self.judge_find_exec(&template, &find, removal, safe, rest, scope);
         }
         Stdin::Output { safe }
+    }
+
+    /// The targets of links made earlier in the command that lie under `roots`.
+    fn link_targets_under(&mut self, roots: &[Arg], scope: &Scope) -> Vec<Arg> {
+        let mut targets = Vec::new();
+        for root in roots.iter().filter(|r| r.known) {
+            let Some(base) = self.host_path(&root.text, scope) else {
+                continue;
+            };
+            for (link, target) in &scope.links {
+                if link.starts_with(&base)
+                    && !targets.iter().any(|t: &Arg| Path::new(&t.text) == target)
+                {
+                    self.note(|| {
+                        format!(
+                            "find follows `{}` to `{}`",
+                            link.display(),
+                            target.display()
+                        )
+                    });
+                    targets.push(Arg::literal(target.to_string_lossy(), root.span));
+                }
+            }
+        }
+        targets
     }
 
     /// A command find runs on each file: a delete of the roots' files, a read of every
@@ -573,21 +615,96 @@ impl Walker<'_> {
             Some(at) => (&rest[..at], Some(&rest[at + 1..])),
             None => (rest, None),
         };
-        let template_start = before
-            .iter()
-            .position(|a| !is_option(a))
-            .unwrap_or(before.len());
+        // parallel(1)'s options that take a value, so the command after them is found.
+        const PARALLEL: OptSpec = OptSpec {
+            short: "jSadEINPCnsL",
+            long: &[
+                "jobs",
+                "sshlogin",
+                "arg-file",
+                "delimiter",
+                "eof",
+                "max-args",
+                "max-replace-args",
+                "max-procs",
+                "colsep",
+                "max-chars",
+                "max-lines",
+                "joblog",
+                "results",
+                "tmpdir",
+                "workdir",
+                "wd",
+                "tag-string",
+                "timeout",
+                "retries",
+                "delay",
+                "load",
+                "memfree",
+                "sshloginfile",
+                "slf",
+                "basefile",
+                "bf",
+                "return",
+                "env",
+                "halt",
+                "nice",
+                "header",
+                "limit",
+                "rpl",
+                "shellquote",
+            ],
+            flags: &[],
+        };
+        let (items, template_start) = parse_opts(before, &PARALLEL, true);
         let template = &before[template_start..];
+        let arg_files = super::values_of(&items, &["-a", "--arg-file"]);
         let inputs: Vec<Arg> = match (after, split.map(|at| rest[at].text.as_str())) {
-            (Some(values), Some(":::" | ":::+")) => values.to_vec(),
+            (Some(values), Some(":::" | ":::+")) => values
+                .iter()
+                .filter(|a| !(a.known && matches!(a.text.as_str(), ":::" | ":::+" | "::::")))
+                .cloned()
+                .collect(),
             (Some(files), _) => {
                 for file in files {
                     self.check_secret(file, scope, Access::Read);
                 }
                 vec![Arg::produced(None, false)]
             }
+            (None, _) if !arg_files.is_empty() => {
+                for file in &arg_files {
+                    self.check_secret(file, scope, Access::Read);
+                }
+                vec![Arg::produced(None, false)]
+            }
+            // No input at all (`parallel --version`): nothing runs.
+            (None, _) if matches!(stdin, Stdin::None) && template.is_empty() => Vec::new(),
+            // Piped lines that are themselves the commands: one per line, not per word.
+            (None, _) if template.is_empty() && matches!(stdin, Stdin::Text(..)) => match stdin {
+                Stdin::Text(text, span) => text.lines().map(|l| Arg::literal(l, *span)).collect(),
+                _ => Vec::new(),
+            },
             (None, _) => inputs_of(stdin, rest.first().and_then(|a| a.span)),
         };
+        // No command: each input line is itself a command line (parallel(1): "If command
+        // is not given, the line of input is executed").
+        if template.is_empty() {
+            for input in &inputs {
+                if input.known {
+                    self.walk_nested_script(&input.text, scope, input.span, "parallel");
+                } else {
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        "`parallel` without a command runs each input line as a command, and \
+                         its input is not known until the command runs."
+                            .to_owned(),
+                        input.span.or(rest.first().and_then(|a| a.span)),
+                    );
+                }
+            }
+            return Stdin::Output { safe: false };
+        }
         // One word alone is a command line for the shell (`parallel 'rm -rf {}'`).
         if let [only] = template
             && only.known

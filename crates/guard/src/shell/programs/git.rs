@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use super::deleters::Removal;
 use super::{Access, written_text};
 use crate::config::Pack;
 use crate::decision::Verdict;
@@ -13,7 +14,27 @@ use crate::paths::resolve;
 use crate::rules::Rule;
 use crate::secrets::secret_file;
 use crate::shell::word::Arg;
-use crate::shell::{ByteSpan, Scope, Stdin, Walker};
+use crate::shell::{ByteSpan, Scope, Stdin, Value, Walker};
+
+/// Subcommands that run hooks (githooks(5)): commit, merge, push, rebase, checkout and
+/// the like.
+const HOOK_RUNNERS: &[&str] = &[
+    "commit",
+    "merge",
+    "push",
+    "pull",
+    "rebase",
+    "checkout",
+    "switch",
+    "am",
+    "cherry-pick",
+    "revert",
+    "clone",
+    "worktree",
+    "gc",
+    "receive-pack",
+    "send-email",
+];
 
 /// Configuration keys whose value is a command git runs.
 const COMMAND_KEYS: &[&str] = &[
@@ -72,6 +93,8 @@ impl Walker<'_> {
         let rest = &args[1..];
         let mut index = 0;
         let mut inner = scope.clone();
+        // `--work-tree DIR`: `Some(None)` when the option has no value.
+        let mut work_tree: Option<Option<Arg>> = None;
         while let Some(arg) = rest.get(index) {
             if !super::is_option(arg) {
                 break;
@@ -94,17 +117,31 @@ impl Walker<'_> {
                     }
                     index += 2;
                 }
-                "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env" => {
-                    index += 2
+                "--work-tree" => {
+                    work_tree = Some(value.cloned());
+                    index += 2;
                 }
+                "--git-dir" | "--namespace" | "--exec-path" | "--config-env" => index += 2,
                 _ => {
-                    if let Some(setting) = text.strip_prefix("--config-env=") {
-                        let _ = setting;
+                    if let Some(dir) = text.strip_prefix("--work-tree=") {
+                        work_tree = Some(Some(Arg::literal(dir, arg.span)));
                     }
                     index += 1;
                 }
             }
         }
+        // `GIT_WORK_TREE=dir git …`, or exported earlier in the command.
+        let work_tree = work_tree.or_else(|| match scope.vars.get("GIT_WORK_TREE") {
+            Some(Value::Known(dir)) => {
+                Some(Some(Arg::literal(dir, rest.first().and_then(|a| a.span))))
+            }
+            Some(Value::Unknown { runtime, safe }) => Some(Some(Arg {
+                runtime: *runtime,
+                safe: *safe,
+                ..Arg::unknown(rest.first().and_then(|a| a.span))
+            })),
+            None => None,
+        });
         let Some(sub) = rest.get(index) else {
             return Stdin::None;
         };
@@ -133,6 +170,14 @@ impl Walker<'_> {
                 }
             }
         }
+        // Hooks in the repository's own hooks directory, written by this command, run
+        // with the commands that fire them (githooks(5)).
+        if HOOK_RUNNERS.contains(&sub.text.as_str()) {
+            self.judge_git_hooks(".git/hooks", span, &mut inner);
+        }
+        if sub.text == "clean" {
+            self.judge_git_clean(args_after, work_tree.flatten().as_ref(), &inner);
+        }
         let out = self.judge_git_subcommand(&sub.text, args_after, span, &mut inner, stdin, args);
         scope.git_aliases = inner.git_aliases;
         scope.written = inner.written;
@@ -156,6 +201,10 @@ impl Walker<'_> {
             if let Some(script) = value.strip_prefix('!') {
                 self.walk_nested_script(script, scope, span, &format!("the git alias `{alias}`"));
             }
+            return;
+        }
+        if lower == "core.hookspath" {
+            self.judge_git_hooks(value, span, scope);
             return;
         }
         if key_runs_command(&lower) {
@@ -386,6 +435,56 @@ impl Walker<'_> {
                 scope,
             );
         }
+    }
+
+    /// The hooks git runs from `dir` (`core.hooksPath`, `.git/hooks`): those written
+    /// earlier in this command are judged as programs run; the others are the
+    /// repository's own.
+    fn judge_git_hooks(&mut self, dir: &str, span: Option<ByteSpan>, scope: &mut Scope) {
+        let Some(dir) = self.host_path(dir, scope) else {
+            return;
+        };
+        let mut hooks: Vec<(std::path::PathBuf, Option<String>)> = scope
+            .written
+            .iter()
+            .filter(|(path, _)| path.parent() == Some(dir.as_path()))
+            .map(|(path, text)| (path.clone(), text.clone()))
+            .collect();
+        hooks.sort();
+        for (path, text) in hooks {
+            let shown = path.display().to_string();
+            self.judge_written_program(&shown, text, span, scope, "the git hook");
+        }
+    }
+
+    /// `git clean` deletes the untracked files (with `-x` the ignored ones too, with `-d`
+    /// whole untracked directories) of the tree it is pointed at: the pathspecs given,
+    /// else the current directory (`-C`, a `cd` before it), or the `--work-tree`
+    /// (`GIT_WORK_TREE`) when one is named. Judged like a delete of files chosen by a
+    /// filter there: everyday in the project or a temp dir, denied in home, a directory
+    /// that holds the project, or the system. `-n` only lists.
+    fn judge_git_clean(&mut self, args: &[Arg], work_tree: Option<&Arg>, scope: &Scope) {
+        const CLEAN: super::OptSpec = super::OptSpec {
+            short: "e",
+            long: &["exclude"],
+            flags: &["dry-run", "force", "interactive", "quiet"],
+        };
+        let (items, _) = super::parse_opts(args, &CLEAN, false);
+        if items.iter().any(|i| i.is(&["-n", "--dry-run"])) {
+            return;
+        }
+        let pathspecs = super::operands(&items);
+        let via = " (git clean: the untracked files there)";
+        if !pathspecs.is_empty() {
+            for pathspec in pathspecs {
+                let mut target = pathspec.clone();
+                target.glob |= target.known && crate::secrets::has_glob(&target.text);
+                self.judge_removal(&target, Removal::Selected, scope, via);
+            }
+            return;
+        }
+        let dot = Arg::literal(".", args.first().and_then(|a| a.span));
+        self.judge_removal(work_tree.unwrap_or(&dot), Removal::Selected, scope, via);
     }
 
     fn judge_git_pack(&mut self, sub: &str, args: &[Arg], span: Option<ByteSpan>) {

@@ -41,7 +41,19 @@ fn interpreter(program: &str) -> Option<Interpreter> {
         "python" | "pypy" | "ipython" | "micropython" | "python-m" => {
             it(Language::Python, &["-c"], &[], &["-W", "-X", "-Q"], &["-m"])
         }
-        "node" | "nodejs" => it(
+        // Node and the TypeScript/ESM runners that take node's `-e`/`-p` (tsx, ts-node,
+        // babel-node, esno, sucrase-node; often through npx, pnpm dlx, bunx).
+        "node"
+        | "nodejs"
+        | "tsx"
+        | "ts-node"
+        | "ts-node-esm"
+        | "ts-node-transpile-only"
+        | "babel-node"
+        | "esno"
+        | "esr"
+        | "sucrase-node"
+        | "vite-node" => it(
             Language::Node,
             &["-e", "--eval", "-p", "--print"],
             &[
@@ -427,6 +439,27 @@ impl Walker<'_> {
             ),
             Effect::Shell(script) => {
                 self.walk_nested_script(&script, scope, span, "a shell command in code");
+            }
+            Effect::Piped { command, input } => {
+                let stdin = match input {
+                    Some(text) => Stdin::Text(text, span),
+                    None => Stdin::Output { safe: false },
+                };
+                // A plain command line is judged as one program reading that input
+                // (`sh`, `python3`); anything else is walked as a command line.
+                let plain = !command.is_empty()
+                    && command
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || " -_./=+,:@%".contains(c));
+                if plain {
+                    let args: Vec<Arg> = command
+                        .split_whitespace()
+                        .map(|w| Arg::literal(expand_home(w, self), span))
+                        .collect();
+                    self.judge(&args, scope, &stdin);
+                } else {
+                    self.walk_nested_script(&command, scope, span, "a command piped to in code");
+                }
             }
             Effect::Argv(words) => {
                 let args: Vec<Arg> = words

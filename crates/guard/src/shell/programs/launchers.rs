@@ -22,6 +22,7 @@ impl Walker<'_> {
         stdin: &Stdin,
     ) -> Option<Stdin> {
         let first = rest.first().filter(|a| a.known).map(|a| a.text.as_str());
+        self.judge_package_scripts(name, first, rest, scope);
         Some(match (name, first) {
             ("npx" | "bunx" | "pnpx", _) => self.judge_package_runner(name, rest, scope, stdin),
             ("npm", Some("exec" | "x"))
@@ -150,6 +151,105 @@ impl Walker<'_> {
             }
             _ => return None,
         })
+    }
+
+    /// package.json scripts set or written in this command: `npm pkg set
+    /// scripts.NAME=CMD` and `npm set-script NAME CMD` plant a command line that `npm run
+    /// NAME` (and a later session) runs, so it is judged where it is set; `npm run NAME`,
+    /// `yarn NAME`, `pnpm NAME`, `bun run NAME` with a package.json written earlier in
+    /// the command run its `preNAME`, `NAME` and `postNAME` (npm-run-script(1)), asked
+    /// about when that text is not known.
+    fn judge_package_scripts(
+        &mut self,
+        name: &str,
+        first: Option<&str>,
+        rest: &[Arg],
+        scope: &mut Scope,
+    ) {
+        if name == "npm" && first == Some("pkg") && rest.get(1).is_some_and(|a| a.text == "set") {
+            for arg in &rest[2..] {
+                if let Some(assignment) = arg.text.strip_prefix("scripts.") {
+                    match assignment.split_once('=') {
+                        Some((_, command)) if arg.known => {
+                            let command = command.to_owned();
+                            self.walk_nested_script(
+                                &command,
+                                scope,
+                                arg.span,
+                                "a package.json script",
+                            );
+                        }
+                        _ => {
+                            self.run_words_as_script(
+                                std::slice::from_ref(arg),
+                                scope,
+                                "a package.json script",
+                            );
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        if name == "npm" && first == Some("set-script") {
+            if let Some(command) = rest.get(2) {
+                self.run_words_as_script(
+                    std::slice::from_ref(command),
+                    scope,
+                    "a package.json script",
+                );
+            }
+            return;
+        }
+        let script = match (name, first) {
+            ("npm", Some("run" | "run-script" | "rum" | "urn"))
+            | ("yarn" | "pnpm" | "bun", Some("run")) => {
+                rest.get(1).filter(|a| a.known).map(|a| a.text.clone())
+            }
+            ("npm", Some("test" | "t" | "tst" | "start" | "stop" | "restart")) => {
+                first.map(str::to_owned)
+            }
+            // Only a package.json written in this command is looked at, so a name that
+            // is also a builtin (`yarn build`) is looked up too.
+            ("yarn" | "pnpm", Some(first)) if !first.starts_with('-') => Some(first.to_owned()),
+            _ => None,
+        };
+        let Some(script) = script else {
+            return;
+        };
+        let Some(path) = self.host_path("package.json", scope) else {
+            return;
+        };
+        let Some(text) = scope.written.get(&path).cloned() else {
+            return;
+        };
+        let span = rest.first().and_then(|a| a.span);
+        let scripts = text
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .map(|json| json.get("scripts").cloned().unwrap_or_default());
+        let Some(scripts) = scripts else {
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!(
+                    "`{name}` runs the script `{script}` of a package.json written earlier in \
+                     this command, whose content is not known until it runs."
+                ),
+                span,
+            );
+            return;
+        };
+        for key in [
+            format!("pre{script}"),
+            script.clone(),
+            format!("post{script}"),
+        ] {
+            if let Some(command) = scripts.get(&key).and_then(serde_json::Value::as_str) {
+                let command = command.to_owned();
+                self.walk_nested_script(&command, scope, span, "a package.json script");
+            }
+        }
     }
 
     /// `npx [options] package[@version] [args]`, `npx -p pkg command`, `npx -c 'string'`.

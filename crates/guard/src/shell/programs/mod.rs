@@ -314,6 +314,16 @@ impl Walker<'_> {
             scope.written = inner.written;
             return Stdin::Output { safe: false };
         }
+        // `./clean.sh` (a path: the shell does not look it up) written earlier in this
+        // command: what it holds runs.
+        if program.text.contains('/')
+            && let Some(path) = self.host_path(&program.text, scope)
+            && let Some(text) = scope.written.get(&path).cloned()
+        {
+            self.judge_written_program(&program.text, text, program.span, scope, "the program");
+            self.check_file_operands(rest, scope, Access::Mention);
+            return Stdin::Output { safe: false };
+        }
         let name = program_name(&program.text).to_owned();
         if let Some(out) = self.judge_family(&name, args, scope, stdin) {
             return out;
@@ -350,6 +360,70 @@ impl Walker<'_> {
             Family::Container => self.judge_container(name, rest, scope, stdin),
             Family::Editor => self.judge_editor(name, rest, scope, stdin),
             Family::File => self.judge_file_program(name, rest, scope, stdin),
+        }
+    }
+
+    /// A program file written earlier in this command, now run (directly, as a git
+    /// hook, …): its text is judged as its `#!` line says (a shell without one, as the
+    /// shell runs a file that is not a binary); text not known until it runs, or an
+    /// interpreter the guard does not read, is asked about.
+    pub(crate) fn judge_written_program(
+        &mut self,
+        shown: &str,
+        text: Option<String>,
+        span: Option<ByteSpan>,
+        scope: &mut Scope,
+        what: &str,
+    ) {
+        let unknown = |walker: &mut Self, why: &str| {
+            walker.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!("{what} `{shown}` is written earlier in this command {why}."),
+                span,
+            );
+        };
+        let Some(text) = text else {
+            unknown(self, "with content not known until it runs");
+            return;
+        };
+        self.note(|| format!("{what} `{shown}` was written earlier in this command"));
+        let interpreter = text
+            .strip_prefix("#!")
+            .and_then(|line| line.lines().next())
+            .map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let words = match words.as_slice() {
+                    [env, rest @ ..] if program_name(env) == "env" => rest
+                        .iter()
+                        .copied()
+                        .filter(|w| !w.starts_with('-'))
+                        .collect(),
+                    _ => words,
+                };
+                words
+                    .first()
+                    .map(|w| program_name(w).to_owned())
+                    .unwrap_or_default()
+            });
+        match interpreter.as_deref() {
+            None => {
+                self.walk_nested_script(&text, scope, span, what);
+            }
+            Some(name) if shells::SHELLS.contains(&name) => {
+                self.walk_nested_script(&text, scope, span, what);
+            }
+            Some(name) if interpreters::is_interpreter(name) => {
+                let code = text
+                    .split_once('\n')
+                    .map_or("", |(_, body)| body)
+                    .to_owned();
+                self.judge_code(name, &code, span, scope, &[]);
+            }
+            Some(_) => unknown(
+                self,
+                "for an interpreter whose code the guard does not read",
+            ),
         }
     }
 
@@ -682,7 +756,8 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "faketime" | "setarch" | "gosu" | "su-exec" | "s6-setuidgid" | "setuidgid" | "lckdo"
         | "with-lock-ex" | "envchain" | "strace" | "ltrace" | "trickle" | "chpst" | "daemonize"
         | "fakeroot" | "fakechroot" | "systemd-run" | "dotenv" | "dotenvx" | "doppler" | "op"
-        | "aws-vault" | "infisical" | "devcontainer" => Family::Wrapper,
+        | "aws-vault" | "infisical" | "devcontainer" | "ssh-agent" | "dbus-launch"
+        | "gpg-agent" => Family::Wrapper,
         "eval" | "source" | "." | "su" | "trap" | "watch" | "ssh" | "autossh" | "script" | "sg"
         | "at" | "batch" | "crontab" | "alias" | "unalias" | "cd" | "pushd" | "chdir" | "popd"
         | "export" | "declare" | "typeset" | "local" | "readonly" | "read" | "mapfile"

@@ -261,11 +261,9 @@ impl Walker<'_> {
             return super::files::passthrough(stdin, self.config);
         }
         for file in files {
-            if recursive && !file.glob {
-                self.check_secret(file, scope, Access::Read);
+            self.check_secret(file, scope, Access::Read);
+            if recursive {
                 self.grep_tree(name, args, file, &items, scope);
-            } else {
-                self.check_secret(file, scope, Access::Read);
             }
         }
         Stdin::Output { safe: false }
@@ -319,7 +317,8 @@ impl Walker<'_> {
             None => format!("`{name}`"),
         };
         let command = written_text(self.source, args);
-        self.push_search(root, selection, &shown, Exclude::Grep, command, scope);
+        let (root, selection) = under_glob(root, selection);
+        self.push_search(&root, selection, &shown, Exclude::Grep, command, scope);
     }
 
     /// ripgrep, ag, ack: recursive by default (the working directory when no path is
@@ -408,16 +407,8 @@ impl Walker<'_> {
         }
         for file in files {
             self.check_secret(file, scope, Access::Read);
-            if !file.glob {
-                self.push_search(
-                    file,
-                    selection.clone(),
-                    &shown,
-                    exclude,
-                    command.clone(),
-                    scope,
-                );
-            }
+            let (root, selection) = under_glob(file, selection.clone());
+            self.push_search(&root, selection, &shown, exclude, command.clone(), scope);
         }
     }
 
@@ -478,6 +469,23 @@ impl Walker<'_> {
             );
         }
     }
+}
+
+/// A recursive search's operand: a directory as it is, or a glob the shell expands, as
+/// a search of the glob's fixed base restricted to what the glob matches there (`*`
+/// skips dotfiles, `*.env` aims at them).
+fn under_glob(root: &Arg, selection: Selection) -> (Arg, Selection) {
+    if !(root.known && root.glob) {
+        return (root.clone(), selection);
+    }
+    let (base, glob) = super::split_glob_base(&root.text);
+    (
+        Arg::literal(base, root.span),
+        Selection::Under {
+            glob: glob.trim_end_matches('/').to_owned(),
+            inner: Box::new(selection),
+        },
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

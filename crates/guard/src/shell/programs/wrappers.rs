@@ -390,6 +390,40 @@ pub(super) const WRAPPERS: &[Wrapper] = &[
         ),
         positionals: 0,
     },
+    // Agents that start a program given as their operands, with the agent's variables
+    // set: `ssh-agent [-a sock] [-E hash] [-O opt] [-P providers] [-t life] command
+    // [arg …]` (ssh-agent(1)), `dbus-launch [--options] PROGRAM [ARGS…]`,
+    // `gpg-agent [options] --daemon [command line]`.
+    Wrapper {
+        names: &["ssh-agent"],
+        opts: spec("aEOPt", &[]),
+        positionals: 0,
+    },
+    Wrapper {
+        names: &["dbus-launch"],
+        opts: spec("", &["config-file", "autolaunch"]),
+        positionals: 0,
+    },
+    Wrapper {
+        names: &["gpg-agent"],
+        opts: spec(
+            "",
+            &[
+                "homedir",
+                "options",
+                "log-file",
+                "debug-level",
+                "debug",
+                "pinentry-program",
+                "scdaemon-program",
+                "default-cache-ttl",
+                "max-cache-ttl",
+                "extra-socket",
+                "browser-socket",
+            ],
+        ),
+        positionals: 0,
+    },
     Wrapper {
         names: &["devcontainer"],
         opts: spec(
