@@ -148,8 +148,9 @@ async fn current_overview(
     let now = now_ms();
     let window = range.window(now).map_err(refuse)?;
     let shared = filter.is_everything() && range.is_default();
+    let last_seen = page.app.aggregator.lock().last_seen();
     let read_overview = read(&page.app, move |dir| {
-        overview::read(dir, now, &filter, range, window)
+        overview::read(dir, now, &filter, range, window, last_seen)
     });
     if !shared {
         return read_overview.await.map(Arc::new);
@@ -584,6 +585,68 @@ mod tests {
         assert!(page.contains("No session &lt;x&gt;"), "{page}");
     }
 
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_empty_store_says_what_to_do_and_each_source_says_when_it_last_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let (status, page) = call(router(state.clone()), get("/")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("id=\"empty\""), "{page}");
+        for next in ["claude-telemetry install", "claude-telemetry doctor"] {
+            assert!(page.contains(next), "{next}: {page}");
+        }
+        for source in ["hooks", "OTLP metrics", "OTLP logs", "traces"] {
+            assert!(
+                page.contains(&format!("data-source=\"{source}\">never<")),
+                "{source}: {page}"
+            );
+        }
+        let (_, overview) = call(router(state.clone()), get("/api/v1/overview")).await;
+        let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
+        assert_eq!(
+            overview["last_seen"],
+            serde_json::json!({"hooks": null, "otlp_metrics": null, "otlp_logs": null, "traces": null})
+        );
+
+        let at = "2026-11-20T10:00:00.000Z";
+        let hook = serde_json::json!({
+            "hook_event_name": "UserPromptSubmit", "session_id": "s",
+            "claude_telemetry": {"event_id": "e1", "received_at": at, "host": "h",
+                "user_name": "u", "hook_latency_us": 1, "hook_version": "t"}
+        });
+        let (status, body) = call(
+            crate::server::app(state.clone()),
+            crate::testing::post(
+                "POST",
+                "/v1/hooks",
+                "application/x-ndjson",
+                hook.to_string(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Outside the default range: the store is not empty for all that.
+        let (_, page) = call(router(state.clone()), get("/")).await;
+        assert!(!page.contains("id=\"empty\""), "{page}");
+        assert!(
+            page.contains("data-source=\"hooks\">2026-11-20 10:00:00 UTC<"),
+            "{page}"
+        );
+        assert!(page.contains("data-source=\"traces\">never<"), "{page}");
+        let (_, overview) = call(router(state.clone()), get("/api/v1/overview?range=today")).await;
+        let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
+        let expected = humantime::parse_rfc3339(at)
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        assert_eq!(
+            overview["last_seen"]["hooks"].as_u64(),
+            Some(expected as u64)
+        );
+        assert_eq!(overview["last_seen"]["otlp_logs"], serde_json::Value::Null);
+    }
+
     /// 1,205 users, each with a prompt in a session of their own.
     async fn crowd(state: &AppState) {
         let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
@@ -696,8 +759,15 @@ mod windows {
         )
         .await;
         let week = Window::last_days(7, now);
-        let data =
-            overview::read(dir.path(), now, &Filter::default(), Range::default(), week).unwrap();
+        let data = overview::read(
+            dir.path(),
+            now,
+            &Filter::default(),
+            Range::default(),
+            week,
+            Default::default(),
+        )
+        .unwrap();
         assert!(
             (data.total.cost_usd - 0.75).abs() < 1e-9,
             "{:?}",

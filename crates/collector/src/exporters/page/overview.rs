@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::aggregate::LastSeen;
 use crate::error::ApiError;
 use crate::query::{self, AuditFilter, Filter, GroupBy, Window};
 use crate::store::StoreError;
@@ -56,6 +57,9 @@ pub struct Overview {
     pub blocked: Vec<query::AuditRow>,
     /// Rows of each table left out ([`ROWS_SHOWN`] at most are shown).
     pub omitted: Omitted,
+    /// When each source last sent something, whatever the range and filters; all none
+    /// while the store has never held an event.
+    pub last_seen: LastSeen,
 }
 
 /// How many rows of each table the overview left out.
@@ -88,13 +92,14 @@ fn split_total(mut rows: Vec<query::UsageRow>) -> (Vec<query::UsageRow>, query::
 }
 
 /// Reads the overview as of `now` over `window` (what `range` covers then), of what
-/// `filter` admits.
+/// `filter` admits; `last_seen` is the aggregator's.
 pub fn read(
     dir: &std::path::Path,
     now: i64,
     filter: &Filter,
     range: Range,
     window: Window,
+    last_seen: LastSeen,
 ) -> Result<Overview, StoreError> {
     let everyone = filter;
     let (by_day, total) = split_total(query::usage(dir, window, GroupBy::Day, everyone)?);
@@ -138,6 +143,7 @@ pub fn read(
         api,
         blocked,
         omitted,
+        last_seen,
     })
 }
 

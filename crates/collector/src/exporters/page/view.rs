@@ -313,6 +313,27 @@ fn filter_link(data: &Overview, key: &str, value: &str) -> Markup {
     html! { a.filter href=(address(&filter, &data.range)) { (value) } }
 }
 
+/// When each source last sent something.
+fn last_seen(data: &Overview) -> Markup {
+    let seen = &data.last_seen;
+    let sources = [
+        ("hooks", seen.hooks),
+        ("OTLP metrics", seen.otlp_metrics),
+        ("OTLP logs", seen.otlp_logs),
+        ("traces", seen.traces),
+    ];
+    html! {
+        p.muted id="last-seen" {
+            "Last received: "
+            @for (i, (name, at)) in sources.into_iter().enumerate() {
+                @if i > 0 { " · " }
+                (name) " "
+                span data-source=(name) { (at.map_or_else(|| "never".to_owned(), |ms| format!("{} UTC", time(ms)))) }
+            }
+        }
+    }
+}
+
 /// The ranges to switch to, the one shown marked, and a form for a custom one; each
 /// keeps the filters.
 fn range_switch(data: &Overview) -> Markup {
@@ -459,6 +480,18 @@ pub(crate) fn overview(data: &Overview) -> String {
                 "· " a href=(address(&Filter::default(), &data.range)) { "everyone" }
             }
         }
+        @if data.last_seen.is_empty() {
+            section id="empty" {
+                h2 { "Nothing has arrived yet" }
+                p {
+                    "To send Claude Code's hooks and telemetry here, run "
+                    code { "claude-telemetry install" }
+                    " (with " code { "--dry-run" } " it shows what it would change) and start a new Claude Code session. "
+                    "Then " code { "claude-telemetry doctor" } " checks every part and says how to fix what fails."
+                }
+            }
+        }
+        (last_seen(data))
         (range_switch(data))
         div.cards {
             (card("cost-range", &format!("cost, {span}"), &dollars(total.cost_usd)))
