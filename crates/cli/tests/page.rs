@@ -844,6 +844,44 @@ fn every_filter_shows_the_stores_figures_for_it_and_names_narrow_the_page_when_c
     // The same address as the first filter above: the page of that user.
     assert_eq!(href, json!(format!("{}/?user=Jane%20Doe", collector.url)));
     tab.screenshot("page-filtered.png");
+}
+
+#[test]
+fn an_empty_collector_says_what_to_do_next_until_a_source_sends_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    tab.open(&format!("{}/", collector.url));
+    let empty = tab.eval("document.querySelector('#empty').textContent");
+    for next in ["claude-telemetry install", "claude-telemetry doctor"] {
+        assert!(empty.as_str().is_some_and(|t| t.contains(next)), "{empty}");
+    }
+    let hooks = "document.querySelector('[data-source=hooks]').textContent";
+    assert_eq!(tab.eval(hooks), json!("never"));
+    tab.screenshot("page-empty.png");
+    // A hook event arrives: the page, refreshing itself, drops the advice and says when.
+    deny(&collector, dir.path(), "first-session");
+    tab.eval_until(
+        &format!("document.querySelector('#empty') === null && {hooks}"),
+        |seen| seen.as_str().is_some_and(|t| t.ends_with(" UTC")),
+    );
+    assert_eq!(
+        tab.eval("document.querySelector('[data-source=traces]').textContent"),
+        json!("never")
+    );
+}
+
+#[test]
+fn a_date_range_keeps_the_filters_shows_the_stores_figures_and_a_bad_one_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
 
     // A date range keeps the filters, and names clicked under it keep the range.
     tab.open(&format!("{}/?user=Jane%20Doe", collector.url));
