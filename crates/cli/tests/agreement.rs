@@ -62,7 +62,7 @@ fn the_page_its_json_report_and_prometheus_agree_on_cost_sessions_and_blocks() {
     let (status, overview) = collector.get("/api/v1/overview");
     assert_eq!(status, 200);
     let overview = json(&overview);
-    let week = &overview["week"];
+    let week = &overview["total"];
     let (cost, sessions, blocks) = (
         f(&week["cost_usd"]),
         f(&week["sessions"]),
@@ -73,12 +73,12 @@ fn the_page_its_json_report_and_prometheus_agree_on_cost_sessions_and_blocks() {
     // The page's cards and its chart: the same 7 days, the bars adding up to the card.
     let (status, page) = collector.get("/");
     assert_eq!(status, 200);
-    assert!(close(card(&page, "cost-week"), cost, 0.001), "{cost}");
-    assert_eq!(card(&page, "sessions-week"), sessions);
-    assert_eq!(card(&page, "blocks-week"), blocks);
+    assert!(close(card(&page, "cost-range"), cost, 0.001), "{cost}");
+    assert_eq!(card(&page, "sessions-range"), sessions);
+    assert_eq!(card(&page, "blocks-range"), blocks);
     let shown: f64 = bars(&page).iter().sum();
     assert!(
-        (shown - card(&page, "cost-week")).abs() < 0.0005,
+        (shown - card(&page, "cost-range")).abs() < 0.0005,
         "{shown} vs the card"
     );
 

@@ -268,13 +268,13 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
         week_total.cost_usd > 0.0 && week_total.blocks >= 4,
         "{week_total:?}"
     );
-    assert!((figure(&mut tab, "cost-week") - week_total.cost_usd).abs() < 0.000_05);
-    assert_eq!(figure(&mut tab, "tokens-week"), tokens(&week_total));
+    assert!((figure(&mut tab, "cost-range") - week_total.cost_usd).abs() < 0.000_05);
+    assert_eq!(figure(&mut tab, "tokens-range"), tokens(&week_total));
     assert_eq!(
-        figure(&mut tab, "sessions-week"),
+        figure(&mut tab, "sessions-range"),
         week_total.sessions as f64
     );
-    assert_eq!(figure(&mut tab, "blocks-week"), week_total.blocks as f64);
+    assert_eq!(figure(&mut tab, "blocks-range"), week_total.blocks as f64);
     let mut by_user = query::usage(&data, week(), GroupBy::User, &Filter::default()).unwrap();
     by_user.pop();
     let shown = rows(&mut tab, "by-user");
@@ -315,7 +315,7 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
     tab.eval("window.stillTheSamePage = true");
     deny(&collector, dir.path(), "late-session");
     tab.eval_until(
-        "document.querySelector('[data-figure=blocks-week]').textContent",
+        "document.querySelector('[data-figure=blocks-range]').textContent",
         |v| v.as_str().map(number) == Some(week_total.blocks as f64 + 1.0),
     );
     let shown = rows(&mut tab, "sessions");
@@ -392,11 +392,11 @@ fn behind_a_token_a_person_signs_in_and_the_page_keeps_itself_current() {
         .unwrap()
         .pop()
         .unwrap();
-    assert_eq!(figure(&mut tab, "blocks-week"), week_total.blocks as f64);
+    assert_eq!(figure(&mut tab, "blocks-range"), week_total.blocks as f64);
     // Its refreshes carry the cookie: a new block shows up without a reload.
     deny(&collector, dir.path(), "late-session");
     tab.eval_until(
-        "document.querySelector('[data-figure=blocks-week]').textContent",
+        "document.querySelector('[data-figure=blocks-range]').textContent",
         |v| v.as_str().map(number) == Some(week_total.blocks as f64 + 1.0),
     );
     // The script cannot read the cookie (HttpOnly).
@@ -486,8 +486,8 @@ fn the_overview_is_read_once_while_nothing_is_stored_and_again_after() {
         assert!(Instant::now() < deadline, "never read again after an event");
     };
     assert_eq!(
-        third["week"]["blocks"].as_u64().unwrap(),
-        first["week"]["blocks"].as_u64().unwrap() + 1
+        third["total"]["blocks"].as_u64().unwrap(),
+        first["total"]["blocks"].as_u64().unwrap() + 1
     );
 }
 
@@ -760,21 +760,21 @@ fn every_filter_shows_the_stores_figures_for_it_and_names_narrow_the_page_when_c
             .pop()
             .unwrap();
         assert!(
-            (figure(&mut tab, "cost-week") - total.cost_usd).abs() < 0.000_05,
+            (figure(&mut tab, "cost-range") - total.cost_usd).abs() < 0.000_05,
             "{query_string}"
         );
         assert_eq!(
-            figure(&mut tab, "tokens-week"),
+            figure(&mut tab, "tokens-range"),
             tokens(&total),
             "{query_string}"
         );
         assert_eq!(
-            figure(&mut tab, "sessions-week"),
+            figure(&mut tab, "sessions-range"),
             total.sessions as f64,
             "{query_string}"
         );
         assert_eq!(
-            figure(&mut tab, "blocks-week"),
+            figure(&mut tab, "blocks-range"),
             total.blocks as f64,
             "{query_string}"
         );
@@ -803,11 +803,11 @@ fn every_filter_shows_the_stores_figures_for_it_and_names_narrow_the_page_when_c
         let (status, body) = collector.get(&format!("/api/v1/overview?{query_string}"));
         assert_eq!(status, 200);
         let overview: Value = serde_json::from_str(&body).unwrap();
-        assert!((overview["week"]["cost_usd"].as_f64().unwrap() - total.cost_usd).abs() < 1e-9);
+        assert!((overview["total"]["cost_usd"].as_f64().unwrap() - total.cost_usd).abs() < 1e-9);
         distinct.insert((total.sessions, total.blocks, (total.cost_usd * 1e6) as u64));
         // The cache hit rate and the table by project, of the same filter.
         let shown_rate = tab
-            .eval("document.querySelector('[data-figure=cache-hit-week]').textContent")
+            .eval("document.querySelector('[data-figure=cache-hit-range]').textContent")
             .as_str()
             .unwrap()
             .to_owned();
@@ -844,4 +844,99 @@ fn every_filter_shows_the_stores_figures_for_it_and_names_narrow_the_page_when_c
     // The same address as the first filter above: the page of that user.
     assert_eq!(href, json!(format!("{}/?user=Jane%20Doe", collector.url)));
     tab.screenshot("page-filtered.png");
+}
+
+#[test]
+fn an_empty_collector_says_what_to_do_next_until_a_source_sends_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+    tab.open(&format!("{}/", collector.url));
+    let empty = tab.eval("document.querySelector('#empty').textContent");
+    for next in ["claude-telemetry install", "claude-telemetry doctor"] {
+        assert!(empty.as_str().is_some_and(|t| t.contains(next)), "{empty}");
+    }
+    let hooks = "document.querySelector('[data-source=hooks]').textContent";
+    assert_eq!(tab.eval(hooks), json!("never"));
+    tab.screenshot("page-empty.png");
+    // A hook event arrives: the page, refreshing itself, drops the advice and says when.
+    deny(&collector, dir.path(), "first-session");
+    tab.eval_until(
+        &format!("document.querySelector('#empty') === null && {hooks}"),
+        |seen| seen.as_str().is_some_and(|t| t.ends_with(" UTC")),
+    );
+    assert_eq!(
+        tab.eval("document.querySelector('[data-source=traces]').textContent"),
+        json!("never")
+    );
+}
+
+#[test]
+fn a_date_range_keeps_the_filters_shows_the_stores_figures_and_a_bad_one_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    feed(&collector, dir.path(), 0);
+    let browser = Browser::launch(&[]);
+    let mut tab = browser.tab();
+    tab.call("Page.enable", json!({}));
+
+    // A date range keeps the filters, and names clicked under it keep the range.
+    tab.open(&format!("{}/?user=Jane%20Doe", collector.url));
+    let today = tab.eval(
+        "[...document.querySelectorAll('#range a')].find(a => a.textContent === 'today').href",
+    );
+    assert_eq!(
+        today,
+        json!(format!("{}/?user=Jane%20Doe&range=today", collector.url))
+    );
+    tab.open(today.as_str().unwrap());
+    let (_, body) = collector.get("/api/v1/overview?user=Jane%20Doe&range=today");
+    let overview: Value = serde_json::from_str(&body).unwrap();
+    let window = Window {
+        since_ms: overview["window"]["since_ms"].as_i64().unwrap(),
+        until_ms: overview["window"]["until_ms"].as_i64().unwrap() + 60_000,
+    };
+    let jane = Filter {
+        user: Some("Jane Doe".into()),
+        ..Filter::default()
+    };
+    let total = query::usage(&data, window, GroupBy::Day, &jane)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!((figure(&mut tab, "cost-range") - total.cost_usd).abs() < 0.000_05);
+    assert_eq!(figure(&mut tab, "sessions-range"), total.sessions as f64);
+    let current = tab.eval("document.querySelector('#range [aria-current]').textContent");
+    assert_eq!(current, json!("today"));
+    let model = tab.eval("document.querySelector('#by-model a.filter').href");
+    assert!(
+        model.as_str().is_some_and(
+            |href| href.contains("user=Jane%20Doe&model=") && href.ends_with("&range=today")
+        ),
+        "{model}"
+    );
+    // A custom range from the form, and a bad one told as such.
+    tab.eval(
+        "document.querySelector('#range input[name=since]').value = '3d'; \
+         document.querySelector('#range form').submit(); true",
+    );
+    tab.eval_until("location.search", |search| {
+        search.as_str() == Some("?user=Jane+Doe&since=3d&until=")
+    });
+    tab.eval_until(
+        "document.querySelector('[data-figure=cost-range]') !== null \
+         && document.querySelector('.card .muted').textContent",
+        |label| label.as_str() == Some("cost, 3d to now"),
+    );
+    tab.open(&format!("{}/?range=fortnight", collector.url));
+    let error = tab.eval("document.querySelector('#range-error').textContent");
+    assert!(
+        error
+            .as_str()
+            .is_some_and(|e| e.contains("range: expected one of")),
+        "{error}"
+    );
 }

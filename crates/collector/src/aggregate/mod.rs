@@ -11,6 +11,7 @@
 
 mod hooks;
 pub mod join;
+mod last_seen;
 mod limits;
 mod otlp;
 mod pending;
@@ -27,6 +28,7 @@ use crate::exposition::{Birth, Encoded, Family, FamilySnapshot};
 use crate::sync::lock;
 use hooks::{HookMetrics, HookState};
 use join::Identity;
+pub use last_seen::LastSeen;
 use limits::{Cardinality, ProjectLabels};
 pub use limits::{Limits, OTHER_PROJECTS};
 use otlp::{OtlpMetrics, OtlpState};
@@ -39,6 +41,7 @@ pub struct Aggregator {
     spans: SpanMetrics,
     cardinality: Cardinality,
     projects: ProjectLabels,
+    last_seen: LastSeen,
 }
 
 /// What the session join said of an event when it was stored: the user and project
@@ -89,6 +92,9 @@ impl Baseline {
 pub struct State {
     hooks: HookState,
     otlp: OtlpState,
+    /// None in baselines written before it was kept.
+    #[serde(default)]
+    last_seen: LastSeen,
 }
 
 /// The aggregator as the store (which feeds it) and `/metrics` (which reads it) share it.
@@ -116,12 +122,14 @@ impl Aggregator {
             spans: SpanMetrics::new(limits.label_value_bytes),
             cardinality: Cardinality::new(limits.series_per_metric),
             projects: ProjectLabels::new(limits.project_labels),
+            last_seen: LastSeen::default(),
         }
     }
 
     /// Applies one stored event that happened at `ts_ms`, joined to its session: how
     /// the store feeds the aggregator, live and on replay.
     pub fn apply(&mut self, ts_ms: i64, payload: &Payload, joined: &Joined) {
+        self.last_seen.saw(payload, ts_ms);
         let project = self.projects.label(&joined.identity.project_name);
         match payload {
             Payload::Hook(record) => {
@@ -165,6 +173,11 @@ impl Aggregator {
         }
     }
 
+    /// When each source's latest event happened.
+    pub fn last_seen(&self) -> LastSeen {
+        self.last_seen
+    }
+
     /// Series born so far: a scrape that has seen this many has seen them all.
     pub fn births(&self) -> u64 {
         self.cardinality.births
@@ -188,6 +201,7 @@ impl Aggregator {
             state: Some(Box::new(State {
                 hooks: self.hooks.state(),
                 otlp: self.otlp.state(),
+                last_seen: self.last_seen,
             })),
         }
     }
@@ -197,6 +211,7 @@ impl Aggregator {
         if let Some(state) = baseline.state {
             self.hooks.restore_state(state.hooks);
             self.otlp.restore_state(state.otlp);
+            self.last_seen = state.last_seen;
         }
         for family in baseline.families.into_iter().map(Family::from) {
             self.projects.restore(&family);
@@ -525,6 +540,26 @@ mod tests {
         }
         assert_eq!(agg.cardinality.dropped.len(), limits::NAMED_METRICS + 1);
         assert!(dropped(&agg, limits::OTHER_METRICS).is_some());
+    }
+
+    #[test]
+    fn each_source_is_last_seen_at_its_latest_event_and_a_baseline_keeps_it() {
+        let mut agg = Aggregator::new(Limits::default());
+        assert!(agg.last_seen().is_empty());
+        let prompt = || ev(json!({"hook_event_name": "UserPromptSubmit", "session_id": "s"}));
+        agg.apply(2_000, &prompt(), &Joined::default());
+        agg.apply(1_000, &prompt(), &Joined::default()); // a spooled, older one
+        assert_eq!(
+            agg.last_seen(),
+            LastSeen {
+                hooks: Some(2_000),
+                ..LastSeen::default()
+            }
+        );
+        let baseline = serde_json::to_string(&agg.snapshot()).unwrap();
+        let mut restarted = Aggregator::new(Limits::default());
+        restarted.restore(Baseline::from_json(&baseline).unwrap());
+        assert_eq!(restarted.last_seen(), agg.last_seen());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod login;
 mod overview;
+mod range;
 mod view;
 mod waterfall;
 
@@ -37,6 +38,7 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use crate::time::now_ms;
 use overview::OverviewCache;
+use range::Range;
 
 const TIMELINE_SHOWN: usize = 5_000;
 /// Spans read for one session's traces.
@@ -134,31 +136,48 @@ fn html(body: String) -> Response {
         .into_response()
 }
 
-/// The overview of what `filter` admits: everyone's is read once for every page that
-/// asks ([`overview::OverviewCache`]); a filtered one (a few buckets) each time.
+/// The overview of what `filter` admits over `range`: everyone's over the default range
+/// is read once for every page that asks ([`overview::OverviewCache`]); any other (a
+/// few buckets) each time. A range that cannot be read is refused with `refuse`'s answer.
 async fn current_overview(
     page: &PageState,
     filter: Filter,
+    range: Range,
+    refuse: impl FnOnce(String) -> ApiError,
 ) -> Result<Arc<overview::Overview>, ApiError> {
     let now = now_ms();
-    if !filter.is_everything() {
-        return read(&page.app, move |dir| overview::read(dir, now, &filter))
-            .await
-            .map(Arc::new);
+    let window = range.window(now).map_err(refuse)?;
+    let shared = filter.is_everything() && range.is_default();
+    let last_seen = page.app.aggregator.lock().last_seen();
+    let read_overview = read(&page.app, move |dir| {
+        overview::read(dir, now, &filter, range, window, last_seen)
+    });
+    if !shared {
+        return read_overview.await.map(Arc::new);
     }
     page.overview
         .current(
             now,
             read(&page.app, crate::store::high_water_mark),
-            read(&page.app, move |dir| overview::read(dir, now, &filter)),
+            read_overview,
         )
         .await
 }
 
-/// `GET /?user=&project=&model=`: the overview page, of what the filters admit.
+/// `GET /?range=today|7d|30d|month&since=&until=&user=&project=&model=`: the overview
+/// page, of what the filters admit over the range; a range that cannot be read gets a
+/// page saying why.
 async fn overview_page(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
     let params = params(query)?;
-    let data = current_overview(&page, filter(&params)).await?;
+    let refuse = |message: String| {
+        ApiError::page(
+            StatusCode::BAD_REQUEST,
+            Reason::BadParameter,
+            view::bad_range(&message),
+        )
+    };
+    let range = Range::from_params(&params).map_err(refuse)?;
+    let data = current_overview(&page, filter(&params), range, refuse).await?;
     Ok(html(view::overview(&data)))
 }
 
@@ -378,10 +397,13 @@ async fn live_stream(State(page): State<PageState>, query: Params) -> Result<Res
         .into_response())
 }
 
-/// `GET /api/v1/overview?user=&project=&model=`: what the overview page shows.
+/// `GET /api/v1/overview?range=today|7d|30d|month&since=&until=&user=&project=&model=`:
+/// what the overview page shows.
 async fn overview_json(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
     let params = params(query)?;
-    let data = current_overview(&page, filter(&params)).await?;
+    let refuse = |message: String| ApiError::bad_request(Reason::BadParameter, message).json();
+    let range = Range::from_params(&params).map_err(refuse)?;
+    let data = current_overview(&page, filter(&params), range, refuse).await?;
     Ok(Json(&*data).into_response())
 }
 
@@ -486,7 +508,8 @@ mod tests {
         let (status, overview) = call(router(state.clone()), get("/api/v1/overview")).await;
         assert_eq!(status, StatusCode::OK);
         let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
-        assert_eq!(overview["week"]["sessions"], 0);
+        assert_eq!(overview["total"]["sessions"], 0);
+        assert_eq!(overview["range"]["name"], "7d");
         let (status, rows) = call(
             router(state.clone()),
             get("/api/v1/usage?by=model&since=1d"),
@@ -560,6 +583,68 @@ mod tests {
         let (status, page) = call(router(state), get("/sessions/%3Cx%3E")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(page.contains("No session &lt;x&gt;"), "{page}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_empty_store_says_what_to_do_and_each_source_says_when_it_last_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let (status, page) = call(router(state.clone()), get("/")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("id=\"empty\""), "{page}");
+        for next in ["claude-telemetry install", "claude-telemetry doctor"] {
+            assert!(page.contains(next), "{next}: {page}");
+        }
+        for source in ["hooks", "OTLP metrics", "OTLP logs", "traces"] {
+            assert!(
+                page.contains(&format!("data-source=\"{source}\">never<")),
+                "{source}: {page}"
+            );
+        }
+        let (_, overview) = call(router(state.clone()), get("/api/v1/overview")).await;
+        let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
+        assert_eq!(
+            overview["last_seen"],
+            serde_json::json!({"hooks": null, "otlp_metrics": null, "otlp_logs": null, "traces": null})
+        );
+
+        let at = "2026-11-20T10:00:00.000Z";
+        let hook = serde_json::json!({
+            "hook_event_name": "UserPromptSubmit", "session_id": "s",
+            "claude_telemetry": {"event_id": "e1", "received_at": at, "host": "h",
+                "user_name": "u", "hook_latency_us": 1, "hook_version": "t"}
+        });
+        let (status, body) = call(
+            crate::server::app(state.clone()),
+            crate::testing::post(
+                "POST",
+                "/v1/hooks",
+                "application/x-ndjson",
+                hook.to_string(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Outside the default range: the store is not empty for all that.
+        let (_, page) = call(router(state.clone()), get("/")).await;
+        assert!(!page.contains("id=\"empty\""), "{page}");
+        assert!(
+            page.contains("data-source=\"hooks\">2026-11-20 10:00:00 UTC<"),
+            "{page}"
+        );
+        assert!(page.contains("data-source=\"traces\">never<"), "{page}");
+        let (_, overview) = call(router(state.clone()), get("/api/v1/overview?range=today")).await;
+        let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
+        let expected = humantime::parse_rfc3339(at)
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        assert_eq!(
+            overview["last_seen"]["hooks"].as_u64(),
+            Some(expected as u64)
+        );
+        assert_eq!(overview["last_seen"]["otlp_logs"], serde_json::Value::Null);
     }
 
     /// 1,205 users, each with a prompt in a session of their own.
@@ -673,8 +758,21 @@ mod windows {
             ],
         )
         .await;
-        let data = overview::read(dir.path(), now, &Filter::default()).unwrap();
-        assert!((data.week.cost_usd - 0.75).abs() < 1e-9, "{:?}", data.week);
+        let week = Window::last_days(7, now);
+        let data = overview::read(
+            dir.path(),
+            now,
+            &Filter::default(),
+            Range::default(),
+            week,
+            Default::default(),
+        )
+        .unwrap();
+        assert!(
+            (data.total.cost_usd - 0.75).abs() < 1e-9,
+            "{:?}",
+            data.total
+        );
         let page = view::overview(&data);
         let chart = &page[page.find("id=\"chart-cost-by-day\"").unwrap()..];
         let chart = &chart[..chart.find("</svg>").unwrap()];
@@ -692,7 +790,184 @@ mod windows {
             .collect();
         assert_eq!(bars.len(), 8, "every day the window touches: {chart}");
         assert!((bars.iter().sum::<f64>() - 0.75).abs() < 1e-9, "{bars:?}");
-        assert_eq!(data.week_window, Window::last_days(7, now));
-        assert_eq!(data.week_window.days().len(), 8);
+        assert_eq!(data.window, Window::last_days(7, now));
+        assert_eq!(data.window.days().len(), 8);
+    }
+
+    fn json(text: &str) -> serde_json::Value {
+        serde_json::from_str(text).unwrap_or_else(|err| panic!("{err}: {text}"))
+    }
+
+    /// Costs of 2^k dollars, one event each just inside and just outside the ends of
+    /// every range, so each range's total names exactly the events it counted; the
+    /// overview (page and JSON, over HTTP) must give what the store gives for that
+    /// window and what the history says it holds.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_range_counts_exactly_the_events_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = now_ms();
+        let minute = 60_000;
+        let today = crate::time::day_start(now);
+        let month = crate::time::month_start(now);
+        // Each range's start, with an event just after it and one just before.
+        let starts = [
+            ("range=today", today, minute),
+            ("range=7d", now - 7 * DAY_MS, 10 * minute),
+            ("", now - 7 * DAY_MS, 10 * minute),
+            // At the default 30-day retention the events before 30 days are gone and a
+            // window's start there is read by whole hours (the rollups): its markers
+            // are more than an hour away.
+            ("range=30d", now - 30 * DAY_MS, 70 * minute),
+            ("range=month", month, minute),
+            ("since=10d&until=5d", now - 10 * DAY_MS, 10 * minute),
+            ("since=10d&until=5d&model=m", now - 10 * DAY_MS, 10 * minute),
+        ];
+        let mut instants: Vec<i64> = starts
+            .iter()
+            .flat_map(|(_, start, margin)| [start + margin, start - margin])
+            .collect();
+        // The custom range's end, 5 days back, is excluded; and one event before all.
+        let custom_end = now - 5 * DAY_MS;
+        instants.extend([
+            now - 5_000,
+            custom_end - 10 * minute,
+            custom_end + 10 * minute,
+        ]);
+        instants.extend([now - 40 * DAY_MS]);
+        // Near midnight or the first of the month two instants could be in the future.
+        instants.retain(|ts| *ts < now - 1_000);
+        instants.sort_unstable();
+        instants.dedup();
+        let history: Vec<(i64, f64)> = instants
+            .iter()
+            .enumerate()
+            .map(|(k, ts)| (*ts, f64::from(1_u32 << k)))
+            .collect();
+        let events = history
+            .iter()
+            .enumerate()
+            .map(|(k, (ts, usd))| {
+                workload::otlp(
+                    &format!("e{k}"),
+                    *ts,
+                    &format!("s{k}"),
+                    "api_request",
+                    json!({"model": "m", "cost_usd": usd}),
+                )
+            })
+            .collect();
+        feed(dir.path(), events).await;
+        let state = crate::testing::state(dir.path());
+        for (address, start, margin) in starts {
+            let (status, body) = crate::testing::call(
+                router(state.clone()),
+                crate::testing::get(&format!("/api/v1/overview?{address}")),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{address}: {body}");
+            let overview = json(&body);
+            let window: Window = Window {
+                since_ms: overview["window"]["since_ms"].as_i64().unwrap(),
+                until_ms: overview["window"]["until_ms"].as_i64().unwrap(),
+            };
+            let expected: f64 = history
+                .iter()
+                .filter(|(ts, _)| window.since_ms <= *ts && *ts < window.until_ms)
+                .map(|(_, usd)| usd)
+                .sum();
+            let inside = history
+                .iter()
+                .filter(|(ts, _)| window.since_ms <= *ts && *ts < window.until_ms)
+                .count();
+            assert!(inside > 0 && inside < history.len(), "{address}: {inside}");
+            // The window starts where the range does (give or take the time between
+            // this test's clock and the handler's): the event just after is in, the
+            // one just before is out.
+            assert!(
+                window.since_ms <= start + margin && window.since_ms > start - margin,
+                "{address}: {window:?} starts at {start}"
+            );
+            let until = if address.contains("until") {
+                custom_end
+            } else {
+                now
+            };
+            assert!(
+                (until..until + 60_000).contains(&window.until_ms),
+                "{address}: {window:?} ends at {until}"
+            );
+            let total = &overview["total"];
+            assert_eq!(total["cost_usd"].as_f64(), Some(expected), "{address}");
+            assert_eq!(total["requests"].as_u64(), Some(inside as u64), "{address}");
+            assert_eq!(total["sessions"].as_u64(), Some(inside as u64), "{address}");
+            let store = query::usage(dir.path(), window, GroupBy::Day, &Filter::default())
+                .unwrap()
+                .pop()
+                .unwrap();
+            assert_eq!(
+                store.cost_usd, expected,
+                "{address}: the store over the window"
+            );
+            let by_day: f64 = overview["by_day"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row["cost_usd"].as_f64().unwrap())
+                .sum();
+            assert_eq!(by_day, expected, "{address}: by day");
+            assert_eq!(
+                overview["by_model"][0]["cost_usd"].as_f64(),
+                Some(expected),
+                "{address}: by model"
+            );
+            assert_eq!(
+                overview["sessions"].as_array().unwrap().len(),
+                inside,
+                "{address}: sessions"
+            );
+            let (status, page) = crate::testing::call(
+                router(state.clone()),
+                crate::testing::get(&format!("/?{address}")),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{address}");
+            let card = &page[page.find("data-figure=\"cost-range\"").unwrap()..];
+            let shown = &card[card.find('>').unwrap() + 1..card.find('<').unwrap()];
+            assert_eq!(shown, view::dollars(expected), "{address}: the page's card");
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_ranges_are_refused_with_a_reason_never_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = crate::testing::state(dir.path());
+        for (address, reason) in [
+            ("range=fortnight", "expected one of today, 7d, 30d, month"),
+            ("range=custom", "since="),
+            ("range=7d&since=1d", "not both"),
+            ("since=yesterday", "since:"),
+            ("until=%00%FF", "until:"),
+            ("since=2026-11-05&until=2026-11-02", "not before"),
+            ("since=2026-13-45", "since:"),
+            ("range=%3Cscript%3E", "expected one of"),
+        ] {
+            let (status, body) = crate::testing::call(
+                router(state.clone()),
+                crate::testing::get(&format!("/api/v1/overview?{address}")),
+            )
+            .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{address}: {body}");
+            let error = json(&body)["error"].as_str().unwrap().to_owned();
+            assert!(error.contains(reason), "{address}: {error}");
+            let (status, page) = crate::testing::call(
+                router(state.clone()),
+                crate::testing::get(&format!("/?{address}")),
+            )
+            .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{address}: {page}");
+            assert!(page.contains("That date range cannot be shown"), "{page}");
+            assert!(!page.contains("<script>"), "escaped: {page}");
+            assert!(page.contains("href=\"?range=7d\""), "a way back: {page}");
+        }
     }
 }

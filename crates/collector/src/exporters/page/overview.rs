@@ -6,9 +6,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::aggregate::LastSeen;
 use crate::error::ApiError;
 use crate::query::{self, AuditFilter, Filter, GroupBy, Window};
 use crate::store::StoreError;
+
+use super::range::Range;
 
 const MINUTE_MS: i64 = 60_000;
 /// An overview slower than this to read is not read again sooner than
@@ -30,30 +33,33 @@ pub struct Overview {
     /// Whose usage, where, with which model: every figure is of these (blocked
     /// operations by user and project; they have no model).
     pub filter: Filter,
-    /// The window every "7 days" figure covers: the last 7 × 24 hours.
-    pub week_window: Window,
-    /// Totals since midnight UTC.
-    pub today: query::UsageRow,
-    /// Totals over the last 7 days.
-    pub week: query::UsageRow,
-    /// The last 7 days, by day.
+    /// The date range asked for (`7d` unless the address names another).
+    pub range: Range,
+    /// The window the range covers, which every figure covers.
+    pub window: Window,
+    /// Totals over the window.
+    pub total: query::UsageRow,
+    /// The window, by day.
     pub by_day: Vec<query::UsageRow>,
-    /// The last 7 days, by model.
+    /// The window, by model.
     pub by_model: Vec<query::UsageRow>,
-    /// The last 7 days, by user.
+    /// The window, by user.
     pub by_user: Vec<query::UsageRow>,
-    /// The last 7 days, by project (its name).
+    /// The window, by project (its name).
     pub by_project: Vec<query::UsageRow>,
-    /// Recent sessions.
+    /// The most recent sessions with activity in the window.
     pub sessions: Vec<query::SessionRow>,
-    /// Tool usage over the last 7 days.
+    /// Tool usage over the window.
     pub tools: Vec<query::ToolRow>,
-    /// API latency and errors over the last 7 days.
+    /// API latency and errors over the window.
     pub api: Vec<query::ApiRow>,
-    /// Blocked operations over the last 7 days, most recent first.
+    /// Blocked operations over the window, most recent first.
     pub blocked: Vec<query::AuditRow>,
     /// Rows of each table left out ([`ROWS_SHOWN`] at most are shown).
     pub omitted: Omitted,
+    /// When each source last sent something, whatever the range and filters; all none
+    /// while the store has never held an event.
+    pub last_seen: LastSeen,
 }
 
 /// How many rows of each table the overview left out.
@@ -85,27 +91,28 @@ fn split_total(mut rows: Vec<query::UsageRow>) -> (Vec<query::UsageRow>, query::
     (rows, total)
 }
 
-/// Reads the overview as of `now`, of what `filter` admits.
-pub fn read(dir: &std::path::Path, now: i64, filter: &Filter) -> Result<Overview, StoreError> {
-    let week = Window::last_days(7, now);
+/// Reads the overview as of `now` over `window` (what `range` covers then), of what
+/// `filter` admits; `last_seen` is the aggregator's.
+pub fn read(
+    dir: &std::path::Path,
+    now: i64,
+    filter: &Filter,
+    range: Range,
+    window: Window,
+    last_seen: LastSeen,
+) -> Result<Overview, StoreError> {
     let everyone = filter;
-    let (by_day, week_total) = split_total(query::usage(dir, week, GroupBy::Day, everyone)?);
-    let (_, today_total) = split_total(query::usage(
-        dir,
-        Window::today(now),
-        GroupBy::Day,
-        everyone,
-    )?);
-    let (by_model, _) = split_total(query::usage(dir, week, GroupBy::Model, everyone)?);
-    let (by_user, _) = split_total(query::usage(dir, week, GroupBy::User, everyone)?);
-    let (mut by_project, _) = split_total(query::usage(dir, week, GroupBy::Project, everyone)?);
-    let (tools, api) = query::activity(dir, week, everyone)?;
+    let (by_day, total) = split_total(query::usage(dir, window, GroupBy::Day, everyone)?);
+    let (by_model, _) = split_total(query::usage(dir, window, GroupBy::Model, everyone)?);
+    let (by_user, _) = split_total(query::usage(dir, window, GroupBy::User, everyone)?);
+    let (mut by_project, _) = split_total(query::usage(dir, window, GroupBy::Project, everyone)?);
+    let (tools, api) = query::activity(dir, window, everyone)?;
     let recent = AuditFilter {
         last: Some(50),
         user: filter.user.clone(),
         ..AuditFilter::default()
     };
-    let mut blocked = query::audit(dir, week, &recent)?;
+    let mut blocked = query::audit(dir, window, &recent)?;
     if let Some(project) = &filter.project {
         // The audit trail holds the project's path; a filter names the project.
         blocked
@@ -124,24 +131,26 @@ pub fn read(dir: &std::path::Path, now: i64, filter: &Filter) -> Result<Overview
     Ok(Overview {
         now_ms: now,
         filter: filter.clone(),
-        week_window: week,
-        today: today_total,
-        week: week_total,
+        range,
+        window,
+        total,
         by_day,
         by_model,
         by_user,
         by_project,
-        sessions: query::sessions(dir, week, SESSIONS_SHOWN, everyone)?,
+        sessions: query::sessions(dir, window, SESSIONS_SHOWN, everyone)?,
         tools,
         api,
         blocked,
         omitted,
+        last_seen,
     })
 }
 
-/// The last overview read, shared by every page and JSON client.
+/// The last overview of everyone over the default range, shared by every page and
+/// JSON client that asks for it.
 ///
-/// An overview is a scan of the week's events, and every open page asks for it every few
+/// An overview is a scan of the window's events, and every open page asks for it every few
 /// seconds. Requests that arrive together wait for one read; a read is reused while no
 /// event has been stored since and the minute (which moves the windows) is the same; and
 /// a slow one (a large store) is reused for a few times its reading time even when

@@ -8,6 +8,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::overview::Overview;
+use super::range::{self, Range};
 use crate::query::{Filter, TimelineEntry, UsageRow};
 
 pub(super) const STYLE: &str = r#"
@@ -145,6 +146,9 @@ fn millis(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_owned(), |v| format!("{v:.0} ms"))
 }
 
+/// Days a window may span and still have a bar for each of them, quiet ones too.
+const CHART_DAYS: i64 = 92;
+
 /// A whole page; `refresh` adds the script that keeps it current.
 fn page(title: &str, main: Markup, refresh: bool) -> String {
     html! {
@@ -273,19 +277,20 @@ fn text(value: impl AsRef<str>) -> Markup {
     html! { (value.as_ref()) }
 }
 
-/// The overview's address with `filter` and `key=value` on top: a name that narrows the
-/// page to it when clicked.
-fn narrowed(filter: &Filter, key: &str, value: &str) -> String {
+/// The overview's address showing what `filter` admits over `range`.
+fn address(filter: &Filter, range: &Range) -> String {
     let mut pairs: Vec<(&str, &str)> = [
         ("user", filter.user.as_deref()),
         ("project", filter.project.as_deref()),
         ("model", filter.model.as_deref()),
     ]
     .into_iter()
-    .filter(|(name, _)| *name != key)
     .filter_map(|(name, value)| value.map(|v| (name, v)))
     .collect();
-    pairs.push((key, value));
+    pairs.extend(range.params());
+    if pairs.is_empty() {
+        return "./".to_owned();
+    }
     let query: Vec<String> = pairs
         .iter()
         .map(|(name, value)| format!("{name}={}", segment(value)))
@@ -293,19 +298,75 @@ fn narrowed(filter: &Filter, key: &str, value: &str) -> String {
     format!("?{}", query.join("&"))
 }
 
-/// A name that narrows the overview to it.
-fn filter_link(filter: &Filter, key: &str, value: &str) -> Markup {
+/// A name that narrows the overview to it (over the same range) when clicked.
+fn filter_link(data: &Overview, key: &str, value: &str) -> Markup {
     if value.is_empty() || value == "unknown" {
         return text(value);
     }
-    html! { a.filter href=(narrowed(filter, key, value)) { (value) } }
+    let mut filter = data.filter.clone();
+    let field = match key {
+        "user" => &mut filter.user,
+        "project" => &mut filter.project,
+        _ => &mut filter.model,
+    };
+    *field = Some(value.to_owned());
+    html! { a.filter href=(address(&filter, &data.range)) { (value) } }
 }
 
-fn usage_rows(rows: &[UsageRow], filter: &Filter, key: &str) -> Vec<Row> {
+/// When each source last sent something.
+fn last_seen(data: &Overview) -> Markup {
+    let seen = &data.last_seen;
+    let sources = [
+        ("hooks", seen.hooks),
+        ("OTLP metrics", seen.otlp_metrics),
+        ("OTLP logs", seen.otlp_logs),
+        ("traces", seen.traces),
+    ];
+    html! {
+        p.muted id="last-seen" {
+            "Last received: "
+            @for (i, (name, at)) in sources.into_iter().enumerate() {
+                @if i > 0 { " · " }
+                (name) " "
+                span data-source=(name) { (at.map_or_else(|| "never".to_owned(), |ms| format!("{} UTC", time(ms)))) }
+            }
+        }
+    }
+}
+
+/// The ranges to switch to, the one shown marked, and a form for a custom one; each
+/// keeps the filters.
+fn range_switch(data: &Overview) -> Markup {
+    let filter = &data.filter;
+    html! {
+        nav id="range" aria-label="date range" {
+            @for (name, label) in range::CHOICES {
+                @if data.range.name == name {
+                    strong aria-current="page" { (label) }
+                } @else {
+                    a href=(address(filter, &Range::named(name))) { (label) }
+                }
+                " · "
+            }
+            form method="get" action="./" {
+                @for (name, value) in [("user", &filter.user), ("project", &filter.project), ("model", &filter.model)] {
+                    @if let Some(value) = value { input type="hidden" name=(name) value=(value); }
+                }
+                label { "since " input type="text" name="since" size="10" placeholder="2026-11-01 or 3d" value=[data.range.since.as_deref()]; }
+                " "
+                label { "until " input type="text" name="until" size="10" placeholder="now" value=[data.range.until.as_deref()]; }
+                " "
+                button type="submit" { "show" }
+            }
+        }
+    }
+}
+
+fn usage_rows(rows: &[UsageRow], data: &Overview, key: &str) -> Vec<Row> {
     rows.iter()
         .map(|r| {
             Row::of(vec![
-                filter_link(filter, key, &r.key),
+                filter_link(data, key, &r.key),
                 text(count(r.sessions)),
                 text(count(r.requests)),
                 text(count(tokens(r))),
@@ -317,12 +378,18 @@ fn usage_rows(rows: &[UsageRow], filter: &Filter, key: &str) -> Vec<Row> {
 
 /// The overview page.
 pub(crate) fn overview(data: &Overview) -> String {
-    let week = &data.week;
+    let total = &data.total;
+    let span = data.range.label();
     // Every day the window touches, quiet ones too: the bars add up to the cards (the
-    // first day is counted from this time 7 days ago).
-    let days: Vec<(String, f64, String)> = data
-        .week_window
-        .days()
+    // first day is counted from the window's start); a window longer than a chart can
+    // show (a custom one) has a bar for each day with usage.
+    let window_days = (data.window.until_ms - data.window.since_ms) / crate::query::DAY_MS;
+    let days_shown = if window_days <= CHART_DAYS {
+        data.window.days()
+    } else {
+        data.by_day.iter().map(|r| r.key.clone()).collect()
+    };
+    let days: Vec<(String, f64, String)> = days_shown
         .into_iter()
         .map(|day| {
             let cost = data
@@ -334,10 +401,10 @@ pub(crate) fn overview(data: &Overview) -> String {
         })
         .collect();
     let kinds: Vec<(String, f64, String)> = [
-        ("input", week.input_tokens),
-        ("output", week.output_tokens),
-        ("cache read", week.cache_read_tokens),
-        ("cache write", week.cache_creation_tokens),
+        ("input", total.input_tokens),
+        ("output", total.output_tokens),
+        ("cache read", total.cache_read_tokens),
+        ("cache write", total.cache_creation_tokens),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), *v as f64, count(*v)))
@@ -350,8 +417,8 @@ pub(crate) fn overview(data: &Overview) -> String {
             let link = html! { a href={ "sessions/" (segment(&s.session_id)) } { (s.session_id) } };
             Row::of(vec![
                 link,
-                filter_link(&data.filter, "user", &s.user),
-                filter_link(&data.filter, "project", &s.project),
+                filter_link(data, "user", &s.user),
+                filter_link(data, "project", &s.project),
                 text(time(s.start_ms)),
                 text(duration(s.duration_ms)),
                 text(count(s.usage.prompts)),
@@ -410,20 +477,31 @@ pub(crate) fn overview(data: &Overview) -> String {
                 @for (name, value) in [("user", &data.filter.user), ("project", &data.filter.project), ("model", &data.filter.model)] {
                     @if let Some(value) = value { (name) " " strong { (value) } " " }
                 }
-                "· " a href="./" { "everyone" }
+                "· " a href=(address(&Filter::default(), &data.range)) { "everyone" }
             }
         }
+        @if data.last_seen.is_empty() {
+            section id="empty" {
+                h2 { "Nothing has arrived yet" }
+                p {
+                    "To send Claude Code's hooks and telemetry here, run "
+                    code { "claude-telemetry install" }
+                    " (with " code { "--dry-run" } " it shows what it would change) and start a new Claude Code session. "
+                    "Then " code { "claude-telemetry doctor" } " checks every part and says how to fix what fails."
+                }
+            }
+        }
+        (last_seen(data))
+        (range_switch(data))
         div.cards {
-            (card("cost-today", "cost today", &dollars(data.today.cost_usd)))
-            (card("tokens-today", "tokens today", &count(tokens(&data.today))))
-            (card("cost-week", "cost, 7 days", &dollars(week.cost_usd)))
-            (card("tokens-week", "tokens, 7 days", &count(tokens(week))))
-            (card("sessions-week", "sessions, 7 days", &count(week.sessions)))
-            (card("blocks-week", "blocked, 7 days", &count(week.blocks)))
+            (card("cost-range", &format!("cost, {span}"), &dollars(total.cost_usd)))
+            (card("tokens-range", &format!("tokens, {span}"), &count(tokens(total))))
+            (card("sessions-range", &format!("sessions, {span}"), &count(total.sessions)))
+            (card("blocks-range", &format!("blocked, {span}"), &count(total.blocks)))
             (card(
-                "cache-hit-week",
-                "cache hit rate, 7 days",
-                &week.cache_hit_rate().map_or_else(|| "–".to_owned(), |rate| format!("{:.1}%", rate * 100.0)),
+                "cache-hit-range",
+                &format!("cache hit rate, {span}"),
+                &total.cache_hit_rate().map_or_else(|| "–".to_owned(), |rate| format!("{:.1}%", rate * 100.0)),
             ))
         }
         div.grid {
@@ -432,24 +510,24 @@ pub(crate) fn overview(data: &Overview) -> String {
                 (bars("chart-cost-by-day", "cost by day", &days))
             }
             section {
-                h2 { "Tokens by type, 7 days" }
+                h2 { "Tokens by type, " (span) }
                 (bars("chart-tokens-by-type", "tokens by type", &kinds))
             }
         }
         div.grid {
             section {
-                h2 { "By model, 7 days" }
-                (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model, &data.filter, "model")))
+                h2 { "By model, " (span) }
+                (table("by-model", &usage_headers("model"), &[1, 2, 3, 4], &usage_rows(&data.by_model, data, "model")))
                 (omitted(data.omitted.by_model, "api/v1/usage?by=model"))
             }
             section {
-                h2 { "By user, 7 days" }
-                (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user, &data.filter, "user")))
+                h2 { "By user, " (span) }
+                (table("by-user", &usage_headers("user"), &[1, 2, 3, 4], &usage_rows(&data.by_user, data, "user")))
                 (omitted(data.omitted.by_user, "api/v1/usage?by=user"))
             }
             section {
-                h2 { "By project, 7 days" }
-                (table("by-project", &usage_headers("project"), &[1, 2, 3, 4], &usage_rows(&data.by_project, &data.filter, "project")))
+                h2 { "By project, " (span) }
+                (table("by-project", &usage_headers("project"), &[1, 2, 3, 4], &usage_rows(&data.by_project, data, "project")))
                 (omitted(data.omitted.by_project, "api/v1/usage?by=project"))
             }
         }
@@ -465,12 +543,12 @@ pub(crate) fn overview(data: &Overview) -> String {
         ))
         div.grid {
             section {
-                h2 { "Tools, 7 days" }
+                h2 { "Tools, " (span) }
                 (table("tools", &["tool", "calls", "failed", "blocked", "p50", "p95"], &[1, 2, 3, 4, 5], &tools))
                 (omitted(data.omitted.tools, "api/v1/overview"))
             }
             section {
-                h2 { "API, 7 days" }
+                h2 { "API, " (span) }
                 (table("api", &["model", "requests", "errors", "p50", "p95"], &[1, 2, 3, 4], &api))
                 (omitted(data.omitted.api, "api/v1/overview"))
             }
@@ -536,6 +614,22 @@ pub(crate) fn sign_in(next: &str, message: Option<&str>) -> String {
     };
     // No refreshing script: it would only be refused every few seconds.
     page("sign in", main, false)
+}
+
+/// An overview asked for over a range that cannot be read: why, and the way back.
+pub(crate) fn bad_range(message: &str) -> String {
+    let main = html! {
+        h1 { "claude-telemetry" }
+        p.deny role="alert" id="range-error" { "That date range cannot be shown: " (message) }
+        p {
+            "Ranges: "
+            @for (name, label) in range::CHOICES {
+                a href={ "?range=" (name) } { (label) } " · "
+            }
+            "or " code { "?since=2026-11-01&until=2026-11-08" } " (dates, times, or durations back from now such as " code { "3d" } ")."
+        }
+    };
+    page("bad date range", main, false)
 }
 
 /// A session the store does not know.
