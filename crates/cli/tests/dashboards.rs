@@ -419,3 +419,96 @@ fn every_variable_filters_every_panel_whose_series_carry_its_label() {
     }
     assert!(checked > 60, "{checked}");
 }
+
+/// The query of the panel titled `title`, variables substituted as in [`queries`].
+fn panel_query(title: &str) -> String {
+    let suffix = format!(" / {title}");
+    let found: Vec<String> = queries()
+        .into_iter()
+        .filter(|(panel, _)| panel.ends_with(&suffix))
+        .map(|(_, expr)| expr)
+        .collect();
+    assert!(!found.is_empty(), "no panel titled {title}");
+    found.join("\n")
+}
+
+/// Each series' value in a query result, by the value of `label` (`""` without it).
+fn values_by(result: &[Value], label: &str) -> std::collections::BTreeMap<String, f64> {
+    result
+        .iter()
+        .map(|s| {
+            (
+                s["metric"][label].as_str().unwrap_or_default().to_owned(),
+                s["value"][1].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_adoption_cost_and_failure_rate_panels_answer_what_the_sessions_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    feed(&collector, dir.path(), 0);
+    let prometheus = Prometheus::with_config(&shipped_config("prometheus.yml", &collector, &[]));
+    prometheus.query_until("sum(claude_code_prompts_total)", |r| !r.is_empty());
+    feed(&collector, dir.path(), 1);
+    prometheus.query_until("sum(claude_code_prompts_total)", |r| {
+        r.first().and_then(|s| s["value"][1].as_str()) == Some("4")
+    });
+    let near = |got: f64, want: f64| (got - want).abs() <= want.abs() * 0.1;
+
+    // Jane and Bob both prompted today, so both are daily and weekly active users.
+    let adoption = panel_query("Daily and weekly active users");
+    let (daily, weekly) = adoption.split_once('\n').unwrap();
+    for expr in [daily, weekly] {
+        let users = prometheus.query_until(expr, finite);
+        assert_eq!(
+            values_by(&users, ""),
+            [(String::new(), 2.0)].into(),
+            "{expr}"
+        );
+    }
+
+    // Each user ran Bash twice (one failure) and Read once per wave; the denied Bash
+    // call did not run, so Bash fails half of its calls and Read none.
+    let rate = prometheus.query_until(&panel_query("Tool failure rate by tool"), finite);
+    let rate = values_by(&rate, "tool");
+    assert_eq!(
+        rate.keys().collect::<Vec<_>>(),
+        ["Bash", "Read"],
+        "{rate:?}"
+    );
+    assert!(near(rate["Bash"], 0.5) && rate["Read"] == 0.0, "{rate:?}");
+    let over_time = prometheus.query_until(&panel_query("Tool failure rate over time"), finite);
+    assert!(
+        values_by(&over_time, "tool")
+            .values()
+            .all(|r| (0.0..=1.0).contains(r)),
+        "{over_time:?}"
+    );
+
+    // Claude Code's usage is Jane's session's: the day's cost is hers alone, and her cost
+    // per session is her cost over the sessions she started.
+    let truth = |expr: &str| values_by(&prometheus.query_until(expr, finite), "")[""];
+    let cost = truth("sum(claude_code_cost_usage_USD_total{user_name=\"Jane Doe\"})");
+    let sessions = truth("sum(claude_code_sessions_started_total{user_name=\"Jane Doe\"})");
+    let per_day = values_by(
+        &prometheus.query_until(&panel_query("Cost per user per day"), finite),
+        "user_name",
+    );
+    assert_eq!(per_day.keys().collect::<Vec<_>>(), ["Jane Doe"]);
+    assert!(
+        near(per_day["Jane Doe"], cost),
+        "{per_day:?} against {cost}"
+    );
+    let per_session = values_by(
+        &prometheus.query_until(&panel_query("Cost per session by user"), finite),
+        "user_name",
+    );
+    assert_eq!(per_session.keys().collect::<Vec<_>>(), ["Jane Doe"]);
+    assert!(
+        near(per_session["Jane Doe"], cost / sessions),
+        "{per_session:?} against {cost} over {sessions} sessions"
+    );
+}
