@@ -2,7 +2,7 @@
 //! Prometheus (and by VictoriaMetrics through remote write) scraping the real collector
 //! fed with realistic sessions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -433,7 +433,7 @@ fn panel_query(title: &str) -> String {
 }
 
 /// Each series' value in a query result, by the value of `label` (`""` without it).
-fn values_by(result: &[Value], label: &str) -> std::collections::BTreeMap<String, f64> {
+fn values_by(result: &[Value], label: &str) -> BTreeMap<String, f64> {
     result
         .iter()
         .map(|s| {
@@ -457,6 +457,17 @@ fn the_adoption_cost_and_failure_rate_panels_answer_what_the_sessions_hold() {
         r.first().and_then(|s| s["value"][1].as_str()) == Some("4")
     });
     let near = |got: f64, want: f64| (got - want).abs() <= want.abs() * 0.1;
+    // A panel's series by `label`, once they are what `holds` wants: Prometheus
+    // extrapolates `increase` to the window's end, by as much as a scrape interval in
+    // series seconds old, so the figures settle as scrapes accumulate (within its
+    // ±10 %); the poll has a deadline and fails with the last answer.
+    let settled = |title: &str, label: &str, holds: &dyn Fn(&BTreeMap<String, f64>) -> bool| {
+        let expr = panel_query(title);
+        values_by(
+            &prometheus.query_until(&expr, |r| finite(r) && holds(&values_by(r, label))),
+            label,
+        )
+    };
 
     // Jane and Bob both prompted today, so both are daily and weekly active users.
     let adoption = panel_query("Daily and weekly active users");
@@ -472,43 +483,36 @@ fn the_adoption_cost_and_failure_rate_panels_answer_what_the_sessions_hold() {
 
     // Each user ran Bash twice (one failure) and Read once per wave; the denied Bash
     // call did not run, so Bash fails half of its calls and Read none.
-    let rate = prometheus.query_until(&panel_query("Tool failure rate by tool"), finite);
-    let rate = values_by(&rate, "tool");
-    assert_eq!(
-        rate.keys().collect::<Vec<_>>(),
-        ["Bash", "Read"],
-        "{rate:?}"
-    );
-    assert!(near(rate["Bash"], 0.5) && rate["Read"] == 0.0, "{rate:?}");
-    let over_time = prometheus.query_until(&panel_query("Tool failure rate over time"), finite);
-    assert!(
-        values_by(&over_time, "tool")
-            .values()
-            .all(|r| (0.0..=1.0).contains(r)),
-        "{over_time:?}"
-    );
+    let rate = settled("Tool failure rate by tool", "tool", &|rate| {
+        rate.keys().eq(["Bash", "Read"]) && near(rate["Bash"], 0.5) && rate["Read"] == 0.0
+    });
+    assert_eq!(rate.len(), 2, "{rate:?}");
+    settled("Tool failure rate over time", "tool", &|rate| {
+        rate.values().all(|r| (0.0..=1.0).contains(r))
+    });
 
     // Claude Code's usage is Jane's session's: the day's cost is hers alone, and her cost
     // per session is her cost over the sessions she started.
-    let truth = |expr: &str| values_by(&prometheus.query_until(expr, finite), "")[""];
-    let cost = truth("sum(claude_code_cost_usage_USD_total{user_name=\"Jane Doe\"})");
-    let sessions = truth("sum(claude_code_sessions_started_total{user_name=\"Jane Doe\"})");
-    let per_day = values_by(
-        &prometheus.query_until(&panel_query("Cost per user per day"), finite),
-        "user_name",
-    );
-    assert_eq!(per_day.keys().collect::<Vec<_>>(), ["Jane Doe"]);
-    assert!(
-        near(per_day["Jane Doe"], cost),
-        "{per_day:?} against {cost}"
-    );
-    let per_session = values_by(
-        &prometheus.query_until(&panel_query("Cost per session by user"), finite),
-        "user_name",
-    );
-    assert_eq!(per_session.keys().collect::<Vec<_>>(), ["Jane Doe"]);
-    assert!(
-        near(per_session["Jane Doe"], cost / sessions),
-        "{per_session:?} against {cost} over {sessions} sessions"
-    );
+    // The truth is the collector's own /metrics (read as a person, every series at its
+    // value at once), not Prometheus', which sees a new series at zero first.
+    let metrics = crate::support::collector::parse_metrics(&collector.metrics());
+    let janes = |metric: &str| -> f64 {
+        metrics
+            .iter()
+            .filter(|(series, _)| {
+                series.starts_with(&format!("{metric}{{"))
+                    && series.contains("user_name=\"Jane Doe\"")
+            })
+            .map(|(_, value)| value)
+            .sum()
+    };
+    let cost = janes("claude_code_cost_usage_USD_total");
+    let sessions = janes("claude_code_sessions_started_total");
+    assert!(cost > 0.0 && sessions >= 2.0, "{cost} {sessions}");
+    settled("Cost per user per day", "user_name", &|per_day| {
+        per_day.keys().eq(["Jane Doe"]) && near(per_day["Jane Doe"], cost)
+    });
+    settled("Cost per session by user", "user_name", &|per_session| {
+        per_session.keys().eq(["Jane Doe"]) && near(per_session["Jane Doe"], cost / sessions)
+    });
 }
