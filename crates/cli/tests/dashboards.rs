@@ -2,7 +2,7 @@
 //! Prometheus (and by VictoriaMetrics through remote write) scraping the real collector
 //! fed with realistic sessions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -418,4 +418,101 @@ fn every_variable_filters_every_panel_whose_series_carry_its_label() {
         );
     }
     assert!(checked > 60, "{checked}");
+}
+
+/// The query of the panel titled `title`, variables substituted as in [`queries`].
+fn panel_query(title: &str) -> String {
+    let suffix = format!(" / {title}");
+    let found: Vec<String> = queries()
+        .into_iter()
+        .filter(|(panel, _)| panel.ends_with(&suffix))
+        .map(|(_, expr)| expr)
+        .collect();
+    assert!(!found.is_empty(), "no panel titled {title}");
+    found.join("\n")
+}
+
+/// Each series' value in a query result, by the value of `label` (`""` without it).
+fn values_by(result: &[Value], label: &str) -> BTreeMap<String, f64> {
+    result
+        .iter()
+        .map(|s| {
+            (
+                s["metric"][label].as_str().unwrap_or_default().to_owned(),
+                s["value"][1].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_adoption_cost_and_failure_rate_panels_answer_what_the_sessions_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&dir.path().join("data"));
+    feed(&collector, dir.path(), 0);
+    let prometheus = Prometheus::with_config(&shipped_config("prometheus.yml", &collector, &[]));
+    prometheus.query_until("sum(claude_code_prompts_total)", |r| !r.is_empty());
+    feed(&collector, dir.path(), 1);
+    prometheus.query_until("sum(claude_code_prompts_total)", |r| {
+        r.first().and_then(|s| s["value"][1].as_str()) == Some("4")
+    });
+    let near = |got: f64, want: f64| (got - want).abs() <= want.abs() * 0.1;
+    // A panel's series by `label`, once they are what `holds` wants: Prometheus
+    // extrapolates `increase` to the window's end, by as much as a scrape interval in
+    // series seconds old, so the figures settle as scrapes accumulate (within its
+    // ±10 %); the poll has a deadline and fails with the last answer.
+    let settled = |title: &str, label: &str, holds: &dyn Fn(&BTreeMap<String, f64>) -> bool| {
+        let expr = panel_query(title);
+        values_by(
+            &prometheus.query_until(&expr, |r| finite(r) && holds(&values_by(r, label))),
+            label,
+        )
+    };
+
+    // Jane and Bob both prompted today, so both are daily and weekly active users.
+    let adoption = panel_query("Daily and weekly active users");
+    let (daily, weekly) = adoption.split_once('\n').unwrap();
+    for expr in [daily, weekly] {
+        let users = prometheus.query_until(expr, finite);
+        assert_eq!(
+            values_by(&users, ""),
+            [(String::new(), 2.0)].into(),
+            "{expr}"
+        );
+    }
+
+    // Each user ran Bash twice (one failure) and Read once per wave; the denied Bash
+    // call did not run, so Bash fails half of its calls and Read none.
+    let rate = settled("Tool failure rate by tool", "tool", &|rate| {
+        rate.keys().eq(["Bash", "Read"]) && near(rate["Bash"], 0.5) && rate["Read"] == 0.0
+    });
+    assert_eq!(rate.len(), 2, "{rate:?}");
+    settled("Tool failure rate over time", "tool", &|rate| {
+        rate.values().all(|r| (0.0..=1.0).contains(r))
+    });
+
+    // Claude Code's usage is Jane's session's: the day's cost is hers alone, and her cost
+    // per session is her cost over the sessions she started.
+    // The truth is the collector's own /metrics (read as a person, every series at its
+    // value at once), not Prometheus', which sees a new series at zero first.
+    let metrics = crate::support::collector::parse_metrics(&collector.metrics());
+    let janes = |metric: &str| -> f64 {
+        metrics
+            .iter()
+            .filter(|(series, _)| {
+                series.starts_with(&format!("{metric}{{"))
+                    && series.contains("user_name=\"Jane Doe\"")
+            })
+            .map(|(_, value)| value)
+            .sum()
+    };
+    let cost = janes("claude_code_cost_usage_USD_total");
+    let sessions = janes("claude_code_sessions_started_total");
+    assert!(cost > 0.0 && sessions >= 2.0, "{cost} {sessions}");
+    settled("Cost per user per day", "user_name", &|per_day| {
+        per_day.keys().eq(["Jane Doe"]) && near(per_day["Jane Doe"], cost)
+    });
+    settled("Cost per session by user", "user_name", &|per_session| {
+        per_session.keys().eq(["Jane Doe"]) && near(per_session["Jane Doe"], cost / sessions)
+    });
 }
