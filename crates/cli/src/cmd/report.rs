@@ -564,17 +564,30 @@ pub fn audit_trail(args: &AuditArgs) -> Result<()> {
             Origin::get_all(&url, token.as_deref(), "/api/v1/audit", &query)?
         }
     };
+    // Every field of the JSON rows, in the same order: a spreadsheet joins on the session
+    // and sorts by the category as a script would.
     let header = [
-        "time", "user", "project", "tool", "decision", "rule", "reason", "input",
+        "time",
+        "user",
+        "project",
+        "session_id",
+        "tool",
+        "decision",
+        "rule",
+        "category",
+        "reason",
+        "input",
     ];
     let cells = |r: &AuditRow| {
         vec![
             r.time.clone(),
             r.user.clone(),
             r.project.clone(),
+            r.session_id.clone(),
             r.tool.clone(),
             r.decision.clone(),
             r.rule.clone(),
+            r.category.clone(),
             r.reason.clone(),
             r.input.clone(),
         ]
@@ -586,14 +599,17 @@ pub fn audit_trail(args: &AuditArgs) -> Result<()> {
         Format::Csv => csv(&header, &rows.iter().map(cells).collect::<Vec<_>>())?,
         Format::Table if rows.is_empty() => "no guard decisions in this window\n".to_owned(),
         Format::Table => {
-            // What was done and why matter most; the time, tool and project least.
+            // The rule and the input are never left out; a narrow terminal loses the session
+            // and the category first (`--json`/`--csv` keep them), then the reason.
             let columns = [
                 Column::text("time", 4),
                 Column::text("user", 2),
                 Column::text("project", 3),
+                Column::text("session", 8),
                 Column::text("tool", 5),
                 Column::text("decision", 1),
                 Column::key("rule"),
+                Column::text("category", 7),
                 Column::text("reason", 6),
                 Column::key("input"),
             ];
