@@ -428,6 +428,21 @@ pub(crate) fn overview(data: &Overview) -> String {
             ])
         })
         .collect();
+    let working: Vec<Row> = data
+        .working
+        .iter()
+        .map(|s| {
+            let link = html! { a href={ "sessions/" (segment(&s.session_id)) } { (s.session_id) } };
+            Row::of(vec![
+                filter_link(data, "user", &s.user),
+                filter_link(data, "project", &s.project),
+                text(&s.last_tool),
+                text(dollars(s.usage.cost_usd)),
+                text(time(s.last_ms)),
+                link,
+            ])
+        })
+        .collect();
     let tools: Vec<Row> = data
         .tools
         .iter()
@@ -531,6 +546,15 @@ pub(crate) fn overview(data: &Overview) -> String {
                 (omitted(data.omitted.by_project, "api/v1/usage?by=project"))
             }
         }
+        h2 { "Working now" }
+        (table_keeping(
+            "working",
+            &["user", "project", "last tool", "cost so far", "last event", "session"],
+            &[3],
+            &[4, 5],
+            &working,
+        ))
+        (omitted(data.omitted.working, "api/v1/overview"))
         h2 { "Live" }
         (table("live", &["time", "user", "project", "event", "tool", "decision"], &[], &[]))
         h2 { "Sessions" }
