@@ -900,6 +900,104 @@ mod windows {
     use crate::query::DAY_MS;
     use crate::testing::{feed, workload};
 
+    /// Three days of two models' requests with known costs: each day of the range has its
+    /// cost by model, in the JSON and in the page's table, most recent day first.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn cost_by_model_per_day_comes_from_the_rollups() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = now_ms();
+        let cost = |id: &str, ts: i64, model: &str, usd: f64| {
+            workload::otlp(
+                id,
+                ts,
+                "s",
+                "api_request",
+                json!({"model": model, "cost_usd": usd, "input_tokens": 100}),
+            )
+        };
+        let midnight = now - now.rem_euclid(DAY_MS);
+        feed(
+            dir.path(),
+            vec![
+                cost("a", midnight - 2 * DAY_MS + 1000, "opus", 1.0),
+                cost("b", midnight - 2 * DAY_MS + 2000, "opus", 2.0),
+                cost("c", midnight - 2 * DAY_MS + 3000, "sonnet", 0.5),
+                cost("d", midnight - DAY_MS + 1000, "sonnet", 0.25),
+                cost("e", midnight + 1, "haiku", 0.125),
+                // Before the range: in no row.
+                cost("f", midnight - 10 * DAY_MS, "opus", 64.0),
+            ],
+        )
+        .await;
+        let state = crate::testing::state(dir.path());
+        let (status, body) = crate::testing::call(
+            router(state.clone()),
+            crate::testing::get("/api/v1/overview?range=7d"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let overview: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let cells: Vec<(String, String, u64, f64)> = overview["by_day"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|day| {
+                day["models"].as_array().unwrap().iter().map(|m| {
+                    (
+                        day["key"].as_str().unwrap().to_owned(),
+                        m["key"].as_str().unwrap().to_owned(),
+                        m["requests"].as_u64().unwrap(),
+                        m["cost_usd"].as_f64().unwrap(),
+                    )
+                })
+            })
+            .collect();
+        let day = |ms| crate::query::day(ms);
+        let expected = vec![
+            (day(midnight - 2 * DAY_MS), "opus".to_owned(), 2, 3.0),
+            (day(midnight - 2 * DAY_MS), "sonnet".to_owned(), 1, 0.5),
+            (day(midnight - DAY_MS), "sonnet".to_owned(), 1, 0.25),
+            (day(midnight), "haiku".to_owned(), 1, 0.125),
+        ];
+        assert_eq!(cells, expected);
+        let (_, page) =
+            crate::testing::call(router(state), crate::testing::get("/?range=7d")).await;
+        let table = page
+            .split("<table id=\"cost-by-model-by-day\"")
+            .nth(1)
+            .unwrap();
+        let table = table.split("</table>").next().unwrap();
+        let rows: Vec<String> = table
+            .split("<tr")
+            .skip(2)
+            .map(|row| {
+                row.split("<td")
+                    .skip(1)
+                    .map(|cell| {
+                        let cell = &cell[cell.find('>').unwrap() + 1..];
+                        let cell = cell
+                            .strip_prefix("<a")
+                            .map_or(cell, |a| &a[a.find('>').unwrap() + 1..]);
+                        cell[..cell.find('<').unwrap()].to_owned()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .collect();
+        let today = day(midnight);
+        let yesterday = day(midnight - DAY_MS);
+        let before = day(midnight - 2 * DAY_MS);
+        assert_eq!(
+            rows,
+            [
+                format!("{today} | haiku | 1 | 100 | $0.1250"),
+                format!("{yesterday} | sonnet | 1 | 100 | $0.2500"),
+                format!("{before} | opus | 2 | 200 | $3.0000"),
+                format!("{before} | sonnet | 1 | 100 | $0.5000"),
+            ]
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn the_7_day_cards_and_the_chart_cover_the_same_window() {
         let dir = tempfile::tempdir().unwrap();

@@ -41,7 +41,7 @@ pub struct Overview {
     pub window: Window,
     /// Totals over the window.
     pub total: query::UsageRow,
-    /// The window, by day.
+    /// The window, by day, each day with its figures by model (`models`).
     pub by_day: Vec<query::UsageRow>,
     /// The window, by model.
     pub by_model: Vec<query::UsageRow>,
@@ -110,8 +110,10 @@ pub fn read(
     last_seen: LastSeen,
 ) -> Result<Overview, StoreError> {
     let everyone = filter;
-    let (by_day, total) = split_total(query::usage(dir, window, GroupBy::Day, everyone)?);
-    let (by_model, _) = split_total(query::usage(dir, window, GroupBy::Model, everyone)?);
+    let (by_day, mut total) =
+        split_total(query::usage_by_model(dir, window, GroupBy::Day, everyone)?);
+    // The total's breakdown is the window by model: one reading gives both.
+    let by_model = std::mem::take(&mut total.models);
     let (by_user, _) = split_total(query::usage(dir, window, GroupBy::User, everyone)?);
     let (mut by_project, _) = split_total(query::usage(dir, window, GroupBy::Project, everyone)?);
     let (tools, api) = query::activity(dir, window, everyone)?;
