@@ -602,6 +602,23 @@ fn at_1440_and_390_pixels_no_table_overflows_its_container() {
                         "{key} at {width} px: {shown}"
                     );
                 }
+                // Who is working now (the long-named session just sent) keeps who, where,
+                // what and how much; cost by model per day has the fed days.
+                let shown = tab.eval(
+                    "[...document.querySelectorAll('#working th')].filter(c => c.getClientRects().length).map(c => c.textContent)",
+                );
+                for key in ["user", "project", "last tool", "cost so far"] {
+                    assert!(
+                        shown.as_array().unwrap().contains(&json!(key)),
+                        "{key} at {width} px: {shown}"
+                    );
+                }
+                for table in ["working", "cost-by-model-by-day"] {
+                    let rows = tab.eval(&format!(
+                        "document.querySelectorAll('#{table} tbody tr:not(:has(td.muted))').length"
+                    ));
+                    assert!(rows.as_u64() >= Some(1), "{table} at {width} px: {rows}");
+                }
             }
         }
     }

@@ -25,7 +25,8 @@ pub use crate::time::DAY_MS;
 pub use budget::{BudgetStatus, budget};
 pub use rollups::{
     ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, ToolRow, USAGE_WINDOW_MS, UsageRow,
-    activity, blocks, cells, day, projection, sessions, usage, usage_by_model, usage_windows,
+    WORKING_MS, activity, blocks, cells, day, projection, sessions, usage, usage_by_model,
+    usage_windows, working,
 };
 
 /// A time window, Unix milliseconds, `since` included, `until` excluded: the one

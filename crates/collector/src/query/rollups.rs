@@ -645,18 +645,62 @@ pub fn sessions(
     limit: usize,
     filter: &Filter,
 ) -> Result<Vec<SessionRow>, StoreError> {
+    Ok(select_sessions(data_dir, window, limit, filter, Ended::Included)?.0)
+}
+
+/// How long a session may be silent and still count as working now.
+pub const WORKING_MS: i64 = 5 * 60_000;
+
+/// Sessions working at `now_ms`: an event within the last [`WORKING_MS`] and no
+/// `SessionEnd`, most recent first (at most `limit`), with how many more there are.
+pub fn working(
+    data_dir: &Path,
+    now_ms: i64,
+    limit: usize,
+    filter: &Filter,
+) -> Result<(Vec<SessionRow>, usize), StoreError> {
+    let window = Window {
+        since_ms: now_ms.saturating_sub(WORKING_MS),
+        until_ms: now_ms.saturating_add(1),
+    };
+    select_sessions(data_dir, window, limit, filter, Ended::Excluded)
+}
+
+/// Whether a listing of sessions keeps those a `SessionEnd` closed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Included,
+    Excluded,
+}
+
+/// Sessions with an event in `window` that `filter` and `ended` admit, most recent first
+/// (at most `limit`), and how many more there are.
+fn select_sessions(
+    data_dir: &Path,
+    window: Window,
+    limit: usize,
+    filter: &Filter,
+    ended: Ended,
+) -> Result<(Vec<SessionRow>, usize), StoreError> {
     let conn = store::reader(data_dir)?;
     let err = sqlite(data_dir);
+    let open_only = if ended == Ended::Excluded {
+        " AND s.ended_ms IS NULL"
+    } else {
+        ""
+    };
+    let admitted = format!(
+        "FROM sessions s WHERE s.last_ms >= ?1 AND s.first_ms < ?2{open_only} \
+         AND (?3 IS NULL OR s.user_key = ?3) AND (?4 IS NULL OR s.project_name = ?4) \
+         AND (?5 IS NULL OR EXISTS (SELECT 1 FROM session_hourly h \
+              WHERE h.session_id = s.session_id AND h.model = ?5))"
+    );
     let mut statement = conn
-        .prepare(
-            "SELECT s.session_id, s.user_key, s.project_name, s.project_path, s.model, s.first_ms, \
-             s.last_ms, s.ended_ms, s.last_tool FROM sessions s \
-             WHERE s.last_ms >= ?1 AND s.first_ms < ?2 \
-             AND (?4 IS NULL OR s.user_key = ?4) AND (?5 IS NULL OR s.project_name = ?5) \
-             AND (?6 IS NULL OR EXISTS (SELECT 1 FROM session_hourly h \
-                  WHERE h.session_id = s.session_id AND h.model = ?6)) \
-             ORDER BY s.last_ms DESC LIMIT ?3",
-        )
+        .prepare(&format!(
+            "SELECT s.session_id, s.user_key, s.project_name, s.project_path, s.model, \
+             s.first_ms, s.last_ms, s.ended_ms, s.last_tool {admitted} \
+             ORDER BY s.last_ms DESC LIMIT ?6"
+        ))
         .map_err(&err)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = statement
@@ -664,10 +708,10 @@ pub fn sessions(
             params![
                 window.since_ms,
                 window.until_ms,
-                limit,
                 filter.user,
                 filter.project,
-                filter.model
+                filter.model,
+                limit
             ],
             |r| {
                 let start_ms: i64 = r.get(5)?;
@@ -703,7 +747,26 @@ pub fn sessions(
         session.usage = UsageRow::of(session.session_id.clone(), &f);
         found.push(session);
     }
-    Ok(found)
+    let mut more = 0;
+    if i64::try_from(found.len()).unwrap_or(i64::MAX) >= limit {
+        let all: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) {admitted}"),
+                params![
+                    window.since_ms,
+                    window.until_ms,
+                    filter.user,
+                    filter.project,
+                    filter.model
+                ],
+                |r| r.get(0),
+            )
+            .map_err(&err)?;
+        more = usize::try_from(all)
+            .unwrap_or(0)
+            .saturating_sub(found.len());
+    }
+    Ok((found, more))
 }
 
 /// How one tool was used.

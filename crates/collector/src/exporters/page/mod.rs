@@ -496,7 +496,7 @@ async fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{call, get, respond, state};
+    use crate::testing::{call, feed, get, respond, state};
 
     #[tokio::test]
     async fn the_page_and_its_json_read_the_store() {
@@ -647,6 +647,169 @@ mod tests {
         assert_eq!(overview["last_seen"]["otlp_logs"], serde_json::Value::Null);
     }
 
+    /// Who is working now: of four sessions, one ended and one silent for longer than
+    /// [`query::WORKING_MS`]; the two left are listed, most recent first, with their user,
+    /// project, last tool and cost so far, and the filters narrow the list.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_overview_lists_who_is_working_now() {
+        use crate::testing::workload::{hook, otlp};
+        use serde_json::json;
+        let dir = tempfile::tempdir().unwrap();
+        let now = now_ms();
+        let min = 60_000;
+        let tool = |id: &str, ts, user, project, session, name: &str, tool: &str| {
+            hook(
+                id,
+                ts,
+                user,
+                project,
+                session,
+                json!({"hook_event_name": name, "tool_name": tool, "tool_input": {}, "tool_use_id": format!("t-{id}")}),
+            )
+        };
+        let start = |id: &str, ts, user, project, session| {
+            hook(
+                id,
+                ts,
+                user,
+                project,
+                session,
+                json!({"hook_event_name": "SessionStart", "source": "startup"}),
+            )
+        };
+        let cost = |id: &str, ts, session, usd: f64| {
+            otlp(
+                id,
+                ts,
+                session,
+                "api_request",
+                json!({"model": "claude-opus-4-5", "cost_usd": usd,
+                "input_tokens": 1, "output_tokens": 1, "duration_ms": 10}),
+            )
+        };
+        feed(
+            dir.path(),
+            vec![
+                start("a1", now - 20 * min, "ann", "web", "s-ann"),
+                cost("a2", now - 3 * min, "s-ann", 0.5),
+                tool(
+                    "a3",
+                    now - 2 * min,
+                    "ann",
+                    "web",
+                    "s-ann",
+                    "PreToolUse",
+                    "Bash",
+                ),
+                tool(
+                    "a4",
+                    now - 2 * min + 10,
+                    "ann",
+                    "web",
+                    "s-ann",
+                    "PostToolUse",
+                    "Bash",
+                ),
+                start("b1", now - 4 * min, "bob", "web", "s-bob"),
+                tool(
+                    "b2",
+                    now - min / 2,
+                    "bob",
+                    "web",
+                    "s-bob",
+                    "PreToolUse",
+                    "Read",
+                ),
+                cost("b3", now - min / 2 + 5, "s-bob", 0.25),
+                start("c1", now - 4 * min, "cat", "api", "s-ended"),
+                tool(
+                    "c2",
+                    now - 3 * min,
+                    "cat",
+                    "api",
+                    "s-ended",
+                    "PreToolUse",
+                    "Edit",
+                ),
+                hook(
+                    "c3",
+                    now - 2 * min,
+                    "cat",
+                    "api",
+                    "s-ended",
+                    json!({"hook_event_name": "SessionEnd", "reason": "exit"}),
+                ),
+                start("d1", now - 30 * min, "dan", "api", "s-stale"),
+                tool(
+                    "d2",
+                    now - 6 * min,
+                    "dan",
+                    "api",
+                    "s-stale",
+                    "PreToolUse",
+                    "Grep",
+                ),
+            ],
+        )
+        .await;
+        let state = state(dir.path());
+        let working = |query: &'static str| {
+            let state = state.clone();
+            async move {
+                let (status, body) = call(router(state), get(query)).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                let overview: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(overview["omitted"]["working"], 0, "{body}");
+                overview["working"].as_array().unwrap().clone()
+            }
+        };
+        let everyone = working("/api/v1/overview").await;
+        let listed: Vec<(&str, &str, &str, &str, f64)> = everyone
+            .iter()
+            .map(|s| {
+                (
+                    s["session_id"].as_str().unwrap(),
+                    s["user"].as_str().unwrap(),
+                    s["project"].as_str().unwrap(),
+                    s["last_tool"].as_str().unwrap(),
+                    s["usage"]["cost_usd"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("s-bob", "bob", "acme/web", "Read", 0.25),
+                ("s-ann", "ann", "acme/web", "Bash", 0.5),
+            ]
+        );
+        assert_eq!(everyone[0]["last_ms"], now - min / 2 + 5);
+        assert_eq!(everyone[0]["ended"], false);
+        let only_ann = working("/api/v1/overview?user=ann").await;
+        assert_eq!(only_ann.len(), 1);
+        assert_eq!(only_ann[0]["session_id"], "s-ann");
+        assert!(
+            working("/api/v1/overview?project=acme%2Fapi")
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            working("/api/v1/overview?model=claude-opus-4-5&range=30d")
+                .await
+                .len(),
+            2
+        );
+        let (_, page) = call(router(state.clone()), get("/")).await;
+        let table = page.split("<table id=\"working\"").nth(1).unwrap();
+        let table = table.split("</table>").next().unwrap();
+        for shown in ["s-ann", "s-bob", "$0.50", "$0.25", "Bash", "Read"] {
+            assert!(table.contains(shown), "{shown}: {table}");
+        }
+        for left_out in ["s-ended", "s-stale"] {
+            assert!(!table.contains(left_out), "{left_out}: {table}");
+        }
+    }
+
     /// 1,205 users, each with a prompt in a session of their own.
     async fn crowd(state: &AppState) {
         let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
@@ -712,6 +875,8 @@ mod tests {
         let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
         assert_eq!(overview["by_user"].as_array().unwrap().len(), 50);
         assert_eq!(overview["omitted"]["by_user"], 1155);
+        assert_eq!(overview["working"].as_array().unwrap().len(), 50);
+        assert_eq!(overview["omitted"]["working"], 1155);
         let (_, page) = call(router(state.clone()), get("/")).await;
         assert!(page.len() < 128 * 1024, "{} bytes", page.len());
         assert!(
@@ -734,6 +899,104 @@ mod windows {
     use super::*;
     use crate::query::DAY_MS;
     use crate::testing::{feed, workload};
+
+    /// Three days of two models' requests with known costs: each day of the range has its
+    /// cost by model, in the JSON and in the page's table, most recent day first.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn cost_by_model_per_day_comes_from_the_rollups() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = now_ms();
+        let cost = |id: &str, ts: i64, model: &str, usd: f64| {
+            workload::otlp(
+                id,
+                ts,
+                "s",
+                "api_request",
+                json!({"model": model, "cost_usd": usd, "input_tokens": 100}),
+            )
+        };
+        let midnight = now - now.rem_euclid(DAY_MS);
+        feed(
+            dir.path(),
+            vec![
+                cost("a", midnight - 2 * DAY_MS + 1000, "opus", 1.0),
+                cost("b", midnight - 2 * DAY_MS + 2000, "opus", 2.0),
+                cost("c", midnight - 2 * DAY_MS + 3000, "sonnet", 0.5),
+                cost("d", midnight - DAY_MS + 1000, "sonnet", 0.25),
+                cost("e", midnight + 1, "haiku", 0.125),
+                // Before the range: in no row.
+                cost("f", midnight - 10 * DAY_MS, "opus", 64.0),
+            ],
+        )
+        .await;
+        let state = crate::testing::state(dir.path());
+        let (status, body) = crate::testing::call(
+            router(state.clone()),
+            crate::testing::get("/api/v1/overview?range=7d"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let overview: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let cells: Vec<(String, String, u64, f64)> = overview["by_day"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|day| {
+                day["models"].as_array().unwrap().iter().map(|m| {
+                    (
+                        day["key"].as_str().unwrap().to_owned(),
+                        m["key"].as_str().unwrap().to_owned(),
+                        m["requests"].as_u64().unwrap(),
+                        m["cost_usd"].as_f64().unwrap(),
+                    )
+                })
+            })
+            .collect();
+        let day = |ms| crate::query::day(ms);
+        let expected = vec![
+            (day(midnight - 2 * DAY_MS), "opus".to_owned(), 2, 3.0),
+            (day(midnight - 2 * DAY_MS), "sonnet".to_owned(), 1, 0.5),
+            (day(midnight - DAY_MS), "sonnet".to_owned(), 1, 0.25),
+            (day(midnight), "haiku".to_owned(), 1, 0.125),
+        ];
+        assert_eq!(cells, expected);
+        let (_, page) =
+            crate::testing::call(router(state), crate::testing::get("/?range=7d")).await;
+        let table = page
+            .split("<table id=\"cost-by-model-by-day\"")
+            .nth(1)
+            .unwrap();
+        let table = table.split("</table>").next().unwrap();
+        let rows: Vec<String> = table
+            .split("<tr")
+            .skip(2)
+            .map(|row| {
+                row.split("<td")
+                    .skip(1)
+                    .map(|cell| {
+                        let cell = &cell[cell.find('>').unwrap() + 1..];
+                        let cell = cell
+                            .strip_prefix("<a")
+                            .map_or(cell, |a| &a[a.find('>').unwrap() + 1..]);
+                        cell[..cell.find('<').unwrap()].to_owned()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .collect();
+        let today = day(midnight);
+        let yesterday = day(midnight - DAY_MS);
+        let before = day(midnight - 2 * DAY_MS);
+        assert_eq!(
+            rows,
+            [
+                format!("{today} | haiku | 1 | 100 | $0.1250"),
+                format!("{yesterday} | sonnet | 1 | 100 | $0.2500"),
+                format!("{before} | opus | 2 | 200 | $3.0000"),
+                format!("{before} | sonnet | 1 | 100 | $0.5000"),
+            ]
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn the_7_day_cards_and_the_chart_cover_the_same_window() {

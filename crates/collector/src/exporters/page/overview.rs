@@ -24,6 +24,8 @@ const SESSIONS_SHOWN: usize = 100;
 /// many.
 const ROWS_SHOWN: usize = 50;
 const BLOCKS_SHOWN: usize = 50;
+/// Sessions working now the overview holds at most; [`Omitted`] says how many more.
+const WORKING_SHOWN: usize = 50;
 
 /// Everything the overview shows.
 #[derive(Debug, Serialize)]
@@ -39,7 +41,7 @@ pub struct Overview {
     pub window: Window,
     /// Totals over the window.
     pub total: query::UsageRow,
-    /// The window, by day.
+    /// The window, by day, each day with its figures by model (`models`).
     pub by_day: Vec<query::UsageRow>,
     /// The window, by model.
     pub by_model: Vec<query::UsageRow>,
@@ -47,6 +49,10 @@ pub struct Overview {
     pub by_user: Vec<query::UsageRow>,
     /// The window, by project (its name).
     pub by_project: Vec<query::UsageRow>,
+    /// Who is working now, whatever the range: sessions of what `filter` admits with an
+    /// event within [`query::WORKING_MS`] of `now_ms` and no `SessionEnd`, most recent
+    /// first, each with its user, project, last tool and whole cost so far.
+    pub working: Vec<query::SessionRow>,
     /// The most recent sessions with activity in the window.
     pub sessions: Vec<query::SessionRow>,
     /// Tool usage over the window.
@@ -77,6 +83,8 @@ pub struct Omitted {
     pub api: usize,
     /// Blocked operations (in `/api/v1/audit`).
     pub blocked: usize,
+    /// Sessions working now.
+    pub working: usize,
 }
 
 /// Keeps the first `shown` rows; returns how many were left out.
@@ -102,8 +110,10 @@ pub fn read(
     last_seen: LastSeen,
 ) -> Result<Overview, StoreError> {
     let everyone = filter;
-    let (by_day, total) = split_total(query::usage(dir, window, GroupBy::Day, everyone)?);
-    let (by_model, _) = split_total(query::usage(dir, window, GroupBy::Model, everyone)?);
+    let (by_day, mut total) =
+        split_total(query::usage_by_model(dir, window, GroupBy::Day, everyone)?);
+    // The total's breakdown is the window by model: one reading gives both.
+    let by_model = std::mem::take(&mut total.models);
     let (by_user, _) = split_total(query::usage(dir, window, GroupBy::User, everyone)?);
     let (mut by_project, _) = split_total(query::usage(dir, window, GroupBy::Project, everyone)?);
     let (tools, api) = query::activity(dir, window, everyone)?;
@@ -120,6 +130,7 @@ pub fn read(
     }
     blocked.reverse();
     let (mut by_model, mut by_user, mut tools, mut api) = (by_model, by_user, tools, api);
+    let (working, working_omitted) = query::working(dir, now, WORKING_SHOWN, filter)?;
     let omitted = Omitted {
         by_model: shorten(&mut by_model, ROWS_SHOWN),
         by_user: shorten(&mut by_user, ROWS_SHOWN),
@@ -127,6 +138,7 @@ pub fn read(
         tools: shorten(&mut tools, ROWS_SHOWN),
         api: shorten(&mut api, ROWS_SHOWN),
         blocked: shorten(&mut blocked, BLOCKS_SHOWN),
+        working: working_omitted,
     };
     Ok(Overview {
         now_ms: now,
@@ -138,6 +150,7 @@ pub fn read(
         by_model,
         by_user,
         by_project,
+        working,
         sessions: query::sessions(dir, window, SESSIONS_SHOWN, everyone)?,
         tools,
         api,

@@ -148,6 +148,9 @@ fn millis(value: Option<f64>) -> String {
 
 /// Days a window may span and still have a bar for each of them, quiet ones too.
 const CHART_DAYS: i64 = 92;
+/// Rows of the table of cost by model per day the page shows at most (the most recent
+/// days); the rest are in `/api/v1/usage?by=day&breakdown=true`.
+const DAY_MODEL_ROWS: usize = 50;
 
 /// A whole page; `refresh` adds the script that keeps it current.
 fn page(title: &str, main: Markup, refresh: bool) -> String {
@@ -428,6 +431,40 @@ pub(crate) fn overview(data: &Overview) -> String {
             ])
         })
         .collect();
+    // Most recent day first: the last weeks of a long range are the ones shown.
+    let day_models: Vec<Row> = data
+        .by_day
+        .iter()
+        .rev()
+        .flat_map(|day| {
+            day.models.iter().map(|m| {
+                Row::of(vec![
+                    text(&day.key),
+                    filter_link(data, "model", &m.key),
+                    text(count(m.requests)),
+                    text(count(tokens(m))),
+                    text(dollars(m.cost_usd)),
+                ])
+            })
+        })
+        .collect();
+    let day_models_omitted = day_models.len().saturating_sub(DAY_MODEL_ROWS);
+    let day_models = &day_models[..day_models.len().min(DAY_MODEL_ROWS)];
+    let working: Vec<Row> = data
+        .working
+        .iter()
+        .map(|s| {
+            let link = html! { a href={ "sessions/" (segment(&s.session_id)) } { (s.session_id) } };
+            Row::of(vec![
+                filter_link(data, "user", &s.user),
+                filter_link(data, "project", &s.project),
+                text(&s.last_tool),
+                text(dollars(s.usage.cost_usd)),
+                text(time(s.last_ms)),
+                link,
+            ])
+        })
+        .collect();
     let tools: Vec<Row> = data
         .tools
         .iter()
@@ -514,6 +551,9 @@ pub(crate) fn overview(data: &Overview) -> String {
                 (bars("chart-tokens-by-type", "tokens by type", &kinds))
             }
         }
+        h2 { "Cost by model per day" }
+        (table("cost-by-model-by-day", &["day", "model", "requests", "tokens", "cost"], &[2, 3, 4], day_models))
+        (omitted(day_models_omitted, "api/v1/usage?by=day&breakdown=true"))
         div.grid {
             section {
                 h2 { "By model, " (span) }
@@ -531,6 +571,15 @@ pub(crate) fn overview(data: &Overview) -> String {
                 (omitted(data.omitted.by_project, "api/v1/usage?by=project"))
             }
         }
+        h2 { "Working now" }
+        (table_keeping(
+            "working",
+            &["user", "project", "last tool", "cost so far", "last event", "session"],
+            &[3],
+            &[4, 5],
+            &working,
+        ))
+        (omitted(data.omitted.working, "api/v1/overview"))
         h2 { "Live" }
         (table("live", &["time", "user", "project", "event", "tool", "decision"], &[], &[]))
         h2 { "Sessions" }
