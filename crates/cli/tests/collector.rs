@@ -643,7 +643,7 @@ fn a_browser_signs_in_with_the_token_and_the_cookie_opens_only_the_page() {
     // The cookie reads the page and its JSON …
     let (status, _, body) = exchange(&url, "GET", "/", &with_cookie, b"");
     assert_eq!(status, 200);
-    assert!(body.contains("data-figure=\"sessions-week\""), "{body}");
+    assert!(body.contains("data-figure=\"sessions-range\""), "{body}");
     let (status, _, body) = exchange(&url, "GET", "/api/v1/sessions", &with_cookie, b"");
     assert_eq!(status, 200, "{body}");
     assert!(
