@@ -73,7 +73,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/budget", get(budget))
         .route("/api/v1/events/stream", get(live_stream))
         .route("/api/v1/sessions", get(sessions))
+        .route("/api/v1/sessions/{id}", get(session_summary))
         .route("/api/v1/sessions/{id}/timeline", get(timeline))
+        .route("/api/v1/sessions/{id}/tool_calls", get(tool_calls))
         .route("/api/v1/sessions/{id}/traces", get(session_traces))
         .route("/api/v1/traces/{trace_id}", get(trace))
         .route("/api/v1/audit", get(audit))
@@ -181,24 +183,28 @@ async fn overview_page(State(page): State<PageState>, query: Params) -> Result<R
     Ok(html(view::overview(&data)))
 }
 
-/// `GET /sessions/{id}`: one session's traces and timeline.
+/// `GET /sessions/{id}`: one session's summary, tool calls, traces and timeline.
 async fn session_page(
     State(page): State<PageState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let session = id.clone();
-    let (entries, traces) = read(&page.app, move |dir| {
+    let (summary, calls, entries, traces) = read(&page.app, move |dir| {
         Ok((
+            query::session(dir, &session)?,
+            query::tool_calls(dir, &session, TIMELINE_SHOWN)?,
             query::timeline(dir, &session, TIMELINE_SHOWN)?,
             query::traces::session_traces(dir, &session, SPANS_SHOWN)?,
         ))
     })
     .await?;
-    if entries.is_empty() && traces.traces.is_empty() {
+    if summary.is_none() && entries.is_empty() && traces.traces.is_empty() {
         return Ok((StatusCode::NOT_FOUND, html(view::not_found(&id))).into_response());
     }
     Ok(html(view::session(
         &id,
+        summary.as_ref(),
+        &calls,
         &entries,
         waterfall::section(&traces),
     )))
@@ -422,6 +428,38 @@ async fn sessions(
     })
     .await?;
     Ok(rows_page.answer(&uri, rows, None))
+}
+
+/// `GET /api/v1/sessions/{id}`: the session's summary (what the top of its page shows);
+/// 404 when the store does not know it.
+async fn session_summary(
+    State(page): State<PageState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    match read(&page.app, move |dir| query::session(dir, &id)).await? {
+        Some(summary) => Ok(Json(summary).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Reason::NotFound,
+            "no such session is stored",
+        )),
+    }
+}
+
+/// `GET /api/v1/sessions/{id}/tool_calls`: one row per tool call, in the order they
+/// started.
+async fn tool_calls(
+    State(page): State<PageState>,
+    uri: Uri,
+    Path(id): Path<String>,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let rows_page = Page::from(&params(query)?)?;
+    let calls = read(&page.app, move |dir| {
+        query::tool_calls(dir, &id, TIMELINE_SHOWN)
+    })
+    .await?;
+    Ok(rows_page.answer(&uri, calls, None))
 }
 
 /// `GET /api/v1/sessions/{id}/timeline`
