@@ -300,8 +300,11 @@ pub struct TimelineEntry {
     pub tool: String,
     /// The guard's decision, for PreToolUse.
     pub decision: String,
-    /// What happened, in a line: the command or file, the model and cost, the rule.
+    /// What happened, in a line: the command or file, the model, the rule.
     pub detail: String,
+    /// What an API request cost, US dollars as Claude Code reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 /// A session's events in order (at most `limit`, the first ones).
@@ -346,7 +349,6 @@ pub fn timeline(
             [
                 "model",
                 "tool_name",
-                "cost_usd",
                 "duration_ms",
                 "status_code",
                 "success",
@@ -387,6 +389,7 @@ pub fn timeline(
                 .unwrap_or_default(),
             decision: decision.unwrap_or_default(),
             detail,
+            cost_usd: crate::aggregate::join::number(attrs.get("cost_usd")),
         });
     }
     Ok(out)

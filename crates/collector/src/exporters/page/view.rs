@@ -136,7 +136,7 @@ fn tokens(row: &UsageRow) -> u64 {
     row.input_tokens + row.output_tokens + row.cache_read_tokens + row.cache_creation_tokens
 }
 
-fn time(ms: i64) -> String {
+pub(crate) fn time(ms: i64) -> String {
     let at =
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     let text = humantime::format_rfc3339_seconds(at).to_string();
@@ -632,7 +632,10 @@ fn timeline_rows<'a>(entries: impl Iterator<Item = &'a TimelineEntry>) -> Vec<Ro
                 text(&e.source),
                 text(&e.name),
                 text(&e.tool),
-                text(&e.detail),
+                html! {
+                    (e.detail)
+                    @if let Some(cost) = e.cost_usd { " cost " (cents(cost)) }
+                },
             ],
         })
         .collect()
@@ -790,6 +793,7 @@ mod tests {
                 tool: String::new(),
                 decision: String::new(),
                 detail: "<img src=x onerror=alert(1)>".into(),
+                cost_usd: None,
             }],
             html! {},
         );
