@@ -1,6 +1,6 @@
 //! Reading the event store for people: usage tables (from the rollups, [`rollups`]),
-//! the audit trail and session timelines (from the events), and each session's traces
-//! ([`traces`]).
+//! the audit trail, session timelines and tool calls (from the events), and each
+//! session's traces ([`traces`]).
 //!
 //! Read-only, on its own connection (WAL lets it read while the collector writes), so
 //! `claude-telemetry report` and `audit` work beside a running collector or without one.

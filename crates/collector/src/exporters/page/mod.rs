@@ -1074,30 +1074,76 @@ mod session_page {
         feed(
             dir,
             vec![
-                hook("start", t, json!({"hook_event_name": "SessionStart", "source": "startup",
-                    "model": "claude-opus-4-5"})),
-                otlp("plugin", t + 50, "plugin_loaded", json!({"plugin.name": "fmt"})),
+                hook(
+                    "start",
+                    t,
+                    json!({"hook_event_name": "SessionStart", "source": "startup",
+                    "model": "claude-opus-4-5"}),
+                ),
+                otlp(
+                    "plugin",
+                    t + 50,
+                    "plugin_loaded",
+                    json!({"plugin.name": "fmt"}),
+                ),
                 otlp("settings", t + 60, "managed_settings_resolved", json!({})),
                 otlp("sweep", t + 70, "retention_sweep", json!({})),
-                hook("prompt", t + 100, json!({"hook_event_name": "UserPromptSubmit"})),
-                otlp("req1", t + 500, "api_request", json!({"model": "claude-opus-4-5",
-                    "cost_usd": 0.046_367_849_999_999_999, "input_tokens": 1200, "output_tokens": 34})),
-                otlp("req2", t + 600, "api_request", json!({"model": "claude-haiku-4-5",
-                    "cost_usd": 0.01, "input_tokens": 10, "output_tokens": 5})),
+                hook(
+                    "prompt",
+                    t + 100,
+                    json!({"hook_event_name": "UserPromptSubmit"}),
+                ),
+                otlp(
+                    "req1",
+                    t + 500,
+                    "api_request",
+                    json!({"model": "claude-opus-4-5",
+                    "cost_usd": 0.046_367_85, "input_tokens": 1200, "output_tokens": 34}),
+                ),
+                otlp(
+                    "req2",
+                    t + 600,
+                    "api_request",
+                    json!({"model": "claude-haiku-4-5",
+                    "cost_usd": 0.01, "input_tokens": 10, "output_tokens": 5}),
+                ),
                 // Timed from its PreToolUse.
                 tool("c1-pre", t + 1_000, "PreToolUse", "c1", json!({})),
                 tool("c1-post", t + 2_500, "PostToolUse", "c1", json!({})),
                 // Its own duration_ms wins.
                 tool("c2-pre", t + 3_000, "PreToolUse", "c2", json!({})),
-                tool("c2-end", t + 9_000, "PostToolUseFailure", "c2", json!({"duration_ms": 300})),
-                tool("c3-pre", t + 10_000, "PreToolUse", "c3", json!({
+                tool(
+                    "c2-end",
+                    t + 9_000,
+                    "PostToolUseFailure",
+                    "c2",
+                    json!({"duration_ms": 300}),
+                ),
+                tool(
+                    "c3-pre",
+                    t + 10_000,
+                    "PreToolUse",
+                    "c3",
+                    json!({
                     "tool_input": {"command": "rm -rf ~ <script>alert(1)</script>"},
                     "guard": {"decision": "deny", "rule": "rm_home<b>", "category": "destructive",
-                        "reason": "would delete <i>home</i>", "latency_us": 0, "version": "t"}})),
-                tool("c4-den", t + 11_000, "PermissionDenied", "c4", json!({"reason": "classifier"})),
+                        "reason": "would delete <i>home</i>", "latency_us": 0, "version": "t"}}),
+                ),
+                tool(
+                    "c4-den",
+                    t + 11_000,
+                    "PermissionDenied",
+                    "c4",
+                    json!({"reason": "classifier"}),
+                ),
                 // Its command not kept by the privacy level: only its size is stored.
-                tool("c5-pre", t + 12_000, "PreToolUse", "c5",
-                    json!({"tool_input": {"command": {"elided_bytes": 42}}})),
+                tool(
+                    "c5-pre",
+                    t + 12_000,
+                    "PreToolUse",
+                    "c5",
+                    json!({"tool_input": {"command": {"elided_bytes": 42}}}),
+                ),
             ],
         )
         .await;

@@ -816,7 +816,7 @@ mod tests {
         assert_eq!(count(1_000), "1,000");
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(dollars(0.123_456), "$0.1235");
-        assert_eq!(cents(0.046_367_849_999_999_999), "$0.05");
+        assert_eq!(cents(0.046_367_85), "$0.05");
         assert_eq!(cents(1_234.567_8), "$1,234.57");
         assert_eq!(cents(0.0), "$0.00");
     }
