@@ -610,6 +610,17 @@ fn at_1440_and_390_pixels_no_table_overflows_its_container() {
             tab.screenshot(&format!("page-{name}-{width}px.png"));
             let overflows = tab.eval(OVERFLOWS);
             assert_eq!(overflows, json!([]), "{name} at {width} px");
+            if name == "session" {
+                // The page refreshing itself leaves the folded section as it was opened.
+                tab.eval("document.body.dataset.refreshed = ''");
+                tab.eval_until("document.body.dataset.refreshed", |v| {
+                    v.as_str().is_some_and(|t| !t.is_empty())
+                });
+                assert_eq!(
+                    tab.eval("document.getElementById('internal').open"),
+                    json!(true)
+                );
+            }
             if name == "overview" {
                 // The key columns stay at every width.
                 let shown = tab.eval(

@@ -57,6 +57,11 @@ pub(super) const SCRIPT: &str = r##"
         // The live list is the stream's, not the server's: keep it as it is.
         var kept = main && main.querySelector("#live"), slot = next && next.querySelector("#live");
         if (kept && slot) slot.replaceWith(kept.cloneNode(true));
+        // A section a person opened or closed stays so.
+        if (main && next) main.querySelectorAll("details[id]").forEach(function (shown) {
+          var fresh = next.querySelector("#" + shown.id);
+          if (fresh) fresh.open = shown.open;
+        });
         if (next && main && next.innerHTML !== main.innerHTML) main.innerHTML = next.innerHTML;
         document.body.dataset.refreshed = String(Date.now());
       }
