@@ -329,14 +329,27 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
         .unwrap()
         .session_id;
     tab.open(&format!("{}/sessions/{}", collector.url, encode(session)));
-    let expected = query::timeline(&data, session, 10_000).unwrap();
+    // The hook events of tool calls are in the tool calls' table, not the timeline.
+    let expected: Vec<String> = query::timeline(&data, session, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.source == "hook" && !query::TOOL_CALL_EVENTS.contains(&e.name.as_str()))
+        .map(|e| e.name)
+        .collect();
     let shown = rows(&mut tab, "timeline");
     assert_eq!(
         shown.iter().map(|r| r[2].clone()).collect::<Vec<_>>(),
-        expected.iter().map(|e| e.name.clone()).collect::<Vec<_>>()
+        expected
     );
     assert!(shown.windows(2).all(|w| w[0][0] <= w[1][0]), "{shown:?}");
-    assert!(shown.iter().any(|r| r[4] == "deny"));
+    // One row per tool call, as the store pairs them, the guard's block among them.
+    let calls = query::tool_calls(&data, session, 10_000).unwrap();
+    let shown = rows(&mut tab, "tool-calls");
+    assert_eq!(
+        shown.iter().map(|r| r[2].clone()).collect::<Vec<_>>(),
+        calls.iter().map(|c| c.outcome.clone()).collect::<Vec<_>>()
+    );
+    assert!(shown.iter().any(|r| r[2] == "blocked"), "{shown:?}");
     tab.screenshot("page-session.png");
 
     // Readable on a phone: nothing wider than the screen but the tables, which scroll.
@@ -382,9 +395,9 @@ fn behind_a_token_a_person_signs_in_and_the_page_keeps_itself_current() {
         json!(token)
     ));
     tab.eval_until("location.href", |v| v.as_str() == Some(asked.as_str()));
-    let expected = query::timeline(&data, session, 10_000).unwrap();
+    let expected = query::tool_calls(&data, session, 10_000).unwrap();
     tab.eval_until(
-        "document.querySelectorAll('#timeline tbody tr').length",
+        "document.querySelectorAll('#tool-calls tbody tr').length",
         |v| v.as_u64() == Some(expected.len() as u64),
     );
     tab.open(&format!("{}/", collector.url));
@@ -586,11 +599,28 @@ fn at_1440_and_390_pixels_no_table_overflows_its_container() {
             ("session", format!("/sessions/{}", encode(&session))),
         ] {
             tab.open(&format!("{}{path}", collector.url));
+            if name == "session" {
+                // One row per tool call, and the folded internal events measured open.
+                let calls = rows(&mut tab, "tool-calls");
+                assert!(calls.iter().any(|row| row[2] == "blocked"), "{calls:?}");
+                tab.eval("document.getElementById('internal').open = true");
+            }
             let tables = tab.eval("document.querySelectorAll('table tbody tr').length");
             assert!(tables.as_u64() >= Some(1), "{name}: tables with rows");
             tab.screenshot(&format!("page-{name}-{width}px.png"));
             let overflows = tab.eval(OVERFLOWS);
             assert_eq!(overflows, json!([]), "{name} at {width} px");
+            if name == "session" {
+                // The page refreshing itself leaves the folded section as it was opened.
+                tab.eval("document.body.dataset.refreshed = ''");
+                tab.eval_until("document.body.dataset.refreshed", |v| {
+                    v.as_str().is_some_and(|t| !t.is_empty())
+                });
+                assert_eq!(
+                    tab.eval("document.getElementById('internal').open"),
+                    json!(true)
+                );
+            }
             if name == "overview" {
                 // The key columns stay at every width.
                 let shown = tab.eval(

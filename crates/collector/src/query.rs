@@ -1,6 +1,6 @@
 //! Reading the event store for people: usage tables (from the rollups, [`rollups`]),
-//! the audit trail and session timelines (from the events), and each session's traces
-//! ([`traces`]).
+//! the audit trail, session timelines and tool calls (from the events), and each
+//! session's traces ([`traces`]).
 //!
 //! Read-only, on its own connection (WAL lets it read while the collector writes), so
 //! `claude-telemetry report` and `audit` work beside a running collector or without one.
@@ -24,9 +24,9 @@ pub mod traces;
 pub use crate::time::DAY_MS;
 pub use budget::{BudgetStatus, budget};
 pub use rollups::{
-    ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, ToolRow, USAGE_WINDOW_MS, UsageRow,
-    WORKING_MS, activity, blocks, cells, day, projection, sessions, usage, usage_by_model,
-    usage_windows, working,
+    ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, SessionSummary, ToolRow, USAGE_WINDOW_MS,
+    UsageRow, WORKING_MS, activity, blocks, cells, day, projection, session, sessions, usage,
+    usage_by_model, usage_windows, working,
 };
 
 /// A time window, Unix milliseconds, `since` included, `until` excluded: the one
@@ -300,8 +300,11 @@ pub struct TimelineEntry {
     pub tool: String,
     /// The guard's decision, for PreToolUse.
     pub decision: String,
-    /// What happened, in a line: the command or file, the model and cost, the rule.
+    /// What happened, in a line: the command or file, the model, the rule.
     pub detail: String,
+    /// What an API request cost, US dollars as Claude Code reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 /// A session's events in order (at most `limit`, the first ones).
@@ -346,7 +349,6 @@ pub fn timeline(
             [
                 "model",
                 "tool_name",
-                "cost_usd",
                 "duration_ms",
                 "status_code",
                 "success",
@@ -387,9 +389,146 @@ pub fn timeline(
                 .unwrap_or_default(),
             decision: decision.unwrap_or_default(),
             detail,
+            cost_usd: crate::aggregate::join::number(attrs.get("cost_usd")),
         });
     }
     Ok(out)
+}
+
+/// The hook events of a tool call: its start and the ways it ends.
+pub const TOOL_CALL_EVENTS: [&str; 4] = [
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PermissionDenied",
+];
+
+/// One tool call of a session: its PreToolUse paired by `tool_use_id` with how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolCall {
+    /// Claude Code's id of the call (empty when the hook did not send one).
+    pub tool_use_id: String,
+    /// The tool.
+    pub tool: String,
+    /// Its first hook event, Unix milliseconds.
+    pub ts_ms: i64,
+    /// Milliseconds: the hook's `duration_ms` where Claude Code sent one, else from its
+    /// PreToolUse to its end (the measure of the tool durations in the rollups).
+    pub duration_ms: Option<f64>,
+    /// `succeeded`, `failed`, `blocked` (the guard denied it), `denied` (Claude Code's
+    /// permission check did) or `unfinished` (no end seen).
+    pub outcome: String,
+    /// The guard's rule, for a blocked call.
+    pub rule: String,
+    /// What it worked on, in a line, as far as the privacy level kept it.
+    pub input: String,
+}
+
+/// A session's tool calls in the order they started (at most `limit` hook events read,
+/// the first ones).
+pub fn tool_calls(
+    data_dir: &Path,
+    session_id: &str,
+    limit: usize,
+) -> Result<Vec<ToolCall>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let mut statement = conn
+        .prepare(
+            "SELECT ts_ms, name, tool_name, tool_use_id, decision, rule, body, id FROM events \
+             WHERE session_id = ?1 AND source = ?3 AND name IN (?4, ?5, ?6, ?7) \
+             ORDER BY ts_ms, id LIMIT ?2",
+        )
+        .map_err(&err)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let [pre, post, failure, denied] = TOOL_CALL_EVENTS;
+    let rows = statement
+        .query_map(
+            params![
+                session_id,
+                limit,
+                Source::Hook.as_str(),
+                pre,
+                post,
+                failure,
+                denied
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            },
+        )
+        .map_err(&err)?;
+    let mut calls: Vec<ToolCall> = Vec::new();
+    let mut by_id: std::collections::HashMap<String, usize> = Default::default();
+    // When each call's PreToolUse came: a call whose start was not seen has no duration.
+    let mut started: std::collections::HashMap<usize, i64> = Default::default();
+    for row in rows {
+        let (ts_ms, name, tool, tool_use_id, decision, rule, text, id) = row.map_err(&err)?;
+        let body = body(data_dir, id, &text)?;
+        let index = match tool_use_id.as_deref().and_then(|key| by_id.get(key)) {
+            Some(index) => *index,
+            None => {
+                if let Some(key) = &tool_use_id {
+                    by_id.insert(key.clone(), calls.len());
+                }
+                calls.push(ToolCall {
+                    tool_use_id: tool_use_id.clone().unwrap_or_default(),
+                    tool: String::new(),
+                    ts_ms,
+                    duration_ms: None,
+                    outcome: "unfinished".to_owned(),
+                    rule: String::new(),
+                    input: String::new(),
+                });
+                calls.len() - 1
+            }
+        };
+        let call = &mut calls[index];
+        if call.tool.is_empty() {
+            call.tool = tool.unwrap_or_default();
+        }
+        if call.input.is_empty() {
+            call.input = input_of(&body)
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect();
+        }
+        let outcome = match name.as_str() {
+            "PreToolUse" => {
+                started.insert(index, ts_ms);
+                if decision.as_deref() != Some("deny") {
+                    continue;
+                }
+                call.rule = rule.unwrap_or_default();
+                "blocked"
+            }
+            "PostToolUse" => "succeeded",
+            "PostToolUseFailure" => "failed",
+            _ => "denied",
+        };
+        call.outcome = outcome.to_owned();
+        if matches!(outcome, "succeeded" | "failed") {
+            call.duration_ms = body["duration_ms"]
+                .as_f64()
+                .filter(|ms| ms.is_finite())
+                .or_else(|| {
+                    started
+                        .get(&index)
+                        .map(|start| (ts_ms - start).max(0) as f64)
+                });
+        }
+    }
+    Ok(calls)
 }
 
 #[cfg(test)]

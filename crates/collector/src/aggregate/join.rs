@@ -124,7 +124,7 @@ pub struct ApiUsage {
 }
 
 /// A number attribute, as OTLP JSON and protobuf deliver it (numbers or strings).
-fn number(value: Option<&Value>) -> Option<f64> {
+pub(crate) fn number(value: Option<&Value>) -> Option<f64> {
     match value? {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.parse().ok(),

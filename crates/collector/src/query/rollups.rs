@@ -637,6 +637,39 @@ pub struct SessionRow {
     pub usage: UsageRow,
 }
 
+/// The columns of the session join a [`SessionRow`] is read from.
+const SESSION_COLUMNS: &str = "s.session_id, s.user_key, s.project_name, s.project_path, \
+     s.model, s.first_ms, s.last_ms, s.ended_ms, s.last_tool";
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    let start_ms: i64 = r.get(5)?;
+    let last_ms: i64 = r.get(6)?;
+    Ok(SessionRow {
+        session_id: r.get(0)?,
+        user: r.get(1)?,
+        project: r.get(2)?,
+        project_path: r.get(3)?,
+        model: r.get(4)?,
+        start_ms,
+        last_ms,
+        duration_ms: last_ms - start_ms,
+        ended: r.get::<_, Option<i64>>(7)?.is_some(),
+        last_tool: r.get(8)?,
+        usage: UsageRow::default(),
+    })
+}
+
+/// A session's whole figures, from its hourly rollups.
+fn session_usage(conn: &Connection, session_id: &str) -> rusqlite::Result<UsageRow> {
+    let f = conn
+        .prepare_cached(&format!(
+            "SELECT {} FROM session_hourly WHERE session_id = ?1",
+            sums()
+        ))?
+        .query_row(params![session_id], |r| figures_from(r, 0))?;
+    Ok(UsageRow::of(session_id.to_owned(), &f))
+}
+
 /// Sessions with an event in `window`, most recent first (at most `limit`), each with
 /// its whole figures.
 pub fn sessions(
@@ -697,9 +730,7 @@ fn select_sessions(
     );
     let mut statement = conn
         .prepare(&format!(
-            "SELECT s.session_id, s.user_key, s.project_name, s.project_path, s.model, \
-             s.first_ms, s.last_ms, s.ended_ms, s.last_tool {admitted} \
-             ORDER BY s.last_ms DESC LIMIT ?6"
+            "SELECT {SESSION_COLUMNS} {admitted} ORDER BY s.last_ms DESC LIMIT ?6"
         ))
         .map_err(&err)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -713,38 +744,13 @@ fn select_sessions(
                 filter.model,
                 limit
             ],
-            |r| {
-                let start_ms: i64 = r.get(5)?;
-                let last_ms: i64 = r.get(6)?;
-                Ok(SessionRow {
-                    session_id: r.get(0)?,
-                    user: r.get(1)?,
-                    project: r.get(2)?,
-                    project_path: r.get(3)?,
-                    model: r.get(4)?,
-                    start_ms,
-                    last_ms,
-                    duration_ms: last_ms - start_ms,
-                    ended: r.get::<_, Option<i64>>(7)?.is_some(),
-                    last_tool: r.get(8)?,
-                    usage: UsageRow::default(),
-                })
-            },
+            session_row,
         )
         .map_err(&err)?;
     let mut found = Vec::new();
-    let mut figures = conn
-        .prepare(&format!(
-            "SELECT {} FROM session_hourly WHERE session_id = ?1",
-            sums()
-        ))
-        .map_err(&err)?;
     for row in rows {
         let mut session = row.map_err(&err)?;
-        let f = figures
-            .query_row(params![session.session_id], |r| figures_from(r, 0))
-            .map_err(&err)?;
-        session.usage = UsageRow::of(session.session_id.clone(), &f);
+        session.usage = session_usage(&conn, &session.session_id).map_err(&err)?;
         found.push(session);
     }
     let mut more = 0;
@@ -767,6 +773,47 @@ fn select_sessions(
             .saturating_sub(found.len());
     }
     Ok((found, more))
+}
+
+/// One session at a glance: the session join's row with its whole figures, and every
+/// model it used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionSummary {
+    /// The session as `/api/v1/sessions` lists it.
+    #[serde(flatten)]
+    pub session: SessionRow,
+    /// The models its API requests used, by name.
+    pub models: Vec<String>,
+}
+
+/// One session's summary; `None` when the store does not know it.
+pub fn session(data_dir: &Path, session_id: &str) -> Result<Option<SessionSummary>, StoreError> {
+    let conn = store::reader(data_dir)?;
+    let err = sqlite(data_dir);
+    let found = conn
+        .query_row(
+            &format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.session_id = ?1"),
+            params![session_id],
+            session_row,
+        )
+        .optional()
+        .map_err(&err)?;
+    let Some(mut session) = found else {
+        return Ok(None);
+    };
+    session.usage = session_usage(&conn, session_id).map_err(&err)?;
+    let mut statement = conn
+        .prepare(
+            "SELECT DISTINCT model FROM session_hourly WHERE session_id = ?1 AND model != '' \
+             ORDER BY model",
+        )
+        .map_err(&err)?;
+    let models = statement
+        .query_map(params![session_id], |r| r.get::<_, String>(0))
+        .map_err(&err)?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(&err)?;
+    Ok(Some(SessionSummary { session, models }))
 }
 
 /// How one tool was used.

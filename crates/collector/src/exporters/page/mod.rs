@@ -73,7 +73,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/budget", get(budget))
         .route("/api/v1/events/stream", get(live_stream))
         .route("/api/v1/sessions", get(sessions))
+        .route("/api/v1/sessions/{id}", get(session_summary))
         .route("/api/v1/sessions/{id}/timeline", get(timeline))
+        .route("/api/v1/sessions/{id}/tool_calls", get(tool_calls))
         .route("/api/v1/sessions/{id}/traces", get(session_traces))
         .route("/api/v1/traces/{trace_id}", get(trace))
         .route("/api/v1/audit", get(audit))
@@ -181,24 +183,28 @@ async fn overview_page(State(page): State<PageState>, query: Params) -> Result<R
     Ok(html(view::overview(&data)))
 }
 
-/// `GET /sessions/{id}`: one session's traces and timeline.
+/// `GET /sessions/{id}`: one session's summary, tool calls, traces and timeline.
 async fn session_page(
     State(page): State<PageState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let session = id.clone();
-    let (entries, traces) = read(&page.app, move |dir| {
+    let (summary, calls, entries, traces) = read(&page.app, move |dir| {
         Ok((
+            query::session(dir, &session)?,
+            query::tool_calls(dir, &session, TIMELINE_SHOWN)?,
             query::timeline(dir, &session, TIMELINE_SHOWN)?,
             query::traces::session_traces(dir, &session, SPANS_SHOWN)?,
         ))
     })
     .await?;
-    if entries.is_empty() && traces.traces.is_empty() {
+    if summary.is_none() && entries.is_empty() && traces.traces.is_empty() {
         return Ok((StatusCode::NOT_FOUND, html(view::not_found(&id))).into_response());
     }
     Ok(html(view::session(
         &id,
+        summary.as_ref(),
+        &calls,
         &entries,
         waterfall::section(&traces),
     )))
@@ -422,6 +428,38 @@ async fn sessions(
     })
     .await?;
     Ok(rows_page.answer(&uri, rows, None))
+}
+
+/// `GET /api/v1/sessions/{id}`: the session's summary (what the top of its page shows);
+/// 404 when the store does not know it.
+async fn session_summary(
+    State(page): State<PageState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    match read(&page.app, move |dir| query::session(dir, &id)).await? {
+        Some(summary) => Ok(Json(summary).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Reason::NotFound,
+            "no such session is stored",
+        )),
+    }
+}
+
+/// `GET /api/v1/sessions/{id}/tool_calls`: one row per tool call, in the order they
+/// started.
+async fn tool_calls(
+    State(page): State<PageState>,
+    uri: Uri,
+    Path(id): Path<String>,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let rows_page = Page::from(&params(query)?)?;
+    let calls = read(&page.app, move |dir| {
+        query::tool_calls(dir, &id, TIMELINE_SHOWN)
+    })
+    .await?;
+    Ok(rows_page.answer(&uri, calls, None))
 }
 
 /// `GET /api/v1/sessions/{id}/timeline`
@@ -1232,5 +1270,286 @@ mod windows {
             assert!(!page.contains("<script>"), "escaped: {page}");
             assert!(page.contains("href=\"?range=7d\""), "a way back: {page}");
         }
+    }
+}
+
+#[cfg(test)]
+mod session_page {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::testing::{call, feed, get, workload};
+
+    /// The rows of the table `id` in `page`, each as its cells' text (tags dropped).
+    fn table_rows(page: &str, id: &str) -> Vec<Vec<String>> {
+        let start = page
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no table {id}: {page}"));
+        let table = &page[start..];
+        let body = &table[table.find("<tbody>").unwrap()..table.find("</tbody>").unwrap()];
+        body.split("<tr")
+            .skip(1)
+            .map(|row| {
+                row.split("<td")
+                    .skip(1)
+                    .map(|cell| {
+                        let cell = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
+                        let mut text = String::new();
+                        let mut in_tag = false;
+                        for c in cell.chars() {
+                            match c {
+                                '<' => in_tag = true,
+                                '>' => in_tag = false,
+                                c if !in_tag => text.push(c),
+                                _ => {}
+                            }
+                        }
+                        text
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn shown<'a>(page: &'a str, attribute: &str) -> &'a str {
+        let at = &page[page
+            .find(attribute)
+            .unwrap_or_else(|| panic!("{attribute}: {page}"))..];
+        &at[at.find('>').unwrap() + 1..at.find('<').unwrap()]
+    }
+
+    /// A session with five tool calls ending five ways, two models, a cost with float
+    /// noise, Claude Code's bookkeeping, and a hostile command.
+    async fn session(dir: &std::path::Path, t: i64) {
+        let hook =
+            |id: &str, ts: i64, fields: Value| workload::hook(id, ts, "jane", "api", "s1", fields);
+        let tool = |id: &str, ts: i64, name: &str, call: &str, extra: Value| {
+            let mut fields = json!({"hook_event_name": name, "tool_name": "Bash",
+                "tool_use_id": call, "tool_input": {"command": "make"}});
+            if let (Some(into), Some(from)) = (fields.as_object_mut(), extra.as_object()) {
+                into.extend(from.clone());
+            }
+            hook(id, ts, fields)
+        };
+        let otlp = |id: &str, ts: i64, name: &str, attributes: Value| {
+            workload::otlp(id, ts, "s1", name, attributes)
+        };
+        feed(
+            dir,
+            vec![
+                hook(
+                    "start",
+                    t,
+                    json!({"hook_event_name": "SessionStart", "source": "startup",
+                    "model": "claude-opus-4-5"}),
+                ),
+                otlp(
+                    "plugin",
+                    t + 50,
+                    "plugin_loaded",
+                    json!({"plugin.name": "fmt"}),
+                ),
+                otlp("settings", t + 60, "managed_settings_resolved", json!({})),
+                otlp("sweep", t + 70, "retention_sweep", json!({})),
+                hook(
+                    "prompt",
+                    t + 100,
+                    json!({"hook_event_name": "UserPromptSubmit"}),
+                ),
+                otlp(
+                    "req1",
+                    t + 500,
+                    "api_request",
+                    json!({"model": "claude-opus-4-5",
+                    "cost_usd": 0.046_367_85, "input_tokens": 1200, "output_tokens": 34}),
+                ),
+                otlp(
+                    "req2",
+                    t + 600,
+                    "api_request",
+                    json!({"model": "claude-haiku-4-5",
+                    "cost_usd": 0.01, "input_tokens": 10, "output_tokens": 5}),
+                ),
+                // Timed from its PreToolUse.
+                tool("c1-pre", t + 1_000, "PreToolUse", "c1", json!({})),
+                tool("c1-post", t + 2_500, "PostToolUse", "c1", json!({})),
+                // Its own duration_ms wins.
+                tool("c2-pre", t + 3_000, "PreToolUse", "c2", json!({})),
+                tool(
+                    "c2-end",
+                    t + 9_000,
+                    "PostToolUseFailure",
+                    "c2",
+                    json!({"duration_ms": 300}),
+                ),
+                tool(
+                    "c3-pre",
+                    t + 10_000,
+                    "PreToolUse",
+                    "c3",
+                    json!({
+                    "tool_input": {"command": "rm -rf ~ <script>alert(1)</script>"},
+                    "guard": {"decision": "deny", "rule": "rm_home<b>", "category": "destructive",
+                        "reason": "would delete <i>home</i>", "latency_us": 0, "version": "t"}}),
+                ),
+                tool(
+                    "c4-den",
+                    t + 11_000,
+                    "PermissionDenied",
+                    "c4",
+                    json!({"reason": "classifier"}),
+                ),
+                // Its command not kept by the privacy level: only its size is stored.
+                tool(
+                    "c5-pre",
+                    t + 12_000,
+                    "PreToolUse",
+                    "c5",
+                    json!({"tool_input": {"command": {"elided_bytes": 42}}}),
+                ),
+            ],
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_session_page_sums_up_pairs_tool_calls_and_folds_internal_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = now_ms() - 3_600_000;
+        session(dir.path(), t).await;
+        let state = crate::testing::state(dir.path());
+        let window = Window {
+            since_ms: t - 1,
+            until_ms: t + 60_000,
+        };
+        let store = query::sessions(dir.path(), window, 10, &Filter::default()).unwrap();
+        assert_eq!(store.len(), 1, "{store:?}");
+        let store = &store[0];
+
+        // The summary as JSON: the store's session join and rollups.
+        let (status, body) = call(router(state.clone()), get("/api/v1/sessions/s1")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let summary: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(summary["user"], store.user.as_str());
+        assert_eq!(summary["user"], "jane");
+        assert_eq!(summary["project"], store.project.as_str());
+        assert_eq!(
+            summary["models"],
+            json!(["claude-haiku-4-5", "claude-opus-4-5"])
+        );
+        assert_eq!(summary["start_ms"], t);
+        assert_eq!(summary["last_ms"], store.last_ms);
+        assert_eq!(summary["duration_ms"], store.duration_ms);
+        assert_eq!(
+            summary["usage"]["cost_usd"].as_f64(),
+            Some(store.usage.cost_usd)
+        );
+        assert_eq!(summary["usage"]["tool_calls"], store.usage.tool_calls);
+        assert_eq!(summary["usage"]["blocks"], store.usage.blocks);
+        assert_eq!(
+            store.usage.blocks, 2,
+            "the guard's block and Claude Code's denial"
+        );
+        let (status, _) = call(router(state.clone()), get("/api/v1/sessions/nope")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // The page's summary: the same figures, money to the cent.
+        let (status, page) = call(router(state.clone()), get("/sessions/s1")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(shown(&page, "data-field=\"user\""), "jane");
+        assert_eq!(
+            shown(&page, "data-field=\"models\""),
+            "claude-haiku-4-5, claude-opus-4-5"
+        );
+        assert_eq!(shown(&page, "data-field=\"start\""), view::time(t));
+        assert_eq!(shown(&page, "data-figure=\"cost\""), "$0.06");
+        assert_eq!(
+            shown(&page, "data-figure=\"cost\""),
+            view::cents(store.usage.cost_usd)
+        );
+        assert_eq!(
+            shown(&page, "data-figure=\"tokens\""),
+            view::count(store.usage.tokens())
+        );
+        assert_eq!(shown(&page, "data-figure=\"tokens\""), "1,249");
+        assert_eq!(
+            shown(&page, "data-figure=\"tool-calls\""),
+            view::count(store.usage.tool_calls)
+        );
+        assert_eq!(shown(&page, "data-figure=\"blocks\""), "2");
+        assert!(!page.contains("0.0463"), "no float noise: {page}");
+
+        // One row per tool call, paired by tool_use_id, with its duration and outcome.
+        let calls = table_rows(&page, "tool-calls");
+        let outcomes: Vec<(&str, &str, &str)> = calls
+            .iter()
+            .map(|row| (row[2].as_str(), row[3].as_str(), row[4].as_str()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("succeeded", "1.50 s", ""),
+                ("failed", "300 ms", ""),
+                ("blocked", "–", "rm_home&lt;b&gt;"),
+                ("denied", "–", ""),
+                ("unfinished", "–", ""),
+            ],
+            "{calls:?}"
+        );
+        assert_eq!(calls[0][0], view::time(t + 1_000), "one timestamp format");
+        assert_eq!(
+            calls[4][5], "(42 bytes, not kept)",
+            "only what the store kept"
+        );
+        let (_, json_calls) =
+            call(router(state.clone()), get("/api/v1/sessions/s1/tool_calls")).await;
+        let json_calls: Vec<Value> = serde_json::from_str(&json_calls).unwrap();
+        let durations: Vec<Option<f64>> = json_calls
+            .iter()
+            .map(|c| c["duration_ms"].as_f64())
+            .collect();
+        assert_eq!(durations, [Some(1500.0), Some(300.0), None, None, None]);
+
+        // The timeline: no tool call's four rows, Claude Code's bookkeeping folded away.
+        let timeline: Vec<String> = table_rows(&page, "timeline")
+            .into_iter()
+            .map(|row| row[2].clone())
+            .collect();
+        assert_eq!(
+            timeline,
+            [
+                "SessionStart",
+                "UserPromptSubmit",
+                "claude_code.api_request",
+                "claude_code.api_request"
+            ]
+        );
+        let folded = &page[page.find("<details id=\"internal\">").unwrap()..];
+        let internal: Vec<String> = table_rows(folded, "internal-events")
+            .into_iter()
+            .map(|row| row[2].clone())
+            .collect();
+        assert_eq!(
+            internal,
+            [
+                "claude_code.plugin_loaded",
+                "claude_code.managed_settings_resolved",
+                "claude_code.retention_sweep"
+            ]
+        );
+
+        // Hostile strings are text, never markup.
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(!page.contains("<b>") && !page.contains("<i>"), "{page}");
+        assert!(
+            page.contains("rm -rf ~ &lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page}"
+        );
+
+        // The overview's blocked row links to this page.
+        let (_, overview) = call(router(state.clone()), get("/")).await;
+        let blocked = &overview[overview.find("id=\"blocked\"").unwrap()..];
+        let blocked = &blocked[..blocked.find("</table>").unwrap()];
+        assert!(blocked.contains("href=\"sessions/s1\""), "{blocked}");
     }
 }

@@ -9,7 +9,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::overview::Overview;
 use super::range::{self, Range};
-use crate::query::{Filter, TimelineEntry, UsageRow};
+use crate::event::Source;
+use crate::query::{Filter, SessionSummary, TOOL_CALL_EVENTS, TimelineEntry, ToolCall, UsageRow};
 
 pub(super) const STYLE: &str = r#"
 :root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; --accent: #d97706; --deny: #dc2626; }
@@ -33,6 +34,9 @@ tr.deny td, p.deny { color: var(--deny); }
 svg { width: 100%; height: auto; max-height: 14rem; }
 svg .bar { fill: var(--accent); } svg text { fill: currentColor; font-size: 11px; }
 a { color: inherit; }
+dl.summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: .4rem 1.5rem; margin: 1rem 0 0; }
+dl.summary dt { color: var(--muted); font-size: 12px; } dl.summary dd { margin: 0; overflow-wrap: anywhere; }
+details > summary { cursor: pointer; margin: 1.6rem 0 .5rem; font-weight: 600; }
 "#;
 
 /// Refreshes `<main>` from the same URL every few seconds: new events appear without a
@@ -53,6 +57,11 @@ pub(super) const SCRIPT: &str = r##"
         // The live list is the stream's, not the server's: keep it as it is.
         var kept = main && main.querySelector("#live"), slot = next && next.querySelector("#live");
         if (kept && slot) slot.replaceWith(kept.cloneNode(true));
+        // A section a person opened or closed stays so.
+        if (main && next) main.querySelectorAll("details[id]").forEach(function (shown) {
+          var fresh = next.querySelector("#" + shown.id);
+          if (fresh) fresh.open = shown.open;
+        });
         if (next && main && next.innerHTML !== main.innerHTML) main.innerHTML = next.innerHTML;
         document.body.dataset.refreshed = String(Date.now());
       }
@@ -109,6 +118,12 @@ pub(crate) fn dollars(value: f64) -> String {
     format!("${value:.4}")
 }
 
+/// Dollars rounded to the cent, thousands separated: how a session's page shows money.
+pub(crate) fn cents(value: f64) -> String {
+    let cents = (value.max(0.0) * 100.0).round() as u64;
+    format!("${}.{:02}", count(cents / 100), cents % 100)
+}
+
 /// A count with thousands separated.
 pub(crate) fn count(value: u64) -> String {
     let digits = value.to_string();
@@ -126,7 +141,7 @@ fn tokens(row: &UsageRow) -> u64 {
     row.input_tokens + row.output_tokens + row.cache_read_tokens + row.cache_creation_tokens
 }
 
-fn time(ms: i64) -> String {
+pub(crate) fn time(ms: i64) -> String {
     let at =
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     let text = humantime::format_rfc3339_seconds(at).to_string();
@@ -497,9 +512,12 @@ pub(crate) fn overview(data: &Overview) -> String {
         .iter()
         .map(|b| Row {
             class: Some("deny"),
-            cells: [&b.time, &b.user, &b.tool, &b.rule, &b.reason, &b.input]
-                .into_iter()
-                .map(text)
+            cells: std::iter::once(session_link(&b.session_id, &b.time))
+                .chain(
+                    [&b.user, &b.tool, &b.rule, &b.reason, &b.input]
+                        .into_iter()
+                        .map(text),
+                )
                 .collect(),
         })
         .collect();
@@ -609,6 +627,13 @@ pub(crate) fn overview(data: &Overview) -> String {
     page("claude-telemetry", main, true)
 }
 
+/// `label` linking to a session's page (plain text when the event named no session).
+fn session_link(session_id: &str, label: &str) -> Markup {
+    html! {
+        @if session_id.is_empty() { (label) } @else { a href={ "sessions/" (segment(session_id)) } { (label) } }
+    }
+}
+
 /// How many rows a table of the overview left out, and where they all are.
 fn omitted(rows: usize, all_in: &str) -> Markup {
     html! {
@@ -618,10 +643,42 @@ fn omitted(rows: usize, all_in: &str) -> Markup {
     }
 }
 
-/// One session: its traces (the waterfall, made elsewhere), then its timeline.
-pub(crate) fn session(id: &str, entries: &[TimelineEntry], traces: Markup) -> String {
-    let rows: Vec<Row> = entries
-        .iter()
+/// Claude Code's OTLP events a person reads in a session's timeline; its other events
+/// (plugins loaded, settings resolved, hooks run, each tool call's own bookkeeping) are
+/// folded away, and the tool calls have a table of their own.
+const TIMELINE_EVENTS: [&str; 3] = ["user_prompt", "api_request", "api_error"];
+
+/// Where a session's event goes on its page.
+enum Place {
+    /// The tool calls' table shows it.
+    ToolCall,
+    /// The timeline.
+    Timeline,
+    /// Folded away: Claude Code's own bookkeeping.
+    Internal,
+}
+
+fn place(entry: &TimelineEntry) -> Place {
+    if entry.source == Source::Hook.as_str() {
+        return if TOOL_CALL_EVENTS.contains(&entry.name.as_str()) {
+            Place::ToolCall
+        } else {
+            Place::Timeline
+        };
+    }
+    let name = entry
+        .name
+        .strip_prefix("claude_code.")
+        .unwrap_or(&entry.name);
+    if TIMELINE_EVENTS.contains(&name) {
+        Place::Timeline
+    } else {
+        Place::Internal
+    }
+}
+
+fn timeline_rows<'a>(entries: impl Iterator<Item = &'a TimelineEntry>) -> Vec<Row> {
+    entries
         .map(|e| Row {
             class: (e.decision == "deny").then_some("deny"),
             cells: vec![
@@ -629,19 +686,102 @@ pub(crate) fn session(id: &str, entries: &[TimelineEntry], traces: Markup) -> St
                 text(&e.source),
                 text(&e.name),
                 text(&e.tool),
-                text(&e.decision),
-                text(&e.detail),
+                html! {
+                    (e.detail)
+                    @if let Some(cost) = e.cost_usd { " cost " (cents(cost)) }
+                },
+            ],
+        })
+        .collect()
+}
+
+/// The top of a session's page: who, where, with what, when, and what it cost.
+fn summary(summary: &SessionSummary) -> Markup {
+    let session = &summary.session;
+    let usage = &session.usage;
+    let fields: [(&str, &str, String); 6] = [
+        ("user", "user", session.user.clone()),
+        ("project", "project", session.project.clone()),
+        ("models", "models", summary.models.join(", ")),
+        ("start", "started", time(session.start_ms)),
+        (
+            "end",
+            if session.ended { "ended" } else { "last event" },
+            time(session.last_ms),
+        ),
+        ("last-tool", "last tool", session.last_tool.clone()),
+    ];
+    html! {
+        dl.summary id="summary" {
+            @for (id, label, value) in &fields {
+                div { dt { (label) } dd data-field=(id) { (value) } }
+            }
+        }
+        div.cards {
+            (card("duration", "duration", &duration(session.duration_ms)))
+            (card("cost", "cost", &cents(usage.cost_usd)))
+            (card("tokens", "tokens", &count(usage.tokens())))
+            (card("requests", "API requests", &count(usage.requests)))
+            (card("prompts", "prompts", &count(usage.prompts)))
+            (card("tool-calls", "tool calls", &count(usage.tool_calls)))
+            (card("blocks", "blocked", &count(usage.blocks)))
+        }
+    }
+}
+
+/// One session: its summary, its tool calls, its traces (the waterfall, made
+/// elsewhere), its timeline, and Claude Code's internal events folded away.
+pub(crate) fn session(
+    id: &str,
+    about: Option<&SessionSummary>,
+    calls: &[ToolCall],
+    entries: &[TimelineEntry],
+    traces: Markup,
+) -> String {
+    let call_rows: Vec<Row> = calls
+        .iter()
+        .map(|call| Row {
+            class: matches!(call.outcome.as_str(), "blocked" | "denied").then_some("deny"),
+            cells: vec![
+                text(time(call.ts_ms)),
+                text(&call.tool),
+                html! { span data-outcome=(call.outcome) { (call.outcome) } },
+                text(
+                    call.duration_ms
+                        .map_or_else(|| "–".to_owned(), super::waterfall::seconds),
+                ),
+                text(&call.rule),
+                text(&call.input),
             ],
         })
         .collect();
+    let timeline = timeline_rows(
+        entries
+            .iter()
+            .filter(|e| matches!(place(e), Place::Timeline)),
+    );
+    let internal = timeline_rows(
+        entries
+            .iter()
+            .filter(|e| matches!(place(e), Place::Internal)),
+    );
     let main = html! {
         header {
             h1 { "Session " (id) }
             a href="../" { "overview" }
         }
+        @if let Some(about) = about {
+            (summary(about))
+        }
+        h2 { "Tool calls" }
+        (table_keeping("tool-calls", &["time", "tool", "outcome", "duration", "rule", "input"], &[3], &[0, 4], &call_rows))
         (traces)
         h2 { "Timeline" }
-        (table("timeline", &["time", "source", "event", "tool", "decision", "detail"], &[], &rows))
+        (table_keeping("timeline", &["time", "source", "event", "tool", "detail"], &[], &[1], &timeline))
+        details id="internal" {
+            summary { "Claude Code's internal events (" (count(internal.len() as u64)) ")" }
+            (table_keeping("internal-events", &["time", "source", "event", "tool", "detail"], &[], &[1], &internal))
+        }
     };
     page(&format!("session {id}"), main, true)
 }
@@ -698,13 +838,16 @@ mod tests {
     fn markup_in_data_is_escaped() {
         let page = session(
             "<x>",
+            None,
+            &[],
             &[TimelineEntry {
                 ts_ms: 0,
                 source: "hook".into(),
-                name: "PreToolUse".into(),
-                tool: "Bash".into(),
-                decision: "deny".into(),
+                name: "UserPromptSubmit".into(),
+                tool: String::new(),
+                decision: String::new(),
                 detail: "<img src=x onerror=alert(1)>".into(),
+                cost_usd: None,
             }],
             html! {},
         );
@@ -727,5 +870,8 @@ mod tests {
         assert_eq!(count(1_000), "1,000");
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(dollars(0.123_456), "$0.1235");
+        assert_eq!(cents(0.046_367_85), "$0.05");
+        assert_eq!(cents(1_234.567_8), "$1,234.57");
+        assert_eq!(cents(0.0), "$0.00");
     }
 }

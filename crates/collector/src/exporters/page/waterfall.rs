@@ -10,7 +10,7 @@
 
 use maud::{Markup, PreEscaped, html};
 
-use super::view::{count, dollars, segment};
+use super::view::{cents, count, segment};
 use crate::query::traces::{SessionTraces, SpanNode, Trace};
 
 /// Traces drawn on the page: the latest ones (a long session's earlier ones are in the
@@ -88,7 +88,7 @@ fn block(number: usize, trace: &Trace) -> Markup {
                     span.mark { (trace.error_count) " failed" }
                 }
                 @if trace.cost_usd > 0.0 {
-                    span.muted { (dollars(trace.cost_usd)) }
+                    span.muted { (cents(trace.cost_usd)) }
                 }
                 @if let Some(prompt_id) = &trace.prompt_id {
                     span.muted title="prompt.id" { "prompt " (prompt_id) }
@@ -184,7 +184,7 @@ fn figures(node: &SpanNode) -> String {
         parts.push(format!("{} tok", count(tokens as u64)));
     }
     if let Some(cost) = node.cost_usd {
-        parts.push(dollars(cost));
+        parts.push(cents(cost));
     }
     parts.join(" · ")
 }
@@ -224,7 +224,7 @@ fn tooltip(node: &SpanNode) -> String {
 }
 
 /// Milliseconds as the page writes durations: `850 ms`, `1.25 s`, `2m 05s`.
-fn seconds(ms: f64) -> String {
+pub(super) fn seconds(ms: f64) -> String {
     if ms < 1000.0 {
         format!("{ms:.0} ms")
     } else if ms < 60_000.0 {
@@ -322,7 +322,7 @@ mod tests {
         assert!(
             rows[3].contains("TTFT 120 ms")
                 && rows[3].contains("1,080 tok")
-                && rows[3].contains("$0.0125")
+                && rows[3].contains("$0.01")
         );
     }
 
