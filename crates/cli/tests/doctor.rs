@@ -428,6 +428,50 @@ fn the_privacy_level_is_named_and_prompt_logging_with_it_is_no_leak() {
 }
 
 #[test]
+fn secret_names_configured_for_the_guard_must_be_hidden_by_the_sandbox_too() {
+    let setup = Setup::new();
+    let collector = collector_in(setup.home.path());
+    let config = setup
+        .home
+        .path()
+        .join(".config/claude-telemetry/config.toml");
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    fs::write(
+        &config,
+        "[guard]\nsecret_patterns = [\"*.secret\", \"vault-token\"]\n",
+    )
+    .unwrap();
+    setup.install(&["--url", &collector.url, "--sandbox"]);
+    let (_, out) = setup.doctor(&[]);
+    assert!(
+        !out.contains("treats"),
+        "install --sandbox denies them: {out}"
+    );
+
+    // Configured after the sandbox was installed: said, with the fix.
+    fs::write(
+        &config,
+        "[guard]\nsecret_patterns = [\"*.secret\", \"vault-token\", \"*.kdbx\"]\n",
+    )
+    .unwrap();
+    let (_, out) = setup.doctor(&[]);
+    let line = out
+        .lines()
+        .find(|l| l.contains("the guard treats"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.starts_with("warn")
+            && line.contains("*.kdbx")
+            && !line.contains("vault-token")
+            && line.ends_with("Fix: claude-telemetry install --sandbox"),
+        "{line}"
+    );
+    setup.install(&["--url", &collector.url, "--sandbox"]);
+    let (_, out) = setup.doctor(&[]);
+    assert!(!out.contains("the guard treats"), "{out}");
+}
+
+#[test]
 fn the_sandbox_and_what_it_needs_are_named_with_their_fixes() {
     let setup = Setup::new();
     let collector = collector_in(setup.home.path());

@@ -353,6 +353,15 @@ impl Machine {
 
 fn the_files_the_sandbox_hides_are_the_guards_secret_files(version: &str) {
     let machine = Machine::new(version);
+    // Secret names configured for the guard beyond `.env`, and its keys-and-credentials
+    // pack: the sandbox hides those too.
+    let config = machine.home.join(".config/claude-telemetry/config.toml");
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    fs::write(
+        &config,
+        "[guard]\nsecret_patterns = [\"*.secret\", \"vault-token\"]\npacks = [\"secrets\"]\n",
+    )
+    .unwrap();
     machine.install(&["--sandbox"]);
     // Hooks out: what is read here is decided by the sandbox alone.
     let settings = machine.home.join(".claude/settings.json");
@@ -387,6 +396,14 @@ fn the_files_the_sandbox_hides_are_the_guards_secret_files(version: &str) {
         "dotenv.js",
         ".environment",
         "README.md",
+        "api.secret",
+        "API.Secret",
+        "vault-token",
+        "vault-token.txt",
+        "server.pem",
+        "id_ed25519",
+        "id_ed25519.pub",
+        "notes.key.md",
     ];
     // In the project, deeper in it, and in another project of the same person.
     let other = machine.home.join("other-project");

@@ -42,6 +42,23 @@ const PACK_PATHS: &[&str] = &[
     ".git-credentials",
 ];
 
+/// The names and path endings the configuration treats as secret beyond the built-in
+/// `.env` family, as globs over a path's final components: the configured
+/// `secret_patterns` and, with the `secrets` pack, its keys and credentials. Matching
+/// ignores case, as [`secret_file`] does. What the OS sandbox must also deny reading.
+pub fn configured_secret_names(config: &GuardConfig) -> Vec<String> {
+    let mut names: Vec<String> = config.secret_patterns.clone();
+    if config.has(Pack::Secrets) {
+        names.extend(
+            PACK_NAMES
+                .iter()
+                .chain(PACK_PATHS)
+                .map(|name| (*name).to_owned()),
+        );
+    }
+    names
+}
+
 /// Whether `path` (as written: relative or absolute, any case) names a secret file.
 ///
 /// A trailing `/` means a directory (a virtualenv called `.env/`), which is not one.

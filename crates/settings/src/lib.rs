@@ -22,6 +22,6 @@ pub use edit::{
     TRACES_ENV, headers_helper_for, hook_command_for, install, installed, program_of, uninstall,
 };
 pub use file::{FileError, SettingsFile, unified_diff};
-pub use sandbox::{SANDBOX_KEY, Sandbox};
+pub use sandbox::{SANDBOX_KEY, Sandbox, case_insensitive_glob};
 pub use scope::Scope;
 pub use validate::{Problem, Severity, validate};

@@ -43,6 +43,9 @@ pub struct Sandbox {
     /// than running commands unconfined. Not for a project file, which is shared with
     /// people whose machines nobody here knows.
     pub fail_if_unavailable: bool,
+    /// Further secret files the guard is configured to know (its `secret_patterns`, the
+    /// `secrets` pack), as globs over final path components: denied like `.env`.
+    pub secret_names: Vec<String>,
 }
 
 impl Sandbox {
@@ -52,15 +55,26 @@ impl Sandbox {
             crate::Scope::Project(_) => Sandbox {
                 anchor: "",
                 fail_if_unavailable: false,
+                secret_names: Vec::new(),
             },
             crate::Scope::Local(_) => Sandbox {
                 anchor: "",
                 fail_if_unavailable: true,
+                secret_names: Vec::new(),
             },
             crate::Scope::User { .. } | crate::Scope::Managed | crate::Scope::File(_) => Sandbox {
                 anchor: "~/",
                 fail_if_unavailable: true,
+                secret_names: Vec::new(),
             },
+        }
+    }
+
+    /// The same, also denying the guard's further secret names.
+    pub fn with_secret_names(self, secret_names: Vec<String>) -> Sandbox {
+        Sandbox {
+            secret_names,
+            ..self
         }
     }
 
@@ -80,6 +94,12 @@ impl Sandbox {
     pub fn filesystem(&self) -> Vec<(&'static str, Vec<String>)> {
         let deny = SECRET_GLOBS
             .iter()
+            .map(|glob| (*glob).to_owned())
+            .chain(
+                self.secret_names
+                    .iter()
+                    .map(|name| case_insensitive_glob(name)),
+            )
             .map(|glob| format!("{}**/{glob}", self.anchor))
             .collect();
         let allow = TEMPLATE_SUFFIXES
@@ -88,7 +108,7 @@ impl Sandbox {
                 format!(
                     "{}**/.[eE][nN][vV].{}",
                     self.anchor,
-                    case_insensitive(suffix)
+                    case_insensitive_glob(suffix)
                 )
             })
             .collect();
@@ -101,17 +121,31 @@ impl Sandbox {
     }
 }
 
-/// `abc` as `[aA][bB][cC]`.
-fn case_insensitive(word: &str) -> String {
-    word.chars()
-        .map(|c| {
-            if c.is_ascii_alphabetic() {
-                format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
-            } else {
-                c.to_string()
+/// A glob matching its names in any case, as the guard does: letters outside bracket
+/// classes become `[xX]`; a class is kept as written.
+pub fn case_insensitive_glob(glob: &str) -> String {
+    let mut out = String::new();
+    let mut in_class = false;
+    for c in glob.chars() {
+        match c {
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
             }
-        })
-        .collect()
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            c if c.is_ascii_alphabetic() && !in_class => {
+                out.push('[');
+                out.push(c.to_ascii_lowercase());
+                out.push(c.to_ascii_uppercase());
+                out.push(']');
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// What an install added under `sandbox`, kept in the install's marker.
@@ -242,6 +276,24 @@ mod tests {
                 .all(|glob| glob.starts_with("**/"))
         );
         assert!(Sandbox::for_scope(&Scope::Local(PathBuf::from("/p"))).fail_if_unavailable);
+    }
+
+    #[test]
+    fn further_secret_names_are_denied_in_any_case_beside_env() {
+        let sandbox = user().with_secret_names(vec![
+            "*.pem".to_owned(),
+            "id_[re]*".to_owned(),
+            ".kube/config".to_owned(),
+        ]);
+        let denied = &sandbox.filesystem()[1].1;
+        assert!(denied.contains(&"~/**/.[eE][nN][vV]".to_owned()));
+        for glob in [
+            "~/**/*.[pP][eE][mM]",
+            "~/**/[iI][dD]_[re]*",
+            "~/**/.[kK][uU][bB][eE]/[cC][oO][nN][fF][iI][gG]",
+        ] {
+            assert!(denied.contains(&glob.to_owned()), "{glob}: {denied:?}");
+        }
     }
 
     #[test]

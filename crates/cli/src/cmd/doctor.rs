@@ -79,8 +79,8 @@ pub fn doctor(args: &DoctorArgs) -> Result<ExitCode> {
     }
     check_telemetry_env(&merged.env, &mut report);
     content::check_content(&merged, &mut report);
-    sandbox::check_sandbox(&merged.sandbox, &mut report);
-    check_guard_config(&mut report);
+    let secret_names = check_guard_config(&mut report);
+    sandbox::check_sandbox(&merged.sandbox, &secret_names, &mut report);
     check_collector(&merged, &mut report);
     check_spool(&mut report);
     let release = check_claude_code(&mut report);
@@ -248,16 +248,23 @@ fn check_telemetry_env(env: &BTreeMap<String, String>, report: &mut Report) {
 }
 
 /// The guard's configuration as the hook reads it: one it cannot use makes every judged
-/// tool call an ask (`guard.config_error`), which nobody sees until it happens.
-fn check_guard_config(report: &mut Report) {
+/// tool call an ask (`guard.config_error`), which nobody sees until it happens. Returns
+/// the secret names it configures beyond `.env` (none when it cannot be used).
+fn check_guard_config(report: &mut Report) -> Vec<String> {
     let env = |name: &str| process_env(name);
     let shown = hook::config_path(&env).map_or_else(
         || "the guard's configuration".to_owned(),
         |(path, _)| path.display().to_string(),
     );
     match hook::load_guard_config(&env) {
-        Ok(_) => report.add(Level::Fine, format!("guard configuration usable ({shown})")),
-        Err(err) => report.add(Level::Fail, format!("guard configuration: {err}. Every tool call the guard judges is asked about (guard.config_error) until it is fixed")),
+        Ok(config) => {
+            report.add(Level::Fine, format!("guard configuration usable ({shown})"));
+            guard::secrets::configured_secret_names(&config)
+        }
+        Err(err) => {
+            report.add(Level::Fail, format!("guard configuration: {err}. Every tool call the guard judges is asked about (guard.config_error) until it is fixed"));
+            Vec::new()
+        }
     }
 }
 

@@ -137,7 +137,11 @@ pub fn install(args: &InstallArgs) -> Result<()> {
             })
             .flatten(),
         traces: args.traces,
-        sandbox: args.sandbox.then(|| Sandbox::for_scope(&scope)),
+        sandbox: if args.sandbox {
+            Some(Sandbox::for_scope(&scope).with_secret_names(guard_secret_names()?))
+        } else {
+            None
+        },
         log_prompts: args.log_prompts
             || process_env(LOG_USER_PROMPTS_ENV).is_some_and(|value| is_on(&value)),
     };
@@ -244,4 +248,12 @@ fn check_collector_url(url: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The secret names the guard is configured with beyond `.env` (as the hook would read its
+/// configuration here), so that the sandbox denies reading them too.
+fn guard_secret_names() -> Result<Vec<String>> {
+    let config = hook::load_guard_config(&|name: &str| process_env(name))
+        .context("the guard's configuration, whose secret names the sandbox denies too (`claude-telemetry doctor` explains)")?;
+    Ok(guard::secrets::configured_secret_names(&config))
 }

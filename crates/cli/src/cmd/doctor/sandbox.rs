@@ -27,6 +27,9 @@ pub(super) struct SandboxSettings {
     filesystem_disabled: Setting,
     /// `enableWeakerNestedSandbox`: the host's `/proc` instead of a fresh one.
     weaker_nested: Setting,
+    /// Every `sandbox.filesystem.denyRead` entry of every file: Claude Code merges the
+    /// lists of all scopes.
+    deny_read: Vec<String>,
     /// Files whose `sandbox` Claude Code ignores whole, with why.
     invalid: Vec<(PathBuf, String)>,
 }
@@ -55,6 +58,23 @@ impl SandboxSettings {
             &mut self.weaker_nested,
             sandbox.get("enableWeakerNestedSandbox"),
         );
+        let denied = sandbox
+            .pointer("/filesystem/denyRead")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        self.deny_read.extend(denied.map(str::to_owned));
+    }
+
+    /// Whether some `denyRead` entry keeps files named like `name` from being read
+    /// anywhere: the glob `install --sandbox` writes for it, or the name after `**/`.
+    fn denies_reading(&self, name: &str) -> bool {
+        let written = format!("**/{}", claude_settings::case_insensitive_glob(name));
+        let plain = format!("**/{name}");
+        self.deny_read
+            .iter()
+            .any(|entry| entry.ends_with(&written) || entry.ends_with(&plain))
     }
 
     /// Records a file whose `sandbox` has fields Claude Code rejects.
@@ -70,7 +90,13 @@ fn install_fix(package: &str) -> String {
     )
 }
 
-pub(super) fn check_sandbox(settings: &SandboxSettings, report: &mut Report) {
+/// `secret_names`: what the guard is configured to treat as secret beyond `.env`, which
+/// the sandbox should keep from being read as well.
+pub(super) fn check_sandbox(
+    settings: &SandboxSettings,
+    secret_names: &[String],
+    report: &mut Report,
+) {
     for (path, problems) in &settings.invalid {
         report.add(
             Level::Fail,
@@ -101,6 +127,14 @@ pub(super) fn check_sandbox(settings: &SandboxSettings, report: &mut Report) {
         }
         if let Some((true, path)) = &settings.filesystem_disabled {
             report.add(Level::Warn, format!("{} sets sandbox.filesystem.disabled: sandboxed commands read and write every file you can, .env files included. Fix: remove it", path.display()));
+        }
+        let readable: Vec<&str> = secret_names
+            .iter()
+            .filter(|name| !settings.denies_reading(name))
+            .map(String::as_str)
+            .collect();
+        if !readable.is_empty() {
+            report.add(Level::Warn, format!("the guard treats {} as secret, but sandboxed commands can read such files (no sandbox.filesystem.denyRead entry for them). Fix: claude-telemetry install --sandbox", readable.join(", ")));
         }
         if let Some((true, path)) = &settings.weaker_nested {
             report.add(Level::Warn, format!("{} sets sandbox.enableWeakerNestedSandbox: sandboxed commands see this machine's /proc (other processes, and the environment of your own) rather than a fresh one. Needed where /proc cannot be mounted (a Docker container); elsewhere, remove it", path.display()));
