@@ -30,6 +30,11 @@ pub const TUNED: &[(&str, &str)] = &[
         "tuned.toml",
         include_str!("../../../guard/corpus/tuned.toml"),
     ),
+    // The first outsider's corpus: held out for one run, tuned against since.
+    (
+        "outsider-1.toml",
+        include_str!("../../../guard/corpus/outsider-1.toml"),
+    ),
 ];
 
 /// Where a held-out corpus is read from when present: `GUARD_HELDOUT_CORPUS`, else this
