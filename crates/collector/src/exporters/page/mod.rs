@@ -1028,10 +1028,10 @@ mod windows {
         assert_eq!(
             rows,
             [
-                format!("{today} | haiku | 1 | 100 | $0.1250"),
-                format!("{yesterday} | sonnet | 1 | 100 | $0.2500"),
-                format!("{before} | opus | 2 | 200 | $3.0000"),
-                format!("{before} | sonnet | 1 | 100 | $0.5000"),
+                format!("{today} | haiku | 1 | 100 | $0.13"),
+                format!("{yesterday} | sonnet | 1 | 100 | $0.25"),
+                format!("{before} | opus | 2 | 200 | $3.00"),
+                format!("{before} | sonnet | 1 | 100 | $0.50"),
             ]
         );
     }
@@ -1234,7 +1234,7 @@ mod windows {
             assert_eq!(status, StatusCode::OK, "{address}");
             let card = &page[page.find("data-figure=\"cost-range\"").unwrap()..];
             let shown = &card[card.find('>').unwrap() + 1..card.find('<').unwrap()];
-            assert_eq!(shown, view::dollars(expected), "{address}: the page's card");
+            assert_eq!(shown, view::money(expected), "{address}: the page's card");
         }
     }
 
@@ -1465,7 +1465,7 @@ mod session_page {
         assert_eq!(shown(&page, "data-figure=\"cost\""), "$0.06");
         assert_eq!(
             shown(&page, "data-figure=\"cost\""),
-            view::cents(store.usage.cost_usd)
+            view::money(store.usage.cost_usd)
         );
         assert_eq!(
             shown(&page, "data-figure=\"tokens\""),

@@ -113,14 +113,15 @@ pub(crate) fn segment(text: &str) -> String {
         .collect()
 }
 
-/// Dollars, as the page shows them everywhere.
-pub(crate) fn dollars(value: f64) -> String {
-    format!("${value:.4}")
-}
-
-/// Dollars rounded to the cent, thousands separated: how a session's page shows money.
-pub(crate) fn cents(value: f64) -> String {
-    let cents = (value.max(0.0) * 100.0).round() as u64;
+/// US dollars as the page shows money everywhere: to the cent, thousands separated
+/// (`$1,234.57`); an amount above zero that rounds to no cent reads `<$0.01`, so a
+/// little spending never looks like none.
+pub(crate) fn money(usd: f64) -> String {
+    let usd = usd.max(0.0);
+    let cents = (usd * 100.0).round() as u64;
+    if cents == 0 && usd > 0.0 {
+        return "<$0.01".to_owned();
+    }
     format!("${}.{:02}", count(cents / 100), cents % 100)
 }
 
@@ -388,7 +389,7 @@ fn usage_rows(rows: &[UsageRow], data: &Overview, key: &str) -> Vec<Row> {
                 text(count(r.sessions)),
                 text(count(r.requests)),
                 text(count(tokens(r))),
-                text(dollars(r.cost_usd)),
+                text(money(r.cost_usd)),
             ])
         })
         .collect()
@@ -415,7 +416,7 @@ pub(crate) fn overview(data: &Overview) -> String {
                 .iter()
                 .find(|r| r.key == day)
                 .map_or(0.0, |r| r.cost_usd);
-            (day.get(5..).unwrap_or(&day).to_owned(), cost, dollars(cost))
+            (day.get(5..).unwrap_or(&day).to_owned(), cost, money(cost))
         })
         .collect();
     let kinds: Vec<(String, f64, String)> = [
@@ -441,7 +442,7 @@ pub(crate) fn overview(data: &Overview) -> String {
                 text(duration(s.duration_ms)),
                 text(count(s.usage.prompts)),
                 text(count(s.usage.tool_calls)),
-                text(dollars(s.usage.cost_usd)),
+                text(money(s.usage.cost_usd)),
                 text(count(s.usage.blocks)),
             ])
         })
@@ -458,7 +459,7 @@ pub(crate) fn overview(data: &Overview) -> String {
                     filter_link(data, "model", &m.key),
                     text(count(m.requests)),
                     text(count(tokens(m))),
-                    text(dollars(m.cost_usd)),
+                    text(money(m.cost_usd)),
                 ])
             })
         })
@@ -474,7 +475,7 @@ pub(crate) fn overview(data: &Overview) -> String {
                 filter_link(data, "user", &s.user),
                 filter_link(data, "project", &s.project),
                 text(&s.last_tool),
-                text(dollars(s.usage.cost_usd)),
+                text(money(s.usage.cost_usd)),
                 text(time(s.last_ms)),
                 link,
             ])
@@ -549,7 +550,7 @@ pub(crate) fn overview(data: &Overview) -> String {
         (last_seen(data))
         (range_switch(data))
         div.cards {
-            (card("cost-range", &format!("cost, {span}"), &dollars(total.cost_usd)))
+            (card("cost-range", &format!("cost, {span}"), &money(total.cost_usd)))
             (card("tokens-range", &format!("tokens, {span}"), &count(tokens(total))))
             (card("sessions-range", &format!("sessions, {span}"), &count(total.sessions)))
             (card("blocks-range", &format!("blocked, {span}"), &count(total.blocks)))
@@ -688,7 +689,7 @@ fn timeline_rows<'a>(entries: impl Iterator<Item = &'a TimelineEntry>) -> Vec<Ro
                 text(&e.tool),
                 html! {
                     (e.detail)
-                    @if let Some(cost) = e.cost_usd { " cost " (cents(cost)) }
+                    @if let Some(cost) = e.cost_usd { " cost " (money(cost)) }
                 },
             ],
         })
@@ -719,7 +720,7 @@ fn summary(summary: &SessionSummary) -> Markup {
         }
         div.cards {
             (card("duration", "duration", &duration(session.duration_ms)))
-            (card("cost", "cost", &cents(usage.cost_usd)))
+            (card("cost", "cost", &money(usage.cost_usd)))
             (card("tokens", "tokens", &count(usage.tokens())))
             (card("requests", "API requests", &count(usage.requests)))
             (card("prompts", "prompts", &count(usage.prompts)))
@@ -869,9 +870,14 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(count(1_000), "1,000");
         assert_eq!(count(1_234_567), "1,234,567");
-        assert_eq!(dollars(0.123_456), "$0.1235");
-        assert_eq!(cents(0.046_367_85), "$0.05");
-        assert_eq!(cents(1_234.567_8), "$1,234.57");
-        assert_eq!(cents(0.0), "$0.00");
+        assert_eq!(money(0.123_456), "$0.12");
+        assert_eq!(money(0.046_367_85), "$0.05");
+        assert_eq!(money(1_234.567_8), "$1,234.57");
+        assert_eq!(money(1_234_567.004), "$1,234,567.00");
+        assert_eq!(money(0.005), "$0.01");
+        assert_eq!(money(0.004_9), "<$0.01");
+        assert_eq!(money(0.000_001), "<$0.01");
+        assert_eq!(money(0.0), "$0.00");
+        assert_eq!(money(-3.0), "$0.00", "no cost is negative");
     }
 }
