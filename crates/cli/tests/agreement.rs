@@ -38,7 +38,13 @@ fn bars(page: &str) -> Vec<f64> {
         .skip(1)
         .map(|t| {
             let title = &t[..t.find("</title>").unwrap()];
-            title.rsplit('$').next().unwrap().replace(',', "").parse().unwrap()
+            title
+                .rsplit('$')
+                .next()
+                .unwrap()
+                .replace(',', "")
+                .parse()
+                .unwrap()
         })
         .collect()
 }

@@ -281,7 +281,10 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
         week_total.cost_usd > 0.0 && week_total.blocks >= 4,
         "{week_total:?}"
     );
-    assert!(is_money(&figure_text(&mut tab, "cost-range"), week_total.cost_usd));
+    assert!(is_money(
+        &figure_text(&mut tab, "cost-range"),
+        week_total.cost_usd
+    ));
     assert_eq!(figure(&mut tab, "tokens-range"), tokens(&week_total));
     assert_eq!(
         figure(&mut tab, "sessions-range"),
@@ -295,10 +298,7 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
     for (row, store) in shown.iter().zip(&by_user) {
         assert_eq!(row[0], store.key);
         assert_eq!(number(&row[1]), store.sessions as f64);
-        assert!(
-            is_money(&row[4], store.cost_usd),
-            "{row:?} {store:?}"
-        );
+        assert!(is_money(&row[4], store.cost_usd), "{row:?} {store:?}");
     }
     let sessions = query::sessions(&data, week(), 100, &Filter::default()).unwrap();
     let shown = rows(&mut tab, "sessions");
@@ -885,10 +885,7 @@ fn every_filter_shows_the_stores_figures_for_it_and_names_narrow_the_page_when_c
         assert_eq!(shown.len(), by_project.len().max(1), "{query_string}");
         for (row, store) in shown.iter().zip(&by_project) {
             assert_eq!(row[0], store.key, "{query_string}");
-            assert!(
-                is_money(&row[4], store.cost_usd),
-                "{query_string}"
-            );
+            assert!(is_money(&row[4], store.cost_usd), "{query_string}");
         }
     }
     assert!(
@@ -967,7 +964,10 @@ fn a_date_range_keeps_the_filters_shows_the_stores_figures_and_a_bad_one_says_wh
         .unwrap()
         .pop()
         .unwrap();
-    assert!(is_money(&figure_text(&mut tab, "cost-range"), total.cost_usd));
+    assert!(is_money(
+        &figure_text(&mut tab, "cost-range"),
+        total.cost_usd
+    ));
     assert_eq!(figure(&mut tab, "sessions-range"), total.sessions as f64);
     let current = tab.eval("document.querySelector('#range [aria-current]').textContent");
     assert_eq!(current, json!("today"));

@@ -22,7 +22,7 @@ use crate::time;
 pub mod traces;
 
 pub use crate::time::DAY_MS;
-pub use budget::{BudgetStatus, budget};
+pub use budget::{BudgetLine, BudgetStatus, Budgets, Scope, budget, budget_lines};
 pub use rollups::{
     ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, SessionSummary, ToolRow, USAGE_WINDOW_MS,
     UsageRow, WORKING_MS, activity, blocks, cells, day, projection, session, sessions, usage,

@@ -357,15 +357,16 @@ async fn usage(
     Ok(rows_page.answer(&uri, rows, total))
 }
 
-/// `GET /api/v1/budget?user=&project=&model=`: this month's spending against
-/// `monthly_budget_usd` and its projection to the month's end.
+/// `GET /api/v1/budget?user=&project=&model=`: this month's spending of what the
+/// filter admits against the budget that holds it (everyone's, the user's or the
+/// project's), its projection to the month's end, and every configured budget.
 async fn budget(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
     let params = params(query)?;
     let filter = filter(&params);
-    let budget_usd = page.app.config.monthly_budget_usd;
+    let budgets = page.app.config.budgets();
     let now = now_ms();
     let status = read(&page.app, move |dir| {
-        query::budget(dir, now, budget_usd, &filter)
+        query::budget(dir, now, &budgets, &filter)
     })
     .await?;
     Ok(Json(status).into_response())
