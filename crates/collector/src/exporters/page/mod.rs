@@ -9,6 +9,7 @@
 //! rows of each table and says how many it left out; the JSON lists come in pages
 //! (`limit`, at most 1,000 rows, from `offset`), the next one named by a `Link` header.
 
+mod budgets;
 pub mod login;
 mod overview;
 mod range;
@@ -151,8 +152,9 @@ async fn current_overview(
     let window = range.window(now).map_err(refuse)?;
     let shared = filter.is_everything() && range.is_default();
     let last_seen = page.app.aggregator.lock().last_seen();
+    let budgets = page.app.config.budgets();
     let read_overview = read(&page.app, move |dir| {
-        overview::read(dir, now, &filter, range, window, last_seen)
+        overview::read(dir, now, &filter, range, window, last_seen, &budgets)
     });
     if !shared {
         return read_overview.await.map(Arc::new);
@@ -1068,6 +1070,7 @@ mod windows {
             Range::default(),
             week,
             Default::default(),
+            &Default::default(),
         )
         .unwrap();
         assert!(

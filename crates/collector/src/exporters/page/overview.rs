@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::aggregate::LastSeen;
 use crate::error::ApiError;
-use crate::query::{self, AuditFilter, Filter, GroupBy, Window};
+use crate::query::{self, AuditFilter, Budgets, Filter, GroupBy, Window};
 use crate::store::StoreError;
 
 use super::range::Range;
@@ -66,6 +66,9 @@ pub struct Overview {
     /// When each source last sent something, whatever the range and filters; all none
     /// while the store has never held an event.
     pub last_seen: LastSeen,
+    /// This month (UTC, whatever the range) against the budget that holds what `filter`
+    /// admits, and every configured budget: what `/api/v1/budget` answers.
+    pub budget: query::BudgetStatus,
 }
 
 /// How many rows of each table the overview left out.
@@ -100,7 +103,7 @@ fn split_total(mut rows: Vec<query::UsageRow>) -> (Vec<query::UsageRow>, query::
 }
 
 /// Reads the overview as of `now` over `window` (what `range` covers then), of what
-/// `filter` admits; `last_seen` is the aggregator's.
+/// `filter` admits, this month against `budgets`; `last_seen` is the aggregator's.
 pub fn read(
     dir: &std::path::Path,
     now: i64,
@@ -108,6 +111,7 @@ pub fn read(
     range: Range,
     window: Window,
     last_seen: LastSeen,
+    budgets: &Budgets,
 ) -> Result<Overview, StoreError> {
     let everyone = filter;
     let (by_day, mut total) =
@@ -157,6 +161,7 @@ pub fn read(
         blocked,
         omitted,
         last_seen,
+        budget: query::budget(dir, now, budgets, filter)?,
     })
 }
 

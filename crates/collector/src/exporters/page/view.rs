@@ -37,6 +37,10 @@ a { color: inherit; }
 dl.summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: .4rem 1.5rem; margin: 1rem 0 0; }
 dl.summary dt { color: var(--muted); font-size: 12px; } dl.summary dd { margin: 0; overflow-wrap: anywhere; }
 details > summary { cursor: pointer; margin: 1.6rem 0 .5rem; font-weight: 600; }
+.meter { position: relative; height: .7rem; min-width: 3rem; background: var(--line); border-radius: .35rem; overflow: hidden; }
+.meter span { position: absolute; top: 0; bottom: 0; left: 0; }
+.meter .projected { background: var(--accent); opacity: .35; } .meter .spent { background: var(--accent); }
+.meter.over .spent, .meter.over .projected { background: var(--deny); }
 "#;
 
 /// Refreshes `<main>` from the same URL every few seconds: new events appear without a
@@ -200,13 +204,13 @@ fn card(id: &str, label: &str, value: &str) -> Markup {
 }
 
 /// A table row: its class (`deny` for blocked calls) and its cells.
-struct Row {
+pub(super) struct Row {
     class: Option<&'static str>,
     cells: Vec<Markup>,
 }
 
 impl Row {
-    fn of(cells: Vec<Markup>) -> Row {
+    pub(super) fn of(cells: Vec<Markup>) -> Row {
         Row { class: None, cells }
     }
 }
@@ -214,7 +218,7 @@ impl Row {
 /// A table with a header row; `numeric` columns are right-aligned, `detail` and `input`
 /// columns in a monospace font; text wraps wherever it must, so the table never
 /// overflows its container.
-fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup {
+pub(super) fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup {
     table_keeping(id, headers, numeric, &[], rows)
 }
 
@@ -292,7 +296,7 @@ fn bars(id: &str, title: &str, points: &[(String, f64, String)]) -> Markup {
     }
 }
 
-fn text(value: impl AsRef<str>) -> Markup {
+pub(super) fn text(value: impl AsRef<str>) -> Markup {
     html! { (value.as_ref()) }
 }
 
@@ -318,7 +322,7 @@ fn address(filter: &Filter, range: &Range) -> String {
 }
 
 /// A name that narrows the overview to it (over the same range) when clicked.
-fn filter_link(data: &Overview, key: &str, value: &str) -> Markup {
+pub(super) fn filter_link(data: &Overview, key: &str, value: &str) -> Markup {
     if value.is_empty() || value == "unknown" {
         return text(value);
     }
@@ -560,6 +564,7 @@ pub(crate) fn overview(data: &Overview) -> String {
                 &total.cache_hit_rate().map_or_else(|| "–".to_owned(), |rate| format!("{:.1}%", rate * 100.0)),
             ))
         }
+        (super::budgets::panel(data))
         div.grid {
             section {
                 h2 { "Cost by day" }
