@@ -582,7 +582,23 @@ const OVERFLOWS: &str = r#"(() => {
 fn at_1440_and_390_pixels_no_table_overflows_its_container() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let collector = Collector::start(&data);
+    // Budgets of everyone, of users (one with a long name and a large budget, one of
+    // zero) and of a long-named project nobody works in.
+    let collector = Collector::start_with(
+        &data,
+        &[],
+        &[
+            ("CLAUDE_TELEMETRY_MONTHLY_BUDGET_USD", "2500"),
+            (
+                "CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD",
+                "Jane Doe=0.01,Bob Roe=0,Maximiliana Wolfeschlegelsteinhausen=1234567.89",
+            ),
+            (
+                "CLAUDE_TELEMETRY_PROJECT_MONTHLY_BUDGETS_USD",
+                "some-organisation/a-repository-with-a-long-name=1200",
+            ),
+        ],
+    );
     feed(&collector, dir.path(), 0);
     feed(&collector, dir.path(), 1);
     // Long names where people have them: a path-like project, a long command.
@@ -635,6 +651,28 @@ fn at_1440_and_390_pixels_no_table_overflows_its_container() {
                 );
             }
             if name == "overview" {
+                budget_panel_is_the_apis(&collector, &mut tab, "");
+                tab.eval("document.getElementById('budget').scrollIntoView()");
+                tab.screenshot(&format!("page-budget-{width}px.png"));
+                let panel = tab.eval(
+                    "(() => { const p = document.getElementById('budget'); \
+                     return [...p.querySelectorAll('*')].filter(e => e.getClientRects().length && \
+                       (e.getBoundingClientRect().right > p.getBoundingClientRect().right + 1 || \
+                        e.scrollWidth > e.clientWidth + 1)).map(e => e.outerHTML.slice(0, 80)); })()",
+                );
+                assert_eq!(panel, json!([]), "the budget panel at {width} px");
+                // Narrowed to a user: that user's budget; to one without: says so.
+                tab.open(&format!("{}/?user=Jane%20Doe", collector.url));
+                budget_panel_is_the_apis(&collector, &mut tab, "?user=Jane%20Doe");
+                tab.open(&format!("{}/?user=Nobody", collector.url));
+                let none = tab.eval("document.getElementById('budget-none').textContent");
+                assert!(
+                    none.as_str()
+                        .is_some_and(|t| t.contains("No budget holds user Nobody")),
+                    "{none}"
+                );
+                assert_eq!(figure_text(&mut tab, "month-to-date"), "$0.00");
+                tab.open(&format!("{}/", collector.url));
                 // The key columns stay at every width.
                 let shown = tab.eval(
                     "[...document.querySelectorAll('#sessions th')].filter(c => c.getClientRects().length).map(c => c.textContent)",
@@ -664,6 +702,55 @@ fn at_1440_and_390_pixels_no_table_overflows_its_container() {
                 }
             }
         }
+    }
+}
+
+/// The budget panel of the overview at `query` shows the budgets `/api/v1/budget`
+/// lists that the filters narrow to, each with its figures as the API gives them.
+fn budget_panel_is_the_apis(collector: &Collector, tab: &mut Tab, query: &str) {
+    let (status, body) = collector.get(&format!("/api/v1/budget{query}"));
+    assert_eq!(status, 200, "{body}");
+    let budget: Value = serde_json::from_str(&body).unwrap();
+    let user = budget["scope"]
+        .as_str()
+        .filter(|s| *s == "user")
+        .and(budget["name"].as_str());
+    let lines: Vec<&Value> = budget["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|line| user.is_none_or(|u| line["scope"] == "user" && line["name"] == u))
+        .collect();
+    assert!(!lines.is_empty(), "{budget}");
+    let shown = rows(tab, "budgets");
+    assert_eq!(shown.len(), lines.len(), "{query}: {shown:?} {budget}");
+    for (i, (row, line)) in shown.iter().zip(lines).enumerate() {
+        let whose = match line["scope"].as_str().unwrap() {
+            "everyone" => "everyone".to_owned(),
+            scope => format!("{scope} {}", line["name"].as_str().unwrap()),
+        };
+        // The name, then the bar and its shares in words.
+        assert!(row[0].starts_with(&whose), "{row:?} {whose}");
+        assert!(row[0].ends_with(" projected"), "{row:?}");
+        for (cell, key) in [
+            (1, "budget_usd"),
+            (2, "month_to_date_usd"),
+            (3, "projected_usd"),
+        ] {
+            assert!(
+                is_money(&row[cell], line[key].as_f64().unwrap()),
+                "{query} {whose} {key}: {} shown, {line}",
+                row[cell]
+            );
+        }
+        let over = line["over_budget"] == true || line["projected_over_budget"] == true;
+        assert_eq!(
+            tab.eval(&format!(
+                "document.querySelectorAll('#budgets tbody tr')[{i}].querySelector('.meter').classList.contains('over')"
+            )),
+            json!(over),
+            "{whose}: red when over or on course to be"
+        );
     }
 }
 
@@ -917,6 +1004,15 @@ fn an_empty_collector_says_what_to_do_next_until_a_source_sends_something() {
     }
     let hooks = "document.querySelector('[data-source=hooks]').textContent";
     assert_eq!(tab.eval(hooks), json!("never"));
+    // No budget: the panel says how to set one, and shows no budget of zero.
+    let unset = tab.eval("document.querySelector('#budget-unset').textContent");
+    assert!(
+        unset
+            .as_str()
+            .is_some_and(|t| t.contains("monthly_budget_usd")),
+        "{unset}"
+    );
+    assert_eq!(tab.eval("document.querySelector('#budgets')"), Value::Null);
     tab.screenshot("page-empty.png");
     // A hook event arrives: the page, refreshing itself, drops the advice and says when.
     deny(&collector, dir.path(), "first-session");

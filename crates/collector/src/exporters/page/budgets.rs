@@ -24,12 +24,12 @@ pub(super) fn panel(data: &Overview) -> Markup {
                 }
                 _ => text("everyone"),
             };
+            // The bar under the name: the numbers keep their columns on a phone.
             Row::of(vec![
-                whose,
+                html! { (whose) (meter(line)) },
                 text(money(line.budget_usd)),
                 text(money(line.month_to_date_usd)),
                 text(money(line.projected_usd)),
-                meter(line),
             ])
         })
         .collect();
@@ -52,7 +52,7 @@ pub(super) fn panel(data: &Overview) -> Markup {
                 @if !rows.is_empty() {
                     (table(
                         "budgets",
-                        &["budget of", "budget", "month to date", "projected", "spent, projected"],
+                        &["budget of", "budget", "month to date", "projected"],
                         &[1, 2, 3],
                         &rows,
                     ))
@@ -112,7 +112,7 @@ fn meter(line: &BudgetLine) -> Markup {
             span.projected style=(format!("width: {projected:.1}%")) {}
             span.spent style=(format!("width: {spent:.1}%")) {}
         }
-        span.muted { (label) }
+        div.muted { (label) }
     }
 }
 

@@ -37,7 +37,7 @@ a { color: inherit; }
 dl.summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: .4rem 1.5rem; margin: 1rem 0 0; }
 dl.summary dt { color: var(--muted); font-size: 12px; } dl.summary dd { margin: 0; overflow-wrap: anywhere; }
 details > summary { cursor: pointer; margin: 1.6rem 0 .5rem; font-weight: 600; }
-.meter { position: relative; height: .7rem; min-width: 3rem; background: var(--line); border-radius: .35rem; overflow: hidden; }
+.meter { position: relative; height: .6rem; margin-top: .2rem; max-width: 16rem; background: var(--line); border-radius: .35rem; overflow: hidden; }
 .meter span { position: absolute; top: 0; bottom: 0; left: 0; }
 .meter .projected { background: var(--accent); opacity: .35; } .meter .spent { background: var(--accent); }
 .meter.over .spent, .meter.over .projected { background: var(--deny); }
