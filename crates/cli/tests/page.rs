@@ -309,6 +309,16 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
             .map(|s| s.session_id.clone())
             .collect::<Vec<_>>()
     );
+    // The most expensive sessions of the week, as the store ranks them.
+    let costliest = query::costliest_sessions(&data, week(), 10, &Filter::default()).unwrap();
+    assert!(!costliest.is_empty());
+    let shown = rows(&mut tab, "costliest");
+    assert_eq!(shown.len(), costliest.len(), "{shown:?}");
+    for (row, store) in shown.iter().zip(&costliest) {
+        assert_eq!(row[0], store.key);
+        assert_eq!(Some(&row[1]), store.user.as_ref());
+        assert!(is_money(&row[4], store.cost_usd), "{row:?} {store:?}");
+    }
     let blocked = rows(&mut tab, "blocked");
     assert_eq!(blocked.len() as u64, week_total.blocks);
     assert!(

@@ -19,6 +19,8 @@ const MINUTE_MS: i64 = 60_000;
 const SLOW_OVERVIEW: Duration = Duration::from_millis(100);
 const RECOMPUTE_FACTOR: u32 = 4;
 const SESSIONS_SHOWN: usize = 100;
+/// The most expensive sessions the overview names; `/api/v1/usage?by=session` has all.
+const COSTLIEST_SHOWN: usize = 10;
 /// Rows of each other table the overview holds at most, whatever the store holds: the
 /// rest are in the JSON API's pages (`/api/v1/usage?by=user`), and [`Omitted`] says how
 /// many.
@@ -55,6 +57,8 @@ pub struct Overview {
     pub working: Vec<query::SessionRow>,
     /// The most recent sessions with activity in the window.
     pub sessions: Vec<query::SessionRow>,
+    /// The sessions that cost most in the window (what they cost in it), most first.
+    pub costliest: Vec<query::UsageRow>,
     /// Tool usage over the window.
     pub tools: Vec<query::ToolRow>,
     /// API latency and errors over the window.
@@ -156,6 +160,7 @@ pub fn read(
         by_project,
         working,
         sessions: query::sessions(dir, window, SESSIONS_SHOWN, everyone)?,
+        costliest: query::costliest_sessions(dir, window, COSTLIEST_SHOWN, everyone)?,
         tools,
         api,
         blocked,

@@ -451,6 +451,21 @@ pub(crate) fn overview(data: &Overview) -> String {
             ])
         })
         .collect();
+    let costliest: Vec<Row> = data
+        .costliest
+        .iter()
+        .map(|s| {
+            let link = html! { a href={ "sessions/" (segment(&s.key)) } { (s.key) } };
+            let or_blank = |value: &Option<String>| value.clone().unwrap_or_default();
+            Row::of(vec![
+                link,
+                filter_link(data, "user", &or_blank(&s.user)),
+                filter_link(data, "project", &or_blank(&s.project)),
+                text(s.start_ms.map(time).unwrap_or_default()),
+                text(money(s.cost_usd)),
+            ])
+        })
+        .collect();
     // Most recent day first: the last weeks of a long range are the ones shown.
     let day_models: Vec<Row> = data
         .by_day
@@ -613,6 +628,14 @@ pub(crate) fn overview(data: &Overview) -> String {
             &[5, 6, 7, 8],
             &[3, 4, 5, 6],
             &sessions,
+        ))
+        h2 { "Most expensive sessions, " (span) }
+        (table_keeping(
+            "costliest",
+            &["session", "user", "project", "start", "cost"],
+            &[4],
+            &[3],
+            &costliest,
         ))
         div.grid {
             section {
