@@ -83,6 +83,9 @@ pub(super) const SCRIPT: &str = r##"
   if (document.getElementById("live") && window.EventSource) {
     var stream = new EventSource("api/v1/events/stream" + location.search);
     stream.onopen = function () { document.body.dataset.live = "open"; };
+    // A page left closes its stream: a browser holds a few connections to a host, and
+    // the collector max_connections, so streams of pages gone must not keep them.
+    window.addEventListener("pagehide", function () { stream.close(); });
     stream.addEventListener("event", function (message) {
       var e = JSON.parse(message.data);
       var body = document.querySelector("#live tbody");
