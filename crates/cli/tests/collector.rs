@@ -196,9 +196,10 @@ fn promtool_finds_nothing_to_complain_about() {
         &[],
         &[
             ("CLAUDE_TELEMETRY_MONTHLY_BUDGET_USD", "2500"),
+            // A name with a quote, a backslash and markup: escaped in the labels.
             (
                 "CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD",
-                "ana@example.com=500,bob=0",
+                r#"ana@example.com=500,bob=0,we"ird\<b>name=7"#,
             ),
             (
                 "CLAUDE_TELEMETRY_PROJECT_MONTHLY_BUDGETS_USD",
@@ -212,6 +213,7 @@ fn promtool_finds_nothing_to_complain_about() {
         "claude_telemetry_monthly_budget_usd{project=\"acme/api\"}",
         "claude_telemetry_month_to_date_cost_usd{user=\"bob\"}",
         "claude_telemetry_month_projected_cost_usd ",
+        r#"claude_telemetry_monthly_budget_usd{user="we\"ird\\<b>name"} 7"#,
     ] {
         assert!(text.contains(family), "{family}: {text}");
     }

@@ -192,8 +192,12 @@ mod tests {
             monthly_budget_usd: Some(5_000.0),
             ..CollectorConfig::default()
         };
-        config.user_monthly_budgets_usd =
-            [("ana".to_owned(), 1_000.0), ("cat".to_owned(), 0.0)].into();
+        config.user_monthly_budgets_usd = [
+            ("ana".to_owned(), 1_000.0),
+            ("cat".to_owned(), 0.0),
+            ("<script>alert(1)</script>".to_owned(), 1.0),
+        ]
+        .into();
         config.project_monthly_budgets_usd = [("acme/web".to_owned(), 20.0)].into();
         let state = state_with(dir.path(), config);
         let page_of = |address: &'static str| {
@@ -244,10 +248,14 @@ mod tests {
         let page = page_of("/").await;
         let budget = budget_of("/api/v1/budget").await;
         let all = expected(&budget, &|_| true);
-        assert_eq!(all.len(), 4, "{budget}");
+        assert_eq!(all.len(), 5, "{budget}");
         assert_eq!(shown(&page), all);
-        assert_eq!(all[1], ["user ana", "$1,000.00", "$1,234.50", &all[1][3]]);
-        assert_eq!(all[3][..3], ["project acme/web", "$20.00", "<$0.01"]);
+        assert!(
+            !page.contains("<script>alert"),
+            "a name from the config is escaped"
+        );
+        assert_eq!(all[2], ["user ana", "$1,000.00", "$1,234.50", &all[2][3]]);
+        assert_eq!(all[4][..3], ["project acme/web", "$20.00", "<$0.01"]);
         assert!(page.contains("class=\"meter over\""), "ana is over");
         assert!(!page.contains("id=\"budget-none\""));
 
