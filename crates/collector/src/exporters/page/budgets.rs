@@ -275,6 +275,14 @@ mod tests {
         assert!(none.contains("No budget holds user bob"), "{none}");
         assert_eq!(texts(none, "data-figure=\"month-to-date\"")[0], "<$0.01");
 
+        // A model: budgets cover every model, so all show, and none holds the model's
+        // own spending.
+        let page = page_of("/?model=m").await;
+        assert_eq!(shown(&page), all);
+        let none = &page[page.find("id=\"budget-none\"").expect("no budget said")..];
+        assert!(none.contains("what these filters show"), "{none}");
+        assert_eq!(texts(none, "data-figure=\"month-to-date\"")[0], "$1,234.50");
+
         // No budget at all: how to set one, not zeros.
         let dir = tempfile::tempdir().unwrap();
         let state = state_with(dir.path(), CollectorConfig::default());
