@@ -190,9 +190,33 @@ fn a_session_of_real_payloads_gives_exactly_the_expected_metrics() {
 #[test]
 fn promtool_finds_nothing_to_complain_about() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&dir.path().join("data"));
+    // Budgets of everyone, a user and a project: their gauges and spending too.
+    let collector = Collector::start_with(
+        &dir.path().join("data"),
+        &[],
+        &[
+            ("CLAUDE_TELEMETRY_MONTHLY_BUDGET_USD", "2500"),
+            // A name with a quote, a backslash and markup: escaped in the labels.
+            (
+                "CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD",
+                r#"ana@example.com=500,bob=0,we"ird\<b>name=7"#,
+            ),
+            (
+                "CLAUDE_TELEMETRY_PROJECT_MONTHLY_BUDGETS_USD",
+                "acme/api=1200",
+            ),
+        ],
+    );
     session(&collector, dir.path());
     let text = collector.metrics();
+    for family in [
+        "claude_telemetry_monthly_budget_usd{project=\"acme/api\"}",
+        "claude_telemetry_month_to_date_cost_usd{user=\"bob\"}",
+        "claude_telemetry_month_projected_cost_usd ",
+        r#"claude_telemetry_monthly_budget_usd{user="we\"ird\\<b>name"} 7"#,
+    ] {
+        assert!(text.contains(family), "{family}: {text}");
+    }
     let file = dir.path().join("metrics.txt");
     std::fs::write(&file, &text).unwrap();
     let output = Command::new("promtool")

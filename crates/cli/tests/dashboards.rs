@@ -268,7 +268,7 @@ pub fn shipped_config(file: &str, collector: &Collector, extra: &[(&str, &str)])
 #[test]
 fn every_panel_query_returns_data_from_prometheus_and_its_series_reach_victoriametrics() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&dir.path().join("data"));
+    let collector = Collector::start_with(&dir.path().join("data"), &[], BUDGETS);
     feed(&collector, dir.path(), 0);
 
     let vm_port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -328,6 +328,112 @@ fn every_panel_query_returns_data_from_prometheus_and_its_series_reach_victoriam
     let _ = vm.wait();
 }
 
+/// Budgets of everyone, of Jane (spent beyond), of Bob (zero) and of a project.
+const BUDGETS: &[(&str, &str)] = &[
+    ("CLAUDE_TELEMETRY_MONTHLY_BUDGET_USD", "2500"),
+    (
+        "CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD",
+        "Jane Doe=0.01,Bob Roe=0",
+    ),
+    (
+        "CLAUDE_TELEMETRY_PROJECT_MONTHLY_BUDGETS_USD",
+        "acme/api=1200",
+    ),
+];
+
+#[test]
+fn the_budget_panels_show_each_budget_as_the_collector_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start_with(&dir.path().join("data"), &[], BUDGETS);
+    feed(&collector, dir.path(), 0);
+    feed(&collector, dir.path(), 1);
+    let prometheus = Prometheus::with_config(&shipped_config("prometheus.yml", &collector, &[]));
+    let (status, body) = collector.get("/api/v1/budget");
+    assert_eq!(status, 200, "{body}");
+    let budget: Value = serde_json::from_str(&body).unwrap();
+    let lines = budget["budgets"].as_array().unwrap();
+    let name = |line: &Value| match line["scope"].as_str().unwrap() {
+        "everyone" => "everyone".to_owned(),
+        scope => format!("{scope} {}", line["name"].as_str().unwrap()),
+    };
+    // The panels' queries as Grafana sends them with `user` and `project` chosen.
+    let targets = |title: &str, user: &str, project: &str| -> Vec<String> {
+        let (_, dashboard) = dashboards()
+            .into_iter()
+            .find(|(file, _)| file == "claude-code-overview.json")
+            .unwrap();
+        let panel = dashboard["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["title"] == title)
+            .unwrap_or_else(|| panic!("no panel {title}"))
+            .clone();
+        panel["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                t["expr"]
+                    .as_str()
+                    .unwrap()
+                    .replace("$user", user)
+                    .replace("$project", project)
+            })
+            .collect()
+    };
+    let by_budget = |expr: &str, count: usize| {
+        values_by(
+            &prometheus.query_until(expr, |r| finite(r) && r.len() == count),
+            "budget",
+        )
+    };
+
+    // In dollars: every budget, the month to date as the collector's API has it.
+    let dollars = targets("Budgets in dollars", ".*", ".*");
+    let spent = by_budget(&dollars[0], lines.len());
+    let budgets = by_budget(&dollars[2], lines.len());
+    for line in lines {
+        let name = name(line);
+        assert_eq!(
+            budgets[&name],
+            line["budget_usd"].as_f64().unwrap(),
+            "{name}"
+        );
+        assert!(
+            (spent[&name] - line["month_to_date_usd"].as_f64().unwrap()).abs() < 1e-9,
+            "{name}: {spent:?} {budget}"
+        );
+    }
+    assert_eq!(by_budget(&dollars[1], lines.len()).len(), lines.len());
+
+    // As shares: every budget above zero (Bob's of zero has no share).
+    let shares = targets("Budgets: month to date and projection", ".*", ".*");
+    let spent_share = by_budget(&shares[0], lines.len() - 1);
+    assert!(!spent_share.contains_key("user Bob Roe"), "{spent_share:?}");
+    for line in lines
+        .iter()
+        .filter(|l| l["budget_usd"].as_f64() > Some(0.0))
+    {
+        let name = name(line);
+        let want = line["spent_share"].as_f64().unwrap();
+        assert!(
+            (spent_share[&name] - want).abs() <= 1e-9 * want.max(1.0),
+            "{name}: {spent_share:?} {budget}"
+        );
+    }
+    assert!(spent_share["user Jane Doe"] > 1.0, "Jane spent beyond hers");
+
+    // Narrowed to Jane: her budget alone; to a project: that project's alone.
+    let janes = by_budget(
+        &targets("Budgets: month to date and projection", "Jane Doe", ".*")[0],
+        1,
+    );
+    assert_eq!(janes.keys().collect::<Vec<_>>(), ["user Jane Doe"]);
+    let projects = by_budget(&targets("Budgets in dollars", ".*", "acme/api")[2], 1);
+    assert_eq!(projects, [("project acme/api".to_owned(), 1200.0)].into());
+}
+
 /// Data, and no NaN from a division by nothing.
 fn finite(result: &[Value]) -> bool {
     !result.is_empty()
@@ -365,7 +471,7 @@ fn selectors(expr: &str) -> Vec<(String, String)> {
 #[test]
 fn every_variable_filters_every_panel_whose_series_carry_its_label() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&dir.path().join("data"));
+    let collector = Collector::start_with(&dir.path().join("data"), &[], BUDGETS);
     feed(&collector, dir.path(), 0);
     let prometheus = Prometheus::with_config(&shipped_config("prometheus.yml", &collector, &[]));
     prometheus.query_until("sum(claude_code_prompts_total)", |r| !r.is_empty());

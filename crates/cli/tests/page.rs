@@ -223,13 +223,26 @@ fn week() -> Window {
 }
 
 fn figure(tab: &mut Tab, id: &str) -> f64 {
-    number(
-        tab.eval(&format!(
-            "document.querySelector('[data-figure={id}]').textContent"
-        ))
-        .as_str()
-        .unwrap(),
-    )
+    number(&figure_text(tab, id))
+}
+
+fn figure_text(tab: &mut Tab, id: &str) -> String {
+    tab.eval(&format!(
+        "document.querySelector('[data-figure={id}]').textContent"
+    ))
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
+/// Whether `text` is how the page shows `usd`: to the cent, thousands separated, and
+/// `<$0.01` for an amount above zero that rounds to no cent.
+pub(crate) fn is_money(text: &str, usd: f64) -> bool {
+    if text.trim() == "<$0.01" {
+        return usd > 0.0 && usd < 0.005;
+    }
+    let cents = text.trim().split_once('.').map(|(_, c)| c.len());
+    cents == Some(2) && (number(text) - usd).abs() <= 0.005 + 1e-9
 }
 
 /// Rows of a table as cell texts.
@@ -268,7 +281,10 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
         week_total.cost_usd > 0.0 && week_total.blocks >= 4,
         "{week_total:?}"
     );
-    assert!((figure(&mut tab, "cost-range") - week_total.cost_usd).abs() < 0.000_05);
+    assert!(is_money(
+        &figure_text(&mut tab, "cost-range"),
+        week_total.cost_usd
+    ));
     assert_eq!(figure(&mut tab, "tokens-range"), tokens(&week_total));
     assert_eq!(
         figure(&mut tab, "sessions-range"),
@@ -282,10 +298,7 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
     for (row, store) in shown.iter().zip(&by_user) {
         assert_eq!(row[0], store.key);
         assert_eq!(number(&row[1]), store.sessions as f64);
-        assert!(
-            (number(&row[4]) - store.cost_usd).abs() < 0.000_05,
-            "{row:?} {store:?}"
-        );
+        assert!(is_money(&row[4], store.cost_usd), "{row:?} {store:?}");
     }
     let sessions = query::sessions(&data, week(), 100, &Filter::default()).unwrap();
     let shown = rows(&mut tab, "sessions");
@@ -296,6 +309,16 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
             .map(|s| s.session_id.clone())
             .collect::<Vec<_>>()
     );
+    // The most expensive sessions of the week, as the store ranks them.
+    let costliest = query::costliest_sessions(&data, week(), 10, &Filter::default()).unwrap();
+    assert!(!costliest.is_empty());
+    let shown = rows(&mut tab, "costliest");
+    assert_eq!(shown.len(), costliest.len(), "{shown:?}");
+    for (row, store) in shown.iter().zip(&costliest) {
+        assert_eq!(row[0], store.key);
+        assert_eq!(Some(&row[1]), store.user.as_ref());
+        assert!(is_money(&row[4], store.cost_usd), "{row:?} {store:?}");
+    }
     let blocked = rows(&mut tab, "blocked");
     assert_eq!(blocked.len() as u64, week_total.blocks);
     assert!(
@@ -569,7 +592,23 @@ const OVERFLOWS: &str = r#"(() => {
 fn at_1440_and_390_pixels_no_table_overflows_its_container() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let collector = Collector::start(&data);
+    // Budgets of everyone, of users (one with a long name and a large budget, one of
+    // zero) and of a long-named project nobody works in.
+    let collector = Collector::start_with(
+        &data,
+        &[],
+        &[
+            ("CLAUDE_TELEMETRY_MONTHLY_BUDGET_USD", "2500"),
+            (
+                "CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD",
+                "Jane Doe=0.01,Bob Roe=0,Maximiliana Wolfeschlegelsteinhausen=1234567.89",
+            ),
+            (
+                "CLAUDE_TELEMETRY_PROJECT_MONTHLY_BUDGETS_USD",
+                "some-organisation/a-repository-with-a-long-name=1200",
+            ),
+        ],
+    );
     feed(&collector, dir.path(), 0);
     feed(&collector, dir.path(), 1);
     // Long names where people have them: a path-like project, a long command.
@@ -622,6 +661,28 @@ fn at_1440_and_390_pixels_no_table_overflows_its_container() {
                 );
             }
             if name == "overview" {
+                budget_panel_is_the_apis(&collector, &mut tab, "");
+                tab.eval("document.getElementById('budget').scrollIntoView()");
+                tab.screenshot(&format!("page-budget-{width}px.png"));
+                let panel = tab.eval(
+                    "(() => { const p = document.getElementById('budget'); \
+                     return [...p.querySelectorAll('*')].filter(e => e.getClientRects().length && \
+                       (e.getBoundingClientRect().right > p.getBoundingClientRect().right + 1 || \
+                        e.scrollWidth > e.clientWidth + 1)).map(e => e.outerHTML.slice(0, 80)); })()",
+                );
+                assert_eq!(panel, json!([]), "the budget panel at {width} px");
+                // Narrowed to a user: that user's budget; to one without: says so.
+                tab.open(&format!("{}/?user=Jane%20Doe", collector.url));
+                budget_panel_is_the_apis(&collector, &mut tab, "?user=Jane%20Doe");
+                tab.open(&format!("{}/?user=Nobody", collector.url));
+                let none = tab.eval("document.getElementById('budget-none').textContent");
+                assert!(
+                    none.as_str()
+                        .is_some_and(|t| t.contains("No budget holds user Nobody")),
+                    "{none}"
+                );
+                assert_eq!(figure_text(&mut tab, "month-to-date"), "$0.00");
+                tab.open(&format!("{}/", collector.url));
                 // The key columns stay at every width.
                 let shown = tab.eval(
                     "[...document.querySelectorAll('#sessions th')].filter(c => c.getClientRects().length).map(c => c.textContent)",
@@ -651,6 +712,55 @@ fn at_1440_and_390_pixels_no_table_overflows_its_container() {
                 }
             }
         }
+    }
+}
+
+/// The budget panel of the overview at `query` shows the budgets `/api/v1/budget`
+/// lists that the filters narrow to, each with its figures as the API gives them.
+fn budget_panel_is_the_apis(collector: &Collector, tab: &mut Tab, query: &str) {
+    let (status, body) = collector.get(&format!("/api/v1/budget{query}"));
+    assert_eq!(status, 200, "{body}");
+    let budget: Value = serde_json::from_str(&body).unwrap();
+    let user = budget["scope"]
+        .as_str()
+        .filter(|s| *s == "user")
+        .and(budget["name"].as_str());
+    let lines: Vec<&Value> = budget["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|line| user.is_none_or(|u| line["scope"] == "user" && line["name"] == u))
+        .collect();
+    assert!(!lines.is_empty(), "{budget}");
+    let shown = rows(tab, "budgets");
+    assert_eq!(shown.len(), lines.len(), "{query}: {shown:?} {budget}");
+    for (i, (row, line)) in shown.iter().zip(lines).enumerate() {
+        let whose = match line["scope"].as_str().unwrap() {
+            "everyone" => "everyone".to_owned(),
+            scope => format!("{scope} {}", line["name"].as_str().unwrap()),
+        };
+        // The name, then the bar and its shares in words.
+        assert!(row[0].starts_with(&whose), "{row:?} {whose}");
+        assert!(row[0].ends_with(" projected"), "{row:?}");
+        for (cell, key) in [
+            (1, "budget_usd"),
+            (2, "month_to_date_usd"),
+            (3, "projected_usd"),
+        ] {
+            assert!(
+                is_money(&row[cell], line[key].as_f64().unwrap()),
+                "{query} {whose} {key}: {} shown, {line}",
+                row[cell]
+            );
+        }
+        let over = line["over_budget"] == true || line["projected_over_budget"] == true;
+        assert_eq!(
+            tab.eval(&format!(
+                "document.querySelectorAll('#budgets tbody tr')[{i}].querySelector('.meter').classList.contains('over')"
+            )),
+            json!(over),
+            "{whose}: red when over or on course to be"
+        );
     }
 }
 
@@ -807,7 +917,7 @@ fn every_filter_shows_the_stores_figures_for_it_and_names_narrow_the_page_when_c
             .pop()
             .unwrap();
         assert!(
-            (figure(&mut tab, "cost-range") - total.cost_usd).abs() < 0.000_05,
+            is_money(&figure_text(&mut tab, "cost-range"), total.cost_usd),
             "{query_string}"
         );
         assert_eq!(
@@ -872,10 +982,7 @@ fn every_filter_shows_the_stores_figures_for_it_and_names_narrow_the_page_when_c
         assert_eq!(shown.len(), by_project.len().max(1), "{query_string}");
         for (row, store) in shown.iter().zip(&by_project) {
             assert_eq!(row[0], store.key, "{query_string}");
-            assert!(
-                (number(&row[4]) - store.cost_usd).abs() < 0.000_05,
-                "{query_string}"
-            );
+            assert!(is_money(&row[4], store.cost_usd), "{query_string}");
         }
     }
     assert!(
@@ -907,6 +1014,15 @@ fn an_empty_collector_says_what_to_do_next_until_a_source_sends_something() {
     }
     let hooks = "document.querySelector('[data-source=hooks]').textContent";
     assert_eq!(tab.eval(hooks), json!("never"));
+    // No budget: the panel says how to set one, and shows no budget of zero.
+    let unset = tab.eval("document.querySelector('#budget-unset').textContent");
+    assert!(
+        unset
+            .as_str()
+            .is_some_and(|t| t.contains("monthly_budget_usd")),
+        "{unset}"
+    );
+    assert_eq!(tab.eval("document.querySelector('#budgets')"), Value::Null);
     tab.screenshot("page-empty.png");
     // A hook event arrives: the page, refreshing itself, drops the advice and says when.
     deny(&collector, dir.path(), "first-session");
@@ -954,7 +1070,10 @@ fn a_date_range_keeps_the_filters_shows_the_stores_figures_and_a_bad_one_says_wh
         .unwrap()
         .pop()
         .unwrap();
-    assert!((figure(&mut tab, "cost-range") - total.cost_usd).abs() < 0.000_05);
+    assert!(is_money(
+        &figure_text(&mut tab, "cost-range"),
+        total.cost_usd
+    ));
     assert_eq!(figure(&mut tab, "sessions-range"), total.sessions as f64);
     let current = tab.eval("document.querySelector('#range [aria-current]').textContent");
     assert_eq!(current, json!("today"));

@@ -771,7 +771,17 @@ fn the_budget_reaches_the_api_and_prometheus_and_a_bad_one_is_refused() {
     let collector = Collector::start_with(
         &dir.path().join("data"),
         &[],
-        &[("CLAUDE_TELEMETRY_MONTHLY_BUDGET_USD", "2500")],
+        &[
+            ("CLAUDE_TELEMETRY_MONTHLY_BUDGET_USD", "2500"),
+            (
+                "CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD",
+                "ana@example.com=100, nobody=0",
+            ),
+            (
+                "CLAUDE_TELEMETRY_PROJECT_MONTHLY_BUDGETS_USD",
+                "acme/api=10",
+            ),
+        ],
     );
     // Spent an hour ago: this month's, unless the month began within the hour.
     let now = std::time::SystemTime::now();
@@ -802,8 +812,54 @@ fn the_budget_reaches_the_api_and_prometheus_and_a_bad_one_is_refused() {
         assert!(projected >= 42.0, "{budget}");
         assert!((budget["projected_share"].as_f64().unwrap() - projected / 2500.0).abs() < 1e-9);
     }
+    // Every budget, each with its own month; filtered by a user, that user's budget.
+    let names: Vec<&str> = budget["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap_or("(everyone)"))
+        .collect();
+    assert_eq!(
+        names,
+        ["(everyone)", "ana@example.com", "nobody", "acme/api"]
+    );
+    let (status, body) = collector.get("/api/v1/budget?user=ana%40example.com");
+    assert_eq!(status, 200, "{body}");
+    let ana: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (&ana["scope"], &ana["name"], &ana["monthly_budget_usd"]),
+        (&json!("user"), &json!("ana@example.com"), &json!(100.0)),
+        "{ana}"
+    );
+    let (_, body) = collector.get("/api/v1/budget?user=zed");
+    let zed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            &zed["scope"],
+            &zed["monthly_budget_usd"],
+            &zed["month_to_date_usd"]
+        ),
+        (&json!("user"), &Value::Null, &json!(0.0)),
+        "a user without a budget has none: {zed}"
+    );
     let metrics = crate::support::collector::parse_metrics(&collector.metrics());
     assert_eq!(metrics["claude_telemetry_monthly_budget_usd"], 2500.0);
+    assert_eq!(
+        metrics["claude_telemetry_monthly_budget_usd{user=\"ana@example.com\"}"],
+        100.0
+    );
+    assert_eq!(
+        metrics["claude_telemetry_monthly_budget_usd{project=\"acme/api\"}"],
+        10.0
+    );
+    if at[..7] == this_month {
+        assert_eq!(ana["month_to_date_usd"], 42.0, "{ana}");
+        assert_eq!(
+            metrics["claude_telemetry_month_to_date_cost_usd{user=\"ana@example.com\"}"],
+            42.0
+        );
+        assert_eq!(metrics["claude_telemetry_month_to_date_cost_usd"], 42.0);
+    }
     collector.stop();
 
     for bad in ["0", "-5", "NaN", "lots"] {
@@ -819,6 +875,23 @@ fn the_budget_reaches_the_api_and_prometheus_and_a_bad_one_is_refused() {
             }
             Err(output) => assert!(
                 output.to_lowercase().contains("monthly_budget_usd"),
+                "{bad}: {output}"
+            ),
+        }
+    }
+    for bad in ["ana=-5", "ana=NaN", "ana=inf", "ana=lots", "ana", "=5"] {
+        match crate::support::collector::spawn(
+            &dir.path().join("other"),
+            &[],
+            &[("CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD", bad)],
+        ) {
+            Ok((mut child, _)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("a user budget of {bad} was taken");
+            }
+            Err(output) => assert!(
+                output.to_lowercase().contains("user_monthly_budgets_usd"),
                 "{bad}: {output}"
             ),
         }

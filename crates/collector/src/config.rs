@@ -1,6 +1,7 @@
 //! The collector's configuration: the `[collector]` table of the TOML config file, then
 //! the environment, then the command line.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,6 +54,14 @@ pub struct CollectorConfig {
     /// month to date and its projection with it, `/metrics` exposes it
     /// (`claude_telemetry_monthly_budget_usd`) for the budget alert. None when unset.
     pub monthly_budget_usd: Option<f64>,
+    /// The month's budget of single users, US dollars, by user as the page and
+    /// `report --by user` name them (name, else email): `[collector.user_monthly_budgets_usd]`,
+    /// `"ana@example.com" = 500`. Zero is a budget too (nothing to spend).
+    pub user_monthly_budgets_usd: BTreeMap<String, f64>,
+    /// The month's budget of single projects, US dollars, by project name as the page
+    /// and `report --by project` name them: `[collector.project_monthly_budgets_usd]`,
+    /// `"acme/api" = 1200`.
+    pub project_monthly_budgets_usd: BTreeMap<String, f64>,
     /// Most projects named in labels; events of further projects are labelled
     /// `project="(other)"` (the store and the page keep every name).
     pub project_label_limit: usize,
@@ -118,6 +127,8 @@ impl Default for CollectorConfig {
             pushed_series_limit: 100_000,
             label_value_bytes: 256,
             monthly_budget_usd: None,
+            user_monthly_budgets_usd: BTreeMap::new(),
+            project_monthly_budgets_usd: BTreeMap::new(),
             project_label_limit: 200,
             request_timeout: Duration::from_secs(30),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
@@ -199,6 +210,15 @@ fn token_weakness(token: &str) -> Option<&'static str> {
 }
 
 impl CollectorConfig {
+    /// Every configured monthly budget.
+    pub fn budgets(&self) -> crate::query::Budgets {
+        crate::query::Budgets {
+            everyone: self.monthly_budget_usd,
+            users: self.user_monthly_budgets_usd.clone(),
+            projects: self.project_monthly_budgets_usd.clone(),
+        }
+    }
+
     /// Checks what must hold before serving.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let Some(weakness) = self.token.as_deref().and_then(token_weakness) {
@@ -216,6 +236,26 @@ impl CollectorConfig {
             return Err(ConfigError::Limit(format!(
                 "monthly_budget_usd must be a positive amount of dollars, got {budget}"
             )));
+        }
+        for (key, budgets) in [
+            ("user_monthly_budgets_usd", &self.user_monthly_budgets_usd),
+            (
+                "project_monthly_budgets_usd",
+                &self.project_monthly_budgets_usd,
+            ),
+        ] {
+            for (name, &usd) in budgets {
+                if name.trim().is_empty() {
+                    return Err(ConfigError::Limit(format!(
+                        "{key}: a budget needs the name of whose it is, got {name:?}"
+                    )));
+                }
+                if !(usd.is_finite() && usd >= 0.0) {
+                    return Err(ConfigError::Limit(format!(
+                        "{key}: the budget of {name:?} must be an amount of dollars, zero or more, got {usd}"
+                    )));
+                }
+            }
         }
         if self.max_connections == 0 || self.header_timeout.is_zero() {
             return Err(ConfigError::Limit(

@@ -22,11 +22,11 @@ use crate::time;
 pub mod traces;
 
 pub use crate::time::DAY_MS;
-pub use budget::{BudgetStatus, budget};
+pub use budget::{BudgetLine, BudgetStatus, Budgets, Scope, budget, budget_lines};
 pub use rollups::{
     ApiRow, BlockRow, Dim, Filter, GroupBy, SessionRow, SessionSummary, ToolRow, USAGE_WINDOW_MS,
-    UsageRow, WORKING_MS, activity, blocks, cells, day, projection, session, sessions, usage,
-    usage_by_model, usage_windows, working,
+    UsageRow, WORKING_MS, activity, blocks, cells, costliest_sessions, day, projection, session,
+    sessions, usage, usage_by_model, usage_windows, working,
 };
 
 /// A time window, Unix milliseconds, `since` included, `until` excluded: the one

@@ -134,9 +134,7 @@ pub(crate) fn open(
         None => None,
     };
     let telemetry = Telemetry::default();
-    if let Some(usd) = config.monthly_budget_usd {
-        telemetry.monthly_budget(usd);
-    }
+    telemetry.monthly_budgets(&config.budgets());
     let state = AppState::new(Shared {
         privacy: PrivacyFilter::new(config.privacy),
         config,

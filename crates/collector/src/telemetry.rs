@@ -1,6 +1,7 @@
 //! The collector's metrics about itself (`claude_telemetry_*`): what it received, what
-//! it refused and why, what it dropped as duplicates, and the budget it was given. Each
-//! family is a field.
+//! it refused and why, what it dropped as duplicates, and the budgets it was given; and
+//! the month's spending each budget holds, as the scrape reads it. Each family is a
+//! field or a function.
 //!
 //! Counts requests as they are answered; not kept across restarts (the store's counters
 //! are the aggregator's).
@@ -8,7 +9,8 @@
 use std::sync::Mutex;
 
 use crate::error::Reason;
-use crate::exposition::{Encoded, Family, Kind};
+use crate::exposition::{Encoded, Family, Kind, Labels};
+use crate::query::{BudgetLine, Budgets, Scope};
 use crate::sync::lock;
 
 /// What took events in: the `source` label of `claude_telemetry_events_received_total`.
@@ -80,7 +82,7 @@ impl Default for Telemetry {
             ),
             monthly_budget: Family::new(
                 "claude_telemetry_monthly_budget_usd",
-                "The month's budget for Claude Code in US dollars (monthly_budget_usd); absent when none is set.",
+                "The month's budget for Claude Code in US dollars: everyone's without labels (monthly_budget_usd), a user's with user (user_monthly_budgets_usd), a project's with project (project_monthly_budgets_usd); absent when none is set.",
                 Kind::Gauge,
             ),
         }))
@@ -123,9 +125,20 @@ impl Telemetry {
         }
     }
 
-    /// The month's budget, as configured.
-    pub fn monthly_budget(&self, usd: f64) {
-        lock(&self.0).monthly_budget.set(Vec::new(), usd);
+    /// The month's budgets, as configured.
+    pub fn monthly_budgets(&self, budgets: &Budgets) {
+        let family = &mut lock(&self.0).monthly_budget;
+        if let Some(usd) = budgets.everyone {
+            family.set(Vec::new(), usd);
+        }
+        for (scope, named) in [
+            (Scope::User, &budgets.users),
+            (Scope::Project, &budgets.projects),
+        ] {
+            for (name, &usd) in named {
+                family.set(budget_labels(scope, Some(name)), usd);
+            }
+        }
     }
 
     /// Every family with series, encoded for `/metrics`.
@@ -151,4 +164,38 @@ impl Telemetry {
         .filter_map(Family::encoded)
         .collect()
     }
+}
+
+/// A budget's labels: none for everyone's, `user` or `project` for one's.
+fn budget_labels(scope: Scope, name: Option<&str>) -> Labels {
+    let label = match scope {
+        Scope::Everyone => return Vec::new(),
+        Scope::User => "user",
+        Scope::Project => "project",
+    };
+    vec![(label.to_owned(), name.unwrap_or_default().to_owned())]
+}
+
+/// The month's spending of each budget, labelled as its budget is in
+/// `claude_telemetry_monthly_budget_usd`, for the budget alerts to compare.
+pub fn budget_spending(lines: &[BudgetLine]) -> Vec<Encoded> {
+    let mut spent = Family::new(
+        "claude_telemetry_month_to_date_cost_usd",
+        "What each configured monthly budget holds, spent from the first of the month (UTC) until now, in US dollars; labelled as its budget.",
+        Kind::Gauge,
+    );
+    let mut projected = Family::new(
+        "claude_telemetry_month_projected_cost_usd",
+        "Where each configured monthly budget's spending ends the month (UTC) at its pace so far, in US dollars; labelled as its budget.",
+        Kind::Gauge,
+    );
+    for line in lines {
+        let labels = budget_labels(line.scope, line.name.as_deref());
+        spent.set(labels.clone(), line.month_to_date_usd);
+        projected.set(labels, line.projected_usd);
+    }
+    [spent, projected]
+        .iter_mut()
+        .filter_map(Family::encoded)
+        .collect()
 }

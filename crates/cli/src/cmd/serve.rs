@@ -36,7 +36,8 @@ struct ConfigFile {
 }
 
 /// Every `[collector]` key can also be set as `CLAUDE_TELEMETRY_<KEY>` (upper case).
-/// Lists are comma-separated; numbers and booleans are read as such.
+/// Lists are comma-separated; tables of amounts are `name=amount` pairs, comma-separated
+/// (`ana@example.com=500,bob=300`); numbers and booleans are read as such.
 const ENV_KEYS: &[&str] = &[
     "listen",
     "data_dir",
@@ -54,6 +55,8 @@ const ENV_KEYS: &[&str] = &[
     "label_value_bytes",
     "project_label_limit",
     "monthly_budget_usd",
+    "user_monthly_budgets_usd",
+    "project_monthly_budgets_usd",
     "request_timeout",
     "retention",
     "otlp_drop_attributes",
@@ -74,6 +77,8 @@ const LIST_KEYS: &[&str] = &[
     "otlp_promote_resource_attributes",
     "forward_headers",
 ];
+/// Tables of amounts by name.
+const AMOUNT_TABLE_KEYS: &[&str] = &["user_monthly_budgets_usd", "project_monthly_budgets_usd"];
 
 /// Runs the collector until SIGTERM or SIGINT.
 pub fn serve(args: &ServeArgs) -> Result<()> {
@@ -155,7 +160,9 @@ fn merged_config(mut table: toml::Table) -> Result<CollectorConfig> {
         let Some(raw) = process_env(&name).filter(|v| !v.is_empty()) else {
             continue;
         };
-        let value = if LIST_KEYS.contains(key) {
+        let value = if AMOUNT_TABLE_KEYS.contains(key) {
+            amount_table(key, &raw)?
+        } else if LIST_KEYS.contains(key) {
             toml::Value::Array(
                 raw.split(',')
                     .map(|item| toml::Value::String(item.trim().to_owned()))
@@ -184,6 +191,28 @@ fn merged_config(mut table: toml::Table) -> Result<CollectorConfig> {
     toml::Value::Table(table)
         .try_into()
         .context("invalid collector configuration (config file [collector] table, or CLAUDE_TELEMETRY_* variables)")
+}
+
+/// `name=amount,name=amount` as a TOML table; an amount that is not a number is kept as
+/// text, for the configuration's check to refuse with the rest.
+fn amount_table(key: &str, raw: &str) -> Result<toml::Value> {
+    let mut table = toml::Table::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        // Names may hold `=`; amounts never do.
+        let (name, amount) = pair.rsplit_once('=').with_context(|| {
+            format!(
+                "CLAUDE_TELEMETRY_{}: {pair:?} is not name=amount",
+                key.to_ascii_uppercase()
+            )
+        })?;
+        let amount = amount.trim();
+        let value = amount.parse::<f64>().map_or_else(
+            |_| toml::Value::String(amount.to_owned()),
+            toml::Value::Float,
+        );
+        table.insert(name.trim().to_owned(), value);
+    }
+    Ok(toml::Value::Table(table))
 }
 
 async fn shutdown_signal() {
@@ -223,7 +252,107 @@ fn listen_address(text: &str) -> Result<SocketAddr, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::listen_address;
+    use super::{ConfigFile, amount_table, listen_address, merged_config};
+
+    /// The collector's configuration from a config file's text, checked as at start.
+    fn configured(text: &str) -> Result<collector::CollectorConfig, String> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let config =
+            merged_config(file.collector.unwrap_or_default()).map_err(|e| format!("{e:#}"))?;
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+
+    #[test]
+    fn budgets_by_user_and_project_are_read_and_bad_ones_refused_by_name() {
+        let config = configured(
+            r#"
+[collector]
+monthly_budget_usd = 2500
+
+[collector.user_monthly_budgets_usd]
+"ana@example.com" = 500
+bob = 0
+
+[collector.project_monthly_budgets_usd]
+"acme/api" = 1200.5
+"#,
+        )
+        .unwrap();
+        let budgets = config.budgets();
+        assert_eq!(budgets.everyone, Some(2500.0));
+        assert_eq!(
+            budgets.users,
+            [
+                ("ana@example.com".to_owned(), 500.0),
+                ("bob".to_owned(), 0.0)
+            ]
+            .into()
+        );
+        assert_eq!(budgets.projects, [("acme/api".to_owned(), 1200.5)].into());
+
+        for (table, why) in [
+            ("[collector.user_monthly_budgets_usd]\nbob = -1", "bob"),
+            ("[collector.user_monthly_budgets_usd]\nbob = nan", "NaN"),
+            ("[collector.project_monthly_budgets_usd]\napi = inf", "inf"),
+            (
+                "[collector.project_monthly_budgets_usd]\napi = -0.01",
+                "api",
+            ),
+            ("[collector.user_monthly_budgets_usd]\n\" \" = 5", "name"),
+            ("[collector.user_monthly_budgets_usd]\nbob = \"500\"", "bob"),
+            ("[collector.user_monthly_budgets_usd.bob]\nusd = 5", "bob"),
+            ("[collector.budgets.users]\nbob = 5", "budgets"),
+            (
+                "[collector]\nuser_monthly_budgets_usd = 5",
+                "user_monthly_budgets_usd",
+            ),
+        ] {
+            let error = configured(table).expect_err(table);
+            assert!(error.contains(why), "{table}: {error}");
+            let key = if table.contains("project") {
+                "project_monthly_budgets_usd"
+            } else {
+                "user_monthly_budgets_usd"
+            };
+            assert!(
+                error.contains(key) || why == "budgets",
+                "the error names the setting: {table}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn budgets_in_the_environment_are_name_amount_pairs() {
+        let table = amount_table(
+            "user_monthly_budgets_usd",
+            "ana@example.com=500, a=b=3 ,,bob=0",
+        )
+        .unwrap();
+        let expected: toml::Table = toml::from_str(
+            r#"
+"ana@example.com" = 500.0
+"a=b" = 3.0
+bob = 0.0
+"#,
+        )
+        .unwrap();
+        assert_eq!(table, toml::Value::Table(expected));
+        let error = amount_table("user_monthly_budgets_usd", "ana").unwrap_err();
+        assert!(
+            format!("{error:#}").contains("CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD"),
+            "{error:#}"
+        );
+        // Not a number: kept as text for the configuration's check to refuse.
+        assert_eq!(
+            amount_table("project_monthly_budgets_usd", "api=lots").unwrap(),
+            toml::Value::Table(
+                [("api".to_owned(), toml::Value::String("lots".to_owned()))]
+                    .into_iter()
+                    .collect()
+            )
+        );
+    }
 
     #[test]
     fn listen_takes_addresses_and_names() {

@@ -32,9 +32,9 @@ use axum::routing::get;
 
 use crate::exposition::{self, Birth, Encoded, Family, Format, Kind};
 use crate::state::AppState;
-use crate::store;
 use crate::sync::lock;
 use crate::time::now_ms;
+use crate::{query, store, telemetry};
 
 /// The header every Prometheus-compatible scraper sends.
 const SCRAPE_TIMEOUT: &str = "x-prometheus-scrape-timeout-seconds";
@@ -141,6 +141,7 @@ async fn metrics(
         encoded
     };
     ours.extend(state.telemetry.encoded());
+    ours.extend(budget_spending(state).await);
     if let Some(forwarder) = &state.forwarder {
         ours.extend(forwarder.encoded());
     }
@@ -152,6 +153,29 @@ async fn metrics(
         Body::from(text),
     )
         .into_response()
+}
+
+/// The month's spending of each configured budget, read from the store now (three
+/// readings of the rollups at most, however many budgets); nothing without a budget.
+/// A failed reading leaves the families out and says why on stderr: the scrape goes on.
+async fn budget_spending(state: &AppState) -> Vec<Encoded> {
+    let budgets = state.config.budgets();
+    if budgets.is_empty() {
+        return Vec::new();
+    }
+    let dir = state.data_dir.clone();
+    let now = now_ms();
+    let lines = tokio::task::spawn_blocking(move || query::budget_lines(&dir, now, &budgets)).await;
+    match lines {
+        Ok(Ok(lines)) => telemetry::budget_spending(&lines),
+        Ok(Err(err)) => {
+            eprintln!(
+                "claude-telemetry collector: reading the month's spending for /metrics failed: {err}"
+            );
+            Vec::new()
+        }
+        Err(_) => Vec::new(),
+    }
 }
 
 /// The store's size and the build.
@@ -231,6 +255,86 @@ mod tests {
         )
         .await;
         assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn each_budget_and_the_months_spending_it_holds_are_gauges() {
+        use crate::testing::workload;
+        let dir = tempfile::tempdir().unwrap();
+        let now = now_ms();
+        // Spent a minute ago, unless the month began since: this month's either way.
+        let at = (now - 60_000).max(crate::time::month_start(now));
+        let mut events = Vec::new();
+        for (id, user, project, usd) in [("a", "ana", "api", 40.0), ("b", "bob", "web", 2.5)] {
+            let session = format!("s-{id}");
+            events.push(workload::hook(
+                &format!("{id}-start"),
+                at,
+                user,
+                project,
+                &session,
+                json!({"hook_event_name": "SessionStart", "source": "startup"}),
+            ));
+            events.push(workload::otlp(
+                id,
+                at,
+                &session,
+                "api_request",
+                json!({"model": "m", "cost_usd": usd}),
+            ));
+        }
+        crate::testing::feed(dir.path(), events).await;
+        let mut config = crate::config::CollectorConfig {
+            monthly_budget_usd: Some(250.0),
+            ..Default::default()
+        };
+        config.user_monthly_budgets_usd =
+            [("ana".to_owned(), 300.0), ("cat".to_owned(), 0.0)].into();
+        config.project_monthly_budgets_usd = [("acme/web".to_owned(), 120.0)].into();
+        let metrics = router(crate::testing::state_with(dir.path(), config));
+        let text = scrape(&metrics, "text/plain").await;
+        for (series, value) in [
+            ("claude_telemetry_monthly_budget_usd", 250.0),
+            ("claude_telemetry_monthly_budget_usd{user=\"ana\"}", 300.0),
+            ("claude_telemetry_monthly_budget_usd{user=\"cat\"}", 0.0),
+            (
+                "claude_telemetry_monthly_budget_usd{project=\"acme/web\"}",
+                120.0,
+            ),
+            ("claude_telemetry_month_to_date_cost_usd", 42.5),
+            (
+                "claude_telemetry_month_to_date_cost_usd{user=\"ana\"}",
+                40.0,
+            ),
+            ("claude_telemetry_month_to_date_cost_usd{user=\"cat\"}", 0.0),
+            (
+                "claude_telemetry_month_to_date_cost_usd{project=\"acme/web\"}",
+                2.5,
+            ),
+            (
+                "claude_telemetry_month_projected_cost_usd{user=\"cat\"}",
+                0.0,
+            ),
+        ] {
+            assert_eq!(sample(&text, series), Some(value), "{series}\n{text}");
+        }
+        // The projection carries the month to date to the month's end.
+        let projected = sample(
+            &text,
+            "claude_telemetry_month_projected_cost_usd{user=\"ana\"}",
+        );
+        assert!(projected.is_some_and(|p| p >= 40.0), "{text}");
+        assert!(
+            !text.contains("user=\"bob\""),
+            "only budgets are series: a user without one has none\n{text}"
+        );
+        // No budget, no series of spending (and no reading of the store for them).
+        let text = scrape(&router(state(dir.path())), "text/plain").await;
+        assert!(!text.contains("claude_telemetry_month_"), "{text}");
+        assert!(
+            !text.contains("claude_telemetry_monthly_budget_usd "),
+            "{text}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

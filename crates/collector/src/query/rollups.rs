@@ -583,6 +583,33 @@ fn describe_blocks(rows: &mut [UsageRow], now_ms: i64) {
     }
 }
 
+/// The `limit` sessions that cost most in `window` (what they cost in it), most first,
+/// each with its user, project and times: one reading of the rollups by session, then
+/// only those few described.
+pub fn costliest_sessions(
+    data_dir: &Path,
+    window: Window,
+    limit: usize,
+    filter: &Filter,
+) -> Result<Vec<UsageRow>, StoreError> {
+    let by_cost = |a: &UsageRow, b: &UsageRow| {
+        b.cost_usd
+            .total_cmp(&a.cost_usd)
+            .then_with(|| a.key.cmp(&b.key))
+    };
+    let mut rows: Vec<UsageRow> = cells(data_dir, window, &[Dim::Session], filter)?
+        .into_iter()
+        .filter_map(|(mut cell, figures)| Some(UsageRow::of(cell.pop()?, &figures)))
+        // Usage no session claims is no session to show.
+        .filter(|row| row.cost_usd > 0.0 && row.key != "unknown")
+        .collect();
+    rows.sort_by(by_cost);
+    rows.truncate(limit);
+    describe_sessions(data_dir, &mut rows)?;
+    rows.sort_by(by_cost);
+    Ok(rows)
+}
+
 /// Gives rows by session their user, project and times, and orders them by start.
 fn describe_sessions(data_dir: &Path, rows: &mut [UsageRow]) -> Result<(), StoreError> {
     let conn = store::reader(data_dir)?;
@@ -1017,6 +1044,70 @@ mod tests {
     use crate::testing::{feed, workload};
 
     const H: i64 = HOUR_MS;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_costliest_sessions_are_what_they_cost_in_the_window_most_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = time::from_civil(2026, 11, 24);
+        let mut events = Vec::new();
+        // (session, user, [(hours after t, cost)]): the window is [t, t + 10h).
+        for (session, user, costs) in [
+            ("s-cheap", "ana", vec![(1, 1.0)]),
+            ("s-dear", "bob", vec![(2, 5.0)]),
+            // $10 before the window, $3 in it.
+            ("s-long", "ana", vec![(-5, 10.0), (3, 3.0)]),
+            ("s-free", "ana", vec![(4, 0.0)]),
+            ("s-later", "bob", vec![(11, 50.0)]),
+        ] {
+            events.push(workload::hook(
+                &format!("{session}-start"),
+                t - 6 * H,
+                user,
+                "api",
+                session,
+                serde_json::json!({"hook_event_name": "SessionStart", "source": "startup"}),
+            ));
+            for (i, (hours, usd)) in costs.into_iter().enumerate() {
+                events.push(workload::otlp(
+                    &format!("{session}-{i}"),
+                    t + hours * H,
+                    session,
+                    "api_request",
+                    serde_json::json!({"model": "m", "cost_usd": usd}),
+                ));
+            }
+        }
+        feed(dir.path(), events).await;
+        let window = Window {
+            since_ms: t,
+            until_ms: t + 10 * H,
+        };
+        let costliest = |limit: usize, user: Option<&str>| -> Vec<(String, f64, Option<String>)> {
+            let filter = Filter {
+                user: user.map(str::to_owned),
+                ..Filter::default()
+            };
+            costliest_sessions(dir.path(), window, limit, &filter)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.key, r.cost_usd, r.user))
+                .collect()
+        };
+        let row = |s: &str, usd: f64, user: &str| (s.to_owned(), usd, Some(user.to_owned()));
+        assert_eq!(
+            costliest(10, None),
+            [
+                row("s-dear", 5.0, "bob"),
+                row("s-long", 3.0, "ana"),
+                row("s-cheap", 1.0, "ana")
+            ]
+        );
+        assert_eq!(costliest(1, None), [row("s-dear", 5.0, "bob")]);
+        assert_eq!(
+            costliest(10, Some("ana")),
+            [row("s-long", 3.0, "ana"), row("s-cheap", 1.0, "ana")]
+        );
+    }
 
     #[test]
     fn usage_windows_open_at_the_first_activity_and_last_five_hours() {

@@ -9,6 +9,7 @@
 //! rows of each table and says how many it left out; the JSON lists come in pages
 //! (`limit`, at most 1,000 rows, from `offset`), the next one named by a `Link` header.
 
+mod budgets;
 pub mod login;
 mod overview;
 mod range;
@@ -151,8 +152,9 @@ async fn current_overview(
     let window = range.window(now).map_err(refuse)?;
     let shared = filter.is_everything() && range.is_default();
     let last_seen = page.app.aggregator.lock().last_seen();
+    let budgets = page.app.config.budgets();
     let read_overview = read(&page.app, move |dir| {
-        overview::read(dir, now, &filter, range, window, last_seen)
+        overview::read(dir, now, &filter, range, window, last_seen, &budgets)
     });
     if !shared {
         return read_overview.await.map(Arc::new);
@@ -357,15 +359,16 @@ async fn usage(
     Ok(rows_page.answer(&uri, rows, total))
 }
 
-/// `GET /api/v1/budget?user=&project=&model=`: this month's spending against
-/// `monthly_budget_usd` and its projection to the month's end.
+/// `GET /api/v1/budget?user=&project=&model=`: this month's spending of what the
+/// filter admits against the budget that holds it (everyone's, the user's or the
+/// project's), its projection to the month's end, and every configured budget.
 async fn budget(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
     let params = params(query)?;
     let filter = filter(&params);
-    let budget_usd = page.app.config.monthly_budget_usd;
+    let budgets = page.app.config.budgets();
     let now = now_ms();
     let status = read(&page.app, move |dir| {
-        query::budget(dir, now, budget_usd, &filter)
+        query::budget(dir, now, &budgets, &filter)
     })
     .await?;
     Ok(Json(status).into_response())
@@ -1028,10 +1031,10 @@ mod windows {
         assert_eq!(
             rows,
             [
-                format!("{today} | haiku | 1 | 100 | $0.1250"),
-                format!("{yesterday} | sonnet | 1 | 100 | $0.2500"),
-                format!("{before} | opus | 2 | 200 | $3.0000"),
-                format!("{before} | sonnet | 1 | 100 | $0.5000"),
+                format!("{today} | haiku | 1 | 100 | $0.13"),
+                format!("{yesterday} | sonnet | 1 | 100 | $0.25"),
+                format!("{before} | opus | 2 | 200 | $3.00"),
+                format!("{before} | sonnet | 1 | 100 | $0.50"),
             ]
         );
     }
@@ -1067,6 +1070,7 @@ mod windows {
             Range::default(),
             week,
             Default::default(),
+            &Default::default(),
         )
         .unwrap();
         assert!(
@@ -1234,7 +1238,7 @@ mod windows {
             assert_eq!(status, StatusCode::OK, "{address}");
             let card = &page[page.find("data-figure=\"cost-range\"").unwrap()..];
             let shown = &card[card.find('>').unwrap() + 1..card.find('<').unwrap()];
-            assert_eq!(shown, view::dollars(expected), "{address}: the page's card");
+            assert_eq!(shown, view::money(expected), "{address}: the page's card");
         }
     }
 
@@ -1465,7 +1469,7 @@ mod session_page {
         assert_eq!(shown(&page, "data-figure=\"cost\""), "$0.06");
         assert_eq!(
             shown(&page, "data-figure=\"cost\""),
-            view::cents(store.usage.cost_usd)
+            view::money(store.usage.cost_usd)
         );
         assert_eq!(
             shown(&page, "data-figure=\"tokens\""),

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::aggregate::LastSeen;
 use crate::error::ApiError;
-use crate::query::{self, AuditFilter, Filter, GroupBy, Window};
+use crate::query::{self, AuditFilter, Budgets, Filter, GroupBy, Window};
 use crate::store::StoreError;
 
 use super::range::Range;
@@ -19,6 +19,8 @@ const MINUTE_MS: i64 = 60_000;
 const SLOW_OVERVIEW: Duration = Duration::from_millis(100);
 const RECOMPUTE_FACTOR: u32 = 4;
 const SESSIONS_SHOWN: usize = 100;
+/// The most expensive sessions the overview names; `/api/v1/usage?by=session` has all.
+const COSTLIEST_SHOWN: usize = 10;
 /// Rows of each other table the overview holds at most, whatever the store holds: the
 /// rest are in the JSON API's pages (`/api/v1/usage?by=user`), and [`Omitted`] says how
 /// many.
@@ -55,6 +57,8 @@ pub struct Overview {
     pub working: Vec<query::SessionRow>,
     /// The most recent sessions with activity in the window.
     pub sessions: Vec<query::SessionRow>,
+    /// The sessions that cost most in the window (what they cost in it), most first.
+    pub costliest: Vec<query::UsageRow>,
     /// Tool usage over the window.
     pub tools: Vec<query::ToolRow>,
     /// API latency and errors over the window.
@@ -66,6 +70,9 @@ pub struct Overview {
     /// When each source last sent something, whatever the range and filters; all none
     /// while the store has never held an event.
     pub last_seen: LastSeen,
+    /// This month (UTC, whatever the range) against the budget that holds what `filter`
+    /// admits, and every configured budget: what `/api/v1/budget` answers.
+    pub budget: query::BudgetStatus,
 }
 
 /// How many rows of each table the overview left out.
@@ -100,7 +107,7 @@ fn split_total(mut rows: Vec<query::UsageRow>) -> (Vec<query::UsageRow>, query::
 }
 
 /// Reads the overview as of `now` over `window` (what `range` covers then), of what
-/// `filter` admits; `last_seen` is the aggregator's.
+/// `filter` admits, this month against `budgets`; `last_seen` is the aggregator's.
 pub fn read(
     dir: &std::path::Path,
     now: i64,
@@ -108,6 +115,7 @@ pub fn read(
     range: Range,
     window: Window,
     last_seen: LastSeen,
+    budgets: &Budgets,
 ) -> Result<Overview, StoreError> {
     let everyone = filter;
     let (by_day, mut total) =
@@ -152,11 +160,13 @@ pub fn read(
         by_project,
         working,
         sessions: query::sessions(dir, window, SESSIONS_SHOWN, everyone)?,
+        costliest: query::costliest_sessions(dir, window, COSTLIEST_SHOWN, everyone)?,
         tools,
         api,
         blocked,
         omitted,
         last_seen,
+        budget: query::budget(dir, now, budgets, filter)?,
     })
 }
 

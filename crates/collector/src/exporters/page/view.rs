@@ -37,6 +37,10 @@ a { color: inherit; }
 dl.summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: .4rem 1.5rem; margin: 1rem 0 0; }
 dl.summary dt { color: var(--muted); font-size: 12px; } dl.summary dd { margin: 0; overflow-wrap: anywhere; }
 details > summary { cursor: pointer; margin: 1.6rem 0 .5rem; font-weight: 600; }
+.meter { position: relative; height: .6rem; margin-top: .2rem; max-width: 16rem; background: var(--line); border-radius: .35rem; overflow: hidden; }
+.meter span { position: absolute; top: 0; bottom: 0; left: 0; }
+.meter .projected { background: var(--accent); opacity: .35; } .meter .spent { background: var(--accent); }
+.meter.over .spent, .meter.over .projected { background: var(--deny); }
 "#;
 
 /// Refreshes `<main>` from the same URL every few seconds: new events appear without a
@@ -79,6 +83,9 @@ pub(super) const SCRIPT: &str = r##"
   if (document.getElementById("live") && window.EventSource) {
     var stream = new EventSource("api/v1/events/stream" + location.search);
     stream.onopen = function () { document.body.dataset.live = "open"; };
+    // A page left closes its stream: a browser holds a few connections to a host, and
+    // the collector max_connections, so streams of pages gone must not keep them.
+    window.addEventListener("pagehide", function () { stream.close(); });
     stream.addEventListener("event", function (message) {
       var e = JSON.parse(message.data);
       var body = document.querySelector("#live tbody");
@@ -113,14 +120,15 @@ pub(crate) fn segment(text: &str) -> String {
         .collect()
 }
 
-/// Dollars, as the page shows them everywhere.
-pub(crate) fn dollars(value: f64) -> String {
-    format!("${value:.4}")
-}
-
-/// Dollars rounded to the cent, thousands separated: how a session's page shows money.
-pub(crate) fn cents(value: f64) -> String {
-    let cents = (value.max(0.0) * 100.0).round() as u64;
+/// US dollars as the page shows money everywhere: to the cent, thousands separated
+/// (`$1,234.57`); an amount above zero that rounds to no cent reads `<$0.01`, so a
+/// little spending never looks like none.
+pub(crate) fn money(usd: f64) -> String {
+    let usd = usd.max(0.0);
+    let cents = (usd * 100.0).round() as u64;
+    if cents == 0 && usd > 0.0 {
+        return "<$0.01".to_owned();
+    }
     format!("${}.{:02}", count(cents / 100), cents % 100)
 }
 
@@ -199,13 +207,13 @@ fn card(id: &str, label: &str, value: &str) -> Markup {
 }
 
 /// A table row: its class (`deny` for blocked calls) and its cells.
-struct Row {
+pub(super) struct Row {
     class: Option<&'static str>,
     cells: Vec<Markup>,
 }
 
 impl Row {
-    fn of(cells: Vec<Markup>) -> Row {
+    pub(super) fn of(cells: Vec<Markup>) -> Row {
         Row { class: None, cells }
     }
 }
@@ -213,7 +221,7 @@ impl Row {
 /// A table with a header row; `numeric` columns are right-aligned, `detail` and `input`
 /// columns in a monospace font; text wraps wherever it must, so the table never
 /// overflows its container.
-fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup {
+pub(super) fn table(id: &str, headers: &[&str], numeric: &[usize], rows: &[Row]) -> Markup {
     table_keeping(id, headers, numeric, &[], rows)
 }
 
@@ -291,7 +299,7 @@ fn bars(id: &str, title: &str, points: &[(String, f64, String)]) -> Markup {
     }
 }
 
-fn text(value: impl AsRef<str>) -> Markup {
+pub(super) fn text(value: impl AsRef<str>) -> Markup {
     html! { (value.as_ref()) }
 }
 
@@ -317,7 +325,7 @@ fn address(filter: &Filter, range: &Range) -> String {
 }
 
 /// A name that narrows the overview to it (over the same range) when clicked.
-fn filter_link(data: &Overview, key: &str, value: &str) -> Markup {
+pub(super) fn filter_link(data: &Overview, key: &str, value: &str) -> Markup {
     if value.is_empty() || value == "unknown" {
         return text(value);
     }
@@ -388,7 +396,7 @@ fn usage_rows(rows: &[UsageRow], data: &Overview, key: &str) -> Vec<Row> {
                 text(count(r.sessions)),
                 text(count(r.requests)),
                 text(count(tokens(r))),
-                text(dollars(r.cost_usd)),
+                text(money(r.cost_usd)),
             ])
         })
         .collect()
@@ -415,7 +423,7 @@ pub(crate) fn overview(data: &Overview) -> String {
                 .iter()
                 .find(|r| r.key == day)
                 .map_or(0.0, |r| r.cost_usd);
-            (day.get(5..).unwrap_or(&day).to_owned(), cost, dollars(cost))
+            (day.get(5..).unwrap_or(&day).to_owned(), cost, money(cost))
         })
         .collect();
     let kinds: Vec<(String, f64, String)> = [
@@ -441,8 +449,23 @@ pub(crate) fn overview(data: &Overview) -> String {
                 text(duration(s.duration_ms)),
                 text(count(s.usage.prompts)),
                 text(count(s.usage.tool_calls)),
-                text(dollars(s.usage.cost_usd)),
+                text(money(s.usage.cost_usd)),
                 text(count(s.usage.blocks)),
+            ])
+        })
+        .collect();
+    let costliest: Vec<Row> = data
+        .costliest
+        .iter()
+        .map(|s| {
+            let link = html! { a href={ "sessions/" (segment(&s.key)) } { (s.key) } };
+            let or_blank = |value: &Option<String>| value.clone().unwrap_or_default();
+            Row::of(vec![
+                link,
+                filter_link(data, "user", &or_blank(&s.user)),
+                filter_link(data, "project", &or_blank(&s.project)),
+                text(s.start_ms.map(time).unwrap_or_default()),
+                text(money(s.cost_usd)),
             ])
         })
         .collect();
@@ -458,7 +481,7 @@ pub(crate) fn overview(data: &Overview) -> String {
                     filter_link(data, "model", &m.key),
                     text(count(m.requests)),
                     text(count(tokens(m))),
-                    text(dollars(m.cost_usd)),
+                    text(money(m.cost_usd)),
                 ])
             })
         })
@@ -474,7 +497,7 @@ pub(crate) fn overview(data: &Overview) -> String {
                 filter_link(data, "user", &s.user),
                 filter_link(data, "project", &s.project),
                 text(&s.last_tool),
-                text(dollars(s.usage.cost_usd)),
+                text(money(s.usage.cost_usd)),
                 text(time(s.last_ms)),
                 link,
             ])
@@ -549,7 +572,7 @@ pub(crate) fn overview(data: &Overview) -> String {
         (last_seen(data))
         (range_switch(data))
         div.cards {
-            (card("cost-range", &format!("cost, {span}"), &dollars(total.cost_usd)))
+            (card("cost-range", &format!("cost, {span}"), &money(total.cost_usd)))
             (card("tokens-range", &format!("tokens, {span}"), &count(tokens(total))))
             (card("sessions-range", &format!("sessions, {span}"), &count(total.sessions)))
             (card("blocks-range", &format!("blocked, {span}"), &count(total.blocks)))
@@ -559,6 +582,7 @@ pub(crate) fn overview(data: &Overview) -> String {
                 &total.cache_hit_rate().map_or_else(|| "–".to_owned(), |rate| format!("{:.1}%", rate * 100.0)),
             ))
         }
+        (super::budgets::panel(data))
         div.grid {
             section {
                 h2 { "Cost by day" }
@@ -607,6 +631,14 @@ pub(crate) fn overview(data: &Overview) -> String {
             &[5, 6, 7, 8],
             &[3, 4, 5, 6],
             &sessions,
+        ))
+        h2 { "Most expensive sessions, " (span) }
+        (table_keeping(
+            "costliest",
+            &["session", "user", "project", "start", "cost"],
+            &[4],
+            &[3],
+            &costliest,
         ))
         div.grid {
             section {
@@ -688,7 +720,7 @@ fn timeline_rows<'a>(entries: impl Iterator<Item = &'a TimelineEntry>) -> Vec<Ro
                 text(&e.tool),
                 html! {
                     (e.detail)
-                    @if let Some(cost) = e.cost_usd { " cost " (cents(cost)) }
+                    @if let Some(cost) = e.cost_usd { " cost " (money(cost)) }
                 },
             ],
         })
@@ -719,7 +751,7 @@ fn summary(summary: &SessionSummary) -> Markup {
         }
         div.cards {
             (card("duration", "duration", &duration(session.duration_ms)))
-            (card("cost", "cost", &cents(usage.cost_usd)))
+            (card("cost", "cost", &money(usage.cost_usd)))
             (card("tokens", "tokens", &count(usage.tokens())))
             (card("requests", "API requests", &count(usage.requests)))
             (card("prompts", "prompts", &count(usage.prompts)))
@@ -869,9 +901,14 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(count(1_000), "1,000");
         assert_eq!(count(1_234_567), "1,234,567");
-        assert_eq!(dollars(0.123_456), "$0.1235");
-        assert_eq!(cents(0.046_367_85), "$0.05");
-        assert_eq!(cents(1_234.567_8), "$1,234.57");
-        assert_eq!(cents(0.0), "$0.00");
+        assert_eq!(money(0.123_456), "$0.12");
+        assert_eq!(money(0.046_367_85), "$0.05");
+        assert_eq!(money(1_234.567_8), "$1,234.57");
+        assert_eq!(money(1_234_567.004), "$1,234,567.00");
+        assert_eq!(money(0.005), "$0.01");
+        assert_eq!(money(0.004_9), "<$0.01");
+        assert_eq!(money(0.000_001), "<$0.01");
+        assert_eq!(money(0.0), "$0.00");
+        assert_eq!(money(-3.0), "$0.00", "no cost is negative");
     }
 }

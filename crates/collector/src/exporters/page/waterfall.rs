@@ -10,7 +10,7 @@
 
 use maud::{Markup, PreEscaped, html};
 
-use super::view::{cents, count, segment};
+use super::view::{count, money, segment};
 use crate::query::traces::{SessionTraces, SpanNode, Trace};
 
 /// Traces drawn on the page: the latest ones (a long session's earlier ones are in the
@@ -88,7 +88,7 @@ fn block(number: usize, trace: &Trace) -> Markup {
                     span.mark { (trace.error_count) " failed" }
                 }
                 @if trace.cost_usd > 0.0 {
-                    span.muted { (cents(trace.cost_usd)) }
+                    span.muted { (money(trace.cost_usd)) }
                 }
                 @if let Some(prompt_id) = &trace.prompt_id {
                     span.muted title="prompt.id" { "prompt " (prompt_id) }
@@ -184,7 +184,7 @@ fn figures(node: &SpanNode) -> String {
         parts.push(format!("{} tok", count(tokens as u64)));
     }
     if let Some(cost) = node.cost_usd {
-        parts.push(cents(cost));
+        parts.push(money(cost));
     }
     parts.join(" · ")
 }
