@@ -205,6 +205,31 @@ pub mod workload {
         events::log(event, &PrivacyFilter::new(Level::Metadata)).expect("stored")
     }
 
+    /// One session per `(id, user, project, usd)`, started at `ts_ms` with one API
+    /// request of that cost: a month's spending of known size for budget tests.
+    pub fn spending(ts_ms: i64, sessions: &[(&str, &str, &str, f64)]) -> Vec<Event> {
+        let mut events = Vec::new();
+        for &(id, user, project, usd) in sessions {
+            let session = format!("s-{id}");
+            events.push(hook(
+                &format!("{id}-start"),
+                ts_ms,
+                user,
+                project,
+                &session,
+                json!({"hook_event_name": "SessionStart", "source": "startup"}),
+            ));
+            events.push(otlp(
+                id,
+                ts_ms,
+                &session,
+                "api_request",
+                json!({"model": "m", "cost_usd": usd}),
+            ));
+        }
+        events
+    }
+
     /// A deterministic mix of sessions from `start_ms` on: `sessions` sessions of users
     /// u0…u3 in projects p0…p2, each a few hours long; some sessions' OTLP events come
     /// before their first hook event (hooks spooled), some events twice (retries).

@@ -264,25 +264,7 @@ mod tests {
         let now = now_ms();
         // Spent a minute ago, unless the month began since: this month's either way.
         let at = (now - 60_000).max(crate::time::month_start(now));
-        let mut events = Vec::new();
-        for (id, user, project, usd) in [("a", "ana", "api", 40.0), ("b", "bob", "web", 2.5)] {
-            let session = format!("s-{id}");
-            events.push(workload::hook(
-                &format!("{id}-start"),
-                at,
-                user,
-                project,
-                &session,
-                json!({"hook_event_name": "SessionStart", "source": "startup"}),
-            ));
-            events.push(workload::otlp(
-                id,
-                at,
-                &session,
-                "api_request",
-                json!({"model": "m", "cost_usd": usd}),
-            ));
-        }
+        let events = workload::spending(at, &[("a", "ana", "api", 40.0), ("b", "bob", "web", 2.5)]);
         crate::testing::feed(dir.path(), events).await;
         let mut config = crate::config::CollectorConfig {
             monthly_budget_usd: Some(250.0),

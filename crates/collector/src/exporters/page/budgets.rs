@@ -119,7 +119,7 @@ fn meter(line: &BudgetLine) -> Markup {
 #[cfg(test)]
 mod tests {
     use axum::http::StatusCode;
-    use serde_json::{Value, json};
+    use serde_json::Value;
 
     use crate::config::CollectorConfig;
     use crate::exporters::page::{router, view::money};
@@ -168,25 +168,10 @@ mod tests {
     async fn the_panel_shows_each_budget_the_filters_narrow_to_as_the_api_does() {
         let dir = tempfile::tempdir().unwrap();
         let at = (now_ms() - 60_000).max(month_start(now_ms()));
-        let mut events = Vec::new();
-        for (id, user, project, usd) in [("a", "ana", "api", 1_234.5), ("b", "bob", "web", 0.004)] {
-            let session = format!("s-{id}");
-            events.push(workload::hook(
-                &format!("{id}-start"),
-                at,
-                user,
-                project,
-                &session,
-                json!({"hook_event_name": "SessionStart", "source": "startup"}),
-            ));
-            events.push(workload::otlp(
-                id,
-                at,
-                &session,
-                "api_request",
-                json!({"model": "m", "cost_usd": usd}),
-            ));
-        }
+        let events = workload::spending(
+            at,
+            &[("a", "ana", "api", 1_234.5), ("b", "bob", "web", 0.004)],
+        );
         feed(dir.path(), events).await;
         let mut config = CollectorConfig {
             monthly_budget_usd: Some(5_000.0),
