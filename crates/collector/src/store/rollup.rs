@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::aggregate::Joined;
@@ -34,7 +35,7 @@ pub const ROW_COLUMNS: &str = "ts_ms, source, name, session_id, tool_name, decis
     output_tokens, cache_read_tokens, cache_creation_tokens, duration_ms";
 
 /// Columns the events table gained with the rollups: the join's answer and the measures.
-const EVENT_COLUMNS: &[(&str, &str)] = &[
+const EVENT_COLUMNS: &[(&str, &str); ROW_VALUES] = &[
     ("category", "TEXT"),
     ("user_key", "TEXT"),
     ("project_name", "TEXT"),
@@ -216,9 +217,18 @@ fn load_session(conn: &Connection, id: &str) -> rusqlite::Result<Option<Session>
 
 fn save_session(conn: &Connection, id: &str, s: &Session) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO sessions (session_id, user_key, user_name, user_email, user_id, \
+        // An upsert, not a replace: a replace deletes the row and inserts it again,
+        // rewriting every index of the table on each batch.
+        "INSERT INTO sessions (session_id, user_key, user_name, user_email, user_id, \
          project_name, project_path, identity_id, model, first_ms, last_ms, first_id, ended_ms, \
-         last_event, last_tool) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         last_event, last_tool) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+         ON CONFLICT (session_id) DO UPDATE SET user_key = excluded.user_key, \
+         user_name = excluded.user_name, user_email = excluded.user_email, \
+         user_id = excluded.user_id, project_name = excluded.project_name, \
+         project_path = excluded.project_path, identity_id = excluded.identity_id, \
+         model = excluded.model, first_ms = excluded.first_ms, last_ms = excluded.last_ms, \
+         first_id = excluded.first_id, ended_ms = excluded.ended_ms, \
+         last_event = excluded.last_event, last_tool = excluded.last_tool",
     )?
     .execute(params![
         id,
@@ -274,7 +284,17 @@ impl Joiner {
         ts_ms: i64,
         payload: &Payload,
     ) -> rusqlite::Result<Pending> {
-        let mut measures = Measures::of(payload);
+        self.join_measured(conn, ts_ms, Measures::of(payload))
+    }
+
+    /// [`Joiner::join`] with the event's measures already read from its payload (the
+    /// writer's callers read them on their own threads, outside its serial order).
+    pub(super) fn join_measured(
+        &mut self,
+        conn: &Connection,
+        ts_ms: i64,
+        mut measures: Measures,
+    ) -> rusqlite::Result<Pending> {
         if measures.duration_ms.is_none() && measures.finishes_tool_call() {
             measures.duration_ms = self
                 .started_at(conn, &measures)?
@@ -605,30 +625,30 @@ pub(super) fn clear(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// The rollup columns of an event's row, in [`EVENT_COLUMNS`]' order.
-pub(super) fn row_values(row: &Row) -> [rusqlite::types::Value; 11] {
-    use rusqlite::types::Value as V;
-    let text = |s: &str| {
-        if s.is_empty() {
-            V::Null
-        } else {
-            V::Text(s.to_owned())
-        }
-    };
-    let int = |n: i64| if n == 0 { V::Null } else { V::Integer(n) };
+/// How many rollup columns an event's row has.
+pub(super) const ROW_VALUES: usize = 11;
+
+/// The rollup columns of an event's row, in [`EVENT_COLUMNS`]' order, borrowed from it.
+pub(super) fn row_values(row: &Row) -> [ToSqlOutput<'_>; ROW_VALUES] {
+    use rusqlite::types::ValueRef as V;
+    let int = |n: i64| ToSqlOutput::Borrowed(if n == 0 { V::Null } else { V::Integer(n) });
     let u = &row.usage;
     [
-        text(&row.category),
-        V::Text(row.user.clone()),
-        V::Text(row.project.clone()),
-        V::Text(row.model.clone()),
-        V::Integer(i64::from(row.first_in_session)),
+        ToSqlOutput::Borrowed(if row.category.is_empty() {
+            V::Null
+        } else {
+            V::from(row.category.as_str())
+        }),
+        ToSqlOutput::from(row.user.as_str()),
+        ToSqlOutput::from(row.project.as_str()),
+        ToSqlOutput::from(row.model.as_str()),
+        ToSqlOutput::from(i64::from(row.first_in_session)),
         int(u.cost_nano),
         int(u.input_tokens),
         int(u.output_tokens),
         int(u.cache_read_tokens),
         int(u.cache_creation_tokens),
-        row.duration_ms.map_or(V::Null, V::Real),
+        ToSqlOutput::Borrowed(row.duration_ms.map_or(V::Null, V::Real)),
     ]
 }
 
@@ -710,8 +730,8 @@ pub(super) fn catch_up(
                 .ok_or_else(|| corrupt(id, format!("unknown source {source:?}")))?;
             let payload = Payload::decode(source, &body).map_err(|e| corrupt(id, e.to_string()))?;
             let pending = joiner.join(&tx, ts_ms, &payload).map_err(sql)?;
-            let mut values: Vec<rusqlite::types::Value> = vec![id.into()];
-            values.extend(row_values(&pending.row));
+            let row = row_values(&pending.row);
+            let values = std::iter::once(ToSqlOutput::from(id)).chain(row);
             tx.prepare_cached(&format!(
                 "UPDATE events SET {} WHERE id = ?1",
                 set_row_columns(2)

@@ -3,16 +3,17 @@
 //! handle receivers hand events to, as their consumer.
 
 use std::path::Path;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, LazyLock, mpsc};
 use std::thread;
 
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, ToSql, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::db::{self, StoreError, database_path};
 use super::rollup::{self, Joiner};
 use crate::aggregate::Joined;
 use crate::aggregate::SharedAggregator;
+use crate::aggregate::join::Measures;
 use crate::consumer::{ConsumeError, Consumer};
 use crate::event::Event;
 use crate::live::{LIVE_BACKLOG, LiveEvent};
@@ -26,10 +27,67 @@ type Answer = (Result<Vec<bool>, String>, Vec<Event>);
 
 struct Job {
     events: Vec<Event>,
+    /// What the session join reads of each event, read by the request that sent it: the
+    /// writer, which every request waits for, only joins and stores.
+    measures: Vec<Measures>,
     /// Per event whether it was new, and the events themselves: they are dropped by
     /// the request that sent them, not on the writer's thread, which every request waits
     /// for.
     reply: oneshot::Sender<Answer>,
+}
+
+/// WAL pages after which a commit also checkpoints (SQLite's default is 1,000). Each
+/// batch rewrites the same few pages (the database header, the sessions, the indexes'
+/// last leaves); a longer WAL copies each of them back once for more batches.
+const CHECKPOINT_PAGES: i64 = 4096;
+
+/// A batch's answers, each with the request's reply channel.
+type Answers = Vec<(oneshot::Sender<Answer>, Answer)>;
+
+/// Where the writer's answers leave from. Waking a request's task from the writer's
+/// thread costs a system call per request (the runtime's workers sleep while their
+/// requests wait for the commit), in the writer's serial time; one task inside the
+/// runtime takes a whole batch for one wake-up and wakes each request on its own worker.
+enum Acknowledger {
+    /// One task of the runtime the store was opened in.
+    Task(tokio::sync::mpsc::UnboundedSender<Answers>),
+    /// No runtime (a store opened by a plain thread, as tools and tests do): the writer
+    /// answers itself.
+    Direct,
+}
+
+impl Acknowledger {
+    fn new() -> Acknowledger {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Acknowledger::Direct;
+        };
+        let (sender, mut batches) = tokio::sync::mpsc::unbounded_channel::<Answers>();
+        runtime.spawn(async move {
+            while let Some(answers) = batches.recv().await {
+                answer(answers);
+            }
+        });
+        Acknowledger::Task(sender)
+    }
+
+    /// Answers a batch's requests, the writer's thread itself when the task is gone
+    /// (its runtime stopped): no request waits forever.
+    fn send(&self, answers: Answers) {
+        match self {
+            Acknowledger::Task(task) => {
+                if let Err(unsent) = task.send(answers) {
+                    answer(unsent.0);
+                }
+            }
+            Acknowledger::Direct => answer(answers),
+        }
+    }
+}
+
+fn answer(answers: Answers) {
+    for (reply, answer) in answers {
+        let _ = reply.send(answer);
+    }
 }
 
 /// A handle for appending events; cheap to clone.
@@ -75,6 +133,9 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
         },
         message,
     })?;
+    conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)
+        .map_err(db::sqlite(&writer_path))?;
+    let acknowledger = Acknowledger::new();
     let (jobs, queue) = mpsc::channel::<Job>();
     let thread = thread::Builder::new()
         .name("store-writer".to_owned())
@@ -94,7 +155,7 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
                         Err(_) => break,
                     }
                 }
-                match commit(&mut conn, &mut joiner, &batch) {
+                match commit(&mut conn, &mut joiner, &mut batch) {
                     Ok(joined) => {
                         {
                             let mut aggregator = aggregator.lock();
@@ -107,17 +168,26 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
                                 }
                             }
                         }
-                        for (job, joined) in batch.into_iter().zip(joined) {
-                            let flags = joined.iter().map(Option::is_some).collect();
-                            let _ = job.reply.send((Ok(flags), job.events));
-                        }
+                        acknowledger.send(
+                            batch
+                                .into_iter()
+                                .zip(joined)
+                                .map(|(job, joined)| {
+                                    let flags = joined.iter().map(Option::is_some).collect();
+                                    (job.reply, (Ok(flags), job.events))
+                                })
+                                .collect(),
+                        );
                     }
                     Err(err) => {
                         joiner.abandon();
                         let message = format!("event store {}: {err}", writer_path.display());
-                        for job in batch {
-                            let _ = job.reply.send((Err(message.clone()), job.events));
-                        }
+                        acknowledger.send(
+                            batch
+                                .into_iter()
+                                .map(|job| (job.reply, (Err(message.clone()), job.events)))
+                                .collect(),
+                        );
                     }
                 }
             }
@@ -134,57 +204,68 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
 /// duplicate, not stored again).
 type Committed = Vec<Vec<Option<Joined>>>;
 
+/// The events table's insert: the indexed columns, the body, the join's columns.
+static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
+    let columns = 14 + rollup::ROW_VALUES;
+    let marks = (1..=columns)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT OR IGNORE INTO events (event_id, source, ts_ms, name, session_id, prompt_id, \
+         tool_use_id, tool_name, user_name, user_email, project, decision, rule, body, {}) \
+         VALUES ({marks})",
+        rollup::row_column_names()
+    )
+});
+
 fn commit(
     conn: &mut Connection,
     joiner: &mut Joiner,
-    batch: &[Job],
+    batch: &mut [Job],
 ) -> rusqlite::Result<Committed> {
     let tx = conn.transaction()?;
     let mut committed = Vec::with_capacity(batch.len());
     let mut through = 0;
+    let mut insert = tx.prepare_cached(&INSERT_EVENT)?;
     for job in batch {
         let mut job_joined = Vec::with_capacity(job.events.len());
-        for e in &job.events {
-            let pending = joiner.join(&tx, e.ts_ms, &e.payload)?;
+        for (e, measures) in job.events.iter().zip(std::mem::take(&mut job.measures)) {
+            let pending = joiner.join_measured(&tx, e.ts_ms, measures)?;
             let c = &e.columns;
             let (user_name, user_email, project) = match pending.identity() {
                 Some(who) => (
-                    rollup::nonempty(&who.user_name).map(str::to_owned),
-                    rollup::nonempty(&who.user_email).map(str::to_owned),
-                    rollup::nonempty(&who.project_path).map(str::to_owned),
+                    rollup::nonempty(&who.user_name),
+                    rollup::nonempty(&who.user_email),
+                    rollup::nonempty(&who.project_path),
                 ),
-                None => (c.user_name.clone(), c.user_email.clone(), c.project.clone()),
+                None => (
+                    c.user_name.as_deref(),
+                    c.user_email.as_deref(),
+                    c.project.as_deref(),
+                ),
             };
-            let mut values: Vec<rusqlite::types::Value> = vec![
-                e.id.clone().into(),
-                e.source().as_str().to_owned().into(),
-                e.ts_ms.into(),
-                e.name.clone().into(),
-                c.session_id.clone().into(),
-                c.prompt_id.clone().into(),
-                c.tool_use_id.clone().into(),
-                c.tool_name.clone().into(),
-                user_name.into(),
-                user_email.into(),
-                project.into(),
-                c.decision.clone().into(),
-                c.rule.clone().into(),
-                e.body.clone().into(),
+            let head: [&dyn ToSql; 14] = [
+                &e.id,
+                &e.source().as_str(),
+                &e.ts_ms,
+                &e.name,
+                &c.session_id,
+                &c.prompt_id,
+                &c.tool_use_id,
+                &c.tool_name,
+                &user_name,
+                &user_email,
+                &project,
+                &c.decision,
+                &c.rule,
+                &e.body,
             ];
-            values.extend(rollup::row_values(&pending.row));
-            let marks = (1..=values.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let changed = tx
-                .prepare_cached(&format!(
-                    "INSERT OR IGNORE INTO events (event_id, source, ts_ms, name, session_id, \
-                     prompt_id, tool_use_id, tool_name, user_name, user_email, project, decision, \
-                     rule, body, {}) VALUES ({marks})",
-                    rollup::row_column_names()
-                ))?
-                .execute(params_from_iter(values))?;
-            if changed == 1 {
+            let row = rollup::row_values(&pending.row);
+            let values = head
+                .into_iter()
+                .chain(row.iter().map(|v| v as &dyn ToSql));
+            if insert.execute(params_from_iter(values))? == 1 {
                 let row_id = tx.last_insert_rowid();
                 through = row_id;
                 job_joined.push(Some(joiner.stored(&tx, pending, row_id, &e.payload)?));
@@ -194,6 +275,7 @@ fn commit(
         }
         committed.push(job_joined);
     }
+    drop(insert);
     if through > 0 {
         joiner.write(&tx, through)?;
     }
@@ -208,9 +290,14 @@ impl Consumer for Store {
             return Ok(Vec::new());
         }
         let closed = || ConsumeError(StoreError::Closed.to_string());
+        let measures = events.iter().map(|e| Measures::of(&e.payload)).collect();
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { events, reply })
+            .send(Job {
+                events,
+                measures,
+                reply,
+            })
             .map_err(|_| closed())?;
         match answer.await {
             Ok((Ok(flags), events)) => {
