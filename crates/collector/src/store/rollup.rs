@@ -983,6 +983,42 @@ mod tests {
         assert_eq!(after, without_zeros(expected), "and go on from there");
     }
 
+    /// The sessions table, whole, in order.
+    fn sessions_table(dir: &Path) -> Vec<Vec<rusqlite::types::Value>> {
+        let conn = reader(dir).unwrap();
+        let mut s = conn
+            .prepare("SELECT * FROM sessions ORDER BY session_id")
+            .unwrap();
+        let width = s.column_count();
+        s.query_map([], |r| (0..width).map(|i| r.get(i)).collect())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sessions_kept_batch_by_batch_equal_sessions_rebuilt_from_the_events() {
+        let dir = tempfile::tempdir().unwrap();
+        // Many sessions over several hours, fed concurrently: each session's row is
+        // written again by many batches.
+        let events = workload::sessions(START, 40, 4);
+        let (first, second) = events.split_at(events.len() / 3);
+        feed(dir.path(), first.to_vec()).await;
+        feed(dir.path(), second.to_vec()).await;
+        let kept = sessions_table(dir.path());
+        assert!(kept.len() >= 40, "every session has its row: {}", kept.len());
+        reader_writer(dir.path())
+            .unwrap()
+            .execute("UPDATE rollup_state SET version = 0", [])
+            .unwrap();
+        feed(dir.path(), Vec::new()).await;
+        assert_eq!(
+            sessions_table(dir.path()),
+            kept,
+            "rebuilt from the events in one pass = kept as the batches came"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn a_session_is_one_users_however_its_events_name_it() {
         let dir = tempfile::tempdir().unwrap();

@@ -353,6 +353,125 @@ mod tests {
         }
     }
 
+    fn stored_ids(dir: &Path) -> std::collections::BTreeSet<String> {
+        crate::store::reader(dir)
+            .unwrap()
+            .prepare("SELECT event_id FROM events")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn each_of_many_requests_gets_its_own_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let aggregator = SharedAggregator::new(Aggregator::new(Limits::default()));
+        let (store, writer) = open(dir.path(), aggregator.clone()).unwrap();
+        // 64 requests at once (so batches hold many): each sends a new event, one it
+        // shares with its neighbour, and every third one a duplicate of its own.
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut ids = vec![format!("own-{i}"), format!("shared-{}", i / 2)];
+                if i % 3 == 0 {
+                    ids.push(format!("own-{i}"));
+                }
+                let flags = store
+                    .consume(ids.iter().map(|id| event(id)).collect())
+                    .await
+                    .unwrap();
+                (i, flags)
+            }));
+        }
+        let mut shared_firsts = 0;
+        for task in tasks {
+            let (i, flags) = task.await.unwrap();
+            assert_eq!(flags.len(), if i % 3 == 0 { 3 } else { 2 }, "request {i}");
+            assert!(flags[0], "request {i}: its own event is new");
+            if i % 3 == 0 {
+                assert!(!flags[2], "request {i}: its repeat is a duplicate");
+            }
+            shared_firsts += usize::from(flags[1]);
+        }
+        assert_eq!(shared_firsts, 32, "each shared event is new for one request");
+        assert_eq!(prompts(&aggregator.lock()), 96, "each stored event counted once");
+        drop(store);
+        writer.join();
+        assert_eq!(stored_ids(dir.path()).len(), 96);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_batch_failing_mid_way_stores_none_of_it_and_every_request_hears() {
+        let dir = tempfile::tempdir().unwrap();
+        let aggregator = SharedAggregator::new(Aggregator::new(Limits::default()));
+        let (store, writer) = open(dir.path(), aggregator.clone()).unwrap();
+        // SQLite refuses some events in the middle of their requests.
+        let poison = "CREATE TRIGGER poison BEFORE INSERT ON events \
+             WHEN NEW.event_id LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'poisoned'); END";
+        db::reader_writer(dir.path())
+            .unwrap()
+            .execute_batch(poison)
+            .unwrap();
+        let requests: Vec<Vec<String>> = (0..48)
+            .map(|i| {
+                let mut ids = vec![format!("a-{i}"), format!("b-{i}")];
+                if i % 8 == 3 {
+                    ids.insert(1, format!("poison-{i}"));
+                }
+                ids
+            })
+            .collect();
+        let send = |ids: Vec<String>| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let answer = store.consume(ids.iter().map(|id| event(id)).collect()).await;
+                (ids, answer)
+            })
+        };
+        let tasks: Vec<_> = requests.into_iter().map(send).collect();
+        let (mut taken, mut refused) = (std::collections::BTreeSet::new(), Vec::new());
+        for task in tasks {
+            let (ids, answer) = task.await.unwrap();
+            match answer {
+                Ok(flags) => {
+                    assert!(flags.iter().all(|new| *new), "{ids:?}");
+                    taken.extend(ids);
+                }
+                Err(err) => {
+                    assert!(err.0.contains("poisoned"), "{err}");
+                    refused.push(ids);
+                }
+            }
+        }
+        assert!(refused.len() >= 6, "every poisoned request is refused");
+        assert_eq!(
+            stored_ids(dir.path()),
+            taken,
+            "exactly what was acknowledged is stored: nothing of a refused batch"
+        );
+        assert_eq!(prompts(&aggregator.lock()), taken.len(), "and counted");
+
+        // Sent again once SQLite takes them, the refused requests are stored whole.
+        db::reader_writer(dir.path())
+            .unwrap()
+            .execute_batch("DROP TRIGGER poison")
+            .unwrap();
+        for ids in refused {
+            let (ids, answer) = send(ids).await.unwrap();
+            assert!(answer.unwrap().iter().all(|new| *new), "{ids:?}");
+            taken.extend(ids);
+        }
+        assert_eq!(prompts(&aggregator.lock()), taken.len());
+        drop(store);
+        writer.join();
+        assert_eq!(stored_ids(dir.path()), taken, "nothing lost");
+        let mut replayed = Aggregator::new(Limits::default());
+        assert_eq!(restore(dir.path(), &mut replayed).unwrap() as usize, taken.len());
+    }
+
     #[tokio::test]
     async fn duplicates_are_stored_once_counted_once_and_replayed() {
         let dir = tempfile::tempdir().unwrap();
