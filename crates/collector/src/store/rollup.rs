@@ -1006,7 +1006,11 @@ mod tests {
         feed(dir.path(), first.to_vec()).await;
         feed(dir.path(), second.to_vec()).await;
         let kept = sessions_table(dir.path());
-        assert!(kept.len() >= 40, "every session has its row: {}", kept.len());
+        assert!(
+            kept.len() >= 40,
+            "every session has its row: {}",
+            kept.len()
+        );
         reader_writer(dir.path())
             .unwrap()
             .execute("UPDATE rollup_state SET version = 0", [])

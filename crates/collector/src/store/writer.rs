@@ -262,9 +262,7 @@ fn commit(
                 &e.body,
             ];
             let row = rollup::row_values(&pending.row);
-            let values = head
-                .into_iter()
-                .chain(row.iter().map(|v| v as &dyn ToSql));
+            let values = head.into_iter().chain(row.iter().map(|v| v as &dyn ToSql));
             if insert.execute(params_from_iter(values))? == 1 {
                 let row_id = tx.last_insert_rowid();
                 through = row_id;
@@ -396,8 +394,15 @@ mod tests {
             }
             shared_firsts += usize::from(flags[1]);
         }
-        assert_eq!(shared_firsts, 32, "each shared event is new for one request");
-        assert_eq!(prompts(&aggregator.lock()), 96, "each stored event counted once");
+        assert_eq!(
+            shared_firsts, 32,
+            "each shared event is new for one request"
+        );
+        assert_eq!(
+            prompts(&aggregator.lock()),
+            96,
+            "each stored event counted once"
+        );
         drop(store);
         writer.join();
         assert_eq!(stored_ids(dir.path()).len(), 96);
@@ -427,7 +432,9 @@ mod tests {
         let send = |ids: Vec<String>| {
             let store = store.clone();
             tokio::spawn(async move {
-                let answer = store.consume(ids.iter().map(|id| event(id)).collect()).await;
+                let answer = store
+                    .consume(ids.iter().map(|id| event(id)).collect())
+                    .await;
                 (ids, answer)
             })
         };
@@ -469,7 +476,10 @@ mod tests {
         writer.join();
         assert_eq!(stored_ids(dir.path()), taken, "nothing lost");
         let mut replayed = Aggregator::new(Limits::default());
-        assert_eq!(restore(dir.path(), &mut replayed).unwrap() as usize, taken.len());
+        assert_eq!(
+            restore(dir.path(), &mut replayed).unwrap() as usize,
+            taken.len()
+        );
     }
 
     #[tokio::test]
