@@ -1,6 +1,10 @@
 //! The writer: one thread that commits everything queued in one transaction (group
-//! commit), feeds the aggregator what is new, then acknowledges; and the [`Store`]
-//! handle receivers hand events to, as their consumer.
+//! commit) and hands the batch on, in commit order, to be counted by the aggregator and
+//! acknowledged; and the [`Store`] handle receivers hand events to, as their consumer.
+//!
+//! The writer's thread is the one step every request waits for, so it does only what
+//! needs its order: the session join, the inserts, the rollups, the commit. What each
+//! event's join reads of it is read by the request that sends it.
 
 use std::path::Path;
 use std::sync::{Arc, LazyLock, mpsc};
@@ -41,52 +45,83 @@ struct Job {
 /// last leaves); a longer WAL copies each of them back once for more batches.
 const CHECKPOINT_PAGES: i64 = 4096;
 
-/// A batch's answers, each with the request's reply channel.
-type Answers = Vec<(oneshot::Sender<Answer>, Answer)>;
+/// A batch as the writer hands it on once its transaction ended.
+enum Outcome {
+    /// Committed: per request, its reply, its events, and what the session join said of
+    /// each (`None`: a duplicate, not stored again).
+    Stored(Vec<(oneshot::Sender<Answer>, Vec<Event>, Vec<Option<Joined>>)>),
+    /// Not committed (why): nothing of it was stored.
+    Failed(String, Vec<(oneshot::Sender<Answer>, Vec<Event>)>),
+}
 
-/// Where the writer's answers leave from. Waking a request's task from the writer's
-/// thread costs a system call per request (the runtime's workers sleep while their
-/// requests wait for the commit), in the writer's serial time; one task inside the
-/// runtime takes a whole batch for one wake-up and wakes each request on its own worker.
+/// What follows a commit, in commit order: the aggregator counts each new event, then
+/// each request hears its answer (so a request's events are counted once it is
+/// answered).
+///
+/// Done by one task inside the runtime, not by the writer's thread, which every
+/// request waits for: the counting, and the waking of each request's task (a system call
+/// apiece from outside the runtime, whose workers sleep while their requests wait for
+/// the commit), then overlap the next commit. One task keeps the commit order.
 enum Acknowledger {
     /// One task of the runtime the store was opened in.
-    Task(tokio::sync::mpsc::UnboundedSender<Answers>),
+    Task(tokio::sync::mpsc::UnboundedSender<Outcome>),
     /// No runtime (a store opened by a plain thread, as tools and tests do): the writer
-    /// answers itself.
-    Direct,
+    /// does it itself.
+    Direct(SharedAggregator),
 }
 
 impl Acknowledger {
-    fn new() -> Acknowledger {
+    fn new(aggregator: SharedAggregator) -> Acknowledger {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return Acknowledger::Direct;
+            return Acknowledger::Direct(aggregator);
         };
-        let (sender, mut batches) = tokio::sync::mpsc::unbounded_channel::<Answers>();
+        let (sender, mut outcomes) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
         runtime.spawn(async move {
-            while let Some(answers) = batches.recv().await {
-                answer(answers);
+            while let Some(outcome) = outcomes.recv().await {
+                count_and_answer(&aggregator, outcome);
             }
         });
         Acknowledger::Task(sender)
     }
 
-    /// Answers a batch's requests, the writer's thread itself when the task is gone
-    /// (its runtime stopped): no request waits forever.
-    fn send(&self, answers: Answers) {
+    /// Hands a batch on; the writer's thread does the work itself when the task is gone
+    /// (its runtime stopped), so no request waits forever.
+    fn send(&self, outcome: Outcome, aggregator: &SharedAggregator) {
         match self {
             Acknowledger::Task(task) => {
-                if let Err(unsent) = task.send(answers) {
-                    answer(unsent.0);
+                if let Err(unsent) = task.send(outcome) {
+                    count_and_answer(aggregator, unsent.0);
                 }
             }
-            Acknowledger::Direct => answer(answers),
+            Acknowledger::Direct(aggregator) => count_and_answer(aggregator, outcome),
         }
     }
 }
 
-fn answer(answers: Answers) {
-    for (reply, answer) in answers {
-        let _ = reply.send(answer);
+fn count_and_answer(aggregator: &SharedAggregator, outcome: Outcome) {
+    match outcome {
+        Outcome::Stored(requests) => {
+            {
+                let mut aggregator = aggregator.lock();
+                aggregator.clock(crate::time::now_ms());
+                for (_, events, joined) in &requests {
+                    for (event, joined) in events.iter().zip(joined) {
+                        if let Some(joined) = joined {
+                            aggregator.apply(event.ts_ms, &event.payload, joined);
+                        }
+                    }
+                }
+            }
+            for (reply, events, joined) in requests {
+                let flags = joined.iter().map(Option::is_some).collect();
+                let _ = reply.send((Ok(flags), events));
+            }
+        }
+        Outcome::Failed(message, requests) => {
+            for (reply, events) in requests {
+                let _ = reply.send((Err(message.clone()), events));
+            }
+        }
     }
 }
 
@@ -119,8 +154,8 @@ impl Writer {
 }
 
 /// Opens (creating if needed) the store in `data_dir`, brings its rollups up to date,
-/// and starts its writer, which feeds `aggregator` every event it stores for the first
-/// time.
+/// and starts its writer; `aggregator` counts every event it stores for the first time,
+/// before the request that sent it is answered.
 pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Writer), StoreError> {
     let writer_path = database_path(data_dir);
     let mut conn = db::create(data_dir)?;
@@ -135,7 +170,7 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
     })?;
     conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)
         .map_err(db::sqlite(&writer_path))?;
-    let acknowledger = Acknowledger::new();
+    let acknowledger = Acknowledger::new(aggregator.clone());
     let (jobs, queue) = mpsc::channel::<Job>();
     let thread = thread::Builder::new()
         .name("store-writer".to_owned())
@@ -155,41 +190,26 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
                         Err(_) => break,
                     }
                 }
-                match commit(&mut conn, &mut joiner, &mut batch) {
-                    Ok(joined) => {
-                        {
-                            let mut aggregator = aggregator.lock();
-                            aggregator.clock(crate::time::now_ms());
-                            for (job, joined) in batch.iter().zip(&joined) {
-                                for (event, joined) in job.events.iter().zip(joined) {
-                                    if let Some(joined) = joined {
-                                        aggregator.apply(event.ts_ms, &event.payload, joined);
-                                    }
-                                }
-                            }
-                        }
-                        acknowledger.send(
-                            batch
-                                .into_iter()
-                                .zip(joined)
-                                .map(|(job, joined)| {
-                                    let flags = joined.iter().map(Option::is_some).collect();
-                                    (job.reply, (Ok(flags), job.events))
-                                })
-                                .collect(),
-                        );
-                    }
+                let outcome = match commit(&mut conn, &mut joiner, &mut batch) {
+                    Ok(joined) => Outcome::Stored(
+                        batch
+                            .into_iter()
+                            .zip(joined)
+                            .map(|(job, joined)| (job.reply, job.events, joined))
+                            .collect(),
+                    ),
                     Err(err) => {
                         joiner.abandon();
-                        let message = format!("event store {}: {err}", writer_path.display());
-                        acknowledger.send(
+                        Outcome::Failed(
+                            format!("event store {}: {err}", writer_path.display()),
                             batch
                                 .into_iter()
-                                .map(|job| (job.reply, (Err(message.clone()), job.events)))
+                                .map(|job| (job.reply, job.events))
                                 .collect(),
-                        );
+                        )
                     }
-                }
+                };
+                acknowledger.send(outcome, &aggregator);
             }
         })
         .map_err(|source| StoreError::Dir {
