@@ -250,16 +250,19 @@ fn cpu_seconds_of(path: &str) -> f64 {
     (ticks(14) + ticks(15)) / 100.0
 }
 
-/// CPU time (user and system, seconds) of a process's store writer thread.
+/// CPU time (user and system, seconds) of a process's store writer thread. A listing of
+/// /proc/PID/task can end early when one of the runtime's threads exits meanwhile, so
+/// it is read again until the writer shows.
 fn writer_cpu_seconds(pid: u32) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return f64::NAN;
-    };
-    for task in tasks.flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if comm.trim() == "store-writer" {
-            let tid: u32 = task.file_name().to_string_lossy().parse().unwrap_or(0);
-            return cpu_seconds_of(&format!("/proc/{pid}/task/{tid}/stat"));
+    for _ in 0..10 {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return f64::NAN;
+        };
+        for task in tasks.flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim() == "store-writer" {
+                return cpu_seconds_of(&task.path().join("stat").to_string_lossy());
+            }
         }
     }
     f64::NAN

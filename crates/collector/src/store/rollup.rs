@@ -157,10 +157,37 @@ impl Directory {
         Ok(session)
     }
 
-    fn put(&mut self, id: &str, session: Session) {
+    /// A session's state taken out of the cache to be changed (`None`: never seen);
+    /// [`Directory::put`] or [`Directory::put_back`] returns it. Nothing reads the
+    /// session in between: the writer joins one event at a time.
+    fn take(&mut self, conn: &Connection, id: &str) -> rusqlite::Result<Option<Session>> {
         self.tick += 1;
-        self.cache.insert(id.to_owned(), (Some(session), self.tick));
-        self.dirty.insert(id.to_owned());
+        if let Some((session, used)) = self.cache.get_mut(id) {
+            *used = self.tick;
+            return Ok(session.take());
+        }
+        let session = load_session(conn, id)?;
+        self.cache.insert(id.to_owned(), (None, self.tick));
+        Ok(session)
+    }
+
+    /// A session as an event changed it, to be written with the batch.
+    fn put(&mut self, id: &str, session: Session) {
+        self.put_back(id, session);
+        if !self.dirty.contains(id) {
+            self.dirty.insert(id.to_owned());
+        }
+    }
+
+    /// A session taken and not changed.
+    fn put_back(&mut self, id: &str, session: Session) {
+        self.tick += 1;
+        match self.cache.get_mut(id) {
+            Some(entry) => *entry = (Some(session), self.tick),
+            None => {
+                self.cache.insert(id.to_owned(), (Some(session), self.tick));
+            }
+        }
     }
 
     /// Writes the sessions changed since the last flush; forgets the least recently
@@ -301,7 +328,7 @@ impl Joiner {
                 .map(|start| (ts_ms - start).max(0) as f64);
         }
         let session = match (&measures.session_id, measures.source) {
-            (Some(id), Some(Source::Hook | Source::OtlpLog)) => self.directory.get(conn, id)?,
+            (Some(id), Some(Source::Hook | Source::OtlpLog)) => self.directory.take(conn, id)?,
             _ => None,
         };
         let resolved = join::resolve(&measures, session.as_ref());
@@ -337,6 +364,13 @@ impl Joiner {
         )?
         .query_row(params![session, id], |r| r.get(0))
         .optional()
+    }
+
+    /// Forgets a joined event that was not stored (a duplicate): its session as it was.
+    pub(super) fn not_stored(&mut self, pending: Pending) {
+        if let (Some(id), Some(session)) = (&pending.measures.session_id, pending.session) {
+            self.directory.put_back(id, session);
+        }
     }
 
     /// Records a joined event that was stored as `row_id`: in its session, in the

@@ -288,6 +288,7 @@ fn commit(
                 through = row_id;
                 job_joined.push(Some(joiner.stored(&tx, pending, row_id, &e.payload)?));
             } else {
+                joiner.not_stored(pending);
                 job_joined.push(None);
             }
         }
