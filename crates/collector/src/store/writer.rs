@@ -45,11 +45,18 @@ struct Job {
 /// last leaves); a longer WAL copies each of them back once for more batches.
 const CHECKPOINT_PAGES: i64 = 4096;
 
+/// A request of a committed batch: its reply, its events, and what the session join
+/// said of each (`None`: a duplicate, not stored again).
+struct Stored {
+    reply: oneshot::Sender<Answer>,
+    events: Vec<Event>,
+    joined: Vec<Option<Joined>>,
+}
+
 /// A batch as the writer hands it on once its transaction ended.
 enum Outcome {
-    /// Committed: per request, its reply, its events, and what the session join said of
-    /// each (`None`: a duplicate, not stored again).
-    Stored(Vec<(oneshot::Sender<Answer>, Vec<Event>, Vec<Option<Joined>>)>),
+    /// Committed.
+    Stored(Vec<Stored>),
     /// Not committed (why): nothing of it was stored.
     Failed(String, Vec<(oneshot::Sender<Answer>, Vec<Event>)>),
 }
@@ -104,17 +111,17 @@ fn count_and_answer(aggregator: &SharedAggregator, outcome: Outcome) {
             {
                 let mut aggregator = aggregator.lock();
                 aggregator.clock(crate::time::now_ms());
-                for (_, events, joined) in &requests {
-                    for (event, joined) in events.iter().zip(joined) {
+                for request in &requests {
+                    for (event, joined) in request.events.iter().zip(&request.joined) {
                         if let Some(joined) = joined {
                             aggregator.apply(event.ts_ms, &event.payload, joined);
                         }
                     }
                 }
             }
-            for (reply, events, joined) in requests {
-                let flags = joined.iter().map(Option::is_some).collect();
-                let _ = reply.send((Ok(flags), events));
+            for request in requests {
+                let flags = request.joined.iter().map(Option::is_some).collect();
+                let _ = request.reply.send((Ok(flags), request.events));
             }
         }
         Outcome::Failed(message, requests) => {
@@ -195,7 +202,11 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
                         batch
                             .into_iter()
                             .zip(joined)
-                            .map(|(job, joined)| (job.reply, job.events, joined))
+                            .map(|(job, joined)| Stored {
+                                reply: job.reply,
+                                events: job.events,
+                                joined,
+                            })
                             .collect(),
                     ),
                     Err(err) => {
