@@ -235,9 +235,13 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
 /// duplicate, not stored again).
 type Committed = Vec<Vec<Option<Joined>>>;
 
-/// The events table's insert: the indexed columns, the body, the join's columns.
+/// The events table's columns an event gives: id, source, time, name, the indexed
+/// columns, the body.
+const EVENT_VALUES: usize = 14;
+
+/// The events table's insert: the event's columns, then the join's.
 static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
-    let columns = 14 + rollup::ROW_VALUES;
+    let columns = EVENT_VALUES + rollup::ROW_VALUES;
     let marks = (1..=columns)
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>()
@@ -276,7 +280,7 @@ fn commit(
                     c.project.as_deref(),
                 ),
             };
-            let head: [&dyn ToSql; 14] = [
+            let head: [&dyn ToSql; EVENT_VALUES] = [
                 &e.id,
                 &e.source().as_str(),
                 &e.ts_ms,
