@@ -13,6 +13,12 @@
 //! Run: `cargo bench -p claude-telemetry --bench collector_load`
 //! (CLIENTS=n connections, SECONDS=n; defaults 32 and 5). Needs `wrk` and
 //! `prometheus-pushgateway` (scripts/bench-collector installs them).
+//!
+//! With `COLLECTOR_BASELINE=/path/to/claude-telemetry` (a release build of the commit to
+//! compare with), `/v1/hooks` is also run ROUNDS times (default 3) on this build and on
+//! the baseline in turn, each on a fresh store: throughput on a shared machine moves with
+//! its load, so the figures that compare are the collector's CPU per stored event, whole
+//! and its store writer's thread alone (the serial part), each round's and the median.
 
 // A benchmark binary: a failed setup should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -223,7 +229,12 @@ fn ms(d: Duration) -> f64 {
 
 /// CPU time a process has used (user and system), seconds.
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    cpu_seconds_of(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU time (user and system, seconds) from a `stat` file of /proc.
+fn cpu_seconds_of(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // After the command name in parentheses: state is field 3, utime 14, stime 15.
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -237,6 +248,116 @@ fn cpu_seconds(pid: u32) -> f64 {
             .unwrap_or(f64::NAN)
     };
     (ticks(14) + ticks(15)) / 100.0
+}
+
+/// CPU time (user and system, seconds) of a process's store writer thread. A listing of
+/// /proc/PID/task can end early when one of the runtime's threads exits meanwhile, so
+/// it is read again until the writer shows.
+fn writer_cpu_seconds(pid: u32) -> f64 {
+    for _ in 0..10 {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return f64::NAN;
+        };
+        for task in tasks.flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim() == "store-writer" {
+                return cpu_seconds_of(&task.path().join("stat").to_string_lossy());
+            }
+        }
+    }
+    f64::NAN
+}
+
+/// What a `/v1/hooks` load cost the collector, per stored event, in µs.
+struct Cost {
+    cpu_us: f64,
+    writer_us: f64,
+}
+
+/// Runs the `/v1/hooks` load against a running collector; its cost per stored event.
+fn hooks_load(pid: u32, url: &str, clients: usize, seconds: u64) -> (Load, Cost) {
+    let (cpu_before, writer_before, received_before) = (
+        cpu_seconds(pid),
+        writer_cpu_seconds(pid),
+        events_received(url),
+    );
+    let load = wrk(url, clients, seconds, HOOKS_LUA);
+    let events = events_received(url) - received_before;
+    let cost = Cost {
+        cpu_us: (cpu_seconds(pid) - cpu_before) / events * 1e6,
+        writer_us: (writer_cpu_seconds(pid) - writer_before) / events * 1e6,
+    };
+    (load, cost)
+}
+
+/// Starts `binary` as a collector on a fresh store, runs the `/v1/hooks` load, stops it.
+fn hooks_on_fresh_store(binary: &str, clients: usize, seconds: u64) -> (Load, Cost) {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut collector = start(
+        binary,
+        &[
+            "serve".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--data-dir".into(),
+            data.path().display().to_string(),
+        ],
+        "listening on",
+    );
+    let run = hooks_load(
+        collector.id(),
+        &format!("http://127.0.0.1:{port}"),
+        clients,
+        seconds,
+    );
+    let _ = collector.kill();
+    let _ = collector.wait();
+    run
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// This build and `baseline` in turn, `rounds` times each, on fresh stores.
+fn side_by_side(baseline: &str, rounds: usize, clients: usize, seconds: u64) {
+    let builds = [
+        ("this build", env!("CARGO_BIN_EXE_claude-telemetry")),
+        ("baseline", baseline),
+    ];
+    let mut runs: [Vec<(Load, Cost)>; 2] = [Vec::new(), Vec::new()];
+    println!(
+        "
+`/v1/hooks`, this build and the baseline ({baseline}) in turn, {rounds} rounds, each on a fresh store"
+    );
+    println!(
+        "| round | build | load average | requests/s | p50 ms | p99 ms | collector CPU µs/event | writer thread CPU µs/event |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for round in 1..=rounds {
+        for (index, (name, binary)) in builds.iter().enumerate() {
+            let load = load_average();
+            let (run, cost) = hooks_on_fresh_store(binary, clients, seconds);
+            println!(
+                "| {round} | {name} | {load} | {:.0} | {:.2} | {:.2} | {:.1} | {:.1} |",
+                run.requests_per_second, run.p50_ms, run.p99_ms, cost.cpu_us, cost.writer_us
+            );
+            runs[index].push((run, cost));
+        }
+    }
+    for (index, (name, _)) in builds.iter().enumerate() {
+        let of = |f: &dyn Fn(&(Load, Cost)) -> f64| median(runs[index].iter().map(f).collect());
+        println!(
+            "| median | {name} | | {:.0} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            of(&|r| r.0.requests_per_second),
+            of(&|r| r.0.p50_ms),
+            of(&|r| r.0.p99_ms),
+            of(&|r| r.1.cpu_us),
+            of(&|r| r.1.writer_us)
+        );
+    }
 }
 
 fn rss_mb(pid: u32) -> f64 {
@@ -316,11 +437,7 @@ fn main() {
 
     let (fsync_p50, fsync_p90) = fsync_ms(data.path());
     let load = load_average();
-    let (cpu_before, received_before) =
-        (cpu_seconds(collector.id()), events_received(&collector_url));
-    let hooks = wrk(&collector_url, clients, seconds, HOOKS_LUA);
-    let cpu_per_event = (cpu_seconds(collector.id()) - cpu_before)
-        / (events_received(&collector_url) - received_before);
+    let (hooks, hooks_cost) = hooks_load(collector.id(), &collector_url, clients, seconds);
     let pushes = wrk(&gateway_url, clients, seconds, PUSH_LUA);
     println!(
         "collector load: wrk, 2 threads, {clients} keep-alive connections, {seconds} s each, same machine, same run"
@@ -344,9 +461,16 @@ fn main() {
     }
 
     println!(
-        "\ncollector CPU per stored hook event (user + system, request to commit, rollups and counters): {:.1} µs",
-        cpu_per_event * 1e6
+        "\ncollector CPU per stored hook event (user + system, request to commit, rollups and counters): {:.1} µs, of which its store writer thread (the serial part): {:.1} µs",
+        hooks_cost.cpu_us, hooks_cost.writer_us
     );
+    if let Ok(baseline) = std::env::var("COLLECTOR_BASELINE") {
+        let rounds = std::env::var("ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3);
+        side_by_side(&baseline, rounds, clients, seconds);
+    }
 
     let otlp = wrk(&collector_url, clients, seconds, OTLP_LUA);
     println!("\n| OTLP/HTTP JSON metrics exports | requests/s | data points/s | p50 ms | p99 ms |");

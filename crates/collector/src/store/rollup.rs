@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::aggregate::Joined;
@@ -34,7 +35,7 @@ pub const ROW_COLUMNS: &str = "ts_ms, source, name, session_id, tool_name, decis
     output_tokens, cache_read_tokens, cache_creation_tokens, duration_ms";
 
 /// Columns the events table gained with the rollups: the join's answer and the measures.
-const EVENT_COLUMNS: &[(&str, &str)] = &[
+const EVENT_COLUMNS: &[(&str, &str); ROW_VALUES] = &[
     ("category", "TEXT"),
     ("user_key", "TEXT"),
     ("project_name", "TEXT"),
@@ -156,10 +157,37 @@ impl Directory {
         Ok(session)
     }
 
-    fn put(&mut self, id: &str, session: Session) {
+    /// A session's state taken out of the cache to be changed (`None`: never seen);
+    /// [`Directory::put`] or [`Directory::put_back`] returns it. Nothing reads the
+    /// session in between: the writer joins one event at a time.
+    fn take(&mut self, conn: &Connection, id: &str) -> rusqlite::Result<Option<Session>> {
         self.tick += 1;
-        self.cache.insert(id.to_owned(), (Some(session), self.tick));
-        self.dirty.insert(id.to_owned());
+        if let Some((session, used)) = self.cache.get_mut(id) {
+            *used = self.tick;
+            return Ok(session.take());
+        }
+        let session = load_session(conn, id)?;
+        self.cache.insert(id.to_owned(), (None, self.tick));
+        Ok(session)
+    }
+
+    /// A session as an event changed it, to be written with the batch.
+    fn put(&mut self, id: &str, session: Session) {
+        self.put_back(id, session);
+        if !self.dirty.contains(id) {
+            self.dirty.insert(id.to_owned());
+        }
+    }
+
+    /// A session taken and not changed.
+    fn put_back(&mut self, id: &str, session: Session) {
+        self.tick += 1;
+        match self.cache.get_mut(id) {
+            Some(entry) => *entry = (Some(session), self.tick),
+            None => {
+                self.cache.insert(id.to_owned(), (Some(session), self.tick));
+            }
+        }
     }
 
     /// Writes the sessions changed since the last flush; forgets the least recently
@@ -216,9 +244,18 @@ fn load_session(conn: &Connection, id: &str) -> rusqlite::Result<Option<Session>
 
 fn save_session(conn: &Connection, id: &str, s: &Session) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO sessions (session_id, user_key, user_name, user_email, user_id, \
+        // An upsert, not a replace: a replace deletes the row and inserts it again,
+        // rewriting every index of the table on each batch.
+        "INSERT INTO sessions (session_id, user_key, user_name, user_email, user_id, \
          project_name, project_path, identity_id, model, first_ms, last_ms, first_id, ended_ms, \
-         last_event, last_tool) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         last_event, last_tool) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+         ON CONFLICT (session_id) DO UPDATE SET user_key = excluded.user_key, \
+         user_name = excluded.user_name, user_email = excluded.user_email, \
+         user_id = excluded.user_id, project_name = excluded.project_name, \
+         project_path = excluded.project_path, identity_id = excluded.identity_id, \
+         model = excluded.model, first_ms = excluded.first_ms, last_ms = excluded.last_ms, \
+         first_id = excluded.first_id, ended_ms = excluded.ended_ms, \
+         last_event = excluded.last_event, last_tool = excluded.last_tool",
     )?
     .execute(params![
         id,
@@ -274,14 +311,24 @@ impl Joiner {
         ts_ms: i64,
         payload: &Payload,
     ) -> rusqlite::Result<Pending> {
-        let mut measures = Measures::of(payload);
+        self.join_measured(conn, ts_ms, Measures::of(payload))
+    }
+
+    /// [`Joiner::join`] with the event's measures already read from its payload (the
+    /// writer's callers read them on their own threads, outside its serial order).
+    pub(super) fn join_measured(
+        &mut self,
+        conn: &Connection,
+        ts_ms: i64,
+        mut measures: Measures,
+    ) -> rusqlite::Result<Pending> {
         if measures.duration_ms.is_none() && measures.finishes_tool_call() {
             measures.duration_ms = self
                 .started_at(conn, &measures)?
                 .map(|start| (ts_ms - start).max(0) as f64);
         }
         let session = match (&measures.session_id, measures.source) {
-            (Some(id), Some(Source::Hook | Source::OtlpLog)) => self.directory.get(conn, id)?,
+            (Some(id), Some(Source::Hook | Source::OtlpLog)) => self.directory.take(conn, id)?,
             _ => None,
         };
         let resolved = join::resolve(&measures, session.as_ref());
@@ -317,6 +364,13 @@ impl Joiner {
         )?
         .query_row(params![session, id], |r| r.get(0))
         .optional()
+    }
+
+    /// Forgets a joined event that was not stored (a duplicate): its session as it was.
+    pub(super) fn not_stored(&mut self, pending: Pending) {
+        if let (Some(id), Some(session)) = (&pending.measures.session_id, pending.session) {
+            self.directory.put_back(id, session);
+        }
     }
 
     /// Records a joined event that was stored as `row_id`: in its session, in the
@@ -605,30 +659,30 @@ pub(super) fn clear(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// The rollup columns of an event's row, in [`EVENT_COLUMNS`]' order.
-pub(super) fn row_values(row: &Row) -> [rusqlite::types::Value; 11] {
-    use rusqlite::types::Value as V;
-    let text = |s: &str| {
-        if s.is_empty() {
-            V::Null
-        } else {
-            V::Text(s.to_owned())
-        }
-    };
-    let int = |n: i64| if n == 0 { V::Null } else { V::Integer(n) };
+/// How many rollup columns an event's row has.
+pub(super) const ROW_VALUES: usize = 11;
+
+/// The rollup columns of an event's row, in [`EVENT_COLUMNS`]' order, borrowed from it.
+pub(super) fn row_values(row: &Row) -> [ToSqlOutput<'_>; ROW_VALUES] {
+    use rusqlite::types::ValueRef as V;
+    let int = |n: i64| ToSqlOutput::Borrowed(if n == 0 { V::Null } else { V::Integer(n) });
     let u = &row.usage;
     [
-        text(&row.category),
-        V::Text(row.user.clone()),
-        V::Text(row.project.clone()),
-        V::Text(row.model.clone()),
-        V::Integer(i64::from(row.first_in_session)),
+        ToSqlOutput::Borrowed(if row.category.is_empty() {
+            V::Null
+        } else {
+            V::from(row.category.as_str())
+        }),
+        ToSqlOutput::from(row.user.as_str()),
+        ToSqlOutput::from(row.project.as_str()),
+        ToSqlOutput::from(row.model.as_str()),
+        ToSqlOutput::from(i64::from(row.first_in_session)),
         int(u.cost_nano),
         int(u.input_tokens),
         int(u.output_tokens),
         int(u.cache_read_tokens),
         int(u.cache_creation_tokens),
-        row.duration_ms.map_or(V::Null, V::Real),
+        ToSqlOutput::Borrowed(row.duration_ms.map_or(V::Null, V::Real)),
     ]
 }
 
@@ -710,8 +764,8 @@ pub(super) fn catch_up(
                 .ok_or_else(|| corrupt(id, format!("unknown source {source:?}")))?;
             let payload = Payload::decode(source, &body).map_err(|e| corrupt(id, e.to_string()))?;
             let pending = joiner.join(&tx, ts_ms, &payload).map_err(sql)?;
-            let mut values: Vec<rusqlite::types::Value> = vec![id.into()];
-            values.extend(row_values(&pending.row));
+            let row = row_values(&pending.row);
+            let values = std::iter::once(ToSqlOutput::from(id)).chain(row);
             tx.prepare_cached(&format!(
                 "UPDATE events SET {} WHERE id = ?1",
                 set_row_columns(2)
@@ -961,6 +1015,46 @@ mod tests {
             expected.add(&row.unwrap(), 1);
         }
         assert_eq!(after, without_zeros(expected), "and go on from there");
+    }
+
+    /// The sessions table, whole, in order.
+    fn sessions_table(dir: &Path) -> Vec<Vec<rusqlite::types::Value>> {
+        let conn = reader(dir).unwrap();
+        let mut s = conn
+            .prepare("SELECT * FROM sessions ORDER BY session_id")
+            .unwrap();
+        let width = s.column_count();
+        s.query_map([], |r| (0..width).map(|i| r.get(i)).collect())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sessions_kept_batch_by_batch_equal_sessions_rebuilt_from_the_events() {
+        let dir = tempfile::tempdir().unwrap();
+        // Many sessions over several hours, fed concurrently: each session's row is
+        // written again by many batches.
+        let events = workload::sessions(START, 40, 4);
+        let (first, second) = events.split_at(events.len() / 3);
+        feed(dir.path(), first.to_vec()).await;
+        feed(dir.path(), second.to_vec()).await;
+        let kept = sessions_table(dir.path());
+        assert!(
+            kept.len() >= 40,
+            "every session has its row: {}",
+            kept.len()
+        );
+        reader_writer(dir.path())
+            .unwrap()
+            .execute("UPDATE rollup_state SET version = 0", [])
+            .unwrap();
+        feed(dir.path(), Vec::new()).await;
+        assert_eq!(
+            sessions_table(dir.path()),
+            kept,
+            "rebuilt from the events in one pass = kept as the batches came"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -1,18 +1,23 @@
 //! The writer: one thread that commits everything queued in one transaction (group
-//! commit), feeds the aggregator what is new, then acknowledges; and the [`Store`]
-//! handle receivers hand events to, as their consumer.
+//! commit) and hands the batch on, in commit order, to be counted by the aggregator and
+//! acknowledged; and the [`Store`] handle receivers hand events to, as their consumer.
+//!
+//! The writer's thread is the one step every request waits for, so it does only what
+//! needs its order: the session join, the inserts, the rollups, the commit. What each
+//! event's join reads of it is read by the request that sends it.
 
 use std::path::Path;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, LazyLock, mpsc};
 use std::thread;
 
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, ToSql, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::db::{self, StoreError, database_path};
 use super::rollup::{self, Joiner};
 use crate::aggregate::Joined;
 use crate::aggregate::SharedAggregator;
+use crate::aggregate::join::Measures;
 use crate::consumer::{ConsumeError, Consumer};
 use crate::event::Event;
 use crate::live::{LIVE_BACKLOG, LiveEvent};
@@ -26,10 +31,105 @@ type Answer = (Result<Vec<bool>, String>, Vec<Event>);
 
 struct Job {
     events: Vec<Event>,
+    /// What the session join reads of each event, read by the request that sent it: the
+    /// writer, which every request waits for, only joins and stores.
+    measures: Vec<Measures>,
     /// Per event whether it was new, and the events themselves: they are dropped by
     /// the request that sent them, not on the writer's thread, which every request waits
     /// for.
     reply: oneshot::Sender<Answer>,
+}
+
+/// WAL pages after which a commit also checkpoints (SQLite's default is 1,000). Each
+/// batch rewrites the same few pages (the database header, the sessions, the indexes'
+/// last leaves); a longer WAL copies each of them back once for more batches.
+const CHECKPOINT_PAGES: i64 = 4096;
+
+/// A request of a committed batch: its reply, its events, and what the session join
+/// said of each (`None`: a duplicate, not stored again).
+struct Stored {
+    reply: oneshot::Sender<Answer>,
+    events: Vec<Event>,
+    joined: Vec<Option<Joined>>,
+}
+
+/// A batch as the writer hands it on once its transaction ended.
+enum Outcome {
+    /// Committed.
+    Stored(Vec<Stored>),
+    /// Not committed (why): nothing of it was stored.
+    Failed(String, Vec<(oneshot::Sender<Answer>, Vec<Event>)>),
+}
+
+/// What follows a commit, in commit order: the aggregator counts each new event, then
+/// each request hears its answer (so a request's events are counted once it is
+/// answered).
+///
+/// Done by one task inside the runtime, not by the writer's thread, which every
+/// request waits for: the counting, and the waking of each request's task (a system call
+/// apiece from outside the runtime, whose workers sleep while their requests wait for
+/// the commit), then overlap the next commit. One task keeps the commit order.
+enum Acknowledger {
+    /// One task of the runtime the store was opened in.
+    Task(tokio::sync::mpsc::UnboundedSender<Outcome>),
+    /// No runtime (a store opened by a plain thread, as tools and tests do): the writer
+    /// does it itself.
+    Direct(SharedAggregator),
+}
+
+impl Acknowledger {
+    fn new(aggregator: SharedAggregator) -> Acknowledger {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Acknowledger::Direct(aggregator);
+        };
+        let (sender, mut outcomes) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
+        runtime.spawn(async move {
+            while let Some(outcome) = outcomes.recv().await {
+                count_and_answer(&aggregator, outcome);
+            }
+        });
+        Acknowledger::Task(sender)
+    }
+
+    /// Hands a batch on; the writer's thread does the work itself when the task is gone
+    /// (its runtime stopped), so no request waits forever.
+    fn send(&self, outcome: Outcome, aggregator: &SharedAggregator) {
+        match self {
+            Acknowledger::Task(task) => {
+                if let Err(unsent) = task.send(outcome) {
+                    count_and_answer(aggregator, unsent.0);
+                }
+            }
+            Acknowledger::Direct(aggregator) => count_and_answer(aggregator, outcome),
+        }
+    }
+}
+
+fn count_and_answer(aggregator: &SharedAggregator, outcome: Outcome) {
+    match outcome {
+        Outcome::Stored(requests) => {
+            {
+                let mut aggregator = aggregator.lock();
+                aggregator.clock(crate::time::now_ms());
+                for request in &requests {
+                    for (event, joined) in request.events.iter().zip(&request.joined) {
+                        if let Some(joined) = joined {
+                            aggregator.apply(event.ts_ms, &event.payload, joined);
+                        }
+                    }
+                }
+            }
+            for request in requests {
+                let flags = request.joined.iter().map(Option::is_some).collect();
+                let _ = request.reply.send((Ok(flags), request.events));
+            }
+        }
+        Outcome::Failed(message, requests) => {
+            for (reply, events) in requests {
+                let _ = reply.send((Err(message.clone()), events));
+            }
+        }
+    }
 }
 
 /// A handle for appending events; cheap to clone.
@@ -61,8 +161,8 @@ impl Writer {
 }
 
 /// Opens (creating if needed) the store in `data_dir`, brings its rollups up to date,
-/// and starts its writer, which feeds `aggregator` every event it stores for the first
-/// time.
+/// and starts its writer; `aggregator` counts every event it stores for the first time,
+/// before the request that sent it is answered.
 pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Writer), StoreError> {
     let writer_path = database_path(data_dir);
     let mut conn = db::create(data_dir)?;
@@ -75,6 +175,9 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
         },
         message,
     })?;
+    conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)
+        .map_err(db::sqlite(&writer_path))?;
+    let acknowledger = Acknowledger::new(aggregator.clone());
     let (jobs, queue) = mpsc::channel::<Job>();
     let thread = thread::Builder::new()
         .name("store-writer".to_owned())
@@ -94,32 +197,30 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
                         Err(_) => break,
                     }
                 }
-                match commit(&mut conn, &mut joiner, &batch) {
-                    Ok(joined) => {
-                        {
-                            let mut aggregator = aggregator.lock();
-                            aggregator.clock(crate::time::now_ms());
-                            for (job, joined) in batch.iter().zip(&joined) {
-                                for (event, joined) in job.events.iter().zip(joined) {
-                                    if let Some(joined) = joined {
-                                        aggregator.apply(event.ts_ms, &event.payload, joined);
-                                    }
-                                }
-                            }
-                        }
-                        for (job, joined) in batch.into_iter().zip(joined) {
-                            let flags = joined.iter().map(Option::is_some).collect();
-                            let _ = job.reply.send((Ok(flags), job.events));
-                        }
-                    }
+                let outcome = match commit(&mut conn, &mut joiner, &mut batch) {
+                    Ok(joined) => Outcome::Stored(
+                        batch
+                            .into_iter()
+                            .zip(joined)
+                            .map(|(job, joined)| Stored {
+                                reply: job.reply,
+                                events: job.events,
+                                joined,
+                            })
+                            .collect(),
+                    ),
                     Err(err) => {
                         joiner.abandon();
-                        let message = format!("event store {}: {err}", writer_path.display());
-                        for job in batch {
-                            let _ = job.reply.send((Err(message.clone()), job.events));
-                        }
+                        Outcome::Failed(
+                            format!("event store {}: {err}", writer_path.display()),
+                            batch
+                                .into_iter()
+                                .map(|job| (job.reply, job.events))
+                                .collect(),
+                        )
                     }
-                }
+                };
+                acknowledger.send(outcome, &aggregator);
             }
         })
         .map_err(|source| StoreError::Dir {
@@ -134,66 +235,81 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
 /// duplicate, not stored again).
 type Committed = Vec<Vec<Option<Joined>>>;
 
+/// The events table's columns an event gives: id, source, time, name, the indexed
+/// columns, the body.
+const EVENT_VALUES: usize = 14;
+
+/// The events table's insert: the event's columns, then the join's.
+static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
+    let columns = EVENT_VALUES + rollup::ROW_VALUES;
+    let marks = (1..=columns)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT OR IGNORE INTO events (event_id, source, ts_ms, name, session_id, prompt_id, \
+         tool_use_id, tool_name, user_name, user_email, project, decision, rule, body, {}) \
+         VALUES ({marks})",
+        rollup::row_column_names()
+    )
+});
+
 fn commit(
     conn: &mut Connection,
     joiner: &mut Joiner,
-    batch: &[Job],
+    batch: &mut [Job],
 ) -> rusqlite::Result<Committed> {
     let tx = conn.transaction()?;
     let mut committed = Vec::with_capacity(batch.len());
     let mut through = 0;
+    let mut insert = tx.prepare_cached(&INSERT_EVENT)?;
     for job in batch {
         let mut job_joined = Vec::with_capacity(job.events.len());
-        for e in &job.events {
-            let pending = joiner.join(&tx, e.ts_ms, &e.payload)?;
+        for (e, measures) in job.events.iter().zip(std::mem::take(&mut job.measures)) {
+            let pending = joiner.join_measured(&tx, e.ts_ms, measures)?;
             let c = &e.columns;
             let (user_name, user_email, project) = match pending.identity() {
                 Some(who) => (
-                    rollup::nonempty(&who.user_name).map(str::to_owned),
-                    rollup::nonempty(&who.user_email).map(str::to_owned),
-                    rollup::nonempty(&who.project_path).map(str::to_owned),
+                    rollup::nonempty(&who.user_name),
+                    rollup::nonempty(&who.user_email),
+                    rollup::nonempty(&who.project_path),
                 ),
-                None => (c.user_name.clone(), c.user_email.clone(), c.project.clone()),
+                None => (
+                    c.user_name.as_deref(),
+                    c.user_email.as_deref(),
+                    c.project.as_deref(),
+                ),
             };
-            let mut values: Vec<rusqlite::types::Value> = vec![
-                e.id.clone().into(),
-                e.source().as_str().to_owned().into(),
-                e.ts_ms.into(),
-                e.name.clone().into(),
-                c.session_id.clone().into(),
-                c.prompt_id.clone().into(),
-                c.tool_use_id.clone().into(),
-                c.tool_name.clone().into(),
-                user_name.into(),
-                user_email.into(),
-                project.into(),
-                c.decision.clone().into(),
-                c.rule.clone().into(),
-                e.body.clone().into(),
+            let head: [&dyn ToSql; EVENT_VALUES] = [
+                &e.id,
+                &e.source().as_str(),
+                &e.ts_ms,
+                &e.name,
+                &c.session_id,
+                &c.prompt_id,
+                &c.tool_use_id,
+                &c.tool_name,
+                &user_name,
+                &user_email,
+                &project,
+                &c.decision,
+                &c.rule,
+                &e.body,
             ];
-            values.extend(rollup::row_values(&pending.row));
-            let marks = (1..=values.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let changed = tx
-                .prepare_cached(&format!(
-                    "INSERT OR IGNORE INTO events (event_id, source, ts_ms, name, session_id, \
-                     prompt_id, tool_use_id, tool_name, user_name, user_email, project, decision, \
-                     rule, body, {}) VALUES ({marks})",
-                    rollup::row_column_names()
-                ))?
-                .execute(params_from_iter(values))?;
-            if changed == 1 {
+            let row = rollup::row_values(&pending.row);
+            let values = head.into_iter().chain(row.iter().map(|v| v as &dyn ToSql));
+            if insert.execute(params_from_iter(values))? == 1 {
                 let row_id = tx.last_insert_rowid();
                 through = row_id;
                 job_joined.push(Some(joiner.stored(&tx, pending, row_id, &e.payload)?));
             } else {
+                joiner.not_stored(pending);
                 job_joined.push(None);
             }
         }
         committed.push(job_joined);
     }
+    drop(insert);
     if through > 0 {
         joiner.write(&tx, through)?;
     }
@@ -208,9 +324,14 @@ impl Consumer for Store {
             return Ok(Vec::new());
         }
         let closed = || ConsumeError(StoreError::Closed.to_string());
+        let measures = events.iter().map(|e| Measures::of(&e.payload)).collect();
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { events, reply })
+            .send(Job {
+                events,
+                measures,
+                reply,
+            })
             .map_err(|_| closed())?;
         match answer.await {
             Ok((Ok(flags), events)) => {
@@ -264,6 +385,137 @@ mod tests {
             Some(crate::exposition::Value::Scalar(n)) => *n as usize,
             _ => 0,
         }
+    }
+
+    fn stored_ids(dir: &Path) -> std::collections::BTreeSet<String> {
+        crate::store::reader(dir)
+            .unwrap()
+            .prepare("SELECT event_id FROM events")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn each_of_many_requests_gets_its_own_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let aggregator = SharedAggregator::new(Aggregator::new(Limits::default()));
+        let (store, writer) = open(dir.path(), aggregator.clone()).unwrap();
+        // 64 requests at once (so batches hold many): each sends a new event, one it
+        // shares with its neighbour, and every third one a duplicate of its own.
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut ids = vec![format!("own-{i}"), format!("shared-{}", i / 2)];
+                if i % 3 == 0 {
+                    ids.push(format!("own-{i}"));
+                }
+                let flags = store
+                    .consume(ids.iter().map(|id| event(id)).collect())
+                    .await
+                    .unwrap();
+                (i, flags)
+            }));
+        }
+        let mut shared_firsts = 0;
+        for task in tasks {
+            let (i, flags) = task.await.unwrap();
+            assert_eq!(flags.len(), if i % 3 == 0 { 3 } else { 2 }, "request {i}");
+            assert!(flags[0], "request {i}: its own event is new");
+            if i % 3 == 0 {
+                assert!(!flags[2], "request {i}: its repeat is a duplicate");
+            }
+            shared_firsts += usize::from(flags[1]);
+        }
+        assert_eq!(
+            shared_firsts, 32,
+            "each shared event is new for one request"
+        );
+        assert_eq!(
+            prompts(&aggregator.lock()),
+            96,
+            "each stored event counted once"
+        );
+        drop(store);
+        writer.join();
+        assert_eq!(stored_ids(dir.path()).len(), 96);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_batch_failing_mid_way_stores_none_of_it_and_every_request_hears() {
+        let dir = tempfile::tempdir().unwrap();
+        let aggregator = SharedAggregator::new(Aggregator::new(Limits::default()));
+        let (store, writer) = open(dir.path(), aggregator.clone()).unwrap();
+        // SQLite refuses some events in the middle of their requests.
+        let poison = "CREATE TRIGGER poison BEFORE INSERT ON events \
+             WHEN NEW.event_id LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'poisoned'); END";
+        db::reader_writer(dir.path())
+            .unwrap()
+            .execute_batch(poison)
+            .unwrap();
+        let requests: Vec<Vec<String>> = (0..48)
+            .map(|i| {
+                let mut ids = vec![format!("a-{i}"), format!("b-{i}")];
+                if i % 8 == 3 {
+                    ids.insert(1, format!("poison-{i}"));
+                }
+                ids
+            })
+            .collect();
+        let send = |ids: Vec<String>| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let answer = store
+                    .consume(ids.iter().map(|id| event(id)).collect())
+                    .await;
+                (ids, answer)
+            })
+        };
+        let tasks: Vec<_> = requests.into_iter().map(send).collect();
+        let (mut taken, mut refused) = (std::collections::BTreeSet::new(), Vec::new());
+        for task in tasks {
+            let (ids, answer) = task.await.unwrap();
+            match answer {
+                Ok(flags) => {
+                    assert!(flags.iter().all(|new| *new), "{ids:?}");
+                    taken.extend(ids);
+                }
+                Err(err) => {
+                    assert!(err.0.contains("poisoned"), "{err}");
+                    refused.push(ids);
+                }
+            }
+        }
+        assert!(refused.len() >= 6, "every poisoned request is refused");
+        assert_eq!(
+            stored_ids(dir.path()),
+            taken,
+            "exactly what was acknowledged is stored: nothing of a refused batch"
+        );
+        assert_eq!(prompts(&aggregator.lock()), taken.len(), "and counted");
+
+        // Sent again once SQLite takes them, the refused requests are stored whole.
+        db::reader_writer(dir.path())
+            .unwrap()
+            .execute_batch("DROP TRIGGER poison")
+            .unwrap();
+        for ids in refused {
+            let (ids, answer) = send(ids).await.unwrap();
+            assert!(answer.unwrap().iter().all(|new| *new), "{ids:?}");
+            taken.extend(ids);
+        }
+        assert_eq!(prompts(&aggregator.lock()), taken.len());
+        drop(store);
+        writer.join();
+        assert_eq!(stored_ids(dir.path()), taken, "nothing lost");
+        let mut replayed = Aggregator::new(Limits::default());
+        assert_eq!(
+            restore(dir.path(), &mut replayed).unwrap() as usize,
+            taken.len()
+        );
     }
 
     #[tokio::test]
