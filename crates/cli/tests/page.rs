@@ -66,21 +66,16 @@ impl Browser {
     }
 
     /// The first tab, over a DevTools websocket.
+    /// A new tab of its own: pages opened in two tabs are two pages at once.
     pub(crate) fn tab(&self) -> Tab {
         let (status, body) = request(
-            "GET",
-            &format!("http://127.0.0.1:{}/json/list", self.port),
-            None,
+            "PUT",
+            &format!("http://127.0.0.1:{}/json/new?about:blank", self.port),
+            Some(b""),
             &[],
         );
         assert_eq!(status, 200, "{body}");
-        let targets: Value = serde_json::from_str(&body).unwrap();
-        let page = targets
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["type"] == "page")
-            .expect("a page target");
+        let page: Value = serde_json::from_str(&body).unwrap();
         let (socket, _) =
             tungstenite::connect(page["webSocketDebuggerUrl"].as_str().unwrap()).unwrap();
         Tab { socket, next_id: 0 }
@@ -782,6 +777,27 @@ fn a_new_event_appears_in_the_live_stream_within_a_second() {
     let mut filtered = browser.tab();
     filtered.open(&format!("{}/?user=Late%20Comer", collector.url));
     filtered.eval_until("document.body.dataset.live", |v| v == "open");
+    // A project is named as everywhere else on the page (not by its path), and a model
+    // filter, which the stream cannot apply, is said rather than quietly dropped.
+    let cwd = sample("PreToolUse:Bash")["cwd"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = cwd.rsplit('/').next().unwrap().to_owned();
+    let mut by_project = browser.tab();
+    by_project.open(&format!(
+        "{}/?project={project}&model=claude-opus-4-1",
+        collector.url
+    ));
+    by_project.eval_until("document.body.dataset.live", |v| v == "open");
+    let heading = by_project.eval_until(
+        "[...document.querySelectorAll('h2')].map(h => h.textContent).find(t => t.startsWith('Live'))",
+        |v| v.is_string(),
+    );
+    assert!(
+        heading.as_str().unwrap().contains("every model"),
+        "{heading}"
+    );
     let mut other = sample("UserPromptSubmit");
     other["session_id"] = json!("someone-else");
     collector.hook(dir.path(), "Someone Else", &other);
@@ -817,6 +833,14 @@ fn a_new_event_appears_in_the_live_stream_within_a_second() {
     assert!(
         !mine.as_array().unwrap().iter().any(|u| u == "Someone Else"),
         "{mine}"
+    );
+    assert_eq!(shown[2], project, "{shown:?}");
+    by_project.eval_until(
+        "[...document.querySelectorAll('#live tbody tr')].map(r => r.cells[2].textContent)",
+        |v| {
+            v.as_array()
+                .is_some_and(|a| a.iter().any(|p| *p == *project))
+        },
     );
     tab.screenshot("page-live.png");
 
@@ -856,7 +880,26 @@ fn a_new_event_appears_in_the_live_stream_within_a_second() {
     assert_eq!(event["name"], "PreToolUse");
     assert_eq!(event["decision"], "deny");
     assert_eq!(event["user"], "Late Comer");
+    assert_eq!(
+        (&event["project"], &event["project_path"]),
+        (&json!(project), &json!(cwd))
+    );
     assert!(!data.contains("rm -rf"), "{data}");
+
+    // What the stream cannot apply is refused, not ignored.
+    for (query, said) in [
+        ("model=claude-opus-4-1", "cannot be narrowed by model"),
+        ("projct=api", "projct: not a parameter"),
+    ] {
+        let (status, body) = request(
+            "GET",
+            &format!("{}/api/v1/events/stream?{query}", collector.url),
+            None,
+            &[],
+        );
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.contains(said), "{query}: {body}");
+    }
 }
 
 #[test]

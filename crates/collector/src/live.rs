@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::event::Event;
+use crate::event::{Event, Payload};
 
 /// How many events wait for a slow listener before it skips ahead.
 pub const LIVE_BACKLOG: usize = 1_024;
@@ -23,8 +23,11 @@ pub struct LiveEvent {
     pub session_id: String,
     /// Who (name, else email).
     pub user: String,
-    /// Where (the project's path).
+    /// Where: the project's name, as the page, `report` and the JSON name it (its
+    /// repository's, else its folder's).
     pub project: String,
+    /// The project's path, where the event said.
+    pub project_path: String,
     /// The tool, for tool events.
     pub tool: String,
     /// The guard's decision, when it judged the event.
@@ -47,7 +50,8 @@ impl LiveEvent {
                 .filter(|u| !u.is_empty())
                 .or_else(|| columns.user_email.clone())
                 .unwrap_or_default(),
-            project: text(&columns.project),
+            project: project_name(event),
+            project_path: text(&columns.project),
             tool: text(&columns.tool_name),
             decision: text(&columns.decision),
         }
@@ -56,15 +60,32 @@ impl LiveEvent {
     /// Whether it is one `filter` asks for.
     pub fn admits(&self, filter: &LiveFilter) -> bool {
         let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        // A project is asked for by name: the last part of its path.
-        let project_name = self.project.rsplit('/').next().unwrap_or("");
         is(&filter.user, &self.user)
             && is(&filter.session_id, &self.session_id)
             && filter
                 .project
                 .as_deref()
-                .is_none_or(|p| p == self.project || p == project_name)
+                .is_none_or(|p| p == self.project || p == self.project_path)
     }
+}
+
+/// The name the hook gave the event's project; else the last part of its path.
+fn project_name(event: &Event) -> String {
+    if let Payload::Hook(record) = &event.payload
+        && let Some(name) = record
+            .enrichment
+            .project_name
+            .as_ref()
+            .filter(|n| !n.is_empty())
+    {
+        return name.clone();
+    }
+    let path = event.columns.project.as_deref().unwrap_or("");
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Which events a listener wants (`None`: any).
@@ -72,7 +93,7 @@ impl LiveEvent {
 pub struct LiveFilter {
     /// Only this user's.
     pub user: Option<String>,
-    /// Only this project's (its path or name).
+    /// Only this project's (its name, or its path).
     pub project: Option<String>,
     /// Only this session's.
     pub session_id: Option<String>,

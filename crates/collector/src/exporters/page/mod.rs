@@ -376,9 +376,25 @@ async fn budget(State(page): State<PageState>, query: Params) -> Result<Response
 
 /// `GET /api/v1/events/stream?user=&project=&session=`: server-sent events, one `event`
 /// (JSON: [`LiveEvent`]) per event stored from now on; a listener that falls behind is
-/// told how many it missed (`lagged`).
+/// told how many it missed (`lagged`). The page's own range parameters are let through
+/// (a stream starts now whatever the range); `model` and anything else unknown are
+/// refused rather than quietly not applied.
 async fn live_stream(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
     let params = params(query)?;
+    if params.contains_key("model") {
+        return Err(ApiError::bad_request(
+            Reason::BadParameter,
+            "model: the live stream cannot be narrowed by model (hook events do not say which model a session uses); narrow it by user, project or session".to_owned(),
+        ));
+    }
+    if let Some(unknown) = params.keys().find(|name| {
+        !["user", "project", "session", "range", "since", "until"].contains(&name.as_str())
+    }) {
+        return Err(ApiError::bad_request(
+            Reason::BadParameter,
+            format!("{unknown}: not a parameter of the live stream (user, project, session)"),
+        ));
+    }
     let filter = LiveFilter {
         user: params.get("user").cloned(),
         project: params.get("project").cloned(),

@@ -81,7 +81,10 @@ pub(super) const SCRIPT: &str = r##"
 
   // The live list: each event as it is stored (server-sent events), newest first.
   if (document.getElementById("live") && window.EventSource) {
-    var stream = new EventSource("api/v1/events/stream" + location.search);
+    // Every filter of the page but the model, which the stream cannot apply.
+    var wanted = new URLSearchParams(location.search);
+    wanted.delete("model");
+    var stream = new EventSource("api/v1/events/stream?" + wanted.toString());
     stream.onopen = function () { document.body.dataset.live = "open"; };
     // A page left closes its stream: a browser holds a few connections to a host, and
     // the collector max_connections, so streams of pages gone must not keep them.
@@ -95,7 +98,7 @@ pub(super) const SCRIPT: &str = r##"
       var row = document.createElement("tr");
       if (e.decision === "deny") row.className = "deny";
       var time = new Date(e.ts_ms).toISOString().slice(0, 19).replace("T", " ");
-      [time, e.user, e.project.split("/").pop(), e.name, e.tool, e.decision].forEach(function (text) {
+      [time, e.user, e.project, e.name, e.tool, e.decision].forEach(function (text) {
         var cell = document.createElement("td");
         cell.textContent = text;
         row.appendChild(cell);
@@ -622,7 +625,12 @@ pub(crate) fn overview(data: &Overview) -> String {
             &working,
         ))
         (omitted(data.omitted.working, "api/v1/overview"))
-        h2 { "Live" }
+        h2 {
+            "Live"
+            @if data.filter.model.is_some() {
+                " " span.muted { "(every model: hook events do not say which model a session uses)" }
+            }
+        }
         (table("live", &["time", "user", "project", "event", "tool", "decision"], &[], &[]))
         h2 { "Sessions" }
         (table_keeping(
