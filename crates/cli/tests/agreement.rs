@@ -54,7 +54,7 @@ fn close(a: f64, b: f64, tolerance: f64) -> bool {
 }
 
 #[test]
-fn the_page_its_json_report_and_prometheus_agree_on_cost_sessions_and_blocks() {
+fn the_page_its_json_report_and_prometheus_agree_on_cost_sessions_blocks_and_tool_calls() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let collector = Collector::start(&data);
@@ -69,12 +69,16 @@ fn the_page_its_json_report_and_prometheus_agree_on_cost_sessions_and_blocks() {
     assert_eq!(status, 200);
     let overview = json(&overview);
     let week = &overview["total"];
-    let (cost, sessions, blocks) = (
+    let (cost, sessions, blocks, tool_calls) = (
         f(&week["cost_usd"]),
         f(&week["sessions"]),
         f(&week["blocks"]),
+        f(&week["tool_calls"]),
     );
-    assert!(cost > 0.0 && sessions >= 4.0 && blocks >= 4.0, "{week}");
+    assert!(
+        cost > 0.0 && sessions >= 4.0 && blocks >= 4.0 && tool_calls > blocks,
+        "{week}"
+    );
 
     // The page's cards and its chart: the same 7 days, the bars adding up to the card.
     let (status, page) = collector.get("/");
@@ -150,6 +154,8 @@ fn the_page_its_json_report_and_prometheus_agree_on_cost_sessions_and_blocks() {
         ("sum(claude_code_cost_usage_USD_total)", cost, 1e-9),
         ("sum(claude_code_sessions_started_total)", sessions, 0.0),
         ("sum(claude_code_security_blocks_total)", blocks, 0.0),
+        // Blocked calls are tool calls in every view.
+        ("sum(claude_code_tool_calls_total)", tool_calls, 0.0),
         (
             "sum(increase(claude_code_cost_usage_USD_total[1h]))",
             cost,

@@ -676,7 +676,8 @@ mod tests {
         let bash = &tools[0];
         assert_eq!(
             (bash.calls, bash.failures, bash.blocks),
-            (3, 1, 2),
+            // Three that ran and two blocked, as `claude_code_tool_calls_total` counts.
+            (5, 1, 2),
             "{bash:?}"
         );
         let p50 = bash.p50_ms.unwrap();
@@ -692,6 +693,7 @@ mod tests {
             .pop()
             .unwrap();
         assert_eq!(total.blocks, 2, "both denials are blocks");
+        assert_eq!(total.tool_calls, 5, "blocked calls are tool calls too");
         let rules: Vec<String> = blocks(dir.path(), window, &Filter::default())
             .unwrap()
             .into_iter()

@@ -100,7 +100,9 @@ impl Row {
         if self.hook() {
             let post = matches!(self.name.as_str(), "PostToolUse" | "PostToolUseFailure");
             f.prompts = i64::from(self.name == "UserPromptSubmit");
-            f.tool_calls = i64::from(post);
+            // A blocked call is a tool call too, as in `claude_code_tool_calls_total`
+            // (outcome `blocked`): one definition in every view.
+            f.tool_calls = i64::from(post || self.is_block());
             f.tool_failures = i64::from(self.name == "PostToolUseFailure");
             f.tools_blocked = i64::from(self.is_block());
             f.blocks = i64::from(self.is_block());
@@ -585,7 +587,8 @@ mod tests {
                 f.tools_blocked,
                 f.requests
             ),
-            (1, 1, 1, 1, 1, 1)
+            // Two tool calls: the one that ran and the one blocked.
+            (1, 1, 2, 1, 1, 1)
         );
         assert_eq!(f.cost_nano, 41_809_500);
         assert_eq!(usage.api_ms.count(), 1);

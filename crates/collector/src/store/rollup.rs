@@ -21,7 +21,7 @@ use crate::event::{Payload, Source};
 
 /// The rollups' definition. Changing what an event adds (or how it is joined) means a
 /// new version: the rollups are then rebuilt from the stored events at start.
-pub const ROLLUP_VERSION: i64 = 2;
+pub const ROLLUP_VERSION: i64 = 3;
 
 /// Sessions kept in memory by the writer; the sessions table holds them all.
 const CACHED_SESSIONS: usize = 20_000;
