@@ -534,23 +534,29 @@ fn report_groups_filters_and_breaks_down_a_constructed_history_to_its_known_answ
         1_200 + 2_500 + 900 + 1_000_000 + 3_000 + 10
     );
 
-    // Claude's 5-hour windows: one opens at the hour of the first activity; the request
-    // at 00:01 on the 10th falls in the window opened at 23:00 the day before.
+    // Claude's 5-hour windows, each account's own: one opens at the hour of a user's
+    // first activity. Ana's request at 00:01 on the 10th opens her own window, not a
+    // part of the one Cy opened at 23:00 the day before.
     let blocks = rows_of(&report_on(dir.path(), &["--by", "block", "--json"], &[]));
-    let keys: Vec<&str> = blocks.iter().map(|r| r.key.as_str()).collect();
+    let keys: Vec<(&str, Option<&str>)> = blocks
+        .iter()
+        .map(|r| (r.key.as_str(), r.user.as_deref()))
+        .collect();
     assert_eq!(
         keys,
         [
-            "2025-03-03 09:00",
-            "2025-03-04 14:00",
-            "2025-03-09 23:00",
-            "2025-03-12 10:00",
-            "2025-04-01 08:00",
-            "TOTAL"
+            ("2025-03-03 09:00", Some("ana@example.com")),
+            ("2025-03-04 14:00", Some("bo@example.com")),
+            ("2025-03-09 23:00", Some("cy@example.com")),
+            ("2025-03-10 00:00", Some("ana@example.com")),
+            ("2025-03-12 10:00", Some("bo@example.com")),
+            ("2025-04-01 08:00", Some("cy@example.com")),
+            ("TOTAL", None)
         ]
     );
-    assert!(close(blocks[2].cost_usd, 1_234.565 + 0.05));
-    assert_eq!((blocks[2].requests, blocks[2].sessions), (2, 2));
+    assert!(close(blocks[2].cost_usd, 1_234.565));
+    assert!(close(blocks[3].cost_usd, 0.05));
+    assert_eq!((blocks[0].requests, blocks[0].sessions), (2, 1));
     assert_eq!(
         blocks[2].last_ms.unwrap() - blocks[2].start_ms.unwrap(),
         5 * 3_600_000

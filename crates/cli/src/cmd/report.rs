@@ -105,8 +105,9 @@ pub enum By {
     Project,
     /// Session, in the order they started, with their user and project.
     Session,
-    /// Claude's 5-hour usage windows, as ccusage's `blocks`: one opens at the hour of the
-    /// first activity and lasts 5 hours; the open one with its projected cost.
+    /// Claude's 5-hour usage windows, as ccusage's `blocks`, each user's own: one opens at
+    /// the hour of the user's first activity and lasts 5 hours; the open one with its
+    /// projected cost.
     Block,
 }
 
@@ -413,6 +414,11 @@ fn usage_csv(by: GroupBy, breakdown: bool, rows: &[UsageRow]) -> Result<String> 
     if by == GroupBy::Session {
         header.extend(["user", "project", "start"]);
     }
+    let blocks = by == GroupBy::Block;
+    if blocks {
+        // A usage window is its user's.
+        header.push("user");
+    }
     if breakdown {
         header.push("model");
     }
@@ -428,6 +434,9 @@ fn usage_csv(by: GroupBy, breakdown: bool, rows: &[UsageRow]) -> Result<String> 
         "tool_calls",
         "blocks",
     ]);
+    if blocks {
+        header.push("projected_cost_usd");
+    }
     let mut lines = Vec::new();
     for row in rows.iter().filter(|r| !r.total) {
         let mut first = vec![row.key.clone()];
@@ -436,15 +445,29 @@ fn usage_csv(by: GroupBy, breakdown: bool, rows: &[UsageRow]) -> Result<String> 
             first.push(row.project.clone().unwrap_or_default());
             first.push(row.start_ms.map(instant).unwrap_or_default());
         }
+        if blocks {
+            first.push(row.user.clone().unwrap_or_default());
+        }
+        let projected = || {
+            row.projected_cost_usd
+                .map(|usd| usd.to_string())
+                .unwrap_or_default()
+        };
         if breakdown {
             for model in &row.models {
                 let mut line = first.clone();
                 line.push(model.key.clone());
                 line.extend(figures(model));
+                if blocks {
+                    line.push(projected());
+                }
                 lines.push(line);
             }
         } else {
             first.extend(figures(row));
+            if blocks {
+                first.push(projected());
+            }
             lines.push(first);
         }
     }
@@ -463,6 +486,9 @@ fn usage_table(by: GroupBy, rows: &[UsageRow], width: Option<usize>, colour: boo
             Column::text("project", 4),
         ]);
     } else {
+        if by == GroupBy::Block {
+            columns.push(Column::text("user", 3));
+        }
         columns.push(Column::number("sessions", 5));
     }
     columns.extend([
@@ -500,6 +526,13 @@ fn usage_table(by: GroupBy, rows: &[UsageRow], width: Option<usize>, colour: boo
             cells.push(known(&r.user));
             cells.push(known(&r.project));
         } else {
+            if blocks {
+                cells.push(if described {
+                    r.user.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                });
+            }
             cells.push(count(r.sessions));
         }
         cells.extend([

@@ -475,39 +475,65 @@ fn table(
     filter: &Filter,
     breakdown: bool,
 ) -> Result<Vec<UsageRow>, StoreError> {
-    let dims: &[Dim] = if breakdown {
-        &[by.dim(), Dim::Model]
-    } else {
-        &[by.dim()]
-    };
-    let mut groups: BTreeMap<String, (Figures, BTreeMap<String, Figures>)> = BTreeMap::new();
-    let cells = cells(data_dir, window, dims, filter)?;
-    let blocks = (by == GroupBy::Block).then(|| {
-        let hours = cells.keys().filter_map(|cell| cell[0].parse::<i64>().ok());
-        usage_windows(hours)
-    });
-    for (cell, figures) in cells {
-        let key = match &blocks {
-            Some(blocks) => cell[0]
+    // Usage windows are each account's own: read by hour and user, a user's windows
+    // from that user's hours alone.
+    let by_block = by == GroupBy::Block;
+    let mut dims = vec![by.dim()];
+    if by_block {
+        dims.push(Dim::User);
+    }
+    if breakdown {
+        dims.push(Dim::Model);
+    }
+    let model_at = dims.len() - 1;
+    // Rows keyed by their name and, for windows, their user.
+    let mut groups: BTreeMap<(String, String), (Figures, BTreeMap<String, Figures>)> =
+        BTreeMap::new();
+    let cells = cells(data_dir, window, &dims, filter)?;
+    let mut windows: BTreeMap<&str, BTreeMap<i64, i64>> = BTreeMap::new();
+    if by_block {
+        let mut hours: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+        for cell in cells.keys() {
+            if let Ok(hour) = cell[0].parse::<i64>() {
+                hours.entry(cell[1].as_str()).or_default().push(hour);
+            }
+        }
+        windows = hours
+            .into_iter()
+            .map(|(user, hours)| (user, usage_windows(hours)))
+            .collect();
+    }
+    for (cell, figures) in &cells {
+        let key = if by_block {
+            let start = cell[0]
                 .parse::<i64>()
                 .ok()
-                .and_then(|hour| blocks.get(&hour))
-                .map_or_else(|| "unknown".to_owned(), |start| block_name(*start)),
-            None => by.group(&cell[0]),
+                .and_then(|hour| windows.get(cell[1].as_str())?.get(&hour));
+            let name = start.map_or_else(|| "unknown".to_owned(), |start| block_name(*start));
+            (name, cell[1].clone())
+        } else {
+            (by.group(&cell[0]), String::new())
         };
         let group = groups.entry(key).or_default();
-        group.0.add(&figures, 1);
-        if let Some(model) = cell.get(1) {
-            group.1.entry(model.clone()).or_default().add(&figures, 1);
+        group.0.add(figures, 1);
+        if breakdown {
+            group
+                .1
+                .entry(cell[model_at].clone())
+                .or_default()
+                .add(figures, 1);
         }
     }
     let mut total = Figures::default();
     let mut total_models: BTreeMap<String, Figures> = BTreeMap::new();
     let mut out: Vec<UsageRow> = groups
         .into_iter()
-        .map(|(key, (figures, models))| {
+        .map(|((key, user), (figures, models))| {
             total.add(&figures, 1);
             let mut row = UsageRow::of(key, &figures);
+            if by_block {
+                row.user = Some(user);
+            }
             for (model, f) in models {
                 total_models.entry(model.clone()).or_default().add(&f, 1);
                 row.models.push(UsageRow::of(model, &f));
@@ -1198,7 +1224,11 @@ mod tests {
                     Some(s) => s.clone(),
                     None => continue,
                 },
-                GroupBy::Block => block_by_hand(rows, window, filter, row.ts_ms),
+                GroupBy::Block => format!(
+                    "{} {}",
+                    block_by_hand(rows, window, filter, &row.user, row.ts_ms),
+                    or_unknown(&row.user)
+                ),
             };
             for group in [groups.entry(key).or_default(), &mut total] {
                 group.0.add(&row.figures(), 1);
@@ -1229,13 +1259,21 @@ mod tests {
         out
     }
 
-    /// The usage window of an event at `ts_ms`, found as a person would: walking the
-    /// events in time, a window opens at the hour of the first and closes 5 hours later.
-    fn block_by_hand(rows: &[Row], window: Window, filter: &Filter, ts_ms: i64) -> String {
+    /// The usage window of `user`'s event at `ts_ms`, found as a person would: walking
+    /// the user's events in time, a window opens at the hour of the first and closes 5
+    /// hours later.
+    fn block_by_hand(
+        rows: &[Row],
+        window: Window,
+        filter: &Filter,
+        user: &str,
+        ts_ms: i64,
+    ) -> String {
         let mut times: Vec<i64> = rows
             .iter()
             .filter(|r| {
                 (window.since_ms..window.until_ms).contains(&r.ts_ms)
+                    && r.user == user
                     && filter.admits(&r.user, &r.project, &r.model)
                     && !r.figures().is_zero()
             })
@@ -1254,9 +1292,16 @@ mod tests {
         block_name(start)
     }
 
-    /// Rows by session as the store describes them, ordered by key as `by_hand` counts.
-    fn by_key(mut read: Vec<UsageRow>) -> Vec<UsageRow> {
+    /// Rows by session as the store describes them, ordered by key as `by_hand` counts
+    /// (a usage window named by its start and its user).
+    fn by_key(mut read: Vec<UsageRow>, by: GroupBy) -> Vec<UsageRow> {
         for row in &mut read {
+            if by == GroupBy::Block
+                && !row.total
+                && let Some(user) = &row.user
+            {
+                row.key = format!("{} {user}", row.key);
+            }
             (row.user, row.project, row.start_ms, row.last_ms) = (None, None, None, None);
         }
         let total = read.pop();
@@ -1310,12 +1355,12 @@ mod tests {
                         );
                     }
                     assert_eq!(
-                        by_key(read.clone()),
+                        by_key(read.clone(), by),
                         by_hand(&rows, window, by, filter, false),
                         "{window:?} {by:?} {filter:?}"
                     );
                     assert_eq!(
-                        by_key(usage_by_model(dir.path(), window, by, filter).unwrap()),
+                        by_key(usage_by_model(dir.path(), window, by, filter).unwrap(), by),
                         by_hand(&rows, window, by, filter, true),
                         "breakdown {window:?} {by:?} {filter:?}"
                     );
