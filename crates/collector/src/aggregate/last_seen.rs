@@ -20,6 +20,12 @@ pub struct LastSeen {
 }
 
 impl LastSeen {
+    /// Whether Claude Code's own telemetry, where cost and tokens come from, ever
+    /// arrived (hooks do not carry them).
+    pub fn has_telemetry(&self) -> bool {
+        self.otlp_logs.is_some() || self.otlp_metrics.is_some()
+    }
+
     /// Notes an event of `payload`'s source at `ts_ms`.
     pub(super) fn saw(&mut self, payload: &Payload, ts_ms: i64) {
         let latest = match payload {

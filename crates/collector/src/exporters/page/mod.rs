@@ -690,6 +690,11 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("data-source=\"traces\">never<"), "{page}");
+        // Hooks alone: cost is not known rather than nothing, and the page says why.
+        assert!(
+            page.contains("id=\"no-cost\"") && page.contains("data-figure=\"cost-range\">–<"),
+            "{page}"
+        );
         let (_, overview) = call(router(state.clone()), get("/api/v1/overview?range=today")).await;
         let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
         let expected = humantime::parse_rfc3339(at)

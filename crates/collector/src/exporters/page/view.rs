@@ -572,11 +572,22 @@ pub(crate) fn overview(data: &Overview) -> String {
                 }
             }
         }
+        @if !data.last_seen.is_empty() && !data.last_seen.has_telemetry() {
+            p id="no-cost" {
+                "Cost and tokens come from Claude Code's own telemetry (OpenTelemetry), and none has arrived: hook events do not carry them. "
+                code { "claude-telemetry install" } " turns it on; " code { "claude-telemetry doctor" } " checks it."
+            }
+        }
         (last_seen(data))
         (range_switch(data))
         div.cards {
-            (card("cost-range", &format!("cost, {span}"), &money(total.cost_usd)))
-            (card("tokens-range", &format!("tokens, {span}"), &count(tokens(total))))
+            @if data.last_seen.has_telemetry() {
+                (card("cost-range", &format!("cost, {span}"), &money(total.cost_usd)))
+                (card("tokens-range", &format!("tokens, {span}"), &count(tokens(total))))
+            } @else {
+                (card("cost-range", &format!("cost, {span}"), "–"))
+                (card("tokens-range", &format!("tokens, {span}"), "–"))
+            }
             (card("sessions-range", &format!("sessions, {span}"), &count(total.sessions)))
             (card("blocks-range", &format!("blocked, {span}"), &count(total.blocks)))
             (card(
