@@ -65,6 +65,10 @@ pub struct BudgetLine {
     pub over_budget: bool,
     /// On course to spend more than the budget by the month's end.
     pub projected_over_budget: bool,
+    /// For a user's budget named by an email: the users (as the usage tables name them,
+    /// by their name) who sent that email, whose spending it holds too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
 }
 
 impl BudgetLine {
@@ -93,7 +97,14 @@ impl BudgetLine {
             projected_share: share(projected),
             over_budget: spent > budget_usd,
             projected_over_budget: projected > budget_usd,
+            users: Vec::new(),
         }
+    }
+
+    /// Whether it is `user`'s budget: named by the user, or by the user's email.
+    fn holds_user(&self, user: &str) -> bool {
+        self.scope == Scope::User
+            && (self.name.as_deref() == Some(user) || self.users.iter().any(|u| u == user))
     }
 
     /// Whether this budget is the filter's or one of those it narrows to: everyone's
@@ -105,7 +116,8 @@ impl BudgetLine {
         match self.scope {
             Scope::Everyone => filter.user.is_none() && filter.project.is_none(),
             Scope::User => {
-                filter.project.is_none() && filter.user.as_deref().is_none_or(|u| Some(u) == name)
+                filter.project.is_none()
+                    && filter.user.as_deref().is_none_or(|u| self.holds_user(u))
             }
             Scope::Project => {
                 filter.user.is_none() && filter.project.as_deref().is_none_or(|p| Some(p) == name)
@@ -148,12 +160,18 @@ pub fn budget(
     budgets: &Budgets,
     filter: &Filter,
 ) -> Result<BudgetStatus, StoreError> {
+    let lines = budget_lines(data_dir, now_ms, budgets)?;
     let (scope, name, budget_usd) = match (&filter.user, &filter.project, &filter.model) {
         (None, None, None) => (Some(Scope::Everyone), None, budgets.everyone),
         (Some(user), None, None) => (
             Some(Scope::User),
             Some(user.clone()),
-            budgets.users.get(user).copied(),
+            budgets.users.get(user).copied().or_else(|| {
+                lines
+                    .iter()
+                    .find(|line| line.holds_user(user))
+                    .map(|line| line.budget_usd)
+            }),
         ),
         (None, Some(project), None) => (
             Some(Scope::Project),
@@ -181,7 +199,7 @@ pub fn budget(
         projected_usd: line.projected_usd,
         spent_share: budget_usd.and(line.spent_share),
         projected_share: budget_usd.and(line.projected_share),
-        budgets: budget_lines(data_dir, now_ms, budgets)?,
+        budgets: lines,
     })
 }
 
@@ -212,17 +230,41 @@ pub fn budget_lines(
             .map(|row| (row.key, row.cost_usd))
             .collect();
         for (name, &usd) in named {
-            let spent = spent.get(name).copied().unwrap_or(0.0);
-            lines.push(BudgetLine::new(
-                scope,
-                Some(name.clone()),
-                usd,
-                spent,
-                now_ms,
-            ));
+            let users = if scope == Scope::User {
+                users_with_email(data_dir, name)?
+            } else {
+                Vec::new()
+            };
+            let spent_by = |user: &String| spent.get(user).copied().unwrap_or(0.0);
+            let total = spent_by(name) + users.iter().map(spent_by).sum::<f64>();
+            let mut line = BudgetLine::new(scope, Some(name.clone()), usd, total, now_ms);
+            line.users = users;
+            lines.push(line);
         }
     }
     Ok(lines)
+}
+
+/// The users (as the usage tables name them) who sent `email` under another name: a
+/// user's budget may be named either way. None when `email` is not an email.
+fn users_with_email(data_dir: &Path, email: &str) -> Result<Vec<String>, StoreError> {
+    if !email.contains('@') {
+        return Ok(Vec::new());
+    }
+    let conn = crate::store::reader(data_dir)?;
+    let err = super::sqlite(data_dir);
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT DISTINCT user_key FROM sessions WHERE user_email = ?1 AND user_key != ?1 \
+             ORDER BY user_key",
+        )
+        .map_err(&err)?;
+    let users = statement
+        .query_map([email], |row| row.get(0))
+        .map_err(&err)?
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(&err)?;
+    Ok(users)
 }
 
 /// The usage rows of the month of `now_ms` until then, grouped `by`.
@@ -391,6 +433,37 @@ mod tests {
         let (name, spent, projected) = month(time::from_civil(2026, 12, 1) + HOUR);
         assert_eq!(name, "2026-12");
         assert!(close(spent, 500.0) && close(projected, 500.0 * 31.0 * 24.0));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_users_budget_may_be_named_by_the_users_email() {
+        let dir = tempfile::tempdir().unwrap();
+        november(dir.path()).await;
+        // bob is named `bob` and sends `bob@example.com`: $30 in November.
+        let budgets = Budgets {
+            users: [("bob@example.com".to_owned(), 80.0)].into(),
+            ..Budgets::default()
+        };
+        let now = nov(20, 0);
+        let lines = budget_lines(dir.path(), now, &budgets).unwrap();
+        let line = line(&lines, Scope::User, Some("bob@example.com"));
+        assert!(close(line.month_to_date_usd, 30.0), "{line:?}");
+        assert_eq!(line.users, ["bob"]);
+        let bob = Filter {
+            user: Some("bob".to_owned()),
+            ..Filter::default()
+        };
+        assert!(line.within(&bob));
+        let status = budget(dir.path(), now, &budgets, &bob).unwrap();
+        assert_eq!(status.monthly_budget_usd, Some(80.0));
+        assert!(close(status.month_to_date_usd, 30.0));
+        // Nobody sends this one: nothing is spent under it.
+        let nobody = Budgets {
+            users: [("zed@example.com".to_owned(), 80.0)].into(),
+            ..Budgets::default()
+        };
+        let lines = budget_lines(dir.path(), now, &nobody).unwrap();
+        assert!(lines[0].users.is_empty() && lines[0].month_to_date_usd == 0.0);
     }
 
     #[tokio::test(flavor = "multi_thread")]
