@@ -322,6 +322,13 @@ fn the_page_shows_what_the_store_holds_and_updates_itself() {
             .any(|r| r[3].starts_with("rm.") && r[5] == "rm -rf ~"),
         "{blocked:?}"
     );
+    // Times as everywhere on the page: `2026-11-29 05:52:33`.
+    assert!(
+        blocked
+            .iter()
+            .all(|r| r[0].len() == 19 && r[0].as_bytes()[10] == b' ' && !r[0].contains(['T', 'Z'])),
+        "{blocked:?}"
+    );
     assert!(
         tab.eval("document.querySelectorAll('#chart-cost-by-day rect').length")
             .as_u64()

@@ -538,13 +538,17 @@ pub(crate) fn overview(data: &Overview) -> String {
         .iter()
         .map(|b| Row {
             class: Some("deny"),
-            cells: std::iter::once(session_link(&b.session_id, &b.time))
-                .chain(
-                    [&b.user, &b.tool, &b.rule, &b.reason, &b.input]
-                        .into_iter()
-                        .map(text),
-                )
-                .collect(),
+            cells: std::iter::once(session_link(
+                &b.session_id,
+                // The audit's RFC 3339 time, shown like every other time here.
+                &crate::time::parse_instant(&b.time, 0).map_or_else(|_| b.time.clone(), time),
+            ))
+            .chain(
+                [&b.user, &b.tool, &b.rule, &b.reason, &b.input]
+                    .into_iter()
+                    .map(text),
+            )
+            .collect(),
         })
         .collect();
     let main = html! {
