@@ -323,17 +323,31 @@ fn emit(text: &str) {
 }
 
 /// RFC 4180 CSV: a header line, then the rows; a field with a comma, a quote or a line
-/// break (`\n` or `\r`) is quoted.
+/// break (`\n` or `\r`) is quoted, and text a spreadsheet would run as a formula is
+/// kept as text.
 fn csv(header: &[&str], rows: &[Vec<String>]) -> Result<String> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
     writer.write_record(header)?;
     for row in rows {
-        writer.write_record(row)?;
+        writer.write_record(row.iter().map(|cell| inert(cell)))?;
     }
     let bytes = writer.into_inner().context("writing CSV")?;
     String::from_utf8(bytes).context("CSV of text is text")
+}
+
+/// A cell as a spreadsheet takes it: text that starts like a formula (`=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading `'`, so that a user, project or
+/// command named by someone else cannot run as one when the file is opened. Numbers are
+/// left as they are.
+fn inert(cell: &str) -> String {
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && cell.parse::<f64>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
 }
 
 /// The terminal's width: `$COLUMNS`, else the width of the terminal the output goes
@@ -676,6 +690,22 @@ mod tests {
         assert_eq!(
             csv(&["a", "b", "c", "d", "e"], &rows).unwrap(),
             "a,b,c,d,e\nplain,\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",\"carriage\rreturn\"\n"
+        );
+    }
+
+    #[test]
+    fn csv_keeps_text_that_looks_like_a_formula_as_text() {
+        let rows = vec![vec![
+            "=HYPERLINK(\"http://x\")".to_owned(),
+            "+1 phone".to_owned(),
+            "-rf".to_owned(),
+            "@SUM(A1)".to_owned(),
+            "-0.5".to_owned(),
+            "12".to_owned(),
+        ]];
+        assert_eq!(
+            csv(&["a", "b", "c", "d", "e", "f"], &rows).unwrap(),
+            "a,b,c,d,e,f\n\"'=HYPERLINK(\"\"http://x\"\")\",'+1 phone,'-rf,'@SUM(A1),-0.5,12\n"
         );
     }
 }
