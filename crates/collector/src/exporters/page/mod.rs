@@ -988,6 +988,16 @@ mod windows {
                 cost("e", midnight + 1, "haiku", 0.125),
                 // Before the range: in no row.
                 cost("f", midnight - 10 * DAY_MS, "opus", 64.0),
+                // A prompt in a session that made no request: a row in the JSON, with
+                // nothing for the page's table to show.
+                workload::hook(
+                    "g",
+                    midnight - DAY_MS + 5000,
+                    "u",
+                    "p",
+                    "quiet",
+                    json!({"hook_event_name": "UserPromptSubmit"}),
+                ),
             ],
         )
         .await;
@@ -1019,6 +1029,7 @@ mod windows {
             (day(midnight - 2 * DAY_MS), "opus".to_owned(), 2, 3.0),
             (day(midnight - 2 * DAY_MS), "sonnet".to_owned(), 1, 0.5),
             (day(midnight - DAY_MS), "sonnet".to_owned(), 1, 0.25),
+            (day(midnight - DAY_MS), "unknown".to_owned(), 0, 0.0),
             (day(midnight), "haiku".to_owned(), 1, 0.125),
         ];
         assert_eq!(cells, expected);

@@ -478,7 +478,10 @@ pub(crate) fn overview(data: &Overview) -> String {
         .iter()
         .rev()
         .flat_map(|day| {
-            day.models.iter().map(|m| {
+            // A model the day only prompted or ran tools under has nothing to show here.
+            let used =
+                |m: &&crate::query::UsageRow| m.requests > 0 || tokens(m) > 0 || m.cost_usd > 0.0;
+            day.models.iter().filter(used).map(|m| {
                 Row::of(vec![
                     text(&day.key),
                     filter_link(data, "model", &m.key),
