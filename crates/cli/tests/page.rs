@@ -896,7 +896,7 @@ fn a_new_event_appears_in_the_live_stream_within_a_second() {
     // What the stream cannot apply is refused, not ignored.
     for (query, said) in [
         ("model=claude-opus-4-1", "cannot be narrowed by model"),
-        ("projct=api", "projct: not a parameter"),
+        ("projct=api", "projct: not a parameter here"),
     ] {
         let (status, body) = request(
             "GET",

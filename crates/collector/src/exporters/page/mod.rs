@@ -173,6 +173,13 @@ async fn current_overview(
 /// page saying why.
 async fn overview_page(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
     let params = params(query)?;
+    if let Some(message) = unknown_parameter(&params, OVERVIEW_PARAMETERS) {
+        return Err(ApiError::page(
+            StatusCode::BAD_REQUEST,
+            Reason::BadParameter,
+            view::bad_parameter(&message),
+        ));
+    }
     let refuse = |message: String| {
         ApiError::page(
             StatusCode::BAD_REQUEST,
@@ -226,6 +233,20 @@ fn window(params: &HashMap<String, String>, now: i64) -> Result<Window, ApiError
     let end = |name: &str| params.get(name).map(String::as_str);
     Window::parse(end("since"), end("until"), now)
         .map_err(|err| ApiError::bad_request(Reason::BadParameter, err.to_string()))
+}
+
+/// What the overview (page and JSON) takes.
+const OVERVIEW_PARAMETERS: &[&str] = &["range", "since", "until", "user", "project", "model"];
+
+/// The first of `params` that is not one of `known`, as a message naming those: a
+/// misspelt filter is said, never quietly dropped.
+fn unknown_parameter(params: &HashMap<String, String>, known: &[&str]) -> Option<String> {
+    let mut names: Vec<&String> = params.keys().collect();
+    names.sort();
+    names
+        .into_iter()
+        .find(|name| !known.contains(&name.as_str()))
+        .map(|name| format!("{name}: not a parameter here ({})", known.join(", ")))
 }
 
 /// `user=`, `project=`, `model=`: whose usage, where, with which model.
@@ -387,13 +408,11 @@ async fn live_stream(State(page): State<PageState>, query: Params) -> Result<Res
             "model: the live stream cannot be narrowed by model (hook events do not say which model a session uses); narrow it by user, project or session".to_owned(),
         ));
     }
-    if let Some(unknown) = params.keys().find(|name| {
-        !["user", "project", "session", "range", "since", "until"].contains(&name.as_str())
-    }) {
-        return Err(ApiError::bad_request(
-            Reason::BadParameter,
-            format!("{unknown}: not a parameter of the live stream (user, project, session)"),
-        ));
+    if let Some(message) = unknown_parameter(
+        &params,
+        &["user", "project", "session", "range", "since", "until"],
+    ) {
+        return Err(ApiError::bad_request(Reason::BadParameter, message));
     }
     let filter = LiveFilter {
         user: params.get("user").cloned(),
@@ -427,6 +446,9 @@ async fn live_stream(State(page): State<PageState>, query: Params) -> Result<Res
 async fn overview_json(State(page): State<PageState>, query: Params) -> Result<Response, ApiError> {
     let params = params(query)?;
     let refuse = |message: String| ApiError::bad_request(Reason::BadParameter, message).json();
+    if let Some(message) = unknown_parameter(&params, OVERVIEW_PARAMETERS) {
+        return Err(refuse(message));
+    }
     let range = Range::from_params(&params).map_err(refuse)?;
     let data = current_overview(&page, filter(&params), range, refuse).await?;
     Ok(Json(&*data).into_response())
@@ -637,6 +659,16 @@ mod tests {
             call(router(state.clone()), get("/api/v1/audit?since=yesterday")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(message.contains("since"), "{message}");
+        // A misspelt filter is said, not dropped (which would show everything).
+        let (status, message) = call(router(state.clone()), get("/api/v1/overview?usr=bob")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message.contains("usr: not a parameter here"), "{message}");
+        let (status, page) = call(router(state.clone()), get("/?range=7d&projcet=api")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            page.contains("That view cannot be shown: projcet: not a parameter here"),
+            "{page}"
+        );
         let (status, page) = call(router(state), get("/sessions/%3Cx%3E")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(page.contains("No session &lt;x&gt;"), "{page}");

@@ -865,9 +865,19 @@ pub(crate) fn sign_in(next: &str, message: Option<&str>) -> String {
 
 /// An overview asked for over a range that cannot be read: why, and the way back.
 pub(crate) fn bad_range(message: &str) -> String {
+    refused("That date range cannot be shown", message)
+}
+
+/// An overview address with a parameter the page does not take (a misspelt filter
+/// would otherwise show everything as if it were the filtered view).
+pub(crate) fn bad_parameter(message: &str) -> String {
+    refused("That view cannot be shown", message)
+}
+
+fn refused(what: &str, message: &str) -> String {
     let main = html! {
         h1 { "claude-telemetry" }
-        p.deny role="alert" id="range-error" { "That date range cannot be shown: " (message) }
+        p.deny role="alert" id="range-error" { (what) ": " (message) }
         p {
             "Ranges: "
             @for (name, label) in range::CHOICES {
