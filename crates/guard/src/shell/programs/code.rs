@@ -114,8 +114,23 @@ pub(crate) fn effects(language: Language, code: &str, operands: &[String]) -> Ve
     if language == Language::Tcl {
         return tcl_effects(code);
     }
-    let tokens = fold(language, lex(language, code), operands);
+    let tokens = lex(language, code);
     let mut effects = Vec::new();
+    // Code that decodes text and evaluates code runs what is decoded: content not
+    // written in the command, asked about whatever the decoding gives.
+    let named = |test: &dyn Fn(&str) -> bool| {
+        tokens
+            .iter()
+            .any(|t| matches!(t, Token::Name(n) if test(n.rsplit(['.', ':']).next().unwrap_or(n))))
+    };
+    let decodes = named(&|n| DECODERS.contains(&n))
+        || tokens
+            .iter()
+            .any(|t| matches!(t, Token::Str(Some(s)) if s == "base64" || s == "hex"));
+    if decodes && named(&|n| is_evaluator(language, n)) {
+        effects.push(Effect::Unknown("decoded code"));
+    }
+    let tokens = fold(language, tokens, operands);
     for (index, token) in tokens.iter().enumerate() {
         match token {
             Token::Str(Some(text)) if language != Language::Awk && !mentions_a_file(text) => {
@@ -346,6 +361,38 @@ fn is_evaluator(language: Language, name: &str) -> bool {
     };
     names.contains(&name)
 }
+
+/// Functions that decode text (by the last part of their name): base64, hex, packed
+/// bytes, compression, rot13.
+const DECODERS: &[&str] = &[
+    "b64decode",
+    "urlsafe_b64decode",
+    "decodebytes",
+    "a2b_base64",
+    "unhexlify",
+    "fromhex",
+    "atob",
+    "decode64",
+    "strict_decode64",
+    "urlsafe_decode64",
+    "decode_base64",
+    "base64_decode",
+    "hex2bin",
+    "pack",
+    "unpack",
+    "unpack1",
+    "decompress",
+    "gzinflate",
+    "gzuncompress",
+    "gzdecode",
+    "inflateSync",
+    "gunzipSync",
+    "str_rot13",
+    "rot13",
+    "loads",
+    "base64decode",
+    "base64dec",
+];
 
 /// Functions that read a file named by their argument.
 const READERS: &[&str] = &[

@@ -224,8 +224,18 @@ impl Walker<'_> {
         for file in operands(&items) {
             files.push(file);
         }
+        // Commands that write the buffer back (`wq`, `x`, `%d|x`) rewrite the files given.
+        let ex_stdin = match stdin {
+            Stdin::Text(text, _) => Some(text.as_str()),
+            _ => None,
+        };
+        let rewrites = commands.iter().any(|c| !c.known || writes_buffer(&c.text))
+            || ex_stdin.is_some_and(writes_buffer);
         for file in files {
             self.check_secret(file, scope, Access::Read);
+            if rewrites {
+                self.judge_overwrite(file, scope, &format!(" (rewritten by {name})"));
+            }
         }
         for command in &commands {
             if command.known {
@@ -339,6 +349,15 @@ impl Walker<'_> {
                         && (after.contains("'rf'") || after.contains("\"rf\""))
                     {
                         let arg = match after.split(['\'', '"']).nth(1) {
+                            // `delete(expand("~"), "rf")`: expand() gives the home path.
+                            Some(target) if after.trim_start().starts_with("expand(") => {
+                                let home = self.ctx.home.display().to_string();
+                                let target = target
+                                    .strip_prefix('~')
+                                    .or_else(|| target.strip_prefix("$HOME"))
+                                    .map_or(target.to_owned(), |rest| format!("{home}{rest}"));
+                                Arg::literal(target, span)
+                            }
                             Some(target) => Arg::literal(target, span),
                             None => Arg::produced(span, false),
                         };
@@ -440,6 +459,9 @@ impl Walker<'_> {
         };
         for file in files {
             self.check_secret(file, scope, access);
+            if in_place {
+                self.judge_overwrite(file, scope, " (rewritten in place by sed -i)");
+            }
         }
         if sandbox {
             return Stdin::Output { safe: false };
@@ -719,4 +741,36 @@ impl Walker<'_> {
         }
         Stdin::Output { safe: false }
     }
+}
+
+/// Whether ex commands write the buffer back to its file (`w`, `wq`, `x`, `up`, after a
+/// range or a `|`), which rewrites the file being edited.
+fn writes_buffer(text: &str) -> bool {
+    text.split(['\n', '|']).any(|line| {
+        let command = line.trim().trim_start_matches(':').trim();
+        let command =
+            command.trim_start_matches(|c: char| c.is_ascii_digit() || ",.$%'<>".contains(c));
+        let word = command
+            .split(|c: char| c.is_whitespace() || c == '!')
+            .next()
+            .unwrap_or_default();
+        let rest = command[word.len()..].trim();
+        let bare = rest.is_empty() || rest == "!";
+        matches!(
+            word,
+            "w" | "write"
+                | "wq"
+                | "x"
+                | "xit"
+                | "exit"
+                | "up"
+                | "update"
+                | "wa"
+                | "wall"
+                | "wqa"
+                | "wqall"
+                | "xa"
+                | "xall"
+        ) && bare
+    })
 }

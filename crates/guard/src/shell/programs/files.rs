@@ -295,8 +295,9 @@ impl Walker<'_> {
                 self.judge_disk_tool(name, rest);
                 Stdin::None
             }
+            "sort" | "uniq" => self.judge_sort(name, rest, scope, stdin),
             // Filters: what they print comes from what they read.
-            "head" | "tail" | "sort" | "uniq" | "cut" | "tr" | "fold" | "column" | "nl" | "fmt" => {
+            "head" | "tail" | "cut" | "tr" | "fold" | "column" | "nl" | "fmt" => {
                 self.check_file_operands(rest, scope, Access::Read);
                 if rest
                     .iter()
@@ -640,6 +641,11 @@ impl Walker<'_> {
                 && sources.iter().any(|s| s.known && s.text == "/dev/null")
             {
                 self.judge_file_loss(&destination, scope, " (overwritten with nothing)");
+            } else if matches!(name, "cp" | "install" | "ditto")
+                && !items.iter().any(|i| i.is(&["-n", "--no-clobber"]))
+                && !value_of(&items, &["--update"]).is_some_and(|v| v.text == "none")
+            {
+                self.judge_overwrite(&destination, scope, &format!(" (replaced by {name})"));
             }
             if let (Some(source), 1) = (sources.first(), sources.len())
                 && let Some(path) = destination
@@ -687,6 +693,19 @@ impl Walker<'_> {
         for source in files.iter().take(files.len().saturating_sub(1).max(1)) {
             self.check_secret(source, scope, Access::Read);
         }
+        // `-f` removes an existing destination first (ln(1)).
+        if items.iter().any(|i| i.is(&["-f", "--force"])) {
+            match (
+                value_of(&items, &["-t", "--target-directory"]),
+                files.as_slice(),
+            ) {
+                (Some(dir), _) => self.judge_overwrite(&dir, scope, " (replaced by ln -f)"),
+                (None, [.., link]) if files.len() > 1 => {
+                    self.judge_overwrite(link, scope, " (replaced by ln -f)")
+                }
+                _ => {}
+            }
+        }
         let (target, link) = match files.as_slice() {
             [target] => (*target, None),
             [target, link] => (*target, Some(*link)),
@@ -715,10 +734,62 @@ impl Walker<'_> {
         scope.links.push((link_path, reached));
     }
 
+    /// `sort -o FILE` and `uniq INPUT OUTPUT` replace their output file; sort runs
+    /// `--compress-program` (sort(1)).
+    fn judge_sort(&mut self, name: &str, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) -> Stdin {
+        const SORT: OptSpec = OptSpec {
+            short: "otSkfsw",
+            long: &[
+                "output",
+                "temporary-directory",
+                "buffer-size",
+                "key",
+                "field-separator",
+                "compress-program",
+                "files0-from",
+                "batch-size",
+                "parallel",
+                "random-source",
+                "sort",
+                "skip-fields",
+                "skip-chars",
+                "check-chars",
+                "group",
+                "all-repeated",
+            ],
+            flags: &["reverse", "numeric-sort", "unique", "count", "check"],
+        };
+        let (items, _) = parse_opts(rest, &SORT, false);
+        let files = operands(&items);
+        for file in &files {
+            self.check_secret(file, scope, Access::Read);
+        }
+        let output = if name == "sort" {
+            value_of(&items, &["-o", "--output"])
+        } else {
+            files.get(1).map(|a| (*a).clone())
+        };
+        if let Some(output) = output {
+            if name == "uniq" {
+                self.check_secret(&output, scope, Access::Write);
+            }
+            self.judge_write_target(&output, true, scope);
+        }
+        if name == "sort" {
+            if let Some(program) = value_of(&items, &["--compress-program"]) {
+                self.run_words_as_script(&[program], scope, "sort --compress-program");
+            }
+            self.judge_files0_from(rest, scope);
+        }
+        if files.iter().any(|f| !(f.known && f.text == "-")) {
+            Stdin::Output { safe: false }
+        } else {
+            passthrough(stdin, self.config)
+        }
+    }
+
     fn judge_dd(&mut self, rest: &[Arg], scope: &mut Scope) {
-        let notrunc = rest
-            .iter()
-            .any(|a| a.text.starts_with("conv=") && a.text.contains("notrunc"));
+        // `conv=notrunc` overwrites in place: what it writes over is lost all the same.
         for arg in rest {
             if let Some(input) = arg.text.strip_prefix("if=") {
                 self.check_secret(&Arg::literal(input, arg.span), scope, Access::Read);
@@ -730,7 +801,7 @@ impl Walker<'_> {
                     known_suffix: output.to_owned(),
                     ..arg.clone()
                 };
-                self.judge_write_target(&output, !notrunc, scope);
+                self.judge_write_target(&output, true, scope);
             }
         }
     }

@@ -176,8 +176,19 @@ impl Walker<'_> {
             self.judge_git_hooks(".git/hooks", span, &mut inner);
         }
         if sub.text == "clean" {
-            self.judge_git_clean(args_after, work_tree.flatten().as_ref(), &inner);
+            // Without `-f`, git refuses to clean (clean.requireForce defaults to true).
+            let forced_off = args.iter().any(|a| {
+                a.known
+                    && a.text.to_ascii_lowercase().replace(' ', "") == "clean.requireforce=false"
+            });
+            self.judge_git_clean(
+                args_after,
+                work_tree.clone().flatten().as_ref(),
+                &inner,
+                forced_off,
+            );
         }
+        self.judge_git_discard(&sub.text, args_after, work_tree.flatten().as_ref(), &inner);
         let out = self.judge_git_subcommand(&sub.text, args_after, span, &mut inner, stdin, args);
         scope.git_aliases = inner.git_aliases;
         scope.written = inner.written;
@@ -463,7 +474,13 @@ impl Walker<'_> {
     /// (`GIT_WORK_TREE`) when one is named. Judged like a delete of files chosen by a
     /// filter there: everyday in the project or a temp dir, denied in home, a directory
     /// that holds the project, or the system. `-n` only lists.
-    fn judge_git_clean(&mut self, args: &[Arg], work_tree: Option<&Arg>, scope: &Scope) {
+    fn judge_git_clean(
+        &mut self,
+        args: &[Arg],
+        work_tree: Option<&Arg>,
+        scope: &Scope,
+        force_not_required: bool,
+    ) {
         const CLEAN: super::OptSpec = super::OptSpec {
             short: "e",
             long: &["exclude"],
@@ -471,6 +488,15 @@ impl Walker<'_> {
         };
         let (items, _) = super::parse_opts(args, &CLEAN, false);
         if items.iter().any(|i| i.is(&["-n", "--dry-run"])) {
+            return;
+        }
+        // git-clean(1): "If the Git configuration variable clean.requireForce is not set
+        // to false, git clean will refuse to delete files or directories unless given
+        // -f or -i." A configuration on disk is not seen: `-c` in the command is.
+        let forced = items
+            .iter()
+            .any(|i| i.is(&["-f", "--force", "-i", "--interactive"]));
+        if !forced && !force_not_required {
             return;
         }
         let pathspecs = super::operands(&items);
@@ -485,6 +511,59 @@ impl Walker<'_> {
         }
         let dot = Arg::literal(".", args.first().and_then(|a| a.span));
         self.judge_removal(work_tree.unwrap_or(&dot), Removal::Selected, scope, via);
+    }
+
+    /// Subcommands that throw away work in the tree they are pointed at, like `git
+    /// clean`: `reset --hard` (the whole tree), `checkout -f`/`checkout -- PATHS`,
+    /// `restore PATHS` (the changes there), `worktree remove PATH` (that tree, with its
+    /// changes under `--force`). Judged as a delete of files there: everyday in the
+    /// project and temp dirs, denied in home outside the project and the system.
+    fn judge_git_discard(
+        &mut self,
+        sub: &str,
+        args: &[Arg],
+        work_tree: Option<&Arg>,
+        scope: &Scope,
+    ) {
+        let via = format!(" (git {sub}: the uncommitted work there)");
+        let span = args.first().and_then(|a| a.span);
+        let dot = Arg::literal(".", span);
+        let tree = work_tree.unwrap_or(&dot);
+        let has = |names: &[&str]| {
+            args.iter()
+                .any(|a| a.known && names.contains(&a.text.as_str()))
+        };
+        let operands: Vec<&Arg> = args.iter().filter(|a| !super::is_option(a)).collect();
+        match sub {
+            "reset" if has(&["--hard", "--merge", "--keep"]) => {
+                self.judge_removal(tree, Removal::Selected, scope, &via);
+            }
+            "checkout" | "restore" | "switch" => {
+                let paths: Vec<&Arg> = match args.iter().position(|a| a.known && a.text == "--") {
+                    Some(at) => args[at + 1..].iter().collect(),
+                    None if sub == "restore" => operands.clone(),
+                    None => Vec::new(),
+                };
+                // `restore --staged` alone touches the index only.
+                if sub == "restore" && has(&["--staged", "-S"]) && !has(&["--worktree", "-W"]) {
+                    return;
+                }
+                for path in &paths {
+                    let mut target = (*path).clone();
+                    target.glob |= target.known && crate::secrets::has_glob(&target.text);
+                    self.judge_removal(&target, Removal::Selected, scope, &via);
+                }
+                if paths.is_empty() && has(&["-f", "--force", "--discard-changes"]) {
+                    self.judge_removal(tree, Removal::Selected, scope, &via);
+                }
+            }
+            "worktree" if operands.first().is_some_and(|a| a.text == "remove") => {
+                for path in operands.iter().skip(1) {
+                    self.judge_removal(path, Removal::Recursive, scope, " (git worktree remove)");
+                }
+            }
+            _ => {}
+        }
     }
 
     fn judge_git_pack(&mut self, sub: &str, args: &[Arg], span: Option<ByteSpan>) {

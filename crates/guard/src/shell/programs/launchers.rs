@@ -25,6 +25,19 @@ impl Walker<'_> {
         self.judge_package_scripts(name, first, rest, scope);
         Some(match (name, first) {
             ("npx" | "bunx" | "pnpx", _) => self.judge_package_runner(name, rest, scope, stdin),
+            // `pnpm exec --shell-mode 'cmd'` (`-c`) runs its operand in a shell.
+            ("pnpm", Some("exec"))
+                if rest
+                    .iter()
+                    .any(|a| a.known && matches!(a.text.as_str(), "--shell-mode" | "-c")) =>
+            {
+                let line: Vec<Arg> = rest[1..]
+                    .iter()
+                    .filter(|a| !super::is_option(a))
+                    .cloned()
+                    .collect();
+                self.run_words_as_script(&line, scope, "pnpm exec --shell-mode")
+            }
             ("npm", Some("exec" | "x"))
             | ("pnpm" | "yarn", Some("dlx" | "exec"))
             | ("bun", Some("x")) => self.judge_package_runner(name, &rest[1..], scope, stdin),
@@ -65,9 +78,27 @@ impl Walker<'_> {
                 | "pyenv" | "nodenv" | "goenv" | "jenv" | "asdf" | "volta" | "pixi",
                 Some("run" | "exec"),
             ) => self.judge_env_runner(name, &rest[1..], scope, stdin, ENV_RUN),
+            // `distrobox enter [NAME] [options] -- command`: what follows `--` runs.
+            ("distrobox", Some("enter" | "ephemeral")) => {
+                match rest.iter().position(|a| a.known && a.text == "--") {
+                    Some(at) => self.judge_inner(name, &rest[at + 1..], scope, stdin),
+                    None => Stdin::None,
+                }
+            }
+            ("gem", Some("exec")) => {
+                self.judge_env_runner("gem exec", &rest[1..], scope, stdin, GEM_EXEC)
+            }
+            ("gem", _) => return None,
+            ("rake", _) => {
+                self.judge_rake(rest, scope);
+                Stdin::Output { safe: false }
+            }
+            ("mvn" | "mvnw", _) => {
+                self.judge_maven(rest, scope);
+                Stdin::Output { safe: false }
+            }
             ("mise" | "rtx", Some("exec" | "x"))
             | ("fnm", Some("exec"))
-            | ("distrobox", Some("enter"))
             | ("toolbox", Some("run")) => {
                 self.judge_env_runner(name, &rest[1..], scope, stdin, TOOL_RUN)
             }
@@ -666,6 +697,13 @@ const UV_RUN: OptSpec = OptSpec {
     ],
 };
 
+/// `gem exec [-v VERSION] [--gem GEM] COMMAND [ARGS]`.
+const GEM_EXEC: OptSpec = OptSpec {
+    short: "v",
+    long: &["version", "gem"],
+    flags: &["conservative", "verbose", "quiet"],
+};
+
 const ENV_RUN: OptSpec = OptSpec {
     short: "CPe",
     long: &[
@@ -803,6 +841,85 @@ fn is_js_file(text: &str) -> bool {
     [".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx"]
         .iter()
         .any(|ext| text.ends_with(ext))
+}
+
+impl Walker<'_> {
+    /// `rake -e CODE` / `-E CODE` / `-p CODE` run Ruby code (rake(1)); `-f FILE` reads
+    /// the Rakefile.
+    fn judge_rake(&mut self, rest: &[Arg], scope: &mut Scope) {
+        const RAKE: OptSpec = OptSpec {
+            short: "eEpfIrRCjg",
+            long: &[
+                "execute",
+                "execute-continue",
+                "execute-print",
+                "rakefile",
+                "libdir",
+                "require",
+                "rakelibdir",
+                "directory",
+                "jobs",
+            ],
+            flags: &["trace", "tasks", "dry-run", "silent", "quiet"],
+        };
+        let (items, _) = parse_opts(rest, &RAKE, false);
+        for code in values_of(
+            &items,
+            &[
+                "-e",
+                "-E",
+                "-p",
+                "--execute",
+                "--execute-continue",
+                "--execute-print",
+            ],
+        ) {
+            if code.known {
+                self.judge_code("ruby", &code.text, code.span, scope, &[]);
+            } else {
+                self.run_words_as_script(&[code], scope, "rake -e");
+            }
+        }
+        for file in values_of(&items, &["-f", "--rakefile", "-r", "--require"]) {
+            self.check_secret(&file, scope, Access::Read);
+        }
+    }
+
+    /// `mvn exec:exec -Dexec.executable=PROG -Dexec.args='ARGS'` runs PROG with ARGS
+    /// (exec-maven-plugin).
+    fn judge_maven(&mut self, rest: &[Arg], scope: &mut Scope) {
+        if !rest
+            .iter()
+            .any(|a| a.known && (a.text == "exec:exec" || a.text.ends_with(":exec")))
+        {
+            return;
+        }
+        let property = |key: &str| {
+            rest.iter().rev().find_map(|a| {
+                a.text
+                    .strip_prefix("-D")
+                    .and_then(|p| p.strip_prefix(key))
+                    .and_then(|p| p.strip_prefix('='))
+                    .map(|value| (a.known, Arg::literal(value, a.span)))
+            })
+        };
+        let Some((known, executable)) = property("exec.executable") else {
+            return;
+        };
+        let mut line = vec![if known {
+            executable
+        } else {
+            Arg::unknown(executable.span)
+        }];
+        if let Some((args_known, args)) = property("exec.args") {
+            line.push(if args_known {
+                args
+            } else {
+                Arg::unknown(args.span)
+            });
+        }
+        self.run_words_as_script(&line, scope, "mvn exec:exec");
+    }
 }
 
 #[cfg(test)]

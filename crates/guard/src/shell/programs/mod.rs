@@ -293,6 +293,7 @@ impl Walker<'_> {
             self.judge_unknown_program(args, scope);
             return Stdin::Output { safe: false };
         }
+        self.judge_program_made_at_run_time(args, scope.origin.is_none());
         let rest = &args[1..];
         // Aliases and functions of this command come first, as in the shell.
         if let Some(text) = scope.aliases.get(&program.text).cloned() {
@@ -427,6 +428,39 @@ impl Walker<'_> {
         }
     }
 
+    /// A program name the shell makes while the command runs: a glob in its place
+    /// (`/bin/r? -rf ~`: whatever it matches runs), or a whole command line printed by a
+    /// command substitution and split into words (`$(… | base64 -d)`). Asked about; what
+    /// is known of it is judged as well. Only for the command as written (in a nested
+    /// script every word points at the outer word).
+    fn judge_program_made_at_run_time(&mut self, args: &[Arg], outermost: bool) {
+        let program = &args[0];
+        // `[` and `[[` are the test commands, not a bracket expression.
+        let glob = program.glob
+            && !matches!(program.text.as_str(), "[" | "[[")
+            && crate::secrets::has_glob(&program.text);
+        let written = program
+            .span
+            .and_then(|(start, end)| self.source.get(start..end))
+            .unwrap_or_default();
+        let substituted = outermost
+            && (written.starts_with("$(") || written.starts_with('`'))
+            && args.get(1).is_some_and(|next| next.span == program.span);
+        if glob || substituted {
+            let shown = self.quoted(program.span);
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!(
+                    "the program to run{shown} is made by the shell while the command runs \
+                     (a glob, or a command line printed by a command), so the guard cannot \
+                     be sure what would run."
+                ),
+                program.span,
+            );
+        }
+    }
+
     /// `$CMD -rf /`: the program is not known. A command substitution in the program's
     /// place runs whatever it prints: asked about. A variable from the environment is
     /// asked about when its arguments look like a delete or name a protected place.
@@ -470,6 +504,19 @@ impl Walker<'_> {
                             )
                 })
             });
+        if !(recursive || protected) {
+            // `$CMD` from the environment: whatever it holds runs.
+            let written = self.quoted(program.span);
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!(
+                    "the program to run{written} comes from a variable not set in this \
+                     command, so the guard cannot tell what it would do."
+                ),
+                program.span,
+            );
+        }
         if recursive || protected {
             let written = self.quoted(program.span);
             self.find(
@@ -757,7 +804,7 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "with-lock-ex" | "envchain" | "strace" | "ltrace" | "trickle" | "chpst" | "daemonize"
         | "fakeroot" | "fakechroot" | "systemd-run" | "dotenv" | "dotenvx" | "doppler" | "op"
         | "aws-vault" | "infisical" | "devcontainer" | "ssh-agent" | "dbus-launch"
-        | "gpg-agent" => Family::Wrapper,
+        | "gpg-agent" | "systemd-nspawn" => Family::Wrapper,
         "eval" | "source" | "." | "su" | "trap" | "watch" | "ssh" | "autossh" | "script" | "sg"
         | "at" | "batch" | "crontab" | "alias" | "unalias" | "cd" | "pushd" | "chdir" | "popd"
         | "export" | "declare" | "typeset" | "local" | "readonly" | "read" | "mapfile"
@@ -768,12 +815,15 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "pyenv" | "nodenv" | "goenv" | "jenv" | "asdf" | "volta" | "pixi" | "mise" | "rtx"
         | "fnm" | "distrobox" | "toolbox" | "conda" | "mamba" | "micromamba" | "direnv" | "nvm"
         | "nix" | "devenv" | "nix-shell" | "vagrant" | "mix" | "entr" | "watchexec" | "nodemon"
-        | "make" | "gmake" | "remake" => Family::Launcher,
+        | "make" | "gmake" | "remake" | "gem" | "rake" | "mvn" | "mvnw" => Family::Launcher,
         "tmux" | "byobu" | "byobu-tmux" | "screen" | "zellij" | "dtach" | "abduco"
         | "hyperfine" => Family::Multiplexer,
         "rm" | "unlink" | "srm" | "wipe" | "shred" | "rmdir" | "truncate" | "tar" | "bsdtar"
         | "gtar" | "zip" | "7z" | "7za" | "7zz" | "rsync" | "rclone" | "mv" | "gio"
-        | "kioclient" | "kioclient5" | "trash-empty" | "shx" => Family::Deleter,
+        | "kioclient" | "kioclient5" | "trash-empty" | "shx" | "fallocate" | "unzip" | "cpio" => {
+            Family::Deleter
+        }
+        _ if deleters::COMPRESSORS.contains(&name) => Family::Deleter,
         _ if deleters::RECURSIVE_DELETERS.contains(&name) => Family::Deleter,
         "find" | "bfs" | "gfind" | "xargs" | "parallel" | "fd" | "fdfind" => Family::Find,
         "grep" | "egrep" | "fgrep" | "zgrep" | "zegrep" | "zfgrep" | "xzgrep" | "bzgrep"

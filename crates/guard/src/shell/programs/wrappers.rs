@@ -375,6 +375,51 @@ pub(super) const WRAPPERS: &[Wrapper] = &[
         ),
         positionals: 0,
     },
+    // `systemd-nspawn [options] [command [args]]` (systemd-nspawn(1)): the command runs
+    // in a container whose tree is `-D DIR` (`/` is the host's), `--bind` mounts host
+    // paths into it. Judged on the host's paths: fail closed.
+    Wrapper {
+        names: &["systemd-nspawn"],
+        opts: spec(
+            "DiMuEZSLp",
+            &[
+                "directory",
+                "image",
+                "machine",
+                "user",
+                "setenv",
+                "bind",
+                "bind-ro",
+                "chdir",
+                "tmpfs",
+                "overlay",
+                "overlay-ro",
+                "property",
+                "slice",
+                "hostname",
+                "uuid",
+                "network-interface",
+                "network-veth-extra",
+                "network-bridge",
+                "port",
+                "private-users",
+                "settings",
+                "capability",
+                "drop-capability",
+                "personality",
+                "volatile",
+                "link-journal",
+                "register",
+                "kill-signal",
+                "resolv-conf",
+                "timezone",
+                "console",
+                "pivot-root",
+                "template",
+            ],
+        ),
+        positionals: 0,
+    },
     Wrapper {
         names: &[
             "dotenv",
@@ -481,6 +526,41 @@ impl Walker<'_> {
                 return Some(Stdin::None);
             }
             "runuser" => return Some(self.judge_runuser(rest, scope, stdin)),
+            // Secret managers that run a program with the secrets in its environment:
+            // `doppler run [options] -- cmd` (`--command STRING` in a shell), `op run
+            // -- cmd`, `infisical run -- cmd`, `dotenvx run -- cmd`, `aws-vault exec
+            // PROFILE -- cmd`.
+            "doppler" | "op" | "infisical" | "dotenvx" | "aws-vault"
+                if rest
+                    .iter()
+                    .find(|a| !super::is_option(a))
+                    .is_some_and(|a| a.known && matches!(a.text.as_str(), "run" | "exec")) =>
+            {
+                if let Some(at) = rest
+                    .iter()
+                    .position(|a| a.known && matches!(a.text.as_str(), "--command" | "-c"))
+                {
+                    let line: Vec<Arg> = rest.get(at + 1).cloned().into_iter().collect();
+                    return Some(self.run_words_as_script(&line, scope, "a secret manager"));
+                }
+                if let Some(command) = rest.iter().find_map(|a| {
+                    a.text
+                        .strip_prefix("--command=")
+                        .map(|c| Arg::literal(c, a.span))
+                }) {
+                    return Some(self.run_words_as_script(&[command], scope, "a secret manager"));
+                }
+                return Some(match rest.iter().position(|a| a.known && a.text == "--") {
+                    Some(at) => self.judge_inner(name, &rest[at + 1..], scope, stdin),
+                    None => {
+                        let sub = rest
+                            .iter()
+                            .position(|a| !super::is_option(a))
+                            .unwrap_or_default();
+                        self.judge_inner(name, &rest[sub + 1..], scope, stdin)
+                    }
+                });
+            }
             "start-stop-daemon" => return Some(self.judge_start_stop_daemon(rest, scope, stdin)),
             _ => {}
         }
