@@ -110,6 +110,10 @@ impl Walker<'_> {
                 return Some(Stdin::Output { safe: false });
             }
             "fallocate" => self.judge_fallocate(rest, scope),
+            "cmake" if rest.first().is_some_and(|a| a.known && a.text == "-E") => {
+                return Some(self.judge_cmake_tool(&rest[1..], scope, stdin));
+            }
+            "cmake" => return None,
             "unzip" | "cpio" => {
                 if name == "unzip" {
                     self.judge_unzip(rest, scope);
@@ -484,6 +488,89 @@ impl Walker<'_> {
                 self.judge_removal(file, removal, scope, &format!(" ({name} replaces it)"));
             }
         }
+    }
+
+    /// `cmake -E COMMAND` (cmake(1), command-line tool mode): `rm [-rRf]`, `remove`,
+    /// `remove_directory` delete; `env`, `chdir DIR`, `time` run their argv; `cat`
+    /// reads; `copy*`, `rename`, `create_*link` replace their destination.
+    fn judge_cmake_tool(&mut self, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) -> Stdin {
+        let Some(command) = rest.first().filter(|a| a.known).map(|a| a.text.clone()) else {
+            return Stdin::Output { safe: false };
+        };
+        let args = &rest[1..];
+        let via = format!(" (cmake -E {command})");
+        let files: Vec<&Arg> = args.iter().filter(|a| !super::is_option(a)).collect();
+        match command.as_str() {
+            "rm" | "remove" | "remove_directory" => {
+                let recursive = command == "remove_directory"
+                    || args
+                        .iter()
+                        .any(|a| super::is_option(a) && a.text.contains(['r', 'R']));
+                let removal = if recursive {
+                    Removal::Recursive
+                } else {
+                    Removal::File
+                };
+                for file in files {
+                    self.check_secret(file, scope, Access::Write);
+                    self.judge_removal(file, removal, scope, &via);
+                }
+            }
+            "env" => {
+                let start = args
+                    .iter()
+                    .position(|a| {
+                        !(a.known
+                            && (a.text.starts_with("--unset=")
+                                || a.text.starts_with("--modify")
+                                || a.text == "--"
+                                || a.text.contains('=') && !a.text.starts_with('-')))
+                    })
+                    .unwrap_or(args.len());
+                return self.judge_inner("cmake -E env", &args[start..], scope, stdin);
+            }
+            "time" => return self.judge_inner("cmake -E time", args, scope, stdin),
+            "chdir" => {
+                let mut inner = scope.clone();
+                if let Some(dir) = args.first() {
+                    inner.cwd = match (dir.known, &scope.cwd) {
+                        (true, Some(cwd)) => Some(crate::paths::resolve(cwd, Path::new(&dir.text))),
+                        _ => None,
+                    };
+                }
+                return self.judge_inner(
+                    "cmake -E chdir",
+                    args.get(1..).unwrap_or_default(),
+                    &mut inner,
+                    stdin,
+                );
+            }
+            "cat" => {
+                for file in files {
+                    self.check_secret(file, scope, Access::Read);
+                }
+            }
+            "copy"
+            | "copy_if_different"
+            | "copy_directory"
+            | "copy_directory_if_different"
+            | "rename"
+            | "create_symlink"
+            | "create_hardlink" => {
+                if let Some((destination, sources)) = files.split_last() {
+                    for source in sources {
+                        self.check_secret(source, scope, Access::Read);
+                        if command == "rename" {
+                            self.judge_overwrite(source, scope, &via);
+                        }
+                    }
+                    self.check_secret(destination, scope, Access::Write);
+                    self.judge_overwrite(destination, scope, &via);
+                }
+            }
+            _ => self.check_file_operands(args, scope, Access::Mention),
+        }
+        Stdin::Output { safe: false }
     }
 
     /// `fallocate -p|-c|-z` (punch a hole, collapse or zero a range) destroys the data

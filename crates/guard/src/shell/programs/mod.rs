@@ -437,7 +437,7 @@ impl Walker<'_> {
         let program = &args[0];
         // `[` and `[[` are the test commands, not a bracket expression.
         let glob = program.glob
-            && !matches!(program.text.as_str(), "[" | "[[")
+            && !matches!(program_name(&program.text), "[" | "[[")
             && crate::secrets::has_glob(&program.text);
         let written = program
             .span
@@ -820,9 +820,8 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "hyperfine" => Family::Multiplexer,
         "rm" | "unlink" | "srm" | "wipe" | "shred" | "rmdir" | "truncate" | "tar" | "bsdtar"
         | "gtar" | "zip" | "7z" | "7za" | "7zz" | "rsync" | "rclone" | "mv" | "gio"
-        | "kioclient" | "kioclient5" | "trash-empty" | "shx" | "fallocate" | "unzip" | "cpio" => {
-            Family::Deleter
-        }
+        | "kioclient" | "kioclient5" | "trash-empty" | "shx" | "fallocate" | "unzip" | "cpio"
+        | "cmake" => Family::Deleter,
         _ if deleters::COMPRESSORS.contains(&name) => Family::Deleter,
         _ if deleters::RECURSIVE_DELETERS.contains(&name) => Family::Deleter,
         "find" | "bfs" | "gfind" | "xargs" | "parallel" | "fd" | "fdfind" => Family::Find,
