@@ -362,6 +362,67 @@ fn is_evaluator(language: Language, name: &str) -> bool {
     names.contains(&name)
 }
 
+/// Code that names the home directory (`os.path.expanduser("~/x")`, `os.homedir()`,
+/// `Path.home()`, `Dir.home`, `os.getenv("HOME")`, `process.env.HOME`, `ENV["HOME"]`,
+/// `$ENV{HOME}`): how many tokens it takes, and the path as a literal starting with `~`
+/// (which the judge expands).
+fn home_expression(tokens: &[Token]) -> Option<(usize, String)> {
+    let Some(Token::Name(name)) = tokens.first() else {
+        return None;
+    };
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let is_home = |t: Option<&Token>| {
+        matches!(t, Some(Token::Str(Some(v))) if v == "HOME" || v == "USERPROFILE")
+            || matches!(t, Some(Token::Name(n)) if n == "HOME")
+    };
+    let home = "~".to_owned();
+    match (last, tokens.get(1), tokens.get(2), tokens.get(3)) {
+        (
+            "expanduser" | "expand_path" | "path.expand" | "expand",
+            Some(Token::Punct('(')),
+            Some(Token::Str(Some(path))),
+            Some(Token::Punct(')')),
+        ) if path.starts_with('~') => Some((4, path.clone())),
+        (
+            "homedir" | "UserHomeDir" | "home" | "home_dir",
+            Some(Token::Punct('(')),
+            Some(Token::Punct(')')),
+            _,
+        ) => Some((3, home)),
+        ("home", _, _, _) if name == "Dir.home" => Some((1, home)),
+        ("HOME", _, _, _) if name.ends_with("env.HOME") => Some((1, home)),
+        (
+            "getenv" | "Getenv" | "fetch" | "get" | "getEnv" | "env",
+            Some(Token::Punct('(')),
+            t,
+            Some(Token::Punct(')')),
+        ) if is_home(t) => Some((4, home)),
+        (
+            "environ" | "ENV" | "$ENV" | "_ENV" | "_SERVER",
+            Some(Token::Punct('[' | '{')),
+            t,
+            Some(Token::Punct(']' | '}')),
+        ) if is_home(t) => Some((4, home)),
+        _ => None,
+    }
+}
+
+/// The home directory interpolated into a string, by language: Perl, shells, Ruby,
+/// JavaScript template strings, PHP.
+const HOME_INTERPOLATIONS: &[&str] = &[
+    "$ENV{HOME}",
+    "$ENV{'HOME'}",
+    "${HOME}",
+    "$HOME",
+    "#{ENV['HOME']}",
+    "#{ENV[\"HOME\"]}",
+    "#{Dir.home}",
+    "${process.env.HOME}",
+    "${os.homedir()}",
+    "${require('os').homedir()}",
+    "{$_SERVER['HOME']}",
+];
+
 /// Functions that decode text (by the last part of their name): base64, hex, packed
 /// bytes, compression, rot13.
 const DECODERS: &[&str] = &[
@@ -392,6 +453,28 @@ const DECODERS: &[&str] = &[
     "loads",
     "base64decode",
     "base64dec",
+];
+
+/// Functions that replace or truncate the file named by their first argument.
+const WRITERS: &[&str] = &[
+    "truncate",
+    "os.truncate",
+    "File.truncate",
+    "fs.truncateSync",
+    "fs.truncate",
+    "truncateSync",
+    "writeFileSync",
+    "fs.writeFile",
+    "fs.promises.writeFile",
+    "File.write",
+    "IO.write",
+    "file_put_contents",
+    "Deno.writeTextFile",
+    "Deno.writeTextFileSync",
+    "Deno.writeFile",
+    "Bun.write",
+    "spit",
+    "File.write!",
 ];
 
 /// Functions that read a file named by their argument.
@@ -573,9 +656,21 @@ fn name_effects(
         effects.push(runner_effect(language, tokens, index, name));
         return;
     }
+    if WRITERS.iter().any(|known| name_matches(name, known))
+        && let Some(path) = first_argument(tokens, index + 1)
+    {
+        effects.push(Effect::Write(path));
+    }
     if READERS.iter().any(|known| name_matches(name, known)) {
         // The file is the first argument: a literal, or a name made at run time.
         let arguments = call_arguments(tokens, index + 1);
+        // `open(path, "w")`, `fopen(path, "w")`: opened for writing, truncated.
+        if let [_, [Token::Str(Some(mode))], ..] = split_top_level(arguments).as_slice()
+            && mode.starts_with('w')
+            && let Some(path) = first_argument(tokens, index + 1)
+        {
+            effects.push(Effect::Write(path));
+        }
         let first = split_top_level(arguments)
             .first()
             .copied()
@@ -1041,6 +1136,26 @@ fn fold(language: Language, tokens: Vec<Token>, operands: &[String]) -> Vec<Toke
             }
             continue;
         }
+        // The home directory named in code becomes `~`, which the judge expands.
+        if let Some((consumed, text)) = home_expression(&tokens[index..]) {
+            // `require("os").homedir()`: the module expression goes with it.
+            if let [
+                ..,
+                Token::Name(r),
+                Token::Punct('('),
+                Token::Str(_),
+                Token::Punct(')'),
+                Token::Punct('.'),
+            ] = out.as_slice()
+                && r == "require"
+            {
+                out.truncate(out.len() - 5);
+            }
+            let joined = joined_left(language, &mut out, &text);
+            out.push(Token::Str(Some(joined.unwrap_or(text))));
+            index += consumed;
+            continue;
+        }
         // Literals joined by the language's operator.
         if let Token::Str(Some(right)) = token
             && let Some(joined) = joined_left(language, &mut out, right)
@@ -1197,6 +1312,17 @@ fn lex(language: Language, code: &str) -> Vec<Token> {
                 }
                 text.push(chars[j]);
                 j += 1;
+            }
+            // `"$ENV{HOME}/.bashrc"`, `"#{Dir.home}/x"`, `` `${process.env.HOME}/x` ``:
+            // the home directory interpolated first, and nothing else, is a known path.
+            if dynamic
+                && let Some(rest) = HOME_INTERPOLATIONS
+                    .iter()
+                    .find_map(|home| text.strip_prefix(home))
+                && !rest.contains(['$', '{'])
+            {
+                text = format!("~{rest}");
+                dynamic = false;
             }
             // An f-string (`f"…{x}"`) is not a literal.
             let prefix = match tokens.last() {
@@ -1389,7 +1515,26 @@ mod tests {
                 Language::Python,
                 "import shutil,os; shutil.rmtree(os.path.expanduser('~'))"
             ),
-            [(None, true)]
+            [(Some("~".into()), true)]
+        );
+        // The home directory named in code, joined to a literal.
+        assert_eq!(
+            deletes(
+                Language::Python,
+                "import os; os.remove(os.environ['HOME'] + '/.bashrc')"
+            ),
+            [(Some("~/.bashrc".into()), false)]
+        );
+        assert_eq!(
+            deletes(
+                Language::Node,
+                "require('fs').unlinkSync(require('os').homedir() + '/.npmrc')"
+            ),
+            [(Some("~/.npmrc".into()), false)]
+        );
+        assert_eq!(
+            deletes(Language::Lua, "os.remove(os.getenv('HOME')..'/.bashrc')"),
+            [(Some("~/.bashrc".into()), false)]
         );
         assert_eq!(
             deletes(

@@ -133,6 +133,20 @@ impl Walker<'_> {
     ) -> Option<Stdin> {
         Some(match name {
             "echo" => echo_text(rest),
+            // `printf -v NAME FORMAT …` assigns what it would print to NAME.
+            "printf" if rest.first().is_some_and(|a| a.known && a.text == "-v") => {
+                if let Some(var) = rest.get(1).filter(|a| a.known) {
+                    let value = match printf_text(rest.get(2..).unwrap_or_default()) {
+                        Stdin::Text(text, _) => crate::shell::Value::Known(text),
+                        _ => crate::shell::Value::Unknown {
+                            runtime: true,
+                            safe: false,
+                        },
+                    };
+                    scope.vars.insert(var.text.clone(), value);
+                }
+                Stdin::None
+            }
             "printf" => printf_text(rest),
             "which" | "command" => match rest.iter().rev().find(|a| !super::is_option(a)) {
                 Some(program) if program.known => Stdin::Text(
@@ -491,6 +505,24 @@ impl Walker<'_> {
             long: CURL.long,
             flags: CURL.flags,
         };
+        // HTTPie and xh request items: `@file` is the body, `field=@file`,
+        // `field:=@file` and `field@file` read a file into a field or an upload.
+        if matches!(name, "http" | "https" | "xh" | "xhs") {
+            for item in rest.iter().filter(|a| a.known && !super::is_option(a)) {
+                let text = item.text.as_str();
+                let file = text.strip_prefix('@').or_else(|| {
+                    text.split_once(":=@")
+                        .or_else(|| text.split_once("=@"))
+                        .or_else(|| text.split_once('@'))
+                        .filter(|(key, _)| !key.is_empty() && !key.contains(['/', ':']))
+                        .map(|(_, file)| file)
+                });
+                if let Some(file) = file {
+                    let file = file.split(';').next().unwrap_or(file);
+                    self.check_secret(&Arg::literal(file, item.span), scope, Access::Read);
+                }
+            }
+        }
         let spec = if name.starts_with("wget") {
             &WGET
         } else {
@@ -643,7 +675,7 @@ impl Walker<'_> {
                 self.judge_file_loss(&destination, scope, " (overwritten with nothing)");
             } else if matches!(name, "cp" | "install" | "ditto")
                 && !items.iter().any(|i| i.is(&["-n", "--no-clobber"]))
-                && !value_of(&items, &["--update"]).is_some_and(|v| v.text == "none")
+                && value_of(&items, &["--update"]).is_none_or(|v| v.text != "none")
             {
                 self.judge_overwrite(&destination, scope, &format!(" (replaced by {name})"));
             }

@@ -526,6 +526,22 @@ impl Walker<'_> {
         scope: &Scope,
     ) {
         let via = format!(" (git {sub}: the uncommitted work there)");
+        // Where the files may be deleted anyway (the project, a temp dir), discarding
+        // work is the `git` pack's business, not a delete (strict mode does not ask).
+        let judge = |walker: &mut Self, target: &Arg, removal: Removal, via: &str| {
+            let allowed = target.known
+                && !target.glob
+                && walker.host_path(&target.text, scope).is_some_and(|path| {
+                    let placed = crate::paths::classify(&path, walker.ctx, walker.config);
+                    // A tree holding a protected path: its untracked files stay.
+                    placed.allows_selected_delete()
+                        || (placed.zone, placed.relation)
+                            == (crate::paths::Zone::Protected, crate::paths::Relation::Holds)
+                });
+            if !allowed {
+                walker.judge_removal(target, removal, scope, via);
+            }
+        };
         let span = args.first().and_then(|a| a.span);
         let dot = Arg::literal(".", span);
         let tree = work_tree.unwrap_or(&dot);
@@ -536,7 +552,7 @@ impl Walker<'_> {
         let operands: Vec<&Arg> = args.iter().filter(|a| !super::is_option(a)).collect();
         match sub {
             "reset" if has(&["--hard", "--merge", "--keep"]) => {
-                self.judge_removal(tree, Removal::Selected, scope, &via);
+                judge(self, tree, Removal::Selected, &via);
             }
             "checkout" | "restore" | "switch" => {
                 let paths: Vec<&Arg> = match args.iter().position(|a| a.known && a.text == "--") {
@@ -551,15 +567,15 @@ impl Walker<'_> {
                 for path in &paths {
                     let mut target = (*path).clone();
                     target.glob |= target.known && crate::secrets::has_glob(&target.text);
-                    self.judge_removal(&target, Removal::Selected, scope, &via);
+                    judge(self, &target, Removal::Selected, &via);
                 }
                 if paths.is_empty() && has(&["-f", "--force", "--discard-changes"]) {
-                    self.judge_removal(tree, Removal::Selected, scope, &via);
+                    judge(self, tree, Removal::Selected, &via);
                 }
             }
             "worktree" if operands.first().is_some_and(|a| a.text == "remove") => {
                 for path in operands.iter().skip(1) {
-                    self.judge_removal(path, Removal::Recursive, scope, " (git worktree remove)");
+                    judge(self, path, Removal::Recursive, " (git worktree remove)");
                 }
             }
             _ => {}

@@ -421,11 +421,11 @@ impl Walker<'_> {
                 self.judge_removal(&arg, removal, scope, via);
             }
             Effect::Read(path) => {
-                let arg = Arg::literal(path, span);
+                let arg = Arg::literal(expand_home(&path, self), span);
                 self.check_secret(&arg, scope, Access::Read);
             }
             Effect::Write(path) => {
-                let arg = Arg::literal(path, span);
+                let arg = Arg::literal(expand_home(&path, self), span);
                 self.judge_write_target(&arg, true, scope);
             }
             Effect::UnknownRead(call) => self.find(

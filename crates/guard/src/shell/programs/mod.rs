@@ -574,6 +574,7 @@ impl Walker<'_> {
                     arg.span,
                 );
             } else if pattern_may_match_secret(&path, self.config) {
+                self.check_dotglob_secret(arg, &path, access);
                 self.check_glob_on_disk(arg, &path, scope, access);
             }
             return;
@@ -589,6 +590,34 @@ impl Walker<'_> {
                 secret,
                 access,
                 &format!("this {verb} the secret file {shown}"),
+                arg.span,
+            );
+        }
+    }
+
+    /// A read through a glob aimed at `env` names that reaches a dot-named secret file
+    /// only when the shell matches leading dots (`cat *env`, `head ?env*` with bash's
+    /// `dotglob`, zsh's `GLOB_DOTS`): whether it does is the user's shell setting, not
+    /// in the command. Asked about.
+    fn check_dotglob_secret(&mut self, arg: &Arg, pattern: &str, access: Access) {
+        if access != Access::Read {
+            return;
+        }
+        let name = pattern.rsplit('/').next().unwrap_or(pattern);
+        let aimed = name.starts_with(['*', '?', '['])
+            && name.to_ascii_lowercase().contains("env")
+            && [".env", ".envrc", ".env.local"]
+                .iter()
+                .any(|secret| crate::secrets::glob_match(name, secret));
+        if aimed {
+            let written = self.quoted(arg.span);
+            self.find(
+                Verdict::Ask,
+                Rule::EnvUnresolvedRead,
+                format!(
+                    "this reads files matching a glob{written} that names `.env` when the shell \
+                     matches leading dots (dotglob), so it may read a secret file."
+                ),
                 arg.span,
             );
         }
