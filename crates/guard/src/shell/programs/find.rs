@@ -904,7 +904,7 @@ fn inputs_of(
                         item
                     }
                 })
-                .filter(|item| !item.is_empty() && !(separator != '\n' && item == &"\n"))
+                .filter(|item| !item.trim().is_empty())
                 .map(|item| Arg::literal(item, *span))
                 .collect(),
         },
