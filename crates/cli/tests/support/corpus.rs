@@ -47,7 +47,7 @@ pub const TUNING: (&str, &str) = (
 
 /// The most shortfalls (misses and false positives) `outsider-2.toml` may have: lower
 /// it as classes get fixed, never raise it.
-pub const OUTSIDER_2_MISSES_AT_MOST: usize = 16;
+pub const OUTSIDER_2_MISSES_AT_MOST: usize = 6;
 
 /// Where a held-out corpus is read from when present: `GUARD_HELDOUT_CORPUS`, else this
 /// file next to the tuned ones.

@@ -35,7 +35,9 @@ impl Walker<'_> {
                 Stdin::Output { safe: false }
             }
             "sed" | "gsed" => self.judge_sed(rest, scope),
-            "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => self.judge_awk(name, rest, scope),
+            "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => {
+                self.judge_awk(name, rest, scope, stdin)
+            }
             "perl"
                 if !rest
                     .iter()
@@ -56,12 +58,26 @@ impl Walker<'_> {
                     )
                     .0,
                 );
+                // m4's input is its program (`syscmd`, `esyscmd` run commands): files
+                // written earlier in the command are judged by their text; input that
+                // is not known until it runs is asked about.
                 for file in &files {
                     self.check_secret(file, scope, Access::Read);
+                    if let Some(text) = self.written_text_of(file, scope) {
+                        self.judge_m4(&text, file.span, scope);
+                    }
                 }
-                if let Stdin::Text(text, span) = stdin {
-                    let (text, span) = (text.clone(), *span);
-                    self.judge_m4(&text, span, scope);
+                let reads_stdin =
+                    files.is_empty() || files.iter().any(|f| f.known && f.text == "-");
+                match stdin {
+                    Stdin::Text(text, span) if reads_stdin => {
+                        let (text, span) = (text.clone(), *span);
+                        self.judge_m4(&text, span, scope);
+                    }
+                    Stdin::Output { .. } | Stdin::File(_) if reads_stdin => {
+                        self.program_from_input(name);
+                    }
+                    _ => {}
                 }
                 Stdin::Output { safe: false }
             }
@@ -532,7 +548,28 @@ impl Walker<'_> {
     }
 
     /// awk: the program, then files read; `-f` program files, `-v` assignments.
-    fn judge_awk(&mut self, name: &str, rest: &[Arg], scope: &mut Scope) -> Stdin {
+    /// A program whose own program text comes from input not known until it runs.
+    fn program_from_input(&mut self, name: &str) {
+        self.find(
+            Verdict::Ask,
+            Rule::ShellUnresolvedScript,
+            format!(
+                "`{name}` reads its program from input that is not known until the command runs."
+            ),
+            None,
+        );
+    }
+
+    /// The text of a file written earlier in this command, when it is known.
+    fn written_text_of(&self, file: &Arg, scope: &Scope) -> Option<String> {
+        let path = file
+            .known
+            .then(|| self.host_path(&file.text, scope))
+            .flatten()?;
+        scope.written.get(&path).cloned().flatten()
+    }
+
+    fn judge_awk(&mut self, name: &str, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) -> Stdin {
         const AWK: OptSpec = OptSpec {
             short: "fvFeiElWo",
             long: &[
@@ -563,6 +600,16 @@ impl Walker<'_> {
         let program_files = values_of(&items, &["-f", "--file", "-E", "--exec", "-i", "--include"]);
         for file in &program_files {
             self.check_secret(file, scope, Access::Read);
+            // `-f -`, `-f /dev/stdin`: the program is the input.
+            if file.known && matches!(file.text.as_str(), "-" | "/dev/stdin" | "/dev/fd/0") {
+                match stdin {
+                    Stdin::Text(text, span) => programs.push(Arg::literal(text.clone(), *span)),
+                    Stdin::Output { .. } | Stdin::File(_) => self.program_from_input(name),
+                    Stdin::None => {}
+                }
+            } else if let Some(text) = self.written_text_of(file, scope) {
+                programs.push(Arg::literal(text, file.span));
+            }
         }
         let mut files = operands(&items);
         if programs.is_empty() && program_files.is_empty() && !files.is_empty() {

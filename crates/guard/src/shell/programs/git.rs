@@ -216,6 +216,28 @@ impl Walker<'_> {
         }
         if lower == "core.hookspath" {
             self.judge_git_hooks(value, span, scope);
+            // Hooks from a directory outside the project, not written in this command:
+            // programs nobody has seen run on every commit from now on.
+            let dir = Arg::literal(value, span);
+            let written_there = self.host_path(value, scope).is_some_and(|dir| {
+                scope
+                    .written
+                    .keys()
+                    .any(|path| path.parent() == Some(dir.as_path()))
+            });
+            // `/dev/null` (or nothing) turns hooks off.
+            let off = value.is_empty() || value == "/dev/null";
+            if !off && !written_there && !self.inside_project(&dir, scope) {
+                self.find(
+                    Verdict::Ask,
+                    Rule::ShellUnresolvedScript,
+                    format!(
+                        "`core.hooksPath` points git at hooks in `{value}`, outside the project: \
+                         what they run is not known from the command."
+                    ),
+                    span,
+                );
+            }
             return;
         }
         if key_runs_command(&lower) {

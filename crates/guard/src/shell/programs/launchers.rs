@@ -90,6 +90,7 @@ impl Walker<'_> {
             }
             ("gem", _) => return None,
             ("rake", _) => {
+                self.judge_build_file("rake", rest, scope);
                 self.judge_rake(rest, scope);
                 Stdin::Output { safe: false }
             }
@@ -173,7 +174,26 @@ impl Walker<'_> {
             ("entr", _) => self.judge_entr(rest, scope, stdin),
             ("watchexec", _) => self.judge_watchexec(rest, scope, stdin),
             ("nodemon", _) => self.judge_nodemon(rest, scope, stdin),
-            ("make" | "gmake" | "remake", _) => self.judge_make(rest, scope, stdin),
+            ("make" | "gmake" | "remake", _) => {
+                if !rest.iter().any(|a| {
+                    a.known
+                        && (a.text.starts_with("-f")
+                            || a.text.starts_with("--file")
+                            || a.text.starts_with("--makefile"))
+                }) {
+                    self.judge_build_file(name, rest, scope);
+                }
+                self.judge_make(rest, scope, stdin)
+            }
+            (
+                "just" | "task" | "go-task" | "invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest"
+                | "py.test",
+                _,
+            ) => {
+                self.judge_build_file(name, rest, scope);
+                self.check_file_operands(rest, scope, Access::Mention);
+                Stdin::Output { safe: false }
+            }
             // `yarn rimraf ~`, `pnpm rimraf ~`: a package's program by name.
             ("yarn" | "pnpm", Some(first))
                 if !first.starts_with('-') && !PACKAGE_MANAGER_COMMANDS.contains(&first) =>
@@ -616,6 +636,72 @@ impl Walker<'_> {
             }
         }
         Stdin::Output { safe: false }
+    }
+
+    /// The file a task runner reads from the working directory (or `-C DIR`), written
+    /// earlier in this command: what it runs is judged by its text where the guard
+    /// reads the format (make's recipes, Python and Ruby code), asked about otherwise.
+    fn judge_build_file(&mut self, tool: &str, rest: &[Arg], scope: &mut Scope) {
+        let names: &[&str] = match tool {
+            "make" | "gmake" | "remake" => &["GNUmakefile", "makefile", "Makefile"],
+            "just" => &["justfile", "Justfile", ".justfile", "JUSTFILE"],
+            "task" | "go-task" => &[
+                "Taskfile.yml",
+                "Taskfile.yaml",
+                "taskfile.yml",
+                "taskfile.yaml",
+            ],
+            "invoke" | "inv" => &["tasks.py"],
+            "nox" => &["noxfile.py"],
+            "fab" => &["fabfile.py"],
+            "ninja" => &["build.ninja"],
+            "pytest" | "py.test" => &["conftest.py"],
+            "rake" => &["Rakefile", "rakefile", "Rakefile.rb"],
+            _ => return,
+        };
+        let dir = rest
+            .iter()
+            .position(|a| {
+                a.known && matches!(a.text.as_str(), "-C" | "--directory" | "-d" | "--dir")
+            })
+            .and_then(|at| rest.get(at + 1))
+            .filter(|a| a.known)
+            .map_or(".".to_owned(), |a| a.text.clone());
+        for name in names {
+            let Some(path) = self.host_path(&format!("{dir}/{name}"), scope) else {
+                continue;
+            };
+            let Some(text) = scope.written.get(&path).cloned() else {
+                continue;
+            };
+            let shown = path.display().to_string();
+            match (tool, text) {
+                ("make" | "gmake" | "remake", Some(text)) => {
+                    self.note(|| {
+                        format!("the makefile `{shown}` was written earlier in this command")
+                    });
+                    self.judge_makefile_text(&text, None, scope);
+                }
+                ("invoke" | "inv" | "nox" | "fab" | "pytest" | "py.test", Some(text)) => {
+                    self.judge_code("python3", &text, None, scope, &[]);
+                }
+                ("rake", Some(text)) => self.judge_code("ruby", &text, None, scope, &[]),
+                (_, text) => {
+                    let why = match text {
+                        Some(_) => format!(
+                            "and `{tool}` runs what it says, in a format the guard does not read"
+                        ),
+                        None => "with content not known until it runs".to_owned(),
+                    };
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        format!("the file `{shown}` that `{tool}` runs is written earlier in this command {why}."),
+                        None,
+                    );
+                }
+            }
+        }
     }
 
     /// Recipe lines (tab-indented) and `$(shell …)` of a makefile given in the command.

@@ -844,7 +844,10 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "pyenv" | "nodenv" | "goenv" | "jenv" | "asdf" | "volta" | "pixi" | "mise" | "rtx"
         | "fnm" | "distrobox" | "toolbox" | "conda" | "mamba" | "micromamba" | "direnv" | "nvm"
         | "nix" | "devenv" | "nix-shell" | "vagrant" | "mix" | "entr" | "watchexec" | "nodemon"
-        | "make" | "gmake" | "remake" | "gem" | "rake" | "mvn" | "mvnw" => Family::Launcher,
+        | "make" | "gmake" | "remake" | "gem" | "rake" | "mvn" | "mvnw" | "just" | "task"
+        | "go-task" | "invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest" | "py.test" => {
+            Family::Launcher
+        }
         "tmux" | "byobu" | "byobu-tmux" | "screen" | "zellij" | "dtach" | "abduco"
         | "hyperfine" => Family::Multiplexer,
         "rm" | "unlink" | "srm" | "wipe" | "shred" | "rmdir" | "truncate" | "tar" | "bsdtar"

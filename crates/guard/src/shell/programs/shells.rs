@@ -173,6 +173,8 @@ impl Walker<'_> {
         let mut index = 0;
         let mut command_mode = false;
         let mut read_stdin = false;
+        let mut interactive = false;
+        let mut login = false;
         while let Some(arg) = rest.get(index) {
             let text = arg.text.as_str();
             if !(super::is_option(arg) || arg.known && text.starts_with('+') && text.len() > 1) {
@@ -189,11 +191,46 @@ impl Walker<'_> {
                     index += 1;
                 }
                 "--command" | "-Command" | "--commands" => command_mode = true,
+                "--login" => login = true,
+                "--interactive" => interactive = true,
                 _ if text.starts_with("--") => {}
                 _ => {
                     command_mode |= text.contains('c');
                     read_stdin |= text.contains('s');
+                    interactive |= text.starts_with('-') && text.contains('i');
+                    login |= text.starts_with('-') && text.contains('l');
                 }
+            }
+        }
+        // Start-up files the shell reads first (bash(1) INVOCATION, zsh(1) STARTUP
+        // FILES): those written earlier in this command run with it.
+        let home = self.ctx.home.display().to_string();
+        let mut startup: Vec<&str> = Vec::new();
+        if interactive {
+            startup.extend(match name {
+                "zsh" => &[".zshrc"][..],
+                "bash" => &[".bashrc"][..],
+                _ => &[][..],
+            });
+        }
+        if login {
+            startup.extend(match name {
+                "zsh" => &[".zprofile", ".zlogin"][..],
+                "bash" => &[".bash_profile", ".bash_login", ".profile"][..],
+                _ => &[".profile"][..],
+            });
+        }
+        if name == "zsh" {
+            startup.push(".zshenv");
+        }
+        for file in startup {
+            let path = std::path::PathBuf::from(format!("{home}/{file}"));
+            if scope.written.contains_key(&path) {
+                self.judge_script_file(
+                    &Arg::literal(path.display().to_string(), None),
+                    scope,
+                    "a shell start-up file",
+                );
             }
         }
         // BASH_ENV and ENV name a file the shell sources before anything else.
@@ -393,11 +430,35 @@ impl Walker<'_> {
         for identity in values_of(&items, &["-i", "-F"]) {
             self.check_secret(&identity, scope, super::Access::Read);
         }
+        // ssh_config(5) options whose value is a command run on this machine:
+        // `LocalCommand` (with PermitLocalCommand), `ProxyCommand`, `KnownHostsCommand`;
+        // `RemoteCommand` runs on the host, judged as the command operand is.
+        for option in values_of(&items, &["-o"]) {
+            let text = option.text.as_str();
+            let (key, value) = match text.split_once(['=', ' ']) {
+                Some((key, value)) => (key.trim(), value.trim_start_matches(['=', ' '])),
+                None => continue,
+            };
+            let key = key.to_ascii_lowercase();
+            if matches!(
+                key.as_str(),
+                "localcommand" | "proxycommand" | "knownhostscommand" | "remotecommand"
+            ) {
+                let command = if option.known {
+                    Arg::literal(value, option.span)
+                } else {
+                    Arg::unknown(option.span)
+                };
+                self.run_words_as_script(&[command], scope, "an ssh option's command");
+            }
+        }
         let command = rest.get(start + 1..).unwrap_or_default();
         if command.is_empty() {
             return Stdin::None;
         }
-        self.run_words_as_script(command, scope, "ssh")
+        self.run_words_as_script(command, scope, "ssh");
+        // What the remote command prints comes from another machine: not known here.
+        Stdin::Output { safe: false }
     }
 
     /// `script [options] -c COMMAND [file]`.
@@ -450,6 +511,12 @@ impl Walker<'_> {
             return Stdin::None;
         }
         match value_of(&items, &["-f"]) {
+            // `at -f /dev/stdin`: the job is what comes in.
+            Some(file)
+                if file.known && matches!(file.text.as_str(), "/dev/stdin" | "/dev/fd/0" | "-") =>
+            {
+                self.run_stdin_script(name, stdin, scope)
+            }
             Some(file) => {
                 self.judge_script_file(&file, scope, &format!("the job file for {name}"));
                 Stdin::None
