@@ -10,9 +10,7 @@ use std::thread;
 use serde_json::Value;
 use testkit::Receiver;
 
-use crate::support::corpus::{
-    Class, Labelled, OUTSIDER_2_MISSES_AT_MOST, TUNED, TUNING, heldout_path, load,
-};
+use crate::support::corpus::{Class, Labelled, TUNED, heldout_path, load};
 use crate::support::{Run, stderr, stdout};
 
 /// What the hook decided for one case.
@@ -272,28 +270,6 @@ fn the_labelled_corpora_get_the_decisions_they_name() {
         "the v2 corpus keeps at least 220 must-block and 140 allowed cases"
     );
     let mut short = report("tuned part", &run_all(&tuned), true);
-
-    // The second outsider's tuning part: its own report, and a ratchet on what it misses.
-    let tuning = load(TUNING.0, TUNING.1).unwrap();
-    let tuning_short = report(TUNING.0, &run_all(&tuning), true);
-    let misses: Vec<&String> = tuning_short
-        .iter()
-        .filter(|s| s.contains(": got "))
-        .collect();
-    if misses.len() > OUTSIDER_2_MISSES_AT_MOST {
-        short.push(format!(
-            "{}: {} misses and false positives, more than the {OUTSIDER_2_MISSES_AT_MOST} allowed",
-            TUNING.0,
-            misses.len()
-        ));
-    }
-    if tuning.iter().any(|c| c.class == Class::Everyday)
-        && tuning_short
-            .iter()
-            .any(|s| s.contains("everyday commands were not allowed"))
-    {
-        short.push(format!("{}: an everyday command was not allowed", TUNING.0));
-    }
 
     let heldout = heldout_path();
     match std::fs::read_to_string(&heldout) {

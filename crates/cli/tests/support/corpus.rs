@@ -35,19 +35,13 @@ pub const TUNED: &[(&str, &str)] = &[
         "outsider-1.toml",
         include_str!("../../../guard/corpus/outsider-1.toml"),
     ),
+    // The tuning two-thirds of the second outsider's corpus (its other third is held
+    // out by the lead).
+    (
+        "outsider-2.toml",
+        include_str!("../../../guard/corpus/outsider-2.toml"),
+    ),
 ];
-
-/// The tuning two-thirds of the second outsider's corpus (its other third is held out
-/// by the lead): tuned against, not yet at the bar. Reported beside the tuned part;
-/// its misses may only go down ([`OUTSIDER_2_MISSES_AT_MOST`]).
-pub const TUNING: (&str, &str) = (
-    "outsider-2.toml",
-    include_str!("../../../guard/corpus/outsider-2.toml"),
-);
-
-/// The most shortfalls (misses and false positives) `outsider-2.toml` may have: lower
-/// it as classes get fixed, never raise it.
-pub const OUTSIDER_2_MISSES_AT_MOST: usize = 6;
 
 /// Where a held-out corpus is read from when present: `GUARD_HELDOUT_CORPUS`, else this
 /// file next to the tuned ones.

@@ -30,6 +30,7 @@ pub(crate) enum Language {
     Lisp,
     AppleScript,
     Awk,
+    Haskell,
 }
 
 /// What code does that the guard cares about.
@@ -58,6 +59,9 @@ pub(crate) enum Effect {
     Argv(Vec<String>),
     /// Runs code not known until it runs (`a command`, `Python code`, …).
     Unknown(&'static str),
+    /// Loads and runs a file of code of the same language (`require("./a.js")`,
+    /// `require_relative "x"`, `runpy.run_path("x.py")`, `do "x.pl"`).
+    Load(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +85,7 @@ impl Language {
             | Language::Awk => &["#"],
             Language::Node | Language::Groovy | Language::Java => &["//"],
             Language::Php => &["//", "#"],
-            Language::Lua | Language::AppleScript => &["--"],
+            Language::Lua | Language::AppleScript | Language::Haskell => &["--"],
             Language::Lisp => &[";"],
             Language::Erlang => &["%"],
         }
@@ -95,6 +99,7 @@ impl Language {
             Language::Julia => &["*"],
             Language::Elixir => &["<>"],
             Language::AppleScript => &["&"],
+            Language::Haskell => &["++", "</>"],
             _ => &["+"],
         }
     }
@@ -157,7 +162,7 @@ pub(crate) fn effects(language: Language, code: &str, operands: &[String]) -> Ve
 /// has in practice. It is data (printed, logged), not a path opened; code that runs it
 /// does so through a call recognised below (`execSync('cat .env')`, `system(…)`), which
 /// judges it as a command line, and a command line held in a variable is not known.
-fn mentions_a_file(text: &str) -> bool {
+pub(crate) fn mentions_a_file(text: &str) -> bool {
     let last = text.rsplit('/').next().unwrap_or(text);
     last.split_whitespace().count() > 1
         && last
@@ -172,6 +177,9 @@ const DELETERS: &[(&str, bool)] = &[
     ("rmtree", true),
     ("remove_tree", true),
     ("send2trash", true),
+    ("removeDirectoryRecursive", true),
+    ("removePathForcibly", true),
+    ("removeFile", false),
     ("os.remove", false),
     ("os.unlink", false),
     ("os.rmdir", false),
@@ -249,6 +257,8 @@ const DELETE_METHODS: &[(&str, bool)] = &[
 /// Functions that run a shell command line given as a string (or, given a list, a
 /// program and its arguments).
 const SHELL_RUNNERS: &[&str] = &[
+    "callCommand",
+    "spawnCommand",
     "os.system",
     "os.popen",
     "subprocess.run",
@@ -455,6 +465,25 @@ const DECODERS: &[&str] = &[
     "base64dec",
 ];
 
+/// Functions that load a file of code and run it (a path for `require`: a bare name
+/// is a package).
+const LOADERS: &[&str] = &[
+    "require",
+    "import",
+    "require_relative",
+    "load",
+    "do",
+    "include",
+    "include_once",
+    "require_once",
+    "runpy.run_path",
+    "run_path",
+    "execfile",
+    "dofile",
+    "loadfile",
+    "source",
+];
+
 /// Functions that replace or truncate the file named by their first argument.
 const WRITERS: &[&str] = &[
     "truncate",
@@ -571,7 +600,10 @@ fn name_effects(
         effects.push(effect);
         return;
     }
-    if DOTENV_LOADERS.iter().any(|known| name_matches(name, known))
+    // `dotenv.load`, `Dotenv.load`: by their whole name (Lua's bare `load` runs code).
+    if DOTENV_LOADERS
+        .iter()
+        .any(|known| name_matches(name, known) && (name.contains('.') || !known.contains('.')))
         || (name == "require"
             && matches!(tokens.get(index + 2), Some(Token::Str(Some(m))) if m == "dotenv" || m == "dotenv/config"))
     {
@@ -655,6 +687,16 @@ fn name_effects(
         }
         effects.push(runner_effect(language, tokens, index, name));
         return;
+    }
+    if LOADERS.iter().any(|known| name_matches(name, known))
+        && let Some(path) = first_argument(tokens, index + 1)
+        // `require("pkg")`, `import("pkg")`: a package; only a path is a file.
+        && (!matches!(name, "require" | "import")
+            || path.starts_with("./")
+            || path.starts_with("../")
+            || path.starts_with('/'))
+    {
+        effects.push(Effect::Load(path));
     }
     if WRITERS.iter().any(|known| name_matches(name, known))
         && let Some(path) = first_argument(tokens, index + 1)

@@ -152,7 +152,25 @@ impl Walker<'_> {
                 Stdin::Output { safe: false }
             }
             "less" | "more" | "most" => {
-                self.check_file_operands(rest, scope, Access::Read);
+                // `+cmd` / `++cmd` are commands run at start (less(1)): `!cmd` runs a
+                // shell command, `|m cmd` pipes to one.
+                for arg in rest.iter().filter(|a| a.known && a.text.starts_with('+')) {
+                    let command = arg.text.trim_start_matches('+');
+                    let shell = command.split_once('!').map(|(_, shell)| shell).or_else(|| {
+                        command
+                            .strip_prefix('|')
+                            .map(|c| c.get(1..).unwrap_or_default())
+                    });
+                    if let Some(shell) = shell.filter(|s| !s.trim().is_empty()) {
+                        self.walk_nested_script(shell, scope, arg.span, "a pager's shell command");
+                    }
+                }
+                let files: Vec<Arg> = rest
+                    .iter()
+                    .filter(|a| !(a.known && a.text.starts_with('+')))
+                    .cloned()
+                    .collect();
+                self.check_file_operands(&files, scope, Access::Read);
                 Stdin::Output { safe: false }
             }
             _ => return None,

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 
-use super::{Access, OptSpec, operands, parse_opts, program_name, value_of};
+use super::{Access, OptSpec, operands, parse_opts, program_name, value_of, values_of};
 use crate::config::Pack;
 use crate::decision::Verdict;
 use crate::paths::resolve;
@@ -310,6 +310,34 @@ impl Walker<'_> {
                 Stdin::None
             }
             "sort" | "uniq" => self.judge_sort(name, rest, scope, stdin),
+            // `split --filter=COMMAND` runs COMMAND in a shell for each piece (split(1));
+            // the input file is read.
+            "split" => {
+                const SPLIT: OptSpec = OptSpec {
+                    short: "abCln",
+                    long: &[
+                        "suffix-length",
+                        "additional-suffix",
+                        "bytes",
+                        "line-bytes",
+                        "lines",
+                        "number",
+                        "separator",
+                        "filter",
+                        "numeric-suffixes",
+                        "hex-suffixes",
+                    ],
+                    flags: &["elide-empty-files", "unbuffered", "verbose"],
+                };
+                let (items, _) = parse_opts(rest, &SPLIT, false);
+                for filter in values_of(&items, &["--filter"]) {
+                    self.run_words_as_script(&[filter], scope, "split --filter");
+                }
+                if let Some(input) = operands(&items).first() {
+                    self.check_secret(input, scope, Access::Read);
+                }
+                Stdin::None
+            }
             // Filters: what they print comes from what they read.
             "head" | "tail" | "cut" | "tr" | "fold" | "column" | "nl" | "fmt" => {
                 self.check_file_operands(rest, scope, Access::Read);

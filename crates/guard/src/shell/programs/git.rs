@@ -189,6 +189,7 @@ impl Walker<'_> {
             );
         }
         self.judge_git_discard(&sub.text, args_after, work_tree.flatten().as_ref(), &inner);
+        self.judge_git_transport_commands(&sub.text, args_after, &mut inner);
         let out = self.judge_git_subcommand(&sub.text, args_after, span, &mut inner, stdin, args);
         scope.git_aliases = inner.git_aliases;
         scope.written = inner.written;
@@ -533,6 +534,64 @@ impl Walker<'_> {
         }
         let dot = Arg::literal(".", args.first().and_then(|a| a.span));
         self.judge_removal(work_tree.unwrap_or(&dot), Removal::Selected, scope, via);
+    }
+
+    /// Remote URLs and options that name a command git runs to reach a repository:
+    /// `ext::CMD ARGS` (git-remote-ext(1): words split on spaces, `% ` a space, `%%` a
+    /// percent sign), `--upload-pack`/`-u`, `--receive-pack`, `--exec` (run here for a
+    /// local repository).
+    fn judge_git_transport_commands(&mut self, sub: &str, args: &[Arg], scope: &mut Scope) {
+        let mut index = 0;
+        while let Some(arg) = args.get(index) {
+            index += 1;
+            if !arg.known {
+                continue;
+            }
+            let text = arg.text.as_str();
+            if let Some(command) = text.strip_prefix("ext::") {
+                let mut words = Vec::new();
+                let mut word = String::new();
+                let mut chars = command.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '%' if chars.peek() == Some(&' ') => {
+                            chars.next();
+                            word.push(' ');
+                        }
+                        '%' if chars.peek() == Some(&'%') => {
+                            chars.next();
+                            word.push('%');
+                        }
+                        ' ' => {
+                            if !word.is_empty() {
+                                words.push(Arg::literal(std::mem::take(&mut word), arg.span));
+                            }
+                        }
+                        c => word.push(c),
+                    }
+                }
+                if !word.is_empty() {
+                    words.push(Arg::literal(word, arg.span));
+                }
+                self.note(|| "an ext:: remote runs its command".to_owned());
+                self.judge(&words, scope, &Stdin::None);
+                continue;
+            }
+            let value = ["--upload-pack=", "--receive-pack=", "--exec="]
+                .iter()
+                .find_map(|option| text.strip_prefix(option))
+                .map(|value| Arg::literal(value, arg.span))
+                .or_else(|| {
+                    // `-u` is `--upload-pack` for clone only (`git push -u` sets upstream).
+                    (matches!(text, "--upload-pack" | "--receive-pack" | "--exec")
+                        || text == "-u" && sub == "clone")
+                        .then(|| args.get(index).cloned())
+                        .flatten()
+                });
+            if let Some(command) = value {
+                self.run_words_as_script(&[command], scope, "a git transport command");
+            }
+        }
     }
 
     /// Subcommands that throw away work in the tree they are pointed at, like `git

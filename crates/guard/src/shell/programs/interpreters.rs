@@ -145,6 +145,14 @@ fn interpreter(program: &str) -> Option<Interpreter> {
             &[],
         ),
         "osascript" => it(Language::AppleScript, &["-e"], &[], &["-l", "-s"], &[]),
+        // ghc(1) `-e EXPR` evaluates an expression as GHCi would; runghc runs a file.
+        "ghc" | "ghci" | "runghc" | "runhaskell" => it(
+            Language::Haskell,
+            &["-e"],
+            &[],
+            &["-o", "-i", "-package", "-package-env", "-x"],
+            &[],
+        ),
         _ => return None,
     })
 }
@@ -400,11 +408,17 @@ impl Walker<'_> {
         operands: &[String],
     ) {
         for effect in effects(language, code, operands) {
-            self.apply_effect(effect, span, scope);
+            self.apply_effect(effect, language, span, scope);
         }
     }
 
-    fn apply_effect(&mut self, effect: Effect, span: Option<ByteSpan>, scope: &mut Scope) {
+    fn apply_effect(
+        &mut self,
+        effect: Effect,
+        language: Language,
+        span: Option<ByteSpan>,
+        scope: &mut Scope,
+    ) {
         let via = " (in code run by an interpreter)";
         match effect {
             Effect::Delete { target, recursive } => {
@@ -467,6 +481,46 @@ impl Walker<'_> {
                     .map(|w| Arg::literal(expand_home(&w, self), span))
                     .collect();
                 self.judge(&args, scope, &Stdin::None);
+            }
+            Effect::Load(path) => {
+                // A file of code written earlier in this command is judged by its text
+                // (`require("./a")` finds `a.js`); other files are the project's own.
+                let path = expand_home(&path, self);
+                let candidates = [
+                    path.clone(),
+                    format!("{path}.js"),
+                    format!("{path}.cjs"),
+                    format!("{path}.mjs"),
+                    format!("{path}.ts"),
+                    format!("{path}.rb"),
+                    format!("{path}.py"),
+                    format!("{path}.lua"),
+                    format!("{path}.pl"),
+                ];
+                let written = candidates.iter().find_map(|candidate| {
+                    let host = self.host_path(candidate, scope)?;
+                    let text = scope.written.get(&host).cloned()?;
+                    Some((host, text))
+                });
+                match written {
+                    Some((host, Some(text))) => {
+                        self.note(|| format!("code `{path}` was written earlier in this command"));
+                        // Judged once: a file that loads itself does not loop.
+                        let mut inner = scope.clone();
+                        inner.written.remove(&host);
+                        self.judge_code_in(language, &text, span, &mut inner, &[]);
+                    }
+                    Some((_, None)) => self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        format!(
+                            "code run by an interpreter loads `{path}`, written earlier in this \
+                             command with content not known until it runs."
+                        ),
+                        span,
+                    ),
+                    None => self.check_secret(&Arg::literal(path, span), scope, Access::Read),
+                }
             }
             Effect::Unknown(what) => self.find(
                 Verdict::Ask,

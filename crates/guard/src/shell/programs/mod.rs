@@ -326,6 +326,16 @@ impl Walker<'_> {
             return Stdin::Output { safe: false };
         }
         let name = program_name(&program.text).to_owned();
+        // PowerShell's cmdlets (any case) as their Unix counterparts.
+        if let Some(unix) = powershell_equivalent(&name, rest) {
+            self.note(|| {
+                format!(
+                    "PowerShell `{name}` judged as `{}`",
+                    super::show_args(&unix)
+                )
+            });
+            return self.judge(&unix, scope, stdin);
+        }
         if let Some(out) = self.judge_family(&name, args, scope, stdin) {
             return out;
         }
@@ -540,6 +550,11 @@ impl Walker<'_> {
         for arg in rest {
             if !options_done && arg.known && arg.text == "--" {
                 options_done = true;
+                continue;
+            }
+            // A program not known to read its operands, given text that mentions a
+            // dotfile among other words (`--body 'blocks cat .env'`): data, not a path.
+            if access == Access::Mention && arg.known && code::mentions_a_file(&arg.text) {
                 continue;
             }
             if !options_done && is_option(arg) {
@@ -837,7 +852,7 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         "eval" | "source" | "." | "su" | "trap" | "watch" | "ssh" | "autossh" | "script" | "sg"
         | "at" | "batch" | "crontab" | "alias" | "unalias" | "cd" | "pushd" | "chdir" | "popd"
         | "export" | "declare" | "typeset" | "local" | "readonly" | "read" | "mapfile"
-        | "readarray" | "set" => Family::Shell,
+        | "readarray" | "set" | "pwsh" | "powershell" | "pwsh-preview" => Family::Shell,
         _ if shells::SHELLS.contains(&name) => Family::Shell,
         "npx" | "bunx" | "pnpx" | "npm" | "pnpm" | "yarn" | "bun" | "deno" | "uvx" | "pipx"
         | "uv" | "poetry" | "pdm" | "rye" | "pipenv" | "hatch" | "bundle" | "devbox" | "rbenv"
@@ -877,11 +892,58 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "wget2" | "aria2c" | "http" | "https" | "xh" | "mkfs" | "mke2fs" | "mkswap"
         | "wipefs" | "fdisk" | "sfdisk" | "gdisk" | "sgdisk" | "parted" | "cfdisk"
         | "blkdiscard" | "head" | "tail" | "sort" | "uniq" | "cut" | "tr" | "fold" | "column"
-        | "nl" | "fmt" => Family::File,
+        | "nl" | "fmt" | "split" => Family::File,
         _ if name.starts_with("mkfs.") || files::METADATA.contains(&name) => Family::File,
         _ if interpreters::is_interpreter(name) => Family::Interpreter,
         _ => return None,
     })
+}
+
+/// A PowerShell cmdlet that reads, deletes, copies, moves, writes or evaluates, as the
+/// Unix command that does the same (`Remove-Item -Recurse -Force ~` is `rm -r -f ~`);
+/// named parameters of paths (`-Path`, `-LiteralPath`, `-Destination`) become operands.
+fn powershell_equivalent(name: &str, rest: &[Arg]) -> Option<Vec<Arg>> {
+    let lower = name.to_ascii_lowercase();
+    let unix = match lower.as_str() {
+        "get-content" => "cat",
+        "remove-item" | "ri" => "rm",
+        "copy-item" | "cpi" => "cp",
+        "move-item" | "mi" => "mv",
+        "set-content" | "add-content" | "out-file" => "tee",
+        "invoke-expression" | "iex" => "eval",
+        "select-string" | "sls" => "grep",
+        _ => return None,
+    };
+    let mut args = vec![Arg::literal(unix, rest.first().and_then(|a| a.span))];
+    for arg in rest {
+        if !(arg.known && arg.text.starts_with('-') && arg.text.len() > 1) {
+            args.push(arg.clone());
+            continue;
+        }
+        let parameter = arg.text[1..].to_ascii_lowercase();
+        let flag = |full: &str| full.starts_with(&parameter);
+        if unix == "rm" && flag("recurse") {
+            args.push(Arg::literal("-r", arg.span));
+        } else if flag("force") {
+            args.push(Arg::literal("-f", arg.span));
+        } else if [
+            "path",
+            "literalpath",
+            "destination",
+            "filepath",
+            "value",
+            "pattern",
+            "encoding",
+        ]
+        .iter()
+        .any(|full| full.starts_with(&parameter))
+        {
+            // A named parameter: its value follows as an operand.
+        } else {
+            args.push(arg.clone());
+        }
+    }
+    Some(args)
 }
 
 /// "reads", "writes", "searches".

@@ -51,6 +51,7 @@ impl Walker<'_> {
         Some(match name {
             _ if SHELLS.contains(&name) => self.judge_shell(name, rest, scope, stdin),
             "eval" => self.judge_eval(rest, scope),
+            "pwsh" | "powershell" | "pwsh-preview" => self.judge_powershell(rest, scope, stdin),
             "source" | "." => self.judge_source(rest, scope, stdin),
             "su" => self.judge_su(rest, scope),
             "trap" => self.judge_trap(rest, scope),
@@ -459,6 +460,65 @@ impl Walker<'_> {
         self.run_words_as_script(command, scope, "ssh");
         // What the remote command prints comes from another machine: not known here.
         Stdin::Output { safe: false }
+    }
+
+    /// `pwsh [-NoProfile …] -Command TEXT…` (`-c`; the rest of the line is the command),
+    /// `-File FILE` (`-f`), `-EncodedCommand B64` (`-e`, `-ec`: decoded, UTF-16, asked
+    /// about), a bare script path; parameters in any case and abbreviated
+    /// (about_Pwsh). The command text is read with the shell grammar; the cmdlets that
+    /// read, delete, copy and evaluate are judged as their Unix counterparts.
+    fn judge_powershell(&mut self, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) -> Stdin {
+        let mut index = 0;
+        while let Some(arg) = rest.get(index) {
+            index += 1;
+            if !(arg.known && arg.text.starts_with('-')) {
+                // A script file.
+                self.run_script_file(arg, &rest[index..], scope, "pwsh script");
+                return Stdin::Output { safe: false };
+            }
+            let flag = arg.text.trim_start_matches('-').to_ascii_lowercase();
+            let is =
+                |full: &str, shortest: usize| flag.len() >= shortest && full.starts_with(&flag);
+            if is("command", 1) {
+                let words = rest.get(index..).unwrap_or_default();
+                if words.len() == 1 && words[0].known && words[0].text == "-" {
+                    return self.run_stdin_script("pwsh", stdin, scope);
+                }
+                return self.run_words_as_script(words, scope, "pwsh -Command");
+            }
+            if is("file", 1) {
+                if let Some(file) = rest.get(index) {
+                    self.run_script_file(file, &rest[index + 1..], scope, "pwsh -File");
+                }
+                return Stdin::Output { safe: false };
+            }
+            if is("encodedcommand", 1) || flag == "ec" {
+                self.find(
+                    Verdict::Ask,
+                    Rule::ShellUnresolvedScript,
+                    "`pwsh -EncodedCommand` runs encoded text the guard does not read.".to_owned(),
+                    arg.span,
+                );
+                return Stdin::Output { safe: false };
+            }
+            // Parameters that take a value.
+            if [
+                "executionpolicy",
+                "workingdirectory",
+                "configurationname",
+                "outputformat",
+                "inputformat",
+                "settingsfile",
+                "windowstyle",
+                "custompipename",
+            ]
+            .iter()
+            .any(|full| is(full, 2))
+            {
+                index += 1;
+            }
+        }
+        Stdin::None
     }
 
     /// `script [options] -c COMMAND [file]`.
