@@ -1094,6 +1094,12 @@ impl Walker<'_> {
         let Some(path) = self.host_path(&base, scope) else {
             return;
         };
+        // A fresh entry this command made (mktemp), or something in it: nothing that
+        // was there before goes. Its parent or a glob beside it is judged as usual.
+        if self.created.iter().any(|created| path.starts_with(created)) {
+            self.note(|| format!("{} was made by this command (mktemp)", path.display()));
+            return;
+        }
         // `rm -rf link/` through a symlink made in this command reaches its target.
         let mut placed = classify(&path, self.ctx, self.config);
         // `rm -rf /tmp/foo-*` with home or the project under /tmp: the directory holds

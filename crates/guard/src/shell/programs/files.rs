@@ -378,6 +378,11 @@ impl Walker<'_> {
             return Stdin::Output { safe: true };
         }
         let suffix = value_of(&items, &["--suffix"]);
+        let suffix_text = suffix
+            .as_ref()
+            .filter(|s| s.known)
+            .map(|s| s.text.clone())
+            .unwrap_or_default();
         let temp_dir = || match scope.vars.get("TMPDIR") {
             Some(crate::shell::Value::Known(dir)) if !dir.is_empty() => Some(dir.clone()),
             Some(_) => None,
@@ -407,6 +412,19 @@ impl Walker<'_> {
             Some(None) => return Stdin::Output { safe: true },
             None => name,
         };
+        // mktemp(1) makes a fresh entry only from a template ending in at least three
+        // X's (it fails otherwise): that one is the command's own, wherever it lies.
+        let template_part = path.rsplit('/').next().unwrap_or(&path);
+        let template_part = template_part
+            .strip_suffix(suffix_text.as_str())
+            .unwrap_or(template_part);
+        if template_part.ends_with("XXX")
+            && !items.iter().any(|i| i.is(&["-u", "--dry-run"]))
+            && let Some(created) = self.host_path(&path, scope)
+        {
+            self.note(|| format!("mktemp makes the fresh entry {}", created.display()));
+            self.created.push(created);
+        }
         Stdin::Text(path, rest.first().and_then(|a| a.span))
     }
 
