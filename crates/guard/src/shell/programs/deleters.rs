@@ -92,11 +92,17 @@ impl Walker<'_> {
         scope: &mut Scope,
         stdin: &Stdin,
     ) -> Option<Stdin> {
-        let _ = stdin;
         match name {
             "rm" | "unlink" | "srm" | "wipe" => self.judge_rm(name, rest, scope),
             "shred" => self.judge_shred(rest, scope),
-            "rmdir" => self.check_file_operands(rest, scope, Access::Write),
+            // rmdir(1) removes empty directories (`-p`: and their parents): a directory
+            // of home outside the project is still home's.
+            "rmdir" => {
+                self.check_file_operands(rest, scope, Access::Write);
+                for dir in operands(&parse_opts(rest, &OptSpec::default(), false).0) {
+                    self.judge_removal(dir, Removal::File, scope, " (rmdir)");
+                }
+            }
             "truncate" => self.judge_truncate(rest, scope),
             "tar" | "bsdtar" | "gtar" => self.judge_tar(rest, scope),
             "zip" => self.judge_zip(rest, scope),
@@ -118,7 +124,7 @@ impl Walker<'_> {
                 if name == "unzip" {
                     self.judge_unzip(rest, scope);
                 } else {
-                    self.judge_cpio(rest, scope);
+                    self.judge_cpio(rest, scope, stdin);
                 }
                 return Some(Stdin::Output { safe: false });
             }
@@ -634,7 +640,7 @@ impl Walker<'_> {
 
     /// `cpio -i [-u] [-D DIR]` extracts into DIR (the working directory), replacing older
     /// files (all of them with `-u`).
-    fn judge_cpio(&mut self, rest: &[Arg], scope: &mut Scope) {
+    fn judge_cpio(&mut self, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) {
         const SPEC: OptSpec = OptSpec {
             short: "DEFHIMORs",
             long: &[
@@ -667,6 +673,23 @@ impl Walker<'_> {
         }
         let extracts = items.iter().any(|i| i.is(&["-i", "--extract"]));
         let pass = items.iter().any(|i| i.is(&["-p", "--pass-through"]));
+        // `-o` and `-p` read the names of the files to copy from stdin, one a line.
+        if pass || items.iter().any(|i| i.is(&["-o", "--create"])) {
+            match stdin {
+                Stdin::Text(text, span) => {
+                    for name in text.lines().filter(|l| !l.trim().is_empty()) {
+                        self.check_secret(&Arg::literal(name.trim(), *span), scope, Access::Read);
+                    }
+                }
+                Stdin::Output { safe } => {
+                    self.check_secret(&Arg::produced(None, *safe), scope, Access::Read);
+                }
+                Stdin::File(_) => {
+                    self.check_secret(&Arg::produced(None, false), scope, Access::Read)
+                }
+                Stdin::None => {}
+            }
+        }
         if extracts || pass {
             let dir = value_of(&items, &["-D", "--directory"])
                 .or_else(|| {
@@ -1110,11 +1133,14 @@ impl Walker<'_> {
         {
             placed = classify(&path.join(&glob), self.ctx, self.config);
         }
+        // A bracket expression is one character of many: `.[^.]*` and `.??*` take
+        // every dot entry as `.*` does.
         let glob_all = !glob.is_empty()
-            && glob
-                .split('/')
-                .filter(|c| !c.is_empty())
-                .all(|c| c.chars().all(|ch| matches!(ch, '*' | '?' | '.')));
+            && glob.split('/').filter(|c| !c.is_empty()).all(|c| {
+                brackets_as_any(c)
+                    .chars()
+                    .all(|ch| matches!(ch, '*' | '?' | '.'))
+            });
         let removal = match (glob.is_empty(), glob_all, removal) {
             (true, _, removal) => removal,
             (false, true, _) => Removal::Recursive,
@@ -1163,4 +1189,27 @@ impl Walker<'_> {
             );
         }
     }
+}
+
+/// A glob component with each bracket expression (`[^.]`, `[a-z]`) as `?`.
+fn brackets_as_any(component: &str) -> String {
+    let mut out = String::new();
+    let mut chars = component.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '[' {
+            let mut closed = false;
+            let mut first = true;
+            for inner in chars.by_ref() {
+                if inner == ']' && !first {
+                    closed = true;
+                    break;
+                }
+                first = inner == '^' || inner == '!' && first;
+            }
+            out.push(if closed { '?' } else { '[' });
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

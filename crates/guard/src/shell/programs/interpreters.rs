@@ -274,6 +274,27 @@ impl Walker<'_> {
                 self.check_secret(operand, scope, Access::Mention);
             }
         }
+        // `perl -i`, `perl -pi.bak`, `ruby -i`: the files given are rewritten in place
+        // (perlrun(1), ruby(1)).
+        let in_place = matches!(spec.language, Language::Perl | Language::Ruby)
+            && rest[..index].iter().any(|a| {
+                a.known
+                    && a.text.starts_with('-')
+                    && !a.text.starts_with("--")
+                    && a.text[1..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphabetic())
+                        .any(|c| c == 'i')
+            });
+        if in_place {
+            for operand in operands.iter().filter(|a| !is_option(a)) {
+                self.judge_overwrite(
+                    operand,
+                    scope,
+                    &format!(" (rewritten in place by {name} -i)"),
+                );
+            }
+        }
         if module {
             return Some(Stdin::Output { safe: false });
         }

@@ -90,7 +90,7 @@ impl Walker<'_> {
                 Stdin::None
             }
             "export" | "declare" | "typeset" | "local" | "readonly" => {
-                self.assign_builtin(rest, scope);
+                self.assign_builtin(name, rest, scope);
                 Stdin::None
             }
             "read" | "mapfile" | "readarray" => {
@@ -134,6 +134,21 @@ impl Walker<'_> {
         let target = rest
             .iter()
             .find(|a| !(super::is_option(a) && a.text != "-"));
+        // With CDPATH set in the command, `cd dir` may go to any of its directories
+        // (bash(1)): where is not known without the disk.
+        if scope.vars.contains_key("CDPATH")
+            && let Some(arg) = target
+            && arg.known
+            && !(arg.text.starts_with('/')
+                || arg.text.starts_with("./")
+                || arg.text.starts_with("../")
+                || arg.text == "."
+                || arg.text == "..")
+        {
+            scope.cwd = None;
+            self.note(|| "cd through CDPATH: the working directory is no longer known".to_owned());
+            return;
+        }
         scope.cwd = match target {
             None => Some(self.ctx.home.clone()),
             Some(arg) if arg.known && arg.text != "-" => {
@@ -151,10 +166,32 @@ impl Walker<'_> {
         });
     }
 
-    fn assign_builtin(&mut self, rest: &[Arg], scope: &mut Scope) {
+    fn assign_builtin(&mut self, builtin: &str, rest: &[Arg], scope: &mut Scope) {
+        // `declare -n r=HOME`: r is another name for HOME (a nameref); its value is
+        // HOME's, known only when HOME's is.
+        let nameref = builtin != "export"
+            && builtin != "readonly"
+            && rest
+                .iter()
+                .take_while(|a| super::is_option(a))
+                .any(|a| a.text.contains('n'));
         for arg in rest.iter().filter(|a| !super::is_option(a)) {
             if let Some((name, value)) = arg.text.split_once('=') {
-                let value = if arg.known {
+                let value = if nameref {
+                    match (arg.known, value) {
+                        (true, "HOME") => Value::Known(self.ctx.home.display().to_string()),
+                        (true, target) => {
+                            scope.vars.get(target).cloned().unwrap_or(Value::Unknown {
+                                runtime: false,
+                                safe: false,
+                            })
+                        }
+                        (false, _) => Value::Unknown {
+                            runtime: arg.runtime,
+                            safe: false,
+                        },
+                    }
+                } else if arg.known {
                     Value::Known(value.to_owned())
                 } else {
                     Value::Unknown {
