@@ -118,6 +118,10 @@ pub(crate) struct Walker<'a> {
     /// Fresh entries this command makes (`mktemp`, wherever it puts them): deleting
     /// them, or anything in them, deletes nothing that was there before.
     created: Vec<std::path::PathBuf>,
+    /// Texts produced by decoding in this command (`base64 -d`, `xxd -r`, `rev`): run by
+    /// a shell or interpreter, they are asked about (the policy's "decoded") besides
+    /// being judged as what they are.
+    decoded: Vec<String>,
 }
 
 /// What the walk of one command found.
@@ -146,6 +150,7 @@ pub(crate) fn analyse(
         called: Vec::new(),
         defined: Vec::new(),
         created: Vec::new(),
+        decoded: Vec::new(),
     };
     if command.len() > MAX_COMMAND_BYTES {
         walker.find(

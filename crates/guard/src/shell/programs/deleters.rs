@@ -888,7 +888,7 @@ impl Walker<'_> {
 
     /// `mv SOURCE… DEST`: moving a whole zone (home, the project, a system directory) is
     /// deleting it from where it belongs.
-    fn judge_mv(&mut self, rest: &[Arg], scope: &mut Scope) {
+    pub(super) fn judge_mv(&mut self, rest: &[Arg], scope: &mut Scope) {
         const MV: OptSpec = OptSpec {
             short: "tS",
             long: &["target-directory", "suffix", "backup", "update"],

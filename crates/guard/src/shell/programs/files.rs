@@ -227,10 +227,12 @@ impl Walker<'_> {
                     .any(|a| a.known && matches!(a.text.as_str(), "-d" | "--decode" | "-D"));
                 self.check_file_operands(rest, scope, Access::Read);
                 match (decode, stdin, name) {
-                    (true, Stdin::Text(text, span), "base64") => decode_base64(text)
-                        .map_or(Stdin::Output { safe: false }, |decoded| {
+                    (true, Stdin::Text(text, span), "base64") => {
+                        decode_base64(text).map_or(Stdin::Output { safe: false }, |decoded| {
+                            self.decoded.push(decoded.clone());
                             Stdin::Text(decoded, *span)
-                        }),
+                        })
+                    }
                     _ => Stdin::Output { safe: false },
                 }
             }
@@ -240,23 +242,27 @@ impl Walker<'_> {
                     .any(|a| a.known && a.text.starts_with('-') && a.text.contains('r'));
                 self.check_file_operands(rest, scope, Access::Read);
                 match (reverse, stdin) {
-                    (true, Stdin::Text(text, span)) => decode_hex(text)
-                        .map_or(Stdin::Output { safe: false }, |decoded| {
+                    (true, Stdin::Text(text, span)) => {
+                        decode_hex(text).map_or(Stdin::Output { safe: false }, |decoded| {
+                            self.decoded.push(decoded.clone());
                             Stdin::Text(decoded, *span)
-                        }),
+                        })
+                    }
                     _ => Stdin::Output { safe: false },
                 }
             }
             "rev" => {
                 self.check_file_operands(rest, scope, Access::Read);
                 match stdin {
-                    Stdin::Text(text, span) if rest.is_empty() => Stdin::Text(
-                        text.lines()
+                    Stdin::Text(text, span) if rest.is_empty() => {
+                        let reversed = text
+                            .lines()
                             .map(|l| l.chars().rev().collect::<String>())
                             .collect::<Vec<_>>()
-                            .join("\n"),
-                        *span,
-                    ),
+                            .join("\n");
+                        self.decoded.push(reversed.clone());
+                        Stdin::Text(reversed, *span)
+                    }
                     _ => Stdin::Output { safe: false },
                 }
             }
@@ -638,9 +644,10 @@ impl Walker<'_> {
                 .any(|i| i.is(&["-O", "--remote-name", "--remote-name-all"])))
             || (name == "wget" && !items.iter().any(|i| i.is(&["-O", "--output-document"])));
         if names_from_url {
+            // curl takes a URL without a scheme too (`curl -O host/run.sh`).
             for url in operands(&items)
                 .iter()
-                .filter(|a| a.known && a.text.contains("://"))
+                .filter(|a| a.known && (a.text.contains("://") || name == "curl"))
             {
                 let file = url
                     .text

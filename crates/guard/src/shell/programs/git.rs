@@ -278,6 +278,23 @@ impl Walker<'_> {
                 }
                 return Stdin::None;
             }
+            // `git mv SRC DEST` renames like mv(1): a secret file renamed is then read
+            // under its new name.
+            "mv" => {
+                let plain: Vec<Arg> = args
+                    .iter()
+                    .filter(|a| {
+                        !(a.known
+                            && matches!(
+                                a.text.as_str(),
+                                "-k" | "-n" | "--dry-run" | "-v" | "--verbose"
+                            ))
+                    })
+                    .cloned()
+                    .collect();
+                self.judge_mv(&plain, scope);
+                return Stdin::None;
+            }
             "bisect" if args.first().is_some_and(|a| a.text == "run") => {
                 return self.judge_inner("git bisect run", &args[1..], scope, &Stdin::None);
             }

@@ -339,6 +339,14 @@ impl Walker<'_> {
         match stdin {
             Stdin::Text(text, span) => {
                 let text = text.clone();
+                if self.decoded.contains(&text) {
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        format!("`{name}` runs decoded code, which the command does not show as written."),
+                        *span,
+                    );
+                }
                 self.note(|| format!("{name} code on stdin: {}", text.replace('\n', "\\n")));
                 self.judge_code_in(language, &text, *span, scope, operands);
             }

@@ -399,6 +399,7 @@ impl Walker<'_> {
             return;
         };
         self.note(|| format!("{what} `{shown}` was written earlier in this command"));
+        self.ask_if_decoded(&text, what, span);
         let interpreter = text
             .strip_prefix("#!")
             .and_then(|line| line.lines().next())

@@ -336,6 +336,14 @@ impl Walker<'_> {
         match stdin {
             Stdin::Text(text, span) => {
                 let text = text.clone();
+                if self.decoded.contains(&text) {
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        format!("`{name}` runs decoded text, which the command does not show as written."),
+                        *span,
+                    );
+                }
                 self.walk_nested_script(&text, scope, *span, &format!("text piped into {name}"))
             }
             Stdin::File(file) => {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::{OptSpec, parse_opts, value_of};
 use crate::paths::resolve;
 use crate::shell::word::Arg;
-use crate::shell::{Scope, Stdin, Walker};
+use crate::shell::{ByteSpan, Scope, Stdin, Walker};
 
 /// A wrapper: its options, and how many operands come before the command it runs.
 pub(super) struct Wrapper {
@@ -631,7 +631,9 @@ impl Walker<'_> {
         stdin: &Stdin,
     ) -> Stdin {
         if inner.is_empty() {
-            return Stdin::None;
+            // A wrapper with nothing to run prints what it is (`ssh-agent -s` prints
+            // shell commands): not known.
+            return Stdin::Output { safe: false };
         }
         self.note(|| format!("unwrapped `{wrapper}`"));
         self.judge(inner, scope, stdin)
@@ -1321,6 +1323,19 @@ impl Walker<'_> {
     /// A file of commands for a program that can run shell commands from it (gdb,
     /// lldb, vim, …): judged when it was written earlier in this command, asked about
     /// when its content is produced at run time, else only its name is checked.
+    /// Text that was decoded in this command, about to run: asked about (the policy's
+    /// "decoded"), besides being judged as what it is.
+    pub(super) fn ask_if_decoded(&mut self, text: &str, what: &str, span: Option<ByteSpan>) {
+        if self.decoded.iter().any(|decoded| decoded == text) {
+            self.find(
+                crate::decision::Verdict::Ask,
+                crate::rules::Rule::ShellUnresolvedScript,
+                format!("{what} runs decoded text, which the command does not show as written."),
+                span,
+            );
+        }
+    }
+
     pub(super) fn judge_script_file(&mut self, file: &Arg, scope: &mut Scope, what: &str) {
         if file.process_substitution || produced_content(file) {
             let written = self.quoted(file.span);
@@ -1343,6 +1358,7 @@ impl Walker<'_> {
         match scope.written.get(&path).cloned() {
             Some(Some(text)) => {
                 self.note(|| format!("{what} `{}` was written earlier in this command", file.text));
+                self.ask_if_decoded(&text, what, file.span);
                 self.walk_nested_script(&text, scope, file.span, what);
             }
             Some(None) => self.find(
