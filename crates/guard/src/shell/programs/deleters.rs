@@ -905,6 +905,7 @@ impl Walker<'_> {
         let (items, _) = parse_opts(rest, &MV, false);
         let files = operands(&items);
         let target_dir = value_of(&items, &["-t", "--target-directory"]);
+        let target_dir_given = target_dir.is_some();
         let (sources, destination): (Vec<&Arg>, Option<Arg>) = match target_dir {
             Some(dir) => (files.clone(), Some(dir)),
             None => match files.split_last() {
@@ -928,7 +929,9 @@ impl Walker<'_> {
         }
         if let Some(destination) = destination {
             self.check_secret(&destination, scope, Access::Write);
-            if !keeps {
+            if !keeps
+                && !self.names_a_directory(&destination, sources.len(), target_dir_given, scope)
+            {
                 self.judge_overwrite(&destination, scope, " (replaced by mv)");
             }
             // What is moved is then found under its new name.
@@ -1006,6 +1009,28 @@ impl Walker<'_> {
             return;
         }
         self.judge_file_loss(target, scope, via);
+    }
+
+    /// Whether a destination names a directory the files go into (a trailing `/`, `-t`,
+    /// several sources, or the root of home, the project or a temp dir): only an entry
+    /// of the same name there could be replaced, and whether one exists is not known.
+    pub(crate) fn names_a_directory(
+        &self,
+        destination: &Arg,
+        sources: usize,
+        target_dir: bool,
+        scope: &Scope,
+    ) -> bool {
+        target_dir
+            || sources > 1
+            || destination.known
+                && (destination.text.ends_with('/')
+                    || destination.text.ends_with("/.")
+                    || self
+                        .host_path(&destination.text, scope)
+                        .is_some_and(|path| {
+                            classify(&path, self.ctx, self.config).relation == Relation::Is
+                        }))
     }
 
     /// Whether a name resolves inside the project (not its root).

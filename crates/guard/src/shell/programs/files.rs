@@ -727,6 +727,12 @@ impl Walker<'_> {
             {
                 self.judge_file_loss(&destination, scope, " (overwritten with nothing)");
             } else if matches!(name, "cp" | "install" | "ditto")
+                && !self.names_a_directory(
+                    &destination,
+                    sources.len(),
+                    value_of(&items, &["-t", "--target-directory"]).is_some(),
+                    scope,
+                )
                 && !items.iter().any(|i| i.is(&["-n", "--no-clobber"]))
                 && value_of(&items, &["--update"]).is_none_or(|v| v.text != "none")
             {
@@ -784,8 +790,10 @@ impl Walker<'_> {
                 value_of(&items, &["-t", "--target-directory"]),
                 files.as_slice(),
             ) {
-                (Some(dir), _) => self.judge_overwrite(&dir, scope, " (replaced by ln -f)"),
-                (None, [.., link]) if files.len() > 1 => {
+                (None, [.., link])
+                    if files.len() > 1
+                        && !self.names_a_directory(link, files.len() - 1, false, scope) =>
+                {
                     self.judge_overwrite(link, scope, " (replaced by ln -f)")
                 }
                 _ => {}

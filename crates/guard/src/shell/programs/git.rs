@@ -671,7 +671,12 @@ impl Walker<'_> {
                     judge(self, tree, Removal::Selected, &via);
                 }
             }
-            "worktree" if operands.first().is_some_and(|a| a.text == "remove") => {
+            // Without `--force` git refuses to remove a worktree with modified or
+            // untracked files (git-worktree(1)): nothing unsaved goes.
+            "worktree"
+                if operands.first().is_some_and(|a| a.text == "remove")
+                    && has(&["--force", "-f"]) =>
+            {
                 for path in operands.iter().skip(1) {
                     judge(self, path, Removal::Recursive, " (git worktree remove)");
                 }

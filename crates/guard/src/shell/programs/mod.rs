@@ -475,8 +475,20 @@ impl Walker<'_> {
     /// `$CMD -rf /`: the program is not known. A command substitution in the program's
     /// place runs whatever it prints: asked about. A variable from the environment is
     /// asked about when its arguments look like a delete or name a protected place.
-    fn judge_unknown_program(&mut self, args: &[Arg], scope: &Scope) {
+    fn judge_unknown_program(&mut self, args: &[Arg], scope: &mut Scope) {
         let program = &args[0];
+        // `$SHELL -c …`: the user's shell, judged as a shell.
+        let written = program
+            .span
+            .and_then(|(start, end)| self.source.get(start..end))
+            .unwrap_or_default()
+            .trim_matches('"');
+        if matches!(written, "$SHELL" | "${SHELL}") {
+            let mut shell = vec![Arg::literal("sh", program.span)];
+            shell.extend_from_slice(&args[1..]);
+            self.judge(&shell, scope, &Stdin::None);
+            return;
+        }
         if program.runtime && !program.safe {
             let written = self.quoted(program.span);
             self.find(
