@@ -119,7 +119,34 @@ impl Walker<'_> {
             "cmake" if rest.first().is_some_and(|a| a.known && a.text == "-E") => {
                 return Some(self.judge_cmake_tool(&rest[1..], scope, stdin));
             }
-            "cmake" => return None,
+            // `cmake -P SCRIPT` runs a CMake script (`file(REMOVE_RECURSE …)`,
+            // `execute_process(…)`): one from input or written in this command is not
+            // read by the guard.
+            "cmake" => {
+                let script = rest
+                    .iter()
+                    .position(|a| a.known && a.text == "-P")
+                    .and_then(|at| rest.get(at + 1))?;
+                let from_input = script.known
+                    && matches!(script.text.as_str(), "-" | "/dev/stdin" | "/dev/fd/0")
+                    && !matches!(stdin, Stdin::None);
+                let written = script
+                    .known
+                    .then(|| self.host_path(&script.text, scope))
+                    .flatten()
+                    .is_some_and(|path| scope.written.contains_key(&path));
+                if from_input || written || !script.known {
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        "`cmake -P` runs a script given in the command, in a language the guard \
+                         does not read."
+                            .to_owned(),
+                        script.span,
+                    );
+                }
+                return None;
+            }
             "unzip" | "cpio" => {
                 if name == "unzip" {
                     self.judge_unzip(rest, scope);

@@ -316,6 +316,41 @@ impl Walker<'_> {
                 Stdin::None
             }
             "sort" | "uniq" => self.judge_sort(name, rest, scope, stdin),
+            // yq(1): `load("f")`, `load_str("f")` and friends in the expression read f;
+            // `-i`/`--inplace` rewrites the files given.
+            "yq" => {
+                self.check_file_operands(rest, scope, Access::Read);
+                for arg in rest.iter().filter(|a| a.known) {
+                    let mut text = arg.text.as_str();
+                    while let Some(at) = text.find("load") {
+                        let after = &text[at..];
+                        let Some(open) = after.find('(') else { break };
+                        let inside = after[open + 1..].trim_start();
+                        if let Some(quoted) = inside.strip_prefix(['"', '\'']) {
+                            let file = quoted.split(['"', '\'']).next().unwrap_or_default();
+                            self.check_secret(&Arg::literal(file, arg.span), scope, Access::Read);
+                        }
+                        text = &after[open + 1..];
+                    }
+                }
+                let in_place = rest.iter().any(|a| {
+                    a.known
+                        && (a.text == "--inplace"
+                            || a.text.starts_with('-')
+                                && !a.text.starts_with("--")
+                                && a.text.contains('i'))
+                });
+                if in_place {
+                    for file in rest.iter().filter(|a| {
+                        let subcommand =
+                            a.known && matches!(a.text.as_str(), "eval" | "e" | "eval-all" | "ea");
+                        !(super::is_option(a) || subcommand)
+                    }) {
+                        self.judge_overwrite(file, scope, " (rewritten in place by yq -i)");
+                    }
+                }
+                Stdin::Output { safe: false }
+            }
             // `split --filter=COMMAND` runs COMMAND in a shell for each piece (split(1));
             // the input file is read.
             "split" => {
@@ -726,6 +761,18 @@ impl Walker<'_> {
                 && sources.iter().any(|s| s.known && s.text == "/dev/null")
             {
                 self.judge_file_loss(&destination, scope, " (overwritten with nothing)");
+            } else if matches!(name, "cp" | "install" | "ditto")
+                && items
+                    .iter()
+                    .any(|i| i.is(&["-r", "-R", "-a", "--recursive", "--archive"]))
+                && sources
+                    .iter()
+                    .any(|s| s.glob || !s.known || s.text.ends_with('/') || s.text.ends_with("/."))
+                && !items.iter().any(|i| i.is(&["-n", "--no-clobber"]))
+            {
+                // A tree's contents copied over a directory: which entries are
+                // replaced is what the source holds, not known from the command.
+                self.judge_overwrite(&destination, scope, &format!(" (copied over by {name} -r)"));
             } else if matches!(name, "cp" | "install" | "ditto")
                 && !self.names_a_directory(
                     &destination,

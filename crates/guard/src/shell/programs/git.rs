@@ -348,6 +348,12 @@ impl Walker<'_> {
                             scope,
                             "git difftool -x",
                         );
+                    } else if let Some(script) = arg.text.strip_prefix("--extcmd=") {
+                        self.run_words_as_script(
+                            &[Arg::literal(script, arg.span)],
+                            scope,
+                            "git difftool --extcmd",
+                        );
                     }
                 }
             }

@@ -78,6 +78,22 @@ impl Walker<'_> {
                 | "pyenv" | "nodenv" | "goenv" | "jenv" | "asdf" | "volta" | "pixi",
                 Some("run" | "exec"),
             ) => self.judge_env_runner(name, &rest[1..], scope, stdin, ENV_RUN),
+            // `npm explore PKG -- command` runs the command in the package's directory
+            // (npm-explore(1)).
+            ("npm", Some("explore")) => match rest.iter().position(|a| a.known && a.text == "--") {
+                Some(at) => {
+                    let mut inner = scope.clone();
+                    if let (Some(package), Some(cwd)) = (rest.get(1), &scope.cwd) {
+                        inner.cwd = package
+                            .known
+                            .then(|| cwd.join("node_modules").join(&package.text));
+                    }
+                    let out = self.judge_inner("npm explore", &rest[at + 1..], &mut inner, stdin);
+                    scope.written.extend(inner.written);
+                    out
+                }
+                None => Stdin::None,
+            },
             // `distrobox enter [NAME] [options] -- command`: what follows `--` runs.
             ("distrobox", Some("enter" | "ephemeral")) => {
                 match rest.iter().position(|a| a.known && a.text == "--") {

@@ -905,7 +905,7 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "wget2" | "aria2c" | "http" | "https" | "xh" | "mkfs" | "mke2fs" | "mkswap"
         | "wipefs" | "fdisk" | "sfdisk" | "gdisk" | "sgdisk" | "parted" | "cfdisk"
         | "blkdiscard" | "head" | "tail" | "sort" | "uniq" | "cut" | "tr" | "fold" | "column"
-        | "nl" | "fmt" | "split" => Family::File,
+        | "nl" | "fmt" | "split" | "yq" => Family::File,
         _ if name.starts_with("mkfs.") || files::METADATA.contains(&name) => Family::File,
         _ if interpreters::is_interpreter(name) => Family::Interpreter,
         _ => return None,

@@ -599,6 +599,18 @@ impl Walker<'_> {
                 None => {}
             }
         }
+        // `strace -o '|cmd'` / `'!cmd'` pipes the trace into a command (strace(1)).
+        if matches!(name, "strace" | "ltrace") {
+            for output in super::values_of(&items, &["-o", "--output"]) {
+                if let Some(command) = output.text.strip_prefix(['|', '!']) {
+                    self.run_words_as_script(
+                        &[Arg::literal(command, output.span)],
+                        scope,
+                        "a command strace pipes its trace to",
+                    );
+                }
+            }
+        }
         // Secret files named in the wrapper's own options (`dotenv -e .env`).
         for item in &items {
             if let super::Opt::Flag {
