@@ -35,6 +35,12 @@ pub const TUNED: &[(&str, &str)] = &[
         "outsider-1.toml",
         include_str!("../../../guard/corpus/outsider-1.toml"),
     ),
+    // The tuning two-thirds of the second outsider's corpus (its other third is held
+    // out by the lead).
+    (
+        "outsider-2.toml",
+        include_str!("../../../guard/corpus/outsider-2.toml"),
+    ),
 ];
 
 /// Where a held-out corpus is read from when present: `GUARD_HELDOUT_CORPUS`, else this

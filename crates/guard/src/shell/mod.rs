@@ -115,6 +115,13 @@ pub(crate) struct Walker<'a> {
     /// Functions called so far; the others are judged at the end with unknown arguments.
     called: Vec<String>,
     defined: Vec<(String, Rc<ast::FunctionBody>, Scope)>,
+    /// Fresh entries this command makes (`mktemp`, wherever it puts them): deleting
+    /// them, or anything in them, deletes nothing that was there before.
+    created: Vec<std::path::PathBuf>,
+    /// Texts produced by decoding in this command (`base64 -d`, `xxd -r`, `rev`): run by
+    /// a shell or interpreter, they are asked about (the policy's "decoded") besides
+    /// being judged as what they are.
+    decoded: Vec<String>,
 }
 
 /// What the walk of one command found.
@@ -142,6 +149,8 @@ pub(crate) fn analyse(
         trace: explain.then(Vec::new),
         called: Vec::new(),
         defined: Vec::new(),
+        created: Vec::new(),
+        decoded: Vec::new(),
     };
     if command.len() > MAX_COMMAND_BYTES {
         walker.find(

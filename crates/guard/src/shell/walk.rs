@@ -106,10 +106,21 @@ impl Walker<'_> {
         match command {
             Command::Simple(simple) => self.walk_simple(simple, scope, stdin),
             Command::Compound(compound, redirects) => {
+                let mut outputs = Vec::new();
                 for redirect in redirects.iter().flat_map(|r| r.0.iter()) {
-                    self.walk_redirect(redirect, scope);
+                    if let Redirected::Stdout(file, _) = self.walk_redirect(redirect, scope) {
+                        outputs.push(file);
+                    }
                 }
-                self.walk_compound(compound, scope)
+                let out = self.walk_compound(compound, scope);
+                if outputs.is_empty() {
+                    return out;
+                }
+                // `(echo …) > t`, `{ …; } > t`: what it prints is the file's text.
+                for file in &outputs {
+                    self.record_written(file, &out, scope);
+                }
+                Stdin::None
             }
             Command::Function(function) => {
                 let name = function.fname.value.clone();

@@ -30,6 +30,7 @@ pub(crate) enum Language {
     Lisp,
     AppleScript,
     Awk,
+    Haskell,
 }
 
 /// What code does that the guard cares about.
@@ -58,6 +59,9 @@ pub(crate) enum Effect {
     Argv(Vec<String>),
     /// Runs code not known until it runs (`a command`, `Python code`, …).
     Unknown(&'static str),
+    /// Loads and runs a file of code of the same language (`require("./a.js")`,
+    /// `require_relative "x"`, `runpy.run_path("x.py")`, `do "x.pl"`).
+    Load(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +85,7 @@ impl Language {
             | Language::Awk => &["#"],
             Language::Node | Language::Groovy | Language::Java => &["//"],
             Language::Php => &["//", "#"],
-            Language::Lua | Language::AppleScript => &["--"],
+            Language::Lua | Language::AppleScript | Language::Haskell => &["--"],
             Language::Lisp => &[";"],
             Language::Erlang => &["%"],
         }
@@ -95,6 +99,7 @@ impl Language {
             Language::Julia => &["*"],
             Language::Elixir => &["<>"],
             Language::AppleScript => &["&"],
+            Language::Haskell => &["++", "</>"],
             _ => &["+"],
         }
     }
@@ -114,8 +119,23 @@ pub(crate) fn effects(language: Language, code: &str, operands: &[String]) -> Ve
     if language == Language::Tcl {
         return tcl_effects(code);
     }
-    let tokens = fold(language, lex(language, code), operands);
+    let tokens = lex(language, code);
     let mut effects = Vec::new();
+    // Code that decodes text and evaluates code runs what is decoded: content not
+    // written in the command, asked about whatever the decoding gives.
+    let named = |test: &dyn Fn(&str) -> bool| {
+        tokens
+            .iter()
+            .any(|t| matches!(t, Token::Name(n) if test(n.rsplit(['.', ':']).next().unwrap_or(n))))
+    };
+    let decodes = named(&|n| DECODERS.contains(&n))
+        || tokens
+            .iter()
+            .any(|t| matches!(t, Token::Str(Some(s)) if s == "base64" || s == "hex"));
+    if decodes && named(&|n| is_evaluator(language, n)) {
+        effects.push(Effect::Unknown("decoded code"));
+    }
+    let tokens = fold(language, tokens, operands);
     for (index, token) in tokens.iter().enumerate() {
         match token {
             Token::Str(Some(text)) if language != Language::Awk && !mentions_a_file(text) => {
@@ -142,7 +162,7 @@ pub(crate) fn effects(language: Language, code: &str, operands: &[String]) -> Ve
 /// has in practice. It is data (printed, logged), not a path opened; code that runs it
 /// does so through a call recognised below (`execSync('cat .env')`, `system(…)`), which
 /// judges it as a command line, and a command line held in a variable is not known.
-fn mentions_a_file(text: &str) -> bool {
+pub(crate) fn mentions_a_file(text: &str) -> bool {
     let last = text.rsplit('/').next().unwrap_or(text);
     last.split_whitespace().count() > 1
         && last
@@ -157,6 +177,9 @@ const DELETERS: &[(&str, bool)] = &[
     ("rmtree", true),
     ("remove_tree", true),
     ("send2trash", true),
+    ("removeDirectoryRecursive", true),
+    ("removePathForcibly", true),
+    ("removeFile", false),
     ("os.remove", false),
     ("os.unlink", false),
     ("os.rmdir", false),
@@ -234,6 +257,8 @@ const DELETE_METHODS: &[(&str, bool)] = &[
 /// Functions that run a shell command line given as a string (or, given a list, a
 /// program and its arguments).
 const SHELL_RUNNERS: &[&str] = &[
+    "callCommand",
+    "spawnCommand",
     "os.system",
     "os.popen",
     "subprocess.run",
@@ -347,6 +372,140 @@ fn is_evaluator(language: Language, name: &str) -> bool {
     names.contains(&name)
 }
 
+/// Code that names the home directory (`os.path.expanduser("~/x")`, `os.homedir()`,
+/// `Path.home()`, `Dir.home`, `os.getenv("HOME")`, `process.env.HOME`, `ENV["HOME"]`,
+/// `$ENV{HOME}`): how many tokens it takes, and the path as a literal starting with `~`
+/// (which the judge expands).
+fn home_expression(tokens: &[Token]) -> Option<(usize, String)> {
+    let Some(Token::Name(name)) = tokens.first() else {
+        return None;
+    };
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let is_home = |t: Option<&Token>| {
+        matches!(t, Some(Token::Str(Some(v))) if v == "HOME" || v == "USERPROFILE")
+            || matches!(t, Some(Token::Name(n)) if n == "HOME")
+    };
+    let home = "~".to_owned();
+    match (last, tokens.get(1), tokens.get(2), tokens.get(3)) {
+        (
+            "expanduser" | "expand_path" | "path.expand" | "expand",
+            Some(Token::Punct('(')),
+            Some(Token::Str(Some(path))),
+            Some(Token::Punct(')')),
+        ) if path.starts_with('~') => Some((4, path.clone())),
+        (
+            "homedir" | "UserHomeDir" | "home" | "home_dir",
+            Some(Token::Punct('(')),
+            Some(Token::Punct(')')),
+            _,
+        ) => Some((3, home)),
+        ("home", _, _, _) if name == "Dir.home" => Some((1, home)),
+        ("HOME", _, _, _) if name.ends_with("env.HOME") => Some((1, home)),
+        (
+            "getenv" | "Getenv" | "fetch" | "get" | "getEnv" | "env",
+            Some(Token::Punct('(')),
+            t,
+            Some(Token::Punct(')')),
+        ) if is_home(t) => Some((4, home)),
+        (
+            "environ" | "ENV" | "$ENV" | "_ENV" | "_SERVER",
+            Some(Token::Punct('[' | '{')),
+            t,
+            Some(Token::Punct(']' | '}')),
+        ) if is_home(t) => Some((4, home)),
+        _ => None,
+    }
+}
+
+/// The home directory interpolated into a string, by language: Perl, shells, Ruby,
+/// JavaScript template strings, PHP.
+const HOME_INTERPOLATIONS: &[&str] = &[
+    "$ENV{HOME}",
+    "$ENV{'HOME'}",
+    "${HOME}",
+    "$HOME",
+    "#{ENV['HOME']}",
+    "#{ENV[\"HOME\"]}",
+    "#{Dir.home}",
+    "${process.env.HOME}",
+    "${os.homedir()}",
+    "${require('os').homedir()}",
+    "{$_SERVER['HOME']}",
+];
+
+/// Functions that decode text (by the last part of their name): base64, hex, packed
+/// bytes, compression, rot13.
+const DECODERS: &[&str] = &[
+    "b64decode",
+    "urlsafe_b64decode",
+    "decodebytes",
+    "a2b_base64",
+    "unhexlify",
+    "fromhex",
+    "atob",
+    "decode64",
+    "strict_decode64",
+    "urlsafe_decode64",
+    "decode_base64",
+    "base64_decode",
+    "hex2bin",
+    "pack",
+    "unpack",
+    "unpack1",
+    "decompress",
+    "gzinflate",
+    "gzuncompress",
+    "gzdecode",
+    "inflateSync",
+    "gunzipSync",
+    "str_rot13",
+    "rot13",
+    "loads",
+    "base64decode",
+    "base64dec",
+];
+
+/// Functions that load a file of code and run it (a path for `require`: a bare name
+/// is a package).
+const LOADERS: &[&str] = &[
+    "require",
+    "import",
+    "require_relative",
+    "load",
+    "do",
+    "include",
+    "include_once",
+    "require_once",
+    "runpy.run_path",
+    "run_path",
+    "execfile",
+    "dofile",
+    "loadfile",
+    "source",
+];
+
+/// Functions that replace or truncate the file named by their first argument.
+const WRITERS: &[&str] = &[
+    "truncate",
+    "os.truncate",
+    "File.truncate",
+    "fs.truncateSync",
+    "fs.truncate",
+    "truncateSync",
+    "writeFileSync",
+    "fs.writeFile",
+    "fs.promises.writeFile",
+    "File.write",
+    "IO.write",
+    "file_put_contents",
+    "Deno.writeTextFile",
+    "Deno.writeTextFileSync",
+    "Deno.writeFile",
+    "Bun.write",
+    "spit",
+    "File.write!",
+];
+
 /// Functions that read a file named by their argument.
 const READERS: &[&str] = &[
     "open",
@@ -441,7 +600,10 @@ fn name_effects(
         effects.push(effect);
         return;
     }
-    if DOTENV_LOADERS.iter().any(|known| name_matches(name, known))
+    // `dotenv.load`, `Dotenv.load`: by their whole name (Lua's bare `load` runs code).
+    if DOTENV_LOADERS
+        .iter()
+        .any(|known| name_matches(name, known) && (name.contains('.') || !known.contains('.')))
         || (name == "require"
             && matches!(tokens.get(index + 2), Some(Token::Str(Some(m))) if m == "dotenv" || m == "dotenv/config"))
     {
@@ -526,9 +688,31 @@ fn name_effects(
         effects.push(runner_effect(language, tokens, index, name));
         return;
     }
+    if LOADERS.iter().any(|known| name_matches(name, known))
+        && let Some(path) = first_argument(tokens, index + 1)
+        // `require("pkg")`, `import("pkg")`: a package; only a path is a file.
+        && (!matches!(name, "require" | "import")
+            || path.starts_with("./")
+            || path.starts_with("../")
+            || path.starts_with('/'))
+    {
+        effects.push(Effect::Load(path));
+    }
+    if WRITERS.iter().any(|known| name_matches(name, known))
+        && let Some(path) = first_argument(tokens, index + 1)
+    {
+        effects.push(Effect::Write(path));
+    }
     if READERS.iter().any(|known| name_matches(name, known)) {
         // The file is the first argument: a literal, or a name made at run time.
         let arguments = call_arguments(tokens, index + 1);
+        // `open(path, "w")`, `fopen(path, "w")`: opened for writing, truncated.
+        if let [_, [Token::Str(Some(mode))], ..] = split_top_level(arguments).as_slice()
+            && mode.starts_with('w')
+            && let Some(path) = first_argument(tokens, index + 1)
+        {
+            effects.push(Effect::Write(path));
+        }
         let first = split_top_level(arguments)
             .first()
             .copied()
@@ -994,6 +1178,26 @@ fn fold(language: Language, tokens: Vec<Token>, operands: &[String]) -> Vec<Toke
             }
             continue;
         }
+        // The home directory named in code becomes `~`, which the judge expands.
+        if let Some((consumed, text)) = home_expression(&tokens[index..]) {
+            // `require("os").homedir()`: the module expression goes with it.
+            if let [
+                ..,
+                Token::Name(r),
+                Token::Punct('('),
+                Token::Str(_),
+                Token::Punct(')'),
+                Token::Punct('.'),
+            ] = out.as_slice()
+                && r == "require"
+            {
+                out.truncate(out.len() - 5);
+            }
+            let joined = joined_left(language, &mut out, &text);
+            out.push(Token::Str(Some(joined.unwrap_or(text))));
+            index += consumed;
+            continue;
+        }
         // Literals joined by the language's operator.
         if let Token::Str(Some(right)) = token
             && let Some(joined) = joined_left(language, &mut out, right)
@@ -1150,6 +1354,17 @@ fn lex(language: Language, code: &str) -> Vec<Token> {
                 }
                 text.push(chars[j]);
                 j += 1;
+            }
+            // `"$ENV{HOME}/.bashrc"`, `"#{Dir.home}/x"`, `` `${process.env.HOME}/x` ``:
+            // the home directory interpolated first, and nothing else, is a known path.
+            if dynamic
+                && let Some(rest) = HOME_INTERPOLATIONS
+                    .iter()
+                    .find_map(|home| text.strip_prefix(home))
+                && !rest.contains(['$', '{'])
+            {
+                text = format!("~{rest}");
+                dynamic = false;
             }
             // An f-string (`f"…{x}"`) is not a literal.
             let prefix = match tokens.last() {
@@ -1342,7 +1557,26 @@ mod tests {
                 Language::Python,
                 "import shutil,os; shutil.rmtree(os.path.expanduser('~'))"
             ),
-            [(None, true)]
+            [(Some("~".into()), true)]
+        );
+        // The home directory named in code, joined to a literal.
+        assert_eq!(
+            deletes(
+                Language::Python,
+                "import os; os.remove(os.environ['HOME'] + '/.bashrc')"
+            ),
+            [(Some("~/.bashrc".into()), false)]
+        );
+        assert_eq!(
+            deletes(
+                Language::Node,
+                "require('fs').unlinkSync(require('os').homedir() + '/.npmrc')"
+            ),
+            [(Some("~/.npmrc".into()), false)]
+        );
+        assert_eq!(
+            deletes(Language::Lua, "os.remove(os.getenv('HOME')..'/.bashrc')"),
+            [(Some("~/.bashrc".into()), false)]
         );
         assert_eq!(
             deletes(

@@ -246,7 +246,11 @@ impl Walker<'_> {
         });
         let out = self.judge(&command, &mut inner, stdin);
         scope.written.extend(inner.written);
-        out
+        match out {
+            // A file printed inside the container is the container's: not known here.
+            Stdin::File(_) => Stdin::Output { safe: false },
+            out => out,
+        }
     }
 
     /// One `-v HOST:CONTAINER[:ro]` or `--mount type=bind,source=…,target=…`: a mount of

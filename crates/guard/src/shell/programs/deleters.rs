@@ -4,7 +4,9 @@
 //! `rimraf` and `del` (often through `npx`), truncation (`truncate -s 0`, `> file`,
 //! `cp /dev/null`), archivers that remove what they add (`tar --remove-files`, `zip -m`,
 //! `7z -sdel`), `rsync --delete` and `--remove-source-files`, `rclone purge|delete|sync`,
-//! moving a whole zone away (`mv ~ …`). Each target is resolved and placed in its
+//! moving a whole zone away (`mv ~ …`), compressors that replace what they compress
+//! (`gzip -r`), `fallocate --punch-hole`, `cmake -E rm`, and everything that replaces a
+//! file's content (copied, moved, linked or extracted over). Each target is resolved and placed in its
 //! nearest zone ([`crate::paths`]); the zone decides.
 
 use std::path::Path;
@@ -53,6 +55,34 @@ pub(super) const RECURSIVE_DELETERS: &[&str] = &[
     "delete-cli",
 ];
 
+/// Compressors that replace each file they are given by its compressed (or
+/// decompressed) form, unless told to keep it: gzip(1), bzip2(1), xz(1), lzip, lzop,
+/// compress; zstd, lz4 and brotli keep their input unless given `--rm`.
+pub(super) const COMPRESSORS: &[&str] = &[
+    "gzip",
+    "gunzip",
+    "pigz",
+    "unpigz",
+    "bzip2",
+    "bunzip2",
+    "pbzip2",
+    "xz",
+    "unxz",
+    "lzma",
+    "unlzma",
+    "lzip",
+    "plzip",
+    "lzop",
+    "compress",
+    "uncompress",
+    "zstd",
+    "unzstd",
+    "zstdmt",
+    "lz4",
+    "unlz4",
+    "brotli",
+];
+
 impl Walker<'_> {
     /// A deleting program; `None` when `name` is not one.
     pub(super) fn judge_deleter(
@@ -62,11 +92,17 @@ impl Walker<'_> {
         scope: &mut Scope,
         stdin: &Stdin,
     ) -> Option<Stdin> {
-        let _ = stdin;
         match name {
             "rm" | "unlink" | "srm" | "wipe" => self.judge_rm(name, rest, scope),
             "shred" => self.judge_shred(rest, scope),
-            "rmdir" => self.check_file_operands(rest, scope, Access::Write),
+            // rmdir(1) removes empty directories (`-p`: and their parents): a directory
+            // of home outside the project is still home's.
+            "rmdir" => {
+                self.check_file_operands(rest, scope, Access::Write);
+                for dir in operands(&parse_opts(rest, &OptSpec::default(), false).0) {
+                    self.judge_removal(dir, Removal::File, scope, " (rmdir)");
+                }
+            }
             "truncate" => self.judge_truncate(rest, scope),
             "tar" | "bsdtar" | "gtar" => self.judge_tar(rest, scope),
             "zip" => self.judge_zip(rest, scope),
@@ -74,6 +110,51 @@ impl Walker<'_> {
             "rsync" => self.judge_rsync(rest, scope),
             "rclone" => self.judge_rclone(rest, scope),
             "mv" => self.judge_mv(rest, scope),
+            _ if COMPRESSORS.contains(&name) => {
+                self.judge_compressor(name, rest, scope);
+                // `gzip -dc x.gz | sh`: what it prints is not known.
+                return Some(Stdin::Output { safe: false });
+            }
+            "fallocate" => self.judge_fallocate(rest, scope),
+            "cmake" if rest.first().is_some_and(|a| a.known && a.text == "-E") => {
+                return Some(self.judge_cmake_tool(&rest[1..], scope, stdin));
+            }
+            // `cmake -P SCRIPT` runs a CMake script (`file(REMOVE_RECURSE …)`,
+            // `execute_process(…)`): one from input or written in this command is not
+            // read by the guard.
+            "cmake" => {
+                let script = rest
+                    .iter()
+                    .position(|a| a.known && a.text == "-P")
+                    .and_then(|at| rest.get(at + 1))?;
+                let from_input = script.known
+                    && matches!(script.text.as_str(), "-" | "/dev/stdin" | "/dev/fd/0")
+                    && !matches!(stdin, Stdin::None);
+                let written = script
+                    .known
+                    .then(|| self.host_path(&script.text, scope))
+                    .flatten()
+                    .is_some_and(|path| scope.written.contains_key(&path));
+                if from_input || written || !script.known {
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        "`cmake -P` runs a script given in the command, in a language the guard \
+                         does not read."
+                            .to_owned(),
+                        script.span,
+                    );
+                }
+                return None;
+            }
+            "unzip" | "cpio" => {
+                if name == "unzip" {
+                    self.judge_unzip(rest, scope);
+                } else {
+                    self.judge_cpio(rest, scope, stdin);
+                }
+                return Some(Stdin::Output { safe: false });
+            }
             "gio" | "kioclient" | "kioclient5" => {
                 let sub = rest.first().map(|a| a.text.as_str());
                 if matches!(sub, Some("trash" | "remove" | "rm" | "move")) {
@@ -246,6 +327,8 @@ impl Walker<'_> {
                 "to-stdout",
                 "overwrite",
                 "keep-old-files",
+                "skip-old-files",
+                "keep-newer-files",
                 "recursive-unlink",
                 "unlink-first",
                 "absolute-names",
@@ -296,6 +379,21 @@ impl Walker<'_> {
                 (true, Some(cwd)) => Some(crate::paths::resolve(cwd, Path::new(&dir.text))),
                 _ => None,
             };
+        }
+        // Extracting replaces what the archive holds in the directory it extracts to
+        // (GNU tar overwrites by default).
+        let keeps = items.iter().any(|i| {
+            i.is(&[
+                "-k",
+                "--keep-old-files",
+                "--skip-old-files",
+                "--keep-newer-files",
+            ])
+        });
+        if extracting && !keeps {
+            let dir =
+                value_of(&items, &["-C", "--directory"]).unwrap_or_else(|| Arg::literal(".", None));
+            self.judge_overwrite(&dir, scope, " (extracted over by tar)");
         }
         for operand in operands(&items) {
             if extracting {
@@ -363,8 +461,296 @@ impl Walker<'_> {
         }
     }
 
-    /// `7z a -sdel archive files…`: the files added are deleted.
+    /// `gzip FILE…` replaces each file by its compressed form (recursively with `-r`):
+    /// the original is gone. `-k`, `-c`, `-t`, `-l` keep it.
+    fn judge_compressor(&mut self, name: &str, rest: &[Arg], scope: &mut Scope) {
+        const SPEC: OptSpec = OptSpec {
+            short: "SbBTLMmoe",
+            long: &[
+                "suffix",
+                "threads",
+                "format",
+                "memlimit",
+                "block-size",
+                "level",
+            ],
+            flags: &[
+                "keep",
+                "stdout",
+                "to-stdout",
+                "test",
+                "list",
+                "recursive",
+                "force",
+                "decompress",
+                "uncompress",
+                "rm",
+                "quiet",
+                "verbose",
+            ],
+        };
+        let (items, _) = parse_opts(rest, &SPEC, false);
+        let keeps_by_default = matches!(
+            name,
+            "zstd" | "unzstd" | "zstdmt" | "lz4" | "unlz4" | "brotli"
+        );
+        let removes = items.iter().any(|i| i.is(&["--rm", "-j"]))
+            || !keeps_by_default
+                && !items.iter().any(|i| {
+                    i.is(&[
+                        "-k",
+                        "--keep",
+                        "-c",
+                        "--stdout",
+                        "--to-stdout",
+                        "-t",
+                        "--test",
+                        "-l",
+                        "--list",
+                    ])
+                });
+        let recursive = items.iter().any(|i| i.is(&["-r", "--recursive"]));
+        for file in operands(&items) {
+            self.check_secret(file, scope, Access::Read);
+            if removes && !(file.known && file.text == "-") {
+                let removal = if recursive {
+                    Removal::Recursive
+                } else {
+                    Removal::File
+                };
+                self.judge_removal(file, removal, scope, &format!(" ({name} replaces it)"));
+            }
+        }
+    }
+
+    /// `cmake -E COMMAND` (cmake(1), command-line tool mode): `rm [-rRf]`, `remove`,
+    /// `remove_directory` delete; `env`, `chdir DIR`, `time` run their argv; `cat`
+    /// reads; `copy*`, `rename`, `create_*link` replace their destination.
+    fn judge_cmake_tool(&mut self, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) -> Stdin {
+        let Some(command) = rest.first().filter(|a| a.known).map(|a| a.text.clone()) else {
+            return Stdin::Output { safe: false };
+        };
+        let args = &rest[1..];
+        let via = format!(" (cmake -E {command})");
+        let files: Vec<&Arg> = args.iter().filter(|a| !super::is_option(a)).collect();
+        match command.as_str() {
+            "rm" | "remove" | "remove_directory" => {
+                let recursive = command == "remove_directory"
+                    || args
+                        .iter()
+                        .any(|a| super::is_option(a) && a.text.contains(['r', 'R']));
+                let removal = if recursive {
+                    Removal::Recursive
+                } else {
+                    Removal::File
+                };
+                for file in files {
+                    self.check_secret(file, scope, Access::Write);
+                    self.judge_removal(file, removal, scope, &via);
+                }
+            }
+            "env" => {
+                let start = args
+                    .iter()
+                    .position(|a| {
+                        !(a.known
+                            && (a.text.starts_with("--unset=")
+                                || a.text.starts_with("--modify")
+                                || a.text == "--"
+                                || a.text.contains('=') && !a.text.starts_with('-')))
+                    })
+                    .unwrap_or(args.len());
+                return self.judge_inner("cmake -E env", &args[start..], scope, stdin);
+            }
+            "time" => return self.judge_inner("cmake -E time", args, scope, stdin),
+            "chdir" => {
+                let mut inner = scope.clone();
+                if let Some(dir) = args.first() {
+                    inner.cwd = match (dir.known, &scope.cwd) {
+                        (true, Some(cwd)) => Some(crate::paths::resolve(cwd, Path::new(&dir.text))),
+                        _ => None,
+                    };
+                }
+                return self.judge_inner(
+                    "cmake -E chdir",
+                    args.get(1..).unwrap_or_default(),
+                    &mut inner,
+                    stdin,
+                );
+            }
+            "cat" => {
+                for file in files {
+                    self.check_secret(file, scope, Access::Read);
+                }
+            }
+            "copy"
+            | "copy_if_different"
+            | "copy_directory"
+            | "copy_directory_if_different"
+            | "rename"
+            | "create_symlink"
+            | "create_hardlink" => {
+                if let Some((destination, sources)) = files.split_last() {
+                    for source in sources {
+                        self.check_secret(source, scope, Access::Read);
+                        if command == "rename" {
+                            self.judge_overwrite(source, scope, &via);
+                        }
+                    }
+                    self.check_secret(destination, scope, Access::Write);
+                    self.judge_overwrite(destination, scope, &via);
+                }
+            }
+            _ => self.check_file_operands(args, scope, Access::Mention),
+        }
+        Stdin::Output { safe: false }
+    }
+
+    /// `fallocate -p|-c|-z` (punch a hole, collapse or zero a range) destroys the data
+    /// in the range (fallocate(1)); plain allocation does not.
+    fn judge_fallocate(&mut self, rest: &[Arg], scope: &mut Scope) {
+        const SPEC: OptSpec = OptSpec {
+            short: "ol",
+            long: &["offset", "length"],
+            flags: &[
+                "punch-hole",
+                "collapse-range",
+                "zero-range",
+                "insert-range",
+                "dig-holes",
+                "keep-size",
+                "posix",
+                "verbose",
+            ],
+        };
+        let (items, _) = parse_opts(rest, &SPEC, false);
+        let destroys = items.iter().any(|i| {
+            i.is(&[
+                "-p",
+                "--punch-hole",
+                "-c",
+                "--collapse-range",
+                "-z",
+                "--zero-range",
+            ])
+        });
+        for file in operands(&items) {
+            self.check_secret(file, scope, Access::Write);
+            if destroys {
+                self.judge_file_loss(file, scope, " (fallocate)");
+            }
+        }
+    }
+
+    /// `unzip [-o] ARCHIVE [-d DIR]`: `-o` overwrites what is in DIR (the working
+    /// directory by default) without asking.
+    fn judge_unzip(&mut self, rest: &[Arg], scope: &mut Scope) {
+        const SPEC: OptSpec = OptSpec {
+            short: "dxP",
+            long: &[],
+            flags: &[],
+        };
+        let (items, _) = parse_opts(rest, &SPEC, false);
+        let files = operands(&items);
+        if let Some(archive) = files.first() {
+            self.check_secret(archive, scope, Access::Read);
+        }
+        let to_stdout = items
+            .iter()
+            .any(|i| i.is(&["-p", "-c", "-l", "-t", "-v", "-Z"]));
+        let overwrites = items.iter().any(|i| i.is(&["-o"]));
+        if overwrites && !to_stdout {
+            let dir = value_of(&items, &["-d"]).unwrap_or_else(|| Arg::literal(".", None));
+            self.judge_overwrite(&dir, scope, " (extracted over by unzip -o)");
+        }
+    }
+
+    /// `cpio -i [-u] [-D DIR]` extracts into DIR (the working directory), replacing older
+    /// files (all of them with `-u`).
+    fn judge_cpio(&mut self, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) {
+        const SPEC: OptSpec = OptSpec {
+            short: "DEFHIMORs",
+            long: &[
+                "directory",
+                "pattern-file",
+                "file",
+                "format",
+                "message",
+                "owner",
+                "rsh-command",
+                "to-command",
+            ],
+            flags: &[
+                "extract",
+                "create",
+                "pass-through",
+                "unconditional",
+                "make-directories",
+            ],
+        };
+        let (items, _) = parse_opts(rest, &SPEC, false);
+        for command in values_of(&items, &["--rsh-command", "--to-command"]) {
+            self.run_words_as_script(&[command], scope, "a command run by cpio");
+        }
+        for file in values_of(
+            &items,
+            &["-F", "-I", "-O", "--file", "-E", "--pattern-file"],
+        ) {
+            self.check_secret(&file, scope, Access::Read);
+        }
+        let extracts = items.iter().any(|i| i.is(&["-i", "--extract"]));
+        let pass = items.iter().any(|i| i.is(&["-p", "--pass-through"]));
+        // `-o` and `-p` read the names of the files to copy from stdin, one a line.
+        if pass || items.iter().any(|i| i.is(&["-o", "--create"])) {
+            match stdin {
+                Stdin::Text(text, span) => {
+                    for name in text.lines().filter(|l| !l.trim().is_empty()) {
+                        self.check_secret(&Arg::literal(name.trim(), *span), scope, Access::Read);
+                    }
+                }
+                Stdin::Output { safe } => {
+                    self.check_secret(&Arg::produced(None, *safe), scope, Access::Read);
+                }
+                Stdin::File(_) => {
+                    self.check_secret(&Arg::produced(None, false), scope, Access::Read)
+                }
+                Stdin::None => {}
+            }
+        }
+        if extracts || pass {
+            let dir = value_of(&items, &["-D", "--directory"])
+                .or_else(|| {
+                    pass.then(|| operands(&items).first().map(|a| (*a).clone()))
+                        .flatten()
+                })
+                .unwrap_or_else(|| Arg::literal(".", None));
+            self.judge_overwrite(&dir, scope, " (extracted over by cpio)");
+        }
+    }
+
+    /// `7z a -sdel archive files…`: the files added are deleted; `7z x -aoa -oDIR` (or
+    /// `-y`) overwrites what is in DIR.
     fn judge_7z(&mut self, rest: &[Arg], scope: &mut Scope) {
+        let command = rest
+            .iter()
+            .find(|a| !super::is_option(a))
+            .map(|a| a.text.as_str());
+        if matches!(command, Some("x" | "e"))
+            && rest
+                .iter()
+                .any(|a| a.known && (a.text == "-aoa" || a.text == "-y"))
+        {
+            let dir = rest
+                .iter()
+                .find_map(|a| {
+                    a.text
+                        .strip_prefix("-o")
+                        .filter(|d| a.known && !d.is_empty())
+                        .map(|d| Arg::literal(d, a.span))
+                })
+                .unwrap_or_else(|| Arg::literal(".", None));
+            self.judge_overwrite(&dir, scope, " (extracted over by 7z)");
+        }
         let deletes = rest.iter().any(|a| a.known && a.text == "-sdel");
         let files: Vec<&Arg> = rest
             .iter()
@@ -529,7 +915,7 @@ impl Walker<'_> {
 
     /// `mv SOURCE… DEST`: moving a whole zone (home, the project, a system directory) is
     /// deleting it from where it belongs.
-    fn judge_mv(&mut self, rest: &[Arg], scope: &mut Scope) {
+    pub(super) fn judge_mv(&mut self, rest: &[Arg], scope: &mut Scope) {
         const MV: OptSpec = OptSpec {
             short: "tS",
             long: &["target-directory", "suffix", "backup", "update"],
@@ -546,6 +932,7 @@ impl Walker<'_> {
         let (items, _) = parse_opts(rest, &MV, false);
         let files = operands(&items);
         let target_dir = value_of(&items, &["-t", "--target-directory"]);
+        let target_dir_given = target_dir.is_some();
         let (sources, destination): (Vec<&Arg>, Option<Arg>) = match target_dir {
             Some(dir) => (files.clone(), Some(dir)),
             None => match files.split_last() {
@@ -553,12 +940,27 @@ impl Walker<'_> {
                 None => (Vec::new(), None),
             },
         };
+        // `-n`, `--update=none`: nothing that exists is replaced.
+        let keeps = items.iter().any(|i| i.is(&["-n", "--no-clobber"]))
+            || value_of(&items, &["--update"]).is_some_and(|v| v.text == "none");
+        // Moved into the project, a file from home is kept where the agent works.
+        let into_project = destination
+            .as_ref()
+            .is_some_and(|d| self.inside_project(d, scope));
         for source in &sources {
             self.check_secret(source, scope, Access::Read);
             self.judge_move_source(source, scope);
+            if !into_project {
+                self.judge_overwrite(source, scope, " (moved away by mv)");
+            }
         }
         if let Some(destination) = destination {
             self.check_secret(&destination, scope, Access::Write);
+            if !keeps
+                && !self.names_a_directory(&destination, sources.len(), target_dir_given, scope)
+            {
+                self.judge_overwrite(&destination, scope, " (replaced by mv)");
+            }
             // What is moved is then found under its new name.
             if let ([source], Some(to)) = (
                 sources.as_slice(),
@@ -616,6 +1018,58 @@ impl Walker<'_> {
     /// A file whose content a write destroys (`> file`, `cp /dev/null file`).
     pub(crate) fn judge_file_loss(&mut self, target: &Arg, scope: &Scope, via: &str) {
         self.judge_removal(target, Removal::File, scope, via);
+    }
+
+    /// A file (or the files of a directory) whose content a program replaces: copied,
+    /// moved, linked or extracted over, sorted into, rewritten in place. What was there
+    /// is lost as by a delete: denied in home outside the project and in protected
+    /// paths. Installing into a system directory is what package managers and `sudo
+    /// install` do all day: left to the system's own permissions.
+    pub(crate) fn judge_overwrite(&mut self, target: &Arg, scope: &Scope, via: &str) {
+        if target.known
+            && let Some(path) = self.host_path(&split_glob_base(&target.text).0, scope)
+            && matches!(
+                classify(&path, self.ctx, self.config).zone,
+                Zone::System | Zone::Root
+            )
+        {
+            return;
+        }
+        self.judge_file_loss(target, scope, via);
+    }
+
+    /// Whether a destination names a directory the files go into (a trailing `/`, `-t`,
+    /// several sources, or the root of home, the project or a temp dir): only an entry
+    /// of the same name there could be replaced, and whether one exists is not known.
+    pub(crate) fn names_a_directory(
+        &self,
+        destination: &Arg,
+        sources: usize,
+        target_dir: bool,
+        scope: &Scope,
+    ) -> bool {
+        target_dir
+            || sources > 1
+            || destination.known
+                && (destination.text.ends_with('/')
+                    || destination.text.ends_with("/.")
+                    || self
+                        .host_path(&destination.text, scope)
+                        .is_some_and(|path| {
+                            classify(&path, self.ctx, self.config).relation == Relation::Is
+                        }))
+    }
+
+    /// Whether a name resolves inside the project (not its root).
+    pub(crate) fn inside_project(&self, arg: &Arg, scope: &Scope) -> bool {
+        arg.known
+            && self.host_path(&arg.text, scope).is_some_and(|path| {
+                let placed = classify(&path, self.ctx, self.config);
+                matches!(
+                    (placed.zone, placed.relation),
+                    (Zone::Project, Relation::Is | Relation::Inside)
+                )
+            })
     }
 
     /// Whether `glob` (relative to `base`) may match home, the project, a protected path,
@@ -715,6 +1169,12 @@ impl Walker<'_> {
         let Some(path) = self.host_path(&base, scope) else {
             return;
         };
+        // A fresh entry this command made (mktemp), or something in it: nothing that
+        // was there before goes. Its parent or a glob beside it is judged as usual.
+        if self.created.iter().any(|created| path.starts_with(created)) {
+            self.note(|| format!("{} was made by this command (mktemp)", path.display()));
+            return;
+        }
         // `rm -rf link/` through a symlink made in this command reaches its target.
         let mut placed = classify(&path, self.ctx, self.config);
         // `rm -rf /tmp/foo-*` with home or the project under /tmp: the directory holds
@@ -725,11 +1185,14 @@ impl Walker<'_> {
         {
             placed = classify(&path.join(&glob), self.ctx, self.config);
         }
+        // A bracket expression is one character of many: `.[^.]*` and `.??*` take
+        // every dot entry as `.*` does.
         let glob_all = !glob.is_empty()
-            && glob
-                .split('/')
-                .filter(|c| !c.is_empty())
-                .all(|c| c.chars().all(|ch| matches!(ch, '*' | '?' | '.')));
+            && glob.split('/').filter(|c| !c.is_empty()).all(|c| {
+                brackets_as_any(c)
+                    .chars()
+                    .all(|ch| matches!(ch, '*' | '?' | '.'))
+            });
         let removal = match (glob.is_empty(), glob_all, removal) {
             (true, _, removal) => removal,
             (false, true, _) => Removal::Recursive,
@@ -778,4 +1241,27 @@ impl Walker<'_> {
             );
         }
     }
+}
+
+/// A glob component with each bracket expression (`[^.]`, `[a-z]`) as `?`.
+fn brackets_as_any(component: &str) -> String {
+    let mut out = String::new();
+    let mut chars = component.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '[' {
+            let mut closed = false;
+            let mut first = true;
+            for inner in chars.by_ref() {
+                if inner == ']' && !first {
+                    closed = true;
+                    break;
+                }
+                first = inner == '^' || inner == '!' && first;
+            }
+            out.push(if closed { '?' } else { '[' });
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -35,7 +35,9 @@ impl Walker<'_> {
                 Stdin::Output { safe: false }
             }
             "sed" | "gsed" => self.judge_sed(rest, scope),
-            "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => self.judge_awk(name, rest, scope),
+            "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => {
+                self.judge_awk(name, rest, scope, stdin)
+            }
             "perl"
                 if !rest
                     .iter()
@@ -56,12 +58,26 @@ impl Walker<'_> {
                     )
                     .0,
                 );
+                // m4's input is its program (`syscmd`, `esyscmd` run commands): files
+                // written earlier in the command are judged by their text; input that
+                // is not known until it runs is asked about.
                 for file in &files {
                     self.check_secret(file, scope, Access::Read);
+                    if let Some(text) = self.written_text_of(file, scope) {
+                        self.judge_m4(&text, file.span, scope);
+                    }
                 }
-                if let Stdin::Text(text, span) = stdin {
-                    let (text, span) = (text.clone(), *span);
-                    self.judge_m4(&text, span, scope);
+                let reads_stdin =
+                    files.is_empty() || files.iter().any(|f| f.known && f.text == "-");
+                match stdin {
+                    Stdin::Text(text, span) if reads_stdin => {
+                        let (text, span) = (text.clone(), *span);
+                        self.judge_m4(&text, span, scope);
+                    }
+                    Stdin::Output { .. } | Stdin::File(_) if reads_stdin => {
+                        self.program_from_input(name);
+                    }
+                    _ => {}
                 }
                 Stdin::Output { safe: false }
             }
@@ -136,7 +152,25 @@ impl Walker<'_> {
                 Stdin::Output { safe: false }
             }
             "less" | "more" | "most" => {
-                self.check_file_operands(rest, scope, Access::Read);
+                // `+cmd` / `++cmd` are commands run at start (less(1)): `!cmd` runs a
+                // shell command, `|m cmd` pipes to one.
+                for arg in rest.iter().filter(|a| a.known && a.text.starts_with('+')) {
+                    let command = arg.text.trim_start_matches('+');
+                    let shell = command.split_once('!').map(|(_, shell)| shell).or_else(|| {
+                        command
+                            .strip_prefix('|')
+                            .map(|c| c.get(1..).unwrap_or_default())
+                    });
+                    if let Some(shell) = shell.filter(|s| !s.trim().is_empty()) {
+                        self.walk_nested_script(shell, scope, arg.span, "a pager's shell command");
+                    }
+                }
+                let files: Vec<Arg> = rest
+                    .iter()
+                    .filter(|a| !(a.known && a.text.starts_with('+')))
+                    .cloned()
+                    .collect();
+                self.check_file_operands(&files, scope, Access::Read);
                 Stdin::Output { safe: false }
             }
             _ => return None,
@@ -224,8 +258,18 @@ impl Walker<'_> {
         for file in operands(&items) {
             files.push(file);
         }
+        // Commands that write the buffer back (`wq`, `x`, `%d|x`) rewrite the files given.
+        let ex_stdin = match stdin {
+            Stdin::Text(text, _) => Some(text.as_str()),
+            _ => None,
+        };
+        let rewrites = commands.iter().any(|c| !c.known || writes_buffer(&c.text))
+            || ex_stdin.is_some_and(writes_buffer);
         for file in files {
             self.check_secret(file, scope, Access::Read);
+            if rewrites {
+                self.judge_overwrite(file, scope, &format!(" (rewritten by {name})"));
+            }
         }
         for command in &commands {
             if command.known {
@@ -339,6 +383,15 @@ impl Walker<'_> {
                         && (after.contains("'rf'") || after.contains("\"rf\""))
                     {
                         let arg = match after.split(['\'', '"']).nth(1) {
+                            // `delete(expand("~"), "rf")`: expand() gives the home path.
+                            Some(target) if after.trim_start().starts_with("expand(") => {
+                                let home = self.ctx.home.display().to_string();
+                                let target = target
+                                    .strip_prefix('~')
+                                    .or_else(|| target.strip_prefix("$HOME"))
+                                    .map_or(target.to_owned(), |rest| format!("{home}{rest}"));
+                                Arg::literal(target, span)
+                            }
                             Some(target) => Arg::literal(target, span),
                             None => Arg::produced(span, false),
                         };
@@ -440,6 +493,9 @@ impl Walker<'_> {
         };
         for file in files {
             self.check_secret(file, scope, access);
+            if in_place {
+                self.judge_overwrite(file, scope, " (rewritten in place by sed -i)");
+            }
         }
         if sandbox {
             return Stdin::Output { safe: false };
@@ -510,7 +566,28 @@ impl Walker<'_> {
     }
 
     /// awk: the program, then files read; `-f` program files, `-v` assignments.
-    fn judge_awk(&mut self, name: &str, rest: &[Arg], scope: &mut Scope) -> Stdin {
+    /// A program whose own program text comes from input not known until it runs.
+    fn program_from_input(&mut self, name: &str) {
+        self.find(
+            Verdict::Ask,
+            Rule::ShellUnresolvedScript,
+            format!(
+                "`{name}` reads its program from input that is not known until the command runs."
+            ),
+            None,
+        );
+    }
+
+    /// The text of a file written earlier in this command, when it is known.
+    fn written_text_of(&self, file: &Arg, scope: &Scope) -> Option<String> {
+        let path = file
+            .known
+            .then(|| self.host_path(&file.text, scope))
+            .flatten()?;
+        scope.written.get(&path).cloned().flatten()
+    }
+
+    fn judge_awk(&mut self, name: &str, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) -> Stdin {
         const AWK: OptSpec = OptSpec {
             short: "fvFeiElWo",
             long: &[
@@ -541,6 +618,16 @@ impl Walker<'_> {
         let program_files = values_of(&items, &["-f", "--file", "-E", "--exec", "-i", "--include"]);
         for file in &program_files {
             self.check_secret(file, scope, Access::Read);
+            // `-f -`, `-f /dev/stdin`: the program is the input.
+            if file.known && matches!(file.text.as_str(), "-" | "/dev/stdin" | "/dev/fd/0") {
+                match stdin {
+                    Stdin::Text(text, span) => programs.push(Arg::literal(text.clone(), *span)),
+                    Stdin::Output { .. } | Stdin::File(_) => self.program_from_input(name),
+                    Stdin::None => {}
+                }
+            } else if let Some(text) = self.written_text_of(file, scope) {
+                programs.push(Arg::literal(text, file.span));
+            }
         }
         let mut files = operands(&items);
         if programs.is_empty() && program_files.is_empty() && !files.is_empty() {
@@ -719,4 +806,36 @@ impl Walker<'_> {
         }
         Stdin::Output { safe: false }
     }
+}
+
+/// Whether ex commands write the buffer back to its file (`w`, `wq`, `x`, `up`, after a
+/// range or a `|`), which rewrites the file being edited.
+fn writes_buffer(text: &str) -> bool {
+    text.split(['\n', '|']).any(|line| {
+        let command = line.trim().trim_start_matches(':').trim();
+        let command =
+            command.trim_start_matches(|c: char| c.is_ascii_digit() || ",.$%'<>".contains(c));
+        let word = command
+            .split(|c: char| c.is_whitespace() || c == '!')
+            .next()
+            .unwrap_or_default();
+        let rest = command[word.len()..].trim();
+        let bare = rest.is_empty() || rest == "!";
+        matches!(
+            word,
+            "w" | "write"
+                | "wq"
+                | "x"
+                | "xit"
+                | "exit"
+                | "up"
+                | "update"
+                | "wa"
+                | "wall"
+                | "wqa"
+                | "wqall"
+                | "xa"
+                | "xall"
+        ) && bare
+    })
 }

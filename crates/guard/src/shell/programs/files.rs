@@ -9,7 +9,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 
-use super::{Access, OptSpec, operands, parse_opts, program_name, value_of};
+use super::{Access, OptSpec, operands, parse_opts, program_name, value_of, values_of};
 use crate::config::Pack;
 use crate::decision::Verdict;
 use crate::paths::resolve;
@@ -133,6 +133,20 @@ impl Walker<'_> {
     ) -> Option<Stdin> {
         Some(match name {
             "echo" => echo_text(rest),
+            // `printf -v NAME FORMAT …` assigns what it would print to NAME.
+            "printf" if rest.first().is_some_and(|a| a.known && a.text == "-v") => {
+                if let Some(var) = rest.get(1).filter(|a| a.known) {
+                    let value = match printf_text(rest.get(2..).unwrap_or_default()) {
+                        Stdin::Text(text, _) => crate::shell::Value::Known(text),
+                        _ => crate::shell::Value::Unknown {
+                            runtime: true,
+                            safe: false,
+                        },
+                    };
+                    scope.vars.insert(var.text.clone(), value);
+                }
+                Stdin::None
+            }
             "printf" => printf_text(rest),
             "which" | "command" => match rest.iter().rev().find(|a| !super::is_option(a)) {
                 Some(program) if program.known => Stdin::Text(
@@ -213,10 +227,12 @@ impl Walker<'_> {
                     .any(|a| a.known && matches!(a.text.as_str(), "-d" | "--decode" | "-D"));
                 self.check_file_operands(rest, scope, Access::Read);
                 match (decode, stdin, name) {
-                    (true, Stdin::Text(text, span), "base64") => decode_base64(text)
-                        .map_or(Stdin::Output { safe: false }, |decoded| {
+                    (true, Stdin::Text(text, span), "base64") => {
+                        decode_base64(text).map_or(Stdin::Output { safe: false }, |decoded| {
+                            self.decoded.push(decoded.clone());
                             Stdin::Text(decoded, *span)
-                        }),
+                        })
+                    }
                     _ => Stdin::Output { safe: false },
                 }
             }
@@ -226,23 +242,27 @@ impl Walker<'_> {
                     .any(|a| a.known && a.text.starts_with('-') && a.text.contains('r'));
                 self.check_file_operands(rest, scope, Access::Read);
                 match (reverse, stdin) {
-                    (true, Stdin::Text(text, span)) => decode_hex(text)
-                        .map_or(Stdin::Output { safe: false }, |decoded| {
+                    (true, Stdin::Text(text, span)) => {
+                        decode_hex(text).map_or(Stdin::Output { safe: false }, |decoded| {
+                            self.decoded.push(decoded.clone());
                             Stdin::Text(decoded, *span)
-                        }),
+                        })
+                    }
                     _ => Stdin::Output { safe: false },
                 }
             }
             "rev" => {
                 self.check_file_operands(rest, scope, Access::Read);
                 match stdin {
-                    Stdin::Text(text, span) if rest.is_empty() => Stdin::Text(
-                        text.lines()
+                    Stdin::Text(text, span) if rest.is_empty() => {
+                        let reversed = text
+                            .lines()
                             .map(|l| l.chars().rev().collect::<String>())
                             .collect::<Vec<_>>()
-                            .join("\n"),
-                        *span,
-                    ),
+                            .join("\n");
+                        self.decoded.push(reversed.clone());
+                        Stdin::Text(reversed, *span)
+                    }
                     _ => Stdin::Output { safe: false },
                 }
             }
@@ -295,8 +315,72 @@ impl Walker<'_> {
                 self.judge_disk_tool(name, rest);
                 Stdin::None
             }
+            "sort" | "uniq" => self.judge_sort(name, rest, scope, stdin),
+            // yq(1): `load("f")`, `load_str("f")` and friends in the expression read f;
+            // `-i`/`--inplace` rewrites the files given.
+            "yq" => {
+                self.check_file_operands(rest, scope, Access::Read);
+                for arg in rest.iter().filter(|a| a.known) {
+                    let mut text = arg.text.as_str();
+                    while let Some(at) = text.find("load") {
+                        let after = &text[at..];
+                        let Some(open) = after.find('(') else { break };
+                        let inside = after[open + 1..].trim_start();
+                        if let Some(quoted) = inside.strip_prefix(['"', '\'']) {
+                            let file = quoted.split(['"', '\'']).next().unwrap_or_default();
+                            self.check_secret(&Arg::literal(file, arg.span), scope, Access::Read);
+                        }
+                        text = &after[open + 1..];
+                    }
+                }
+                let in_place = rest.iter().any(|a| {
+                    a.known
+                        && (a.text == "--inplace"
+                            || a.text.starts_with('-')
+                                && !a.text.starts_with("--")
+                                && a.text.contains('i'))
+                });
+                if in_place {
+                    for file in rest.iter().filter(|a| {
+                        let subcommand =
+                            a.known && matches!(a.text.as_str(), "eval" | "e" | "eval-all" | "ea");
+                        !(super::is_option(a) || subcommand)
+                    }) {
+                        self.judge_overwrite(file, scope, " (rewritten in place by yq -i)");
+                    }
+                }
+                Stdin::Output { safe: false }
+            }
+            // `split --filter=COMMAND` runs COMMAND in a shell for each piece (split(1));
+            // the input file is read.
+            "split" => {
+                const SPLIT: OptSpec = OptSpec {
+                    short: "abCln",
+                    long: &[
+                        "suffix-length",
+                        "additional-suffix",
+                        "bytes",
+                        "line-bytes",
+                        "lines",
+                        "number",
+                        "separator",
+                        "filter",
+                        "numeric-suffixes",
+                        "hex-suffixes",
+                    ],
+                    flags: &["elide-empty-files", "unbuffered", "verbose"],
+                };
+                let (items, _) = parse_opts(rest, &SPLIT, false);
+                for filter in values_of(&items, &["--filter"]) {
+                    self.run_words_as_script(&[filter], scope, "split --filter");
+                }
+                if let Some(input) = operands(&items).first() {
+                    self.check_secret(input, scope, Access::Read);
+                }
+                Stdin::None
+            }
             // Filters: what they print comes from what they read.
-            "head" | "tail" | "sort" | "uniq" | "cut" | "tr" | "fold" | "column" | "nl" | "fmt" => {
+            "head" | "tail" | "cut" | "tr" | "fold" | "column" | "nl" | "fmt" => {
                 self.check_file_operands(rest, scope, Access::Read);
                 if rest
                     .iter()
@@ -335,6 +419,11 @@ impl Walker<'_> {
             return Stdin::Output { safe: true };
         }
         let suffix = value_of(&items, &["--suffix"]);
+        let suffix_text = suffix
+            .as_ref()
+            .filter(|s| s.known)
+            .map(|s| s.text.clone())
+            .unwrap_or_default();
         let temp_dir = || match scope.vars.get("TMPDIR") {
             Some(crate::shell::Value::Known(dir)) if !dir.is_empty() => Some(dir.clone()),
             Some(_) => None,
@@ -364,6 +453,19 @@ impl Walker<'_> {
             Some(None) => return Stdin::Output { safe: true },
             None => name,
         };
+        // mktemp(1) makes a fresh entry only from a template ending in at least three
+        // X's (it fails otherwise): that one is the command's own, wherever it lies.
+        let template_part = path.rsplit('/').next().unwrap_or(&path);
+        let template_part = template_part
+            .strip_suffix(suffix_text.as_str())
+            .unwrap_or(template_part);
+        if template_part.ends_with("XXX")
+            && !items.iter().any(|i| i.is(&["-u", "--dry-run"]))
+            && let Some(created) = self.host_path(&path, scope)
+        {
+            self.note(|| format!("mktemp makes the fresh entry {}", created.display()));
+            self.created.push(created);
+        }
         Stdin::Text(path, rest.first().and_then(|a| a.span))
     }
 
@@ -490,6 +592,24 @@ impl Walker<'_> {
             long: CURL.long,
             flags: CURL.flags,
         };
+        // HTTPie and xh request items: `@file` is the body, `field=@file`,
+        // `field:=@file` and `field@file` read a file into a field or an upload.
+        if matches!(name, "http" | "https" | "xh" | "xhs") {
+            for item in rest.iter().filter(|a| a.known && !super::is_option(a)) {
+                let text = item.text.as_str();
+                let file = text.strip_prefix('@').or_else(|| {
+                    text.split_once(":=@")
+                        .or_else(|| text.split_once("=@"))
+                        .or_else(|| text.split_once('@'))
+                        .filter(|(key, _)| !key.is_empty() && !key.contains(['/', ':']))
+                        .map(|(_, file)| file)
+                });
+                if let Some(file) = file {
+                    let file = file.split(';').next().unwrap_or(file);
+                    self.check_secret(&Arg::literal(file, item.span), scope, Access::Read);
+                }
+            }
+        }
         let spec = if name.starts_with("wget") {
             &WGET
         } else {
@@ -559,9 +679,10 @@ impl Walker<'_> {
                 .any(|i| i.is(&["-O", "--remote-name", "--remote-name-all"])))
             || (name == "wget" && !items.iter().any(|i| i.is(&["-O", "--output-document"])));
         if names_from_url {
+            // curl takes a URL without a scheme too (`curl -O host/run.sh`).
             for url in operands(&items)
                 .iter()
-                .filter(|a| a.known && a.text.contains("://"))
+                .filter(|a| a.known && (a.text.contains("://") || name == "curl"))
             {
                 let file = url
                     .text
@@ -640,6 +761,29 @@ impl Walker<'_> {
                 && sources.iter().any(|s| s.known && s.text == "/dev/null")
             {
                 self.judge_file_loss(&destination, scope, " (overwritten with nothing)");
+            } else if matches!(name, "cp" | "install" | "ditto")
+                && items
+                    .iter()
+                    .any(|i| i.is(&["-r", "-R", "-a", "--recursive", "--archive"]))
+                && sources
+                    .iter()
+                    .any(|s| s.glob || !s.known || s.text.ends_with('/') || s.text.ends_with("/."))
+                && !items.iter().any(|i| i.is(&["-n", "--no-clobber"]))
+            {
+                // A tree's contents copied over a directory: which entries are
+                // replaced is what the source holds, not known from the command.
+                self.judge_overwrite(&destination, scope, &format!(" (copied over by {name} -r)"));
+            } else if matches!(name, "cp" | "install" | "ditto")
+                && !self.names_a_directory(
+                    &destination,
+                    sources.len(),
+                    value_of(&items, &["-t", "--target-directory"]).is_some(),
+                    scope,
+                )
+                && !items.iter().any(|i| i.is(&["-n", "--no-clobber"]))
+                && value_of(&items, &["--update"]).is_none_or(|v| v.text != "none")
+            {
+                self.judge_overwrite(&destination, scope, &format!(" (replaced by {name})"));
             }
             if let (Some(source), 1) = (sources.first(), sources.len())
                 && let Some(path) = destination
@@ -687,6 +831,21 @@ impl Walker<'_> {
         for source in files.iter().take(files.len().saturating_sub(1).max(1)) {
             self.check_secret(source, scope, Access::Read);
         }
+        // `-f` removes an existing destination first (ln(1)).
+        if items.iter().any(|i| i.is(&["-f", "--force"])) {
+            match (
+                value_of(&items, &["-t", "--target-directory"]),
+                files.as_slice(),
+            ) {
+                (None, [.., link])
+                    if files.len() > 1
+                        && !self.names_a_directory(link, files.len() - 1, false, scope) =>
+                {
+                    self.judge_overwrite(link, scope, " (replaced by ln -f)")
+                }
+                _ => {}
+            }
+        }
         let (target, link) = match files.as_slice() {
             [target] => (*target, None),
             [target, link] => (*target, Some(*link)),
@@ -715,10 +874,62 @@ impl Walker<'_> {
         scope.links.push((link_path, reached));
     }
 
+    /// `sort -o FILE` and `uniq INPUT OUTPUT` replace their output file; sort runs
+    /// `--compress-program` (sort(1)).
+    fn judge_sort(&mut self, name: &str, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) -> Stdin {
+        const SORT: OptSpec = OptSpec {
+            short: "otSkfsw",
+            long: &[
+                "output",
+                "temporary-directory",
+                "buffer-size",
+                "key",
+                "field-separator",
+                "compress-program",
+                "files0-from",
+                "batch-size",
+                "parallel",
+                "random-source",
+                "sort",
+                "skip-fields",
+                "skip-chars",
+                "check-chars",
+                "group",
+                "all-repeated",
+            ],
+            flags: &["reverse", "numeric-sort", "unique", "count", "check"],
+        };
+        let (items, _) = parse_opts(rest, &SORT, false);
+        let files = operands(&items);
+        for file in &files {
+            self.check_secret(file, scope, Access::Read);
+        }
+        let output = if name == "sort" {
+            value_of(&items, &["-o", "--output"])
+        } else {
+            files.get(1).map(|a| (*a).clone())
+        };
+        if let Some(output) = output {
+            if name == "uniq" {
+                self.check_secret(&output, scope, Access::Write);
+            }
+            self.judge_write_target(&output, true, scope);
+        }
+        if name == "sort" {
+            if let Some(program) = value_of(&items, &["--compress-program"]) {
+                self.run_words_as_script(&[program], scope, "sort --compress-program");
+            }
+            self.judge_files0_from(rest, scope);
+        }
+        if files.iter().any(|f| !(f.known && f.text == "-")) {
+            Stdin::Output { safe: false }
+        } else {
+            passthrough(stdin, self.config)
+        }
+    }
+
     fn judge_dd(&mut self, rest: &[Arg], scope: &mut Scope) {
-        let notrunc = rest
-            .iter()
-            .any(|a| a.text.starts_with("conv=") && a.text.contains("notrunc"));
+        // `conv=notrunc` overwrites in place: what it writes over is lost all the same.
         for arg in rest {
             if let Some(input) = arg.text.strip_prefix("if=") {
                 self.check_secret(&Arg::literal(input, arg.span), scope, Access::Read);
@@ -730,7 +941,7 @@ impl Walker<'_> {
                     known_suffix: output.to_owned(),
                     ..arg.clone()
                 };
-                self.judge_write_target(&output, !notrunc, scope);
+                self.judge_write_target(&output, true, scope);
             }
         }
     }

@@ -601,7 +601,24 @@ impl Walker<'_> {
                 self.check_secret(&file, scope, Access::Read);
                 vec![Arg::produced(file.span, false)]
             }
-            None => inputs_of(stdin, rest.first().and_then(|a| a.span)),
+            None => {
+                // xargs(1): `-0` splits on NUL, `-d C` on C, `-I` and `-L` take whole
+                // lines; otherwise blanks and newlines separate the items.
+                let separator = if items.iter().any(|i| i.is(&["-0", "--null"])) {
+                    Some('\0')
+                } else if let Some(delimiter) = super::value_of(&items, &["-d", "--delimiter"]) {
+                    match delimiter.text.as_str() {
+                        "\\n" => Some('\n'),
+                        "\\0" => Some('\0'),
+                        text => text.chars().next(),
+                    }
+                } else if replace.is_some() || items.iter().any(|i| i.is(&["-L", "--max-lines"])) {
+                    Some('\n')
+                } else {
+                    None
+                };
+                inputs_of(stdin, rest.first().and_then(|a| a.span), separator)
+            }
         };
         self.judge_with_inputs(template, replace.as_deref(), &inputs, scope);
         Stdin::Output { safe: false }
@@ -684,7 +701,8 @@ impl Walker<'_> {
                 Stdin::Text(text, span) => text.lines().map(|l| Arg::literal(l, *span)).collect(),
                 _ => Vec::new(),
             },
-            (None, _) => inputs_of(stdin, rest.first().and_then(|a| a.span)),
+            // parallel(1) reads one argument per line.
+            (None, _) => inputs_of(stdin, rest.first().and_then(|a| a.span), Some('\n')),
         };
         // No command: each input line is itself a command line (parallel(1): "If command
         // is not given, the line of input is executed").
@@ -864,13 +882,32 @@ impl Walker<'_> {
     }
 }
 
-/// What xargs or parallel gets from stdin: known words, or unknown names.
-fn inputs_of(stdin: &Stdin, span: Option<crate::shell::ByteSpan>) -> Vec<Arg> {
+/// What xargs or parallel gets from stdin: known items (split on `separator`, else on
+/// blanks), or unknown names.
+fn inputs_of(
+    stdin: &Stdin,
+    span: Option<crate::shell::ByteSpan>,
+    separator: Option<char>,
+) -> Vec<Arg> {
     match stdin {
-        Stdin::Text(text, span) => text
-            .split_whitespace()
-            .map(|word| Arg::literal(word, *span))
-            .collect(),
+        Stdin::Text(text, span) => match separator {
+            None => text
+                .split_whitespace()
+                .map(|word| Arg::literal(word, *span))
+                .collect(),
+            Some(separator) => text
+                .split(separator)
+                .map(|item| {
+                    if separator == '\n' {
+                        item.trim_start()
+                    } else {
+                        item
+                    }
+                })
+                .filter(|item| !item.trim().is_empty())
+                .map(|item| Arg::literal(item, *span))
+                .collect(),
+        },
         Stdin::Output { safe } => vec![Arg::produced(span, *safe)],
         Stdin::File(_) => vec![Arg::produced(span, false)],
         Stdin::None => vec![Arg::produced(span, true)],

@@ -176,8 +176,20 @@ impl Walker<'_> {
             self.judge_git_hooks(".git/hooks", span, &mut inner);
         }
         if sub.text == "clean" {
-            self.judge_git_clean(args_after, work_tree.flatten().as_ref(), &inner);
+            // Without `-f`, git refuses to clean (clean.requireForce defaults to true).
+            let forced_off = args.iter().any(|a| {
+                a.known
+                    && a.text.to_ascii_lowercase().replace(' ', "") == "clean.requireforce=false"
+            });
+            self.judge_git_clean(
+                args_after,
+                work_tree.clone().flatten().as_ref(),
+                &inner,
+                forced_off,
+            );
         }
+        self.judge_git_discard(&sub.text, args_after, work_tree.flatten().as_ref(), &inner);
+        self.judge_git_transport_commands(&sub.text, args_after, &mut inner);
         let out = self.judge_git_subcommand(&sub.text, args_after, span, &mut inner, stdin, args);
         scope.git_aliases = inner.git_aliases;
         scope.written = inner.written;
@@ -205,6 +217,28 @@ impl Walker<'_> {
         }
         if lower == "core.hookspath" {
             self.judge_git_hooks(value, span, scope);
+            // Hooks from a directory outside the project, not written in this command:
+            // programs nobody has seen run on every commit from now on.
+            let dir = Arg::literal(value, span);
+            let written_there = self.host_path(value, scope).is_some_and(|dir| {
+                scope
+                    .written
+                    .keys()
+                    .any(|path| path.parent() == Some(dir.as_path()))
+            });
+            // `/dev/null` (or nothing) turns hooks off.
+            let off = value.is_empty() || value == "/dev/null";
+            if !off && !written_there && !self.inside_project(&dir, scope) {
+                self.find(
+                    Verdict::Ask,
+                    Rule::ShellUnresolvedScript,
+                    format!(
+                        "`core.hooksPath` points git at hooks in `{value}`, outside the project: \
+                         what they run is not known from the command."
+                    ),
+                    span,
+                );
+            }
             return;
         }
         if key_runs_command(&lower) {
@@ -242,6 +276,23 @@ impl Walker<'_> {
                     let (key, value) = (key.text.clone(), value.text.clone());
                     self.judge_git_key(&key, &value, span, scope);
                 }
+                return Stdin::None;
+            }
+            // `git mv SRC DEST` renames like mv(1): a secret file renamed is then read
+            // under its new name.
+            "mv" => {
+                let plain: Vec<Arg> = args
+                    .iter()
+                    .filter(|a| {
+                        !(a.known
+                            && matches!(
+                                a.text.as_str(),
+                                "-k" | "-n" | "--dry-run" | "-v" | "--verbose"
+                            ))
+                    })
+                    .cloned()
+                    .collect();
+                self.judge_mv(&plain, scope);
                 return Stdin::None;
             }
             "bisect" if args.first().is_some_and(|a| a.text == "run") => {
@@ -296,6 +347,12 @@ impl Walker<'_> {
                             std::slice::from_ref(script),
                             scope,
                             "git difftool -x",
+                        );
+                    } else if let Some(script) = arg.text.strip_prefix("--extcmd=") {
+                        self.run_words_as_script(
+                            &[Arg::literal(script, arg.span)],
+                            scope,
+                            "git difftool --extcmd",
                         );
                     }
                 }
@@ -463,7 +520,13 @@ impl Walker<'_> {
     /// (`GIT_WORK_TREE`) when one is named. Judged like a delete of files chosen by a
     /// filter there: everyday in the project or a temp dir, denied in home, a directory
     /// that holds the project, or the system. `-n` only lists.
-    fn judge_git_clean(&mut self, args: &[Arg], work_tree: Option<&Arg>, scope: &Scope) {
+    fn judge_git_clean(
+        &mut self,
+        args: &[Arg],
+        work_tree: Option<&Arg>,
+        scope: &Scope,
+        force_not_required: bool,
+    ) {
         const CLEAN: super::OptSpec = super::OptSpec {
             short: "e",
             long: &["exclude"],
@@ -471,6 +534,15 @@ impl Walker<'_> {
         };
         let (items, _) = super::parse_opts(args, &CLEAN, false);
         if items.iter().any(|i| i.is(&["-n", "--dry-run"])) {
+            return;
+        }
+        // git-clean(1): "If the Git configuration variable clean.requireForce is not set
+        // to false, git clean will refuse to delete files or directories unless given
+        // -f or -i." A configuration on disk is not seen: `-c` in the command is.
+        let forced = items
+            .iter()
+            .any(|i| i.is(&["-f", "--force", "-i", "--interactive"]));
+        if !forced && !force_not_required {
             return;
         }
         let pathspecs = super::operands(&items);
@@ -485,6 +557,138 @@ impl Walker<'_> {
         }
         let dot = Arg::literal(".", args.first().and_then(|a| a.span));
         self.judge_removal(work_tree.unwrap_or(&dot), Removal::Selected, scope, via);
+    }
+
+    /// Remote URLs and options that name a command git runs to reach a repository:
+    /// `ext::CMD ARGS` (git-remote-ext(1): words split on spaces, `% ` a space, `%%` a
+    /// percent sign), `--upload-pack`/`-u`, `--receive-pack`, `--exec` (run here for a
+    /// local repository).
+    fn judge_git_transport_commands(&mut self, sub: &str, args: &[Arg], scope: &mut Scope) {
+        let mut index = 0;
+        while let Some(arg) = args.get(index) {
+            index += 1;
+            if !arg.known {
+                continue;
+            }
+            let text = arg.text.as_str();
+            if let Some(command) = text.strip_prefix("ext::") {
+                let mut words = Vec::new();
+                let mut word = String::new();
+                let mut chars = command.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '%' if chars.peek() == Some(&' ') => {
+                            chars.next();
+                            word.push(' ');
+                        }
+                        '%' if chars.peek() == Some(&'%') => {
+                            chars.next();
+                            word.push('%');
+                        }
+                        ' ' => {
+                            if !word.is_empty() {
+                                words.push(Arg::literal(std::mem::take(&mut word), arg.span));
+                            }
+                        }
+                        c => word.push(c),
+                    }
+                }
+                if !word.is_empty() {
+                    words.push(Arg::literal(word, arg.span));
+                }
+                self.note(|| "an ext:: remote runs its command".to_owned());
+                self.judge(&words, scope, &Stdin::None);
+                continue;
+            }
+            let value = ["--upload-pack=", "--receive-pack=", "--exec="]
+                .iter()
+                .find_map(|option| text.strip_prefix(option))
+                .map(|value| Arg::literal(value, arg.span))
+                .or_else(|| {
+                    // `-u` is `--upload-pack` for clone only (`git push -u` sets upstream).
+                    (matches!(text, "--upload-pack" | "--receive-pack" | "--exec")
+                        || text == "-u" && sub == "clone")
+                        .then(|| args.get(index).cloned())
+                        .flatten()
+                });
+            if let Some(command) = value {
+                self.run_words_as_script(&[command], scope, "a git transport command");
+            }
+        }
+    }
+
+    /// Subcommands that throw away work in the tree they are pointed at, like `git
+    /// clean`: `reset --hard` (the whole tree), `checkout -f`/`checkout -- PATHS`,
+    /// `restore PATHS` (the changes there), `worktree remove PATH` (that tree, with its
+    /// changes under `--force`). Judged as a delete of files there: everyday in the
+    /// project and temp dirs, denied in home outside the project and the system.
+    fn judge_git_discard(
+        &mut self,
+        sub: &str,
+        args: &[Arg],
+        work_tree: Option<&Arg>,
+        scope: &Scope,
+    ) {
+        let via = format!(" (git {sub}: the uncommitted work there)");
+        // Where the files may be deleted anyway (the project, a temp dir), discarding
+        // work is the `git` pack's business, not a delete (strict mode does not ask).
+        let judge = |walker: &mut Self, target: &Arg, removal: Removal, via: &str| {
+            let allowed = target.known
+                && !target.glob
+                && walker.host_path(&target.text, scope).is_some_and(|path| {
+                    let placed = crate::paths::classify(&path, walker.ctx, walker.config);
+                    // A tree holding a protected path: its untracked files stay.
+                    placed.allows_selected_delete()
+                        || (placed.zone, placed.relation)
+                            == (crate::paths::Zone::Protected, crate::paths::Relation::Holds)
+                });
+            if !allowed {
+                walker.judge_removal(target, removal, scope, via);
+            }
+        };
+        let span = args.first().and_then(|a| a.span);
+        let dot = Arg::literal(".", span);
+        let tree = work_tree.unwrap_or(&dot);
+        let has = |names: &[&str]| {
+            args.iter()
+                .any(|a| a.known && names.contains(&a.text.as_str()))
+        };
+        let operands: Vec<&Arg> = args.iter().filter(|a| !super::is_option(a)).collect();
+        match sub {
+            "reset" if has(&["--hard", "--merge", "--keep"]) => {
+                judge(self, tree, Removal::Selected, &via);
+            }
+            "checkout" | "restore" | "switch" => {
+                let paths: Vec<&Arg> = match args.iter().position(|a| a.known && a.text == "--") {
+                    Some(at) => args[at + 1..].iter().collect(),
+                    None if sub == "restore" => operands.clone(),
+                    None => Vec::new(),
+                };
+                // `restore --staged` alone touches the index only.
+                if sub == "restore" && has(&["--staged", "-S"]) && !has(&["--worktree", "-W"]) {
+                    return;
+                }
+                for path in &paths {
+                    let mut target = (*path).clone();
+                    target.glob |= target.known && crate::secrets::has_glob(&target.text);
+                    judge(self, &target, Removal::Selected, &via);
+                }
+                if paths.is_empty() && has(&["-f", "--force", "--discard-changes"]) {
+                    judge(self, tree, Removal::Selected, &via);
+                }
+            }
+            // Without `--force` git refuses to remove a worktree with modified or
+            // untracked files (git-worktree(1)): nothing unsaved goes.
+            "worktree"
+                if operands.first().is_some_and(|a| a.text == "remove")
+                    && has(&["--force", "-f"]) =>
+            {
+                for path in operands.iter().skip(1) {
+                    judge(self, path, Removal::Recursive, " (git worktree remove)");
+                }
+            }
+            _ => {}
+        }
     }
 
     fn judge_git_pack(&mut self, sub: &str, args: &[Arg], span: Option<ByteSpan>) {

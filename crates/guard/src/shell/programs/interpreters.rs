@@ -145,6 +145,14 @@ fn interpreter(program: &str) -> Option<Interpreter> {
             &[],
         ),
         "osascript" => it(Language::AppleScript, &["-e"], &[], &["-l", "-s"], &[]),
+        // ghc(1) `-e EXPR` evaluates an expression as GHCi would; runghc runs a file.
+        "ghc" | "ghci" | "runghc" | "runhaskell" => it(
+            Language::Haskell,
+            &["-e"],
+            &[],
+            &["-o", "-i", "-package", "-package-env", "-x"],
+            &[],
+        ),
         _ => return None,
     })
 }
@@ -266,6 +274,27 @@ impl Walker<'_> {
                 self.check_secret(operand, scope, Access::Mention);
             }
         }
+        // `perl -i`, `perl -pi.bak`, `ruby -i`: the files given are rewritten in place
+        // (perlrun(1), ruby(1)).
+        let in_place = matches!(spec.language, Language::Perl | Language::Ruby)
+            && rest[..index].iter().any(|a| {
+                a.known
+                    && a.text.starts_with('-')
+                    && !a.text.starts_with("--")
+                    && a.text[1..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphabetic())
+                        .any(|c| c == 'i')
+            });
+        if in_place {
+            for operand in operands.iter().filter(|a| !is_option(a)) {
+                self.judge_overwrite(
+                    operand,
+                    scope,
+                    &format!(" (rewritten in place by {name} -i)"),
+                );
+            }
+        }
         if module {
             return Some(Stdin::Output { safe: false });
         }
@@ -310,6 +339,14 @@ impl Walker<'_> {
         match stdin {
             Stdin::Text(text, span) => {
                 let text = text.clone();
+                if self.decoded.contains(&text) {
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        format!("`{name}` runs decoded code, which the command does not show as written."),
+                        *span,
+                    );
+                }
                 self.note(|| format!("{name} code on stdin: {}", text.replace('\n', "\\n")));
                 self.judge_code_in(language, &text, *span, scope, operands);
             }
@@ -400,11 +437,17 @@ impl Walker<'_> {
         operands: &[String],
     ) {
         for effect in effects(language, code, operands) {
-            self.apply_effect(effect, span, scope);
+            self.apply_effect(effect, language, span, scope);
         }
     }
 
-    fn apply_effect(&mut self, effect: Effect, span: Option<ByteSpan>, scope: &mut Scope) {
+    fn apply_effect(
+        &mut self,
+        effect: Effect,
+        language: Language,
+        span: Option<ByteSpan>,
+        scope: &mut Scope,
+    ) {
         let via = " (in code run by an interpreter)";
         match effect {
             Effect::Delete { target, recursive } => {
@@ -421,11 +464,11 @@ impl Walker<'_> {
                 self.judge_removal(&arg, removal, scope, via);
             }
             Effect::Read(path) => {
-                let arg = Arg::literal(path, span);
+                let arg = Arg::literal(expand_home(&path, self), span);
                 self.check_secret(&arg, scope, Access::Read);
             }
             Effect::Write(path) => {
-                let arg = Arg::literal(path, span);
+                let arg = Arg::literal(expand_home(&path, self), span);
                 self.judge_write_target(&arg, true, scope);
             }
             Effect::UnknownRead(call) => self.find(
@@ -467,6 +510,46 @@ impl Walker<'_> {
                     .map(|w| Arg::literal(expand_home(&w, self), span))
                     .collect();
                 self.judge(&args, scope, &Stdin::None);
+            }
+            Effect::Load(path) => {
+                // A file of code written earlier in this command is judged by its text
+                // (`require("./a")` finds `a.js`); other files are the project's own.
+                let path = expand_home(&path, self);
+                let candidates = [
+                    path.clone(),
+                    format!("{path}.js"),
+                    format!("{path}.cjs"),
+                    format!("{path}.mjs"),
+                    format!("{path}.ts"),
+                    format!("{path}.rb"),
+                    format!("{path}.py"),
+                    format!("{path}.lua"),
+                    format!("{path}.pl"),
+                ];
+                let written = candidates.iter().find_map(|candidate| {
+                    let host = self.host_path(candidate, scope)?;
+                    let text = scope.written.get(&host).cloned()?;
+                    Some((host, text))
+                });
+                match written {
+                    Some((host, Some(text))) => {
+                        self.note(|| format!("code `{path}` was written earlier in this command"));
+                        // Judged once: a file that loads itself does not loop.
+                        let mut inner = scope.clone();
+                        inner.written.remove(&host);
+                        self.judge_code_in(language, &text, span, &mut inner, &[]);
+                    }
+                    Some((_, None)) => self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        format!(
+                            "code run by an interpreter loads `{path}`, written earlier in this \
+                             command with content not known until it runs."
+                        ),
+                        span,
+                    ),
+                    None => self.check_secret(&Arg::literal(path, span), scope, Access::Read),
+                }
             }
             Effect::Unknown(what) => self.find(
                 Verdict::Ask,

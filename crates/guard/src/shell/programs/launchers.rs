@@ -25,6 +25,19 @@ impl Walker<'_> {
         self.judge_package_scripts(name, first, rest, scope);
         Some(match (name, first) {
             ("npx" | "bunx" | "pnpx", _) => self.judge_package_runner(name, rest, scope, stdin),
+            // `pnpm exec --shell-mode 'cmd'` (`-c`) runs its operand in a shell.
+            ("pnpm", Some("exec"))
+                if rest
+                    .iter()
+                    .any(|a| a.known && matches!(a.text.as_str(), "--shell-mode" | "-c")) =>
+            {
+                let line: Vec<Arg> = rest[1..]
+                    .iter()
+                    .filter(|a| !super::is_option(a))
+                    .cloned()
+                    .collect();
+                self.run_words_as_script(&line, scope, "pnpm exec --shell-mode")
+            }
             ("npm", Some("exec" | "x"))
             | ("pnpm" | "yarn", Some("dlx" | "exec"))
             | ("bun", Some("x")) => self.judge_package_runner(name, &rest[1..], scope, stdin),
@@ -65,9 +78,44 @@ impl Walker<'_> {
                 | "pyenv" | "nodenv" | "goenv" | "jenv" | "asdf" | "volta" | "pixi",
                 Some("run" | "exec"),
             ) => self.judge_env_runner(name, &rest[1..], scope, stdin, ENV_RUN),
+            // `npm explore PKG -- command` runs the command in the package's directory
+            // (npm-explore(1)).
+            ("npm", Some("explore")) => match rest.iter().position(|a| a.known && a.text == "--") {
+                Some(at) => {
+                    let mut inner = scope.clone();
+                    if let (Some(package), Some(cwd)) = (rest.get(1), &scope.cwd) {
+                        inner.cwd = package
+                            .known
+                            .then(|| cwd.join("node_modules").join(&package.text));
+                    }
+                    let out = self.judge_inner("npm explore", &rest[at + 1..], &mut inner, stdin);
+                    scope.written.extend(inner.written);
+                    out
+                }
+                None => Stdin::None,
+            },
+            // `distrobox enter [NAME] [options] -- command`: what follows `--` runs.
+            ("distrobox", Some("enter" | "ephemeral")) => {
+                match rest.iter().position(|a| a.known && a.text == "--") {
+                    Some(at) => self.judge_inner(name, &rest[at + 1..], scope, stdin),
+                    None => Stdin::None,
+                }
+            }
+            ("gem", Some("exec")) => {
+                self.judge_env_runner("gem exec", &rest[1..], scope, stdin, GEM_EXEC)
+            }
+            ("gem", _) => return None,
+            ("rake", _) => {
+                self.judge_build_file("rake", rest, scope);
+                self.judge_rake(rest, scope);
+                Stdin::Output { safe: false }
+            }
+            ("mvn" | "mvnw", _) => {
+                self.judge_maven(rest, scope);
+                Stdin::Output { safe: false }
+            }
             ("mise" | "rtx", Some("exec" | "x"))
             | ("fnm", Some("exec"))
-            | ("distrobox", Some("enter"))
             | ("toolbox", Some("run")) => {
                 self.judge_env_runner(name, &rest[1..], scope, stdin, TOOL_RUN)
             }
@@ -142,7 +190,26 @@ impl Walker<'_> {
             ("entr", _) => self.judge_entr(rest, scope, stdin),
             ("watchexec", _) => self.judge_watchexec(rest, scope, stdin),
             ("nodemon", _) => self.judge_nodemon(rest, scope, stdin),
-            ("make" | "gmake" | "remake", _) => self.judge_make(rest, scope, stdin),
+            ("make" | "gmake" | "remake", _) => {
+                if !rest.iter().any(|a| {
+                    a.known
+                        && (a.text.starts_with("-f")
+                            || a.text.starts_with("--file")
+                            || a.text.starts_with("--makefile"))
+                }) {
+                    self.judge_build_file(name, rest, scope);
+                }
+                self.judge_make(rest, scope, stdin)
+            }
+            (
+                "just" | "task" | "go-task" | "invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest"
+                | "py.test",
+                _,
+            ) => {
+                self.judge_build_file(name, rest, scope);
+                self.check_file_operands(rest, scope, Access::Mention);
+                Stdin::Output { safe: false }
+            }
             // `yarn rimraf ~`, `pnpm rimraf ~`: a package's program by name.
             ("yarn" | "pnpm", Some(first))
                 if !first.starts_with('-') && !PACKAGE_MANAGER_COMMANDS.contains(&first) =>
@@ -587,6 +654,72 @@ impl Walker<'_> {
         Stdin::Output { safe: false }
     }
 
+    /// The file a task runner reads from the working directory (or `-C DIR`), written
+    /// earlier in this command: what it runs is judged by its text where the guard
+    /// reads the format (make's recipes, Python and Ruby code), asked about otherwise.
+    fn judge_build_file(&mut self, tool: &str, rest: &[Arg], scope: &mut Scope) {
+        let names: &[&str] = match tool {
+            "make" | "gmake" | "remake" => &["GNUmakefile", "makefile", "Makefile"],
+            "just" => &["justfile", "Justfile", ".justfile", "JUSTFILE"],
+            "task" | "go-task" => &[
+                "Taskfile.yml",
+                "Taskfile.yaml",
+                "taskfile.yml",
+                "taskfile.yaml",
+            ],
+            "invoke" | "inv" => &["tasks.py"],
+            "nox" => &["noxfile.py"],
+            "fab" => &["fabfile.py"],
+            "ninja" => &["build.ninja"],
+            "pytest" | "py.test" => &["conftest.py"],
+            "rake" => &["Rakefile", "rakefile", "Rakefile.rb"],
+            _ => return,
+        };
+        let dir = rest
+            .iter()
+            .position(|a| {
+                a.known && matches!(a.text.as_str(), "-C" | "--directory" | "-d" | "--dir")
+            })
+            .and_then(|at| rest.get(at + 1))
+            .filter(|a| a.known)
+            .map_or(".".to_owned(), |a| a.text.clone());
+        for name in names {
+            let Some(path) = self.host_path(&format!("{dir}/{name}"), scope) else {
+                continue;
+            };
+            let Some(text) = scope.written.get(&path).cloned() else {
+                continue;
+            };
+            let shown = path.display().to_string();
+            match (tool, text) {
+                ("make" | "gmake" | "remake", Some(text)) => {
+                    self.note(|| {
+                        format!("the makefile `{shown}` was written earlier in this command")
+                    });
+                    self.judge_makefile_text(&text, None, scope);
+                }
+                ("invoke" | "inv" | "nox" | "fab" | "pytest" | "py.test", Some(text)) => {
+                    self.judge_code("python3", &text, None, scope, &[]);
+                }
+                ("rake", Some(text)) => self.judge_code("ruby", &text, None, scope, &[]),
+                (_, text) => {
+                    let why = match text {
+                        Some(_) => format!(
+                            "and `{tool}` runs what it says, in a format the guard does not read"
+                        ),
+                        None => "with content not known until it runs".to_owned(),
+                    };
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        format!("the file `{shown}` that `{tool}` runs is written earlier in this command {why}."),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+
     /// Recipe lines (tab-indented) and `$(shell …)` of a makefile given in the command.
     fn judge_makefile_text(
         &mut self,
@@ -664,6 +797,13 @@ const UV_RUN: OptSpec = OptSpec {
         "exact",
         "refresh",
     ],
+};
+
+/// `gem exec [-v VERSION] [--gem GEM] COMMAND [ARGS]`.
+const GEM_EXEC: OptSpec = OptSpec {
+    short: "v",
+    long: &["version", "gem"],
+    flags: &["conservative", "verbose", "quiet"],
 };
 
 const ENV_RUN: OptSpec = OptSpec {
@@ -803,6 +943,85 @@ fn is_js_file(text: &str) -> bool {
     [".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx"]
         .iter()
         .any(|ext| text.ends_with(ext))
+}
+
+impl Walker<'_> {
+    /// `rake -e CODE` / `-E CODE` / `-p CODE` run Ruby code (rake(1)); `-f FILE` reads
+    /// the Rakefile.
+    fn judge_rake(&mut self, rest: &[Arg], scope: &mut Scope) {
+        const RAKE: OptSpec = OptSpec {
+            short: "eEpfIrRCjg",
+            long: &[
+                "execute",
+                "execute-continue",
+                "execute-print",
+                "rakefile",
+                "libdir",
+                "require",
+                "rakelibdir",
+                "directory",
+                "jobs",
+            ],
+            flags: &["trace", "tasks", "dry-run", "silent", "quiet"],
+        };
+        let (items, _) = parse_opts(rest, &RAKE, false);
+        for code in values_of(
+            &items,
+            &[
+                "-e",
+                "-E",
+                "-p",
+                "--execute",
+                "--execute-continue",
+                "--execute-print",
+            ],
+        ) {
+            if code.known {
+                self.judge_code("ruby", &code.text, code.span, scope, &[]);
+            } else {
+                self.run_words_as_script(&[code], scope, "rake -e");
+            }
+        }
+        for file in values_of(&items, &["-f", "--rakefile", "-r", "--require"]) {
+            self.check_secret(&file, scope, Access::Read);
+        }
+    }
+
+    /// `mvn exec:exec -Dexec.executable=PROG -Dexec.args='ARGS'` runs PROG with ARGS
+    /// (exec-maven-plugin).
+    fn judge_maven(&mut self, rest: &[Arg], scope: &mut Scope) {
+        if !rest
+            .iter()
+            .any(|a| a.known && (a.text == "exec:exec" || a.text.ends_with(":exec")))
+        {
+            return;
+        }
+        let property = |key: &str| {
+            rest.iter().rev().find_map(|a| {
+                a.text
+                    .strip_prefix("-D")
+                    .and_then(|p| p.strip_prefix(key))
+                    .and_then(|p| p.strip_prefix('='))
+                    .map(|value| (a.known, Arg::literal(value, a.span)))
+            })
+        };
+        let Some((known, executable)) = property("exec.executable") else {
+            return;
+        };
+        let mut line = vec![if known {
+            executable
+        } else {
+            Arg::unknown(executable.span)
+        }];
+        if let Some((args_known, args)) = property("exec.args") {
+            line.push(if args_known {
+                args
+            } else {
+                Arg::unknown(args.span)
+            });
+        }
+        self.run_words_as_script(&line, scope, "mvn exec:exec");
+    }
 }
 
 #[cfg(test)]

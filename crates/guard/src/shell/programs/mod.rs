@@ -293,6 +293,7 @@ impl Walker<'_> {
             self.judge_unknown_program(args, scope);
             return Stdin::Output { safe: false };
         }
+        self.judge_program_made_at_run_time(args, scope.origin.is_none());
         let rest = &args[1..];
         // Aliases and functions of this command come first, as in the shell.
         if let Some(text) = scope.aliases.get(&program.text).cloned() {
@@ -325,6 +326,16 @@ impl Walker<'_> {
             return Stdin::Output { safe: false };
         }
         let name = program_name(&program.text).to_owned();
+        // PowerShell's cmdlets (any case) as their Unix counterparts.
+        if let Some(unix) = powershell_equivalent(&name, rest) {
+            self.note(|| {
+                format!(
+                    "PowerShell `{name}` judged as `{}`",
+                    super::show_args(&unix)
+                )
+            });
+            return self.judge(&unix, scope, stdin);
+        }
         if let Some(out) = self.judge_family(&name, args, scope, stdin) {
             return out;
         }
@@ -388,6 +399,7 @@ impl Walker<'_> {
             return;
         };
         self.note(|| format!("{what} `{shown}` was written earlier in this command"));
+        self.ask_if_decoded(&text, what, span);
         let interpreter = text
             .strip_prefix("#!")
             .and_then(|line| line.lines().next())
@@ -427,11 +439,56 @@ impl Walker<'_> {
         }
     }
 
+    /// A program name the shell makes while the command runs: a glob in its place
+    /// (`/bin/r? -rf ~`: whatever it matches runs), or a whole command line printed by a
+    /// command substitution and split into words (`$(… | base64 -d)`). Asked about; what
+    /// is known of it is judged as well. Only for the command as written (in a nested
+    /// script every word points at the outer word).
+    fn judge_program_made_at_run_time(&mut self, args: &[Arg], outermost: bool) {
+        let program = &args[0];
+        // `[` and `[[` are the test commands, not a bracket expression.
+        let glob = program.glob
+            && !matches!(program_name(&program.text), "[" | "[[")
+            && crate::secrets::has_glob(&program.text);
+        let written = program
+            .span
+            .and_then(|(start, end)| self.source.get(start..end))
+            .unwrap_or_default();
+        let substituted = outermost
+            && (written.starts_with("$(") || written.starts_with('`'))
+            && args.get(1).is_some_and(|next| next.span == program.span);
+        if glob || substituted {
+            let shown = self.quoted(program.span);
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!(
+                    "the program to run{shown} is made by the shell while the command runs \
+                     (a glob, or a command line printed by a command), so the guard cannot \
+                     be sure what would run."
+                ),
+                program.span,
+            );
+        }
+    }
+
     /// `$CMD -rf /`: the program is not known. A command substitution in the program's
     /// place runs whatever it prints: asked about. A variable from the environment is
     /// asked about when its arguments look like a delete or name a protected place.
-    fn judge_unknown_program(&mut self, args: &[Arg], scope: &Scope) {
+    fn judge_unknown_program(&mut self, args: &[Arg], scope: &mut Scope) {
         let program = &args[0];
+        // `$SHELL -c …`: the user's shell, judged as a shell.
+        let written = program
+            .span
+            .and_then(|(start, end)| self.source.get(start..end))
+            .unwrap_or_default()
+            .trim_matches('"');
+        if matches!(written, "$SHELL" | "${SHELL}") {
+            let mut shell = vec![Arg::literal("sh", program.span)];
+            shell.extend_from_slice(&args[1..]);
+            self.judge(&shell, scope, &Stdin::None);
+            return;
+        }
         if program.runtime && !program.safe {
             let written = self.quoted(program.span);
             self.find(
@@ -470,6 +527,19 @@ impl Walker<'_> {
                             )
                 })
             });
+        if !(recursive || protected) {
+            // `$CMD` from the environment: whatever it holds runs.
+            let written = self.quoted(program.span);
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!(
+                    "the program to run{written} comes from a variable not set in this \
+                     command, so the guard cannot tell what it would do."
+                ),
+                program.span,
+            );
+        }
         if recursive || protected {
             let written = self.quoted(program.span);
             self.find(
@@ -493,6 +563,11 @@ impl Walker<'_> {
         for arg in rest {
             if !options_done && arg.known && arg.text == "--" {
                 options_done = true;
+                continue;
+            }
+            // A program not known to read its operands, given text that mentions a
+            // dotfile among other words (`--body 'blocks cat .env'`): data, not a path.
+            if access == Access::Mention && arg.known && code::mentions_a_file(&arg.text) {
                 continue;
             }
             if !options_done && is_option(arg) {
@@ -527,6 +602,7 @@ impl Walker<'_> {
                     arg.span,
                 );
             } else if pattern_may_match_secret(&path, self.config) {
+                self.check_dotglob_secret(arg, &path, access);
                 self.check_glob_on_disk(arg, &path, scope, access);
             }
             return;
@@ -542,6 +618,34 @@ impl Walker<'_> {
                 secret,
                 access,
                 &format!("this {verb} the secret file {shown}"),
+                arg.span,
+            );
+        }
+    }
+
+    /// A read through a glob aimed at `env` names that reaches a dot-named secret file
+    /// only when the shell matches leading dots (`cat *env`, `head ?env*` with bash's
+    /// `dotglob`, zsh's `GLOB_DOTS`): whether it does is the user's shell setting, not
+    /// in the command. Asked about.
+    fn check_dotglob_secret(&mut self, arg: &Arg, pattern: &str, access: Access) {
+        if access != Access::Read {
+            return;
+        }
+        let name = pattern.rsplit('/').next().unwrap_or(pattern);
+        let aimed = name.starts_with(['*', '?', '['])
+            && name.to_ascii_lowercase().contains("env")
+            && [".env", ".envrc", ".env.local"]
+                .iter()
+                .any(|secret| crate::secrets::glob_match(name, secret));
+        if aimed {
+            let written = self.quoted(arg.span);
+            self.find(
+                Verdict::Ask,
+                Rule::EnvUnresolvedRead,
+                format!(
+                    "this reads files matching a glob{written} that names `.env` when the shell \
+                     matches leading dots (dotglob), so it may read a secret file."
+                ),
                 arg.span,
             );
         }
@@ -757,23 +861,28 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "with-lock-ex" | "envchain" | "strace" | "ltrace" | "trickle" | "chpst" | "daemonize"
         | "fakeroot" | "fakechroot" | "systemd-run" | "dotenv" | "dotenvx" | "doppler" | "op"
         | "aws-vault" | "infisical" | "devcontainer" | "ssh-agent" | "dbus-launch"
-        | "gpg-agent" => Family::Wrapper,
+        | "gpg-agent" | "systemd-nspawn" => Family::Wrapper,
         "eval" | "source" | "." | "su" | "trap" | "watch" | "ssh" | "autossh" | "script" | "sg"
         | "at" | "batch" | "crontab" | "alias" | "unalias" | "cd" | "pushd" | "chdir" | "popd"
         | "export" | "declare" | "typeset" | "local" | "readonly" | "read" | "mapfile"
-        | "readarray" | "set" => Family::Shell,
+        | "readarray" | "set" | "pwsh" | "powershell" | "pwsh-preview" => Family::Shell,
         _ if shells::SHELLS.contains(&name) => Family::Shell,
         "npx" | "bunx" | "pnpx" | "npm" | "pnpm" | "yarn" | "bun" | "deno" | "uvx" | "pipx"
         | "uv" | "poetry" | "pdm" | "rye" | "pipenv" | "hatch" | "bundle" | "devbox" | "rbenv"
         | "pyenv" | "nodenv" | "goenv" | "jenv" | "asdf" | "volta" | "pixi" | "mise" | "rtx"
         | "fnm" | "distrobox" | "toolbox" | "conda" | "mamba" | "micromamba" | "direnv" | "nvm"
         | "nix" | "devenv" | "nix-shell" | "vagrant" | "mix" | "entr" | "watchexec" | "nodemon"
-        | "make" | "gmake" | "remake" => Family::Launcher,
+        | "make" | "gmake" | "remake" | "gem" | "rake" | "mvn" | "mvnw" | "just" | "task"
+        | "go-task" | "invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest" | "py.test" => {
+            Family::Launcher
+        }
         "tmux" | "byobu" | "byobu-tmux" | "screen" | "zellij" | "dtach" | "abduco"
         | "hyperfine" => Family::Multiplexer,
         "rm" | "unlink" | "srm" | "wipe" | "shred" | "rmdir" | "truncate" | "tar" | "bsdtar"
         | "gtar" | "zip" | "7z" | "7za" | "7zz" | "rsync" | "rclone" | "mv" | "gio"
-        | "kioclient" | "kioclient5" | "trash-empty" | "shx" => Family::Deleter,
+        | "kioclient" | "kioclient5" | "trash-empty" | "shx" | "fallocate" | "unzip" | "cpio"
+        | "cmake" => Family::Deleter,
+        _ if deleters::COMPRESSORS.contains(&name) => Family::Deleter,
         _ if deleters::RECURSIVE_DELETERS.contains(&name) => Family::Deleter,
         "find" | "bfs" | "gfind" | "xargs" | "parallel" | "fd" | "fdfind" => Family::Find,
         "grep" | "egrep" | "fgrep" | "zgrep" | "zegrep" | "zfgrep" | "xzgrep" | "bzgrep"
@@ -796,11 +905,58 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "wget2" | "aria2c" | "http" | "https" | "xh" | "mkfs" | "mke2fs" | "mkswap"
         | "wipefs" | "fdisk" | "sfdisk" | "gdisk" | "sgdisk" | "parted" | "cfdisk"
         | "blkdiscard" | "head" | "tail" | "sort" | "uniq" | "cut" | "tr" | "fold" | "column"
-        | "nl" | "fmt" => Family::File,
+        | "nl" | "fmt" | "split" | "yq" => Family::File,
         _ if name.starts_with("mkfs.") || files::METADATA.contains(&name) => Family::File,
         _ if interpreters::is_interpreter(name) => Family::Interpreter,
         _ => return None,
     })
+}
+
+/// A PowerShell cmdlet that reads, deletes, copies, moves, writes or evaluates, as the
+/// Unix command that does the same (`Remove-Item -Recurse -Force ~` is `rm -r -f ~`);
+/// named parameters of paths (`-Path`, `-LiteralPath`, `-Destination`) become operands.
+fn powershell_equivalent(name: &str, rest: &[Arg]) -> Option<Vec<Arg>> {
+    let lower = name.to_ascii_lowercase();
+    let unix = match lower.as_str() {
+        "get-content" => "cat",
+        "remove-item" | "ri" => "rm",
+        "copy-item" | "cpi" => "cp",
+        "move-item" | "mi" => "mv",
+        "set-content" | "add-content" | "out-file" => "tee",
+        "invoke-expression" | "iex" => "eval",
+        "select-string" | "sls" => "grep",
+        _ => return None,
+    };
+    let mut args = vec![Arg::literal(unix, rest.first().and_then(|a| a.span))];
+    for arg in rest {
+        if !(arg.known && arg.text.starts_with('-') && arg.text.len() > 1) {
+            args.push(arg.clone());
+            continue;
+        }
+        let parameter = arg.text[1..].to_ascii_lowercase();
+        let flag = |full: &str| full.starts_with(&parameter);
+        if unix == "rm" && flag("recurse") {
+            args.push(Arg::literal("-r", arg.span));
+        } else if flag("force") {
+            args.push(Arg::literal("-f", arg.span));
+        } else if [
+            "path",
+            "literalpath",
+            "destination",
+            "filepath",
+            "value",
+            "pattern",
+            "encoding",
+        ]
+        .iter()
+        .any(|full| full.starts_with(&parameter))
+        {
+            // A named parameter: its value follows as an operand.
+        } else {
+            args.push(arg.clone());
+        }
+    }
+    Some(args)
 }
 
 /// "reads", "writes", "searches".

@@ -51,6 +51,7 @@ impl Walker<'_> {
         Some(match name {
             _ if SHELLS.contains(&name) => self.judge_shell(name, rest, scope, stdin),
             "eval" => self.judge_eval(rest, scope),
+            "pwsh" | "powershell" | "pwsh-preview" => self.judge_powershell(rest, scope, stdin),
             "source" | "." => self.judge_source(rest, scope, stdin),
             "su" => self.judge_su(rest, scope),
             "trap" => self.judge_trap(rest, scope),
@@ -89,7 +90,7 @@ impl Walker<'_> {
                 Stdin::None
             }
             "export" | "declare" | "typeset" | "local" | "readonly" => {
-                self.assign_builtin(rest, scope);
+                self.assign_builtin(name, rest, scope);
                 Stdin::None
             }
             "read" | "mapfile" | "readarray" => {
@@ -133,6 +134,21 @@ impl Walker<'_> {
         let target = rest
             .iter()
             .find(|a| !(super::is_option(a) && a.text != "-"));
+        // With CDPATH set in the command, `cd dir` may go to any of its directories
+        // (bash(1)): where is not known without the disk.
+        if scope.vars.contains_key("CDPATH")
+            && let Some(arg) = target
+            && arg.known
+            && !(arg.text.starts_with('/')
+                || arg.text.starts_with("./")
+                || arg.text.starts_with("../")
+                || arg.text == "."
+                || arg.text == "..")
+        {
+            scope.cwd = None;
+            self.note(|| "cd through CDPATH: the working directory is no longer known".to_owned());
+            return;
+        }
         scope.cwd = match target {
             None => Some(self.ctx.home.clone()),
             Some(arg) if arg.known && arg.text != "-" => {
@@ -150,10 +166,32 @@ impl Walker<'_> {
         });
     }
 
-    fn assign_builtin(&mut self, rest: &[Arg], scope: &mut Scope) {
+    fn assign_builtin(&mut self, builtin: &str, rest: &[Arg], scope: &mut Scope) {
+        // `declare -n r=HOME`: r is another name for HOME (a nameref); its value is
+        // HOME's, known only when HOME's is.
+        let nameref = builtin != "export"
+            && builtin != "readonly"
+            && rest
+                .iter()
+                .take_while(|a| super::is_option(a))
+                .any(|a| a.text.contains('n'));
         for arg in rest.iter().filter(|a| !super::is_option(a)) {
             if let Some((name, value)) = arg.text.split_once('=') {
-                let value = if arg.known {
+                let value = if nameref {
+                    match (arg.known, value) {
+                        (true, "HOME") => Value::Known(self.ctx.home.display().to_string()),
+                        (true, target) => {
+                            scope.vars.get(target).cloned().unwrap_or(Value::Unknown {
+                                runtime: false,
+                                safe: false,
+                            })
+                        }
+                        (false, _) => Value::Unknown {
+                            runtime: arg.runtime,
+                            safe: false,
+                        },
+                    }
+                } else if arg.known {
                     Value::Known(value.to_owned())
                 } else {
                     Value::Unknown {
@@ -173,6 +211,8 @@ impl Walker<'_> {
         let mut index = 0;
         let mut command_mode = false;
         let mut read_stdin = false;
+        let mut interactive = false;
+        let mut login = false;
         while let Some(arg) = rest.get(index) {
             let text = arg.text.as_str();
             if !(super::is_option(arg) || arg.known && text.starts_with('+') && text.len() > 1) {
@@ -189,11 +229,46 @@ impl Walker<'_> {
                     index += 1;
                 }
                 "--command" | "-Command" | "--commands" => command_mode = true,
+                "--login" => login = true,
+                "--interactive" => interactive = true,
                 _ if text.starts_with("--") => {}
                 _ => {
                     command_mode |= text.contains('c');
                     read_stdin |= text.contains('s');
+                    interactive |= text.starts_with('-') && text.contains('i');
+                    login |= text.starts_with('-') && text.contains('l');
                 }
+            }
+        }
+        // Start-up files the shell reads first (bash(1) INVOCATION, zsh(1) STARTUP
+        // FILES): those written earlier in this command run with it.
+        let home = self.ctx.home.display().to_string();
+        let mut startup: Vec<&str> = Vec::new();
+        if interactive {
+            startup.extend(match name {
+                "zsh" => &[".zshrc"][..],
+                "bash" => &[".bashrc"][..],
+                _ => &[][..],
+            });
+        }
+        if login {
+            startup.extend(match name {
+                "zsh" => &[".zprofile", ".zlogin"][..],
+                "bash" => &[".bash_profile", ".bash_login", ".profile"][..],
+                _ => &[".profile"][..],
+            });
+        }
+        if name == "zsh" {
+            startup.push(".zshenv");
+        }
+        for file in startup {
+            let path = std::path::PathBuf::from(format!("{home}/{file}"));
+            if scope.written.contains_key(&path) {
+                self.judge_script_file(
+                    &Arg::literal(path.display().to_string(), None),
+                    scope,
+                    "a shell start-up file",
+                );
             }
         }
         // BASH_ENV and ENV name a file the shell sources before anything else.
@@ -261,6 +336,14 @@ impl Walker<'_> {
         match stdin {
             Stdin::Text(text, span) => {
                 let text = text.clone();
+                if self.decoded.contains(&text) {
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        format!("`{name}` runs decoded text, which the command does not show as written."),
+                        *span,
+                    );
+                }
                 self.walk_nested_script(&text, scope, *span, &format!("text piped into {name}"))
             }
             Stdin::File(file) => {
@@ -393,11 +476,94 @@ impl Walker<'_> {
         for identity in values_of(&items, &["-i", "-F"]) {
             self.check_secret(&identity, scope, super::Access::Read);
         }
+        // ssh_config(5) options whose value is a command run on this machine:
+        // `LocalCommand` (with PermitLocalCommand), `ProxyCommand`, `KnownHostsCommand`;
+        // `RemoteCommand` runs on the host, judged as the command operand is.
+        for option in values_of(&items, &["-o"]) {
+            let text = option.text.as_str();
+            let (key, value) = match text.split_once(['=', ' ']) {
+                Some((key, value)) => (key.trim(), value.trim_start_matches(['=', ' '])),
+                None => continue,
+            };
+            let key = key.to_ascii_lowercase();
+            if matches!(
+                key.as_str(),
+                "localcommand" | "proxycommand" | "knownhostscommand" | "remotecommand"
+            ) {
+                let command = if option.known {
+                    Arg::literal(value, option.span)
+                } else {
+                    Arg::unknown(option.span)
+                };
+                self.run_words_as_script(&[command], scope, "an ssh option's command");
+            }
+        }
         let command = rest.get(start + 1..).unwrap_or_default();
         if command.is_empty() {
             return Stdin::None;
         }
-        self.run_words_as_script(command, scope, "ssh")
+        self.run_words_as_script(command, scope, "ssh");
+        // What the remote command prints comes from another machine: not known here.
+        Stdin::Output { safe: false }
+    }
+
+    /// `pwsh [-NoProfile …] -Command TEXT…` (`-c`; the rest of the line is the command),
+    /// `-File FILE` (`-f`), `-EncodedCommand B64` (`-e`, `-ec`: decoded, UTF-16, asked
+    /// about), a bare script path; parameters in any case and abbreviated
+    /// (about_Pwsh). The command text is read with the shell grammar; the cmdlets that
+    /// read, delete, copy and evaluate are judged as their Unix counterparts.
+    fn judge_powershell(&mut self, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) -> Stdin {
+        let mut index = 0;
+        while let Some(arg) = rest.get(index) {
+            index += 1;
+            if !(arg.known && arg.text.starts_with('-')) {
+                // A script file.
+                self.run_script_file(arg, &rest[index..], scope, "pwsh script");
+                return Stdin::Output { safe: false };
+            }
+            let flag = arg.text.trim_start_matches('-').to_ascii_lowercase();
+            let is =
+                |full: &str, shortest: usize| flag.len() >= shortest && full.starts_with(&flag);
+            if is("command", 1) {
+                let words = rest.get(index..).unwrap_or_default();
+                if words.len() == 1 && words[0].known && words[0].text == "-" {
+                    return self.run_stdin_script("pwsh", stdin, scope);
+                }
+                return self.run_words_as_script(words, scope, "pwsh -Command");
+            }
+            if is("file", 1) {
+                if let Some(file) = rest.get(index) {
+                    self.run_script_file(file, &rest[index + 1..], scope, "pwsh -File");
+                }
+                return Stdin::Output { safe: false };
+            }
+            if is("encodedcommand", 1) || flag == "ec" {
+                self.find(
+                    Verdict::Ask,
+                    Rule::ShellUnresolvedScript,
+                    "`pwsh -EncodedCommand` runs encoded text the guard does not read.".to_owned(),
+                    arg.span,
+                );
+                return Stdin::Output { safe: false };
+            }
+            // Parameters that take a value.
+            if [
+                "executionpolicy",
+                "workingdirectory",
+                "configurationname",
+                "outputformat",
+                "inputformat",
+                "settingsfile",
+                "windowstyle",
+                "custompipename",
+            ]
+            .iter()
+            .any(|full| is(full, 2))
+            {
+                index += 1;
+            }
+        }
+        Stdin::None
     }
 
     /// `script [options] -c COMMAND [file]`.
@@ -450,6 +616,12 @@ impl Walker<'_> {
             return Stdin::None;
         }
         match value_of(&items, &["-f"]) {
+            // `at -f /dev/stdin`: the job is what comes in.
+            Some(file)
+                if file.known && matches!(file.text.as_str(), "/dev/stdin" | "/dev/fd/0" | "-") =>
+            {
+                self.run_stdin_script(name, stdin, scope)
+            }
             Some(file) => {
                 self.judge_script_file(&file, scope, &format!("the job file for {name}"));
                 Stdin::None

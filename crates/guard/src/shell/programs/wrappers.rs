@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::{OptSpec, parse_opts, value_of};
 use crate::paths::resolve;
 use crate::shell::word::Arg;
-use crate::shell::{Scope, Stdin, Walker};
+use crate::shell::{ByteSpan, Scope, Stdin, Walker};
 
 /// A wrapper: its options, and how many operands come before the command it runs.
 pub(super) struct Wrapper {
@@ -375,6 +375,51 @@ pub(super) const WRAPPERS: &[Wrapper] = &[
         ),
         positionals: 0,
     },
+    // `systemd-nspawn [options] [command [args]]` (systemd-nspawn(1)): the command runs
+    // in a container whose tree is `-D DIR` (`/` is the host's), `--bind` mounts host
+    // paths into it. Judged on the host's paths: fail closed.
+    Wrapper {
+        names: &["systemd-nspawn"],
+        opts: spec(
+            "DiMuEZSLp",
+            &[
+                "directory",
+                "image",
+                "machine",
+                "user",
+                "setenv",
+                "bind",
+                "bind-ro",
+                "chdir",
+                "tmpfs",
+                "overlay",
+                "overlay-ro",
+                "property",
+                "slice",
+                "hostname",
+                "uuid",
+                "network-interface",
+                "network-veth-extra",
+                "network-bridge",
+                "port",
+                "private-users",
+                "settings",
+                "capability",
+                "drop-capability",
+                "personality",
+                "volatile",
+                "link-journal",
+                "register",
+                "kill-signal",
+                "resolv-conf",
+                "timezone",
+                "console",
+                "pivot-root",
+                "template",
+            ],
+        ),
+        positionals: 0,
+    },
     Wrapper {
         names: &[
             "dotenv",
@@ -481,6 +526,41 @@ impl Walker<'_> {
                 return Some(Stdin::None);
             }
             "runuser" => return Some(self.judge_runuser(rest, scope, stdin)),
+            // Secret managers that run a program with the secrets in its environment:
+            // `doppler run [options] -- cmd` (`--command STRING` in a shell), `op run
+            // -- cmd`, `infisical run -- cmd`, `dotenvx run -- cmd`, `aws-vault exec
+            // PROFILE -- cmd`.
+            "doppler" | "op" | "infisical" | "dotenvx" | "aws-vault"
+                if rest
+                    .iter()
+                    .find(|a| !super::is_option(a))
+                    .is_some_and(|a| a.known && matches!(a.text.as_str(), "run" | "exec")) =>
+            {
+                if let Some(at) = rest
+                    .iter()
+                    .position(|a| a.known && matches!(a.text.as_str(), "--command" | "-c"))
+                {
+                    let line: Vec<Arg> = rest.get(at + 1).cloned().into_iter().collect();
+                    return Some(self.run_words_as_script(&line, scope, "a secret manager"));
+                }
+                if let Some(command) = rest.iter().find_map(|a| {
+                    a.text
+                        .strip_prefix("--command=")
+                        .map(|c| Arg::literal(c, a.span))
+                }) {
+                    return Some(self.run_words_as_script(&[command], scope, "a secret manager"));
+                }
+                return Some(match rest.iter().position(|a| a.known && a.text == "--") {
+                    Some(at) => self.judge_inner(name, &rest[at + 1..], scope, stdin),
+                    None => {
+                        let sub = rest
+                            .iter()
+                            .position(|a| !super::is_option(a))
+                            .unwrap_or_default();
+                        self.judge_inner(name, &rest[sub + 1..], scope, stdin)
+                    }
+                });
+            }
             "start-stop-daemon" => return Some(self.judge_start_stop_daemon(rest, scope, stdin)),
             _ => {}
         }
@@ -519,6 +599,18 @@ impl Walker<'_> {
                 None => {}
             }
         }
+        // `strace -o '|cmd'` / `'!cmd'` pipes the trace into a command (strace(1)).
+        if matches!(name, "strace" | "ltrace") {
+            for output in super::values_of(&items, &["-o", "--output"]) {
+                if let Some(command) = output.text.strip_prefix(['|', '!']) {
+                    self.run_words_as_script(
+                        &[Arg::literal(command, output.span)],
+                        scope,
+                        "a command strace pipes its trace to",
+                    );
+                }
+            }
+        }
         // Secret files named in the wrapper's own options (`dotenv -e .env`).
         for item in &items {
             if let super::Opt::Flag {
@@ -551,7 +643,9 @@ impl Walker<'_> {
         stdin: &Stdin,
     ) -> Stdin {
         if inner.is_empty() {
-            return Stdin::None;
+            // A wrapper with nothing to run prints what it is (`ssh-agent -s` prints
+            // shell commands): not known.
+            return Stdin::Output { safe: false };
         }
         self.note(|| format!("unwrapped `{wrapper}`"));
         self.judge(inner, scope, stdin)
@@ -1241,6 +1335,19 @@ impl Walker<'_> {
     /// A file of commands for a program that can run shell commands from it (gdb,
     /// lldb, vim, …): judged when it was written earlier in this command, asked about
     /// when its content is produced at run time, else only its name is checked.
+    /// Text that was decoded in this command, about to run: asked about (the policy's
+    /// "decoded"), besides being judged as what it is.
+    pub(super) fn ask_if_decoded(&mut self, text: &str, what: &str, span: Option<ByteSpan>) {
+        if self.decoded.iter().any(|decoded| decoded == text) {
+            self.find(
+                crate::decision::Verdict::Ask,
+                crate::rules::Rule::ShellUnresolvedScript,
+                format!("{what} runs decoded text, which the command does not show as written."),
+                span,
+            );
+        }
+    }
+
     pub(super) fn judge_script_file(&mut self, file: &Arg, scope: &mut Scope, what: &str) {
         if file.process_substitution || produced_content(file) {
             let written = self.quoted(file.span);
@@ -1263,6 +1370,7 @@ impl Walker<'_> {
         match scope.written.get(&path).cloned() {
             Some(Some(text)) => {
                 self.note(|| format!("{what} `{}` was written earlier in this command", file.text));
+                self.ask_if_decoded(&text, what, file.span);
                 self.walk_nested_script(&text, scope, file.span, what);
             }
             Some(None) => self.find(
