@@ -412,6 +412,50 @@ fn sigterm_ends_open_live_streams_and_stops_with_every_event_stored() {
 }
 
 #[test]
+fn a_second_collector_on_the_same_data_directory_is_refused_while_readers_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Collector::start(&data);
+    session(&first, dir.path());
+
+    let refused = spawn(&data, &[], &[])
+        .err()
+        .expect("a second collector on the same directory is refused");
+    assert!(
+        refused.contains(&data.display().to_string()),
+        "names the directory: {refused}"
+    );
+    assert!(
+        refused.contains(&format!("process id {}", first.pid())),
+        "names who holds it: {refused}"
+    );
+    // Another directory is fine.
+    drop(Collector::start(&dir.path().join("other")));
+
+    // Reading the store locally does not need the directory to itself.
+    let report = Run::new(
+        &[
+            "report",
+            "--json",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--since",
+            "3650d",
+        ],
+        dir.path(),
+    )
+    .output();
+    assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+    let rows: Value = serde_json::from_str(&stdout(&report)).unwrap();
+    assert_eq!(rows[0]["sessions"], 1, "{rows}");
+
+    // Once the first has stopped, the directory is free again.
+    first.stop();
+    let next = Collector::start(&data);
+    assert!(next.metrics().contains("claude_code_prompts_total"));
+}
+
+#[test]
 fn after_kill_9_every_acknowledged_event_is_stored_and_counted_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
