@@ -1082,6 +1082,15 @@ fn settings_come_from_the_config_file_and_the_environment_and_bad_ones_stop_it()
     let refused = spawn(&dir.path().join("data"), &["--config", config_arg], &[])
         .expect_err("an unknown key stops it");
     assert!(refused.contains("series_limt"), "{refused}");
+    // A budget written above the table is not silently dropped.
+    std::fs::write(
+        &config,
+        "monthly_budget_usd = 2500\n[guard]\nstrict = true\n[collector]\nretention = \"30d\"\n",
+    )
+    .unwrap();
+    let refused = spawn(&dir.path().join("data"), &["--config", config_arg], &[])
+        .expect_err("a key outside [collector] stops it");
+    assert!(refused.contains("monthly_budget_usd"), "{refused}");
     let refused = spawn(
         &dir.path().join("data"),
         &[],
