@@ -1098,6 +1098,17 @@ fn settings_come_from_the_config_file_and_the_environment_and_bad_ones_stop_it()
     )
     .expect_err("a bad value stops it");
     assert!(refused.contains("privacy"), "{refused}");
+    // A mistyped separator is not a user named `bob=5;dana`.
+    let refused = spawn(
+        &dir.path().join("data"),
+        &[],
+        &[("CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD", "bob=5;dana=3")],
+    )
+    .expect_err("a pair that is not name=amount stops it");
+    assert!(
+        refused.contains("\"bob=5;dana=3\" is not name=amount"),
+        "{refused}"
+    );
 }
 
 #[test]

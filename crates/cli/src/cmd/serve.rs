@@ -206,17 +206,21 @@ fn merged_config(mut table: toml::Table) -> Result<CollectorConfig> {
 }
 
 /// `name=amount,name=amount` as a TOML table; an amount that is not a number is kept as
-/// text, for the configuration's check to refuse with the rest.
+/// text, for the configuration's check to refuse with the rest. A pair with no `=`, or
+/// more than one, is refused: `bob=5;dana=3` is a mistyped list, not a user named
+/// `bob=5;dana` (names in the environment cannot hold `=`; the config file's can).
 fn amount_table(key: &str, raw: &str) -> Result<toml::Value> {
     let mut table = toml::Table::new();
     for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        // Names may hold `=`; amounts never do.
-        let (name, amount) = pair.rsplit_once('=').with_context(|| {
-            format!(
-                "CLAUDE_TELEMETRY_{}: {pair:?} is not name=amount",
-                key.to_ascii_uppercase()
-            )
-        })?;
+        let (name, amount) = pair
+            .split_once('=')
+            .filter(|(_, amount)| !amount.contains('='))
+            .with_context(|| {
+                format!(
+                    "CLAUDE_TELEMETRY_{}: {pair:?} is not name=amount; expected comma-separated pairs such as \"ana@example.com=500,bob=300\" (a name cannot hold '=' here; use the config file's table for one that does)",
+                    key.to_ascii_uppercase()
+                )
+            })?;
         let amount = amount.trim();
         let value = amount.parse::<f64>().map_or_else(
             |_| toml::Value::String(amount.to_owned()),
@@ -362,23 +366,29 @@ bob = 0
     fn budgets_in_the_environment_are_name_amount_pairs() {
         let table = amount_table(
             "user_monthly_budgets_usd",
-            "ana@example.com=500, a=b=3 ,,bob=0",
+            "ana@example.com=500, Jane Doe=3 ,,bob=0",
         )
         .unwrap();
         let expected: toml::Table = toml::from_str(
             r#"
 "ana@example.com" = 500.0
-"a=b" = 3.0
+"Jane Doe" = 3.0
 bob = 0.0
 "#,
         )
         .unwrap();
         assert_eq!(table, toml::Value::Table(expected));
-        let error = amount_table("user_monthly_budgets_usd", "ana").unwrap_err();
-        assert!(
-            format!("{error:#}").contains("CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD"),
-            "{error:#}"
-        );
+        // No `=`, or one too many (a mistyped separator): refused, showing the form.
+        for pair in ["ana", "bob=5;dana=3", "a=b=3"] {
+            let error = amount_table("user_monthly_budgets_usd", pair).unwrap_err();
+            let error = format!("{error:#}");
+            assert!(
+                error.contains("CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD")
+                    && error.contains(pair)
+                    && error.contains("ana@example.com=500,bob=300"),
+                "{error}"
+            );
+        }
         // Not a number: kept as text for the configuration's check to refuse.
         assert_eq!(
             amount_table("project_monthly_budgets_usd", "api=lots").unwrap(),
