@@ -418,9 +418,8 @@ fn a_second_collector_on_the_same_data_directory_is_refused_while_readers_still_
     let first = Collector::start(&data);
     session(&first, dir.path());
 
-    let refused = spawn(&data, &[], &[])
-        .err()
-        .expect("a second collector on the same directory is refused");
+    let refused =
+        spawn(&data, &[], &[]).expect_err("a second collector on the same directory is refused");
     assert!(
         refused.contains(&data.display().to_string()),
         "names the directory: {refused}"
