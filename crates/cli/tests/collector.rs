@@ -329,6 +329,131 @@ fn counters_continue_across_a_restart() {
     );
 }
 
+/// Reads `stream` until `text` has come (or the stream ends); what it read.
+fn read_until(stream: &mut std::net::TcpStream, text: &str) -> String {
+    use std::io::Read;
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(text) {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buffer[..n]),
+            Err(err) => panic!(
+                "reading the stream: {err}; read {}",
+                String::from_utf8_lossy(&seen)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[test]
+fn sigterm_ends_open_live_streams_and_stops_with_every_event_stored() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let collector = Collector::start(&data);
+    let addr = collector.url.trim_start_matches("http://").to_owned();
+    // Two listeners, as a page and a `curl -N` hold them.
+    let mut streams: Vec<_> = (0..2)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+                .unwrap();
+            write!(
+                stream,
+                "GET /api/v1/events/stream HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+            .unwrap();
+            let head = read_until(&mut stream, "\r\n\r\n");
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            stream
+        })
+        .collect();
+    let ids: BTreeSet<String> = (0..20)
+        .map(|n| format!("01900000-0000-7000-8000-0000000000{n:02}"))
+        .collect();
+    for id in &ids {
+        let event = json!({
+            "hook_event_name": "UserPromptSubmit", "session_id": "s-streamed",
+            "claude_telemetry": {"event_id": id, "received_at": "2026-11-24T05:00:00.000Z",
+                "host": "h", "user_name": "streamer", "hook_latency_us": 1, "hook_version": "t"}
+        });
+        let (status, body) = collector.post(
+            "/v1/hooks",
+            "application/json",
+            event.to_string().as_bytes(),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    // The streams are live: they carry what was stored.
+    for stream in &mut streams {
+        assert!(read_until(stream, "s-streamed").contains("s-streamed"));
+    }
+
+    let status = collector
+        .stop_within(std::time::Duration::from_secs(30))
+        .expect("the collector stops within 30 s of SIGTERM though streams are open");
+    assert_eq!(status.code(), Some(0), "{status}");
+    // Each stream was ended, not left hanging: its connection reaches its end.
+    for stream in &mut streams {
+        read_until(stream, "never sent");
+    }
+    let db = rusqlite::Connection::open(data.join("events.sqlite3")).unwrap();
+    let stored: BTreeSet<String> = db
+        .prepare("SELECT event_id FROM events")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stored, ids, "every acknowledged event is stored");
+}
+
+#[test]
+fn a_second_collector_on_the_same_data_directory_is_refused_while_readers_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Collector::start(&data);
+    session(&first, dir.path());
+
+    let refused =
+        spawn(&data, &[], &[]).expect_err("a second collector on the same directory is refused");
+    assert!(
+        refused.contains(&data.display().to_string()),
+        "names the directory: {refused}"
+    );
+    assert!(
+        refused.contains(&format!("process id {}", first.pid())),
+        "names who holds it: {refused}"
+    );
+    // Another directory is fine.
+    drop(Collector::start(&dir.path().join("other")));
+
+    // Reading the store locally does not need the directory to itself.
+    let report = Run::new(
+        &[
+            "report",
+            "--json",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--since",
+            "3650d",
+        ],
+        dir.path(),
+    )
+    .output();
+    assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+    let rows: Value = serde_json::from_str(&stdout(&report)).unwrap();
+    assert_eq!(rows[0]["sessions"], 1, "{rows}");
+
+    // Once the first has stopped, the directory is free again.
+    first.stop();
+    let next = Collector::start(&data);
+    assert!(next.metrics().contains("claude_code_prompts_total"));
+}
+
 #[test]
 fn after_kill_9_every_acknowledged_event_is_stored_and_counted_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -956,6 +1081,15 @@ fn settings_come_from_the_config_file_and_the_environment_and_bad_ones_stop_it()
     let refused = spawn(&dir.path().join("data"), &["--config", config_arg], &[])
         .expect_err("an unknown key stops it");
     assert!(refused.contains("series_limt"), "{refused}");
+    // A budget written above the table is not silently dropped.
+    std::fs::write(
+        &config,
+        "monthly_budget_usd = 2500\n[guard]\nstrict = true\n[collector]\nretention = \"30d\"\n",
+    )
+    .unwrap();
+    let refused = spawn(&dir.path().join("data"), &["--config", config_arg], &[])
+        .expect_err("a key outside [collector] stops it");
+    assert!(refused.contains("monthly_budget_usd"), "{refused}");
     let refused = spawn(
         &dir.path().join("data"),
         &[],
@@ -963,6 +1097,17 @@ fn settings_come_from_the_config_file_and_the_environment_and_bad_ones_stop_it()
     )
     .expect_err("a bad value stops it");
     assert!(refused.contains("privacy"), "{refused}");
+    // A mistyped separator is not a user named `bob=5;dana`.
+    let refused = spawn(
+        &dir.path().join("data"),
+        &[],
+        &[("CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD", "bob=5;dana=3")],
+    )
+    .expect_err("a pair that is not name=amount stops it");
+    assert!(
+        refused.contains("\"bob=5;dana=3\" is not name=amount"),
+        "{refused}"
+    );
 }
 
 #[test]

@@ -613,6 +613,26 @@ mod tests {
         assert!(window.is_empty());
         let err = Window::parse(Some("1d"), Some("soon"), now).unwrap_err();
         assert_eq!(err.end, "until");
+        // Every documented form of a time: UTC, an offset east and west, a date.
+        let utc = Window::parse(
+            Some("2026-11-25T10:00:00Z"),
+            Some("2026-11-26T00:00:00Z"),
+            now,
+        )
+        .unwrap();
+        let offsets = Window::parse(
+            Some("2026-11-25T12:00:00+02:00"),
+            Some("2026-11-25T19:00:00-05:00"),
+            now,
+        )
+        .unwrap();
+        assert_eq!(offsets, utc);
+        assert_eq!(
+            Window::parse(Some("2026-11-26"), None, now)
+                .unwrap()
+                .since_ms,
+            utc.until_ms
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -148,6 +148,7 @@ pub(crate) fn open(
         forwarder,
         attempts: Attempts::default(),
         budget: BodyBudget::new(config_budget),
+        stopping: tokio::sync::watch::Sender::new(false),
     });
     Ok((state, writer, replayed))
 }
@@ -216,6 +217,15 @@ impl Server {
         let connection_limits = ConnectionLimits {
             max_connections: state.config.max_connections,
             header_timeout: state.config.header_timeout,
+        };
+        // Open streams hear of the shutdown with the rest; the state goes with this future
+        // when every connection has ended.
+        let shutdown = {
+            let state = state.clone();
+            async move {
+                shutdown.await;
+                state.stopping.send_replace(true);
+            }
         };
         connections::serve(listener, app(state), connection_limits, shutdown).await;
         sweeper.abort();

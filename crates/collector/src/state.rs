@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use guard::GuardConfig;
+use tokio::sync::watch;
 
 use crate::aggregate::SharedAggregator;
 use crate::aggregate::pushed::PushedGroups;
@@ -52,6 +53,9 @@ pub struct Shared {
     pub attempts: Attempts,
     /// The bytes of request bodies held at once.
     pub budget: BodyBudget,
+    /// Turns `true` when the collector begins to stop: responses that never end on their
+    /// own (the live stream) end then, so the shutdown is not kept waiting for them.
+    pub stopping: watch::Sender<bool>,
 }
 
 /// Pushed groups, in memory and in the store, changed together under one lock.

@@ -1,5 +1,5 @@
 //! Time: the clock, the one reading of a time window's ends (`7d`, `2026-11-01`,
-//! `2026-11-01T12:00:00Z`), shared by the page's JSON and `report`/`audit`, and the
+//! `2026-11-01T12:00:00Z`, `2026-11-01T14:00:00+02:00`), shared by the page's JSON and `report`/`audit`, and the
 //! calendar (UTC days, Monday weeks, months) every grouping by date uses.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,26 +19,53 @@ pub fn millis(duration: Duration) -> i64 {
 /// An end of a time window that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{0:?} is neither a duration back from now (7d, 90m) nor a date (2026-11-01) or time (2026-11-01T12:00:00Z)"
+    "{0:?} is neither a duration back from now (7d, 90m) nor a date (2026-11-01) or time (2026-11-01T12:00:00Z, 2026-11-01T14:00:00+02:00)"
 )]
 pub struct TimeError(pub String);
 
 /// An end of a time window as Unix milliseconds: a duration back from `now_ms` (`7d`,
-/// `90m`), a date (`2026-11-01`, midnight UTC) or an RFC 3339 time.
+/// `90m`), a date (`2026-11-01`, midnight UTC) or an RFC 3339 time, in UTC (`Z`) or with
+/// an offset (`+02:00`, `-05:30`).
 pub fn parse_instant(text: &str, now_ms: i64) -> Result<i64, TimeError> {
     if let Ok(ago) = humantime::parse_duration(text) {
         return Ok(now_ms.saturating_sub(millis(ago)));
     }
-    let full = if text.len() == 10 {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_owned()
+    let (local, offset_ms) = match split_offset(text) {
+        Some((local, offset_ms)) => (format!("{local}Z"), offset_ms),
+        None if text.len() == 10 => (format!("{text}T00:00:00Z"), 0),
+        None => (text.to_owned(), 0),
     };
-    humantime::parse_rfc3339_weak(&full)
+    humantime::parse_rfc3339_weak(&local)
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(millis)
+        .map(|t| millis(t) - offset_ms)
         .ok_or_else(|| TimeError(text.to_owned()))
+}
+
+/// A time with a numeric offset (`2026-11-01T14:00:00+02:00`): the local time before
+/// it and the offset, milliseconds east of UTC. A space stands for `+`: an unescaped
+/// `+` in a URL's query string arrives as one.
+fn split_offset(text: &str) -> Option<(&str, i64)> {
+    let split = text.len().checked_sub(6)?;
+    let (local, offset) = (text.get(..split)?, text.get(split..)?.as_bytes());
+    // A date and a time before it, at the least `2026-11-01T14:00`, and no zone of its own.
+    if local.len() < 16 || !local.ends_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let sign = match offset[0] {
+        b'+' | b' ' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digit = |i: usize| {
+        offset[i]
+            .is_ascii_digit()
+            .then(|| i64::from(offset[i] - b'0'))
+    };
+    let hours = digit(1)? * 10 + digit(2)?;
+    let minutes = digit(4)? * 10 + digit(5)?;
+    (offset[3] == b':' && hours < 24 && minutes < 60)
+        .then_some((local, sign * (hours * 60 + minutes) * 60_000))
 }
 
 /// A day, in milliseconds.
@@ -138,6 +165,41 @@ mod tests {
         );
         let err = parse_instant("yesterday", now).unwrap_err();
         assert!(err.to_string().contains("neither a duration"), "{err}");
+    }
+
+    #[test]
+    fn rfc_3339_times_in_utc_and_with_offsets_name_the_same_instant() {
+        let noon_utc = 1_793_491_200_000 + 12 * 3_600_000;
+        for text in [
+            "2026-11-01T12:00:00Z",
+            "2026-11-01T12:00:00+00:00",
+            "2026-11-01T12:00:00-00:00",
+            "2026-11-01T14:00:00+02:00",
+            "2026-11-01T17:30:00+05:30",
+            "2026-11-01T07:00:00-05:00",
+            "2026-11-02T01:00:00+13:00",
+            // An unescaped `+` in a URL's query string arrives as a space.
+            "2026-11-01T14:00:00 02:00",
+        ] {
+            assert_eq!(parse_instant(text, 0), Ok(noon_utc), "{text}");
+        }
+        assert_eq!(
+            parse_instant("2026-11-01T14:00:00.250+02:00", 0),
+            Ok(noon_utc + 250),
+            "fractions of a second"
+        );
+        for bad in [
+            "2026-11-01T14:00:00+2:00",
+            "2026-11-01T14:00:00+02",
+            "2026-11-01T14:00:00+24:00",
+            "2026-11-01T14:00:00+02:60",
+            "2026-11-01T14:00:00*02:00",
+            "2026-11-01+02:00",
+            "2026-11-01T14:00:00Z+02:00",
+        ] {
+            let err = parse_instant(bad, 0).expect_err(bad);
+            assert!(err.to_string().contains("+02:00"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use collector::{CollectorConfig, Server};
 use hook_protocol::privacy::{LOG_USER_PROMPTS_ENV, Level};
-use serde::Deserialize;
 
 use super::process_env;
 
@@ -29,11 +28,10 @@ pub struct ServeArgs {
     insecure: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ConfigFile {
-    #[serde(default)]
-    collector: Option<toml::Table>,
-}
+/// The tables a config file may hold: the collector's, and the guard's (read by the hook
+/// and by the collector for raw hook events). Anything else at the top is a mistake —
+/// most likely a `[collector]` key written above the table — and is refused.
+const FILE_TABLES: &[&str] = &["collector", "guard"];
 
 /// Every `[collector]` key can also be set as `CLAUDE_TELEMETRY_<KEY>` (upper case).
 /// Lists are comma-separated; tables of amounts are `name=amount` pairs, comma-separated
@@ -148,9 +146,23 @@ fn file_table(args: &ServeArgs) -> Result<toml::Table> {
         }
         Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
     };
-    let file: ConfigFile = toml::from_str(&text)
-        .with_context(|| format!("{} is not a valid config", path.display()))?;
-    Ok(file.collector.unwrap_or_default())
+    collector_table(&text).with_context(|| format!("{} is not a valid config", path.display()))
+}
+
+/// The `[collector]` table of a config file's text; a key outside `[collector]` and
+/// `[guard]` is refused by name.
+fn collector_table(text: &str) -> Result<toml::Table> {
+    let mut file: toml::Table = toml::from_str(text)?;
+    if let Some(unknown) = file.keys().find(|key| !FILE_TABLES.contains(&key.as_str())) {
+        anyhow::bail!(
+            "unknown key {unknown:?} at the top of the file: the collector's settings go in its [collector] table ([collector.{unknown}] for a table of its own), the guard's in [guard]"
+        );
+    }
+    match file.remove("collector") {
+        None => Ok(toml::Table::new()),
+        Some(toml::Value::Table(table)) => Ok(table),
+        Some(_) => anyhow::bail!("collector is not a table: write its settings under [collector]"),
+    }
 }
 
 /// The file's `[collector]` table with the environment's values on top, validated as one.
@@ -194,17 +206,21 @@ fn merged_config(mut table: toml::Table) -> Result<CollectorConfig> {
 }
 
 /// `name=amount,name=amount` as a TOML table; an amount that is not a number is kept as
-/// text, for the configuration's check to refuse with the rest.
+/// text, for the configuration's check to refuse with the rest. A pair with no `=`, or
+/// more than one, is refused: `bob=5;dana=3` is a mistyped list, not a user named
+/// `bob=5;dana` (names in the environment cannot hold `=`; the config file's can).
 fn amount_table(key: &str, raw: &str) -> Result<toml::Value> {
     let mut table = toml::Table::new();
     for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        // Names may hold `=`; amounts never do.
-        let (name, amount) = pair.rsplit_once('=').with_context(|| {
-            format!(
-                "CLAUDE_TELEMETRY_{}: {pair:?} is not name=amount",
-                key.to_ascii_uppercase()
-            )
-        })?;
+        let (name, amount) = pair
+            .split_once('=')
+            .filter(|(_, amount)| !amount.contains('='))
+            .with_context(|| {
+                format!(
+                    "CLAUDE_TELEMETRY_{}: {pair:?} is not name=amount; expected comma-separated pairs such as \"ana@example.com=500,bob=300\" (a name cannot hold '=' here; use the config file's table for one that does)",
+                    key.to_ascii_uppercase()
+                )
+            })?;
         let amount = amount.trim();
         let value = amount.parse::<f64>().map_or_else(
             |_| toml::Value::String(amount.to_owned()),
@@ -252,13 +268,12 @@ fn listen_address(text: &str) -> Result<SocketAddr, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ConfigFile, amount_table, listen_address, merged_config};
+    use super::{amount_table, collector_table, listen_address, merged_config};
 
     /// The collector's configuration from a config file's text, checked as at start.
     fn configured(text: &str) -> Result<collector::CollectorConfig, String> {
-        let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let config =
-            merged_config(file.collector.unwrap_or_default()).map_err(|e| format!("{e:#}"))?;
+        let table = collector_table(text).map_err(|e| format!("{e:#}"))?;
+        let config = merged_config(table).map_err(|e| format!("{e:#}"))?;
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }
@@ -323,26 +338,57 @@ bob = 0
     }
 
     #[test]
+    fn keys_outside_the_collector_and_guard_tables_are_refused_by_name() {
+        for (text, key) in [
+            (
+                "monthly_budget_usd = 2500\n[collector]\nretention = \"30d\"",
+                "monthly_budget_usd",
+            ),
+            (
+                "[user_monthly_budgets_usd]\nbob = 5",
+                "user_monthly_budgets_usd",
+            ),
+            ("[colector]\nretention = \"30d\"", "colector"),
+            ("collector = 5", "collector"),
+        ] {
+            let error = configured(text).expect_err(text);
+            assert!(error.contains(key), "{text}: {error}");
+            assert!(error.contains("[collector]"), "says where: {text}: {error}");
+        }
+        // The guard's table shares the file; keys inside it are the guard's to check.
+        let config =
+            configured("[guard]\nstrict = true\n[collector]\nmonthly_budget_usd = 2500").unwrap();
+        assert_eq!(config.budgets().everyone, Some(2500.0));
+        assert!(configured("").is_ok());
+    }
+
+    #[test]
     fn budgets_in_the_environment_are_name_amount_pairs() {
         let table = amount_table(
             "user_monthly_budgets_usd",
-            "ana@example.com=500, a=b=3 ,,bob=0",
+            "ana@example.com=500, Jane Doe=3 ,,bob=0",
         )
         .unwrap();
         let expected: toml::Table = toml::from_str(
             r#"
 "ana@example.com" = 500.0
-"a=b" = 3.0
+"Jane Doe" = 3.0
 bob = 0.0
 "#,
         )
         .unwrap();
         assert_eq!(table, toml::Value::Table(expected));
-        let error = amount_table("user_monthly_budgets_usd", "ana").unwrap_err();
-        assert!(
-            format!("{error:#}").contains("CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD"),
-            "{error:#}"
-        );
+        // No `=`, or one too many (a mistyped separator): refused, showing the form.
+        for pair in ["ana", "bob=5;dana=3", "a=b=3"] {
+            let error = amount_table("user_monthly_budgets_usd", pair).unwrap_err();
+            let error = format!("{error:#}");
+            assert!(
+                error.contains("CLAUDE_TELEMETRY_USER_MONTHLY_BUDGETS_USD")
+                    && error.contains(pair)
+                    && error.contains("ana@example.com=500,bob=300"),
+                "{error}"
+            );
+        }
         // Not a number: kept as text for the configuration's check to refuse.
         assert_eq!(
             amount_table("project_monthly_budgets_usd", "api=lots").unwrap(),

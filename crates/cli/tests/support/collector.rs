@@ -50,6 +50,25 @@ impl Collector {
         terminate(self.child.take(), "TERM");
     }
 
+    /// Sends SIGTERM and polls for the exit until `deadline`: its status, or `None` when
+    /// it is still running then (it is killed, so no process outlives the test).
+    pub fn stop_within(mut self, deadline: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let until = std::time::Instant::now() + deadline;
+        while std::time::Instant::now() < until {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
     /// Kills with SIGKILL, no chance to clean up.
     pub fn crash(mut self) {
         terminate(self.child.take(), "KILL");

@@ -37,6 +37,16 @@ pub enum StoreError {
         /// Why.
         message: String,
     },
+    /// Another collector is using the data directory.
+    #[error(
+        "data directory {path} is in use by {holder}: stop it first, or give this one another --data-dir"
+    )]
+    InUse {
+        /// The data directory.
+        path: PathBuf,
+        /// Who holds it (`the collector with process id 42`).
+        holder: String,
+    },
     /// A commit failed; nothing of the batch was stored.
     #[error("{0}")]
     Write(String),

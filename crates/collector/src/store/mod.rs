@@ -12,10 +12,12 @@
 //!
 //! On start, [`restore`] rebuilds the aggregator from the baseline and the stored events;
 //! [`prune`] folds events past the retention into the baseline ([`mod@restore`]). Pushed
-//! groups are kept beside the events ([`groups`]); the database itself is [`db`]'s.
+//! groups are kept beside the events ([`groups`]); the database itself is [`db`]'s. One
+//! collector at a time writes a data directory ([`lock`]).
 
 mod db;
 mod groups;
+mod lock;
 mod restore;
 mod rollup;
 mod writer;

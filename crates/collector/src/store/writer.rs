@@ -14,6 +14,7 @@ use rusqlite::{Connection, ToSql, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::db::{self, StoreError, database_path};
+use super::lock::{self, DataDirLock};
 use super::rollup::{self, Joiner};
 use crate::aggregate::Joined;
 use crate::aggregate::SharedAggregator;
@@ -150,6 +151,8 @@ impl Store {
 /// The writer thread, to wait for on shutdown.
 pub struct Writer {
     thread: thread::JoinHandle<()>,
+    /// The data directory is this writer's until it has stopped.
+    _lock: DataDirLock,
 }
 
 impl Writer {
@@ -164,6 +167,7 @@ impl Writer {
 /// and starts its writer; `aggregator` counts every event it stores for the first time,
 /// before the request that sent it is answered.
 pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Writer), StoreError> {
+    let lock = lock::take(data_dir)?;
     let writer_path = database_path(data_dir);
     let mut conn = db::create(data_dir)?;
     rollup::catch_up(&mut conn, |id, message| StoreError::Corrupt {
@@ -228,7 +232,13 @@ pub fn open(data_dir: &Path, aggregator: SharedAggregator) -> Result<(Store, Wri
             source,
         })?;
     let (live, _) = tokio::sync::broadcast::channel(LIVE_BACKLOG);
-    Ok((Store { jobs, live }, Writer { thread }))
+    Ok((
+        Store { jobs, live },
+        Writer {
+            thread,
+            _lock: lock,
+        },
+    ))
 }
 
 /// Per job, per event: what the session join said of it when it was new (`None`: a

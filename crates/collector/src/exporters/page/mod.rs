@@ -420,10 +420,17 @@ async fn live_stream(State(page): State<PageState>, query: Params) -> Result<Res
         session_id: params.get("session").cloned(),
     };
     let receiver = page.app.store.subscribe();
-    let events =
-        futures_util::stream::unfold((receiver, filter), |(mut receiver, filter)| async move {
+    let stopping = page.app.stopping.subscribe();
+    let events = futures_util::stream::unfold(
+        (receiver, stopping, filter),
+        |(mut receiver, mut stopping, filter)| async move {
             loop {
-                let message = match receiver.recv().await {
+                let received = tokio::select! {
+                    received = receiver.recv() => received,
+                    // The collector is stopping: the stream ends, and with it the response.
+                    _ = stopping.wait_for(|stop| *stop) => return None,
+                };
+                let message = match received {
                     Ok(event) if event.admits(&filter) => {
                         sse::Event::default().event("event").json_data(&*event)
                     }
@@ -433,9 +440,10 @@ async fn live_stream(State(page): State<PageState>, query: Params) -> Result<Res
                         .data(missed.to_string())),
                     Err(RecvError::Closed) => return None,
                 };
-                return Some((message, (receiver, filter)));
+                return Some((message, (receiver, stopping, filter)));
             }
-        });
+        },
+    );
     Ok(sse::Sse::new(events)
         .keep_alive(sse::KeepAlive::default())
         .into_response())
