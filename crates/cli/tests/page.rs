@@ -684,6 +684,12 @@ fn at_1440_and_390_pixels_no_table_overflows_its_container() {
                     "{none}"
                 );
                 assert_eq!(figure_text(&mut tab, "month-to-date"), "$0.00");
+                // Thirty-one days of bars: their labels do not run into each other.
+                tab.open(&format!("{}/?range=30d", collector.url));
+                let overlapping = tab.eval(
+                    "(() => { const r = [...document.querySelectorAll('#chart-cost-by-day text')]                        .map(t => t.getBoundingClientRect());                      return r.filter((a, i) => r.some((b, j) => j > i && a.left < b.right &&                        b.left < a.right && a.top < b.bottom && b.top < a.bottom)).length; })()",
+                );
+                assert_eq!(overlapping, json!(0), "chart labels at {width} px");
                 tab.open(&format!("{}/", collector.url));
                 // The key columns stay at every width.
                 let shown = tab.eval(

@@ -283,6 +283,9 @@ fn bars(id: &str, title: &str, points: &[(String, f64, String)]) -> Markup {
     let max = points.iter().map(|(_, v, _)| *v).fold(0.0_f64, f64::max);
     let slot = width / points.len().max(1) as f64;
     let view_box = format!("0 0 {width} {}", height + 34.0);
+    // Labels fit about 12 to the width: past that, every n-th label, and the values
+    // only in each bar's title (shown on hover), or they run into each other.
+    let step = points.len().div_ceil(12).max(1);
     html! {
         svg id=(id) viewBox=(view_box) role="img" aria-label=(title) {
             @for (i, (label, value, shown)) in points.iter().enumerate() {
@@ -293,10 +296,14 @@ fn bars(id: &str, title: &str, points: &[(String, f64, String)]) -> Markup {
                     width=(format!("{w:.1}")) height=(format!("{h:.1}")) {
                     title { (label) " " (shown) }
                 }
-                text x=(format!("{:.1}", x + w / 2.0)) y=(format!("{:.1}", height - h - 3.0))
-                    text-anchor="middle" { (shown) }
-                text x=(format!("{:.1}", x + w / 2.0)) y=(format!("{:.1}", height + 16.0))
-                    text-anchor="middle" { (label) }
+                @if step == 1 {
+                    text x=(format!("{:.1}", x + w / 2.0)) y=(format!("{:.1}", height - h - 3.0))
+                        text-anchor="middle" { (shown) }
+                }
+                @if i % step == 0 {
+                    text x=(format!("{:.1}", x + w / 2.0)) y=(format!("{:.1}", height + 16.0))
+                        text-anchor="middle" { (label) }
+                }
             }
         }
     }
