@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 /// A column of a table.
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -74,11 +76,10 @@ const GAP: &str = "  ";
 /// text that is never left out (to no less than 8 characters: a line may then still
 /// exceed `width`).
 pub fn render(columns: &[Column], lines: &[Line], width: Option<usize>, colour: bool) -> String {
-    let chars = |text: &str| text.chars().count();
-    let mut widths: Vec<usize> = columns.iter().map(|c| chars(&c.header)).collect();
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.header.width()).collect();
     for line in lines {
         for (w, cell) in widths.iter_mut().zip(&line.cells) {
-            *w = (*w).max(chars(cell));
+            *w = (*w).max(cell.width());
         }
     }
     let mut shown: Vec<usize> = (0..columns.len()).collect();
@@ -118,10 +119,12 @@ pub fn render(columns: &[Column], lines: &[Line], width: Option<usize>, colour: 
             .iter()
             .map(|&i| {
                 let cell = shorten(line.cells.get(i).map_or("", String::as_str), widths[i]);
+                // Padded by the columns the text takes on a terminal, not its chars.
+                let pad = " ".repeat(widths[i].saturating_sub(cell.width()));
                 if columns[i].numeric {
-                    format!("{cell:>w$}", w = widths[i])
+                    format!("{pad}{cell}")
                 } else {
-                    format!("{cell:<w$}", w = widths[i])
+                    format!("{cell}{pad}")
                 }
             })
             .collect();
@@ -136,12 +139,21 @@ pub fn render(columns: &[Column], lines: &[Line], width: Option<usize>, colour: 
     out
 }
 
-/// `text` in at most `width` characters, an ellipsis marking what was cut.
+/// `text` in at most `width` terminal columns, an ellipsis marking what was cut.
 fn shorten(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
+    if text.width() <= width {
         return text.to_owned();
     }
-    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+    let mut kept = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        kept.push(c);
+    }
     format!("{kept}…")
 }
 
@@ -212,5 +224,21 @@ mod tests {
         assert!(narrow.lines().all(|l| l.chars().count() <= 20));
         let coloured = render(&columns, &lines, None, true);
         assert!(coloured.starts_with("\x1b[1mname"), "{coloured:?}");
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns_in_alignment_and_in_fitting() {
+        let columns = [Column::key("user"), Column::number("cost", 0)];
+        let line = |name: &str, cost: &str| Line {
+            cells: vec![name.to_owned(), cost.to_owned()],
+            emphasis: Emphasis::Plain,
+        };
+        let lines = [line("陈伟", "$1.00"), line("ana", "$12.00")];
+        let table = render(&columns, &lines, None, false);
+        assert_eq!(table, "user    cost\n陈伟   $1.00\nana   $12.00\n");
+        let long = [line("渡辺さくらこ", "$1.00")];
+        let narrow = render(&columns, &long, Some(16), false);
+        assert!(narrow.lines().all(|l| l.width() <= 16), "{narrow}");
+        assert_eq!(narrow, "user        cost\n渡辺さく…  $1.00\n");
     }
 }
