@@ -32,10 +32,11 @@ pub enum Format {
 /// Where and when.
 #[derive(Debug, Args)]
 pub struct Scope {
-    /// From (a duration back from now such as `7d`, `24h`, or a date `2026-11-01`).
+    /// From (a duration back from now such as `7d`, `24h`, a date `2026-11-01`, or a time
+    /// `2026-11-01T09:00:00+02:00`; dates and times without an offset are UTC).
     #[arg(long, default_value = "7d")]
     since: String,
-    /// Until (same forms) [default: now].
+    /// Until, not included (same forms) [default: now].
     #[arg(long)]
     until: Option<String>,
     /// Ask this collector over HTTP (with $CLAUDE_TELEMETRY_TOKEN) [default: $CLAUDE_TELEMETRY_URL, unless a data directory is named].
