@@ -95,8 +95,9 @@ pub(crate) enum Stdin {
     None,
     /// Text known from the command itself (`echo …|`, a heredoc, a here-string).
     Text(String, Option<ByteSpan>),
-    /// A file's content (`< file`, `cat file |`).
-    File(Arg),
+    /// A file's content (`< file`, `cat file |`); `piped` when a program passes it on
+    /// (`cat file |`) rather than the shell redirecting it (`< file`).
+    File(Arg, bool),
     /// Another program's output, not known until it runs; `safe` when that program is
     /// known to list no secret file (`find . -name '*.py'`).
     Output { safe: bool },

@@ -346,7 +346,7 @@ impl Walker<'_> {
                             runtime: true,
                             safe,
                         },
-                        Stdin::File(_) => Value::Unknown {
+                        Stdin::File(..) => Value::Unknown {
                             runtime: true,
                             safe: false,
                         },

@@ -909,7 +909,7 @@ fn inputs_of(
                 .collect(),
         },
         Stdin::Output { safe } => vec![Arg::produced(span, *safe)],
-        Stdin::File(_) => vec![Arg::produced(span, false)],
+        Stdin::File(..) => vec![Arg::produced(span, false)],
         Stdin::None => vec![Arg::produced(span, true)],
     }
 }
