@@ -376,8 +376,8 @@ impl Walker<'_> {
             "check-ignore" | "status" | "ls-files" | "check-attr" | "add" | "mv"
         ) || (sub == "rm" && args.iter().any(|a| a.text == "--cached"));
         if !harmless {
-            for arg in args.iter().filter(|a| !super::is_option(a)) {
-                if !arg.known {
+            for (at, arg) in args.iter().enumerate() {
+                if !arg.known || super::is_option(arg) || takes_search_value(at, args) {
                     continue;
                 }
                 let path = arg
@@ -749,4 +749,28 @@ impl Walker<'_> {
             self.find(Verdict::Deny, rule, reason.to_owned(), span);
         }
     }
+}
+
+/// Whether the argument at `at` is the value of an option that takes a search string
+/// or a limit, not a path: git-log(1)'s pickaxe `-S`/`-G`, `--grep`, `--author`, …
+fn takes_search_value(at: usize, args: &[Arg]) -> bool {
+    const SEARCH_OPTIONS: &[&str] = &[
+        "-S",
+        "-G",
+        "--grep",
+        "--author",
+        "--committer",
+        "--since",
+        "--until",
+        "--after",
+        "--before",
+        "-n",
+        "--max-count",
+        "--skip",
+        "--diff-filter",
+        "--find-object",
+    ];
+    at.checked_sub(1)
+        .and_then(|before| args.get(before))
+        .is_some_and(|option| option.known && SEARCH_OPTIONS.contains(&option.text.as_str()))
 }
