@@ -626,6 +626,18 @@ fn name_effects(
         }
         return;
     }
+    // Vim's `delete(path, "rf")` from Lua (`vim.fn.delete`): "rf" deletes a tree,
+    // "d" an empty directory, none a file (vim's `:help delete()`).
+    if name == "fn.delete" || name.ends_with(".fn.delete") {
+        let recursive = call_arguments(tokens, index + 1)
+            .iter()
+            .any(|t| matches!(t, Token::Str(Some(flags)) if flags.contains('r')));
+        effects.push(Effect::Delete {
+            target: first_argument(tokens, index + 1),
+            recursive,
+        });
+        return;
+    }
     if let Some((_, recursive)) = DELETERS.iter().find(|(known, _)| name_matches(name, known)) {
         // Node's fs.rm and friends without `recursive` still delete files: recursive
         // only when the code says so.
@@ -997,6 +1009,11 @@ fn runner_effect(language: Language, tokens: &[Token], index: usize, name: &str)
             for part in &parts[1..] {
                 match words_of(part) {
                     Some(more) => words.extend(more),
+                    // `system("cat", $f)`: an argument made at run time (Perl, PHP).
+                    None if matches!(part, [Token::Name(n)] if n.starts_with(['$', '@'])) => {
+                        return Effect::Unknown("a command");
+                    }
+                    // Options after the command line (`shell=True`, `{stdio: …}`).
                     None => break,
                 }
             }
@@ -1287,7 +1304,9 @@ fn lex(language: Language, code: &str) -> Vec<Token> {
                     || (c == '"' && chars[j] == '#' && next == Some(&'{'))
                     || (c != '\''
                         && chars[j] == '$'
-                        && next.is_some_and(|n| n.is_alphabetic() || *n == '{' || *n == '('))
+                        && next.is_some_and(|n| {
+                            n.is_alphabetic() || *n == '_' || *n == '{' || *n == '('
+                        }))
                 {
                     dynamic = true;
                 }

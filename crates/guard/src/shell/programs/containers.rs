@@ -149,7 +149,9 @@ impl Walker<'_> {
         // `podman unshare [options] command` (podman-unshare(1)) runs the command on
         // the host, in the user namespace podman uses: the host's files.
         if name == "podman"
-            && let Some(at) = words.iter().position(|a| a.known && !a.text.starts_with('-'))
+            && let Some(at) = words
+                .iter()
+                .position(|a| a.known && !a.text.starts_with('-'))
             && words[at].text == "unshare"
         {
             let (_, start) = parse_opts(&rest[at + 1..], &OptSpec::default(), true);

@@ -678,7 +678,9 @@ impl Walker<'_> {
                 let after = &rest[at + call.len()..];
                 let end = after.find(')').unwrap_or(after.len());
                 for file in after[..end].split(',') {
-                    let file = file.trim().trim_matches(|c| c == '`' || c == '\'' || c == '"');
+                    let file = file
+                        .trim()
+                        .trim_matches(|c| c == '`' || c == '\'' || c == '"');
                     if !file.is_empty() && !file.chars().all(|c| c.is_ascii_digit()) {
                         self.check_secret(&Arg::literal(file, span), scope, Access::Read);
                     }

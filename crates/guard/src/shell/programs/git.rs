@@ -252,6 +252,50 @@ impl Walker<'_> {
         }
     }
 
+    /// `git config diff.external /tmp/x.sh`: a key whose value git runs, stored for
+    /// every later git command (this one's `&& git diff` too), naming a program file in
+    /// the home or a temp dir that this command does not write: what it runs is not
+    /// known from the command (as for `core.hooksPath` outside the project).
+    fn judge_stored_program(
+        &mut self,
+        key: &str,
+        value: &str,
+        span: Option<ByteSpan>,
+        scope: &Scope,
+    ) {
+        let lower = key.to_ascii_lowercase();
+        if lower.starts_with("alias.") || lower == "core.hookspath" || !key_runs_command(&lower) {
+            return;
+        }
+        let Some(program) = value.trim_start_matches('!').split_whitespace().next() else {
+            return;
+        };
+        if !program.contains('/') {
+            return; // a program looked up on PATH (`less`, `vim`, `store`)
+        }
+        let Some(path) = self.host_path(&expand_tilde(program, self), scope) else {
+            return;
+        };
+        if scope.written.contains_key(&path) {
+            return; // judged by its text where it was written
+        }
+        let zone = crate::paths::classify(&path, self.ctx, self.config).zone;
+        if matches!(
+            zone,
+            crate::paths::Zone::Home | crate::paths::Zone::Temp | crate::paths::Zone::Outside
+        ) {
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!(
+                    "`git config {key}` makes git run `{program}` from now on, a program file \
+                     outside the project that the command does not show."
+                ),
+                span,
+            );
+        }
+    }
+
     fn judge_git_subcommand(
         &mut self,
         sub: &str,
@@ -275,6 +319,7 @@ impl Walker<'_> {
                 {
                     let (key, value) = (key.text.clone(), value.text.clone());
                     self.judge_git_key(&key, &value, span, scope);
+                    self.judge_stored_program(&key, &value, span, scope);
                 }
                 return Stdin::None;
             }
@@ -773,4 +818,12 @@ fn takes_search_value(at: usize, args: &[Arg]) -> bool {
     at.checked_sub(1)
         .and_then(|before| args.get(before))
         .is_some_and(|option| option.known && SEARCH_OPTIONS.contains(&option.text.as_str()))
+}
+
+/// `~/x` as the home path (git expands `~` in these values).
+fn expand_tilde(text: &str, walker: &Walker<'_>) -> String {
+    match text.strip_prefix("~/") {
+        Some(rest) => walker.ctx.home.join(rest).to_string_lossy().into_owned(),
+        None => text.to_owned(),
+    }
 }

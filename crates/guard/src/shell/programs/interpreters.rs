@@ -159,7 +159,11 @@ fn interpreter(program: &str) -> Option<Interpreter> {
 
 /// A file name that is the standard input (`-f -`, `/dev/stdin`): the code is there.
 fn reads_stdin(file: &Arg) -> bool {
-    file.known && matches!(file.text.as_str(), "-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
+    file.known
+        && matches!(
+            file.text.as_str(),
+            "-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0"
+        )
 }
 
 /// Whether a program name is an interpreter of the catalogue.

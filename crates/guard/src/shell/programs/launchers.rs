@@ -242,10 +242,7 @@ impl Walker<'_> {
                 self.check_file_operands(rest, scope, Access::Mention);
                 Stdin::Output { safe: false }
             }
-            (
-                "invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest" | "py.test",
-                _,
-            ) => {
+            ("invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest" | "py.test", _) => {
                 self.judge_build_file(name, rest, scope);
                 self.check_file_operands(rest, scope, Access::Mention);
                 Stdin::Output { safe: false }

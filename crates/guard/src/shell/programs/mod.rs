@@ -23,6 +23,8 @@ mod wrappers;
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use deleters::Removal;
+
 use super::word::Arg;
 use super::{ByteSpan, Scope, Stdin, Walker};
 use crate::config::Pack;
@@ -290,6 +292,11 @@ impl Walker<'_> {
         let Some(program) = args.first() else {
             return Stdin::None;
         };
+        // A program reading anything but another program's output ends the flow of
+        // names a `find` listed.
+        if !matches!(stdin, Stdin::Output { .. }) {
+            self.listed = None;
+        }
         if !program.known {
             self.judge_unknown_program(args, scope);
             return Stdin::Output { safe: false };
@@ -876,9 +883,8 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "fnm" | "distrobox" | "toolbox" | "conda" | "mamba" | "micromamba" | "direnv" | "nvm"
         | "nix" | "devenv" | "nix-shell" | "vagrant" | "mix" | "entr" | "watchexec" | "nodemon"
         | "make" | "gmake" | "remake" | "gem" | "rake" | "mvn" | "mvnw" | "just" | "task"
-        | "go-task" | "gradle" | "gradlew" | "invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest" | "py.test" => {
-            Family::Launcher
-        }
+        | "go-task" | "gradle" | "gradlew" | "invoke" | "inv" | "nox" | "fab" | "ninja"
+        | "pytest" | "py.test" => Family::Launcher,
         "tmux" | "byobu" | "byobu-tmux" | "screen" | "zellij" | "dtach" | "abduco"
         | "hyperfine" => Family::Multiplexer,
         "rm" | "unlink" | "srm" | "wipe" | "shred" | "rmdir" | "truncate" | "tar" | "bsdtar"

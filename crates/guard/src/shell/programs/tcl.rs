@@ -125,10 +125,7 @@ fn starts_pipe(rest: &[Word]) -> bool {
 /// A Tcl list's elements (`rm -rf {a b}`).
 fn split_list(text: &str) -> Vec<Word> {
     let mut nested = Vec::new();
-    commands(text, &mut nested)
-        .into_iter()
-        .flatten()
-        .collect()
+    commands(text, &mut nested).into_iter().flatten().collect()
 }
 
 /// Splits a script into commands of words; the scripts of `[…]` substitutions are
@@ -276,8 +273,11 @@ mod tests {
     #[test]
     fn words_group_as_tcl_groups_them() {
         assert!(
-            effects(r#"spawn sh -c "rm -rf /home/dev"; expect eof"#)
-                .contains(&argv(&["sh", "-c", "rm -rf /home/dev"]))
+            effects(r#"spawn sh -c "rm -rf /home/dev"; expect eof"#).contains(&argv(&[
+                "sh",
+                "-c",
+                "rm -rf /home/dev"
+            ]))
         );
         assert!(effects("exec sh -c {rm -rf ~}").contains(&argv(&["sh", "-c", "rm -rf ~"])));
         assert!(
@@ -294,6 +294,10 @@ mod tests {
         assert!(effects(r#"open "|cat .env" r"#).contains(&argv(&["cat", ".env"])));
         assert!(effects("set f [open .env]").contains(&Effect::Read(".env".into())));
         assert!(effects("exec $prog -rf ~").contains(&Effect::Unknown("a command")));
-        assert!(effects("# exec rm -rf ~\nputs hi").iter().all(|e| !matches!(e, Effect::Argv(_))));
+        assert!(
+            effects("# exec rm -rf ~\nputs hi")
+                .iter()
+                .all(|e| !matches!(e, Effect::Argv(_)))
+        );
     }
 }

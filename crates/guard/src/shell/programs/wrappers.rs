@@ -835,7 +835,14 @@ impl Walker<'_> {
         const ENV_CMD: OptSpec = flagged(
             "fre",
             &["file", "rc-file", "environments"],
-            &["fallback", "no-override", "silent", "use-shell", "expand-envs", "verbose"],
+            &[
+                "fallback",
+                "no-override",
+                "silent",
+                "use-shell",
+                "expand-envs",
+                "verbose",
+            ],
         );
         let (items, mut index) = if name == "env-cmd" {
             parse_opts(rest, &ENV_CMD, true)
