@@ -1301,7 +1301,7 @@ fn lex(language: Language, code: &str) -> Vec<Token> {
                 }
                 let next = chars.get(j + 1);
                 if (c == '`' && chars[j] == '$' && next == Some(&'{'))
-                    || (c == '"' && chars[j] == '#' && next == Some(&'{'))
+                    || (matches!(c, '"' | '`') && chars[j] == '#' && next == Some(&'{'))
                     || (c != '\''
                         && chars[j] == '$'
                         && next.is_some_and(|n| {
