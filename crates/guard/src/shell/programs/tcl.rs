@@ -37,14 +37,17 @@ fn script_effects(code: &str, effects: &mut Vec<Effect>, depth: usize) {
 
 /// The effects of one command, given its words.
 fn command_effects(words: &[Word], effects: &mut Vec<Effect>, depth: usize) {
-    let Some(Some(first)) = words.first() else {
-        if words.first().is_some() {
+    let first = match words.first() {
+        Some(Some(first)) => first,
+        // `[$cmd …]`, `$prog args`: the command itself is made at run time.
+        Some(None) => {
             effects.push(Effect::Unknown("a command"));
+            return;
         }
-        return;
+        None => return,
     };
     let rest = &words[1..];
-    let known = |word: &Word| word.clone();
+    let known = Clone::clone;
     match first.trim_start_matches("::") {
         "exec" | "spawn" | "open" if first != "open" || starts_pipe(rest) => {
             let mut argv: Vec<Word> = rest
