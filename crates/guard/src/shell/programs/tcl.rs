@@ -78,6 +78,20 @@ fn command_effects(words: &[Word], effects: &mut Vec<Effect>, depth: usize) {
                 None => effects.push(Effect::Unknown("a command")),
             }
         }
+        // expect's `send "line\r"` types a line into the spawned program: to a shell
+        // (`spawn bash`), a command line it runs (expect(1)); judged as one.
+        "send" => {
+            let mut line = rest.iter().skip_while(|w| {
+                w.as_deref()
+                    .is_some_and(|w| w.starts_with('-') && w.len() > 1)
+            });
+            if let Some(Some(text)) = line.next() {
+                let text = text.trim_end_matches(['\r', '\n']);
+                if !text.is_empty() {
+                    effects.push(Effect::Shell(text.to_owned()));
+                }
+            }
+        }
         "system" => match rest.iter().map(known).collect::<Option<Vec<String>>>() {
             Some(words) => effects.push(Effect::Shell(words.join(" "))),
             None => effects.push(Effect::Unknown("a command")),
@@ -221,6 +235,7 @@ fn substituted(
                     text.push(match next {
                         'n' => '\n',
                         't' => '\t',
+                        'r' => '\r',
                         other => *other,
                     });
                 }
@@ -297,6 +312,11 @@ mod tests {
         assert!(effects(r#"open "|cat .env" r"#).contains(&argv(&["cat", ".env"])));
         assert!(effects("set f [open .env]").contains(&Effect::Read(".env".into())));
         assert!(effects("exec $prog -rf ~").contains(&Effect::Unknown("a command")));
+        assert!(
+            effects("spawn bash\nsend -- \"rm -rf ~\\r\"")
+                .contains(&Effect::Shell("rm -rf ~".into())),
+            "a line typed into the spawned shell"
+        );
         assert!(
             effects("# exec rm -rf ~\nputs hi")
                 .iter()
