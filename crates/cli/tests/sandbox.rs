@@ -389,6 +389,8 @@ fn the_files_the_sandbox_hides_are_the_guards_secret_files(version: &str) {
         ".env.schema",
         ".ENV.Example",
         ".env.example.bak",
+        ".env.local.example",
+        ".Env.Prod.Sample",
         ".envfile",
         "env",
         "env.txt",

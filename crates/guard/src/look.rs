@@ -558,6 +558,7 @@ const TYPES: &[(&str, &[&str])] = &[
     ("kotlin", &["*.kt", "*.kts"]),
     ("markdown", &["*.md", "*.markdown", "*.mdx"]),
     ("md", &["*.md", "*.markdown", "*.mdx"]),
+    ("perl", &["*.pl", "*.pm", "*.t"]),
     ("php", &["*.php"]),
     ("py", &["*.py", "*.pyi"]),
     ("python", &["*.py", "*.pyi"]),
@@ -572,6 +573,11 @@ const TYPES: &[(&str, &[&str])] = &[
     ("txt", &["*.txt"]),
     ("yaml", &["*.yaml", "*.yml"]),
 ];
+
+/// Whether ripgrep and ack know this file type by this name (`rg -t py`, `ack --python`).
+pub(crate) fn known_type(name_of_type: &str) -> bool {
+    TYPES.iter().any(|(t, _)| *t == name_of_type)
+}
 
 /// Whether a file of this name may be of the type (unknown types: it may).
 fn type_may_match(name_of_type: &str, file_name: &str) -> bool {

@@ -82,14 +82,17 @@ pub fn secret_file(path: &str, config: &GuardConfig) -> Option<Secret> {
     None
 }
 
-/// `.env`, `.envrc`, `.env.<anything but a template>`, `<name>.env`, ignoring case.
+/// `.env`, `.envrc`, `.env.<anything but a template>`, `<name>.env`, ignoring case. A
+/// template is `.env.example` and its kin, also for a variant (`.env.local.example`):
+/// the name ends in a template suffix (`.env.example.bak` does not).
 fn is_env_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     if lower == ".env" || lower == ".envrc" {
         return true;
     }
     if let Some(suffix) = lower.strip_prefix(".env.") {
-        return !suffix.is_empty() && !TEMPLATE_SUFFIXES.contains(&suffix);
+        let last = suffix.rsplit('.').next().unwrap_or(suffix);
+        return !suffix.is_empty() && !TEMPLATE_SUFFIXES.contains(&last);
     }
     lower.len() > 4 && lower.ends_with(".env")
 }

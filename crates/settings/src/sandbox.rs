@@ -102,14 +102,16 @@ impl Sandbox {
             )
             .map(|glob| format!("{}**/{glob}", self.anchor))
             .collect();
+        // `.env.example` and a variant's template (`.env.local.example`), as the guard
+        // reads them: the name ends in a template suffix.
         let allow = TEMPLATE_SUFFIXES
             .iter()
-            .map(|suffix| {
-                format!(
-                    "{}**/.[eE][nN][vV].{}",
-                    self.anchor,
-                    case_insensitive_glob(suffix)
-                )
+            .flat_map(|suffix| {
+                let suffix = case_insensitive_glob(suffix);
+                [
+                    format!("{}**/.[eE][nN][vV].{suffix}", self.anchor),
+                    format!("{}**/.[eE][nN][vV].*.{suffix}", self.anchor),
+                ]
             })
             .collect();
         vec![

@@ -95,8 +95,9 @@ pub(crate) enum Stdin {
     None,
     /// Text known from the command itself (`echo …|`, a heredoc, a here-string).
     Text(String, Option<ByteSpan>),
-    /// A file's content (`< file`, `cat file |`).
-    File(Arg),
+    /// A file's content (`< file`, `cat file |`); `piped` when a program passes it on
+    /// (`cat file |`) rather than the shell redirecting it (`< file`).
+    File(Arg, bool),
     /// Another program's output, not known until it runs; `safe` when that program is
     /// known to list no secret file (`find . -name '*.py'`).
     Output { safe: bool },
@@ -122,6 +123,10 @@ pub(crate) struct Walker<'a> {
     /// a shell or interpreter, they are asked about (the policy's "decoded") besides
     /// being judged as what they are.
     decoded: Vec<String>,
+    /// The roots of the last `find` whose output still flows down the pipeline (through
+    /// `head`, `sort`, … to `xargs rm`), and how much of them its selection deletes:
+    /// names listed there and deleted by xargs or parallel are judged against them.
+    listed: Option<(Vec<word::Arg>, programs::Removal)>,
 }
 
 /// What the walk of one command found.
@@ -151,6 +156,7 @@ pub(crate) fn analyse(
         defined: Vec::new(),
         created: Vec::new(),
         decoded: Vec::new(),
+        listed: None,
     };
     if command.len() > MAX_COMMAND_BYTES {
         walker.find(

@@ -269,7 +269,7 @@ impl Walker<'_> {
         let path = resolve(cwd, Path::new(&file.text));
         let text = match out {
             Stdin::Text(text, _) => Some(text.clone()),
-            Stdin::File(source) if source.known => scope
+            Stdin::File(source, _) if source.known => scope
                 .cwd
                 .as_ref()
                 .and_then(|cwd| scope.written.get(&resolve(cwd, Path::new(&source.text))))
@@ -377,7 +377,7 @@ impl Walker<'_> {
                             Kind::Read => {
                                 self.check_secret(&arg, scope, Access::Read);
                                 if fd.is_none_or(|fd| fd == 0) {
-                                    result = Redirected::Stdin(Stdin::File(arg));
+                                    result = Redirected::Stdin(Stdin::File(arg, false));
                                 }
                             }
                             Kind::ReadAndWrite => {

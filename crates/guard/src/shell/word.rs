@@ -346,7 +346,7 @@ impl Walker<'_> {
                             runtime: true,
                             safe,
                         },
-                        Stdin::File(_) => Value::Unknown {
+                        Stdin::File(..) => Value::Unknown {
                             runtime: true,
                             safe: false,
                         },
@@ -405,6 +405,26 @@ impl Walker<'_> {
     /// elements, and the context's HOME, TMPDIR, PWD and project dir. `None` for forms
     /// the guard does not evaluate.
     pub(super) fn parameter_value(&self, expr: &ParameterExpr, scope: &Scope) -> Option<Value> {
+        // `${!v}`: the variable named by v's value (bash(1), indirect expansion). With
+        // v known it is that variable's value; otherwise the name, and so the value,
+        // is made while the command runs.
+        if let ParameterExpr::Parameter {
+            parameter: Parameter::Named(name),
+            indirect: true,
+        } = expr
+        {
+            let unknown = Value::Unknown {
+                runtime: true,
+                safe: false,
+            };
+            return Some(match self.named_value(name, scope) {
+                Some(Value::Known(target)) if !target.is_empty() => self
+                    .named_value(&target, scope)
+                    .filter(|value| !matches!(value, Value::Known(text) if text.is_empty()))
+                    .unwrap_or(unknown),
+                _ => unknown,
+            });
+        }
         let (parameter, default) = match expr {
             ParameterExpr::Parameter {
                 parameter,

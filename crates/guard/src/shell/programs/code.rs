@@ -117,7 +117,7 @@ impl Language {
 /// after the code (what `sys.argv[1]` and friends refer to).
 pub(crate) fn effects(language: Language, code: &str, operands: &[String]) -> Vec<Effect> {
     if language == Language::Tcl {
-        return tcl_effects(code);
+        return super::tcl::effects(code);
     }
     let tokens = lex(language, code);
     let mut effects = Vec::new();
@@ -626,6 +626,18 @@ fn name_effects(
         }
         return;
     }
+    // Vim's `delete(path, "rf")` from Lua (`vim.fn.delete`): "rf" deletes a tree,
+    // "d" an empty directory, none a file (vim's `:help delete()`).
+    if name == "fn.delete" || name.ends_with(".fn.delete") {
+        let recursive = call_arguments(tokens, index + 1)
+            .iter()
+            .any(|t| matches!(t, Token::Str(Some(flags)) if flags.contains('r')));
+        effects.push(Effect::Delete {
+            target: first_argument(tokens, index + 1),
+            recursive,
+        });
+        return;
+    }
     if let Some((_, recursive)) = DELETERS.iter().find(|(known, _)| name_matches(name, known)) {
         // Node's fs.rm and friends without `recursive` still delete files: recursive
         // only when the code says so.
@@ -832,67 +844,6 @@ fn printed_text(tokens: &[Token]) -> Option<String> {
     Some(text)
 }
 
-/// Tcl and expect: `exec prog args`, `spawn prog args`, `system "…"`, `file delete
-/// [-force] path…`, `open "|cmd"`; words are bare, so lines are read as text.
-fn tcl_effects(code: &str) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    for statement in code.split(['\n', ';', '[', ']']) {
-        let words: Vec<String> = statement
-            .split_whitespace()
-            .map(|w| {
-                w.trim_matches(|c| c == '"' || c == '{' || c == '}')
-                    .to_owned()
-            })
-            .collect();
-        let Some(first) = words.first() else { continue };
-        match first.as_str() {
-            "exec" | "spawn" => {
-                let argv: Vec<String> = words[1..]
-                    .iter()
-                    .filter(|w| !w.starts_with("-ignorestderr") && *w != "--")
-                    .cloned()
-                    .collect();
-                if !argv.is_empty() {
-                    effects.push(if argv.iter().any(|w| w.contains('$')) {
-                        Effect::Unknown("a command")
-                    } else {
-                        Effect::Argv(argv)
-                    });
-                }
-            }
-            "system" => effects.push(Effect::Shell(words[1..].join(" "))),
-            "file" if words.get(1).is_some_and(|w| w == "delete") => {
-                let recursive = words.iter().any(|w| w == "-force");
-                for target in words[2..].iter().filter(|w| !w.starts_with('-')) {
-                    effects.push(Effect::Delete {
-                        target: (!target.contains('$')).then(|| target.clone()),
-                        recursive,
-                    });
-                }
-            }
-            "open" => {
-                if let Some(target) = words.get(1) {
-                    match target.strip_prefix('|') {
-                        Some(command) => effects
-                            .push(Effect::Shell(format!("{command} {}", words[2..].join(" ")))),
-                        None => effects.push(Effect::Read(target.clone())),
-                    }
-                }
-            }
-            "source" => {
-                if let Some(file) = words.get(1) {
-                    effects.push(Effect::Read(file.clone()));
-                }
-            }
-            _ => {}
-        }
-        for word in &words {
-            effects.push(Effect::Read(word.clone()));
-        }
-    }
-    effects
-}
-
 /// Whether the code lists directory entries (glob, readdir, listdir, walk, …): a
 /// delete over what it lists reaches many files.
 fn lists_files(tokens: &[Token]) -> bool {
@@ -1058,6 +1009,11 @@ fn runner_effect(language: Language, tokens: &[Token], index: usize, name: &str)
             for part in &parts[1..] {
                 match words_of(part) {
                     Some(more) => words.extend(more),
+                    // `system("cat", $f)`: an argument made at run time (Perl, PHP).
+                    None if matches!(part, [Token::Name(n)] if n.starts_with(['$', '@'])) => {
+                        return Effect::Unknown("a command");
+                    }
+                    // Options after the command line (`shell=True`, `{stdio: …}`).
                     None => break,
                 }
             }
@@ -1345,10 +1301,12 @@ fn lex(language: Language, code: &str) -> Vec<Token> {
                 }
                 let next = chars.get(j + 1);
                 if (c == '`' && chars[j] == '$' && next == Some(&'{'))
-                    || (c == '"' && chars[j] == '#' && next == Some(&'{'))
+                    || (matches!(c, '"' | '`') && chars[j] == '#' && next == Some(&'{'))
                     || (c != '\''
                         && chars[j] == '$'
-                        && next.is_some_and(|n| n.is_alphabetic() || *n == '{' || *n == '('))
+                        && next.is_some_and(|n| {
+                            n.is_alphabetic() || *n == '_' || *n == '{' || *n == '('
+                        }))
                 {
                     dynamic = true;
                 }

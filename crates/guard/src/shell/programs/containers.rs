@@ -140,13 +140,24 @@ impl Walker<'_> {
     ) -> Option<Stdin> {
         if !matches!(
             name,
-            "docker" | "podman" | "nerdctl" | "finch" | "kubectl" | "oc"
+            "docker" | "podman" | "nerdctl" | "finch" | "kubectl" | "oc" | "lxc" | "incus"
         ) {
             return None;
         }
         let words: Vec<&Arg> = rest.iter().collect();
         let position = |word: &str| words.iter().position(|a| a.known && a.text == word);
-        let (sub_at, sub) = if matches!(name, "kubectl" | "oc") {
+        // `podman unshare [options] command` (podman-unshare(1)) runs the command on
+        // the host, in the user namespace podman uses: the host's files.
+        if name == "podman"
+            && let Some(at) = words
+                .iter()
+                .position(|a| a.known && !a.text.starts_with('-'))
+            && words[at].text == "unshare"
+        {
+            let (_, start) = parse_opts(&rest[at + 1..], &OptSpec::default(), true);
+            return Some(self.judge_inner("podman unshare", &rest[at + 1 + start..], scope, stdin));
+        }
+        let (sub_at, sub) = if matches!(name, "kubectl" | "oc" | "lxc" | "incus") {
             (position("exec")?, "exec")
         } else if let Some(at) = position("compose").or_else(|| position("docker-compose")) {
             let at = words[at + 1..]
@@ -194,7 +205,7 @@ impl Walker<'_> {
         }
         let mut rest = after.get(start..).unwrap_or_default();
         // `kubectl exec POD -- cmd`: the command after `--`.
-        if matches!(name, "kubectl" | "oc") {
+        if matches!(name, "kubectl" | "oc" | "lxc" | "incus") {
             rest = match rest.iter().position(|a| a.known && a.text == "--") {
                 Some(at) => &rest[at + 1..],
                 None => rest.get(1..).unwrap_or_default(),
@@ -248,7 +259,7 @@ impl Walker<'_> {
         scope.written.extend(inner.written);
         match out {
             // A file printed inside the container is the container's: not known here.
-            Stdin::File(_) => Stdin::Output { safe: false },
+            Stdin::File(..) => Stdin::Output { safe: false },
             out => out,
         }
     }

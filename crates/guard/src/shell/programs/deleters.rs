@@ -711,7 +711,7 @@ impl Walker<'_> {
                 Stdin::Output { safe } => {
                     self.check_secret(&Arg::produced(None, *safe), scope, Access::Read);
                 }
-                Stdin::File(_) => {
+                Stdin::File(..) => {
                     self.check_secret(&Arg::produced(None, false), scope, Access::Read)
                 }
                 Stdin::None => {}

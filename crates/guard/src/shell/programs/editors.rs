@@ -74,7 +74,7 @@ impl Walker<'_> {
                         let (text, span) = (text.clone(), *span);
                         self.judge_m4(&text, span, scope);
                     }
-                    Stdin::Output { .. } | Stdin::File(_) if reads_stdin => {
+                    Stdin::Output { .. } | Stdin::File(..) if reads_stdin => {
                         self.program_from_input(name);
                     }
                     _ => {}
@@ -622,7 +622,7 @@ impl Walker<'_> {
             if file.known && matches!(file.text.as_str(), "-" | "/dev/stdin" | "/dev/fd/0") {
                 match stdin {
                     Stdin::Text(text, span) => programs.push(Arg::literal(text.clone(), *span)),
-                    Stdin::Output { .. } | Stdin::File(_) => self.program_from_input(name),
+                    Stdin::Output { .. } | Stdin::File(..) => self.program_from_input(name),
                     Stdin::None => {}
                 }
             } else if let Some(text) = self.written_text_of(file, scope) {
@@ -667,6 +667,24 @@ impl Walker<'_> {
                 let end = after.find(')').unwrap_or(after.len());
                 let command = after[..end].trim_matches(|c| c == '`' || c == '\'');
                 self.walk_nested_script(command, scope, span, "m4's syscmd");
+                rest = &after[end..];
+            }
+        }
+        // `include(F)`, `sinclude(F)` and GNU's `undivert(F)` read F into the output
+        // (m4(1), GNU m4 manual "File Inclusion"); `m4_` prefixed under `-P`.
+        for call in ["include(", "undivert("] {
+            let mut rest = text;
+            while let Some(at) = rest.find(call) {
+                let after = &rest[at + call.len()..];
+                let end = after.find(')').unwrap_or(after.len());
+                for file in after[..end].split(',') {
+                    let file = file
+                        .trim()
+                        .trim_matches(|c| c == '`' || c == '\'' || c == '"');
+                    if !file.is_empty() && !file.chars().all(|c| c.is_ascii_digit()) {
+                        self.check_secret(&Arg::literal(file, span), scope, Access::Read);
+                    }
+                }
                 rest = &after[end..];
             }
         }

@@ -198,7 +198,7 @@ impl Walker<'_> {
                 match files.as_slice() {
                     [] if name == "cat" => stdin.clone(),
                     [one] if name == "cat" && !(one.known && one.text == "-") => {
-                        Stdin::File((*one).clone())
+                        Stdin::File((*one).clone(), true)
                     }
                     _ => Stdin::Output { safe: false },
                 }
@@ -989,7 +989,7 @@ pub(super) fn passthrough(stdin: &Stdin, config: &crate::config::GuardConfig) ->
                 .any(|word| crate::secrets::secret_file(word, config).is_some()),
         },
         Stdin::Output { safe } => Stdin::Output { safe: *safe },
-        Stdin::File(_) | Stdin::None => Stdin::Output { safe: false },
+        Stdin::File(..) | Stdin::None => Stdin::Output { safe: false },
     }
 }
 

@@ -411,6 +411,7 @@ impl Walker<'_> {
             at += 1;
             self.judge_find_exec(&template, &find, removal, safe, rest, scope);
         }
+        self.listed = Some((find.roots.clone(), removal));
         Stdin::Output { safe }
     }
 
@@ -854,6 +855,37 @@ impl Walker<'_> {
         } else {
             template
         };
+        // `find ~ -name '*.bak' | xargs rm`: the names deleted are found under find's
+        // roots, judged as `find ~ -name '*.bak' -delete` would be.
+        let deletes = template.first().is_some_and(|program| {
+            program.known
+                && matches!(
+                    program_name(&program.text),
+                    "rm" | "unlink" | "shred" | "srm" | "rmdir" | "trash" | "trash-put" | "rimraf"
+                )
+        });
+        // A recursive delete of names not known (`xargs rm -rf`) is denied as such.
+        let recursive = template[1..].iter().any(|a| {
+            a.known
+                && (a.text == "--recursive"
+                    || (a.text.starts_with('-')
+                        && !a.text.starts_with("--")
+                        && a.text.contains(['r', 'R'])))
+        });
+        if deletes
+            && !recursive
+            && inputs.iter().any(|input| !input.known)
+            && let Some((roots, removal)) = self.listed.take()
+        {
+            for root in &roots {
+                self.judge_removal(
+                    root,
+                    removal,
+                    scope,
+                    " (names listed by find, deleted by xargs)",
+                );
+            }
+        }
         for input in inputs.iter().take(16) {
             let mut substituted = false;
             let mut args: Vec<Arg> = template
@@ -909,7 +941,7 @@ fn inputs_of(
                 .collect(),
         },
         Stdin::Output { safe } => vec![Arg::produced(span, *safe)],
-        Stdin::File(_) => vec![Arg::produced(span, false)],
+        Stdin::File(..) => vec![Arg::produced(span, false)],
         Stdin::None => vec![Arg::produced(span, true)],
     }
 }

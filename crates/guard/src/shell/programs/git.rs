@@ -252,6 +252,50 @@ impl Walker<'_> {
         }
     }
 
+    /// `git config diff.external /tmp/x.sh`: a key whose value git runs, stored for
+    /// every later git command (this one's `&& git diff` too), naming a program file in
+    /// the home or a temp dir that this command does not write: what it runs is not
+    /// known from the command (as for `core.hooksPath` outside the project).
+    fn judge_stored_program(
+        &mut self,
+        key: &str,
+        value: &str,
+        span: Option<ByteSpan>,
+        scope: &Scope,
+    ) {
+        let lower = key.to_ascii_lowercase();
+        if lower.starts_with("alias.") || lower == "core.hookspath" || !key_runs_command(&lower) {
+            return;
+        }
+        let Some(program) = value.trim_start_matches('!').split_whitespace().next() else {
+            return;
+        };
+        if !program.contains('/') {
+            return; // a program looked up on PATH (`less`, `vim`, `store`)
+        }
+        let Some(path) = self.host_path(&expand_tilde(program, self), scope) else {
+            return;
+        };
+        if scope.written.contains_key(&path) {
+            return; // judged by its text where it was written
+        }
+        let zone = crate::paths::classify(&path, self.ctx, self.config).zone;
+        if matches!(
+            zone,
+            crate::paths::Zone::Home | crate::paths::Zone::Temp | crate::paths::Zone::Outside
+        ) {
+            self.find(
+                Verdict::Ask,
+                Rule::ShellUnresolvedScript,
+                format!(
+                    "`git config {key}` makes git run `{program}` from now on, a program file \
+                     outside the project that the command does not show."
+                ),
+                span,
+            );
+        }
+    }
+
     fn judge_git_subcommand(
         &mut self,
         sub: &str,
@@ -275,6 +319,7 @@ impl Walker<'_> {
                 {
                     let (key, value) = (key.text.clone(), value.text.clone());
                     self.judge_git_key(&key, &value, span, scope);
+                    self.judge_stored_program(&key, &value, span, scope);
                 }
                 return Stdin::None;
             }
@@ -376,8 +421,8 @@ impl Walker<'_> {
             "check-ignore" | "status" | "ls-files" | "check-attr" | "add" | "mv"
         ) || (sub == "rm" && args.iter().any(|a| a.text == "--cached"));
         if !harmless {
-            for arg in args.iter().filter(|a| !super::is_option(a)) {
-                if !arg.known {
+            for (at, arg) in args.iter().enumerate() {
+                if !arg.known || super::is_option(arg) || takes_search_value(at, args) {
                     continue;
                 }
                 let path = arg
@@ -748,5 +793,37 @@ impl Walker<'_> {
         if let Some((rule, reason)) = found {
             self.find(Verdict::Deny, rule, reason.to_owned(), span);
         }
+    }
+}
+
+/// Whether the argument at `at` is the value of an option that takes a search string
+/// or a limit, not a path: git-log(1)'s pickaxe `-S`/`-G`, `--grep`, `--author`, …
+fn takes_search_value(at: usize, args: &[Arg]) -> bool {
+    const SEARCH_OPTIONS: &[&str] = &[
+        "-S",
+        "-G",
+        "--grep",
+        "--author",
+        "--committer",
+        "--since",
+        "--until",
+        "--after",
+        "--before",
+        "-n",
+        "--max-count",
+        "--skip",
+        "--diff-filter",
+        "--find-object",
+    ];
+    at.checked_sub(1)
+        .and_then(|before| args.get(before))
+        .is_some_and(|option| option.known && SEARCH_OPTIONS.contains(&option.text.as_str()))
+}
+
+/// `~/x` as the home path (git expands `~` in these values).
+fn expand_tilde(text: &str, walker: &Walker<'_>) -> String {
+    match text.strip_prefix("~/") {
+        Some(rest) => walker.ctx.home.join(rest).to_string_lossy().into_owned(),
+        None => text.to_owned(),
     }
 }

@@ -157,6 +157,15 @@ fn interpreter(program: &str) -> Option<Interpreter> {
     })
 }
 
+/// A file name that is the standard input (`-f -`, `/dev/stdin`): the code is there.
+fn reads_stdin(file: &Arg) -> bool {
+    file.known
+        && matches!(
+            file.text.as_str(),
+            "-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0"
+        )
+}
+
 /// Whether a program name is an interpreter of the catalogue.
 pub(super) fn is_interpreter(program: &str) -> bool {
     interpreter(program).is_some()
@@ -221,7 +230,11 @@ impl Walker<'_> {
                     if file.known && file.text.starts_with("dotenv") {
                         self.check_secret(&Arg::literal(".env", file.span), scope, Access::Read);
                     }
-                    self.judge_code_file(name, spec.language, &file, &[], scope);
+                    if reads_stdin(&file) {
+                        self.judge_code_on_stdin(name, spec.language, stdin, scope, &[]);
+                    } else {
+                        self.judge_code_file(name, spec.language, &file, &[], scope);
+                    }
                 }
                 continue;
             }
@@ -320,6 +333,9 @@ impl Walker<'_> {
             return Some(Stdin::Output { safe: false });
         }
         match script {
+            Some(file) if reads_stdin(file) => {
+                self.judge_code_on_stdin(name, spec.language, stdin, scope, &operand_texts)
+            }
             Some(file) => self.judge_code_file(name, spec.language, file, &operand_texts, scope),
             None => self.judge_code_on_stdin(name, spec.language, stdin, scope, &operand_texts),
         }
@@ -350,7 +366,7 @@ impl Walker<'_> {
                 self.note(|| format!("{name} code on stdin: {}", text.replace('\n', "\\n")));
                 self.judge_code_in(language, &text, *span, scope, operands);
             }
-            Stdin::File(file) => {
+            Stdin::File(file, _) => {
                 let file = file.clone();
                 self.judge_code_file(name, language, &file, operands, scope);
             }

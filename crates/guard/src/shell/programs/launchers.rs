@@ -201,11 +201,48 @@ impl Walker<'_> {
                 }
                 self.judge_make(rest, scope, stdin)
             }
-            (
-                "just" | "task" | "go-task" | "invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest"
-                | "py.test",
-                _,
-            ) => {
+            // `nix run INSTALLABLE [-- ARGS]` runs the package's program (nix3-run(1)):
+            // `nixpkgs#bash -- -c '…'` is bash given those arguments.
+            ("nix", Some("run")) => {
+                let (_, start) = parse_opts(&rest[1..], &NIX_RUN, true);
+                let Some(installable) = rest.get(1 + start) else {
+                    return Some(Stdin::None);
+                };
+                let args = &rest[2 + start..];
+                let args = match args.first() {
+                    Some(first) if first.known && first.text == "--" => &args[1..],
+                    _ => args,
+                };
+                if !installable.known {
+                    return Some(self.run_words_as_script(
+                        std::slice::from_ref(installable),
+                        scope,
+                        "nix run",
+                    ));
+                }
+                let program = installable
+                    .text
+                    .rsplit(['#', '.', '/'])
+                    .next()
+                    .unwrap_or_default();
+                let mut argv = vec![Arg::literal(program, installable.span)];
+                argv.extend_from_slice(args);
+                self.judge_inner("nix run", &argv, scope, stdin)
+            }
+            // `just --command COMMAND…` (`-c`) runs the command with the justfile's
+            // environment (just --help).
+            ("just", _) if rest.iter().any(is_just_command) => {
+                self.judge_task_files(name, rest, scope, stdin);
+                let at = rest.iter().position(is_just_command).unwrap_or_default();
+                self.judge_inner("just --command", &rest[at + 1..], scope, stdin)
+            }
+            ("gradle" | "gradlew" | "just" | "task" | "go-task", _) => {
+                self.judge_task_files(name, rest, scope, stdin);
+                self.judge_build_file(name, rest, scope);
+                self.check_file_operands(rest, scope, Access::Mention);
+                Stdin::Output { safe: false }
+            }
+            ("invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest" | "py.test", _) => {
                 self.judge_build_file(name, rest, scope);
                 self.check_file_operands(rest, scope, Access::Mention);
                 Stdin::Output { safe: false }
@@ -654,6 +691,58 @@ impl Walker<'_> {
         Stdin::Output { safe: false }
     }
 
+    /// The build or task file a runner is told to read (`gradle --init-script F`, `-b F`,
+    /// `just --justfile F`, `task --taskfile F`): code in a format the guard does not
+    /// read, so one given on stdin or written earlier in this command is asked about;
+    /// a secret file named is a read of it.
+    fn judge_task_files(&mut self, tool: &str, rest: &[Arg], scope: &mut Scope, stdin: &Stdin) {
+        let options: &[&str] = match tool {
+            "gradle" | "gradlew" => &[
+                "-I",
+                "--init-script",
+                "-b",
+                "--build-file",
+                "-c",
+                "--settings-file",
+            ],
+            "just" => &["-f", "--justfile"],
+            _ => &["-t", "--taskfile"],
+        };
+        for (at, arg) in rest.iter().enumerate() {
+            let file = match arg.text.split_once('=') {
+                Some((option, value)) if arg.known && options.contains(&option) => {
+                    Arg::literal(value, arg.span)
+                }
+                _ if arg.known && options.contains(&arg.text.as_str()) => match rest.get(at + 1) {
+                    Some(file) => file.clone(),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            self.check_secret(&file, scope, Access::Read);
+            let from_stdin = file.known
+                && matches!(file.text.as_str(), "-" | "/dev/stdin" | "/dev/fd/0")
+                && !matches!(stdin, Stdin::None);
+            let written = file.known
+                && self
+                    .host_path(&file.text, scope)
+                    .is_some_and(|path| scope.written.contains_key(&path));
+            let produced = file.process_substitution || super::wrappers::produced_content(&file);
+            if from_stdin || written || produced {
+                let shown = self.quoted(file.span);
+                self.find(
+                    Verdict::Ask,
+                    Rule::ShellUnresolvedScript,
+                    format!(
+                        "`{tool}` runs what its file{shown} says, given in this command in a \
+                         format the guard does not read."
+                    ),
+                    file.span,
+                );
+            }
+        }
+    }
+
     /// The file a task runner reads from the working directory (or `-C DIR`), written
     /// earlier in this command: what it runs is judged by its text where the guard
     /// reads the format (make's recipes, Python and Ruby code), asked about otherwise.
@@ -749,6 +838,29 @@ impl Walker<'_> {
         }
     }
 }
+
+/// `nix run`'s options that take a value (nix3-run(1), common options).
+const NIX_RUN: OptSpec = OptSpec {
+    short: "fIL",
+    long: &[
+        "file",
+        "expr",
+        "include",
+        "option",
+        "override-input",
+        "arg",
+        "argstr",
+        "override-flake",
+        "inputs-from",
+        "update-input",
+        "reference-lock-file",
+        "output-lock-file",
+        "store",
+        "eval-store",
+        "log-format",
+    ],
+    flags: &["impure", "offline", "refresh", "no-write-lock-file"],
+};
 
 const UV_RUN: OptSpec = OptSpec {
     short: "pm",
@@ -932,6 +1044,10 @@ const PACKAGE_MANAGER_COMMANDS: &[&str] = &[
 ];
 
 /// A URL or VCS reference (code fetched from elsewhere when it runs).
+fn is_just_command(arg: &Arg) -> bool {
+    arg.known && matches!(arg.text.as_str(), "-c" | "--command")
+}
+
 fn is_remote(text: &str) -> bool {
     text.contains("://")
         || text.starts_with("git+")

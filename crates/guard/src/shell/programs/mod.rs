@@ -18,9 +18,12 @@ mod launchers;
 mod multiplexers;
 mod search;
 mod shells;
+mod tcl;
 mod wrappers;
 
 use std::path::{Path, PathBuf};
+
+pub(crate) use deleters::Removal;
 
 use super::word::Arg;
 use super::{ByteSpan, Scope, Stdin, Walker};
@@ -289,6 +292,11 @@ impl Walker<'_> {
         let Some(program) = args.first() else {
             return Stdin::None;
         };
+        // A program reading anything but another program's output ends the flow of
+        // names a `find` listed.
+        if !matches!(stdin, Stdin::Output { .. }) {
+            self.listed = None;
+        }
         if !program.known {
             self.judge_unknown_program(args, scope);
             return Stdin::Output { safe: false };
@@ -861,7 +869,9 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "with-lock-ex" | "envchain" | "strace" | "ltrace" | "trickle" | "chpst" | "daemonize"
         | "fakeroot" | "fakechroot" | "systemd-run" | "dotenv" | "dotenvx" | "doppler" | "op"
         | "aws-vault" | "infisical" | "devcontainer" | "ssh-agent" | "dbus-launch"
-        | "gpg-agent" | "systemd-nspawn" => Family::Wrapper,
+        | "gpg-agent" | "systemd-nspawn" | "cross-env" | "cross-env-shell" | "env-cmd" => {
+            Family::Wrapper
+        }
         "eval" | "source" | "." | "su" | "trap" | "watch" | "ssh" | "autossh" | "script" | "sg"
         | "at" | "batch" | "crontab" | "alias" | "unalias" | "cd" | "pushd" | "chdir" | "popd"
         | "export" | "declare" | "typeset" | "local" | "readonly" | "read" | "mapfile"
@@ -873,9 +883,8 @@ pub(crate) fn family(name: &str) -> Option<Family> {
         | "fnm" | "distrobox" | "toolbox" | "conda" | "mamba" | "micromamba" | "direnv" | "nvm"
         | "nix" | "devenv" | "nix-shell" | "vagrant" | "mix" | "entr" | "watchexec" | "nodemon"
         | "make" | "gmake" | "remake" | "gem" | "rake" | "mvn" | "mvnw" | "just" | "task"
-        | "go-task" | "invoke" | "inv" | "nox" | "fab" | "ninja" | "pytest" | "py.test" => {
-            Family::Launcher
-        }
+        | "go-task" | "gradle" | "gradlew" | "invoke" | "inv" | "nox" | "fab" | "ninja"
+        | "pytest" | "py.test" => Family::Launcher,
         "tmux" | "byobu" | "byobu-tmux" | "screen" | "zellij" | "dtach" | "abduco"
         | "hyperfine" => Family::Multiplexer,
         "rm" | "unlink" | "srm" | "wipe" | "shred" | "rmdir" | "truncate" | "tar" | "bsdtar"
@@ -891,7 +900,9 @@ pub(crate) fn family(name: &str) -> Option<Family> {
             Family::Search
         }
         "git" => Family::Git,
-        "docker" | "podman" | "nerdctl" | "finch" | "kubectl" | "oc" => Family::Container,
+        "docker" | "podman" | "nerdctl" | "finch" | "kubectl" | "oc" | "lxc" | "incus" => {
+            Family::Container
+        }
         "vi" | "vim" | "nvim" | "gvim" | "view" | "vimdiff" | "nvi" | "vim.basic" | "vim.tiny"
         | "ex" | "rvim" | "emacs" | "emacsclient" | "emacs-nox" | "ed" | "red" | "sed" | "gsed"
         | "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" | "m4" | "dc" | "sqlite3" | "psql"

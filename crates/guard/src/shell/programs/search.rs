@@ -368,16 +368,34 @@ impl Walker<'_> {
                 }
             }
         }
+        let mut types: Vec<String> = values_of(&items, &["-t", "--type"])
+            .into_iter()
+            .map(|a| a.text)
+            .collect();
+        let mut types_not: Vec<String> = values_of(&items, &["-T", "--type-not", "--notype"])
+            .into_iter()
+            .map(|a| a.text)
+            .collect();
+        // ack(1): `--TYPE` searches only files of that type, `--noTYPE` skips them.
+        if tool == SearchTool::Ack {
+            for item in &items {
+                let Opt::Flag { name: flag, .. } = item else {
+                    continue;
+                };
+                let Some(long) = flag.strip_prefix("--") else {
+                    continue;
+                };
+                match long.strip_prefix("no-").or_else(|| long.strip_prefix("no")) {
+                    Some(not) if crate::look::known_type(not) => types_not.push(not.to_owned()),
+                    _ if crate::look::known_type(long) => types.push(long.to_owned()),
+                    _ => {}
+                }
+            }
+        }
         let selection = Selection::Rg {
             globs,
-            types: values_of(&items, &["-t", "--type"])
-                .into_iter()
-                .map(|a| a.text)
-                .collect(),
-            types_not: values_of(&items, &["-T", "--type-not"])
-                .into_iter()
-                .map(|a| a.text)
-                .collect(),
+            types,
+            types_not,
             hidden,
         };
         let explicit_pattern = items

@@ -346,8 +346,27 @@ impl Walker<'_> {
                 }
                 self.walk_nested_script(&text, scope, *span, &format!("text piped into {name}"))
             }
-            Stdin::File(file) => {
+            Stdin::File(file, piped) => {
                 let file = file.clone();
+                let written = file.known
+                    && self
+                        .host_path(&file.text, scope)
+                        .is_some_and(|path| scope.written.contains_key(&path));
+                // `cat /tmp/cmds | sh`: content piped into a shell, not written in this
+                // command, is not known before it runs (the policy's "piped"); a file
+                // redirected (`sh < f`) is a script file like `sh f`.
+                if *piped && !written {
+                    let shown = self.quoted(file.span);
+                    self.find(
+                        Verdict::Ask,
+                        Rule::ShellUnresolvedScript,
+                        format!(
+                            "`{name}` runs the content of a file piped into it{shown}, which the \
+                             command does not show, so it is not known until the command runs."
+                        ),
+                        file.span,
+                    );
+                }
                 self.judge_script_file(&file, scope, &format!("the script fed to {name}"));
                 Stdin::Output { safe: false }
             }

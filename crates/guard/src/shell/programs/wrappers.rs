@@ -497,6 +497,9 @@ impl Walker<'_> {
         match name {
             "sudo" => return Some(self.judge_sudo(rest, scope, stdin)),
             "env" => return Some(self.judge_env(rest, scope, stdin)),
+            "cross-env" | "cross-env-shell" | "env-cmd" => {
+                return Some(self.judge_env_setter(name, rest, scope, stdin));
+            }
             "flock" => return Some(self.judge_flock(rest, scope, stdin)),
             "chroot" => return Some(self.judge_rooted(rest, scope, stdin, RootedBy::Chroot)),
             "unshare" => return Some(self.judge_rooted(rest, scope, stdin, RootedBy::Unshare)),
@@ -817,6 +820,57 @@ impl Walker<'_> {
         }
         let inner = rest.get(index..).unwrap_or_default();
         self.judge_inner("env", inner, scope, stdin)
+    }
+
+    /// Node's environment setters, which run their operands as a command:
+    /// `cross-env [NAME=VALUE]… command args` (cross-env-shell: the rest is a shell
+    /// command line), `env-cmd [-f FILE] [-e ENVS] [--use-shell] [--] command args`.
+    fn judge_env_setter(
+        &mut self,
+        name: &str,
+        rest: &[Arg],
+        scope: &mut Scope,
+        stdin: &Stdin,
+    ) -> Stdin {
+        const ENV_CMD: OptSpec = flagged(
+            "fre",
+            &["file", "rc-file", "environments"],
+            &[
+                "fallback",
+                "no-override",
+                "silent",
+                "use-shell",
+                "expand-envs",
+                "verbose",
+            ],
+        );
+        let (items, mut index) = if name == "env-cmd" {
+            parse_opts(rest, &ENV_CMD, true)
+        } else {
+            (Vec::new(), 0)
+        };
+        for value in super::values_of(&items, &["-f", "--file", "-r", "--rc-file"]) {
+            self.check_secret(&value, scope, super::Access::Read);
+        }
+        while let Some(arg) = rest.get(index) {
+            let Some((key, value)) = arg
+                .known
+                .then(|| arg.text.split_once('='))
+                .flatten()
+                .filter(|(key, _)| !key.is_empty() && !key.starts_with('-'))
+            else {
+                break;
+            };
+            scope
+                .vars
+                .insert(key.to_owned(), crate::shell::Value::Known(value.to_owned()));
+            index += 1;
+        }
+        let inner = rest.get(index..).unwrap_or_default();
+        if name == "cross-env-shell" || items.iter().any(|i| i.is(&["--use-shell"])) {
+            return self.run_words_as_script(inner, scope, name);
+        }
+        self.judge_inner(name, inner, scope, stdin)
     }
 
     /// `flock [options] FILE|DIR command…`, `flock [options] FILE -c STRING`, `flock FD`.
