@@ -747,6 +747,29 @@ mod tests {
             Some(expected as u64)
         );
         assert_eq!(overview["last_seen"]["otlp_logs"], serde_json::Value::Null);
+        assert!(!page.contains("id=\"no-hooks\""), "{page}");
+    }
+
+    /// Claude Code's telemetry alone: the page says where prompts and tool calls come
+    /// from instead of showing them as none.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn telemetry_without_hooks_says_what_the_hooks_would_add() {
+        let dir = tempfile::tempdir().unwrap();
+        let request = crate::testing::workload::otlp(
+            "r",
+            now_ms() - 60_000,
+            "s",
+            "api_request",
+            serde_json::json!({"model": "m", "cost_usd": 0.5}),
+        );
+        feed(dir.path(), vec![request]).await;
+        let (_, page) = call(router(state(dir.path())), get("/")).await;
+        assert!(
+            page.contains("id=\"no-hooks\"") && page.contains("claude-telemetry install"),
+            "{page}"
+        );
+        assert!(!page.contains("id=\"no-cost\""), "{page}");
+        assert!(page.contains("data-figure=\"cost-range\">$0.50<"), "{page}");
     }
 
     /// Who is working now: of four sessions, one ended and one silent for longer than

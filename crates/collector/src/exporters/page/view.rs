@@ -586,6 +586,12 @@ pub(crate) fn overview(data: &Overview) -> String {
                 }
             }
         }
+        @if data.last_seen.has_telemetry() && data.last_seen.hooks.is_none() {
+            p id="no-hooks" {
+                "Prompts, tool calls, blocks and who did what come from Claude Code's hooks, and none has arrived: Claude Code's telemetry alone does not say them. "
+                code { "claude-telemetry install" } " adds the hooks (and the guard); " code { "claude-telemetry doctor" } " checks them."
+            }
+        }
         @if !data.last_seen.is_empty() && !data.last_seen.has_telemetry() {
             p id="no-cost" {
                 "Cost and tokens come from Claude Code's own telemetry (OpenTelemetry), and none has arrived: hook events do not carry them. "
