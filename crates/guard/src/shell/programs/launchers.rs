@@ -149,30 +149,10 @@ impl Walker<'_> {
                 }
             }
             ("nix-shell", _) => {
-                match rest
-                    .iter()
-                    .position(|a| a.known && matches!(a.text.as_str(), "--run" | "--command"))
-                {
-                    Some(at) => self.run_words_as_script(
-                        rest.get(at + 1..at + 2).unwrap_or_default(),
-                        scope,
-                        "nix-shell --run",
-                    ),
-                    None => Stdin::None,
-                }
+                self.script_after(rest, &["--run", "--command"], scope, "nix-shell --run")
             }
             ("vagrant", Some("ssh")) => {
-                match rest
-                    .iter()
-                    .position(|a| a.known && matches!(a.text.as_str(), "-c" | "--command"))
-                {
-                    Some(at) => self.run_words_as_script(
-                        rest.get(at + 1..at + 2).unwrap_or_default(),
-                        scope,
-                        "vagrant ssh -c",
-                    ),
-                    None => Stdin::None,
-                }
+                self.script_after(rest, &["-c", "--command"], scope, "vagrant ssh -c")
             }
             ("mix", Some("run")) => {
                 match rest
@@ -263,6 +243,26 @@ impl Walker<'_> {
     /// `yarn NAME`, `pnpm NAME`, `bun run NAME` with a package.json written earlier in
     /// the command run its `preNAME`, `NAME` and `postNAME` (npm-run-script(1)), asked
     /// about when that text is not known.
+    /// The one word after the first of `options` in `rest`, run as a shell script
+    /// (`nix-shell --run 'CMD'`); nothing run without one.
+    fn script_after(
+        &mut self,
+        rest: &[Arg],
+        options: &[&str],
+        scope: &mut Scope,
+        label: &str,
+    ) -> Stdin {
+        match rest
+            .iter()
+            .position(|a| a.known && options.contains(&a.text.as_str()))
+        {
+            Some(at) => {
+                self.run_words_as_script(rest.get(at + 1..at + 2).unwrap_or_default(), scope, label)
+            }
+            None => Stdin::None,
+        }
+    }
+
     fn judge_package_scripts(
         &mut self,
         name: &str,
