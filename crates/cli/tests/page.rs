@@ -469,7 +469,9 @@ fn without_javascript_the_tables_are_all_there() {
             )
             .unwrap_or_default();
         let html = html["outerHTML"].as_str().unwrap_or("").to_owned();
-        if html.contains("</main>") {
+        // A document still being parsed serialises with its open elements closed, so
+        // `</main>` alone is no sign of the end: the page's script, after `main`, is.
+        if html.contains("</main><script>") {
             break html;
         }
         assert!(Instant::now() < deadline, "the page never loaded: {html}");
@@ -478,7 +480,7 @@ fn without_javascript_the_tables_are_all_there() {
     for session in query::sessions(&data, week(), 100, &Filter::default()).unwrap() {
         assert!(
             dom.contains(&format!(">{}</a>", session.session_id)),
-            "{} missing",
+            "{} missing from the page:\n{dom}",
             session.session_id
         );
     }
